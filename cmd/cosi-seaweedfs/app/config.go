@@ -1,0 +1,166 @@
+// Package app wires the driver together: configuration, the Kubernetes
+// client and informers, the SeaweedFS admin client, the reconciler (under
+// leader election) and the gRPC server.
+package app
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/funcr"
+)
+
+// Config is the driver's whole configuration, validated by ParseFlags.
+type Config struct {
+	DriverName  string
+	Endpoint    string // COSI_ENDPOINT
+	Namespace   string // where records and the leader Lease live
+	Kubeconfig  string // empty: in-cluster
+	S3Endpoint  string // SeaweedFS S3/IAM endpoint the driver administers
+	S3Region    string
+	AccessKey   string // admin identity; never logged
+	SecretKey   string
+	PublicURL   string // endpoint handed to consumers
+	PublicRegn  string // region handed to consumers
+	UserPrefix  string
+	OwnerID     string // bucket ownership marker value
+	MetricsAddr string
+
+	BackendTimeout time.Duration
+	WaitTimeout    time.Duration
+	ResyncPeriod   time.Duration
+	GracePeriod    time.Duration
+	Workers        int
+	LeaderElect    bool
+	// CollectRevoked: revoke accesses whose BucketAccess is gone (needs
+	// cluster-wide list on bucketaccesses.objectstorage.k8s.io).
+	CollectRevoked bool
+	LeaseDuration  time.Duration
+	Verbosity      int
+}
+
+// ParseFlags reads flags, falling back to environment variables for the
+// settings a Pod spec usually passes that way. A bad configuration is an
+// error that says what to fix.
+func ParseFlags(args []string, getenv func(string) string) (Config, error) {
+	env := func(k, def string) string {
+		if v := getenv(k); v != "" {
+			return v
+		}
+		return def
+	}
+	var c Config
+	var accessKeyFile, secretKeyFile string
+	fs := flag.NewFlagSet("cosi-seaweedfs", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&c.DriverName, "driver-name", env("DRIVER_NAME", "cosi-seaweedfs.io"), "driver name; BucketClasses name it in driverName")
+	fs.StringVar(&c.Endpoint, "cosi-endpoint", env("COSI_ENDPOINT", "unix:///var/lib/cosi/cosi.sock"), "unix socket shared with the COSI sidecar (env COSI_ENDPOINT)")
+	fs.StringVar(&c.Namespace, "namespace", env("POD_NAMESPACE", ""), "namespace of the driver's records and leader Lease (env POD_NAMESPACE)")
+	fs.StringVar(&c.Kubeconfig, "kubeconfig", env("KUBECONFIG", ""), "kubeconfig for running outside a cluster; empty: in-cluster config")
+	fs.StringVar(&c.S3Endpoint, "s3-endpoint", env("SEAWEEDFS_S3_ENDPOINT", ""), "SeaweedFS S3 endpoint (IAM API on the same port), e.g. http://seaweedfs-s3:8333")
+	fs.StringVar(&c.S3Region, "s3-region", env("SEAWEEDFS_S3_REGION", "us-east-1"), "region used to sign requests to SeaweedFS")
+	fs.StringVar(&accessKeyFile, "admin-access-key-file", env("SEAWEEDFS_ACCESS_KEY_FILE", ""), "file holding the SeaweedFS admin access key id (or env SEAWEEDFS_ACCESS_KEY_ID)")
+	fs.StringVar(&secretKeyFile, "admin-secret-key-file", env("SEAWEEDFS_SECRET_KEY_FILE", ""), "file holding the SeaweedFS admin secret key (or env SEAWEEDFS_SECRET_ACCESS_KEY)")
+	fs.StringVar(&c.PublicURL, "public-endpoint", env("PUBLIC_S3_ENDPOINT", ""), "S3 endpoint written into consumers' credentials (default: --s3-endpoint)")
+	fs.StringVar(&c.PublicRegn, "public-region", env("PUBLIC_S3_REGION", ""), "region written into consumers' credentials (default: --s3-region)")
+	fs.StringVar(&c.UserPrefix, "user-prefix", env("USER_PREFIX", "cosi-"), "name prefix of the SeaweedFS users this driver owns; users without it are never touched")
+	fs.StringVar(&c.OwnerID, "owner-id", env("OWNER_ID", ""), "value of the ownership marker on buckets this driver creates (default: --driver-name)")
+	fs.StringVar(&c.MetricsAddr, "metrics-address", env("METRICS_ADDRESS", ""), "address for /metrics and /healthz, e.g. :8080; empty: off")
+	fs.DurationVar(&c.BackendTimeout, "backend-timeout", 10*time.Second, "bound on every single SeaweedFS call")
+	fs.DurationVar(&c.WaitTimeout, "wait-timeout", 20*time.Second, "how long a gRPC call waits for convergence before answering UNAVAILABLE")
+	fs.DurationVar(&c.ResyncPeriod, "resync-period", time.Minute, "how often SeaweedFS is listed to repair drift and collect garbage")
+	fs.DurationVar(&c.GracePeriod, "grace-period", 10*time.Second, "how long running gRPC calls may finish on shutdown")
+	fs.IntVar(&c.Workers, "workers", 4, "concurrent reconciles")
+	fs.BoolVar(&c.LeaderElect, "leader-elect", true, "elect one reconciling replica with a Lease")
+	fs.BoolVar(&c.CollectRevoked, "collect-deleted-bucketaccesses", true, "revoke accesses whose BucketAccess no longer exists (the COSI sidecar v0.1.0 never calls Revoke); needs cluster-wide list on bucketaccesses")
+	fs.DurationVar(&c.LeaseDuration, "lease-duration", 15*time.Second, "leader Lease duration")
+	fs.IntVar(&c.Verbosity, "v", 0, "log verbosity")
+	if err := fs.Parse(args); err != nil {
+		return c, fmt.Errorf("%w (flags: %s)", err, flagNames(fs))
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+
+	var err error
+	if c.AccessKey, err = secretValue(accessKeyFile, getenv("SEAWEEDFS_ACCESS_KEY_ID"), "admin access key"); err != nil {
+		return c, err
+	}
+	if c.SecretKey, err = secretValue(secretKeyFile, getenv("SEAWEEDFS_SECRET_ACCESS_KEY"), "admin secret key"); err != nil {
+		return c, err
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = c.S3Endpoint
+	}
+	if c.PublicRegn == "" {
+		c.PublicRegn = c.S3Region
+	}
+	if c.OwnerID == "" {
+		c.OwnerID = c.DriverName
+	}
+	return c, c.validate()
+}
+
+func (c Config) validate() error {
+	var errs []error
+	need := func(v, what string) {
+		if v == "" {
+			errs = append(errs, errors.New(what+" is required"))
+		}
+	}
+	need(c.Namespace, "--namespace (or env POD_NAMESPACE)")
+	need(c.S3Endpoint, "--s3-endpoint (or env SEAWEEDFS_S3_ENDPOINT)")
+	need(c.AccessKey, "the admin access key (--admin-access-key-file or env SEAWEEDFS_ACCESS_KEY_ID)")
+	need(c.SecretKey, "the admin secret key (--admin-secret-key-file or env SEAWEEDFS_SECRET_ACCESS_KEY)")
+	need(c.DriverName, "--driver-name")
+	need(c.UserPrefix, "--user-prefix")
+	if c.S3Endpoint != "" && !strings.HasPrefix(c.S3Endpoint, "http://") && !strings.HasPrefix(c.S3Endpoint, "https://") {
+		errs = append(errs, fmt.Errorf("--s3-endpoint %q must start with http:// or https://", c.S3Endpoint))
+	}
+	for name, d := range map[string]time.Duration{"--backend-timeout": c.BackendTimeout, "--wait-timeout": c.WaitTimeout, "--resync-period": c.ResyncPeriod, "--grace-period": c.GracePeriod, "--lease-duration": c.LeaseDuration} {
+		if d <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be positive", name))
+		}
+	}
+	if c.Workers < 1 {
+		errs = append(errs, errors.New("--workers must be at least 1"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("invalid configuration: %w", err)
+	}
+	return nil
+}
+
+// secretValue reads a credential from a file (a mounted Secret) or the
+// environment. Only the fact that it is missing is ever reported.
+func secretValue(file, envValue, what string) (string, error) {
+	if file == "" {
+		return strings.TrimSpace(envValue), nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("read %s file: %w", what, err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+func flagNames(fs *flag.FlagSet) string {
+	var names []string
+	fs.VisitAll(func(f *flag.Flag) { names = append(names, "--"+f.Name) })
+	return strings.Join(names, " ")
+}
+
+// NewLogger returns a JSON logger: one object per line, constant messages,
+// lowerCamelCase keys.
+func NewLogger(w io.Writer, verbosity int) logr.Logger {
+	return funcr.NewJSON(func(obj string) { fmt.Fprintln(w, obj) }, funcr.Options{
+		LogTimestamp: true,
+		Verbosity:    verbosity,
+	})
+}

@@ -1,0 +1,262 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/tools/leaderelection"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/grpcapi"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/reconcile"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
+)
+
+// Run serves the driver until ctx ends. It fails fast, before serving, when
+// the Kubernetes API or SeaweedFS cannot be used as configured, or when
+// SeaweedFS accepts anonymous requests (its S3 API is open to anyone when it
+// has no identities, and every bucket would be public).
+func Run(ctx context.Context, cfg Config, log logr.Logger) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	restCfg, err := restConfig(cfg.Kubeconfig)
+	if err != nil {
+		return err
+	}
+	client, err := kubernetes.NewForConfig(restCfg)
+	if err != nil {
+		return fmt.Errorf("kubernetes client: %w", err)
+	}
+	admin, err := s3admin.NewSeaweedFS(s3admin.Config{
+		Endpoint:        cfg.S3Endpoint,
+		Region:          cfg.S3Region,
+		AccessKeyID:     cfg.AccessKey,
+		SecretAccessKey: cfg.SecretKey,
+		UserPrefix:      cfg.UserPrefix,
+		OwnerID:         cfg.OwnerID,
+		CallTimeout:     cfg.BackendTimeout,
+	})
+	if err != nil {
+		return fmt.Errorf("seaweedfs client: %w", err)
+	}
+	if err := preflight(ctx, cfg, client, admin); err != nil {
+		return err
+	}
+
+	st := store.New(client, cfg.Namespace)
+	factory := informers.NewSharedInformerFactoryWithOptions(client, 0,
+		informers.WithNamespace(cfg.Namespace),
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+			o.LabelSelector = store.LabelManagedBy + "=" + store.ManagedBy
+		}))
+	inf := reconcile.Informers{
+		Buckets:  factory.Core().V1().ConfigMaps().Informer(),
+		Accesses: factory.Core().V1().Secrets().Informer(),
+	}
+	rec := &reconcile.Reconciler{Store: st, Admin: admin, Cfg: reconcile.Config{
+		UserPrefix:      cfg.UserPrefix,
+		WaitInterval:    500 * time.Millisecond,
+		BlockedInterval: cfg.ResyncPeriod,
+	}}
+	ctrlCfg := reconcile.ControllerConfig{
+		Workers:      cfg.Workers,
+		ResyncPeriod: cfg.ResyncPeriod,
+		CallTimeout:  cfg.BackendTimeout * 6, // one reconcile makes a handful of backend calls
+	}
+	if cfg.CollectRevoked {
+		meta, err := metadata.NewForConfig(restCfg)
+		if err != nil {
+			return fmt.Errorf("kubernetes metadata client: %w", err)
+		}
+		ctrlCfg.BucketAccesses = reconcile.MetadataBucketAccesses{Client: meta}
+	}
+	ctrl, err := reconcile.NewController(rec, inf, ctrlCfg, log.WithName("reconcile"))
+	if err != nil {
+		return err
+	}
+
+	sockPath, err := grpcapi.SocketPath(cfg.Endpoint)
+	if err != nil {
+		return err
+	}
+	lis, err := grpcapi.Listen(sockPath)
+	if err != nil {
+		return err
+	}
+	srv := grpcapi.NewServer(grpcapi.Config{
+		DriverName:   cfg.DriverName,
+		Endpoint:     cfg.PublicURL,
+		Region:       cfg.PublicRegn,
+		UserPrefix:   cfg.UserPrefix,
+		WaitTimeout:  cfg.WaitTimeout,
+		PollInterval: 50 * time.Millisecond,
+	}, st, inf.Buckets.GetStore(), inf.Accesses.GetStore(),
+		func(kind, name string) { ctrl.Enqueue(reconcile.Key{Kind: kind, Name: name}) },
+		log.WithName("grpc"))
+	g := grpcapi.NewGRPCServer(srv, &grpcapi.Identity{Name: cfg.DriverName}, log.WithName("grpc"))
+
+	factory.Start(ctx.Done())
+	defer factory.Shutdown()
+
+	var wg sync.WaitGroup
+	errc := make(chan error, 3)
+	wg.Go(func() { errc <- grpcapi.Serve(ctx, g, lis, cfg.GracePeriod) })
+	wg.Go(func() { errc <- reconcileLoop(ctx, cfg, client, ctrl, log) })
+	if cfg.MetricsAddr != "" {
+		wg.Go(func() { errc <- serveMetrics(ctx, cfg.MetricsAddr) })
+	}
+	log.Info("driver started", "driverName", cfg.DriverName, "socket", sockPath, "namespace", cfg.Namespace, "s3Endpoint", cfg.S3Endpoint)
+
+	// The first component to stop (or ctx) stops the rest.
+	err = <-errc
+	cancel()
+	wg.Wait()
+	close(errc)
+	for e := range errc {
+		err = errors.Join(err, e)
+	}
+	log.Info("driver stopped")
+	return err
+}
+
+func restConfig(kubeconfig string) (*rest.Config, error) {
+	var cfg *rest.Config
+	var err error
+	if kubeconfig != "" {
+		cfg, err = clientcmd.BuildConfigFromFlags("", kubeconfig)
+	} else {
+		cfg, err = rest.InClusterConfig()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes config (set --kubeconfig when running outside a cluster): %w", err)
+	}
+	// Handlers of 40 concurrent sidecar workers write records at once.
+	cfg.QPS, cfg.Burst = 50, 100
+	return cfg, nil
+}
+
+// preflight checks, before serving anything, that the configuration works.
+func preflight(ctx context.Context, cfg Config, client kubernetes.Interface, admin s3admin.Admin) error {
+	ctx, cancel := context.WithTimeout(ctx, 3*cfg.BackendTimeout)
+	defer cancel()
+	if _, err := client.CoreV1().ConfigMaps(cfg.Namespace).List(ctx, metav1.ListOptions{Limit: 1}); err != nil {
+		return fmt.Errorf("cannot list ConfigMaps in namespace %q (check --kubeconfig and the driver's RBAC): %w", cfg.Namespace, err)
+	}
+	if err := admin.CheckAnonymousDenied(ctx); err != nil {
+		return fmt.Errorf("refusing to start: %w", err)
+	}
+	if _, err := admin.ListOwnedBuckets(ctx); err != nil {
+		return fmt.Errorf("cannot use SeaweedFS at %s with the admin credentials: %w", cfg.S3Endpoint, err)
+	}
+	return nil
+}
+
+// reconcileLoop runs the reconciler while this replica holds the leader
+// Lease. Losing the Lease ends the process: another replica has taken over,
+// and a reconciler that might still act on stale state must not go on.
+func reconcileLoop(ctx context.Context, cfg Config, client kubernetes.Interface, ctrl *reconcile.Controller, log logr.Logger) error {
+	if !cfg.LeaderElect {
+		return ctrl.Run(ctx)
+	}
+	id, err := identity()
+	if err != nil {
+		return err
+	}
+	lock := &resourcelock.LeaseLock{
+		LeaseMeta:  metav1.ObjectMeta{Name: leaseName(cfg.DriverName), Namespace: cfg.Namespace},
+		Client:     client.CoordinationV1(),
+		LockConfig: resourcelock.ResourceLockConfig{Identity: id},
+	}
+	// ctrl.Run can run once: losing the Lease ends the process.
+	done := make(chan error, 1)
+	var started atomic.Bool
+	le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
+		Lock:            lock,
+		LeaseDuration:   cfg.LeaseDuration,
+		RenewDeadline:   cfg.LeaseDuration * 2 / 3,
+		RetryPeriod:     cfg.LeaseDuration / 7,
+		ReleaseOnCancel: true,
+		Name:            lock.LeaseMeta.Name,
+		Callbacks: leaderelection.LeaderCallbacks{
+			OnStartedLeading: func(ctx context.Context) {
+				started.Store(true)
+				log.Info("leader lease acquired", "identity", id)
+				done <- ctrl.Run(ctx)
+			},
+			OnStoppedLeading: func() {},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("leader election: %w", err)
+	}
+	le.Run(ctx) // returns when ctx ends or the Lease is lost
+	var runErr error
+	if started.Load() {
+		runErr = <-done
+	}
+	if ctx.Err() != nil {
+		return runErr
+	}
+	return errors.Join(errors.New("leader lease lost"), runErr)
+}
+
+func leaseName(driver string) string {
+	return "cosi-seaweedfs-" + store.AccessID(driver)[:10]
+}
+
+func identity() (string, error) {
+	host, err := os.Hostname()
+	if err != nil {
+		return "", fmt.Errorf("hostname: %w", err)
+	}
+	b := make([]byte, 4)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return host + "_" + hex.EncodeToString(b), nil
+}
+
+func serveMetrics(ctx context.Context, addr string) error {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(reconcile.Collectors()...)
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) })
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("metrics listen: %w", err)
+	}
+	s := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = s.Shutdown(sctx)
+	}()
+	if err := s.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("metrics server: %w", err)
+	}
+	return nil
+}

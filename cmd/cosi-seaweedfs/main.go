@@ -1,0 +1,29 @@
+// Command cosi-seaweedfs is the COSI driver for SeaweedFS.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/cmd/cosi-seaweedfs/app"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "cosi-seaweedfs:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context) error {
+	cfg, err := app.ParseFlags(os.Args[1:], os.Getenv)
+	if err != nil {
+		return err
+	}
+	return app.Run(ctx, cfg, app.NewLogger(os.Stderr, cfg.Verbosity))
+}

@@ -1,0 +1,167 @@
+package grpcapi
+
+import (
+	"context"
+	"errors"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	cosi "sigs.k8s.io/container-object-storage-interface-spec"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
+)
+
+// Credential keys of the one "s3" entry a grant returns; the COSI sidecar
+// copies them into the workload's Secret.
+const (
+	credS3              = "s3"
+	credAccessKeyID     = "accessKeyID"
+	credAccessSecretKey = "accessSecretKey"
+	credEndpoint        = "endpoint"
+	credRegion          = "region"
+)
+
+// DriverGrantBucketAccess records an access with freshly generated
+// credentials and waits for the SeaweedFS user to exist. A repeat returns the
+// byte-identical credentials recorded the first time; the same name with a
+// different bucket or parameters is FAILED_PRECONDITION (never ALREADY_EXISTS,
+// on which the COSI sidecars crash).
+func (s *Server) DriverGrantBucketAccess(ctx context.Context, req *cosi.DriverGrantBucketAccessRequest) (*cosi.DriverGrantBucketAccessResponse, error) {
+	if err := checkName("bucket_id", req.GetBucketId()); err != nil {
+		return nil, err
+	}
+	if err := checkName("name", req.GetName()); err != nil {
+		return nil, err
+	}
+	switch req.GetAuthenticationType() {
+	case cosi.AuthenticationType_Key:
+	case cosi.AuthenticationType_IAM:
+		return nil, invalid("authenticationType IAM is not supported: set authenticationType: Key in the BucketAccessClass")
+	default:
+		return nil, invalid("authenticationType is unknown: set authenticationType: Key (exactly this spelling) in the BucketAccessClass")
+	}
+	mode, err := accessParams(req.GetParameters())
+	if err != nil {
+		return nil, err
+	}
+
+	bucketID := req.GetBucketId()
+	bucket, err := s.store.GetBucket(ctx, store.BucketRecordName(bucketID))
+	switch {
+	case errors.Is(err, store.ErrNotFound), err == nil && (bucket.Spec.BucketID != bucketID || bucket.Deleting || bucket.Status.Phase == store.PhaseFailed):
+		// Not a bucket this driver created (for example a Bucket with
+		// existingBucketID), or one being deleted: never grant on it.
+		return nil, status.Errorf(codes.NotFound, "bucket %q is not managed by this driver or is being deleted", bucketID)
+	case err != nil:
+		return nil, toStatus(err)
+	case bucket.Status.Phase != store.PhaseReady:
+		return nil, pending("bucket "+bucketID, bucket.Status.Message)
+	}
+
+	id := store.AccessID(req.GetName())
+	spec := store.AccessSpec{
+		Name:     req.GetName(),
+		BucketID: bucketID,
+		Mode:     string(mode),
+		User:     s.cfg.UserPrefix + id,
+		Params:   req.GetParameters(),
+	}
+	// Fresh credentials are generated for every call, but only the first
+	// call's are recorded: a repeat gets the recorded ones back.
+	keyID, secret, err := s3admin.GenerateCredentials()
+	if err != nil {
+		return nil, status.Error(codes.Internal, "cannot generate credentials")
+	}
+	rec, created, err := s.store.CreateAccess(ctx, spec, keyID, secret)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if !created {
+		switch {
+		case rec.Spec.Name != spec.Name || rec.Spec.BucketID != spec.BucketID || rec.Spec.Mode != spec.Mode ||
+			!store.SameParameters(rec.Spec.Params, spec.Params):
+			return nil, status.Errorf(codes.FailedPrecondition,
+				"access %q already exists for another bucket or with other parameters", req.GetName())
+		case rec.Deleting:
+			return nil, pending("the revocation of access "+req.GetName(), "")
+		}
+	}
+	s.nudge(store.KindAccess, rec.RecordName)
+
+	var last *store.Access
+	err = s.waitFor(ctx, func() (bool, error) {
+		last = s.cachedAccess(rec.RecordName)
+		if last == nil {
+			return false, nil
+		}
+		return last.Status.Phase == store.PhaseReady || last.Status.Phase == store.PhaseFailed, nil
+	})
+	switch {
+	case errors.Is(err, errWaitTimeout):
+		detail := ""
+		if last != nil {
+			detail = last.Status.Message
+		}
+		return nil, pending("access "+req.GetName(), detail)
+	case err != nil:
+		return nil, toStatus(err)
+	case last.Status.Phase == store.PhaseFailed:
+		return nil, status.Errorf(codes.NotFound, "bucket %q is being deleted", bucketID)
+	}
+	return &cosi.DriverGrantBucketAccessResponse{
+		AccountId: rec.Spec.User,
+		Credentials: map[string]*cosi.CredentialDetails{credS3: {Secrets: map[string]string{
+			credAccessKeyID:     rec.AccessKeyID,
+			credAccessSecretKey: rec.SecretAccessKey,
+			credEndpoint:        s.cfg.Endpoint,
+			credRegion:          s.cfg.Region,
+		}}},
+	}, nil
+}
+
+// DriverRevokeBucketAccess marks an access record deleted and waits for the
+// user and all its keys to be gone from SeaweedFS. An account the driver does
+// not know — never issued, or already revoked — is OK.
+func (s *Server) DriverRevokeBucketAccess(ctx context.Context, req *cosi.DriverRevokeBucketAccessRequest) (*cosi.DriverRevokeBucketAccessResponse, error) {
+	if err := checkName("bucket_id", req.GetBucketId()); err != nil {
+		return nil, err
+	}
+	if err := checkName("account_id", req.GetAccountId()); err != nil {
+		return nil, err
+	}
+	id, ok := accessIDFromAccount(s.cfg.UserPrefix, req.GetAccountId())
+	if !ok {
+		return &cosi.DriverRevokeBucketAccessResponse{}, nil
+	}
+	name := store.AccessRecordName(id)
+	rec, err := s.store.GetAccess(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return &cosi.DriverRevokeBucketAccessResponse{}, nil
+	}
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if rec.Spec.BucketID != req.GetBucketId() {
+		// Not an access to this bucket: nothing of the caller's to revoke.
+		return &cosi.DriverRevokeBucketAccessResponse{}, nil
+	}
+	if err := s.store.DeleteAccess(ctx, name); err != nil {
+		return nil, toStatus(err)
+	}
+	s.nudge(store.KindAccess, name)
+	err = s.waitFor(ctx, func() (bool, error) {
+		if s.cachedAccess(name) != nil {
+			return false, nil
+		}
+		_, err := s.store.GetAccess(ctx, name)
+		return errors.Is(err, store.ErrNotFound), nil
+	})
+	switch {
+	case errors.Is(err, errWaitTimeout):
+		return nil, pending("the revocation of access "+rec.Spec.Name, "")
+	case err != nil:
+		return nil, toStatus(err)
+	}
+	return &cosi.DriverRevokeBucketAccessResponse{}, nil
+}

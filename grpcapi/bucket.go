@@ -1,0 +1,132 @@
+package grpcapi
+
+import (
+	"context"
+	"errors"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	cosi "sigs.k8s.io/container-object-storage-interface-spec"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
+)
+
+// DriverCreateBucket records a bucket and waits for it to exist in SeaweedFS.
+// A repeat with the same name and parameters returns the same answer; the same
+// name with other parameters is ALREADY_EXISTS; a bucket of that name that the
+// driver did not create is ALREADY_EXISTS and is never adopted.
+func (s *Server) DriverCreateBucket(ctx context.Context, req *cosi.DriverCreateBucketRequest) (*cosi.DriverCreateBucketResponse, error) {
+	if err := checkName("name", req.GetName()); err != nil {
+		return nil, err
+	}
+	purge, err := bucketParams(req.GetParameters())
+	if err != nil {
+		return nil, err
+	}
+	spec := store.BucketSpec{
+		Name:       req.GetName(),
+		BucketID:   BucketIDFor(req.GetName()),
+		Parameters: req.GetParameters(),
+		Purge:      purge,
+	}
+	rec, created, err := s.store.CreateBucket(ctx, spec)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if !created {
+		switch {
+		case rec.Spec.Name != spec.Name || !store.SameParameters(rec.Spec.Parameters, spec.Parameters):
+			return nil, status.Errorf(codes.AlreadyExists, "bucket %q already exists with different parameters", spec.BucketID)
+		case rec.Deleting:
+			return nil, pending("the deletion of bucket "+spec.BucketID, "create it again once it is gone")
+		}
+	}
+	s.nudge(store.KindBucket, rec.RecordName)
+
+	var last *store.Bucket
+	err = s.waitFor(ctx, func() (bool, error) {
+		last = s.cachedBucket(rec.RecordName)
+		if last == nil {
+			return false, nil
+		}
+		return last.Status.Phase == store.PhaseReady || last.Status.Phase == store.PhaseFailed, nil
+	})
+	switch {
+	case errors.Is(err, errWaitTimeout):
+		return nil, pending("bucket "+spec.BucketID, bucketDetail(last))
+	case err != nil:
+		return nil, toStatus(err)
+	case last.Status.Phase == store.PhaseFailed:
+		// Nothing was created for this record (the name belongs to someone
+		// else), so the record goes: a failed call leaves nothing behind.
+		if err := s.store.DeleteBucket(ctx, rec.RecordName); err != nil {
+			return nil, toStatus(err)
+		}
+		return nil, status.Errorf(codes.AlreadyExists, "bucket %q already exists in SeaweedFS and was not created by this driver", spec.BucketID)
+	}
+	return &cosi.DriverCreateBucketResponse{
+		BucketId: spec.BucketID,
+		BucketInfo: &cosi.Protocol{Type: &cosi.Protocol_S3{S3: &cosi.S3{
+			Region:           s.cfg.Region,
+			SignatureVersion: cosi.S3SignatureVersion_S3V4,
+		}}},
+	}, nil
+}
+
+// DriverDeleteBucket marks a bucket record deleted and waits for the
+// reconciler to revoke every access of the bucket and delete it. An unknown
+// bucket — never created by this driver, or already deleted — is OK and
+// nothing is touched.
+func (s *Server) DriverDeleteBucket(ctx context.Context, req *cosi.DriverDeleteBucketRequest) (*cosi.DriverDeleteBucketResponse, error) {
+	id := req.GetBucketId()
+	if err := checkName("bucket_id", id); err != nil {
+		return nil, err
+	}
+	name := store.BucketRecordName(id)
+	rec, err := s.store.GetBucket(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return &cosi.DriverDeleteBucketResponse{}, nil
+	}
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if rec.Spec.BucketID != id {
+		return &cosi.DriverDeleteBucketResponse{}, nil
+	}
+	if err := s.store.DeleteBucket(ctx, name); err != nil {
+		return nil, toStatus(err)
+	}
+	s.nudge(store.KindBucket, name)
+
+	var last *store.Bucket
+	err = s.waitFor(ctx, func() (bool, error) {
+		last = s.cachedBucket(name)
+		if last == nil {
+			// The cache says it is gone; only the API server can say so for sure.
+			_, err := s.store.GetBucket(ctx, name)
+			if errors.Is(err, store.ErrNotFound) {
+				return true, nil
+			}
+			return false, nil
+		}
+		return last.Status.Phase == store.PhaseBlocked, nil
+	})
+	switch {
+	case errors.Is(err, errWaitTimeout):
+		return nil, pending("the deletion of bucket "+id, bucketDetail(last))
+	case err != nil:
+		return nil, toStatus(err)
+	case last != nil && last.Status.Reason == store.ReasonBucketNotEmpty:
+		return nil, status.Errorf(codes.FailedPrecondition,
+			"bucket %q is not empty: empty it, or set parameter %q to \"true\" in its BucketClass; its accesses are revoked and the deletion stays pending", id, ParamPurge)
+	}
+	return &cosi.DriverDeleteBucketResponse{}, nil
+}
+
+// bucketDetail is the reconciler's fixed-sentence explanation of a pending bucket.
+func bucketDetail(b *store.Bucket) string {
+	if b == nil {
+		return ""
+	}
+	return b.Status.Message
+}

@@ -1,0 +1,53 @@
+package grpcapi
+
+import (
+	"context"
+	"errors"
+	"net"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+)
+
+// toStatus is the one place where internal errors become gRPC codes. Errors
+// the handlers built on purpose (validation, conflicts) are already statuses
+// and pass through. Everything else comes from the Kubernetes API (the state
+// store): anything that may pass — timeouts, throttling, an unavailable or
+// overloaded API server, a broken connection — is UNAVAILABLE so that the
+// sidecar retries; the rest is INTERNAL. Messages are fixed sentences: store
+// errors can carry object contents and are logged, not returned.
+func toStatus(err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	var netErr net.Error
+	switch {
+	case errors.Is(err, context.Canceled):
+		return status.Error(codes.Canceled, "request canceled")
+	case errors.Is(err, context.DeadlineExceeded),
+		apierrors.IsTimeout(err), apierrors.IsServerTimeout(err),
+		apierrors.IsTooManyRequests(err), apierrors.IsServiceUnavailable(err),
+		apierrors.IsInternalError(err), apierrors.IsConflict(err),
+		errors.As(err, &netErr):
+		return status.Error(codes.Unavailable, "the Kubernetes API is unavailable; the request can be retried")
+	case apierrors.IsForbidden(err), apierrors.IsUnauthorized(err):
+		return status.Error(codes.Internal, "the driver may not read or write its records in the Kubernetes API: check its RBAC")
+	default:
+		return status.Error(codes.Internal, "internal error; see the driver log")
+	}
+}
+
+// pending is the answer when the reconciler has not converged within the
+// handler's wait: the intent is recorded and carries on, and the sidecar's
+// retry will find it done.
+func pending(what, detail string) error {
+	msg := what + " is recorded and still being applied"
+	if detail != "" {
+		msg += ": " + detail
+	}
+	return status.Error(codes.Unavailable, msg)
+}

@@ -1,0 +1,143 @@
+package grpcapi
+
+import (
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
+)
+
+// Parameters accepted from a BucketClass (DriverCreateBucket).
+const (
+	// ParamPurge: "true" lets DriverDeleteBucket delete a bucket that still
+	// holds objects (and the objects with it). Default "false": a non-empty
+	// bucket is refused with FAILED_PRECONDITION.
+	ParamPurge = "purge"
+)
+
+// Parameters accepted from a BucketAccessClass (DriverGrantBucketAccess).
+const (
+	// ParamMode: read-write (default), read-only or write-only.
+	ParamMode = "mode"
+)
+
+const maxNameLen = 253
+
+// legalS3Name reports whether name is a valid S3 bucket name.
+func legalS3Name(name string) bool {
+	if s3admin.ValidateBucketName(name) != nil ||
+		strings.HasPrefix(name, "xn--") || strings.HasSuffix(name, "-s3alias") {
+		return false
+	}
+	_, err := netip.ParseAddr(name)
+	return err != nil // an IP address is not a bucket name
+}
+
+// BucketIDFor maps a COSI bucket name to the S3 bucket name. A name that is
+// already a legal S3 bucket name is used as it is (the names the COSI
+// controller v0.2 produces, bucket-<claim UID>, always are). Any other name —
+// older controllers produce <class name><claim UID>, often longer than 63
+// characters — maps to the first 40 characters of its lower-cased name with
+// every other character replaced by '-', a '-', and the first 16 hex digits of
+// the SHA-256 of the full name: deterministic, so repeats agree, and readable.
+func BucketIDFor(name string) string {
+	if legalS3Name(name) {
+		return name
+	}
+	var b strings.Builder
+	for _, r := range strings.ToLower(name) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('-')
+		}
+		if b.Len() >= 40 {
+			break
+		}
+	}
+	prefix := strings.Trim(b.String(), "-")
+	for strings.Contains(prefix, "--") {
+		prefix = strings.ReplaceAll(prefix, "--", "-")
+	}
+	sum := store.AccessID(name)[:16] // a SHA-256 prefix of the full name
+	if prefix == "" {
+		prefix = "cosi"
+	}
+	return prefix + "-" + sum
+}
+
+func invalid(format string, args ...any) error {
+	return status.Errorf(codes.InvalidArgument, format, args...)
+}
+
+func checkName(field, v string) error {
+	switch {
+	case v == "":
+		return invalid("%s is required", field)
+	case len(v) > maxNameLen:
+		return invalid("%s is longer than %d characters", field, maxNameLen)
+	case strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+		return invalid("%s contains control characters", field)
+	}
+	return nil
+}
+
+func checkKeys(params map[string]string, allowed ...string) error {
+	for k := range params {
+		if !slices.Contains(allowed, k) {
+			return invalid("unknown parameter %q (accepted: %s)", k, strings.Join(allowed, ", "))
+		}
+	}
+	return nil
+}
+
+// bucketParams validates BucketClass parameters.
+func bucketParams(params map[string]string) (purge bool, err error) {
+	if err := checkKeys(params, ParamPurge); err != nil {
+		return false, err
+	}
+	if v, ok := params[ParamPurge]; ok {
+		purge, err = strconv.ParseBool(v)
+		if err != nil {
+			return false, invalid("parameter %q must be true or false, not %q", ParamPurge, v)
+		}
+	}
+	return purge, nil
+}
+
+// accessParams validates BucketAccessClass parameters.
+func accessParams(params map[string]string) (s3admin.Mode, error) {
+	if err := checkKeys(params, ParamMode); err != nil {
+		return "", err
+	}
+	v, ok := params[ParamMode]
+	if !ok {
+		return s3admin.ModeReadWrite, nil
+	}
+	switch m := s3admin.Mode(v); m {
+	case s3admin.ModeReadWrite, s3admin.ModeReadOnly, s3admin.ModeWriteOnly:
+		return m, nil
+	}
+	return "", invalid("parameter %q must be %s, %s or %s, not %q", ParamMode,
+		s3admin.ModeReadWrite, s3admin.ModeReadOnly, s3admin.ModeWriteOnly, v)
+}
+
+// accessIDFromAccount recovers the access id from an account_id we issued.
+func accessIDFromAccount(prefix, account string) (string, bool) {
+	id, ok := strings.CutPrefix(account, prefix)
+	if !ok || len(id) != 32 {
+		return "", false
+	}
+	for _, r := range id {
+		if !strings.ContainsRune("0123456789abcdef", r) {
+			return "", false
+		}
+	}
+	return id, true
+}

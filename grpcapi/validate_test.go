@@ -1,0 +1,106 @@
+package grpcapi
+
+import (
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+)
+
+func TestBucketIDFor(t *testing.T) {
+	long := "my-bucket-class" + "0f3c7a52-9d61-4c0e-8f7a-2b1d9e6c4a10" + "-extra-words-to-be-long"
+	tests := []struct {
+		name, in string
+		want     string // "" means: check the mapped-name properties only
+	}{
+		{name: "a legal name is used as it is", in: "bucket-0f3c7a52-9d61-4c0e-8f7a-2b1d9e6c4a10", want: "bucket-0f3c7a52-9d61-4c0e-8f7a-2b1d9e6c4a10"},
+		{name: "upper case is mapped", in: "MyBucket"},
+		{name: "a name over 63 characters is mapped", in: long},
+		{name: "an IP-like name is mapped", in: "192.168.1.1"},
+		{name: "a name of symbols only is mapped", in: "___"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := BucketIDFor(tt.in)
+			if tt.want != "" && got != tt.want {
+				t.Fatalf("BucketIDFor(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+			if !legalS3Name(got) {
+				t.Fatalf("BucketIDFor(%q) = %q, not a legal S3 bucket name", tt.in, got)
+			}
+			if again := BucketIDFor(tt.in); again != got {
+				t.Fatalf("BucketIDFor is not deterministic: %q then %q", got, again)
+			}
+		})
+	}
+	if BucketIDFor(long) == BucketIDFor(long+"x") {
+		t.Fatal("two long names that share their first 40 characters map to one bucket")
+	}
+	if !strings.HasPrefix(BucketIDFor("MyBucket"), "mybucket-") {
+		t.Fatalf("mapped name %q does not keep the readable part", BucketIDFor("MyBucket"))
+	}
+}
+
+func TestParameters(t *testing.T) {
+	tests := []struct {
+		name     string
+		bucket   bool
+		params   map[string]string
+		wantCode codes.Code
+		wantMode s3admin.Mode
+	}{
+		{name: "no bucket parameters", bucket: true, wantCode: codes.OK},
+		{name: "purge true", bucket: true, params: map[string]string{"purge": "true"}, wantCode: codes.OK},
+		{name: "purge not a boolean", bucket: true, params: map[string]string{"purge": "yes please"}, wantCode: codes.InvalidArgument},
+		{name: "unknown bucket parameter", bucket: true, params: map[string]string{"quota": "1Gi"}, wantCode: codes.InvalidArgument},
+		{name: "mode defaults to read-write", wantCode: codes.OK, wantMode: s3admin.ModeReadWrite},
+		{name: "mode read-only", params: map[string]string{"mode": "read-only"}, wantCode: codes.OK, wantMode: s3admin.ModeReadOnly},
+		{name: "mode write-only", params: map[string]string{"mode": "write-only"}, wantCode: codes.OK, wantMode: s3admin.ModeWriteOnly},
+		{name: "mode unknown", params: map[string]string{"mode": "admin"}, wantCode: codes.InvalidArgument},
+		{name: "unknown access parameter", params: map[string]string{"Mode": "read-only"}, wantCode: codes.InvalidArgument},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var err error
+			var mode s3admin.Mode
+			if tt.bucket {
+				_, err = bucketParams(tt.params)
+			} else {
+				mode, err = accessParams(tt.params)
+			}
+			if got := status.Code(err); got != tt.wantCode {
+				t.Fatalf("code = %v, want %v (%v)", got, tt.wantCode, err)
+			}
+			if err != nil {
+				for k := range tt.params {
+					if !strings.Contains(err.Error(), k) {
+						t.Fatalf("error %q does not name parameter %q", err, k)
+					}
+				}
+			}
+			if mode != tt.wantMode {
+				t.Fatalf("mode = %q, want %q", mode, tt.wantMode)
+			}
+		})
+	}
+}
+
+func TestSocketPath(t *testing.T) {
+	for in, want := range map[string]string{
+		"unix:///var/lib/cosi/cosi.sock": "/var/lib/cosi/cosi.sock",
+		"unix://relative/cosi.sock":      "relative/cosi.sock",
+	} {
+		got, err := SocketPath(in)
+		if err != nil || got != want {
+			t.Errorf("SocketPath(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"tcp://127.0.0.1:9000", "unix://", "/plain/path"} {
+		if _, err := SocketPath(bad); err == nil {
+			t.Errorf("SocketPath(%q) accepted a bad endpoint", bad)
+		}
+	}
+}

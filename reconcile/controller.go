@@ -1,0 +1,295 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	"golang.org/x/time/rate"
+	corev1 "k8s.io/api/core/v1"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
+)
+
+// RecordRateLimiter is the workqueue rate limiter for record keys: per-key
+// exponential backoff from 250 ms to 1 min for failures (a backend outage must
+// not turn into a hot loop), under an overall 20 qps / burst 100 token bucket
+// so that a resync that requeues many records does not flood SeaweedFS.
+func RecordRateLimiter() workqueue.TypedRateLimiter[Key] {
+	return workqueue.NewTypedMaxOfRateLimiter(
+		workqueue.NewTypedItemExponentialFailureRateLimiter[Key](250*time.Millisecond, time.Minute),
+		&workqueue.TypedBucketRateLimiter[Key]{Limiter: rate.NewLimiter(rate.Limit(20), 100)},
+	)
+}
+
+// Informers are the shared informers on the driver's records.
+type Informers struct {
+	Buckets  cache.SharedIndexInformer // ConfigMaps labelled as bucket records
+	Accesses cache.SharedIndexInformer // Secrets labelled as access records
+}
+
+// ControllerConfig holds the loop's settings.
+type ControllerConfig struct {
+	Workers int
+	// ResyncPeriod: how often SeaweedFS is listed and compared with every
+	// record. SeaweedFS emits no events, so this is the only way drift (a
+	// bucket or user removed out of band) is seen.
+	ResyncPeriod time.Duration
+	// CallTimeout bounds one Reconcile (and one resync pass).
+	CallTimeout time.Duration
+	// BucketAccesses, when set, lets the resync revoke accesses whose
+	// BucketAccess was deleted without a DriverRevokeBucketAccess call.
+	BucketAccesses BucketAccesses
+}
+
+// Controller runs Reconcile for record keys from a rate-limited workqueue.
+type Controller struct {
+	r     *Reconciler
+	inf   Informers
+	cfg   ControllerConfig
+	log   logr.Logger
+	queue workqueue.TypedRateLimitingInterface[Key]
+
+	bucketAccesses BucketAccesses
+
+	mu       sync.Mutex
+	resynced chan struct{} // closed and replaced after each resync pass
+}
+
+// NewController wires a Reconciler to the informers.
+func NewController(r *Reconciler, inf Informers, cfg ControllerConfig, log logr.Logger) (*Controller, error) {
+	c := &Controller{
+		r:   r,
+		inf: inf,
+		cfg: cfg,
+		log: log,
+		queue: workqueue.NewTypedRateLimitingQueueWithConfig(RecordRateLimiter(),
+			workqueue.TypedRateLimitingQueueConfig[Key]{Name: "records"}),
+		resynced:       make(chan struct{}),
+		bucketAccesses: cfg.BucketAccesses,
+	}
+	for kind, inf := range map[string]cache.SharedIndexInformer{store.KindBucket: inf.Buckets, store.KindAccess: inf.Accesses} {
+		kind := kind
+		_, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc:    func(obj any) { c.enqueueObject(kind, obj) },
+			UpdateFunc: func(_, obj any) { c.enqueueObject(kind, obj) },
+			DeleteFunc: func(obj any) { c.enqueueObject(kind, obj) },
+		})
+		if err != nil {
+			return nil, fmt.Errorf("add %s event handler: %w", kind, err)
+		}
+	}
+	return c, nil
+}
+
+func (c *Controller) enqueueObject(kind string, obj any) {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = d.Obj
+	}
+	name, err := cache.ObjectToName(obj)
+	if err != nil {
+		utilruntime.HandleError(err)
+		return
+	}
+	c.queue.Add(Key{Kind: kind, Name: name.Name})
+}
+
+// Enqueue asks for a key to be reconciled soon (a handler's nudge).
+func (c *Controller) Enqueue(k Key) { c.queue.Add(k) }
+
+// Run reconciles until ctx ends. The informers must already be running.
+func (c *Controller) Run(ctx context.Context) error {
+	defer c.queue.ShutDown()
+	if !cache.WaitForCacheSync(ctx.Done(), c.inf.Buckets.HasSynced, c.inf.Accesses.HasSynced) {
+		return errors.New("record caches did not sync")
+	}
+	c.log.Info("reconciler started", "workers", c.cfg.Workers, "resyncPeriod", c.cfg.ResyncPeriod)
+	// Every record is looked at once on start: whatever a previous leader left
+	// half-done is finished.
+	for _, k := range c.cachedKeys() {
+		c.queue.Add(k)
+	}
+	var wg sync.WaitGroup
+	for range c.cfg.Workers {
+		wg.Go(func() {
+			for c.processNext(ctx) {
+			}
+		})
+	}
+	wg.Go(func() {
+		wait.UntilWithContext(ctx, c.resync, c.cfg.ResyncPeriod)
+	})
+	<-ctx.Done()
+	c.queue.ShutDown()
+	wg.Wait()
+	return nil
+}
+
+func (c *Controller) cachedKeys() []Key {
+	var keys []Key
+	for _, obj := range c.inf.Buckets.GetStore().List() {
+		keys = append(keys, Key{Kind: store.KindBucket, Name: obj.(*corev1.ConfigMap).Name})
+	}
+	for _, obj := range c.inf.Accesses.GetStore().List() {
+		keys = append(keys, Key{Kind: store.KindAccess, Name: obj.(*corev1.Secret).Name})
+	}
+	return keys
+}
+
+func (c *Controller) processNext(ctx context.Context) bool {
+	key, shutdown := c.queue.Get()
+	if shutdown {
+		return false
+	}
+	defer c.queue.Done(key)
+
+	log := c.log.WithValues("kind", key.Kind, "record", key.Name)
+	callCtx, cancel := context.WithTimeout(logr.NewContext(ctx, log), c.cfg.CallTimeout)
+	start := time.Now()
+	res, err := c.r.Reconcile(callCtx, key)
+	cancel()
+	observeReconcile(key.Kind, err, time.Since(start))
+	switch {
+	case err != nil && IsTerminal(err):
+		// Retrying cannot help; the next change or resync looks again.
+		log.Error(err, "reconcile failed permanently")
+		c.queue.Forget(key)
+	case err != nil:
+		log.Error(err, "reconcile failed, will retry", "retries", c.queue.NumRequeues(key))
+		c.queue.AddRateLimited(key)
+	case res.RequeueAfter > 0:
+		c.queue.Forget(key)
+		c.queue.AddAfter(key, res.RequeueAfter)
+	default:
+		c.queue.Forget(key)
+	}
+	return true
+}
+
+// resync lists SeaweedFS once and compares it with every record: drifted or
+// unfinished records are requeued and owned objects without a record are
+// collected.
+func (c *Controller) resync(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.CallTimeout)
+	defer cancel()
+	defer c.signalResync()
+	start := time.Now()
+	if err := c.resyncOnce(ctx); err != nil {
+		c.log.Error(err, "resync failed")
+		resyncTotal.WithLabelValues("error").Inc()
+		return
+	}
+	resyncTotal.WithLabelValues("ok").Inc()
+	resyncDuration.Observe(time.Since(start).Seconds())
+}
+
+func (c *Controller) resyncOnce(ctx context.Context) error {
+	// Records first: see PlanResync for why the order matters.
+	var buckets []*store.Bucket
+	for _, obj := range c.inf.Buckets.GetStore().List() {
+		if b, err := store.BucketFromConfigMap(obj.(*corev1.ConfigMap)); err == nil {
+			buckets = append(buckets, b)
+		}
+	}
+	var accesses []*store.Access
+	for _, obj := range c.inf.Accesses.GetStore().List() {
+		if a, err := store.AccessFromSecret(obj.(*corev1.Secret)); err == nil {
+			accesses = append(accesses, a)
+		}
+	}
+	var snap Snapshot
+	var err error
+	if snap.Buckets, err = c.r.Admin.ListOwnedBuckets(ctx); err != nil {
+		return fmt.Errorf("list owned buckets: %w", err)
+	}
+	if snap.Users, err = c.r.Admin.ListOwnedUsers(ctx); err != nil {
+		return fmt.Errorf("list owned users: %w", err)
+	}
+	var uids BucketAccessUIDs
+	if c.bucketAccesses != nil {
+		if uids, err = c.bucketAccesses.UIDs(ctx); err != nil {
+			// Without the listing nothing is revoked; the rest of the pass goes on.
+			c.log.Error(err, "cannot list BucketAccesses; accesses of deleted BucketAccesses are not collected this pass")
+			uids = nil
+		}
+	}
+	plan := PlanResync(buckets, accesses, snap, uids, c.r.Cfg.UserPrefix)
+	for _, k := range plan.Requeue {
+		c.queue.Add(k)
+	}
+	for _, name := range plan.Revoke {
+		if err := c.r.Store.DeleteAccess(ctx, name); err != nil {
+			c.log.Error(err, "cannot revoke access of a deleted BucketAccess", "record", name)
+			continue
+		}
+		garbageCollected.WithLabelValues("access").Inc()
+		c.log.Info("revoking access whose BucketAccess is gone", "record", name)
+	}
+	for _, u := range plan.OrphanUsers {
+		c.collectUser(ctx, u)
+	}
+	for _, b := range plan.OrphanBuckets {
+		c.collectBucket(ctx, b)
+	}
+	return nil
+}
+
+// collectUser deletes an owned user that no access record asks for. The cache
+// said the record is missing; a cache can lag behind a fresh grant, so the
+// record is read from the API server before anything is deleted.
+func (c *Controller) collectUser(ctx context.Context, user string) {
+	id := strings.TrimPrefix(user, c.r.Cfg.UserPrefix)
+	_, err := c.r.Store.GetAccess(ctx, store.AccessRecordName(id))
+	if !errors.Is(err, store.ErrNotFound) {
+		return // the record exists (or we cannot tell): keep the user
+	}
+	if err := c.r.Admin.DeleteUser(ctx, user); err != nil {
+		c.log.Error(err, "garbage collection of user failed", "user", user)
+		return
+	}
+	garbageCollected.WithLabelValues("user").Inc()
+	c.log.Info("garbage-collected user without access record", "user", user)
+}
+
+// collectBucket deletes an owned bucket without a record, but only when it is
+// empty: data is never deleted without a record asking for it.
+func (c *Controller) collectBucket(ctx context.Context, bucket string) {
+	_, err := c.r.Store.GetBucket(ctx, store.BucketRecordName(bucket))
+	if !errors.Is(err, store.ErrNotFound) {
+		return
+	}
+	err = c.r.Admin.DeleteBucket(ctx, bucket, false)
+	switch {
+	case errors.Is(err, s3admin.ErrNotEmpty):
+		c.log.Info("owned bucket without record is not empty; left in place", "bucket", bucket)
+	case err != nil:
+		c.log.Error(err, "garbage collection of bucket failed", "bucket", bucket)
+	default:
+		garbageCollected.WithLabelValues("bucket").Inc()
+		c.log.Info("garbage-collected empty bucket without record", "bucket", bucket)
+	}
+}
+
+func (c *Controller) signalResync() {
+	c.mu.Lock()
+	close(c.resynced)
+	c.resynced = make(chan struct{})
+	c.mu.Unlock()
+}
+
+// Resynced returns a channel closed when the next resync pass ends (tests and
+// benchmarks wait on it).
+func (c *Controller) Resynced() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.resynced
+}

@@ -1,0 +1,231 @@
+package reconcile
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
+)
+
+// Step is one backend or record change. Apply runs the steps of a plan in
+// order; every step is idempotent, so a plan interrupted by a crash is simply
+// planned and applied again.
+type Step string
+
+const (
+	// StepMarkCreateAttempted records, before the bucket is created, that the
+	// driver is about to create it (see store.Status.CreateAttempted).
+	StepMarkCreateAttempted Step = "MarkCreateAttempted"
+	StepCreateBucket        Step = "CreateBucket"
+	StepMarkBucketOwned     Step = "MarkBucketOwned"
+	// StepRevokeAccesses marks every access record of the bucket for deletion.
+	StepRevokeAccesses Step = "RevokeAccesses"
+	StepDeleteBucket   Step = "DeleteBucket"
+	StepEnsureAccess   Step = "EnsureAccess"
+	StepDeleteUser     Step = "DeleteUser"
+	// StepRelease removes the record's finalizer: the record may now go.
+	StepRelease Step = "Release"
+)
+
+// Plan is what to do for one record: steps, then the status to record.
+type Plan struct {
+	Steps []Step
+	// Status is recorded after every step succeeded. Nil when the record is
+	// released (it is going away) or nothing is to be said.
+	Status *store.Status
+	// Wait: the record depends on something still converging (other records);
+	// look again shortly.
+	Wait bool
+}
+
+// BucketObserved is what the reconciler saw for a bucket record.
+type BucketObserved struct {
+	Bucket s3admin.BucketState
+	// Accesses is the number of access records that still name the bucket
+	// (read from the API server, not a cache).
+	Accesses int
+}
+
+func status(phase store.Phase, reason, message string, createAttempted bool) *store.Status {
+	return &store.Status{Phase: phase, Reason: reason, Message: message, CreateAttempted: createAttempted}
+}
+
+// PlanBucket compares a bucket record with what SeaweedFS holds.
+func PlanBucket(rec *store.Bucket, obs BucketObserved) Plan {
+	attempted := rec.Status.CreateAttempted
+	// A bucket without our marker is still ours if we recorded that we were
+	// about to create it: the driver crashed between creating and marking.
+	// Without that record it belongs to somebody else and is never touched.
+	ours := obs.Bucket.Owned || (obs.Bucket.Exists && attempted)
+
+	if rec.Deleting {
+		switch {
+		case obs.Accesses > 0:
+			// Revoke first so nothing can write while we check emptiness.
+			return Plan{Steps: []Step{StepRevokeAccesses}, Wait: true}
+		case !obs.Bucket.Exists || !ours:
+			// Gone already, or never ours: nothing in SeaweedFS to remove.
+			return Plan{Steps: []Step{StepRelease}}
+		case !obs.Bucket.Empty && !rec.Spec.Purge:
+			// SeaweedFS would delete the data with the bucket; refuse unless the
+			// BucketClass asked for purge. Rechecked every resync.
+			return Plan{Status: status(store.PhaseBlocked, store.ReasonBucketNotEmpty,
+				"bucket is not empty and its BucketClass does not set purge", attempted)}
+		case !obs.Bucket.Owned:
+			// Ours by record but never marked: mark it so the ownership-checking
+			// delete accepts it.
+			return Plan{Steps: []Step{StepMarkBucketOwned, StepDeleteBucket, StepRelease}}
+		default:
+			return Plan{Steps: []Step{StepDeleteBucket, StepRelease}}
+		}
+	}
+
+	ready := status(store.PhaseReady, "", "", true)
+	switch {
+	case obs.Bucket.Exists && obs.Bucket.Owned:
+		return Plan{Status: ready}
+	case obs.Bucket.Exists && attempted:
+		return Plan{Steps: []Step{StepMarkBucketOwned}, Status: ready}
+	case obs.Bucket.Exists:
+		return Plan{Status: status(store.PhaseFailed, store.ReasonBucketNotOwned,
+			"a bucket with this name exists in SeaweedFS and was not created by this driver", false)}
+	case !attempted:
+		// CreateBucket marks the bucket as ours in the same call.
+		return Plan{Steps: []Step{StepMarkCreateAttempted, StepCreateBucket}, Status: ready}
+	default:
+		// Created before (or interrupted) and now missing: create it again.
+		return Plan{Steps: []Step{StepCreateBucket}, Status: ready}
+	}
+}
+
+// AccessObserved is what the reconciler saw for an access record.
+type AccessObserved struct {
+	// Bucket is the bucket record of the access; nil when there is none.
+	Bucket *store.Bucket
+	User   s3admin.UserState
+}
+
+// Converged reports whether SeaweedFS holds exactly the access the record asks
+// for: one key, the recorded one, and exactly one bucket's policy in the
+// recorded mode.
+func Converged(rec *store.Access, u s3admin.UserState) bool {
+	return u.Exists &&
+		slices.Equal(u.AccessKeyIDs, []string{rec.AccessKeyID}) &&
+		u.Bucket == rec.Spec.BucketID &&
+		string(u.Mode) == rec.Spec.Mode &&
+		u.PolicyExact
+}
+
+// PlanAccess compares an access record with what SeaweedFS holds.
+func PlanAccess(rec *store.Access, obs AccessObserved) Plan {
+	if rec.Deleting {
+		if obs.User.Exists {
+			return Plan{Steps: []Step{StepDeleteUser, StepRelease}}
+		}
+		return Plan{Steps: []Step{StepRelease}}
+	}
+	switch {
+	case obs.Bucket == nil || obs.Bucket.Deleting:
+		// The bucket is going: its deletion revokes this access. Grant never
+		// records an access for a bucket without a live record.
+		return Plan{Status: status(store.PhaseFailed, store.ReasonBucketGone, "the bucket of this access is deleted or being deleted", false)}
+	case obs.Bucket.Status.Phase != store.PhaseReady:
+		return Plan{Status: status(store.PhasePending, "", "waiting for the bucket to be ready", false), Wait: true}
+	case Converged(rec, obs.User):
+		return Plan{Status: status(store.PhaseReady, "", "", false)}
+	default:
+		return Plan{Steps: []Step{StepEnsureAccess}, Status: status(store.PhaseReady, "", "", false)}
+	}
+}
+
+// Snapshot is one listing of everything the driver owns in SeaweedFS.
+type Snapshot struct {
+	Buckets []string
+	Users   []s3admin.UserState
+}
+
+// ResyncPlan is the outcome of comparing all records with a Snapshot.
+type ResyncPlan struct {
+	// Requeue: records that are not converged or have drifted.
+	Requeue []Key
+	// OrphanUsers: owned users without an access record. They are deleted
+	// only after a direct read confirms the record is gone.
+	OrphanUsers []string
+	// OrphanBuckets: owned buckets without a bucket record; deleted only when
+	// empty, after a direct read confirms the record is gone.
+	OrphanBuckets []string
+	// Revoke: access records whose BucketAccess no longer exists (the COSI
+	// sidecar v0.1.0 never calls DriverRevokeBucketAccess).
+	Revoke []string
+}
+
+// BucketAccessUIDs is the set of BucketAccess UIDs listed from the API server
+// after the records were read; nil when unknown (not listed, or the COSI CRDs
+// are not installed), in which case nothing is revoked for this reason.
+type BucketAccessUIDs map[string]bool
+
+var grantNameRE = regexp.MustCompile(`^ba-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$`)
+
+// BucketAccessUID returns the UID of the BucketAccess a grant name refers to:
+// the COSI sidecar names every grant ba-<BucketAccess UID>.
+func BucketAccessUID(grantName string) (string, bool) {
+	m := grantNameRE.FindStringSubmatch(grantName)
+	if m == nil {
+		return "", false
+	}
+	return m[1], true
+}
+
+// PlanResync compares every record with one listing of the backend.
+//
+// The records must have been read before the Snapshot and the UIDs were
+// listed: a record then proves its BucketAccess existed before the listing,
+// so a UID missing from the listing means the BucketAccess is really gone.
+func PlanResync(buckets []*store.Bucket, accesses []*store.Access, snap Snapshot, uids BucketAccessUIDs, userPrefix string) ResyncPlan {
+	var p ResyncPlan
+	owned := map[string]bool{}
+	for _, b := range snap.Buckets {
+		owned[b] = true
+	}
+	recorded := map[string]bool{}
+	for _, b := range buckets {
+		recorded[b.Spec.BucketID] = true
+		drifted := b.Status.Phase == store.PhaseReady && !owned[b.Spec.BucketID]
+		if b.Deleting || drifted || (b.Status.Phase != store.PhaseReady && b.Status.Phase != store.PhaseFailed) {
+			p.Requeue = append(p.Requeue, Key{Kind: store.KindBucket, Name: b.RecordName})
+		}
+	}
+	for _, name := range snap.Buckets {
+		if !recorded[name] {
+			p.OrphanBuckets = append(p.OrphanBuckets, name)
+		}
+	}
+
+	users := map[string]s3admin.UserState{}
+	for _, u := range snap.Users {
+		users[u.Name] = u
+	}
+	wanted := map[string]bool{}
+	for _, a := range accesses {
+		wanted[a.Spec.User] = true
+		drifted := a.Status.Phase == store.PhaseReady && !Converged(a, users[a.Spec.User])
+		if a.Deleting || drifted || a.Status.Phase == store.PhasePending {
+			p.Requeue = append(p.Requeue, Key{Kind: store.KindAccess, Name: a.RecordName})
+		}
+		if uid, ok := BucketAccessUID(a.Spec.Name); ok && uids != nil && !uids[uid] && !a.Deleting {
+			p.Revoke = append(p.Revoke, a.RecordName)
+		}
+	}
+	for _, u := range snap.Users {
+		if strings.HasPrefix(u.Name, userPrefix) && !wanted[u.Name] {
+			p.OrphanUsers = append(p.OrphanUsers, u.Name)
+		}
+	}
+	slices.SortFunc(p.Requeue, func(a, b Key) int { return strings.Compare(a.String(), b.String()) })
+	slices.Sort(p.OrphanUsers)
+	slices.Sort(p.OrphanBuckets)
+	slices.Sort(p.Revoke)
+	return p
+}

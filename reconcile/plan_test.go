@@ -1,0 +1,317 @@
+package reconcile
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
+)
+
+func bucketRec(mut func(*store.Bucket)) *store.Bucket {
+	b := &store.Bucket{RecordName: "bucket-1", Spec: store.BucketSpec{Name: "b", BucketID: "b"}}
+	if mut != nil {
+		mut(b)
+	}
+	return b
+}
+
+func st(phase store.Phase, reason string, attempted bool) *store.Status {
+	return &store.Status{Phase: phase, Reason: reason, CreateAttempted: attempted}
+}
+
+func TestPlanBucket(t *testing.T) {
+	attempted := func(b *store.Bucket) { b.Status.CreateAttempted = true }
+	deleting := func(b *store.Bucket) { b.Deleting = true; b.Status.CreateAttempted = true }
+	ownedEmpty := s3admin.BucketState{Exists: true, Owned: true, Empty: true}
+	ownedFull := s3admin.BucketState{Exists: true, Owned: true}
+	foreign := s3admin.BucketState{Exists: true, Empty: true}
+
+	tests := []struct {
+		name string
+		rec  *store.Bucket
+		obs  BucketObserved
+		want Plan
+	}{
+		{
+			name: "a new record records the attempt, then creates the bucket",
+			rec:  bucketRec(nil),
+			want: Plan{Steps: []Step{StepMarkCreateAttempted, StepCreateBucket}, Status: st(store.PhaseReady, "", true)},
+		},
+		{
+			name: "an existing owned bucket is ready without any write",
+			rec:  bucketRec(attempted),
+			obs:  BucketObserved{Bucket: ownedEmpty},
+			want: Plan{Status: st(store.PhaseReady, "", true)},
+		},
+		{
+			name: "a bucket removed out of band is created again",
+			rec:  bucketRec(func(b *store.Bucket) { b.Status = *st(store.PhaseReady, "", true) }),
+			want: Plan{Steps: []Step{StepCreateBucket}, Status: st(store.PhaseReady, "", true)},
+		},
+		{
+			name: "a foreign bucket with the same name is never adopted",
+			rec:  bucketRec(nil),
+			obs:  BucketObserved{Bucket: foreign},
+			want: Plan{Status: &store.Status{Phase: store.PhaseFailed, Reason: store.ReasonBucketNotOwned,
+				Message: "a bucket with this name exists in SeaweedFS and was not created by this driver"}},
+		},
+		{
+			name: "an unmarked bucket after a recorded create attempt is ours and gets marked",
+			rec:  bucketRec(attempted),
+			obs:  BucketObserved{Bucket: foreign},
+			want: Plan{Steps: []Step{StepMarkBucketOwned}, Status: st(store.PhaseReady, "", true)},
+		},
+		{
+			name: "deleting revokes the remaining accesses first and waits",
+			rec:  bucketRec(deleting),
+			obs:  BucketObserved{Bucket: ownedFull, Accesses: 2},
+			want: Plan{Steps: []Step{StepRevokeAccesses}, Wait: true},
+		},
+		{
+			name: "deleting an empty owned bucket deletes it and releases the record",
+			rec:  bucketRec(deleting),
+			obs:  BucketObserved{Bucket: ownedEmpty},
+			want: Plan{Steps: []Step{StepDeleteBucket, StepRelease}},
+		},
+		{
+			name: "deleting a non-empty bucket without purge is blocked",
+			rec:  bucketRec(deleting),
+			obs:  BucketObserved{Bucket: ownedFull},
+			want: Plan{Status: &store.Status{Phase: store.PhaseBlocked, Reason: store.ReasonBucketNotEmpty, CreateAttempted: true,
+				Message: "bucket is not empty and its BucketClass does not set purge"}},
+		},
+		{
+			name: "deleting a non-empty bucket with purge deletes it",
+			rec:  bucketRec(func(b *store.Bucket) { deleting(b); b.Spec.Purge = true }),
+			obs:  BucketObserved{Bucket: ownedFull},
+			want: Plan{Steps: []Step{StepDeleteBucket, StepRelease}},
+		},
+		{
+			name: "deleting when the bucket is already gone only releases the record",
+			rec:  bucketRec(deleting),
+			want: Plan{Steps: []Step{StepRelease}},
+		},
+		{
+			name: "deleting a record whose bucket was never ours never touches the bucket",
+			rec:  bucketRec(func(b *store.Bucket) { b.Deleting = true }),
+			obs:  BucketObserved{Bucket: foreign},
+			want: Plan{Steps: []Step{StepRelease}},
+		},
+		{
+			name: "deleting an unmarked bucket we recorded creating marks it before deleting",
+			rec:  bucketRec(deleting),
+			obs:  BucketObserved{Bucket: foreign},
+			want: Plan{Steps: []Step{StepMarkBucketOwned, StepDeleteBucket, StepRelease}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, PlanBucket(tt.rec, tt.obs)); diff != "" {
+				t.Errorf("PlanBucket (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func accessRec(mut func(*store.Access)) *store.Access {
+	a := &store.Access{
+		RecordName:  "access-1",
+		Spec:        store.AccessSpec{Name: "ba-1", BucketID: "b", Mode: "read-write", User: "cosi-1"},
+		AccessKeyID: "KEY1",
+	}
+	if mut != nil {
+		mut(a)
+	}
+	return a
+}
+
+func TestPlanAccess(t *testing.T) {
+	readyBucket := bucketRec(func(b *store.Bucket) { b.Status = *st(store.PhaseReady, "", true) })
+	converged := s3admin.UserState{Name: "cosi-1", Exists: true, Owned: true, AccessKeyIDs: []string{"KEY1"},
+		Bucket: "b", Mode: s3admin.ModeReadWrite, PolicyExact: true}
+	ready := &store.Status{Phase: store.PhaseReady}
+
+	tests := []struct {
+		name string
+		rec  *store.Access
+		obs  AccessObserved
+		want Plan
+	}{
+		{
+			name: "a new access creates the user",
+			rec:  accessRec(nil),
+			obs:  AccessObserved{Bucket: readyBucket},
+			want: Plan{Steps: []Step{StepEnsureAccess}, Status: ready},
+		},
+		{
+			name: "a converged access makes no write",
+			rec:  accessRec(nil),
+			obs:  AccessObserved{Bucket: readyBucket, User: converged},
+			want: Plan{Status: ready},
+		},
+		{
+			name: "an extra key on the user is repaired",
+			rec:  accessRec(nil),
+			obs: AccessObserved{Bucket: readyBucket, User: func() s3admin.UserState {
+				u := converged
+				u.AccessKeyIDs = []string{"KEY1", "KEY2"}
+				return u
+			}()},
+			want: Plan{Steps: []Step{StepEnsureAccess}, Status: ready},
+		},
+		{
+			name: "a policy widened out of band is repaired",
+			rec:  accessRec(nil),
+			obs: AccessObserved{Bucket: readyBucket, User: func() s3admin.UserState {
+				u := converged
+				u.PolicyExact = false
+				return u
+			}()},
+			want: Plan{Steps: []Step{StepEnsureAccess}, Status: ready},
+		},
+		{
+			name: "a changed mode is repaired",
+			rec:  accessRec(func(a *store.Access) { a.Spec.Mode = "read-only" }),
+			obs:  AccessObserved{Bucket: readyBucket, User: converged},
+			want: Plan{Steps: []Step{StepEnsureAccess}, Status: ready},
+		},
+		{
+			name: "an access waits for its bucket to be ready",
+			rec:  accessRec(nil),
+			obs:  AccessObserved{Bucket: bucketRec(nil)},
+			want: Plan{Status: &store.Status{Message: "waiting for the bucket to be ready"}, Wait: true},
+		},
+		{
+			name: "an access of a deleted bucket fails",
+			rec:  accessRec(nil),
+			want: Plan{Status: &store.Status{Phase: store.PhaseFailed, Reason: store.ReasonBucketGone,
+				Message: "the bucket of this access is deleted or being deleted"}},
+		},
+		{
+			name: "revoking an existing user deletes it and releases the record",
+			rec:  accessRec(func(a *store.Access) { a.Deleting = true }),
+			obs:  AccessObserved{User: converged},
+			want: Plan{Steps: []Step{StepDeleteUser, StepRelease}},
+		},
+		{
+			name: "revoking a user that is already gone only releases the record",
+			rec:  accessRec(func(a *store.Access) { a.Deleting = true }),
+			want: Plan{Steps: []Step{StepRelease}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, PlanAccess(tt.rec, tt.obs)); diff != "" {
+				t.Errorf("PlanAccess (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func withName(a *store.Access, name string) *store.Access {
+	a.Spec.Name = name
+	return a
+}
+
+func TestPlanResync(t *testing.T) {
+	readyB := func(name, id string) *store.Bucket {
+		return &store.Bucket{RecordName: name, Spec: store.BucketSpec{BucketID: id}, Status: *st(store.PhaseReady, "", true)}
+	}
+	readyA := func(name, user, bucket, key string) *store.Access {
+		return &store.Access{RecordName: name, AccessKeyID: key, Status: store.Status{Phase: store.PhaseReady},
+			Spec: store.AccessSpec{User: user, BucketID: bucket, Mode: "read-write"}}
+	}
+	user := func(name, bucket, key string) s3admin.UserState {
+		return s3admin.UserState{Name: name, Exists: true, Owned: true, AccessKeyIDs: []string{key},
+			Bucket: bucket, Mode: s3admin.ModeReadWrite, PolicyExact: true}
+	}
+
+	tests := []struct {
+		name     string
+		buckets  []*store.Bucket
+		accesses []*store.Access
+		snap     Snapshot
+		uids     BucketAccessUIDs
+		want     ResyncPlan
+	}{
+		{
+			name:     "everything converged: nothing to do",
+			buckets:  []*store.Bucket{readyB("bucket-a", "a")},
+			accesses: []*store.Access{readyA("access-1", "cosi-1", "a", "K1")},
+			snap:     Snapshot{Buckets: []string{"a"}, Users: []s3admin.UserState{user("cosi-1", "a", "K1")}},
+		},
+		{
+			name:     "a bucket and a user removed out of band are requeued",
+			buckets:  []*store.Bucket{readyB("bucket-a", "a")},
+			accesses: []*store.Access{readyA("access-1", "cosi-1", "a", "K1")},
+			want: ResyncPlan{Requeue: []Key{
+				{Kind: store.KindAccess, Name: "access-1"},
+				{Kind: store.KindBucket, Name: "bucket-a"},
+			}},
+		},
+		{
+			name:     "a user whose key was replaced out of band is requeued",
+			buckets:  []*store.Bucket{readyB("bucket-a", "a")},
+			accesses: []*store.Access{readyA("access-1", "cosi-1", "a", "K1")},
+			snap:     Snapshot{Buckets: []string{"a"}, Users: []s3admin.UserState{user("cosi-1", "a", "OTHER")}},
+			want:     ResyncPlan{Requeue: []Key{{Kind: store.KindAccess, Name: "access-1"}}},
+		},
+		{
+			name:    "owned users and buckets without a record are orphans",
+			buckets: []*store.Bucket{readyB("bucket-a", "a")},
+			snap: Snapshot{Buckets: []string{"a", "z"}, Users: []s3admin.UserState{
+				user("cosi-2", "a", "K2"),
+			}},
+			want: ResyncPlan{OrphanUsers: []string{"cosi-2"}, OrphanBuckets: []string{"z"}},
+		},
+		{
+			name:    "an access whose BucketAccess is gone is revoked",
+			buckets: []*store.Bucket{readyB("bucket-a", "a")},
+			accesses: []*store.Access{
+				withName(readyA("access-1", "cosi-1", "a", "K1"), "ba-0f3c7a52-9d61-4c0e-8f7a-2b1d9e6c4a10"),
+				withName(readyA("access-2", "cosi-2", "a", "K2"), "ba-11111111-2222-4333-8444-555555555555"),
+				withName(readyA("access-3", "cosi-3", "a", "K3"), "not-a-grant-name"),
+			},
+			snap: Snapshot{Buckets: []string{"a"}, Users: []s3admin.UserState{
+				user("cosi-1", "a", "K1"), user("cosi-2", "a", "K2"), user("cosi-3", "a", "K3"),
+			}},
+			uids: BucketAccessUIDs{"11111111-2222-4333-8444-555555555555": true},
+			want: ResyncPlan{Revoke: []string{"access-1"}},
+		},
+		{
+			name:    "without a BucketAccess listing nothing is revoked",
+			buckets: []*store.Bucket{readyB("bucket-a", "a")},
+			accesses: []*store.Access{
+				withName(readyA("access-1", "cosi-1", "a", "K1"), "ba-0f3c7a52-9d61-4c0e-8f7a-2b1d9e6c4a10"),
+			},
+			snap: Snapshot{Buckets: []string{"a"}, Users: []s3admin.UserState{user("cosi-1", "a", "K1")}},
+		},
+		{
+			name: "users outside the prefix are never orphans",
+			snap: Snapshot{Users: []s3admin.UserState{user("alice", "a", "K")}},
+		},
+		{
+			name: "unfinished and deleting records are requeued, failed ones are not",
+			buckets: []*store.Bucket{
+				{RecordName: "bucket-p", Spec: store.BucketSpec{BucketID: "p"}},
+				{RecordName: "bucket-f", Spec: store.BucketSpec{BucketID: "f"}, Status: *st(store.PhaseFailed, store.ReasonBucketNotOwned, false)},
+				{RecordName: "bucket-d", Spec: store.BucketSpec{BucketID: "d"}, Deleting: true, Status: *st(store.PhaseBlocked, store.ReasonBucketNotEmpty, true)},
+			},
+			snap: Snapshot{Buckets: []string{"d"}},
+			want: ResyncPlan{Requeue: []Key{
+				{Kind: store.KindBucket, Name: "bucket-d"},
+				{Kind: store.KindBucket, Name: "bucket-p"},
+			}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := PlanResync(tt.buckets, tt.accesses, tt.snap, tt.uids, "cosi-")
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("PlanResync (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

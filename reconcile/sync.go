@@ -1,0 +1,232 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
+)
+
+// Config holds the reconciler's settings.
+type Config struct {
+	// UserPrefix marks SeaweedFS users as the driver's; users without it are
+	// never touched.
+	UserPrefix string
+	// WaitInterval is how soon a record waiting on another record is looked at again.
+	WaitInterval time.Duration
+	// BlockedInterval is how soon a blocked record (a non-empty bucket to
+	// delete) is looked at again.
+	BlockedInterval time.Duration
+}
+
+// Reconciler converges SeaweedFS to one record at a time.
+type Reconciler struct {
+	Store *store.Store
+	Admin s3admin.Admin
+	Cfg   Config
+}
+
+// Reconcile brings SeaweedFS in line with the record named by key. It reads
+// the record from the API server, not from a cache, so that every decision to
+// create or delete rests on the record's current state.
+func (r *Reconciler) Reconcile(ctx context.Context, key Key) (Result, error) {
+	switch key.Kind {
+	case store.KindBucket:
+		return r.reconcileBucket(ctx, key.Name)
+	case store.KindAccess:
+		return r.reconcileAccess(ctx, key.Name)
+	default:
+		return Result{}, Terminal(fmt.Errorf("unknown record kind %q", key.Kind))
+	}
+}
+
+func (r *Reconciler) reconcileBucket(ctx context.Context, name string) (Result, error) {
+	rec, err := r.Store.GetBucket(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return Result{}, nil // released: nothing left to do
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	var obs BucketObserved
+	if obs.Bucket, err = r.Admin.ObserveBucket(ctx, rec.Spec.BucketID); err != nil {
+		return Result{}, r.recordBucketError(ctx, rec, fmt.Errorf("observe bucket: %w", err))
+	}
+	if rec.Deleting {
+		accesses, err := r.Store.ListAccesses(ctx, rec.RecordName)
+		if err != nil {
+			return Result{}, err
+		}
+		obs.Accesses = len(accesses)
+	}
+
+	plan := PlanBucket(rec, obs)
+	for _, step := range plan.Steps {
+		if err := r.applyBucketStep(ctx, rec, step); err != nil {
+			if errors.Is(err, s3admin.ErrNotEmpty) {
+				// Written to between observing and deleting: blocked, not failed.
+				plan = PlanBucket(rec, BucketObserved{Bucket: s3admin.BucketState{Exists: true, Owned: true}})
+				break
+			}
+			return Result{}, r.recordBucketError(ctx, rec, fmt.Errorf("%s: %w", step, err))
+		}
+		if step == StepRelease {
+			return Result{}, nil
+		}
+	}
+	if plan.Status != nil {
+		if err := r.Store.SetBucketStatus(ctx, rec.RecordName, *plan.Status); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return Result{}, err
+		}
+	}
+	return r.result(plan), nil
+}
+
+func (r *Reconciler) applyBucketStep(ctx context.Context, rec *store.Bucket, step Step) error {
+	id := rec.Spec.BucketID
+	switch step {
+	case StepMarkCreateAttempted:
+		st := rec.Status
+		st.CreateAttempted = true
+		return r.Store.SetBucketStatus(ctx, rec.RecordName, st)
+	case StepCreateBucket:
+		return r.Admin.CreateBucket(ctx, id)
+	case StepMarkBucketOwned:
+		return r.Admin.MarkBucketOwned(ctx, id)
+	case StepRevokeAccesses:
+		// Revoking is marking each access record deleted; their own reconciles
+		// remove the users, and this bucket waits until the records are gone.
+		accesses, err := r.Store.ListAccesses(ctx, rec.RecordName)
+		if err != nil {
+			return err
+		}
+		for _, a := range accesses {
+			if !a.Deleting {
+				if err := r.Store.DeleteAccess(ctx, a.RecordName); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	case StepDeleteBucket:
+		return r.Admin.DeleteBucket(ctx, id, rec.Spec.Purge)
+	case StepRelease:
+		return r.Store.ReleaseBucket(ctx, rec.RecordName)
+	default:
+		return Terminal(fmt.Errorf("unknown bucket step %q", step))
+	}
+}
+
+func (r *Reconciler) reconcileAccess(ctx context.Context, name string) (Result, error) {
+	rec, err := r.Store.GetAccess(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return Result{}, nil
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	if !strings.HasPrefix(rec.Spec.User, r.Cfg.UserPrefix) {
+		// Never act on a user outside the driver's prefix, whatever a record says.
+		return Result{}, Terminal(fmt.Errorf("access record %s names user %q outside prefix %q", name, rec.Spec.User, r.Cfg.UserPrefix))
+	}
+	var obs AccessObserved
+	if obs.User, err = r.Admin.ObserveUser(ctx, rec.Spec.User); err != nil {
+		return Result{}, r.recordAccessError(ctx, rec, fmt.Errorf("observe user: %w", err))
+	}
+	if !rec.Deleting {
+		b, err := r.Store.GetBucket(ctx, store.BucketRecordName(rec.Spec.BucketID))
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
+			return Result{}, err
+		default:
+			obs.Bucket = b
+		}
+	}
+
+	plan := PlanAccess(rec, obs)
+	for _, step := range plan.Steps {
+		if err := r.applyAccessStep(ctx, rec, step); err != nil {
+			return Result{}, r.recordAccessError(ctx, rec, fmt.Errorf("%s: %w", step, err))
+		}
+		if step == StepRelease {
+			return Result{}, nil
+		}
+	}
+	if plan.Status != nil {
+		if err := r.Store.SetAccessStatus(ctx, rec.RecordName, *plan.Status); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return Result{}, err
+		}
+	}
+	return r.result(plan), nil
+}
+
+func (r *Reconciler) applyAccessStep(ctx context.Context, rec *store.Access, step Step) error {
+	switch step {
+	case StepEnsureAccess:
+		_, err := r.Admin.EnsureAccess(ctx, s3admin.Access{
+			User:            rec.Spec.User,
+			Bucket:          rec.Spec.BucketID,
+			Mode:            s3admin.Mode(rec.Spec.Mode),
+			AccessKeyID:     rec.AccessKeyID,
+			SecretAccessKey: rec.SecretAccessKey,
+		})
+		return err
+	case StepDeleteUser:
+		return r.Admin.DeleteUser(ctx, rec.Spec.User)
+	case StepRelease:
+		return r.Store.ReleaseAccess(ctx, rec.RecordName)
+	default:
+		return Terminal(fmt.Errorf("unknown access step %q", step))
+	}
+}
+
+func (r *Reconciler) result(p Plan) Result {
+	switch {
+	case p.Wait:
+		return Result{RequeueAfter: r.Cfg.WaitInterval}
+	case p.Status != nil && p.Status.Phase == store.PhaseBlocked:
+		return Result{RequeueAfter: r.Cfg.BlockedInterval}
+	}
+	return Result{}
+}
+
+// recordBucketError puts a failed attempt into the record's status, so that a
+// handler waiting on the record can say why it is still pending, and returns
+// err for the workqueue to retry with backoff. Only the error's class goes into
+// the status; messages from the backend stay in the logs.
+func (r *Reconciler) recordBucketError(ctx context.Context, rec *store.Bucket, err error) error {
+	if rec.Status.Phase != store.PhaseReady && !rec.Deleting {
+		st := rec.Status
+		st.Phase, st.Reason, st.Message = store.PhasePending, store.ReasonBackendError, describe(err)
+		_ = r.Store.SetBucketStatus(ctx, rec.RecordName, st) // best effort: the error below is what counts
+	}
+	return err
+}
+
+func (r *Reconciler) recordAccessError(ctx context.Context, rec *store.Access, err error) error {
+	if rec.Status.Phase != store.PhaseReady && !rec.Deleting {
+		st := rec.Status
+		st.Phase, st.Reason, st.Message = store.PhasePending, store.ReasonBackendError, describe(err)
+		_ = r.Store.SetAccessStatus(ctx, rec.RecordName, st)
+	}
+	return err
+}
+
+// describe says in a constant sentence which class of backend failure happened.
+func describe(err error) string {
+	switch {
+	case errors.Is(err, s3admin.ErrAccessDenied):
+		return "SeaweedFS refused the driver's admin credentials or IAM writes are disabled"
+	case errors.Is(err, s3admin.ErrTransient):
+		return "SeaweedFS is unavailable or timed out"
+	case errors.Is(err, s3admin.ErrAlreadyExists):
+		return "SeaweedFS reports a conflicting object"
+	default:
+		return "SeaweedFS call failed"
+	}
+}

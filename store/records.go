@@ -1,0 +1,142 @@
+// Package store keeps the driver's desired state — one record per bucket and one
+// per access — in ConfigMaps and Secrets of the driver's own namespace. The
+// Kubernetes API is the driver's only state store: records are created before
+// anything is changed in SeaweedFS, so a crash or restart at any point leaves a
+// record that says what is still to be done.
+package store
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+)
+
+// Labels and finalizer on every record. Nothing secret ever goes into a label
+// or an annotation.
+const (
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	ManagedBy      = "cosi-seaweedfs"
+	LabelKind      = "cosi-seaweedfs.io/kind"
+	KindBucket     = "bucket"
+	KindAccess     = "access"
+	// LabelBucketRecord on an access record names the bucket record it belongs
+	// to, so that deleting a bucket can find every access to revoke.
+	LabelBucketRecord = "cosi-seaweedfs.io/bucket-record"
+
+	// Finalizer keeps a record in place after Delete/Revoke asked for it to go
+	// until the reconciler has removed what it stands for from SeaweedFS:
+	// deletion is a state (the deletionTimestamp), not an absence.
+	Finalizer = "cosi-seaweedfs.io/backend"
+
+	keySpec            = "spec"
+	keyStatus          = "status"
+	keyAccessKeyID     = "accessKeyID"
+	keySecretAccessKey = "secretAccessKey"
+
+	bucketPrefix = "bucket-"
+	accessPrefix = "access-"
+)
+
+// Phase is how far the reconciler has brought a record.
+type Phase string
+
+const (
+	// PhasePending: recorded, not yet converged (or converging again after drift).
+	PhasePending Phase = ""
+	// PhaseReady: SeaweedFS matches the record.
+	PhaseReady Phase = "Ready"
+	// PhaseFailed: the record can never converge as asked (for example the
+	// bucket name belongs to somebody else). Terminal: not retried.
+	PhaseFailed Phase = "Failed"
+	// PhaseBlocked: converging waits on something outside the driver (for
+	// example a bucket that must be emptied before it is deleted). Rechecked
+	// on every resync.
+	PhaseBlocked Phase = "Blocked"
+)
+
+// Reasons recorded with PhaseFailed/PhaseBlocked; grpcapi maps them to codes.
+const (
+	ReasonBucketNotOwned = "BucketNotOwned"
+	ReasonBucketNotEmpty = "BucketNotEmpty"
+	ReasonBucketGone     = "BucketGone"
+	ReasonBackendError   = "BackendError"
+)
+
+// Status is what the reconciler last observed; only the reconciler writes it.
+type Status struct {
+	Phase   Phase  `json:"phase,omitempty"`
+	Reason  string `json:"reason,omitempty"`
+	Message string `json:"message,omitempty"`
+	// CreateAttempted is set on a bucket record before the reconciler first
+	// calls CreateBucket. A bucket found without our ownership marker is then
+	// known to be ours (created, crashed before marking) rather than foreign.
+	CreateAttempted bool      `json:"createAttempted,omitempty"`
+	LastTransition  time.Time `json:"lastTransition,omitzero"`
+}
+
+// BucketSpec is the desired state of one bucket, recorded by DriverCreateBucket.
+type BucketSpec struct {
+	// Name is the COSI request name (the Kubernetes Bucket object name).
+	Name string `json:"name"`
+	// BucketID is the S3 bucket name and the bucket_id returned to COSI.
+	BucketID string `json:"bucketID"`
+	// Parameters are the BucketClass parameters as received, kept so that later
+	// calls (Delete has no parameters) can honour them and repeats can be
+	// compared with the original.
+	Parameters map[string]string `json:"parameters,omitempty"`
+	// Purge: deleting the bucket also deletes its objects.
+	Purge bool `json:"purge,omitempty"`
+}
+
+// Bucket is a bucket record.
+type Bucket struct {
+	RecordName      string
+	ResourceVersion string
+	// Deleting is true once DriverDeleteBucket (or garbage collection) asked for
+	// the bucket to go; the record stays until the reconciler has finished.
+	Deleting bool
+	Spec     BucketSpec
+	Status   Status
+}
+
+// AccessSpec is the desired state of one access, recorded by DriverGrantBucketAccess.
+type AccessSpec struct {
+	// Name is the COSI request name (ba-<BucketAccess UID> with the real sidecar).
+	Name     string            `json:"name"`
+	BucketID string            `json:"bucketID"`
+	Mode     string            `json:"mode"`
+	User     string            `json:"user"`
+	Params   map[string]string `json:"parameters,omitempty"`
+}
+
+// Access is an access record. It is a Secret because it holds the generated
+// credentials; they are generated and recorded before SeaweedFS is told about
+// them, so a retried grant returns byte-identical credentials.
+type Access struct {
+	RecordName      string
+	ResourceVersion string
+	Deleting        bool
+	Spec            AccessSpec
+	Status          Status
+	AccessKeyID     string
+	SecretAccessKey string
+}
+
+// hashOf is the deterministic part of every record name: request names can be
+// longer than, or not valid as, Kubernetes object names.
+func hashOf(s string, n int) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])[:n]
+}
+
+// BucketRecordName is the record name for an S3 bucket name. Because the name
+// is derived, two concurrent creates of the same bucket collide on one object.
+func BucketRecordName(bucketID string) string { return bucketPrefix + hashOf(bucketID, 40) }
+
+// AccessID is the stable identity of an access derived from its request name:
+// it names both the access record and the SeaweedFS user (with the driver's
+// user prefix), so Revoke can find the record from the account_id alone.
+func AccessID(name string) string { return hashOf(name, 32) }
+
+// AccessRecordName is the record name for an AccessID.
+func AccessRecordName(accessID string) string { return accessPrefix + accessID }
