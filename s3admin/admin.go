@@ -1,0 +1,198 @@
+// Package s3admin is the small, typed client the reconciler uses to manage
+// buckets and S3 users on the object store. It is shaped for
+// desired-versus-observed reconciliation: Observe* methods report what
+// exists, Ensure*/Create*/Delete* methods converge one object and are safe to
+// repeat.
+//
+// Ownership is explicit and checkable. Users carry a reserved name prefix;
+// buckets carry a tag naming the owner. Every mutating method checks
+// ownership first and returns ErrNotOwned for anything the driver did not
+// create, so a foreign bucket or user is never changed or deleted.
+package s3admin
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// Mode is the access a user gets to its one bucket.
+type Mode string
+
+const (
+	ModeReadWrite Mode = "read-write"
+	ModeReadOnly  Mode = "read-only"
+	ModeWriteOnly Mode = "write-only"
+)
+
+// Valid reports whether m is one of the defined modes.
+func (m Mode) Valid() bool {
+	switch m {
+	case ModeReadWrite, ModeReadOnly, ModeWriteOnly:
+		return true
+	}
+	return false
+}
+
+// BucketState is what ObserveBucket saw. Owned and Empty are meaningful only
+// when Exists is true.
+type BucketState struct {
+	Exists bool
+	// Owned: the bucket carries this driver's owner tag.
+	Owned bool
+	// Empty: no objects, no object versions or delete markers, and no
+	// unfinished multipart uploads.
+	Empty bool
+}
+
+// UserState is what ObserveUser saw.
+type UserState struct {
+	Name   string
+	Exists bool
+	// Owned: the name carries this driver's reserved prefix.
+	Owned bool
+	// AccessKeyIDs are all keys of the user, sorted. Secrets cannot be read
+	// back from the store.
+	AccessKeyIDs []string
+	// Bucket and Mode are set when the user's access policy is one this
+	// client writes; empty otherwise.
+	Bucket string
+	Mode   Mode
+	// PolicyExact: the user's policies are exactly the one this client would
+	// write for Bucket and Mode (nothing else inline, attached, or through a
+	// group).
+	PolicyExact bool
+}
+
+// Access is the desired state of one user: exactly this key and exactly the
+// policy for one bucket and one mode.
+type Access struct {
+	User            string
+	Bucket          string
+	Mode            Mode
+	AccessKeyID     string
+	SecretAccessKey string
+}
+
+// String never includes the secret.
+func (a Access) String() string {
+	return fmt.Sprintf("user %q bucket %q mode %s key %s", a.User, a.Bucket, a.Mode, a.AccessKeyID)
+}
+
+// GoString keeps %#v from printing the secret too.
+func (a Access) GoString() string { return "s3admin.Access{" + a.String() + "}" }
+
+// Admin manages buckets and users on the object store. Implementations are
+// safe for concurrent use.
+type Admin interface {
+	// CreateBucket creates the bucket and marks it owned. It is idempotent for
+	// a bucket this driver owns. A bucket that exists without the owner mark
+	// returns ErrAlreadyExists: it may be foreign, or ours from a create that
+	// crashed before marking, which only the caller can tell (MarkBucketOwned).
+	CreateBucket(ctx context.Context, name string) error
+	// MarkBucketOwned adopts an existing bucket by adding the owner mark. The
+	// caller must have evidence that the driver created it (recorded intent);
+	// a bucket marked by another owner returns ErrNotOwned.
+	MarkBucketOwned(ctx context.Context, name string) error
+	ObserveBucket(ctx context.Context, name string) (BucketState, error)
+	// DeleteBucket deletes an owned bucket. A missing bucket is success. A
+	// bucket not marked as ours returns ErrNotOwned; a non-empty bucket returns
+	// ErrNotEmpty unless purge is set, in which case its contents are deleted.
+	DeleteBucket(ctx context.Context, name string, purge bool) error
+	// ListOwnedBuckets returns the names of the buckets marked as ours, sorted.
+	ListOwnedBuckets(ctx context.Context) ([]string, error)
+
+	// EnsureAccess converges one user to exactly the given key and exactly the
+	// policy for one bucket and mode: other keys and policies of the user are
+	// removed. It observes first and writes only the difference, so an access
+	// that is already converged makes no write. changed reports whether
+	// anything was written. The bucket must exist and be owned.
+	EnsureAccess(ctx context.Context, access Access) (changed bool, err error)
+	ObserveUser(ctx context.Context, name string) (UserState, error)
+	// DeleteUser removes the user's policies, then its keys, then the user. A
+	// missing user is success.
+	DeleteUser(ctx context.Context, name string) error
+	// ListOwnedUsers returns the state of every user carrying the prefix,
+	// sorted by name. It observes each user (several reads per user), so it
+	// is for periodic resynchronisation, not for every reconcile.
+	ListOwnedUsers(ctx context.Context) ([]UserState, error)
+
+	// CheckAnonymousDenied verifies that the store refuses an unauthenticated
+	// request; it returns ErrAnonymousAllowed if not.
+	CheckAnonymousDenied(ctx context.Context) error
+}
+
+// DefaultUserPrefix is the reserved name prefix of users this driver owns.
+const DefaultUserPrefix = "cosi-"
+
+// OwnerTagKey is the bucket tag whose value names the owning driver instance.
+const OwnerTagKey = "cosi-seaweedfs.io/owner"
+
+// PolicyName is the name of the one inline policy this client writes.
+const PolicyName = "cosi-bucket-access"
+
+var (
+	// S3 bucket naming rules: 3–63 characters of lower-case letters, digits,
+	// dots and hyphens, starting and ending with a letter or digit.
+	bucketNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	// IAM user name characters. SeaweedFS also uses the name as a file name
+	// in the filer, so '/' must never get through.
+	userNameRE = regexp.MustCompile(`^[A-Za-z0-9+=,.@_-]{1,64}$`)
+	// SeaweedFS accepts a caller-supplied AccessKeyId of 4–128 ASCII letters
+	// and digits (weed/iam/validation.go).
+	accessKeyIDRE = regexp.MustCompile(`^[A-Za-z0-9]{4,128}$`)
+)
+
+// ValidateBucketName checks the S3 bucket naming rules.
+func ValidateBucketName(name string) error {
+	if !bucketNameRE.MatchString(name) || strings.Contains(name, "..") ||
+		strings.Contains(name, ".-") || strings.Contains(name, "-.") {
+		return fmt.Errorf("%w: bucket name %q is not a valid S3 bucket name", ErrInvalid, name)
+	}
+	return nil
+}
+
+// validateUserName checks the IAM user name characters and the reserved
+// prefix.
+func validateUserName(name, prefix string) error {
+	if !userNameRE.MatchString(name) {
+		return fmt.Errorf("%w: user name %q: want 1–64 of [A-Za-z0-9+=,.@_-]", ErrInvalid, name)
+	}
+	if !strings.HasPrefix(name, prefix) || len(name) == len(prefix) {
+		return fmt.Errorf("%w: user %q does not carry the reserved prefix %q", ErrNotOwned, name, prefix)
+	}
+	return nil
+}
+
+// ValidateCredentials checks that a key pair is within what SeaweedFS accepts
+// for caller-supplied keys: AccessKeyId 4–128 letters and digits,
+// SecretAccessKey 8–128 characters. The secret is also limited to printable
+// ASCII without spaces so it survives every client configuration format.
+func ValidateCredentials(accessKeyID, secret string) error {
+	if !accessKeyIDRE.MatchString(accessKeyID) {
+		return fmt.Errorf("%w: access key id must be 4–128 ASCII letters and digits", ErrInvalid)
+	}
+	if len(secret) < 8 || len(secret) > 128 {
+		return fmt.Errorf("%w: secret access key must be 8–128 characters", ErrInvalid)
+	}
+	for i := 0; i < len(secret); i++ {
+		if secret[i] <= ' ' || secret[i] > '~' {
+			return fmt.Errorf("%w: secret access key must be printable ASCII without spaces", ErrInvalid)
+		}
+	}
+	return nil
+}
+
+func validateAccess(a Access, prefix string) error {
+	if err := validateUserName(a.User, prefix); err != nil {
+		return err
+	}
+	if err := ValidateBucketName(a.Bucket); err != nil {
+		return err
+	}
+	if !a.Mode.Valid() {
+		return fmt.Errorf("%w: mode %q: want %s, %s or %s", ErrInvalid, a.Mode, ModeReadWrite, ModeReadOnly, ModeWriteOnly)
+	}
+	return ValidateCredentials(a.AccessKeyID, a.SecretAccessKey)
+}

@@ -1,0 +1,205 @@
+package s3admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+)
+
+// The errors the reconciler acts on. Errors returned by this package wrap one
+// of them where it applies, so errors.Is works; the underlying SDK error stays
+// in the chain too.
+var (
+	// ErrNotFound: the bucket or user does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrAlreadyExists: the name is taken by an object this driver does not
+	// own (or an access key id is in use by another identity).
+	ErrAlreadyExists = errors.New("already exists")
+	// ErrNotOwned: the object exists but was not created by this driver; it
+	// is left untouched.
+	ErrNotOwned = errors.New("not owned by this driver")
+	// ErrNotEmpty: the bucket still holds objects, versions or uploads.
+	ErrNotEmpty = errors.New("bucket not empty")
+	// ErrAccessDenied: the store refused the admin credentials or the
+	// operation, including IAM writes disabled on the server.
+	ErrAccessDenied = errors.New("access denied")
+	// ErrTransient: a timeout, 5xx, throttling or connection error; retrying
+	// later may succeed.
+	ErrTransient = errors.New("transient backend error")
+	// ErrInvalid: the request itself is invalid (name, mode or key format);
+	// retrying cannot help.
+	ErrInvalid = errors.New("invalid request")
+	// ErrAnonymousAllowed: the store accepts unauthenticated requests.
+	ErrAnonymousAllowed = errors.New("store accepts anonymous requests")
+)
+
+// IsTransient reports whether err is worth retrying unchanged.
+func IsTransient(err error) bool { return errors.Is(err, ErrTransient) }
+
+// Error is a classified backend error: Kind is one of the sentinels above (or
+// nil when the error fits none), Op the backend operation, Code the error
+// code the store returned and Status its HTTP status, when known.
+type Error struct {
+	Op     string
+	Kind   error
+	Code   string
+	Status int
+	// Hint explains a known cause, e.g. the server flag that must be set.
+	Hint string
+	Err  error
+}
+
+func (e *Error) Error() string {
+	msg := e.Op
+	if e.Kind != nil {
+		msg += ": " + e.Kind.Error()
+	}
+	if e.Hint != "" {
+		msg += " (" + e.Hint + ")"
+	}
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+// Unwrap exposes both the sentinel and the underlying error to errors.Is and
+// errors.As.
+func (e *Error) Unwrap() []error {
+	var errs []error
+	if e.Kind != nil {
+		errs = append(errs, e.Kind)
+	}
+	if e.Err != nil {
+		errs = append(errs, e.Err)
+	}
+	return errs
+}
+
+// Error codes as SeaweedFS 4.39 and AWS return them. Classification uses
+// APIError.ErrorCode() first and the HTTP status only when the code is not
+// one of these, because SeaweedFS answers some failures with generic errors
+// the SDK does not model for that operation.
+var (
+	notFoundCodes = set("NoSuchEntity", "NoSuchBucket", "NotFound", "NoSuchKey", "NoSuchUpload")
+	existsCodes   = set("EntityAlreadyExists", "BucketAlreadyExists", "BucketAlreadyOwnedByYou")
+	notEmptyCodes = set("BucketNotEmpty")
+	deniedCodes   = set("AccessDenied", "AccessDeniedException", "InvalidAccessKeyId",
+		"SignatureDoesNotMatch", "InvalidClientTokenId", "UnrecognizedClientException",
+		"AllAccessDisabled", "ExpiredToken")
+	transientCodes = set("Throttling", "ThrottlingException", "SlowDown", "RequestLimitExceeded",
+		"TooManyRequestsException", "RequestTimeout", "RequestTimeoutException",
+		"ServiceUnavailable", "InternalError", "InternalFailure", "ServiceFailure",
+		"OperationAborted")
+	invalidCodes = set("InvalidInput", "MalformedPolicyDocument", "ValidationError",
+		"InvalidBucketName", "InvalidArgument", "InvalidTag", "MalformedXML")
+	// Definite refusals that fit no kind; their HTTP status (403, 409) must
+	// not reclassify them.
+	otherCodes = set("LimitExceeded", "DeleteConflict")
+)
+
+func set(codes ...string) map[string]bool {
+	m := make(map[string]bool, len(codes))
+	for _, c := range codes {
+		m[c] = true
+	}
+	return m
+}
+
+// classify wraps err from backend operation op into an *Error with its kind.
+// A nil err stays nil.
+func classify(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	e := &Error{Op: op, Err: err}
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		e.Code = ae.ErrorCode()
+	}
+	var re *smithyhttp.ResponseError
+	if errors.As(err, &re) {
+		e.Status = re.HTTPStatusCode()
+	}
+	e.Kind = kindOf(err, e.Code, e.Status)
+	return e
+}
+
+func kindOf(err error, code string, status int) error {
+	switch {
+	case notFoundCodes[code]:
+		return ErrNotFound
+	case existsCodes[code]:
+		return ErrAlreadyExists
+	case notEmptyCodes[code]:
+		return ErrNotEmpty
+	case deniedCodes[code]:
+		return ErrAccessDenied
+	case transientCodes[code]:
+		return ErrTransient
+	case invalidCodes[code]:
+		return ErrInvalid
+	case otherCodes[code]:
+		return nil
+	}
+	switch {
+	case status == http.StatusNotFound:
+		return ErrNotFound
+	case status == http.StatusForbidden || status == http.StatusUnauthorized:
+		return ErrAccessDenied
+	case status == http.StatusTooManyRequests || status == http.StatusRequestTimeout || status >= 500:
+		return ErrTransient
+	case status == http.StatusBadRequest:
+		return ErrInvalid
+	case status != 0:
+		// Any other answered status (e.g. an unknown 409) is a definite
+		// refusal that retrying will not change.
+		return nil
+	}
+	// No HTTP answer at all: the request never completed.
+	var rse *smithyhttp.RequestSendError
+	var netErr net.Error
+	var qe *retry.MaxAttemptsError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		// Our per-call timeout (or the caller's deadline) expired: the store
+		// is slow or unreachable, which may pass.
+		return ErrTransient
+	case errors.Is(err, context.Canceled):
+		// The caller gave up; not a property of the store.
+		return nil
+	case errors.As(err, &rse), errors.As(err, &netErr), errors.As(err, &qe):
+		return ErrTransient
+	}
+	return nil
+}
+
+// isCode reports whether err carries the given store error code.
+func isCode(err error, code string) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && ae.ErrorCode() == code
+}
+
+// writeDenied adds the server-side cause to an IAM write refused with
+// AccessDenied: SeaweedFS answers AccessDenied for every IAM write unless the
+// S3 gateway runs with IAM writes enabled, and the message text is not a
+// stable contract, so the hint names both possible causes.
+func writeDenied(err error) error {
+	var e *Error
+	if errors.As(err, &e) && e.Kind == ErrAccessDenied {
+		e.Hint = "IAM writes are disabled by default in SeaweedFS: start the gateway with " +
+			"-s3.iam.readOnly=false (weed server/filer) or -iam.readOnly=false (weed s3), and use admin credentials"
+	}
+	return err
+}
+
+// newError builds an *Error that did not come from the SDK.
+func newError(op string, kind error, format string, args ...any) error {
+	return &Error{Op: op, Kind: kind, Err: fmt.Errorf(format, args...)}
+}

@@ -1,0 +1,583 @@
+package s3admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// Fake is an in-memory Admin for tests of the code that uses Admin. It keeps
+// the same contract as SeaweedFS (the contract tests run against both),
+// counts writes, and lets a test change state behind the client's back and
+// inject errors. It is safe for concurrent use.
+type Fake struct {
+	ownerID, prefix string
+
+	mu      sync.Mutex
+	buckets map[string]*fakeBucket
+	users   map[string]*fakeUser
+	// orphanPolicies are inline policies of users removed with RemoveUser,
+	// which SeaweedFS keeps and hands to the next user with the same name.
+	orphanPolicies map[string]map[string]string
+	writes         int64
+	hook           func(op string) error
+	anonymous      bool
+}
+
+type fakeBucket struct {
+	tags    map[string]string
+	objects map[string]bool
+}
+
+type fakeUser struct {
+	keys     []keyInfo
+	inline   map[string]string
+	attached []string
+	groups   []string
+}
+
+var _ Admin = (*Fake)(nil)
+
+// NewFake returns an empty Fake owning buckets tagged with ownerID and users
+// named with prefix (DefaultUserPrefix if empty).
+func NewFake(ownerID, prefix string) *Fake {
+	if prefix == "" {
+		prefix = DefaultUserPrefix
+	}
+	return &Fake{
+		ownerID:        ownerID,
+		prefix:         prefix,
+		buckets:        map[string]*fakeBucket{},
+		users:          map[string]*fakeUser{},
+		orphanPolicies: map[string]map[string]string{},
+	}
+}
+
+// Writes returns how many mutating backend operations the Admin methods made.
+// Changes made through the Fake's own injection methods are not counted.
+func (f *Fake) Writes() int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.writes
+}
+
+// UserPrefix returns the reserved name prefix of owned users.
+func (f *Fake) UserPrefix() string { return f.prefix }
+
+// SetHook installs fn, called before every backend operation with its name
+// (e.g. "CreateUser", "GetBucketTagging"); a non-nil result fails that
+// operation with the error, classified as the real client would classify it.
+// Use it to inject timeouts or refusals. nil removes the hook.
+func (f *Fake) SetHook(fn func(op string) error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.hook = fn
+}
+
+// SetAnonymousAllowed makes CheckAnonymousDenied fail, as a store without
+// identities would.
+func (f *Fake) SetAnonymousAllowed(allowed bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.anonymous = allowed
+}
+
+// AddBucket creates a bucket behind the client's back with the given tags
+// (nil for an untagged, foreign bucket). It replaces an existing one.
+func (f *Fake) AddBucket(name string, tags map[string]string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.buckets[name] = &fakeBucket{tags: maps.Clone(tags), objects: map[string]bool{}}
+	if f.buckets[name].tags == nil {
+		f.buckets[name].tags = map[string]string{}
+	}
+}
+
+// RemoveBucket deletes a bucket and its contents behind the client's back.
+func (f *Fake) RemoveBucket(name string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.buckets, name)
+}
+
+// PutObject stores an object behind the client's back.
+func (f *Fake) PutObject(bucket, key string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b := f.buckets[bucket]
+	if b == nil {
+		return fmt.Errorf("PutObject: %w: bucket %q", ErrNotFound, bucket)
+	}
+	b.objects[key] = true
+	return nil
+}
+
+// AddUser creates a user behind the client's back, with the given keys and
+// no policy. It inherits orphaned policies of a removed namesake, as in
+// SeaweedFS.
+func (f *Fake) AddUser(name string, keyIDs ...string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.users[name] != nil {
+		return fmt.Errorf("AddUser: %w: user %q", ErrAlreadyExists, name)
+	}
+	f.users[name] = f.newUserLocked(name)
+	for _, k := range keyIDs {
+		if err := f.addKeyLocked(name, k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// AddUserKey adds an access key to a user behind the client's back.
+func (f *Fake) AddUserKey(user, keyID string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.addKeyLocked(user, keyID)
+}
+
+// DeactivateKey marks a user's key inactive behind the client's back, as the
+// user itself may do through SeaweedFS's self-service UpdateAccessKey.
+func (f *Fake) DeactivateKey(user, keyID string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	u := f.users[user]
+	if u == nil {
+		return fmt.Errorf("DeactivateKey: %w: user %q", ErrNotFound, user)
+	}
+	for i := range u.keys {
+		if u.keys[i].id == keyID {
+			u.keys[i].active = false
+			return nil
+		}
+	}
+	return fmt.Errorf("DeactivateKey: %w: key %s", ErrNotFound, keyID)
+}
+
+// PutUserPolicy sets an inline policy behind the client's back.
+func (f *Fake) PutUserPolicy(user, policyName, doc string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	u := f.users[user]
+	if u == nil {
+		return fmt.Errorf("PutUserPolicy: %w: user %q", ErrNotFound, user)
+	}
+	u.inline[policyName] = doc
+	return nil
+}
+
+// AttachUserPolicy attaches a managed policy behind the client's back.
+func (f *Fake) AttachUserPolicy(user, policyARN string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	u := f.users[user]
+	if u == nil {
+		return fmt.Errorf("AttachUserPolicy: %w: user %q", ErrNotFound, user)
+	}
+	u.attached = append(u.attached, policyARN)
+	return nil
+}
+
+// RemoveUser deletes a user and its keys behind the client's back the way
+// SeaweedFS's own DeleteUser does: its inline policies stay behind and go to
+// the next user created with the same name.
+func (f *Fake) RemoveUser(name string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if u := f.users[name]; u != nil {
+		if len(u.inline) > 0 {
+			f.orphanPolicies[name] = u.inline
+		}
+		delete(f.users, name)
+	}
+}
+
+func (f *Fake) newUserLocked(name string) *fakeUser {
+	u := &fakeUser{inline: map[string]string{}}
+	if orphans := f.orphanPolicies[name]; orphans != nil {
+		u.inline = orphans
+		delete(f.orphanPolicies, name)
+	}
+	return u
+}
+
+func (f *Fake) addKeyLocked(user, keyID string) error {
+	u := f.users[user]
+	if u == nil {
+		return fmt.Errorf("CreateAccessKey: %w: user %q", ErrNotFound, user)
+	}
+	for _, other := range f.users {
+		for _, k := range other.keys {
+			if k.id == keyID {
+				return &Error{Op: "CreateAccessKey", Kind: ErrAlreadyExists, Code: "EntityAlreadyExists", Status: 409,
+					Err: errors.New("AccessKeyId is already in use")}
+			}
+		}
+	}
+	u.keys = append(u.keys, keyInfo{id: keyID, active: true})
+	return nil
+}
+
+// op runs the hook for one backend operation, with f.mu held.
+func (f *Fake) op(name string, write bool) error {
+	if f.hook != nil {
+		if err := f.hook(name); err != nil {
+			var e *Error
+			if errors.As(err, &e) {
+				return err
+			}
+			return classify(name, err)
+		}
+	}
+	if write {
+		f.writes++
+	}
+	return nil
+}
+
+// ---- Admin ----
+
+func (f *Fake) bucketOwnerLocked(name string) (exists bool, owner string, err error) {
+	if err := f.op("GetBucketTagging", false); err != nil {
+		return false, "", err
+	}
+	b := f.buckets[name]
+	if b == nil {
+		return false, "", nil
+	}
+	return true, b.tags[OwnerTagKey], nil
+}
+
+// CreateBucket implements Admin.
+func (f *Fake) CreateBucket(ctx context.Context, name string) error {
+	if err := ValidateBucketName(name); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	exists, owner, err := f.bucketOwnerLocked(name)
+	if err != nil {
+		return err
+	}
+	if exists {
+		if owner == f.ownerID {
+			return nil
+		}
+		return newError("CreateBucket", ErrAlreadyExists, "bucket %q exists without this driver's owner tag (owner %q)", name, owner)
+	}
+	if err := f.op("CreateBucket", true); err != nil {
+		return err
+	}
+	f.buckets[name] = &fakeBucket{tags: map[string]string{}, objects: map[string]bool{}}
+	if err := f.op("PutBucketTagging", true); err != nil {
+		return err
+	}
+	f.buckets[name].tags[OwnerTagKey] = f.ownerID
+	return nil
+}
+
+// MarkBucketOwned implements Admin.
+func (f *Fake) MarkBucketOwned(ctx context.Context, name string) error {
+	if err := ValidateBucketName(name); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	exists, owner, err := f.bucketOwnerLocked(name)
+	switch {
+	case err != nil:
+		return err
+	case !exists:
+		return newError("MarkBucketOwned", ErrNotFound, "bucket %q does not exist", name)
+	case owner == f.ownerID:
+		return nil
+	case owner != "":
+		return newError("MarkBucketOwned", ErrNotOwned, "bucket %q is owned by %q", name, owner)
+	}
+	if err := f.op("PutBucketTagging", true); err != nil {
+		return err
+	}
+	f.buckets[name].tags[OwnerTagKey] = f.ownerID
+	return nil
+}
+
+// ObserveBucket implements Admin.
+func (f *Fake) ObserveBucket(ctx context.Context, name string) (BucketState, error) {
+	if err := ValidateBucketName(name); err != nil {
+		return BucketState{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	exists, owner, err := f.bucketOwnerLocked(name)
+	if err != nil || !exists {
+		return BucketState{}, err
+	}
+	if err := f.op("ListObjectsV2", false); err != nil {
+		return BucketState{}, err
+	}
+	return BucketState{Exists: true, Owned: owner == f.ownerID, Empty: len(f.buckets[name].objects) == 0}, nil
+}
+
+// DeleteBucket implements Admin.
+func (f *Fake) DeleteBucket(ctx context.Context, name string, purge bool) error {
+	if err := ValidateBucketName(name); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	exists, owner, err := f.bucketOwnerLocked(name)
+	if err != nil {
+		return err
+	}
+	if !exists {
+		return nil
+	}
+	if owner != f.ownerID {
+		return newError("DeleteBucket", ErrNotOwned, "bucket %q is not marked as owned by this driver", name)
+	}
+	if !purge {
+		if err := f.op("ListObjectsV2", false); err != nil {
+			return err
+		}
+		if len(f.buckets[name].objects) > 0 {
+			return newError("DeleteBucket", ErrNotEmpty, "bucket %q still holds data", name)
+		}
+	}
+	if err := f.op("DeleteBucket", true); err != nil {
+		return err
+	}
+	delete(f.buckets, name)
+	return nil
+}
+
+// ListOwnedBuckets implements Admin.
+func (f *Fake) ListOwnedBuckets(ctx context.Context) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.op("ListBuckets", false); err != nil {
+		return nil, err
+	}
+	var owned []string
+	for n, b := range f.buckets {
+		if b.tags[OwnerTagKey] == f.ownerID {
+			owned = append(owned, n)
+		}
+	}
+	slices.Sort(owned)
+	return owned, nil
+}
+
+func (f *Fake) observeUserLocked(name string) (userObservation, error) {
+	if err := f.op("GetUser", false); err != nil {
+		return userObservation{}, err
+	}
+	u := f.users[name]
+	if u == nil {
+		return userObservation{}, nil
+	}
+	if err := f.op("ListAccessKeys", false); err != nil {
+		return userObservation{}, err
+	}
+	return userObservation{
+		exists:   true,
+		keys:     slices.Clone(u.keys),
+		inline:   maps.Clone(u.inline),
+		attached: slices.Clone(u.attached),
+		groups:   slices.Clone(u.groups),
+	}, nil
+}
+
+// ObserveUser implements Admin.
+func (f *Fake) ObserveUser(ctx context.Context, name string) (UserState, error) {
+	if !userNameRE.MatchString(name) {
+		return UserState{}, fmt.Errorf("%w: user name %q", ErrInvalid, name)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	obs, err := f.observeUserLocked(name)
+	if err != nil {
+		return UserState{}, err
+	}
+	return obs.state(name, f.prefix), nil
+}
+
+// EnsureAccess implements Admin with the same observe-then-write-the-difference
+// logic as SeaweedFS.
+func (f *Fake) EnsureAccess(ctx context.Context, a Access) (changed bool, err error) {
+	if err := validateAccess(a, f.prefix); err != nil {
+		return false, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	exists, owner, err := f.bucketOwnerLocked(a.Bucket)
+	if err != nil {
+		return false, err
+	}
+	if !exists {
+		return false, newError("EnsureAccess", ErrNotFound, "bucket %q does not exist", a.Bucket)
+	}
+	if owner != f.ownerID {
+		return false, newError("EnsureAccess", ErrNotOwned, "bucket %q is not owned by this driver", a.Bucket)
+	}
+	obs, err := f.observeUserLocked(a.User)
+	if err != nil {
+		return false, err
+	}
+	if obs.converged(a, f.prefix) {
+		return false, nil
+	}
+	wantPolicy, err := PolicyDocument(a.Bucket, a.Mode)
+	if err != nil {
+		return false, err
+	}
+	u := f.users[a.User]
+	if u == nil {
+		if err := f.op("CreateUser", true); err != nil {
+			return false, err
+		}
+		u = f.newUserLocked(a.User)
+		f.users[a.User] = u
+		changed = true
+	}
+	want, _ := parsePolicy(wantPolicy)
+	if got, ok := parsePolicy(u.inline[PolicyName]); !ok || !got.equal(want) {
+		if err := f.op("PutUserPolicy", true); err != nil {
+			return changed, err
+		}
+		u.inline[PolicyName] = wantPolicy
+		changed = true
+	}
+	for p := range u.inline {
+		if p != PolicyName {
+			if err := f.op("DeleteUserPolicy", true); err != nil {
+				return changed, err
+			}
+			delete(u.inline, p)
+			changed = true
+		}
+	}
+	for range u.attached {
+		if err := f.op("DetachUserPolicy", true); err != nil {
+			return changed, err
+		}
+		changed = true
+	}
+	u.attached = nil
+	for range u.groups {
+		if err := f.op("RemoveUserFromGroup", true); err != nil {
+			return changed, err
+		}
+		changed = true
+	}
+	u.groups = nil
+	idx := slices.IndexFunc(u.keys, func(k keyInfo) bool { return k.id == a.AccessKeyID })
+	switch {
+	case idx < 0:
+		if err := f.op("CreateAccessKey", true); err != nil {
+			return changed, err
+		}
+		if err := f.addKeyLocked(a.User, a.AccessKeyID); err != nil {
+			return changed, err
+		}
+		changed = true
+	case !u.keys[idx].active:
+		if err := f.op("UpdateAccessKey", true); err != nil {
+			return changed, err
+		}
+		u.keys[idx].active = true
+		changed = true
+	}
+	var kept []keyInfo
+	for _, k := range u.keys {
+		if k.id == a.AccessKeyID {
+			kept = append(kept, k)
+			continue
+		}
+		if err := f.op("DeleteAccessKey", true); err != nil {
+			return changed, err
+		}
+		changed = true
+	}
+	u.keys = kept
+	return changed, nil
+}
+
+// DeleteUser implements Admin.
+func (f *Fake) DeleteUser(ctx context.Context, name string) error {
+	if err := validateUserName(name, f.prefix); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	obs, err := f.observeUserLocked(name)
+	if err != nil || !obs.exists {
+		return err
+	}
+	u := f.users[name]
+	for p := range u.inline {
+		if err := f.op("DeleteUserPolicy", true); err != nil {
+			return err
+		}
+		delete(u.inline, p)
+	}
+	for range u.attached {
+		if err := f.op("DetachUserPolicy", true); err != nil {
+			return err
+		}
+	}
+	u.attached = nil
+	for len(u.keys) > 0 {
+		if err := f.op("DeleteAccessKey", true); err != nil {
+			return err
+		}
+		u.keys = u.keys[1:]
+	}
+	if err := f.op("DeleteUser", true); err != nil {
+		return err
+	}
+	delete(f.users, name)
+	return nil
+}
+
+// ListOwnedUsers implements Admin.
+func (f *Fake) ListOwnedUsers(ctx context.Context) ([]UserState, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.op("ListUsers", false); err != nil {
+		return nil, err
+	}
+	var names []string
+	for n := range f.users {
+		if strings.HasPrefix(n, f.prefix) {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	states := make([]UserState, 0, len(names))
+	for _, n := range names {
+		obs, err := f.observeUserLocked(n)
+		if err != nil {
+			return nil, err
+		}
+		states = append(states, obs.state(n, f.prefix))
+	}
+	return states, nil
+}
+
+// CheckAnonymousDenied implements Admin.
+func (f *Fake) CheckAnonymousDenied(ctx context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.op("anonymous ListBuckets", false); err != nil {
+		return err
+	}
+	if f.anonymous {
+		return newError("anonymous ListBuckets", ErrAnonymousAllowed, "the fake store accepts unsigned requests")
+	}
+	return nil
+}

@@ -1,0 +1,474 @@
+package s3admin
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
+)
+
+// isoEnv is a SeaweedFS Admin with its own owner and prefix, and cleanup of
+// everything named with its id.
+func isoEnv(t *testing.T, tag string) *env {
+	t.Helper()
+	id := fmt.Sprintf("%s%04x", tag, time.Now().UnixNano()&0xffff)
+	return newSeaweedEnv(t, id)
+}
+
+// userS3 is an S3 client signing with a user's key; no retries, so a refusal
+// shows as it is.
+func userS3(a Access) *s3.Client {
+	return stack.NewS3Client(seaweed.Endpoint, seaweed.Region, a.AccessKeyID, a.SecretAccessKey,
+		func(o *s3.Options) { o.RetryMaxAttempts = 1 })
+}
+
+func allowed(t *testing.T, what string, err error) {
+	t.Helper()
+	if err != nil {
+		t.Errorf("%s: want allowed, got %v", what, err)
+	}
+}
+
+// denied wants an authorization refusal (HTTP 403), not any other failure.
+func denied(t *testing.T, what string, err error) {
+	t.Helper()
+	if err == nil {
+		t.Errorf("%s: allowed, want denied", what)
+		return
+	}
+	var re *smithyhttp.ResponseError
+	if !errors.As(err, &re) || re.HTTPStatusCode() != http.StatusForbidden {
+		t.Errorf("%s: want HTTP 403, got %v", what, err)
+	}
+}
+
+type s3ops struct {
+	t      *testing.T
+	c      *s3.Client
+	ctx    context.Context
+	bucket string
+}
+
+func (o s3ops) put(key string) error {
+	_, err := o.c.PutObject(o.ctx, &s3.PutObjectInput{Bucket: aws.String(o.bucket), Key: aws.String(key), Body: strings.NewReader("v-" + key)})
+	return err
+}
+
+func (o s3ops) get(key string) error {
+	out, err := o.c.GetObject(o.ctx, &s3.GetObjectInput{Bucket: aws.String(o.bucket), Key: aws.String(key)})
+	if err == nil {
+		_, _ = io.Copy(io.Discard, out.Body)
+		out.Body.Close()
+	}
+	return err
+}
+
+func (o s3ops) list() error {
+	_, err := o.c.ListObjectsV2(o.ctx, &s3.ListObjectsV2Input{Bucket: aws.String(o.bucket)})
+	return err
+}
+
+func (o s3ops) del(key string) error {
+	_, err := o.c.DeleteObject(o.ctx, &s3.DeleteObjectInput{Bucket: aws.String(o.bucket), Key: aws.String(key)})
+	return err
+}
+
+func (o s3ops) location() error {
+	_, err := o.c.GetBucketLocation(o.ctx, &s3.GetBucketLocationInput{Bucket: aws.String(o.bucket)})
+	return err
+}
+
+// multipart runs a two-part upload with the listing calls in between and
+// returns the first error and which step failed.
+func (o s3ops) multipart(key string) (string, error) {
+	up, err := o.c.CreateMultipartUpload(o.ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(o.bucket), Key: aws.String(key)})
+	if err != nil {
+		return "CreateMultipartUpload", err
+	}
+	part := bytes.Repeat([]byte("p"), 5<<20)
+	var parts []s3types.CompletedPart
+	for i := int32(1); i <= 2; i++ {
+		body := part
+		if i == 2 {
+			body = []byte("tail")
+		}
+		p, err := o.c.UploadPart(o.ctx, &s3.UploadPartInput{Bucket: aws.String(o.bucket), Key: aws.String(key),
+			UploadId: up.UploadId, PartNumber: aws.Int32(i), Body: bytes.NewReader(body)})
+		if err != nil {
+			return "UploadPart", err
+		}
+		parts = append(parts, s3types.CompletedPart{ETag: p.ETag, PartNumber: aws.Int32(i)})
+	}
+	if _, err := o.c.ListMultipartUploads(o.ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String(o.bucket)}); err != nil {
+		return "ListMultipartUploads", err
+	}
+	if _, err := o.c.ListParts(o.ctx, &s3.ListPartsInput{Bucket: aws.String(o.bucket), Key: aws.String(key), UploadId: up.UploadId}); err != nil {
+		return "ListParts", err
+	}
+	if _, err := o.c.CompleteMultipartUpload(o.ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String(o.bucket), Key: aws.String(key),
+		UploadId: up.UploadId, MultipartUpload: &s3types.CompletedMultipartUpload{Parts: parts}}); err != nil {
+		return "CompleteMultipartUpload", err
+	}
+	// A second upload is aborted.
+	up2, err := o.c.CreateMultipartUpload(o.ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(o.bucket), Key: aws.String(key + ".aborted")})
+	if err != nil {
+		return "CreateMultipartUpload", err
+	}
+	if _, err := o.c.AbortMultipartUpload(o.ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String(o.bucket), Key: aws.String(key + ".aborted"), UploadId: up2.UploadId}); err != nil {
+		return "AbortMultipartUpload", err
+	}
+	return "", nil
+}
+
+// bucketAdminDenied checks that the user cannot manage buckets: create,
+// delete, or change policy, ACL, versioning, CORS or tags (the tags hold the
+// ownership mark).
+func bucketAdminDenied(t *testing.T, ctx context.Context, c *s3.Client, bucket, fresh string) {
+	t.Helper()
+	_, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(fresh)})
+	denied(t, "CreateBucket", err)
+	_, err = c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(bucket)})
+	denied(t, "DeleteBucket", err)
+	_, err = c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(bucket), Policy: aws.String(
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::` + bucket + `/*"}]}`)})
+	denied(t, "PutBucketPolicy", err)
+	_, err = c.DeleteBucketPolicy(ctx, &s3.DeleteBucketPolicyInput{Bucket: aws.String(bucket)})
+	denied(t, "DeleteBucketPolicy", err)
+	_, err = c.PutBucketAcl(ctx, &s3.PutBucketAclInput{Bucket: aws.String(bucket), ACL: s3types.BucketCannedACLPublicRead})
+	denied(t, "PutBucketAcl", err)
+	_, err = c.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(bucket),
+		VersioningConfiguration: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatusEnabled}})
+	denied(t, "PutBucketVersioning", err)
+	_, err = c.PutBucketCors(ctx, &s3.PutBucketCorsInput{Bucket: aws.String(bucket), CORSConfiguration: &s3types.CORSConfiguration{
+		CORSRules: []s3types.CORSRule{{AllowedMethods: []string{"GET"}, AllowedOrigins: []string{"*"}}}}})
+	denied(t, "PutBucketCors", err)
+	_, err = c.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String(bucket), Tagging: &s3types.Tagging{
+		TagSet: []s3types.Tag{{Key: aws.String(OwnerTagKey), Value: aws.String("someone-else")}}}})
+	denied(t, "PutBucketTagging", err)
+	_, err = c.DeleteBucketTagging(ctx, &s3.DeleteBucketTaggingInput{Bucket: aws.String(bucket)})
+	denied(t, "DeleteBucketTagging", err)
+	_, err = c.PutObjectAcl(ctx, &s3.PutObjectAclInput{Bucket: aws.String(bucket), Key: aws.String("seed"), ACL: s3types.ObjectCannedACLPublicRead})
+	denied(t, "PutObjectAcl", err)
+}
+
+// TestIsolation checks with real S3 requests what each mode's credentials can
+// and cannot do.
+func TestIsolation(t *testing.T) {
+	e := isoEnv(t, "iso")
+	ctx := testCtx(t)
+	b, c := e.bucket("b"), e.bucket("c")
+	// Buckets whose names start with b's name: a policy on arn:aws:s3:::b*
+	// would cover them.
+	bOther, b2 := b+"-other", b+"2"
+	for _, n := range []string{b, c, bOther, b2} {
+		createBucket(t, e, n)
+		e.bd.putObject(t, n, "seed")
+	}
+	rw := e.access(t, e.user("rw"), b, ModeReadWrite)
+	ro := e.access(t, e.user("ro"), b, ModeReadOnly)
+	wo := e.access(t, e.user("wo"), b, ModeWriteOnly)
+	for _, a := range []Access{rw, ro, wo} {
+		ensure(t, e, a)
+	}
+	ops := func(a Access, bucket string) s3ops { return s3ops{t: t, c: userS3(a), ctx: ctx, bucket: bucket} }
+
+	t.Run("read-write works on its bucket", func(t *testing.T) {
+		o := ops(rw, b)
+		allowed(t, "PutObject", o.put("rw.txt"))
+		allowed(t, "GetObject", o.get("rw.txt"))
+		allowed(t, "GetObject of a seeded object", o.get("seed"))
+		allowed(t, "ListObjectsV2", o.list())
+		allowed(t, "GetBucketLocation", o.location())
+		step, err := o.multipart("rw-multi")
+		allowed(t, "multipart upload, "+step, err)
+		allowed(t, "DeleteObject", o.del("rw.txt"))
+	})
+	t.Run("read-write is denied on other buckets, including prefix-named ones", func(t *testing.T) {
+		for _, other := range []string{c, bOther, b2} {
+			o := ops(rw, other)
+			denied(t, "PutObject on "+other, o.put("x"))
+			denied(t, "GetObject on "+other, o.get("seed"))
+			denied(t, "ListObjectsV2 on "+other, o.list())
+			denied(t, "DeleteObject on "+other, o.del("seed"))
+		}
+	})
+	t.Run("read-only can read and list but not write or delete", func(t *testing.T) {
+		o := ops(ro, b)
+		allowed(t, "GetObject", o.get("seed"))
+		allowed(t, "ListObjectsV2", o.list())
+		allowed(t, "GetBucketLocation", o.location())
+		denied(t, "PutObject", o.put("ro.txt"))
+		denied(t, "DeleteObject", o.del("seed"))
+		_, err := o.multipart("ro-multi")
+		denied(t, "CreateMultipartUpload", err)
+		denied(t, "GetObject on "+c, ops(ro, c).get("seed"))
+	})
+	t.Run("write-only can upload but not read, list or delete", func(t *testing.T) {
+		o := ops(wo, b)
+		allowed(t, "PutObject", o.put("wo.txt"))
+		step, err := o.multipart("wo-multi")
+		allowed(t, "multipart upload, "+step, err)
+		allowed(t, "GetBucketLocation", o.location())
+		denied(t, "GetObject", o.get("wo.txt"))
+		denied(t, "GetObject of a seeded object", o.get("seed"))
+		denied(t, "ListObjectsV2", o.list())
+		denied(t, "DeleteObject", o.del("seed"))
+		denied(t, "PutObject on "+c, ops(wo, c).put("x"))
+	})
+	t.Run("no mode can manage buckets", func(t *testing.T) {
+		for _, a := range []Access{rw, ro, wo} {
+			t.Run(string(a.Mode), func(t *testing.T) {
+				bucketAdminDenied(t, ctx, userS3(a), b, e.bucket("new-"+string(a.Mode)))
+			})
+		}
+		if st := observeBucket(t, e, b); !st.Owned {
+			t.Fatalf("owner mark lost: %+v", st)
+		}
+	})
+	t.Run("no mode can manage other users", func(t *testing.T) {
+		for _, a := range []Access{rw, ro, wo} {
+			ic := iam.New(iam.Options{Region: seaweed.Region, BaseEndpoint: aws.String(seaweed.Endpoint),
+				Credentials: credentials.NewStaticCredentialsProvider(a.AccessKeyID, a.SecretAccessKey, ""), RetryMaxAttempts: 1})
+			_, err := ic.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(e.user("evil-" + string(a.Mode)))})
+			denied(t, string(a.Mode)+" CreateUser", err)
+			_, err = ic.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String(a.User), PolicyName: aws.String("more"),
+				PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}`)})
+			denied(t, string(a.Mode)+" PutUserPolicy on itself", err)
+			other := ro
+			if a == ro {
+				other = rw
+			}
+			_, err = ic.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(other.User)})
+			denied(t, string(a.Mode)+" CreateAccessKey for another user", err)
+			_, err = ic.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: aws.String(other.User), AccessKeyId: aws.String(other.AccessKeyID)})
+			denied(t, string(a.Mode)+" DeleteAccessKey of another user", err)
+			_, err = ic.DeleteUser(ctx, &iam.DeleteUserInput{UserName: aws.String(other.User)})
+			denied(t, string(a.Mode)+" DeleteUser of another user", err)
+		}
+		for _, a := range []Access{rw, ro, wo} {
+			wantExactly(t, e, a)
+		}
+	})
+	t.Run("a key a user mints for itself is removed by the next EnsureAccess", func(t *testing.T) {
+		// SeaweedFS lets every user manage its own access keys (self-service,
+		// like AWS's default for console users). The extra key has the same
+		// rights, but it is not the one the driver handed out and would
+		// survive a key rotation, so EnsureAccess removes it.
+		ic := iam.New(iam.Options{Region: seaweed.Region, BaseEndpoint: aws.String(seaweed.Endpoint),
+			Credentials: credentials.NewStaticCredentialsProvider(ro.AccessKeyID, ro.SecretAccessKey, ""), RetryMaxAttempts: 1})
+		out, err := ic.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{})
+		if err != nil {
+			t.Logf("self-service CreateAccessKey refused (%v): nothing to remove", err)
+			return
+		}
+		minted := Access{AccessKeyID: aws.ToString(out.AccessKey.AccessKeyId), SecretAccessKey: aws.ToString(out.AccessKey.SecretAccessKey)}
+		t.Logf("a read-only user minted its own key %s", minted.AccessKeyID)
+		allowed(t, "GetObject with the minted key", ops(minted, b).get("seed"))
+		if st := observeUser(t, e, ro.User); len(st.AccessKeyIDs) != 2 {
+			t.Fatalf("minted key not observed: %+v", st)
+		}
+		if !ensure(t, e, ro) {
+			t.Fatal("EnsureAccess did not remove the minted key")
+		}
+		wantExactly(t, e, ro)
+		denied(t, "GetObject with the removed minted key", ops(minted, b).get("seed"))
+	})
+	t.Run("a replaced key is rejected at once", func(t *testing.T) {
+		old := rw
+		rw2 := e.access(t, rw.User, b, ModeReadWrite)
+		ensure(t, e, rw2)
+		denied(t, "ListObjectsV2 with the old key", ops(old, b).list())
+		allowed(t, "ListObjectsV2 with the new key", ops(rw2, b).list())
+		rw = rw2
+	})
+	t.Run("a changed mode takes effect at once", func(t *testing.T) {
+		a := wo
+		a.Mode = ModeReadOnly
+		ensure(t, e, a)
+		allowed(t, "GetObject after write-only became read-only", ops(a, b).get("seed"))
+		denied(t, "PutObject after write-only became read-only", ops(a, b).put("late"))
+		wo = a
+	})
+	t.Run("after DeleteUser the key is rejected", func(t *testing.T) {
+		mustNil(t, "DeleteUser", e.admin.DeleteUser(ctx, ro.User))
+		var re *smithyhttp.ResponseError
+		err := ops(ro, b).get("seed")
+		denied(t, "GetObject with a deleted user's key", err)
+		var ae smithy.APIError
+		if errors.As(err, &ae) && errors.As(err, &re) {
+			t.Logf("deleted key answered %d %s", re.HTTPStatusCode(), ae.ErrorCode())
+		}
+	})
+}
+
+// TestForeignObjectsAreNeverModified runs every Admin method against a user
+// and a bucket the driver did not create and checks, with the admin key,
+// that nothing about them changed.
+func TestForeignObjectsAreNeverModified(t *testing.T) {
+	e := isoEnv(t, "frg")
+	ctx := testCtx(t)
+	bd := e.bd.(*seaweedBackdoor)
+	raw := bd.raw
+
+	fb := e.bucket("foreign")
+	e.bd.addBucket(t, fb, map[string]string{"team": "data"})
+	e.bd.putObject(t, fb, "precious")
+	otherOwned := e.bucket("other-driver")
+	e.bd.addBucket(t, otherOwned, map[string]string{OwnerTagKey: "another-driver"})
+	fu := e.foreignUser("svc")
+	fuKey := e.bd.addUser(t, fu)
+	fuPolicy, _ := PolicyDocument(fb, ModeReadWrite)
+	e.bd.putUserPolicy(t, fu, "svc-policy", fuPolicy)
+	// A user carrying the prefix of another driver instance.
+	otherPrefixUser := "cosi-other-" + e.id
+	otherKey := e.bd.addUser(t, otherPrefixUser)
+
+	snapshot := func() string {
+		var sb strings.Builder
+		for _, bk := range []string{fb, otherOwned} {
+			tags, err := raw.s3.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String(bk)})
+			mustNil(t, "GetBucketTagging", err)
+			var kv []string
+			for _, tg := range tags.TagSet {
+				kv = append(kv, aws.ToString(tg.Key)+"="+aws.ToString(tg.Value))
+			}
+			slices.Sort(kv)
+			objs, err := raw.s3.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bk)})
+			mustNil(t, "ListObjectsV2", err)
+			var keys []string
+			for _, o := range objs.Contents {
+				keys = append(keys, aws.ToString(o.Key))
+			}
+			fmt.Fprintf(&sb, "bucket %s tags %v objects %v\n", bk, kv, keys)
+		}
+		for _, u := range []string{fu, otherPrefixUser} {
+			ks, err := raw.iam.ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: aws.String(u)})
+			mustNil(t, "ListAccessKeys", err)
+			var ids []string
+			for _, k := range ks.AccessKeyMetadata {
+				ids = append(ids, aws.ToString(k.AccessKeyId)+":"+string(k.Status))
+			}
+			ps, err := raw.iam.ListUserPolicies(ctx, &iam.ListUserPoliciesInput{UserName: aws.String(u)})
+			mustNil(t, "ListUserPolicies", err)
+			var docs []string
+			for _, p := range ps.PolicyNames {
+				d, err := raw.iam.GetUserPolicy(ctx, &iam.GetUserPolicyInput{UserName: aws.String(u), PolicyName: aws.String(p)})
+				mustNil(t, "GetUserPolicy", err)
+				docs = append(docs, p+"="+aws.ToString(d.PolicyDocument))
+			}
+			fmt.Fprintf(&sb, "user %s keys %v policies %v\n", u, ids, docs)
+		}
+		return sb.String()
+	}
+	before := snapshot()
+	if !strings.Contains(before, fuKey) || !strings.Contains(before, otherKey) {
+		t.Fatalf("snapshot misses the seeded keys:\n%s", before)
+	}
+
+	ownB := e.bucket("mine")
+	createBucket(t, e, ownB)
+	for _, bk := range []string{fb, otherOwned} {
+		mustIs(t, "CreateBucket "+bk, e.admin.CreateBucket(ctx, bk), ErrAlreadyExists)
+		mustIs(t, "DeleteBucket "+bk, e.admin.DeleteBucket(ctx, bk, false), ErrNotOwned)
+		mustIs(t, "DeleteBucket purge "+bk, e.admin.DeleteBucket(ctx, bk, true), ErrNotOwned)
+		_, err := e.admin.ObserveBucket(ctx, bk)
+		mustNil(t, "ObserveBucket", err)
+		_, err = e.admin.EnsureAccess(ctx, e.access(t, e.user("x"), bk, ModeReadWrite))
+		mustIs(t, "EnsureAccess on "+bk, err, ErrNotOwned)
+	}
+	mustIs(t, "MarkBucketOwned of another driver's bucket", e.admin.MarkBucketOwned(ctx, otherOwned), ErrNotOwned)
+	for _, u := range []string{fu, otherPrefixUser} {
+		mustIs(t, "DeleteUser "+u, e.admin.DeleteUser(ctx, u), ErrNotOwned)
+		_, err := e.admin.EnsureAccess(ctx, e.access(t, u, ownB, ModeReadOnly))
+		mustIs(t, "EnsureAccess "+u, err, ErrNotOwned)
+		_, err = e.admin.ObserveUser(ctx, u)
+		mustNil(t, "ObserveUser", err)
+	}
+	// The foreign user's key, supplied for an owned user, is refused.
+	steal := e.access(t, e.user("steal"), ownB, ModeReadOnly)
+	steal.AccessKeyID = fuKey
+	_, err := e.admin.EnsureAccess(ctx, steal)
+	mustIs(t, "EnsureAccess with the foreign user's key id", err, ErrAlreadyExists)
+	users, err := e.admin.ListOwnedUsers(ctx)
+	mustNil(t, "ListOwnedUsers", err)
+	for _, u := range users {
+		if u.Name == fu || u.Name == otherPrefixUser {
+			t.Errorf("ListOwnedUsers lists foreign user %s", u.Name)
+		}
+	}
+	owned, err := e.admin.ListOwnedBuckets(ctx)
+	mustNil(t, "ListOwnedBuckets", err)
+	if !slices.Equal(owned, []string{ownB}) {
+		t.Errorf("ListOwnedBuckets = %v, want [%s]", owned, ownB)
+	}
+	if after := snapshot(); after != before {
+		t.Fatalf("foreign objects changed\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+}
+
+// TestConcurrentEnsureAccess runs 20 EnsureAccess calls for distinct users at
+// once: every grant must persist and every key authenticate.
+func TestConcurrentEnsureAccess(t *testing.T) {
+	e := isoEnv(t, "par")
+	ctx := testCtx(t)
+	b := e.bucket("b")
+	createBucket(t, e, b)
+	const n = 20
+	accesses := make([]Access, n)
+	for i := range accesses {
+		accesses[i] = e.access(t, e.user(fmt.Sprintf("u%02d", i)), b, []Mode{ModeReadWrite, ModeReadOnly, ModeWriteOnly}[i%3])
+	}
+	start := time.Now()
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i, a := range accesses {
+		wg.Go(func() { _, errs[i] = e.admin.EnsureAccess(ctx, a) })
+	}
+	wg.Wait()
+	t.Logf("%d concurrent EnsureAccess for new users took %s", n, time.Since(start).Round(time.Millisecond))
+	for i, err := range errs {
+		mustNil(t, fmt.Sprintf("EnsureAccess %d", i), err)
+	}
+	users, err := e.admin.ListOwnedUsers(ctx)
+	mustNil(t, "ListOwnedUsers", err)
+	if len(users) != n {
+		t.Fatalf("ListOwnedUsers found %d users, want %d", len(users), n)
+	}
+	for i, a := range accesses {
+		want := UserState{Name: a.User, Exists: true, Owned: true, AccessKeyIDs: []string{a.AccessKeyID},
+			Bucket: b, Mode: a.Mode, PolicyExact: true}
+		if !users[i].equal(want) {
+			t.Errorf("user %d\n got %+v\nwant %+v", i, users[i], want)
+		}
+		// Every mode may call GetBucketLocation: it proves the key
+		// authenticates and the policy is in force.
+		_, err := userS3(a).GetBucketLocation(ctx, &s3.GetBucketLocationInput{Bucket: aws.String(b)})
+		allowed(t, fmt.Sprintf("GetBucketLocation with key %d", i), err)
+	}
+	before := e.bd.writes()
+	for _, a := range accesses {
+		if ensure(t, e, a) {
+			t.Errorf("%s: converged EnsureAccess reported a change", a.User)
+		}
+	}
+	if w := e.bd.writes() - before; w != 0 {
+		t.Errorf("converged EnsureAccess made %d writes", w)
+	}
+}

@@ -1,0 +1,243 @@
+package stack
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+)
+
+// startSeaweedForTest starts a private SeaweedFS for one test and stops it at
+// the end, dumping its log if the test failed.
+func startSeaweedForTest(t *testing.T, opts SeaweedOptions) *Seaweed {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	sw, err := StartSeaweed(ctx, opts)
+	if err != nil {
+		t.Fatalf("StartSeaweed: %v", err)
+	}
+	t.Logf("SeaweedFS S3 ready at %s in %s", sw.Endpoint, sw.StartDuration.Round(time.Millisecond))
+	t.Cleanup(func() {
+		if t.Failed() {
+			var b bytes.Buffer
+			sw.DumpLogs(&b)
+			t.Log(b.String())
+		}
+		sw.Stop()
+	})
+	return sw
+}
+
+func TestSeaweedServesS3WithAdminCredentials(t *testing.T) {
+	if shared == nil || shared.Seaweed == nil {
+		t.Fatal("the shared stack has no SeaweedFS")
+	}
+	sw := shared.Seaweed
+	t.Logf("shared SeaweedFS S3 at %s was ready in %s", sw.Endpoint, sw.StartDuration.Round(time.Millisecond))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	client := sw.S3Client()
+
+	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("stack-seaweed-test")}); err != nil {
+		t.Fatalf("CreateBucket: %v", err)
+	}
+	body := []byte("hello from the stack test")
+	if _, err := client.PutObject(ctx, &s3.PutObjectInput{
+		Bucket: aws.String("stack-seaweed-test"), Key: aws.String("dir/object.txt"), Body: bytes.NewReader(body),
+	}); err != nil {
+		t.Fatalf("PutObject: %v", err)
+	}
+	out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("stack-seaweed-test"), Key: aws.String("dir/object.txt")})
+	if err != nil {
+		t.Fatalf("GetObject: %v", err)
+	}
+	got, err := io.ReadAll(out.Body)
+	out.Body.Close()
+	if err != nil {
+		t.Fatalf("read object: %v", err)
+	}
+	if !bytes.Equal(got, body) {
+		t.Fatalf("object body = %q, want %q", got, body)
+	}
+
+	t.Run("anonymous requests are denied", func(t *testing.T) {
+		anon := NewS3Client(sw.Endpoint, sw.Region, "", "", func(o *s3.Options) {
+			o.Credentials = aws.AnonymousCredentials{}
+			o.RetryMaxAttempts = 1
+		})
+		_, err := anon.ListBuckets(ctx, &s3.ListBucketsInput{})
+		wantForbidden(t, "anonymous ListBuckets", err)
+		_, err = anon.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("stack-seaweed-test"), Key: aws.String("dir/object.txt")})
+		wantForbidden(t, "anonymous GetObject", err)
+		_, err = anon.PutObject(ctx, &s3.PutObjectInput{
+			Bucket: aws.String("stack-seaweed-test"), Key: aws.String("anon.txt"), Body: strings.NewReader("x"),
+		})
+		wantForbidden(t, "anonymous PutObject", err)
+	})
+
+	t.Run("wrong secret is rejected", func(t *testing.T) {
+		bad := NewS3Client(sw.Endpoint, sw.Region, sw.AccessKey, sw.SecretKey+"x", func(o *s3.Options) { o.RetryMaxAttempts = 1 })
+		_, err := bad.ListBuckets(ctx, &s3.ListBucketsInput{})
+		wantForbidden(t, "ListBuckets with a wrong secret", err)
+	})
+
+	t.Run("every listening socket is on 127.0.0.1", func(t *testing.T) {
+		addrs, err := listeningAddrs(sw.PID())
+		if err != nil {
+			t.Skipf("cannot inspect sockets: %v", err)
+		}
+		if len(addrs) < 8 {
+			t.Errorf("found %d listening sockets, want at least 8 (4 HTTP + 4 gRPC): %v", len(addrs), addrs)
+		}
+		for _, a := range addrs {
+			if !strings.HasPrefix(a, "127.0.0.1:") {
+				t.Errorf("SeaweedFS listens on %s, want only 127.0.0.1", a)
+			}
+		}
+		t.Logf("listening: %v", addrs)
+	})
+}
+
+func TestSeaweedRestartKeepsState(t *testing.T) {
+	sw := startSeaweedForTest(t, SeaweedOptions{})
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	client := sw.S3Client()
+	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("survives")}); err != nil {
+		t.Fatalf("CreateBucket: %v", err)
+	}
+	if _, err := client.PutObject(ctx, &s3.PutObjectInput{
+		Bucket: aws.String("survives"), Key: aws.String("k"), Body: strings.NewReader("v"),
+	}); err != nil {
+		t.Fatalf("PutObject: %v", err)
+	}
+	// An IAM user with a key and a policy, created through the IAM API.
+	ic := iam.New(iam.Options{Region: sw.Region, BaseEndpoint: aws.String(sw.Endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider(sw.AccessKey, sw.SecretKey, "")})
+	if _, err := ic.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("reader")}); err != nil {
+		t.Fatalf("CreateUser: %v", err)
+	}
+	if _, err := ic.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("reader"), PolicyName: aws.String("read"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject"],"Resource":["arn:aws:s3:::survives/*"]}]}`)}); err != nil {
+		t.Fatalf("PutUserPolicy: %v", err)
+	}
+	key, err := ic.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("reader")})
+	if err != nil {
+		t.Fatalf("CreateAccessKey: %v", err)
+	}
+	reader := func() *s3.Client {
+		return NewS3Client(sw.Endpoint, sw.Region, aws.ToString(key.AccessKey.AccessKeyId), aws.ToString(key.AccessKey.SecretAccessKey),
+			func(o *s3.Options) { o.RetryMaxAttempts = 1 })
+	}
+	if _, err := reader().GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("survives"), Key: aws.String("k")}); err != nil {
+		t.Fatalf("GetObject as the IAM user: %v", err)
+	}
+
+	oldPID := sw.PID()
+	began := time.Now()
+	if err := sw.Restart(ctx); err != nil {
+		t.Fatalf("Restart: %v", err)
+	}
+	t.Logf("restart after SIGKILL took %s", time.Since(began).Round(time.Millisecond))
+	if sw.PID() == oldPID {
+		t.Fatalf("Restart kept pid %d", oldPID)
+	}
+	out, err := sw.S3Client().GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("survives"), Key: aws.String("k")})
+	if err != nil {
+		t.Fatalf("GetObject after restart: %v", err)
+	}
+	got, _ := io.ReadAll(out.Body)
+	out.Body.Close()
+	if string(got) != "v" {
+		t.Fatalf("object after restart = %q, want %q", got, "v")
+	}
+	out, err = reader().GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("survives"), Key: aws.String("k")})
+	if err != nil {
+		t.Fatalf("GetObject as the IAM user after restart: %v", err)
+	}
+	out.Body.Close()
+}
+
+func wantForbidden(t *testing.T, what string, err error) {
+	t.Helper()
+	if err == nil {
+		t.Errorf("%s succeeded, want it denied", what)
+		return
+	}
+	var re *smithyhttp.ResponseError
+	if !errors.As(err, &re) || re.HTTPStatusCode() != http.StatusForbidden {
+		t.Errorf("%s: %v, want HTTP 403", what, err)
+		return
+	}
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		t.Logf("%s denied: %s", what, ae.ErrorCode())
+	}
+}
+
+// listeningAddrs returns the local addresses of the TCP sockets in LISTEN
+// state that process pid holds, read from /proc.
+func listeningAddrs(pid int) ([]string, error) {
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		return nil, err
+	}
+	inodes := map[string]bool{}
+	for _, fd := range fds {
+		target, err := os.Readlink(filepath.Join(fmt.Sprintf("/proc/%d/fd", pid), fd.Name()))
+		if err == nil && strings.HasPrefix(target, "socket:[") {
+			inodes[strings.TrimSuffix(strings.TrimPrefix(target, "socket:["), "]")] = true
+		}
+	}
+	var addrs []string
+	for _, table := range []string{"tcp", "tcp6"} {
+		f, err := os.Open(fmt.Sprintf("/proc/%d/net/%s", pid, table))
+		if err != nil {
+			return nil, err
+		}
+		sc := bufio.NewScanner(f)
+		sc.Scan() // header
+		for sc.Scan() {
+			fields := strings.Fields(sc.Text())
+			// sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+			if len(fields) < 10 || fields[3] != "0A" || !inodes[fields[9]] {
+				continue
+			}
+			addrs = append(addrs, decodeProcAddr(fields[1]))
+		}
+		f.Close()
+	}
+	return addrs, nil
+}
+
+// decodeProcAddr turns /proc/net/tcp's "0100007F:1F90" into "127.0.0.1:8080";
+// IPv6 addresses are returned as hex, which never matches the 127.0.0.1 check.
+func decodeProcAddr(s string) string {
+	host, port, _ := strings.Cut(s, ":")
+	var p int
+	fmt.Sscanf(port, "%X", &p)
+	if len(host) == 8 {
+		var b [4]int
+		for i := range 4 {
+			fmt.Sscanf(host[2*(3-i):2*(3-i)+2], "%X", &b[i])
+		}
+		return fmt.Sprintf("%d.%d.%d.%d:%d", b[0], b[1], b[2], b[3], p)
+	}
+	return fmt.Sprintf("[%s]:%d", host, p)
+}
