@@ -3,6 +3,7 @@ package grpcapi
 import (
 	"context"
 	"errors"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -78,6 +79,12 @@ func (s *Server) DriverCreateBucket(ctx context.Context, req *cosi.DriverCreateB
 // bucket — never created by this driver, or already deleted — is OK and
 // nothing is touched.
 func (s *Server) DriverDeleteBucket(ctx context.Context, req *cosi.DriverDeleteBucketRequest) (*cosi.DriverDeleteBucketResponse, error) {
+	// A blocked status counts only if its observation began after this call:
+	// the cause may have gone just before it (the bucket was emptied, then
+	// the sidecar retried). With several replicas this compares the leader's
+	// clock with this one's; skew only delays the answer or, within the skew,
+	// repeats the previous one.
+	start := time.Now()
 	id := req.GetBucketId()
 	if err := checkName("bucket_id", id); err != nil {
 		return nil, err
@@ -109,7 +116,7 @@ func (s *Server) DriverDeleteBucket(ctx context.Context, req *cosi.DriverDeleteB
 			}
 			return false, nil
 		}
-		return last.Status.Phase == store.PhaseBlocked, nil
+		return last.Status.Phase == store.PhaseBlocked && last.Status.CheckedAt.After(start), nil
 	})
 	switch {
 	case errors.Is(err, errWaitTimeout):

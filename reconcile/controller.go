@@ -80,8 +80,15 @@ func NewController(r *Reconciler, inf Informers, cfg ControllerConfig, log logr.
 	for kind, inf := range map[string]cache.SharedIndexInformer{store.KindBucket: inf.Buckets, store.KindAccess: inf.Accesses} {
 		kind := kind
 		_, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-			AddFunc:    func(obj any) { c.enqueueObject(kind, obj) },
-			UpdateFunc: func(_, obj any) { c.enqueueObject(kind, obj) },
+			AddFunc: func(obj any) { c.enqueueObject(kind, obj) },
+			UpdateFunc: func(old, obj any) {
+				// The reconciler's own status writes need no reconcile; a
+				// blocked record's status changes on every check (see
+				// store.Status.CheckedAt) and would otherwise feed itself.
+				if !store.StatusOnlyChange(old, obj) {
+					c.enqueueObject(kind, obj)
+				}
+			},
 			DeleteFunc: func(obj any) { c.enqueueObject(kind, obj) },
 		})
 		if err != nil {

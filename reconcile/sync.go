@@ -52,6 +52,7 @@ func (r *Reconciler) reconcileBucket(ctx context.Context, name string) (Result, 
 	if err != nil {
 		return Result{}, err
 	}
+	observedAt := time.Now().UTC()
 	var obs BucketObserved
 	if obs.Bucket, err = r.Admin.ObserveBucket(ctx, rec.Spec.BucketID); err != nil {
 		return Result{}, r.recordBucketError(ctx, rec, fmt.Errorf("observe bucket: %w", err))
@@ -79,7 +80,13 @@ func (r *Reconciler) reconcileBucket(ctx context.Context, name string) (Result, 
 		}
 	}
 	if plan.Status != nil {
-		if err := r.Store.SetBucketStatus(ctx, rec.RecordName, *plan.Status); err != nil && !errors.Is(err, store.ErrNotFound) {
+		st := *plan.Status
+		if st.Phase == store.PhaseBlocked {
+			// Written on every check, even when nothing else changed: see
+			// store.Status.CheckedAt.
+			st.CheckedAt = observedAt
+		}
+		if err := r.Store.SetBucketStatus(ctx, rec.RecordName, st); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return Result{}, err
 		}
 	}

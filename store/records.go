@@ -72,6 +72,12 @@ type Status struct {
 	// known to be ours (created, crashed before marking) rather than foreign.
 	CreateAttempted bool      `json:"createAttempted,omitempty"`
 	LastTransition  time.Time `json:"lastTransition,omitzero"`
+	// CheckedAt is when the reconciler began the observation behind a
+	// PhaseBlocked status. It is written on every check, so that a handler
+	// called once the cause may be gone (the bucket was emptied) can wait for
+	// an observation that began after the call instead of answering from an
+	// older one.
+	CheckedAt time.Time `json:"checkedAt,omitzero"`
 }
 
 // BucketSpec is the desired state of one bucket, recorded by DriverCreateBucket.

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -364,6 +365,33 @@ func decodeStatus(s string) (Status, error) {
 	}
 	err := json.Unmarshal([]byte(s), &st)
 	return st, err
+}
+
+// StatusOnlyChange reports whether two versions of one record (informer
+// objects) differ in nothing but the status the reconciler writes: same
+// labels, finalizers, deletion state and every data key but the status.
+func StatusOnlyChange(oldObj, newObj any) bool {
+	sameMeta := func(a, b *metav1.ObjectMeta) bool {
+		return maps.Equal(a.Labels, b.Labels) && slices.Equal(a.Finalizers, b.Finalizers) &&
+			(a.DeletionTimestamp == nil) == (b.DeletionTimestamp == nil)
+	}
+	switch o := oldObj.(type) {
+	case *corev1.ConfigMap:
+		n, ok := newObj.(*corev1.ConfigMap)
+		return ok && sameMeta(&o.ObjectMeta, &n.ObjectMeta) &&
+			maps.Equal(withoutStatus(o.Data), withoutStatus(n.Data))
+	case *corev1.Secret:
+		n, ok := newObj.(*corev1.Secret)
+		return ok && sameMeta(&o.ObjectMeta, &n.ObjectMeta) &&
+			maps.EqualFunc(withoutStatus(o.Data), withoutStatus(n.Data), bytes.Equal)
+	}
+	return false
+}
+
+func withoutStatus[V any](data map[string]V) map[string]V {
+	out := maps.Clone(data)
+	delete(out, keyStatus)
+	return out
 }
 
 // SameParameters compares two parameter sets, treating nil and empty alike.
