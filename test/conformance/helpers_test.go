@@ -1,0 +1,607 @@
+package conformance
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	cosi "sigs.k8s.io/container-object-storage-interface-spec"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
+)
+
+const (
+	// callTimeout bounds one gRPC call. It is longer than the driver's own
+	// wait, so a slow call ends with the driver's UNAVAILABLE, never with
+	// this deadline.
+	callTimeout = waitTimeout + 10*time.Second
+	// retryFor bounds how long a test goes on retrying UNAVAILABLE.
+	retryFor = 90 * time.Second
+	// repairWithin is how soon drift must be repaired and garbage collected:
+	// a few resync periods, plus the backend writes of the repair itself.
+	repairWithin = 5 * resyncPeriod
+	// Labels and finalizer every record carries, as documented.
+	labelManagedBy = "app.kubernetes.io/managed-by"
+	managedBy      = "cosi-seaweedfs"
+	finalizer      = "cosi-seaweedfs.io/backend"
+	// ownerTag marks the buckets the driver created; its value is the
+	// driver's owner id, which defaults to the driver name.
+	ownerTag = s3admin.OwnerTagKey
+)
+
+func randomHex(n int) string {
+	b := make([]byte, (n+1)/2)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)[:n]
+}
+
+// uid returns a random UUID-shaped string, like a Kubernetes object UID.
+func uid() string {
+	h := randomHex(32)
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// bucketName is a Bucket name as the COSI controller v0.2 makes it.
+func bucketName() string { return "bucket-" + uid() }
+
+// accessName is a Grant name as the sidecar makes it (ba-<BucketAccess UID>)
+// for a BucketAccess that does not exist: for calls that must not record
+// anything, or that a test revokes itself.
+func accessName() string { return "ba-" + uid() }
+
+// bucketAccess creates a BucketAccess, as a user would, and returns the
+// Grant name the sidecar sends for it and the object's name. The driver
+// revokes accesses whose BucketAccess is gone, so an access a test keeps
+// needs one. It is deleted when the test ends.
+func (e *environment) bucketAccess(t *testing.T) (grantName, objectName string) {
+	t.Helper()
+	ba := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "objectstorage.k8s.io/v1alpha1",
+		"kind":       "BucketAccess",
+		"metadata":   map[string]any{"generateName": "conformance-", "namespace": workloadNamespace},
+		"spec": map[string]any{
+			"bucketAccessClassName": "conformance",
+			"bucketClaimName":       "conformance",
+			"credentialsSecretName": "conformance",
+		},
+	}}
+	out, err := e.stack.Kube.Dynamic.Resource(bucketAccessResource).Namespace(workloadNamespace).Create(ctx(t), ba, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("create BucketAccess: %v", err)
+	}
+	t.Cleanup(func() { e.deleteBucketAccess(t, out.GetName()) })
+	return "ba-" + string(out.GetUID()), out.GetName()
+}
+
+func (e *environment) deleteBucketAccess(t *testing.T, objectName string) {
+	t.Helper()
+	err := e.stack.Kube.Dynamic.Resource(bucketAccessResource).Namespace(workloadNamespace).Delete(ctx(t), objectName, metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		t.Errorf("delete BucketAccess %s: %v", objectName, err)
+	}
+}
+
+// ctx returns a context for one step of a test.
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), callTimeout)
+	t.Cleanup(cancel)
+	return c
+}
+
+// ---- gRPC calls ----
+
+// retry calls fn the way the provisioner sidecar does: while the driver
+// answers UNAVAILABLE ("recorded, still being applied") the call is repeated
+// with exponential backoff from 100 ms, capped at 2 s. It returns the first
+// other answer and how many UNAVAILABLE answers came before it.
+func retry[T any](t testing.TB, fn func(context.Context) (T, error)) (T, int, error) {
+	t.Helper()
+	deadline := time.Now().Add(retryFor)
+	backoff := 100 * time.Millisecond
+	for unavailable := 0; ; unavailable++ {
+		c, cancel := context.WithTimeout(context.Background(), callTimeout)
+		resp, err := fn(c)
+		cancel()
+		if status.Code(err) != codes.Unavailable || time.Now().After(deadline) {
+			return resp, unavailable, err
+		}
+		time.Sleep(backoff)
+		backoff = min(2*backoff, 2*time.Second)
+	}
+}
+
+func (e *environment) createBucket(t testing.TB, name string, params map[string]string) (*cosi.DriverCreateBucketResponse, error) {
+	t.Helper()
+	resp, _, err := retry(t, func(c context.Context) (*cosi.DriverCreateBucketResponse, error) {
+		return e.driver.provisioner().DriverCreateBucket(c, &cosi.DriverCreateBucketRequest{Name: name, Parameters: params})
+	})
+	return resp, err
+}
+
+// mustCreateBucket creates a bucket through the driver and deletes it when
+// the test ends. It returns the bucket_id.
+func (e *environment) mustCreateBucket(t *testing.T, name string, params map[string]string) string {
+	t.Helper()
+	resp, err := e.createBucket(t, name, params)
+	if err != nil {
+		t.Fatalf("DriverCreateBucket(%s): %v", name, err)
+	}
+	id := resp.GetBucketId()
+	t.Cleanup(func() { e.cleanupBucket(t, id) })
+	return id
+}
+
+// cleanupBucket empties a bucket with the admin identity and deletes it
+// through the driver, which also revokes its accesses: fewer users keep every
+// later IAM write cheap.
+func (e *environment) cleanupBucket(t *testing.T, id string) {
+	t.Helper()
+	e.emptyBucket(t, id)
+	if err := e.deleteBucket(t, id); err != nil {
+		t.Errorf("clean-up: DriverDeleteBucket(%s): %v", id, err)
+	}
+}
+
+func (e *environment) deleteBucket(t testing.TB, id string) error {
+	t.Helper()
+	_, _, err := retry(t, func(c context.Context) (*cosi.DriverDeleteBucketResponse, error) {
+		return e.driver.provisioner().DriverDeleteBucket(c, &cosi.DriverDeleteBucketRequest{BucketId: id})
+	})
+	return err
+}
+
+func grantRequest(bucketID, name string, params map[string]string) *cosi.DriverGrantBucketAccessRequest {
+	return &cosi.DriverGrantBucketAccessRequest{
+		BucketId:           bucketID,
+		Name:               name,
+		AuthenticationType: cosi.AuthenticationType_Key,
+		Parameters:         params,
+	}
+}
+
+func (e *environment) grant(t testing.TB, req *cosi.DriverGrantBucketAccessRequest) (*cosi.DriverGrantBucketAccessResponse, error) {
+	t.Helper()
+	resp, _, err := retry(t, func(c context.Context) (*cosi.DriverGrantBucketAccessResponse, error) {
+		return e.driver.provisioner().DriverGrantBucketAccess(c, req)
+	})
+	for _, cred := range resp.GetCredentials() {
+		rememberSecret(cred.GetSecrets()["accessSecretKey"])
+	}
+	return resp, err
+}
+
+// access is a granted access as a workload sees it.
+type access struct {
+	account  string
+	keyID    string
+	secret   string
+	endpoint string
+	region   string
+	resp     *cosi.DriverGrantBucketAccessResponse
+}
+
+func accessFrom(resp *cosi.DriverGrantBucketAccessResponse) access {
+	s := resp.GetCredentials()["s3"].GetSecrets()
+	return access{
+		account:  resp.GetAccountId(),
+		keyID:    s["accessKeyID"],
+		secret:   s["accessSecretKey"],
+		endpoint: s["endpoint"],
+		region:   s["region"],
+		resp:     resp,
+	}
+}
+
+// s3 returns an S3 client that uses only what the Grant returned.
+func (a access) s3() *s3.Client {
+	return stack.NewS3Client(a.endpoint, a.region, a.keyID, a.secret, func(o *s3.Options) { o.RetryMaxAttempts = 1 })
+}
+
+// mustGrant grants access to bucketID with the given BucketAccessClass
+// parameters.
+func (e *environment) mustGrant(t *testing.T, bucketID string, params map[string]string) access {
+	t.Helper()
+	name, _ := e.bucketAccess(t)
+	resp, err := e.grant(t, grantRequest(bucketID, name, params))
+	if err != nil {
+		t.Fatalf("DriverGrantBucketAccess(%s): %v", bucketID, err)
+	}
+	return accessFrom(resp)
+}
+
+func (e *environment) revoke(t testing.TB, bucketID, account string) error {
+	t.Helper()
+	_, _, err := retry(t, func(c context.Context) (*cosi.DriverRevokeBucketAccessResponse, error) {
+		return e.driver.provisioner().DriverRevokeBucketAccess(c, &cosi.DriverRevokeBucketAccessRequest{BucketId: bucketID, AccountId: account})
+	})
+	return err
+}
+
+// requireCode fails the test unless err carries code and its message holds
+// every one of words.
+func requireCode(t *testing.T, err error, code codes.Code, words ...string) {
+	t.Helper()
+	st, _ := status.FromError(err)
+	if st.Code() != code {
+		t.Fatalf("got %v (%q), want %v", st.Code(), st.Message(), code)
+	}
+	for _, w := range words {
+		if !strings.Contains(st.Message(), w) {
+			t.Errorf("message %q does not mention %q", st.Message(), w)
+		}
+	}
+}
+
+func requireOK(t *testing.T, err error, what string) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s: got %v, want OK", what, err)
+	}
+}
+
+// wire is the message as the sidecar receives it; equal wires mean
+// byte-identical answers.
+func wire(t testing.TB, m proto.Message) []byte {
+	t.Helper()
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+	if err != nil {
+		t.Fatalf("marshal %T: %v", m, err)
+	}
+	return b
+}
+
+// eventually polls cond until it returns nil, failing the test with cond's
+// last error after within.
+func eventually(t *testing.T, within time.Duration, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %s: %v", within, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// ---- what the store holds ----
+
+// records are the names of the driver's records in its namespace.
+type records struct {
+	Buckets  []string // ConfigMaps
+	Accesses []string // Secrets
+}
+
+func (e *environment) records(t *testing.T) records {
+	t.Helper()
+	sel := metav1.ListOptions{LabelSelector: labelManagedBy + "=" + managedBy}
+	cms, err := e.kube.CoreV1().ConfigMaps(driverNamespace).List(ctx(t), sel)
+	if err != nil {
+		t.Fatalf("list bucket records: %v", err)
+	}
+	secs, err := e.kube.CoreV1().Secrets(driverNamespace).List(ctx(t), sel)
+	if err != nil {
+		t.Fatalf("list access records: %v", err)
+	}
+	r := records{Buckets: []string{}, Accesses: []string{}}
+	for _, cm := range cms.Items {
+		r.Buckets = append(r.Buckets, cm.Name)
+	}
+	for _, s := range secs.Items {
+		r.Accesses = append(r.Accesses, s.Name)
+	}
+	slices.Sort(r.Buckets)
+	slices.Sort(r.Accesses)
+	return r
+}
+
+// bucketRecordExists reports whether the bucket record exists, in any state.
+func (e *environment) bucketRecordExists(t *testing.T, name string) bool {
+	t.Helper()
+	_, err := e.kube.CoreV1().ConfigMaps(driverNamespace).Get(ctx(t), name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return false
+	}
+	if err != nil {
+		t.Fatalf("get bucket record %s: %v", name, err)
+	}
+	return true
+}
+
+func (e *environment) accessRecordExists(t *testing.T, name string) bool {
+	t.Helper()
+	_, err := e.kube.CoreV1().Secrets(driverNamespace).Get(ctx(t), name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return false
+	}
+	if err != nil {
+		t.Fatalf("get access record %s: %v", name, err)
+	}
+	return true
+}
+
+// ---- what SeaweedFS holds ----
+
+// backend is everything SeaweedFS holds that the driver could touch: every
+// bucket, and every user with its access key ids.
+type backend struct {
+	Buckets []string
+	Users   map[string][]string
+}
+
+func (e *environment) backend(t *testing.T) backend {
+	t.Helper()
+	out, err := e.s3.ListBuckets(ctx(t), &s3.ListBucketsInput{})
+	if err != nil {
+		t.Fatalf("admin ListBuckets: %v", err)
+	}
+	b := backend{Buckets: []string{}, Users: map[string][]string{}}
+	for _, bk := range out.Buckets {
+		b.Buckets = append(b.Buckets, aws.ToString(bk.Name))
+	}
+	slices.Sort(b.Buckets)
+	for _, u := range e.users(t) {
+		b.Users[u] = e.keyIDs(t, u)
+	}
+	return b
+}
+
+func (e *environment) users(t *testing.T) []string {
+	t.Helper()
+	var names []string
+	var marker *string
+	for {
+		out, err := e.iam.ListUsers(ctx(t), &iam.ListUsersInput{Marker: marker})
+		if err != nil {
+			t.Fatalf("admin ListUsers: %v", err)
+		}
+		for _, u := range out.Users {
+			names = append(names, aws.ToString(u.UserName))
+		}
+		if !out.IsTruncated || out.Marker == nil {
+			break
+		}
+		marker = out.Marker
+	}
+	slices.Sort(names)
+	return names
+}
+
+// keyIDs lists a user's access key ids, sorted; a missing user has none.
+func (e *environment) keyIDs(t *testing.T, user string) []string {
+	t.Helper()
+	out, err := e.iam.ListAccessKeys(ctx(t), &iam.ListAccessKeysInput{UserName: aws.String(user)})
+	if err != nil {
+		t.Fatalf("admin ListAccessKeys(%s): %v", user, err)
+	}
+	ids := []string{}
+	for _, k := range out.AccessKeyMetadata {
+		ids = append(ids, aws.ToString(k.AccessKeyId))
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+func (e *environment) userExists(t *testing.T, user string) bool {
+	t.Helper()
+	_, err := e.iam.GetUser(ctx(t), &iam.GetUserInput{UserName: aws.String(user)})
+	var missing *iamtypes.NoSuchEntityException
+	if errors.As(err, &missing) {
+		return false
+	}
+	if err != nil {
+		t.Fatalf("admin GetUser(%s): %v", user, err)
+	}
+	return true
+}
+
+func (e *environment) bucketExists(t *testing.T, bucket string) bool {
+	t.Helper()
+	_, err := e.s3.HeadBucket(ctx(t), &s3.HeadBucketInput{Bucket: aws.String(bucket)})
+	var nf *s3types.NotFound
+	if errors.As(err, &nf) {
+		return false
+	}
+	if err != nil {
+		t.Fatalf("admin HeadBucket(%s): %v", bucket, err)
+	}
+	return true
+}
+
+// owner returns the bucket's owner tag, "" when it has none.
+func (e *environment) owner(t *testing.T, bucket string) string {
+	t.Helper()
+	out, err := e.s3.GetBucketTagging(ctx(t), &s3.GetBucketTaggingInput{Bucket: aws.String(bucket)})
+	if apiCode(err) == "NoSuchTagSet" {
+		return ""
+	}
+	if err != nil {
+		t.Fatalf("admin GetBucketTagging(%s): %v", bucket, err)
+	}
+	for _, tag := range out.TagSet {
+		if aws.ToString(tag.Key) == ownerTag {
+			return aws.ToString(tag.Value)
+		}
+	}
+	return ""
+}
+
+// foreignBucket creates a bucket with the admin identity, outside the
+// driver, holding one object; it is removed when the test ends.
+func (e *environment) foreignBucket(t *testing.T, name string) {
+	t.Helper()
+	if _, err := e.s3.CreateBucket(ctx(t), &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
+		t.Fatalf("admin CreateBucket(%s): %v", name, err)
+	}
+	t.Cleanup(func() {
+		e.emptyBucket(t, name)
+		if _, err := e.s3.DeleteBucket(ctx(t), &s3.DeleteBucketInput{Bucket: aws.String(name)}); err != nil && apiCode(err) != "NoSuchBucket" {
+			t.Errorf("clean-up: admin DeleteBucket(%s): %v", name, err)
+		}
+	})
+	e.putObject(t, name, "foreign.txt", "not the driver's")
+}
+
+func (e *environment) putObject(t *testing.T, bucket, key, body string) {
+	t.Helper()
+	if err := put(ctx(t), e.s3, bucket, key, body); err != nil {
+		t.Fatalf("admin PutObject(%s/%s): %v", bucket, key, err)
+	}
+}
+
+// objectBody reads an object with the admin identity.
+func (e *environment) objectBody(t *testing.T, bucket, key string) (string, error) {
+	t.Helper()
+	return get(ctx(t), e.s3, bucket, key)
+}
+
+// emptyBucket deletes every object of a bucket with the admin identity; a
+// missing bucket is fine.
+func (e *environment) emptyBucket(t *testing.T, bucket string) {
+	t.Helper()
+	out, err := e.s3.ListObjectsV2(ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+	if apiCode(err) == "NoSuchBucket" {
+		return
+	}
+	if err != nil {
+		t.Errorf("admin ListObjectsV2(%s): %v", bucket, err)
+		return
+	}
+	for _, o := range out.Contents {
+		if _, err := e.s3.DeleteObject(ctx(t), &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: o.Key}); err != nil {
+			t.Errorf("admin DeleteObject(%s/%s): %v", bucket, aws.ToString(o.Key), err)
+		}
+	}
+}
+
+// deleteUserOutOfBand removes a user the way an operator would with the IAM
+// API: its inline policies, its keys, then the user.
+func (e *environment) deleteUserOutOfBand(t *testing.T, user string) {
+	t.Helper()
+	pols, err := e.iam.ListUserPolicies(ctx(t), &iam.ListUserPoliciesInput{UserName: aws.String(user)})
+	if err != nil {
+		t.Fatalf("admin ListUserPolicies(%s): %v", user, err)
+	}
+	for _, p := range pols.PolicyNames {
+		if _, err := e.iam.DeleteUserPolicy(ctx(t), &iam.DeleteUserPolicyInput{UserName: aws.String(user), PolicyName: aws.String(p)}); err != nil {
+			t.Fatalf("admin DeleteUserPolicy(%s, %s): %v", user, p, err)
+		}
+	}
+	for _, id := range e.keyIDs(t, user) {
+		if _, err := e.iam.DeleteAccessKey(ctx(t), &iam.DeleteAccessKeyInput{UserName: aws.String(user), AccessKeyId: aws.String(id)}); err != nil {
+			t.Fatalf("admin DeleteAccessKey(%s): %v", user, err)
+		}
+	}
+	if _, err := e.iam.DeleteUser(ctx(t), &iam.DeleteUserInput{UserName: aws.String(user)}); err != nil {
+		t.Fatalf("admin DeleteUser(%s): %v", user, err)
+	}
+}
+
+// ---- S3 with a workload's credentials ----
+
+func put(c context.Context, client *s3.Client, bucket, key, body string) error {
+	_, err := client.PutObject(c, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader(body)})
+	return err
+}
+
+func get(c context.Context, client *s3.Client, bucket, key string) (string, error) {
+	out, err := client.GetObject(c, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		return "", err
+	}
+	defer out.Body.Close()
+	var b bytes.Buffer
+	if _, err := io.Copy(&b, out.Body); err != nil {
+		return "", fmt.Errorf("read %s/%s: %w", bucket, key, err)
+	}
+	return b.String(), nil
+}
+
+func list(c context.Context, client *s3.Client, bucket string) ([]string, error) {
+	out, err := client.ListObjectsV2(c, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+	if err != nil {
+		return nil, err
+	}
+	var keys []string
+	for _, o := range out.Contents {
+		keys = append(keys, aws.ToString(o.Key))
+	}
+	return keys, nil
+}
+
+func del(c context.Context, client *s3.Client, bucket, key string) error {
+	_, err := client.DeleteObject(c, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	return err
+}
+
+// apiCode is the S3/IAM error code of err, "" when it has none.
+func apiCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+// requireDenied fails the test unless err is SeaweedFS refusing the request
+// (HTTP 403: an unknown key or a policy denial).
+func requireDenied(t *testing.T, err error, what string) {
+	t.Helper()
+	var re *smithyhttp.ResponseError
+	if err == nil {
+		t.Errorf("%s succeeded, want it denied", what)
+		return
+	}
+	if !errors.As(err, &re) || re.HTTPStatusCode() != 403 {
+		t.Errorf("%s: got %v, want HTTP 403", what, err)
+	}
+}
+
+// requireKeyRejected fails the test unless SeaweedFS no longer knows the
+// access key at all (as opposed to denying it by policy).
+func requireKeyRejected(t *testing.T, a access, bucket string) {
+	t.Helper()
+	_, err := list(ctx(t), a.s3(), bucket)
+	requireDenied(t, err, "ListObjectsV2 with a revoked key")
+	if code := apiCode(err); err != nil && code != "InvalidAccessKeyId" {
+		t.Errorf("ListObjectsV2 with a revoked key: error code %q, want InvalidAccessKeyId", code)
+	}
+}
+
+// added returns the elements of after that are not in before.
+func added(before, after []string) []string {
+	out := []string{}
+	for _, s := range after {
+		if !slices.Contains(before, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}

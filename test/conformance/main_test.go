@@ -1,0 +1,255 @@
+package conformance
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
+	"k8s.io/klog/v2"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
+)
+
+// The driver's settings. A short resync keeps the drift and garbage
+// collection tests fast; the wait timeout leaves room for a grant's IAM
+// writes on a loaded test machine, and calls that still outlast it answer
+// UNAVAILABLE and are retried as the sidecar would.
+const (
+	driverNamespace = "cosi-seaweedfs"
+	serviceAccount  = "cosi-seaweedfs-driver"
+	driverName      = "conformance.cosi-seaweedfs.io"
+	userPrefix      = "cosi-"
+	resyncPeriod    = 2 * time.Second
+	waitTimeout     = 15 * time.Second
+)
+
+// driverRules is the Role the driver runs with, the same rules as the chart's
+// Role (charts/cosi-seaweedfs/templates/rbac.yaml). It is exactly what the
+// driver needs — its records (ConfigMaps and Secrets) and its leader Lease in
+// its own namespace — so every test also proves that this RBAC is enough.
+var driverRules = []rbacv1.PolicyRule{
+	{
+		APIGroups: []string{""},
+		Resources: []string{"configmaps", "secrets"},
+		Verbs:     []string{"get", "list", "watch", "create", "update", "delete"},
+	},
+	{
+		APIGroups: []string{"coordination.k8s.io"},
+		Resources: []string{"leases"},
+		Verbs:     []string{"get", "create", "update"},
+	},
+}
+
+// driverClusterRules is what the driver needs beyond its namespace: listing
+// BucketAccesses, to revoke accesses whose BucketAccess is gone
+// (--collect-deleted-bucketaccesses, on by default).
+var driverClusterRules = []rbacv1.PolicyRule{
+	{
+		APIGroups: []string{"objectstorage.k8s.io"},
+		Resources: []string{"bucketaccesses"},
+		Verbs:     []string{"list"},
+	},
+}
+
+// workloadNamespace holds the BucketAccess objects the tests create.
+const workloadNamespace = "conformance-workloads"
+
+// environment is what every test uses: the admin views of Kubernetes and
+// SeaweedFS, and the running driver.
+type environment struct {
+	stack  *stack.Stack
+	kube   kubernetes.Interface
+	s3     *s3.Client
+	iam    *iam.Client
+	driver *driver
+}
+
+var (
+	env      *environment
+	setupErr error
+)
+
+// mustEnv returns the environment, failing the test when TestMain could not
+// set it up.
+func mustEnv(t *testing.T) *environment {
+	t.Helper()
+	if setupErr != nil {
+		t.Fatalf("set-up failed: %v", setupErr)
+	}
+	if env == nil {
+		t.Fatal("set-up did not run")
+	}
+	return env
+}
+
+func TestMain(m *testing.M) {
+	code := stack.Run(m, stack.Options{}, func(s *stack.Stack) {
+		env, setupErr = setUp(s)
+		if setupErr != nil {
+			fmt.Fprintf(os.Stderr, "conformance: set-up: %v\n", setupErr)
+		}
+	})
+	// The stack is already stopped here (stack.Run offers no hook between the
+	// tests and the stop), so the driver's last seconds only log connection
+	// errors; its own shutdown is still bounded and checked.
+	if env != nil && env.driver != nil {
+		d := env.driver
+		if err := d.stop(); err != nil {
+			fmt.Fprintf(os.Stderr, "conformance: stop driver: %v\n", err)
+		}
+		if leaked := d.logLeaks(); len(leaked) > 0 {
+			fmt.Fprintf(os.Stderr, "conformance: the driver log contains %d secret(s): %s\n", len(leaked), strings.Join(leaked, ", "))
+			code = 1
+		}
+		if code != 0 {
+			d.dumpLog(os.Stderr)
+		}
+		if os.Getenv(stack.KeepLogsEnv) == "1" {
+			fmt.Fprintf(os.Stderr, "conformance: kept the driver's files (log, kubeconfig, socket) in %s\n", d.dir)
+		} else {
+			d.removeDir()
+		}
+	}
+	os.Exit(code)
+}
+
+// setUp creates the namespaces, the driver's service account and its roles,
+// and starts the driver as that service account.
+func setUp(s *stack.Stack) (*environment, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	e := &environment{
+		stack: s,
+		kube:  s.Kube.Client,
+		s3:    s.Seaweed.S3Client(),
+		iam:   newIAMClient(s.Seaweed.Endpoint, s.Seaweed.Region, s.Seaweed.AccessKey, s.Seaweed.SecretKey),
+	}
+	for _, ns := range []string{driverNamespace, workloadNamespace} {
+		if err := s.Kube.CreateNamespace(ctx, ns); err != nil {
+			return nil, err
+		}
+	}
+	saCfg, err := s.Kube.ServiceAccountConfig(ctx, driverNamespace, serviceAccount)
+	if err != nil {
+		return nil, err
+	}
+	if err := bindDriverRoles(ctx, e.kube); err != nil {
+		return nil, err
+	}
+	// The RBAC authorizer reads roles from an informer cache: wait until the
+	// bindings are in effect, or the driver's start-up check would be refused.
+	sa, err := kubernetes.NewForConfig(saCfg)
+	if err != nil {
+		return nil, fmt.Errorf("service account client: %w", err)
+	}
+	saMeta, err := metadata.NewForConfig(saCfg)
+	if err != nil {
+		return nil, fmt.Errorf("service account metadata client: %w", err)
+	}
+	err = stack.WaitFor(ctx, nil, 20*time.Second, func(ctx context.Context) error {
+		if _, err := sa.CoreV1().Secrets(driverNamespace).List(ctx, metav1.ListOptions{Limit: 1}); err != nil {
+			return err
+		}
+		_, err := saMeta.Resource(bucketAccessResource).List(ctx, metav1.ListOptions{Limit: 1})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("the driver's Role did not take effect: %w", err)
+	}
+
+	dir, err := os.MkdirTemp("", "cosi-conformance-")
+	if err != nil {
+		return nil, fmt.Errorf("create driver directory: %w", err)
+	}
+	d, err := newDriver(dir, saCfg, s.Seaweed)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	e.driver = d
+	// client-go inside the driver logs through klog; its lines belong with
+	// the driver's own log rather than in the test output. klog copies each
+	// line to the outputs of every lower severity, so only INFO, which
+	// receives everything, goes to the file.
+	klog.LogToStderr(false)
+	klog.SetOutputBySeverity("INFO", d.log)
+	for _, sev := range []string{"WARNING", "ERROR", "FATAL"} {
+		klog.SetOutputBySeverity(sev, io.Discard)
+	}
+	if err := d.start(ctx); err != nil {
+		return e, err
+	}
+	return e, nil
+}
+
+func bindDriverRoles(ctx context.Context, kube kubernetes.Interface) error {
+	role := &rbacv1.Role{
+		ObjectMeta: metav1.ObjectMeta{Name: serviceAccount, Namespace: driverNamespace},
+		Rules:      driverRules,
+	}
+	if _, err := kube.RbacV1().Roles(driverNamespace).Create(ctx, role, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("create driver role: %w", err)
+	}
+	binding := &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: serviceAccount, Namespace: driverNamespace},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: role.Name},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: serviceAccount, Namespace: driverNamespace}},
+	}
+	if _, err := kube.RbacV1().RoleBindings(driverNamespace).Create(ctx, binding, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("create driver role binding: %w", err)
+	}
+	clusterRole := &rbacv1.ClusterRole{
+		ObjectMeta: metav1.ObjectMeta{Name: serviceAccount},
+		Rules:      driverClusterRules,
+	}
+	if _, err := kube.RbacV1().ClusterRoles().Create(ctx, clusterRole, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("create driver cluster role: %w", err)
+	}
+	clusterBinding := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: serviceAccount},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: clusterRole.Name},
+		Subjects:   binding.Subjects,
+	}
+	if _, err := kube.RbacV1().ClusterRoleBindings().Create(ctx, clusterBinding, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("create driver cluster role binding: %w", err)
+	}
+	return nil
+}
+
+// newIAMClient returns an IAM client for the SeaweedFS IAM API, which shares
+// the S3 port and signature.
+func newIAMClient(endpoint, region, accessKey, secretKey string) *iam.Client {
+	return iam.New(iam.Options{
+		Region:       region,
+		BaseEndpoint: aws.String(endpoint),
+		Credentials:  credentials.NewStaticCredentialsProvider(accessKey, secretKey, ""),
+	})
+}
+
+// issuedSecrets are every secret key a Grant returned; none may appear in the
+// driver's log.
+var issuedSecrets sync.Map
+
+func rememberSecret(s string) {
+	if s != "" {
+		issuedSecrets.Store(s, true)
+	}
+}
+
+// bucketAccessResource is the COSI v1alpha1 BucketAccess.
+var bucketAccessResource = schema.GroupVersionResource{Group: "objectstorage.k8s.io", Version: "v1alpha1", Resource: "bucketaccesses"}

@@ -1,0 +1,161 @@
+package conformance
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+)
+
+// TestDriftRepairAndGarbageCollection: the sidecar never calls again for a
+// ready Bucket or BucketAccess, so what is changed in SeaweedFS behind the
+// driver's back is repaired by the driver's own resync, within a few resync
+// periods; what the driver owns without a record is removed; what it does not
+// own is never touched.
+func TestDriftRepairAndGarbageCollection(t *testing.T) {
+	e := mustEnv(t)
+	bucket := e.mustCreateBucket(t, bucketName(), nil)
+	a := e.mustGrant(t, bucket, nil)
+
+	t.Run("A bucket deleted out of band is re-created and marked as the driver's", func(t *testing.T) {
+		if _, err := e.s3.DeleteBucket(ctx(t), &s3.DeleteBucketInput{Bucket: aws.String(bucket)}); err != nil {
+			t.Fatalf("admin DeleteBucket: %v", err)
+		}
+		eventually(t, repairWithin, func() error {
+			if !e.bucketExists(t, bucket) {
+				return fmt.Errorf("bucket %s was not re-created", bucket)
+			}
+			if o := e.owner(t, bucket); o != driverName {
+				return fmt.Errorf("re-created bucket has owner tag %q", o)
+			}
+			return nil
+		})
+		eventually(t, repairWithin, func() error {
+			return put(ctx(t), a.s3(), bucket, "after-repair.txt", "ok")
+		})
+	})
+
+	t.Run("A user deleted out of band is re-created with the same credentials", func(t *testing.T) {
+		e.deleteUserOutOfBand(t, a.account)
+		eventually(t, repairWithin, func() error {
+			if !e.userExists(t, a.account) {
+				return fmt.Errorf("user %s was not re-created", a.account)
+			}
+			if keys := e.keyIDs(t, a.account); !slices.Equal(keys, []string{a.keyID}) {
+				return fmt.Errorf("keys of the re-created user = %v, want the recorded %s", keys, a.keyID)
+			}
+			return nil
+		})
+		// The workload's existing Secret works again without any change.
+		eventually(t, repairWithin, func() error {
+			if err := put(ctx(t), a.s3(), bucket, "old-key.txt", "works"); err != nil {
+				return fmt.Errorf("put with the original key: %w", err)
+			}
+			return nil
+		})
+	})
+
+	t.Run("An access whose BucketAccess was deleted without a Revoke call is revoked", func(t *testing.T) {
+		// The COSI sidecar v0.1.0 never calls Revoke: only the driver's own
+		// resync keeps a deleted BucketAccess from leaving a working key.
+		grantName, object := e.bucketAccess(t)
+		resp, err := e.grant(t, grantRequest(bucket, grantName, nil))
+		requireOK(t, err, "DriverGrantBucketAccess")
+		gone := accessFrom(resp)
+		if _, err := list(ctx(t), gone.s3(), bucket); err != nil {
+			t.Fatalf("list before the BucketAccess is deleted: %v", err)
+		}
+		e.deleteBucketAccess(t, object)
+		eventually(t, repairWithin, func() error {
+			if e.userExists(t, gone.account) {
+				return fmt.Errorf("user %s of the deleted BucketAccess still exists", gone.account)
+			}
+			if rec := accessRecordOf(gone); e.accessRecordExists(t, rec) {
+				return fmt.Errorf("access record %s still exists", rec)
+			}
+			return nil
+		})
+		requireKeyRejected(t, gone, bucket)
+		// An access whose BucketAccess still exists is kept.
+		if _, err := list(ctx(t), a.s3(), bucket); err != nil {
+			t.Errorf("the other access of the bucket stopped working: %v", err)
+		}
+	})
+
+	t.Run("An owned user without a record is deleted; a foreign user and a foreign bucket are untouched", func(t *testing.T) {
+		orphan := userPrefix + randomHex(32)
+		e.createUserOutOfBand(t, orphan)
+		const alice = "alice"
+		aliceKey := e.createUserOutOfBand(t, alice)
+		t.Cleanup(func() { e.deleteUserOutOfBand(t, alice) })
+		foreign := "foreign-" + randomHex(12)
+		e.foreignBucket(t, foreign)
+
+		eventually(t, repairWithin, func() error {
+			if e.userExists(t, orphan) {
+				return fmt.Errorf("owned user %s without a record still exists", orphan)
+			}
+			return nil
+		})
+		// Collection happened, so a resync ran; one more resync period shows
+		// it does not reach further later either.
+		time.Sleep(resyncPeriod + resyncPeriod/2)
+		if keys := e.keyIDs(t, alice); !e.userExists(t, alice) || !slices.Equal(keys, []string{aliceKey}) {
+			t.Errorf("foreign user %s: keys %v, want her own key %s", alice, keys, aliceKey)
+		}
+		if !e.bucketExists(t, foreign) {
+			t.Fatalf("foreign bucket %s is gone", foreign)
+		}
+		if body, err := e.objectBody(t, foreign, "foreign.txt"); err != nil || body != "not the driver's" {
+			t.Errorf("the foreign bucket's object: %q, %v", body, err)
+		}
+		if o := e.owner(t, foreign); o != "" {
+			t.Errorf("foreign bucket got owner tag %q", o)
+		}
+	})
+
+	t.Run("An owned empty bucket without a record is deleted; an owned bucket holding data is kept", func(t *testing.T) {
+		empty, full := "orphan-"+randomHex(12), "orphan-"+randomHex(12)
+		for _, b := range []string{empty, full} {
+			e.foreignBucket(t, b)
+			_, err := e.s3.PutBucketTagging(ctx(t), &s3.PutBucketTaggingInput{
+				Bucket:  aws.String(b),
+				Tagging: &s3types.Tagging{TagSet: []s3types.Tag{{Key: aws.String(ownerTag), Value: aws.String(driverName)}}},
+			})
+			if err != nil {
+				t.Fatalf("admin PutBucketTagging(%s): %v", b, err)
+			}
+		}
+		e.emptyBucket(t, empty)
+		eventually(t, repairWithin, func() error {
+			if e.bucketExists(t, empty) {
+				return errors.New("the empty owned bucket without a record still exists")
+			}
+			return nil
+		})
+		time.Sleep(resyncPeriod)
+		if body, err := e.objectBody(t, full, "foreign.txt"); err != nil || body != "not the driver's" {
+			t.Errorf("the owned bucket holding data lost it: %q, %v", body, err)
+		}
+	})
+}
+
+// createUserOutOfBand creates a user with one key through the admin IAM API
+// and returns the key id.
+func (e *environment) createUserOutOfBand(t *testing.T, user string) string {
+	t.Helper()
+	if _, err := e.iam.CreateUser(ctx(t), &iam.CreateUserInput{UserName: aws.String(user)}); err != nil {
+		t.Fatalf("admin CreateUser(%s): %v", user, err)
+	}
+	out, err := e.iam.CreateAccessKey(ctx(t), &iam.CreateAccessKeyInput{UserName: aws.String(user)})
+	if err != nil {
+		t.Fatalf("admin CreateAccessKey(%s): %v", user, err)
+	}
+	return aws.ToString(out.AccessKey.AccessKeyId)
+}
