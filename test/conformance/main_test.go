@@ -14,14 +14,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	rbacv1 "k8s.io/api/rbac/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/chart"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
 )
 
@@ -37,34 +38,6 @@ const (
 	resyncPeriod    = 2 * time.Second
 	waitTimeout     = 15 * time.Second
 )
-
-// driverRules is the Role the driver runs with, the same rules as the chart's
-// Role (charts/cosi-seaweedfs/templates/rbac.yaml). It is exactly what the
-// driver needs — its records (ConfigMaps and Secrets) and its leader Lease in
-// its own namespace — so every test also proves that this RBAC is enough.
-var driverRules = []rbacv1.PolicyRule{
-	{
-		APIGroups: []string{""},
-		Resources: []string{"configmaps", "secrets"},
-		Verbs:     []string{"get", "list", "watch", "create", "update", "delete"},
-	},
-	{
-		APIGroups: []string{"coordination.k8s.io"},
-		Resources: []string{"leases"},
-		Verbs:     []string{"get", "create", "update"},
-	},
-}
-
-// driverClusterRules is what the driver needs beyond its namespace: listing
-// BucketAccesses, to revoke accesses whose BucketAccess is gone
-// (--collect-deleted-bucketaccesses, on by default).
-var driverClusterRules = []rbacv1.PolicyRule{
-	{
-		APIGroups: []string{"objectstorage.k8s.io"},
-		Resources: []string{"bucketaccesses"},
-		Verbs:     []string{"list"},
-	},
-}
 
 // workloadNamespace holds the BucketAccess objects the tests create.
 const workloadNamespace = "conformance-workloads"
@@ -148,7 +121,7 @@ func setUp(s *stack.Stack) (*environment, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := bindDriverRoles(ctx, e.kube); err != nil {
+	if err := bindDriverRoles(ctx, s.Kube.Config); err != nil {
 		return nil, err
 	}
 	// The RBAC authorizer reads roles from an informer cache: wait until the
@@ -197,38 +170,18 @@ func setUp(s *stack.Stack) (*environment, error) {
 	return e, nil
 }
 
-func bindDriverRoles(ctx context.Context, kube kubernetes.Interface) error {
-	role := &rbacv1.Role{
-		ObjectMeta: metav1.ObjectMeta{Name: serviceAccount, Namespace: driverNamespace},
-		Rules:      driverRules,
+// bindDriverRoles installs the RBAC the Helm chart ships, rendered by the
+// pinned helm, so that every test also proves that this RBAC is enough.
+func bindDriverRoles(ctx context.Context, cfg *rest.Config) error {
+	objs, err := chart.Render(ctx, serviceAccount, driverNamespace)
+	if err != nil {
+		return err
 	}
-	if _, err := kube.RbacV1().Roles(driverNamespace).Create(ctx, role, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("create driver role: %w", err)
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("dynamic client: %w", err)
 	}
-	binding := &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: serviceAccount, Namespace: driverNamespace},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: role.Name},
-		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: serviceAccount, Namespace: driverNamespace}},
-	}
-	if _, err := kube.RbacV1().RoleBindings(driverNamespace).Create(ctx, binding, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("create driver role binding: %w", err)
-	}
-	clusterRole := &rbacv1.ClusterRole{
-		ObjectMeta: metav1.ObjectMeta{Name: serviceAccount},
-		Rules:      driverClusterRules,
-	}
-	if _, err := kube.RbacV1().ClusterRoles().Create(ctx, clusterRole, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("create driver cluster role: %w", err)
-	}
-	clusterBinding := &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: serviceAccount},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: clusterRole.Name},
-		Subjects:   binding.Subjects,
-	}
-	if _, err := kube.RbacV1().ClusterRoleBindings().Create(ctx, clusterBinding, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("create driver cluster role binding: %w", err)
-	}
-	return nil
+	return chart.Apply(ctx, dyn, objs, chart.RBACKinds...)
 }
 
 // newIAMClient returns an IAM client for the SeaweedFS IAM API, which shares
