@@ -144,6 +144,10 @@ func (s *Server) DriverRevokeBucketAccess(ctx context.Context, req *cosi.DriverR
 	}
 	if rec.Spec.BucketID != req.GetBucketId() {
 		// Not an access to this bucket: nothing of the caller's to revoke.
+		// An error would block the caller's deletion forever (the sidecar
+		// v0.2 treats any error as blocking), so it is OK, and logged.
+		s.log.Info("revoke names another bucket than the access's; nothing revoked",
+			"bucketID", req.GetBucketId(), "accessBucketID", rec.Spec.BucketID, "accountID", req.GetAccountId())
 		return &cosi.DriverRevokeBucketAccessResponse{}, nil
 	}
 	if err := s.store.DeleteAccess(ctx, name); err != nil {

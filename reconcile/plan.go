@@ -25,6 +25,8 @@ const (
 	StepDeleteBucket   Step = "DeleteBucket"
 	StepEnsureAccess   Step = "EnsureAccess"
 	StepDeleteUser     Step = "DeleteUser"
+	// StepRevokeSelf marks the access record itself for deletion.
+	StepRevokeSelf Step = "RevokeSelf"
 	// StepRelease removes the record's finalizer: the record may now go.
 	StepRelease Step = "Release"
 )
@@ -127,9 +129,15 @@ func PlanAccess(rec *store.Access, obs AccessObserved) Plan {
 		return Plan{Steps: []Step{StepRelease}}
 	}
 	switch {
-	case obs.Bucket == nil || obs.Bucket.Deleting:
-		// The bucket is going: its deletion revokes this access. Grant never
-		// records an access for a bucket without a live record.
+	case obs.Bucket == nil:
+		// Grant never records an access for a bucket without a record, and a
+		// bucket's deletion revokes its accesses before its record goes; a
+		// record removed some other way leaves an access that must not
+		// outlive it. The bucket record's absence was read from the API
+		// server, not a cache.
+		return Plan{Steps: []Step{StepRevokeSelf}, Wait: true}
+	case obs.Bucket.Deleting:
+		// The bucket's deletion revokes this access.
 		return Plan{Status: status(store.PhaseFailed, store.ReasonBucketGone, "the bucket of this access is deleted or being deleted", false)}
 	case obs.Bucket.Status.Phase != store.PhaseReady:
 		return Plan{Status: status(store.PhasePending, "", "waiting for the bucket to be ready", false), Wait: true}
@@ -211,7 +219,9 @@ func PlanResync(buckets []*store.Bucket, accesses []*store.Access, snap Snapshot
 	for _, a := range accesses {
 		wanted[a.Spec.User] = true
 		drifted := a.Status.Phase == store.PhaseReady && !Converged(a, users[a.Spec.User])
-		if a.Deleting || drifted || a.Status.Phase == store.PhasePending {
+		// An access without a bucket record is looked at: its reconcile reads
+		// the bucket record from the API server and revokes it if it is gone.
+		if a.Deleting || drifted || a.Status.Phase != store.PhaseReady || !recorded[a.Spec.BucketID] {
 			p.Requeue = append(p.Requeue, Key{Kind: store.KindAccess, Name: a.RecordName})
 		}
 		if uid, ok := BucketAccessUID(a.Spec.Name); ok && uids != nil && !uids[uid] && !a.Deleting {

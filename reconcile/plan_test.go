@@ -184,10 +184,16 @@ func TestPlanAccess(t *testing.T) {
 			want: Plan{Status: &store.Status{Message: "waiting for the bucket to be ready"}, Wait: true},
 		},
 		{
-			name: "an access of a deleted bucket fails",
+			name: "an access of a bucket being deleted fails",
 			rec:  accessRec(nil),
+			obs:  AccessObserved{Bucket: bucketRec(func(b *store.Bucket) { b.Deleting = true })},
 			want: Plan{Status: &store.Status{Phase: store.PhaseFailed, Reason: store.ReasonBucketGone,
 				Message: "the bucket of this access is deleted or being deleted"}},
+		},
+		{
+			name: "an access whose bucket record is gone revokes itself",
+			rec:  accessRec(nil),
+			want: Plan{Steps: []Step{StepRevokeSelf}, Wait: true},
 		},
 		{
 			name: "revoking an existing user deletes it and releases the record",
@@ -257,6 +263,15 @@ func TestPlanResync(t *testing.T) {
 			accesses: []*store.Access{readyA("access-1", "cosi-1", "a", "K1")},
 			snap:     Snapshot{Buckets: []string{"a"}, Users: []s3admin.UserState{user("cosi-1", "a", "OTHER")}},
 			want:     ResyncPlan{Requeue: []Key{{Kind: store.KindAccess, Name: "access-1"}}},
+		},
+		{
+			name:     "an access whose bucket has no record is requeued",
+			accesses: []*store.Access{readyA("access-1", "cosi-1", "a", "K1")},
+			snap:     Snapshot{Buckets: []string{"a"}, Users: []s3admin.UserState{user("cosi-1", "a", "K1")}},
+			want: ResyncPlan{
+				Requeue:       []Key{{Kind: store.KindAccess, Name: "access-1"}},
+				OrphanBuckets: []string{"a"},
+			},
 		},
 		{
 			name:    "owned users and buckets without a record are orphans",

@@ -185,6 +185,8 @@ func (r *Reconciler) applyAccessStep(ctx context.Context, rec *store.Access, ste
 		return err
 	case StepDeleteUser:
 		return r.Admin.DeleteUser(ctx, rec.Spec.User)
+	case StepRevokeSelf:
+		return r.Store.DeleteAccess(ctx, rec.RecordName)
 	case StepRelease:
 		return r.Store.ReleaseAccess(ctx, rec.RecordName)
 	default:

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +12,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
 )
 
 // TestDriftRepairAndGarbageCollection: the sidecar never calls again for a
@@ -117,6 +122,33 @@ func TestDriftRepairAndGarbageCollection(t *testing.T) {
 		}
 		if o := e.owner(t, foreign); o != "" {
 			t.Errorf("foreign bucket got owner tag %q", o)
+		}
+	})
+
+	t.Run("An access whose bucket record was removed out of band is revoked", func(t *testing.T) {
+		orphanBucket := e.mustCreateBucket(t, bucketName(), nil)
+		orphan := e.mustGrant(t, orphanBucket, nil)
+		// Remove the bucket record the way no driver path does: drop the
+		// finalizer, then delete it.
+		rec := store.BucketRecordName(orphanBucket)
+		patch := []byte(`{"metadata":{"finalizers":null}}`)
+		if _, err := e.kube.CoreV1().ConfigMaps(driverNamespace).Patch(ctx(t), rec, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+			t.Fatalf("remove finalizer: %v", err)
+		}
+		if err := e.kube.CoreV1().ConfigMaps(driverNamespace).Delete(ctx(t), rec, metav1.DeleteOptions{}); err != nil {
+			t.Fatalf("delete bucket record: %v", err)
+		}
+		eventually(t, repairWithin, func() error {
+			if e.userExists(t, orphan.account) {
+				return fmt.Errorf("user %s of the access still exists", orphan.account)
+			}
+			if e.accessRecordExists(t, store.AccessRecordName(strings.TrimPrefix(orphan.account, userPrefix))) {
+				return errors.New("the access record still exists")
+			}
+			return nil
+		})
+		if err := put(ctx(t), orphan.s3(), orphanBucket, "x.txt", "x"); err == nil {
+			t.Error("the revoked key can still write")
 		}
 	})
 
