@@ -74,9 +74,14 @@ func TestChartInstallsAndGrantsWhatTheDriverNeeds(t *testing.T) {
 	check(true, authorizationv1.ResourceAttributes{Namespace: ns, Verb: "update", Group: "coordination.k8s.io", Resource: "leases"})
 	check(true, authorizationv1.ResourceAttributes{Verb: "list", Group: "objectstorage.k8s.io", Resource: "bucketaccesses"})
 	check(true, authorizationv1.ResourceAttributes{Verb: "update", Group: "objectstorage.k8s.io", Resource: "buckets", Subresource: "status"})
+	check(true, authorizationv1.ResourceAttributes{Namespace: "other", Verb: "create", Resource: "secrets"})
 	// Records live only in the driver namespace: no ConfigMaps elsewhere,
 	// and nothing that could change RBAC or delete COSI objects.
 	check(false, authorizationv1.ResourceAttributes{Namespace: "other", Verb: "create", Resource: "configmaps"})
 	check(false, authorizationv1.ResourceAttributes{Verb: "delete", Group: "objectstorage.k8s.io", Resource: "buckets"})
 	check(false, authorizationv1.ResourceAttributes{Namespace: ns, Verb: "create", Group: "rbac.authorization.k8s.io", Resource: "roles"})
+	// Secrets of other namespaces are written, never listed or deleted.
+	check(false, authorizationv1.ResourceAttributes{Namespace: "other", Verb: "list", Resource: "secrets"})
+	check(false, authorizationv1.ResourceAttributes{Namespace: "other", Verb: "delete", Resource: "secrets"})
+	check(false, authorizationv1.ResourceAttributes{Namespace: "other", Verb: "update", Group: "coordination.k8s.io", Resource: "leases"})
 }

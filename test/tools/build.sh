@@ -10,10 +10,16 @@ dir=$root/test/tools/$tool
 bin=$root/bin
 stamp=$bin/.stamps/$tool
 
-# The Go package to build inside each tool module.
+# The Go package to build inside each tool module, and its link flags.
+ldflags=""
 case $tool in
   weed) pkg=github.com/seaweedfs/seaweedfs/weed ;;
-  kube-apiserver) pkg=k8s.io/kubernetes/cmd/kube-apiserver ;;
+  # Without a version stamped in, /version reports v0.0.0-master+$Format:%H$,
+  # which clients that parse it (the COSI sidecar v0.1.0) panic on.
+  kube-apiserver)
+    pkg=k8s.io/kubernetes/cmd/kube-apiserver
+    v=k8s.io/component-base/version
+    ldflags="-X $v.gitVersion=v1.34.3 -X $v.gitMajor=1 -X $v.gitMinor=34 -X $v.gitTreeState=clean" ;;
   etcd) pkg=go.etcd.io/etcd/server/v3 ;;
   objectstorage-sidecar) pkg=sigs.k8s.io/container-object-storage-interface-provisioner-sidecar/cmd/objectstorage-sidecar ;;
   helm) pkg=helm.sh/helm/v3/cmd/helm ;;
@@ -23,7 +29,8 @@ case $tool in
   *) echo "unknown tool: $tool" >&2; exit 2 ;;
 esac
 
-want=$(cat "$dir/go.mod" "$dir/go.sum" "$dir/tools.go" | sha256sum | cut -d' ' -f1)
+# The stamp covers the link flags too, so changing them rebuilds the tool.
+want=$({ cat "$dir/go.mod" "$dir/go.sum" "$dir/tools.go"; [[ -z $ldflags ]] || echo "$ldflags"; } | sha256sum | cut -d' ' -f1)
 if [[ -x $bin/$tool && -f $stamp && $(cat "$stamp") == "$want" ]]; then
   exit 0
 fi
@@ -31,7 +38,7 @@ fi
 mkdir -p "$bin/.stamps"
 echo "building $tool (pin changed or missing)"
 start=$SECONDS
-(cd "$dir" && CGO_ENABLED=0 go build -trimpath -o "$bin/$tool.tmp" "$pkg")
+(cd "$dir" && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$bin/$tool.tmp" "$pkg")
 mv "$bin/$tool.tmp" "$bin/$tool"
 echo "$want" >"$stamp"
 echo "built $tool in $((SECONDS - start))s"

@@ -1,0 +1,202 @@
+// Package e2e runs the COSI flow end to end: classes, claims and accesses go
+// in through the Kubernetes API, the real objectstorage-sidecar calls the
+// driver, and the suite checks the result the way a workload and an
+// operator would see it. See README.md for the two modes.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/e2e/framework"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
+)
+
+// Environment variables for the optional backend checks in cluster mode:
+// with an admin identity of the SeaweedFS the driver uses, the suite also
+// checks users and buckets directly, as it always does in local mode.
+const (
+	envAdminAccessKey = "E2E_S3_ADMIN_ACCESS_KEY_ID"
+	envAdminSecretKey = "E2E_S3_ADMIN_SECRET_ACCESS_KEY"
+)
+
+// suite is what every test uses; set up once by TestMain.
+type suite struct {
+	settings framework.Settings
+	kube     kubernetes.Interface
+	dyn      dynamic.Interface
+	// kubeconfig is an admin kubeconfig file, for chainsaw.
+	kubeconfig string
+	// s3Endpoint is where the suite sends S3 requests as a workload; empty
+	// means the endpoint in the credentials Secret.
+	s3Endpoint string
+	// adminS3 and adminIAM see the backend directly; nil when the suite has
+	// no admin identity (cluster mode without E2E_S3_ADMIN_*).
+	adminS3  *s3.Client
+	adminIAM *iam.Client
+	// local is the driver and sidecar in local mode, nil in cluster mode.
+	local *framework.Local
+	// restart restarts the driver and the sidecar, running during() while
+	// they are down (local mode) or being replaced (cluster mode); nil when
+	// the mode cannot restart them.
+	restart func(t *testing.T, during func()) error
+	// startErr is why the local components did not start; every test
+	// reports it.
+	startErr error
+}
+
+var env suite
+
+func TestMain(m *testing.M) {
+	settings, err := framework.SettingsFromEnv(os.Getenv)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
+		os.Exit(2)
+	}
+	env.settings = settings
+	if settings.Mode == framework.ModeCluster {
+		os.Exit(runCluster(m))
+	}
+	os.Exit(runLocal(m))
+}
+
+// runLocal starts the harness stack, then the driver and sidecar, and runs
+// the controller stand-in for the duration of the tests.
+func runLocal(m *testing.M) int {
+	ctx, cancel := context.WithCancel(context.Background())
+	var dir string
+	code := stack.Run(m, stack.Options{}, func(s *stack.Stack) {
+		env.kube, env.dyn = s.Kube.Client, s.Kube.Dynamic
+		env.kubeconfig = s.Kube.KubeconfigPath
+		env.s3Endpoint = s.Seaweed.Endpoint
+		env.adminS3 = s.Seaweed.S3Client()
+		env.adminIAM = newIAMClient(s.Seaweed.Endpoint, s.Seaweed.Region, s.Seaweed.AccessKey, s.Seaweed.SecretKey)
+		// A short path: the unix socket lives here.
+		if dir, env.startErr = os.MkdirTemp("", "e2e-"); env.startErr != nil {
+			return
+		}
+		began := time.Now()
+		sctx, scancel := context.WithTimeout(ctx, 2*time.Minute)
+		defer scancel()
+		env.local, env.startErr = framework.StartLocal(sctx, framework.LocalConfig{
+			Kube:           s.Kube,
+			S3Endpoint:     s.Seaweed.Endpoint,
+			S3Region:       s.Seaweed.Region,
+			AdminAccessKey: s.Seaweed.AccessKey,
+			AdminSecretKey: s.Seaweed.SecretKey,
+			Namespace:      "cosi-seaweedfs",
+			DriverName:     env.settings.DriverName,
+			Dir:            dir,
+		})
+		if env.startErr != nil {
+			var b bytes.Buffer
+			env.local.DumpLogs(&b)
+			fmt.Fprint(os.Stderr, b.String())
+			return
+		}
+		fmt.Fprintf(os.Stderr, "e2e: driver and sidecar ready in %s (logs in %s)\n", time.Since(began).Round(time.Millisecond), dir)
+		ctrl := &framework.Controller{Dynamic: s.Kube.Dynamic, PresetSidecarFinalizer: true}
+		go ctrl.Run(ctx, 200*time.Millisecond)
+		env.restart = restartLocal
+	})
+	cancel()
+	env.local.Stop()
+	// Refusals can come from any test's flow (deletion, garbage collection);
+	// the whole run is checked once more here.
+	if env.local != nil {
+		if lines := env.local.ProblemLines(); len(lines) > 0 {
+			fmt.Fprintf(os.Stderr, "e2e: RBAC refusals or panics in the driver or sidecar logs:\n%s\n", strings.Join(lines, "\n"))
+			if code == 0 {
+				code = 1
+			}
+		}
+	}
+	if dir != "" && code == 0 && os.Getenv(stack.KeepLogsEnv) != "1" {
+		_ = os.RemoveAll(dir)
+	} else if dir != "" {
+		fmt.Fprintf(os.Stderr, "e2e: driver and sidecar logs kept in %s\n", dir)
+	}
+	return code
+}
+
+// runCluster uses the cluster of E2E_KUBECONFIG as it is.
+func runCluster(m *testing.M) int {
+	cfg, err := clientcmd.BuildConfigFromFlags("", env.settings.Kubeconfig)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: %s: %v\n", framework.EnvKubeconfig, err)
+		return 2
+	}
+	if env.kube, err = kubernetes.NewForConfig(cfg); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
+		return 2
+	}
+	if env.dyn, err = dynamic.NewForConfig(cfg); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
+		return 2
+	}
+	env.kubeconfig = env.settings.Kubeconfig
+	env.s3Endpoint = env.settings.S3Endpoint
+	ak, sk := os.Getenv(envAdminAccessKey), os.Getenv(envAdminSecretKey)
+	if ak != "" && sk != "" && env.s3Endpoint != "" {
+		env.adminS3 = stack.NewS3Client(env.s3Endpoint, "us-east-1", ak, sk)
+		env.adminIAM = newIAMClient(env.s3Endpoint, "us-east-1", ak, sk)
+	}
+	if env.settings.DriverNamespace != "" {
+		env.restart = restartCluster
+	}
+	return m.Run()
+}
+
+func newIAMClient(endpoint, region, accessKey, secretKey string) *iam.Client {
+	return iam.New(iam.Options{
+		Region:       region,
+		BaseEndpoint: aws.String(endpoint),
+		Credentials:  credentials.NewStaticCredentialsProvider(accessKey, secretKey, ""),
+	})
+}
+
+// setup is the first call of every test: it fails the test if the suite
+// could not start, and dumps the component logs when the test fails.
+func setup(t *testing.T) {
+	t.Helper()
+	if env.startErr != nil {
+		t.Fatalf("the local driver and sidecar did not start: %v", env.startErr)
+	}
+	if env.kube == nil {
+		t.Fatal("the suite has no cluster")
+	}
+	t.Cleanup(func() {
+		if !t.Failed() || env.local == nil {
+			return
+		}
+		var b bytes.Buffer
+		env.local.DumpLogs(&b)
+		t.Log(b.String())
+	})
+}
+
+// restartLocal stops the driver, runs during, stops the sidecar, and starts
+// both again: work queued while the driver is down is retried by a new
+// sidecar against a new driver.
+func restartLocal(t *testing.T, during func()) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	env.local.StopDriver()
+	during()
+	env.local.StopSidecar()
+	return errors.Join(env.local.StartDriver(ctx), env.local.StartSidecar(ctx))
+}
