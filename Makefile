@@ -18,7 +18,7 @@ tools: ## Build the pinned real components (test/tools/*) into bin/; only change
 	@for t in $(TOOLS); do test/tools/build.sh $$t || exit 1; done
 
 .PHONY: test
-test: tools ## Build the tools if needed and run every test against the real local stack.
+test: tools build ## Build the tools and the driver if needed and run every test against the real local stack.
 	go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: bench

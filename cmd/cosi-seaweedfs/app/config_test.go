@@ -1,0 +1,74 @@
+package app
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseFlags(t *testing.T) {
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "key")
+	secretFile := filepath.Join(dir, "secret")
+	if err := os.WriteFile(keyFile, []byte("ADMINKEY\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(secretFile, []byte("admin-secret-value\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	base := map[string]string{"POD_NAMESPACE": "cosi", "SEAWEEDFS_S3_ENDPOINT": "http://127.0.0.1:8333",
+		"SEAWEEDFS_ACCESS_KEY_ID": "ADMINKEY", "SEAWEEDFS_SECRET_ACCESS_KEY": "admin-secret-value"}
+
+	t.Run("a complete environment is enough, with documented defaults", func(t *testing.T) {
+		c, err := ParseFlags(nil, env(base))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Endpoint != "unix:///var/lib/cosi/cosi.sock" || c.PublicURL != c.S3Endpoint || c.PublicRegn != "us-east-1" ||
+			c.OwnerID != c.DriverName || c.UserPrefix != "cosi-" || c.WaitTimeout != 20*time.Second || !c.LeaderElect {
+			t.Errorf("unexpected defaults: %+v", c)
+		}
+	})
+	t.Run("credentials are read from files and trimmed", func(t *testing.T) {
+		m := map[string]string{"POD_NAMESPACE": "cosi", "SEAWEEDFS_S3_ENDPOINT": "http://127.0.0.1:8333"}
+		c, err := ParseFlags([]string{"--admin-access-key-file=" + keyFile, "--admin-secret-key-file=" + secretFile}, env(m))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.AccessKey != "ADMINKEY" || c.SecretKey != "admin-secret-value" {
+			t.Error("credentials from files were not read as written")
+		}
+	})
+	bad := []struct {
+		name  string
+		args  []string
+		env   map[string]string
+		words []string
+	}{
+		{name: "a missing namespace is named", env: map[string]string{"SEAWEEDFS_S3_ENDPOINT": "http://x", "SEAWEEDFS_ACCESS_KEY_ID": "k", "SEAWEEDFS_SECRET_ACCESS_KEY": "s"}, words: []string{"--namespace"}},
+		{name: "missing credentials are named", env: map[string]string{"POD_NAMESPACE": "cosi", "SEAWEEDFS_S3_ENDPOINT": "http://x"}, words: []string{"access key", "secret key"}},
+		{name: "an endpoint without a scheme is refused", args: []string{"--s3-endpoint=seaweedfs:8333"}, env: base, words: []string{"http://"}},
+		{name: "a non-positive timeout is refused", args: []string{"--wait-timeout=0s"}, env: base, words: []string{"--wait-timeout"}},
+		{name: "an unknown flag is refused", args: []string{"--frobnicate"}, env: base, words: []string{"frobnicate"}},
+		{name: "an unreadable credentials file is refused", args: []string{"--admin-access-key-file=/nonexistent"}, env: base, words: []string{"access key file"}},
+	}
+	for _, tt := range bad {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseFlags(tt.args, env(tt.env))
+			if err == nil {
+				t.Fatal("accepted a bad configuration")
+			}
+			for _, w := range tt.words {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), "admin-secret-value") {
+				t.Error("the error shows the secret")
+			}
+		})
+	}
+}
