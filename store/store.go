@@ -118,6 +118,10 @@ func (s *Store) DeleteBucket(ctx context.Context, recordName string) error {
 func (s *Store) SetBucketStatus(ctx context.Context, recordName string, st Status) error {
 	return s.updateConfigMap(ctx, recordName, func(cm *corev1.ConfigMap) (bool, error) {
 		old, _ := decodeStatus(cm.Data[keyStatus])
+		// Once recorded, a create attempt stays recorded whatever status a
+		// writer holding an older copy sends: losing it would make the
+		// driver's own untagged bucket look foreign.
+		st.CreateAttempted = st.CreateAttempted || old.CreateAttempted
 		st = withTransition(old, st)
 		if old == st {
 			return false, nil
