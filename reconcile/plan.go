@@ -169,6 +169,16 @@ type ResyncPlan struct {
 	Revoke []string
 }
 
+// isDriverUserName reports whether name is one the driver gives its users:
+// the prefix and an access id (32 hex digits). A user that only shares the
+// prefix (an administrator's "cosi-admin", say) is never collected.
+func isDriverUserName(name, prefix string) bool {
+	id, ok := strings.CutPrefix(name, prefix)
+	return ok && accessIDRE.MatchString(id)
+}
+
+var accessIDRE = regexp.MustCompile(`^[0-9a-f]{32}$`)
+
 // BucketAccessUIDs is the set of BucketAccess UIDs listed from the API server
 // after the records were read; nil when unknown (not listed, or the COSI CRDs
 // are not installed), in which case nothing is revoked for this reason.
@@ -229,7 +239,7 @@ func PlanResync(buckets []*store.Bucket, accesses []*store.Access, snap Snapshot
 		}
 	}
 	for _, u := range snap.Users {
-		if strings.HasPrefix(u.Name, userPrefix) && !wanted[u.Name] {
+		if isDriverUserName(u.Name, userPrefix) && !wanted[u.Name] {
 			p.OrphanUsers = append(p.OrphanUsers, u.Name)
 		}
 	}

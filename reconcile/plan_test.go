@@ -274,12 +274,13 @@ func TestPlanResync(t *testing.T) {
 			},
 		},
 		{
-			name:    "owned users and buckets without a record are orphans",
+			name:    "owned users and buckets without a record are orphans; a user only sharing the prefix is not",
 			buckets: []*store.Bucket{readyB("bucket-a", "a")},
 			snap: Snapshot{Buckets: []string{"a", "z"}, Users: []s3admin.UserState{
-				user("cosi-2", "a", "K2"),
+				user("cosi-22222222222222222222222222222222", "a", "K2"),
+				user("cosi-admin", "a", "K3"),
 			}},
-			want: ResyncPlan{OrphanUsers: []string{"cosi-2"}, OrphanBuckets: []string{"z"}},
+			want: ResyncPlan{OrphanUsers: []string{"cosi-22222222222222222222222222222222"}, OrphanBuckets: []string{"z"}},
 		},
 		{
 			name:    "an access whose BucketAccess is gone is revoked",
