@@ -186,7 +186,9 @@ func (c *Controller) processNext(ctx context.Context) bool {
 // unfinished records are requeued and owned objects without a record are
 // collected.
 func (c *Controller) resync(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.CallTimeout)
+	// A pass lists every user (a few reads each): bound it by the period,
+	// not by one reconcile's timeout, so that large installations finish.
+	ctx, cancel := context.WithTimeout(ctx, max(c.cfg.CallTimeout, c.cfg.ResyncPeriod))
 	defer cancel()
 	defer c.signalResync()
 	start := time.Now()

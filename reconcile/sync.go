@@ -68,8 +68,10 @@ func (r *Reconciler) reconcileBucket(ctx context.Context, name string) (Result, 
 	plan := PlanBucket(rec, obs)
 	for _, step := range plan.Steps {
 		if err := r.applyBucketStep(ctx, rec, step); err != nil {
-			if errors.Is(err, s3admin.ErrNotEmpty) {
+			if errors.Is(err, s3admin.ErrNotEmpty) && !rec.Spec.Purge {
 				// Written to between observing and deleting: blocked, not failed.
+				// (With purge, new data interrupted the purge: the error below
+				// retries it.)
 				plan = PlanBucket(rec, BucketObserved{Bucket: s3admin.BucketState{Exists: true, Owned: true}})
 				break
 			}
