@@ -191,6 +191,11 @@ func reconcileLoop(ctx context.Context, cfg Config, client kubernetes.Interface,
 	// ctrl.Run can run once: losing the Lease ends the process.
 	done := make(chan error, 1)
 	var started atomic.Bool
+	// The elector gets its own context so that on shutdown the reconciler
+	// stops first and the Lease is released only after its last backend call
+	// has returned: a successor must never reconcile beside it.
+	leCtx, leCancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer leCancel()
 	le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
 		Lock:            lock,
 		LeaseDuration:   cfg.LeaseDuration,
@@ -199,10 +204,14 @@ func reconcileLoop(ctx context.Context, cfg Config, client kubernetes.Interface,
 		ReleaseOnCancel: true,
 		Name:            lock.LeaseMeta.Name,
 		Callbacks: leaderelection.LeaderCallbacks{
-			OnStartedLeading: func(ctx context.Context) {
+			OnStartedLeading: func(lctx context.Context) {
 				started.Store(true)
 				log.Info("leader lease acquired", "identity", id)
-				done <- ctrl.Run(ctx)
+				rctx, rcancel := context.WithCancel(lctx)
+				defer rcancel()
+				stop := context.AfterFunc(ctx, rcancel)
+				defer stop()
+				done <- ctrl.Run(rctx)
 			},
 			OnStoppedLeading: func() {},
 		},
@@ -210,7 +219,20 @@ func reconcileLoop(ctx context.Context, cfg Config, client kubernetes.Interface,
 	if err != nil {
 		return fmt.Errorf("leader election: %w", err)
 	}
-	le.Run(ctx) // returns when ctx ends or the Lease is lost
+	elected := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-elected:
+			return
+		}
+		if started.Load() {
+			done <- <-done // wait for the reconciler, and keep its result
+		}
+		leCancel()
+	}()
+	le.Run(leCtx) // returns when leCtx ends or the Lease is lost
+	close(elected)
 	var runErr error
 	if started.Load() {
 		runErr = <-done
