@@ -71,7 +71,7 @@ func Listen(path string) (net.Listener, error) {
 
 // NewGRPCServer registers the services with panic recovery and call logging.
 func NewGRPCServer(srv *Server, id *Identity, log logr.Logger) *grpc.Server {
-	g := grpc.NewServer(grpc.ChainUnaryInterceptor(logCalls(log), recoverPanics(log)))
+	g := grpc.NewServer(grpc.ChainUnaryInterceptor(logCalls(log), recoverPanics(log), boundCalls(srv.cfg.WaitTimeout+callSlack)))
 	cosi.RegisterIdentityServer(g, id)
 	cosi.RegisterProvisionerServer(g, srv)
 	return g
@@ -95,6 +95,21 @@ func Serve(ctx context.Context, g *grpc.Server, l net.Listener, grace time.Durat
 		g.Stop()
 	}
 	return nil
+}
+
+// callSlack is what a call may take beyond its wait for convergence: the
+// record reads and writes before and after it.
+const callSlack = 10 * time.Second
+
+// boundCalls puts a deadline on every call. The sidecar sets none, and a
+// stalled API server must not hold one of its workers forever; a call cut off
+// answers UNAVAILABLE and is retried.
+func boundCalls(d time.Duration) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		ctx, cancel := context.WithTimeout(ctx, d)
+		defer cancel()
+		return h(ctx, req)
+	}
 }
 
 // recoverPanics turns a panic in a handler into INTERNAL instead of a crash:
