@@ -15,6 +15,8 @@ import (
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/s3check"
 )
 
 // backdoor changes the store behind the Admin's back, as an operator or
@@ -695,9 +697,9 @@ func rawDeleteUserCompletely(ctx context.Context, raw rawClients, name string) {
 }
 
 func rawPurgeBucket(ctx context.Context, raw rawClients, name string) {
-	if objs, err := raw.s3.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(name)}); err == nil {
-		for _, o := range objs.Contents {
-			_, _ = raw.s3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(name), Key: o.Key})
+	if keys, err := s3check.List(ctx, raw.s3, name); err == nil {
+		for _, key := range keys {
+			_ = s3check.Delete(ctx, raw.s3, name, key)
 		}
 	}
 	_, _ = raw.s3.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(name)})
@@ -720,8 +722,7 @@ func (b *seaweedBackdoor) addBucket(t *testing.T, name string, tags map[string]s
 
 func (b *seaweedBackdoor) putObject(t *testing.T, bucket, key string) {
 	t.Helper()
-	_, err := b.raw.s3.PutObject(testCtx(t), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader("data")})
-	mustNil(t, "raw PutObject", err)
+	mustNil(t, "raw PutObject", s3check.Put(testCtx(t), b.raw.s3, bucket, key, "data"))
 }
 
 func (b *seaweedBackdoor) removeBucket(t *testing.T, name string) {

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/s3check"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
 )
 
@@ -315,8 +316,7 @@ func TestMisconfiguredServers(t *testing.T) {
 	raw := readOnly.S3Client()
 	put := func(t *testing.T, b, k string) {
 		t.Helper()
-		_, err := raw.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String(k), Body: strings.NewReader("data")})
-		mustNil(t, "PutObject", err)
+		mustNil(t, "PutObject", s3check.Put(ctx, raw, b, k, "data"))
 	}
 	t.Run("purge empties a bucket itself when the server refuses non-empty deletes", func(t *testing.T) {
 		c := newClient(t)
@@ -345,8 +345,7 @@ func TestMisconfiguredServers(t *testing.T) {
 		const b = "emptied"
 		mustNil(t, "CreateBucket", c.CreateBucket(ctx, b))
 		put(t, b, "dir/sub/c")
-		_, err := raw.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(b), Key: aws.String("dir/sub/c")})
-		mustNil(t, "DeleteObject", err)
+		mustNil(t, "DeleteObject", s3check.Delete(ctx, raw, b, "dir/sub/c"))
 		mustNil(t, "DeleteBucket", c.DeleteBucket(ctx, b, false))
 		st, err := c.ObserveBucket(ctx, b)
 		mustNil(t, "ObserveBucket", err)
@@ -367,8 +366,7 @@ func TestMisconfiguredServers(t *testing.T) {
 		mustNil(t, "PutBucketVersioning", err)
 		put(t, b, "k")
 		put(t, b, "k")
-		_, err = raw.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(b), Key: aws.String("k")})
-		mustNil(t, "DeleteObject (delete marker)", err)
+		mustNil(t, "DeleteObject (delete marker)", s3check.Delete(ctx, raw, b, "k"))
 		st, err := c.ObserveBucket(ctx, b)
 		mustNil(t, "ObserveBucket", err)
 		if st.Empty {

@@ -3,10 +3,7 @@ package s3admin
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -18,9 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/s3check"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
 )
 
@@ -39,26 +35,8 @@ func userS3(a Access) *s3.Client {
 		func(o *s3.Options) { o.RetryMaxAttempts = 1 })
 }
 
-func allowed(t *testing.T, what string, err error) {
-	t.Helper()
-	if err != nil {
-		t.Errorf("%s: want allowed, got %v", what, err)
-	}
-}
-
-// denied wants an authorization refusal (HTTP 403), not any other failure.
-func denied(t *testing.T, what string, err error) {
-	t.Helper()
-	if err == nil {
-		t.Errorf("%s: allowed, want denied", what)
-		return
-	}
-	var re *smithyhttp.ResponseError
-	if !errors.As(err, &re) || re.HTTPStatusCode() != http.StatusForbidden {
-		t.Errorf("%s: want HTTP 403, got %v", what, err)
-	}
-}
-
+// s3ops are the object calls of one client on one bucket. Each returns only
+// the error: whether S3 allowed the call is all the isolation checks judge.
 type s3ops struct {
 	t      *testing.T
 	c      *s3.Client
@@ -66,29 +44,19 @@ type s3ops struct {
 	bucket string
 }
 
-func (o s3ops) put(key string) error {
-	_, err := o.c.PutObject(o.ctx, &s3.PutObjectInput{Bucket: aws.String(o.bucket), Key: aws.String(key), Body: strings.NewReader("v-" + key)})
-	return err
-}
+func (o s3ops) put(key string) error { return s3check.Put(o.ctx, o.c, o.bucket, key, "v-"+key) }
 
 func (o s3ops) get(key string) error {
-	out, err := o.c.GetObject(o.ctx, &s3.GetObjectInput{Bucket: aws.String(o.bucket), Key: aws.String(key)})
-	if err == nil {
-		_, _ = io.Copy(io.Discard, out.Body)
-		out.Body.Close()
-	}
+	_, err := s3check.Get(o.ctx, o.c, o.bucket, key)
 	return err
 }
 
 func (o s3ops) list() error {
-	_, err := o.c.ListObjectsV2(o.ctx, &s3.ListObjectsV2Input{Bucket: aws.String(o.bucket)})
+	_, err := s3check.List(o.ctx, o.c, o.bucket)
 	return err
 }
 
-func (o s3ops) del(key string) error {
-	_, err := o.c.DeleteObject(o.ctx, &s3.DeleteObjectInput{Bucket: aws.String(o.bucket), Key: aws.String(key)})
-	return err
-}
+func (o s3ops) del(key string) error { return s3check.Delete(o.ctx, o.c, o.bucket, key) }
 
 func (o s3ops) location() error {
 	_, err := o.c.GetBucketLocation(o.ctx, &s3.GetBucketLocationInput{Bucket: aws.String(o.bucket)})
@@ -143,29 +111,29 @@ func (o s3ops) multipart(key string) (string, error) {
 func bucketAdminDenied(t *testing.T, ctx context.Context, c *s3.Client, bucket, fresh string) {
 	t.Helper()
 	_, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(fresh)})
-	denied(t, "CreateBucket", err)
+	s3check.RequireDenied(t, "CreateBucket", err)
 	_, err = c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(bucket)})
-	denied(t, "DeleteBucket", err)
+	s3check.RequireDenied(t, "DeleteBucket", err)
 	_, err = c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(bucket), Policy: aws.String(
 		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::` + bucket + `/*"}]}`)})
-	denied(t, "PutBucketPolicy", err)
+	s3check.RequireDenied(t, "PutBucketPolicy", err)
 	_, err = c.DeleteBucketPolicy(ctx, &s3.DeleteBucketPolicyInput{Bucket: aws.String(bucket)})
-	denied(t, "DeleteBucketPolicy", err)
+	s3check.RequireDenied(t, "DeleteBucketPolicy", err)
 	_, err = c.PutBucketAcl(ctx, &s3.PutBucketAclInput{Bucket: aws.String(bucket), ACL: s3types.BucketCannedACLPublicRead})
-	denied(t, "PutBucketAcl", err)
+	s3check.RequireDenied(t, "PutBucketAcl", err)
 	_, err = c.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(bucket),
 		VersioningConfiguration: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatusEnabled}})
-	denied(t, "PutBucketVersioning", err)
+	s3check.RequireDenied(t, "PutBucketVersioning", err)
 	_, err = c.PutBucketCors(ctx, &s3.PutBucketCorsInput{Bucket: aws.String(bucket), CORSConfiguration: &s3types.CORSConfiguration{
 		CORSRules: []s3types.CORSRule{{AllowedMethods: []string{"GET"}, AllowedOrigins: []string{"*"}}}}})
-	denied(t, "PutBucketCors", err)
+	s3check.RequireDenied(t, "PutBucketCors", err)
 	_, err = c.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String(bucket), Tagging: &s3types.Tagging{
 		TagSet: []s3types.Tag{{Key: aws.String(OwnerTagKey), Value: aws.String("someone-else")}}}})
-	denied(t, "PutBucketTagging", err)
+	s3check.RequireDenied(t, "PutBucketTagging", err)
 	_, err = c.DeleteBucketTagging(ctx, &s3.DeleteBucketTaggingInput{Bucket: aws.String(bucket)})
-	denied(t, "DeleteBucketTagging", err)
+	s3check.RequireDenied(t, "DeleteBucketTagging", err)
 	_, err = c.PutObjectAcl(ctx, &s3.PutObjectAclInput{Bucket: aws.String(bucket), Key: aws.String("seed"), ACL: s3types.ObjectCannedACLPublicRead})
-	denied(t, "PutObjectAcl", err)
+	s3check.RequireDenied(t, "PutObjectAcl", err)
 }
 
 // TestIsolation checks with real S3 requests what each mode's credentials can
@@ -191,46 +159,46 @@ func TestIsolation(t *testing.T) {
 
 	t.Run("read-write works on its bucket", func(t *testing.T) {
 		o := ops(rw, b)
-		allowed(t, "PutObject", o.put("rw.txt"))
-		allowed(t, "GetObject", o.get("rw.txt"))
-		allowed(t, "GetObject of a seeded object", o.get("seed"))
-		allowed(t, "ListObjectsV2", o.list())
-		allowed(t, "GetBucketLocation", o.location())
+		s3check.RequireAllowed(t, "PutObject", o.put("rw.txt"))
+		s3check.RequireAllowed(t, "GetObject", o.get("rw.txt"))
+		s3check.RequireAllowed(t, "GetObject of a seeded object", o.get("seed"))
+		s3check.RequireAllowed(t, "ListObjectsV2", o.list())
+		s3check.RequireAllowed(t, "GetBucketLocation", o.location())
 		step, err := o.multipart("rw-multi")
-		allowed(t, "multipart upload, "+step, err)
-		allowed(t, "DeleteObject", o.del("rw.txt"))
+		s3check.RequireAllowed(t, "multipart upload, "+step, err)
+		s3check.RequireAllowed(t, "DeleteObject", o.del("rw.txt"))
 	})
 	t.Run("read-write is denied on other buckets, including prefix-named ones", func(t *testing.T) {
 		for _, other := range []string{c, bOther, b2} {
 			o := ops(rw, other)
-			denied(t, "PutObject on "+other, o.put("x"))
-			denied(t, "GetObject on "+other, o.get("seed"))
-			denied(t, "ListObjectsV2 on "+other, o.list())
-			denied(t, "DeleteObject on "+other, o.del("seed"))
+			s3check.RequireDenied(t, "PutObject on "+other, o.put("x"))
+			s3check.RequireDenied(t, "GetObject on "+other, o.get("seed"))
+			s3check.RequireDenied(t, "ListObjectsV2 on "+other, o.list())
+			s3check.RequireDenied(t, "DeleteObject on "+other, o.del("seed"))
 		}
 	})
 	t.Run("read-only can read and list but not write or delete", func(t *testing.T) {
 		o := ops(ro, b)
-		allowed(t, "GetObject", o.get("seed"))
-		allowed(t, "ListObjectsV2", o.list())
-		allowed(t, "GetBucketLocation", o.location())
-		denied(t, "PutObject", o.put("ro.txt"))
-		denied(t, "DeleteObject", o.del("seed"))
+		s3check.RequireAllowed(t, "GetObject", o.get("seed"))
+		s3check.RequireAllowed(t, "ListObjectsV2", o.list())
+		s3check.RequireAllowed(t, "GetBucketLocation", o.location())
+		s3check.RequireDenied(t, "PutObject", o.put("ro.txt"))
+		s3check.RequireDenied(t, "DeleteObject", o.del("seed"))
 		_, err := o.multipart("ro-multi")
-		denied(t, "CreateMultipartUpload", err)
-		denied(t, "GetObject on "+c, ops(ro, c).get("seed"))
+		s3check.RequireDenied(t, "CreateMultipartUpload", err)
+		s3check.RequireDenied(t, "GetObject on "+c, ops(ro, c).get("seed"))
 	})
 	t.Run("write-only can upload but not read, list or delete", func(t *testing.T) {
 		o := ops(wo, b)
-		allowed(t, "PutObject", o.put("wo.txt"))
+		s3check.RequireAllowed(t, "PutObject", o.put("wo.txt"))
 		step, err := o.multipart("wo-multi")
-		allowed(t, "multipart upload, "+step, err)
-		allowed(t, "GetBucketLocation", o.location())
-		denied(t, "GetObject", o.get("wo.txt"))
-		denied(t, "GetObject of a seeded object", o.get("seed"))
-		denied(t, "ListObjectsV2", o.list())
-		denied(t, "DeleteObject", o.del("seed"))
-		denied(t, "PutObject on "+c, ops(wo, c).put("x"))
+		s3check.RequireAllowed(t, "multipart upload, "+step, err)
+		s3check.RequireAllowed(t, "GetBucketLocation", o.location())
+		s3check.RequireDenied(t, "GetObject", o.get("wo.txt"))
+		s3check.RequireDenied(t, "GetObject of a seeded object", o.get("seed"))
+		s3check.RequireDenied(t, "ListObjectsV2", o.list())
+		s3check.RequireDenied(t, "DeleteObject", o.del("seed"))
+		s3check.RequireDenied(t, "PutObject on "+c, ops(wo, c).put("x"))
 	})
 	t.Run("no mode can manage buckets", func(t *testing.T) {
 		for _, a := range []Access{rw, ro, wo} {
@@ -247,20 +215,20 @@ func TestIsolation(t *testing.T) {
 			ic := iam.New(iam.Options{Region: seaweed.Region, BaseEndpoint: aws.String(seaweed.Endpoint),
 				Credentials: credentials.NewStaticCredentialsProvider(a.AccessKeyID, a.SecretAccessKey, ""), RetryMaxAttempts: 1})
 			_, err := ic.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(e.user("evil-" + string(a.Mode)))})
-			denied(t, string(a.Mode)+" CreateUser", err)
+			s3check.RequireDenied(t, string(a.Mode)+" CreateUser", err)
 			_, err = ic.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String(a.User), PolicyName: aws.String("more"),
 				PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}`)})
-			denied(t, string(a.Mode)+" PutUserPolicy on itself", err)
+			s3check.RequireDenied(t, string(a.Mode)+" PutUserPolicy on itself", err)
 			other := ro
 			if a == ro {
 				other = rw
 			}
 			_, err = ic.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(other.User)})
-			denied(t, string(a.Mode)+" CreateAccessKey for another user", err)
+			s3check.RequireDenied(t, string(a.Mode)+" CreateAccessKey for another user", err)
 			_, err = ic.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: aws.String(other.User), AccessKeyId: aws.String(other.AccessKeyID)})
-			denied(t, string(a.Mode)+" DeleteAccessKey of another user", err)
+			s3check.RequireDenied(t, string(a.Mode)+" DeleteAccessKey of another user", err)
 			_, err = ic.DeleteUser(ctx, &iam.DeleteUserInput{UserName: aws.String(other.User)})
-			denied(t, string(a.Mode)+" DeleteUser of another user", err)
+			s3check.RequireDenied(t, string(a.Mode)+" DeleteUser of another user", err)
 		}
 		for _, a := range []Access{rw, ro, wo} {
 			wantExactly(t, e, a)
@@ -280,7 +248,7 @@ func TestIsolation(t *testing.T) {
 		}
 		minted := Access{AccessKeyID: aws.ToString(out.AccessKey.AccessKeyId), SecretAccessKey: aws.ToString(out.AccessKey.SecretAccessKey)}
 		t.Logf("a read-only user minted its own key %s", minted.AccessKeyID)
-		allowed(t, "GetObject with the minted key", ops(minted, b).get("seed"))
+		s3check.RequireAllowed(t, "GetObject with the minted key", ops(minted, b).get("seed"))
 		if st := observeUser(t, e, ro.User); len(st.AccessKeyIDs) != 2 {
 			t.Fatalf("minted key not observed: %+v", st)
 		}
@@ -288,33 +256,27 @@ func TestIsolation(t *testing.T) {
 			t.Fatal("EnsureAccess did not remove the minted key")
 		}
 		wantExactly(t, e, ro)
-		denied(t, "GetObject with the removed minted key", ops(minted, b).get("seed"))
+		s3check.RequireDenied(t, "GetObject with the removed minted key", ops(minted, b).get("seed"))
 	})
 	t.Run("a replaced key is rejected at once", func(t *testing.T) {
 		old := rw
 		rw2 := e.access(t, rw.User, b, ModeReadWrite)
 		ensure(t, e, rw2)
-		denied(t, "ListObjectsV2 with the old key", ops(old, b).list())
-		allowed(t, "ListObjectsV2 with the new key", ops(rw2, b).list())
+		s3check.RequireDenied(t, "ListObjectsV2 with the old key", ops(old, b).list())
+		s3check.RequireAllowed(t, "ListObjectsV2 with the new key", ops(rw2, b).list())
 		rw = rw2
 	})
 	t.Run("a changed mode takes effect at once", func(t *testing.T) {
 		a := wo
 		a.Mode = ModeReadOnly
 		ensure(t, e, a)
-		allowed(t, "GetObject after write-only became read-only", ops(a, b).get("seed"))
-		denied(t, "PutObject after write-only became read-only", ops(a, b).put("late"))
+		s3check.RequireAllowed(t, "GetObject after write-only became read-only", ops(a, b).get("seed"))
+		s3check.RequireDenied(t, "PutObject after write-only became read-only", ops(a, b).put("late"))
 		wo = a
 	})
 	t.Run("after DeleteUser the key is rejected", func(t *testing.T) {
 		mustNil(t, "DeleteUser", e.admin.DeleteUser(ctx, ro.User))
-		var re *smithyhttp.ResponseError
-		err := ops(ro, b).get("seed")
-		denied(t, "GetObject with a deleted user's key", err)
-		var ae smithy.APIError
-		if errors.As(err, &ae) && errors.As(err, &re) {
-			t.Logf("deleted key answered %d %s", re.HTTPStatusCode(), ae.ErrorCode())
-		}
+		s3check.RequireDenied(t, "GetObject with a deleted user's key", ops(ro, b).get("seed"))
 	})
 }
 
@@ -460,7 +422,7 @@ func TestConcurrentEnsureAccess(t *testing.T) {
 		// Every mode may call GetBucketLocation: it proves the key
 		// authenticates and the policy is in force.
 		_, err := userS3(a).GetBucketLocation(ctx, &s3.GetBucketLocationInput{Bucket: aws.String(b)})
-		allowed(t, fmt.Sprintf("GetBucketLocation with key %d", i), err)
+		s3check.RequireAllowed(t, fmt.Sprintf("GetBucketLocation with key %d", i), err)
 	}
 	before := e.bd.writes()
 	for _, a := range accesses {

@@ -10,6 +10,7 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/grpcapi"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/s3check"
 )
 
 // TestCredentialsScope: the credentials of an access reach their own bucket,
@@ -35,17 +36,17 @@ func TestCredentialsScope(t *testing.T) {
 
 	t.Run("Read-write credentials can put, get, list and delete objects in their own bucket", func(t *testing.T) {
 		c := rw.s3()
-		if err := put(ctx(t), c, own, "rw.txt", "written"); err != nil {
+		if err := s3check.Put(ctx(t), c, own, "rw.txt", "written"); err != nil {
 			t.Fatalf("put: %v", err)
 		}
-		if body, err := get(ctx(t), c, own, "rw.txt"); err != nil || body != "written" {
+		if body, err := s3check.Get(ctx(t), c, own, "rw.txt"); err != nil || body != "written" {
 			t.Errorf("get: %q, %v", body, err)
 		}
-		keys, err := list(ctx(t), c, own)
+		keys, err := s3check.List(ctx(t), c, own)
 		if err != nil || !slices.Contains(keys, "rw.txt") {
 			t.Errorf("list: %v, %v", keys, err)
 		}
-		if err := del(ctx(t), c, own, "rw.txt"); err != nil {
+		if err := s3check.Delete(ctx(t), c, own, "rw.txt"); err != nil {
 			t.Errorf("delete: %v", err)
 		}
 	})
@@ -54,47 +55,47 @@ func TestCredentialsScope(t *testing.T) {
 		for _, a := range []access{rw, ro, wo} {
 			c := a.s3()
 			for _, b := range others {
-				_, err := list(ctx(t), c, b)
-				requireDenied(t, err, fmt.Sprintf("%s list %s", a.account, b))
-				_, err = get(ctx(t), c, b, "secret.txt")
-				requireDenied(t, err, fmt.Sprintf("%s get %s/secret.txt", a.account, b))
-				requireDenied(t, put(ctx(t), c, b, "intruder.txt", "x"), fmt.Sprintf("%s put into %s", a.account, b))
+				_, err := s3check.List(ctx(t), c, b)
+				s3check.RequireDenied(t, fmt.Sprintf("%s list %s", a.account, b), err)
+				_, err = s3check.Get(ctx(t), c, b, "secret.txt")
+				s3check.RequireDenied(t, fmt.Sprintf("%s get %s/secret.txt", a.account, b), err)
+				s3check.RequireDenied(t, fmt.Sprintf("%s put into %s", a.account, b), s3check.Put(ctx(t), c, b, "intruder.txt", "x"))
 			}
 		}
 	})
 
 	t.Run("Read-only credentials can get and list but cannot put or delete", func(t *testing.T) {
 		c := ro.s3()
-		if body, err := get(ctx(t), c, own, "seed.txt"); err != nil || body != "seed" {
+		if body, err := s3check.Get(ctx(t), c, own, "seed.txt"); err != nil || body != "seed" {
 			t.Errorf("get: %q, %v", body, err)
 		}
-		if _, err := list(ctx(t), c, own); err != nil {
+		if _, err := s3check.List(ctx(t), c, own); err != nil {
 			t.Errorf("list: %v", err)
 		}
-		requireDenied(t, put(ctx(t), c, own, "ro.txt", "x"), "read-only put")
-		requireDenied(t, del(ctx(t), c, own, "seed.txt"), "read-only delete")
+		s3check.RequireDenied(t, "read-only put", s3check.Put(ctx(t), c, own, "ro.txt", "x"))
+		s3check.RequireDenied(t, "read-only delete", s3check.Delete(ctx(t), c, own, "seed.txt"))
 	})
 
 	t.Run("Write-only credentials can put but cannot get or list", func(t *testing.T) {
 		c := wo.s3()
-		if err := put(ctx(t), c, own, "wo.txt", "dropped"); err != nil {
+		if err := s3check.Put(ctx(t), c, own, "wo.txt", "dropped"); err != nil {
 			t.Errorf("put: %v", err)
 		}
-		_, err := get(ctx(t), c, own, "seed.txt")
-		requireDenied(t, err, "write-only get")
-		_, err = list(ctx(t), c, own)
-		requireDenied(t, err, "write-only list")
+		_, err := s3check.Get(ctx(t), c, own, "seed.txt")
+		s3check.RequireDenied(t, "write-only get", err)
+		_, err = s3check.List(ctx(t), c, own)
+		s3check.RequireDenied(t, "write-only list", err)
 	})
 
 	t.Run("Credentials cannot make their bucket public or delete it", func(t *testing.T) {
 		c := rw.s3()
 		public := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::%s/*"}]}`, own)
 		_, err := c.PutBucketPolicy(ctx(t), &s3.PutBucketPolicyInput{Bucket: aws.String(own), Policy: aws.String(public)})
-		requireDenied(t, err, "PutBucketPolicy")
+		s3check.RequireDenied(t, "PutBucketPolicy", err)
 		_, err = c.PutBucketAcl(ctx(t), &s3.PutBucketAclInput{Bucket: aws.String(own), ACL: s3types.BucketCannedACLPublicRead})
-		requireDenied(t, err, "PutBucketAcl")
+		s3check.RequireDenied(t, "PutBucketAcl", err)
 		_, err = c.DeleteBucket(ctx(t), &s3.DeleteBucketInput{Bucket: aws.String(own)})
-		requireDenied(t, err, "DeleteBucket")
+		s3check.RequireDenied(t, "DeleteBucket", err)
 		if !e.bucketExists(t, own) {
 			t.Fatalf("bucket %s is gone", own)
 		}
@@ -104,7 +105,7 @@ func TestCredentialsScope(t *testing.T) {
 		requireOK(t, e.revoke(t, own, ro.account), "DriverRevokeBucketAccess")
 		requireKeyRejected(t, ro, own)
 		// The bucket's other accesses are untouched.
-		if _, err := list(ctx(t), rw.s3(), own); err != nil {
+		if _, err := s3check.List(ctx(t), rw.s3(), own); err != nil {
 			t.Errorf("read-write list after revoking the read-only access: %v", err)
 		}
 	})

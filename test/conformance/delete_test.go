@@ -12,6 +12,7 @@ import (
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/grpcapi"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/s3check"
 )
 
 func TestDeleteBucket(t *testing.T) {
@@ -49,7 +50,7 @@ func TestDeleteBucket(t *testing.T) {
 		rw := e.mustGrant(t, id, nil)
 		ro := e.mustGrant(t, id, map[string]string{grpcapi.ParamMode: "read-only"})
 		for _, a := range []access{rw, ro} {
-			if _, err := list(ctx(t), a.s3(), id); err != nil {
+			if _, err := s3check.List(ctx(t), a.s3(), id); err != nil {
 				t.Fatalf("list with %s before the delete: %v", a.account, err)
 			}
 		}
@@ -81,7 +82,7 @@ func TestDeleteBucket(t *testing.T) {
 	t.Run("Delete of a non-empty bucket returns FAILED_PRECONDITION, revokes its accesses and keeps its data", func(t *testing.T) {
 		id := e.mustCreateBucket(t, bucketName(), nil)
 		rw := e.mustGrant(t, id, nil)
-		if err := put(ctx(t), rw.s3(), id, "keep.txt", "data"); err != nil {
+		if err := s3check.Put(ctx(t), rw.s3(), id, "keep.txt", "data"); err != nil {
 			t.Fatalf("put with granted credentials: %v", err)
 		}
 		for range 2 { // the second call is the sidecar's retry
@@ -152,7 +153,7 @@ func TestDeleteBucket(t *testing.T) {
 		id := e.mustCreateBucket(t, bucketName(), map[string]string{grpcapi.ParamPurge: "true"})
 		rw := e.mustGrant(t, id, nil)
 		for i := range 3 {
-			if err := put(ctx(t), rw.s3(), id, fmt.Sprintf("dir/obj-%d", i), "data"); err != nil {
+			if err := s3check.Put(ctx(t), rw.s3(), id, fmt.Sprintf("dir/obj-%d", i), "data"); err != nil {
 				t.Fatalf("put with granted credentials: %v", err)
 			}
 		}

@@ -15,6 +15,7 @@ import (
 	cosi "sigs.k8s.io/container-object-storage-interface-spec"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/grpcapi"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/s3check"
 )
 
 var accountRE = regexp.MustCompile("^" + regexp.QuoteMeta(userPrefix) + "[0-9a-f]{32}$")
@@ -75,7 +76,7 @@ func TestGrantBucketAccess(t *testing.T) {
 		if got := e.keyIDs(t, first.account); !slices.Equal(got, []string{first.keyID}) {
 			t.Errorf("keys of user %s = %v, want exactly the returned %s", first.account, got, first.keyID)
 		}
-		if err := put(ctx(t), first.s3(), bucket, "hello.txt", "hello"); err != nil {
+		if err := s3check.Put(ctx(t), first.s3(), bucket, "hello.txt", "hello"); err != nil {
 			t.Errorf("put with the returned credentials: %v", err)
 		}
 	})
@@ -146,10 +147,10 @@ func TestGrantBucketAccess(t *testing.T) {
 			t.Errorf("SeaweedFS changed (-before +after):\n%s", d)
 		}
 		// The original access is intact: same key, still read-write on its bucket only.
-		if err := put(ctx(t), first.s3(), bucket, "still.txt", "here"); err != nil {
+		if err := s3check.Put(ctx(t), first.s3(), bucket, "still.txt", "here"); err != nil {
 			t.Errorf("put with the original credentials: %v", err)
 		}
-		_, err := list(ctx(t), first.s3(), other)
-		requireDenied(t, err, "list of the other bucket with the original credentials")
+		_, err := s3check.List(ctx(t), first.s3(), other)
+		s3check.RequireDenied(t, "list of the other bucket with the original credentials", err)
 	})
 }

@@ -1,13 +1,10 @@
 package conformance
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
-	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -18,8 +15,6 @@ import (
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -29,6 +24,7 @@ import (
 	cosi "sigs.k8s.io/container-object-storage-interface-spec"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/s3check"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
 )
 
@@ -439,7 +435,7 @@ func (e *environment) bucketExists(t *testing.T, bucket string) bool {
 func (e *environment) owner(t *testing.T, bucket string) string {
 	t.Helper()
 	out, err := e.s3.GetBucketTagging(ctx(t), &s3.GetBucketTaggingInput{Bucket: aws.String(bucket)})
-	if apiCode(err) == "NoSuchTagSet" {
+	if s3check.ErrorCode(err) == "NoSuchTagSet" {
 		return ""
 	}
 	if err != nil {
@@ -462,7 +458,7 @@ func (e *environment) foreignBucket(t *testing.T, name string) {
 	}
 	t.Cleanup(func() {
 		e.emptyBucket(t, name)
-		if _, err := e.s3.DeleteBucket(ctx(t), &s3.DeleteBucketInput{Bucket: aws.String(name)}); err != nil && apiCode(err) != "NoSuchBucket" {
+		if _, err := e.s3.DeleteBucket(ctx(t), &s3.DeleteBucketInput{Bucket: aws.String(name)}); err != nil && s3check.ErrorCode(err) != "NoSuchBucket" {
 			t.Errorf("clean-up: admin DeleteBucket(%s): %v", name, err)
 		}
 	})
@@ -471,7 +467,7 @@ func (e *environment) foreignBucket(t *testing.T, name string) {
 
 func (e *environment) putObject(t *testing.T, bucket, key, body string) {
 	t.Helper()
-	if err := put(ctx(t), e.s3, bucket, key, body); err != nil {
+	if err := s3check.Put(ctx(t), e.s3, bucket, key, body); err != nil {
 		t.Fatalf("admin PutObject(%s/%s): %v", bucket, key, err)
 	}
 }
@@ -479,24 +475,24 @@ func (e *environment) putObject(t *testing.T, bucket, key, body string) {
 // objectBody reads an object with the admin identity.
 func (e *environment) objectBody(t *testing.T, bucket, key string) (string, error) {
 	t.Helper()
-	return get(ctx(t), e.s3, bucket, key)
+	return s3check.Get(ctx(t), e.s3, bucket, key)
 }
 
 // emptyBucket deletes every object of a bucket with the admin identity; a
 // missing bucket is fine.
 func (e *environment) emptyBucket(t *testing.T, bucket string) {
 	t.Helper()
-	out, err := e.s3.ListObjectsV2(ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
-	if apiCode(err) == "NoSuchBucket" {
+	keys, err := s3check.List(ctx(t), e.s3, bucket)
+	if s3check.ErrorCode(err) == "NoSuchBucket" {
 		return
 	}
 	if err != nil {
 		t.Errorf("admin ListObjectsV2(%s): %v", bucket, err)
 		return
 	}
-	for _, o := range out.Contents {
-		if _, err := e.s3.DeleteObject(ctx(t), &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: o.Key}); err != nil {
-			t.Errorf("admin DeleteObject(%s/%s): %v", bucket, aws.ToString(o.Key), err)
+	for _, key := range keys {
+		if err := s3check.Delete(ctx(t), e.s3, bucket, key); err != nil {
+			t.Errorf("admin DeleteObject(%s/%s): %v", bucket, key, err)
 		}
 	}
 }
@@ -524,73 +520,13 @@ func (e *environment) deleteUserOutOfBand(t *testing.T, user string) {
 	}
 }
 
-// ---- S3 with a workload's credentials ----
-
-func put(c context.Context, client *s3.Client, bucket, key, body string) error {
-	_, err := client.PutObject(c, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader(body)})
-	return err
-}
-
-func get(c context.Context, client *s3.Client, bucket, key string) (string, error) {
-	out, err := client.GetObject(c, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
-	if err != nil {
-		return "", err
-	}
-	defer out.Body.Close()
-	var b bytes.Buffer
-	if _, err := io.Copy(&b, out.Body); err != nil {
-		return "", fmt.Errorf("read %s/%s: %w", bucket, key, err)
-	}
-	return b.String(), nil
-}
-
-func list(c context.Context, client *s3.Client, bucket string) ([]string, error) {
-	out, err := client.ListObjectsV2(c, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
-	if err != nil {
-		return nil, err
-	}
-	var keys []string
-	for _, o := range out.Contents {
-		keys = append(keys, aws.ToString(o.Key))
-	}
-	return keys, nil
-}
-
-func del(c context.Context, client *s3.Client, bucket, key string) error {
-	_, err := client.DeleteObject(c, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
-	return err
-}
-
-// apiCode is the S3/IAM error code of err, "" when it has none.
-func apiCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
-}
-
-// requireDenied fails the test unless err is SeaweedFS refusing the request
-// (HTTP 403: an unknown key or a policy denial).
-func requireDenied(t *testing.T, err error, what string) {
-	t.Helper()
-	var re *smithyhttp.ResponseError
-	if err == nil {
-		t.Errorf("%s succeeded, want it denied", what)
-		return
-	}
-	if !errors.As(err, &re) || re.HTTPStatusCode() != 403 {
-		t.Errorf("%s: got %v, want HTTP 403", what, err)
-	}
-}
-
 // requireKeyRejected fails the test unless SeaweedFS no longer knows the
 // access key at all (as opposed to denying it by policy).
 func requireKeyRejected(t *testing.T, a access, bucket string) {
 	t.Helper()
-	_, err := list(ctx(t), a.s3(), bucket)
-	requireDenied(t, err, "ListObjectsV2 with a revoked key")
-	if code := apiCode(err); err != nil && code != "InvalidAccessKeyId" {
+	_, err := s3check.List(ctx(t), a.s3(), bucket)
+	s3check.RequireDenied(t, "ListObjectsV2 with a revoked key", err)
+	if code := s3check.ErrorCode(err); err != nil && code != "InvalidAccessKeyId" {
 		t.Errorf("ListObjectsV2 with a revoked key: error code %q, want InvalidAccessKeyId", code)
 	}
 }

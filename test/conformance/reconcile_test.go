@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/s3check"
 )
 
 // TestDriftRepairAndGarbageCollection: the sidecar never calls again for a
@@ -42,7 +43,7 @@ func TestDriftRepairAndGarbageCollection(t *testing.T) {
 			return nil
 		})
 		eventually(t, repairWithin, func() error {
-			return put(ctx(t), a.s3(), bucket, "after-repair.txt", "ok")
+			return s3check.Put(ctx(t), a.s3(), bucket, "after-repair.txt", "ok")
 		})
 	})
 
@@ -59,7 +60,7 @@ func TestDriftRepairAndGarbageCollection(t *testing.T) {
 		})
 		// The workload's existing Secret works again without any change.
 		eventually(t, repairWithin, func() error {
-			if err := put(ctx(t), a.s3(), bucket, "old-key.txt", "works"); err != nil {
+			if err := s3check.Put(ctx(t), a.s3(), bucket, "old-key.txt", "works"); err != nil {
 				return fmt.Errorf("put with the original key: %w", err)
 			}
 			return nil
@@ -73,7 +74,7 @@ func TestDriftRepairAndGarbageCollection(t *testing.T) {
 		resp, err := e.grant(t, grantRequest(bucket, grantName, nil))
 		requireOK(t, err, "DriverGrantBucketAccess")
 		gone := accessFrom(resp)
-		if _, err := list(ctx(t), gone.s3(), bucket); err != nil {
+		if _, err := s3check.List(ctx(t), gone.s3(), bucket); err != nil {
 			t.Fatalf("list before the BucketAccess is deleted: %v", err)
 		}
 		e.deleteBucketAccess(t, object)
@@ -88,7 +89,7 @@ func TestDriftRepairAndGarbageCollection(t *testing.T) {
 		})
 		requireKeyRejected(t, gone, bucket)
 		// An access whose BucketAccess still exists is kept.
-		if _, err := list(ctx(t), a.s3(), bucket); err != nil {
+		if _, err := s3check.List(ctx(t), a.s3(), bucket); err != nil {
 			t.Errorf("the other access of the bucket stopped working: %v", err)
 		}
 	})
@@ -147,7 +148,7 @@ func TestDriftRepairAndGarbageCollection(t *testing.T) {
 			}
 			return nil
 		})
-		if err := put(ctx(t), orphan.s3(), orphanBucket, "x.txt", "x"); err == nil {
+		if err := s3check.Put(ctx(t), orphan.s3(), orphanBucket, "x.txt", "x"); err == nil {
 			t.Error("the revoked key can still write")
 		}
 	})

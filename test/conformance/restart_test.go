@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/grpcapi"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/s3check"
 )
 
 // TestRestart: a driver that stops and starts again (a rolling update, a
@@ -90,7 +91,7 @@ func TestRestart(t *testing.T) {
 			t.Errorf("Grant after the restart returned other credentials")
 		}
 		a := accessFrom(regranted)
-		if _, err := list(ctx(t), a.s3(), created.GetBucketId()); err != nil {
+		if _, err := s3check.List(ctx(t), a.s3(), created.GetBucketId()); err != nil {
 			t.Errorf("list with the credentials after the restart: %v", err)
 		}
 	})

@@ -6,6 +6,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/s3check"
 )
 
 func TestRevokeBucketAccess(t *testing.T) {
@@ -27,7 +29,7 @@ func TestRevokeBucketAccess(t *testing.T) {
 
 	t.Run("Revoke removes the user and all its keys, and the old keys are rejected", func(t *testing.T) {
 		a := e.mustGrant(t, bucket, nil)
-		if _, err := list(ctx(t), a.s3(), bucket); err != nil {
+		if _, err := s3check.List(ctx(t), a.s3(), bucket); err != nil {
 			t.Fatalf("list before revoking: %v", err)
 		}
 		// A second key added out of band must go with the user too.

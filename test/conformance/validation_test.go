@@ -10,6 +10,7 @@ import (
 	cosi "sigs.k8s.io/container-object-storage-interface-spec"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/grpcapi"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/s3check"
 )
 
 // TestBadInput: a request the driver can never carry out is answered
@@ -80,7 +81,7 @@ func TestBadInput(t *testing.T) {
 		if d := cmp.Diff(beforeB, e.backend(t)); d != "" {
 			t.Errorf("SeaweedFS changed (-before +after):\n%s", d)
 		}
-		if _, err := list(ctx(t), a.s3(), bucket); err != nil {
+		if _, err := s3check.List(ctx(t), a.s3(), bucket); err != nil {
 			t.Errorf("the existing access stopped working: %v", err)
 		}
 	})

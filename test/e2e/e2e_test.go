@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/e2e/framework"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/s3check"
 )
 
 // purgeOnDelete lets the cleanup of every test delete its buckets with their
@@ -72,8 +73,7 @@ func TestClaimAndAccessGiveWorkingCredentials(t *testing.T) {
 		requireS3(t, a)
 		roundTrip(t, a)
 		ctx := testContext(t)
-		_, err := a.client().ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(a.bucket())})
-		if err != nil {
+		if _, err := s3check.List(ctx, a.client(), a.bucket()); err != nil {
 			t.Errorf("ListObjectsV2: %v", err)
 		}
 	})
@@ -85,9 +85,9 @@ func TestClaimAndAccessGiveWorkingCredentials(t *testing.T) {
 		if len(other) > 63 {
 			other = a.bucket()[:57] + "-other"
 		}
-		requireDenied(t, "PutObject into another bucket", putObject(ctx, a.client(), other, "x", "x"))
+		s3check.RequireDenied(t, "PutObject into another bucket", s3check.Put(ctx, a.client(), other, "x", "x"))
 		_, err := a.client().PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(a.bucket()), Policy: aws.String(`{"Version":"2012-10-17","Statement":[]}`)})
-		requireDenied(t, "PutBucketPolicy on its own bucket", err)
+		s3check.RequireDenied(t, "PutBucketPolicy on its own bucket", err)
 	})
 
 	t.Run("the driver created one user for the access", func(t *testing.T) {
@@ -122,19 +122,19 @@ func TestReadOnlyAccessDeniesWrites(t *testing.T) {
 	requireS3(t, ro)
 
 	ctx := testContext(t)
-	if err := putObject(ctx, rw.client(), rw.bucket(), "report.txt", "v1"); err != nil {
+	if err := s3check.Put(ctx, rw.client(), rw.bucket(), "report.txt", "v1"); err != nil {
 		t.Fatalf("PutObject as the writer: %v", err)
 	}
-	got, err := getObject(ctx, ro.client(), ro.bucket(), "report.txt")
+	got, err := s3check.Get(ctx, ro.client(), ro.bucket(), "report.txt")
 	if err != nil || got != "v1" {
 		t.Fatalf("GetObject as the reader = %q, %v; want v1", got, err)
 	}
-	if _, err := ro.client().ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(ro.bucket())}); err != nil {
+	if _, err := s3check.List(ctx, ro.client(), ro.bucket()); err != nil {
 		t.Errorf("ListObjectsV2 as the reader: %v", err)
 	}
-	requireDenied(t, "PutObject as the reader", putObject(ctx, ro.client(), ro.bucket(), "report.txt", "v2"))
-	requireDenied(t, "DeleteObject as the reader", deleteObject(ctx, ro.client(), ro.bucket(), "report.txt"))
-	if got, err := getObject(ctx, rw.client(), rw.bucket(), "report.txt"); err != nil || got != "v1" {
+	s3check.RequireDenied(t, "PutObject as the reader", s3check.Put(ctx, ro.client(), ro.bucket(), "report.txt", "v2"))
+	s3check.RequireDenied(t, "DeleteObject as the reader", s3check.Delete(ctx, ro.client(), ro.bucket(), "report.txt"))
+	if got, err := s3check.Get(ctx, rw.client(), rw.bucket(), "report.txt"); err != nil || got != "v1" {
 		t.Errorf("after the denied writes the object is %q, %v; want v1", got, err)
 	}
 }
@@ -213,7 +213,7 @@ func TestDeletionPolicy(t *testing.T) {
 		a := waitAccessGranted(t, ns, "a", createAccess(t, ns, "a", "full", accessClass))
 		requireS3(t, a)
 		ctx := testContext(t)
-		if err := putObject(ctx, a.client(), a.bucket(), "left-behind.txt", "x"); err != nil {
+		if err := s3check.Put(ctx, a.client(), a.bucket(), "left-behind.txt", "x"); err != nil {
 			t.Fatalf("PutObject: %v", err)
 		}
 
@@ -238,7 +238,7 @@ func TestDeletionPolicy(t *testing.T) {
 		a := waitAccessGranted(t, ns, "a", createAccess(t, ns, "a", "keep", accessClass))
 		requireS3(t, a)
 		ctx := testContext(t)
-		if err := putObject(ctx, a.client(), a.bucket(), "precious.txt", "keep me"); err != nil {
+		if err := s3check.Put(ctx, a.client(), a.bucket(), "precious.txt", "keep me"); err != nil {
 			t.Fatalf("PutObject: %v", err)
 		}
 
@@ -246,7 +246,7 @@ func TestDeletionPolicy(t *testing.T) {
 		// Give the driver two resyncs in which it could (wrongly) act.
 		time.Sleep(5 * time.Second)
 		requireBucket(t, bucketID, true)
-		got, err := getObject(ctx, env.adminS3, bucketID, "precious.txt")
+		got, err := s3check.Get(ctx, env.adminS3, bucketID, "precious.txt")
 		if err != nil || got != "keep me" {
 			t.Errorf("retained object = %q, %v; want %q", got, err, "keep me")
 		}
@@ -263,13 +263,13 @@ func TestDeletionPolicy(t *testing.T) {
 // identity, so that a cluster run leaves nothing behind.
 func purgeRetained(t *testing.T, bucket string) {
 	ctx := context.Background()
-	out, err := env.adminS3.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+	keys, err := s3check.List(ctx, env.adminS3, bucket)
 	if err != nil {
 		t.Logf("list retained bucket %s: %v", bucket, err)
 		return
 	}
-	for _, o := range out.Contents {
-		_ = deleteObject(ctx, env.adminS3, bucket, aws.ToString(o.Key))
+	for _, key := range keys {
+		_ = s3check.Delete(ctx, env.adminS3, bucket, key)
 	}
 	if _, err := env.adminS3.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(bucket)}); err != nil {
 		t.Logf("delete retained bucket %s: %v", bucket, err)
@@ -385,7 +385,7 @@ func TestLongBucketNameIsMapped(t *testing.T) {
 		t.Errorf("BucketInfo bucketName = %q, want the Bucket name", a.Info.Spec.BucketName)
 	}
 	ctx := testContext(t)
-	if err := putObject(ctx, a.client(), id, "k", "v"); err != nil {
+	if err := s3check.Put(ctx, a.client(), id, "k", "v"); err != nil {
 		t.Errorf("PutObject into the mapped bucket %s: %v", id, err)
 	}
 }

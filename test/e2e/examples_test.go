@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/e2e/framework"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/s3check"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
 )
 
@@ -51,5 +52,5 @@ func TestExamples(t *testing.T) {
 	rw := waitAccessGranted(t, ns, "demo-bucket", "demo-bucket-credentials")
 	ro := waitAccessGranted(t, ns, "demo-bucket-read-only", "demo-bucket-read-only-credentials")
 	roundTrip(t, rw)
-	requireDenied(t, "PutObject with the read-only example access", putObject(ctx, ro.client(), ro.bucket(), "x", "x"))
+	s3check.RequireDenied(t, "PutObject with the read-only example access", s3check.Put(ctx, ro.client(), ro.bucket(), "x", "x"))
 }

@@ -5,10 +5,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"sort"
-	"strings"
 	"testing"
 	"time"
 
@@ -16,8 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -25,6 +21,7 @@ import (
 	"k8s.io/client-go/util/retry"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/e2e/framework"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/s3check"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
 )
 
@@ -327,26 +324,6 @@ func (a *access) client() *s3.Client { return a.Info.Client(env.s3Endpoint) }
 // bucket is the bucket name the workload reads from its Secret.
 func (a *access) bucket() string { return a.Info.Spec.BucketName }
 
-func putObject(ctx context.Context, c *s3.Client, bucket, key, body string) error {
-	_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader(body)})
-	return err
-}
-
-func getObject(ctx context.Context, c *s3.Client, bucket, key string) (string, error) {
-	out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
-	if err != nil {
-		return "", err
-	}
-	defer out.Body.Close()
-	b, err := io.ReadAll(out.Body)
-	return string(b), err
-}
-
-func deleteObject(ctx context.Context, c *s3.Client, bucket, key string) error {
-	_, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
-	return err
-}
-
 // requireS3 skips a test that must talk to S3 as a workload when it cannot:
 // in cluster mode with the sidecar v0.1.0 the Secret names a placeholder
 // endpoint, and E2E_S3_ENDPOINT must say where S3 really is.
@@ -364,47 +341,18 @@ func roundTrip(t *testing.T, a *access) {
 	ctx := testContext(t)
 	c, bucket := a.client(), a.bucket()
 	key, body := "e2e/"+suffix(6)+".txt", "written with the credentials of "+a.Name
-	if err := putObject(ctx, c, bucket, key, body); err != nil {
+	if err := s3check.Put(ctx, c, bucket, key, body); err != nil {
 		t.Fatalf("PutObject with the issued credentials: %v", err)
 	}
-	got, err := getObject(ctx, c, bucket, key)
+	got, err := s3check.Get(ctx, c, bucket, key)
 	if err != nil {
 		t.Fatalf("GetObject with the issued credentials: %v", err)
 	}
 	if got != body {
 		t.Fatalf("GetObject = %q, want %q", got, body)
 	}
-	if err := deleteObject(ctx, c, bucket, key); err != nil {
+	if err := s3check.Delete(ctx, c, bucket, key); err != nil {
 		t.Fatalf("DeleteObject with the issued credentials: %v", err)
-	}
-}
-
-func httpStatus(err error) int {
-	var re *smithyhttp.ResponseError
-	if errors.As(err, &re) {
-		return re.HTTPStatusCode()
-	}
-	return 0
-}
-
-func errorCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
-}
-
-// requireDenied fails unless err is an HTTP 403 from S3.
-func requireDenied(t *testing.T, what string, err error) {
-	t.Helper()
-	switch {
-	case err == nil:
-		t.Errorf("%s succeeded, want it denied", what)
-	case httpStatus(err) != http.StatusForbidden:
-		t.Errorf("%s: %v, want HTTP 403", what, err)
-	default:
-		t.Logf("%s denied as expected: %s", what, errorCode(err))
 	}
 }
 
@@ -417,7 +365,7 @@ func waitCredentialsRejected(t *testing.T, a *access) {
 		if err == nil {
 			return errors.New("the credentials still work")
 		}
-		if httpStatus(err) != http.StatusForbidden {
+		if s3check.HTTPStatus(err) != http.StatusForbidden {
 			return fmt.Errorf("unexpected error: %w", err)
 		}
 		return nil
@@ -460,7 +408,7 @@ func bucketExists(ctx context.Context, name string) (bool, error) {
 	switch {
 	case err == nil:
 		return true, nil
-	case httpStatus(err) == http.StatusNotFound:
+	case s3check.HTTPStatus(err) == http.StatusNotFound:
 		return false, nil
 	}
 	return false, fmt.Errorf("HeadBucket %s: %w", name, err)

@@ -4,10 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,8 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/s3check"
 )
 
 // startSeaweedForTest starts a private SeaweedFS for one test and stops it at
@@ -57,22 +54,15 @@ func TestSeaweedServesS3WithAdminCredentials(t *testing.T) {
 	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("stack-seaweed-test")}); err != nil {
 		t.Fatalf("CreateBucket: %v", err)
 	}
-	body := []byte("hello from the stack test")
-	if _, err := client.PutObject(ctx, &s3.PutObjectInput{
-		Bucket: aws.String("stack-seaweed-test"), Key: aws.String("dir/object.txt"), Body: bytes.NewReader(body),
-	}); err != nil {
+	const body = "hello from the stack test"
+	if err := s3check.Put(ctx, client, "stack-seaweed-test", "dir/object.txt", body); err != nil {
 		t.Fatalf("PutObject: %v", err)
 	}
-	out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("stack-seaweed-test"), Key: aws.String("dir/object.txt")})
+	got, err := s3check.Get(ctx, client, "stack-seaweed-test", "dir/object.txt")
 	if err != nil {
 		t.Fatalf("GetObject: %v", err)
 	}
-	got, err := io.ReadAll(out.Body)
-	out.Body.Close()
-	if err != nil {
-		t.Fatalf("read object: %v", err)
-	}
-	if !bytes.Equal(got, body) {
+	if got != body {
 		t.Fatalf("object body = %q, want %q", got, body)
 	}
 
@@ -82,19 +72,16 @@ func TestSeaweedServesS3WithAdminCredentials(t *testing.T) {
 			o.RetryMaxAttempts = 1
 		})
 		_, err := anon.ListBuckets(ctx, &s3.ListBucketsInput{})
-		wantForbidden(t, "anonymous ListBuckets", err)
-		_, err = anon.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("stack-seaweed-test"), Key: aws.String("dir/object.txt")})
-		wantForbidden(t, "anonymous GetObject", err)
-		_, err = anon.PutObject(ctx, &s3.PutObjectInput{
-			Bucket: aws.String("stack-seaweed-test"), Key: aws.String("anon.txt"), Body: strings.NewReader("x"),
-		})
-		wantForbidden(t, "anonymous PutObject", err)
+		s3check.RequireDenied(t, "anonymous ListBuckets", err)
+		_, err = s3check.Get(ctx, anon, "stack-seaweed-test", "dir/object.txt")
+		s3check.RequireDenied(t, "anonymous GetObject", err)
+		s3check.RequireDenied(t, "anonymous PutObject", s3check.Put(ctx, anon, "stack-seaweed-test", "anon.txt", "x"))
 	})
 
 	t.Run("wrong secret is rejected", func(t *testing.T) {
 		bad := NewS3Client(sw.Endpoint, sw.Region, sw.AccessKey, sw.SecretKey+"x", func(o *s3.Options) { o.RetryMaxAttempts = 1 })
 		_, err := bad.ListBuckets(ctx, &s3.ListBucketsInput{})
-		wantForbidden(t, "ListBuckets with a wrong secret", err)
+		s3check.RequireDenied(t, "ListBuckets with a wrong secret", err)
 	})
 
 	t.Run("every listening socket is on 127.0.0.1", func(t *testing.T) {
@@ -122,9 +109,7 @@ func TestSeaweedRestartKeepsState(t *testing.T) {
 	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("survives")}); err != nil {
 		t.Fatalf("CreateBucket: %v", err)
 	}
-	if _, err := client.PutObject(ctx, &s3.PutObjectInput{
-		Bucket: aws.String("survives"), Key: aws.String("k"), Body: strings.NewReader("v"),
-	}); err != nil {
+	if err := s3check.Put(ctx, client, "survives", "k", "v"); err != nil {
 		t.Fatalf("PutObject: %v", err)
 	}
 	// An IAM user with a key and a policy, created through the IAM API.
@@ -145,7 +130,7 @@ func TestSeaweedRestartKeepsState(t *testing.T) {
 		return NewS3Client(sw.Endpoint, sw.Region, aws.ToString(key.AccessKey.AccessKeyId), aws.ToString(key.AccessKey.SecretAccessKey),
 			func(o *s3.Options) { o.RetryMaxAttempts = 1 })
 	}
-	if _, err := reader().GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("survives"), Key: aws.String("k")}); err != nil {
+	if _, err := s3check.Get(ctx, reader(), "survives", "k"); err != nil {
 		t.Fatalf("GetObject as the IAM user: %v", err)
 	}
 
@@ -158,36 +143,15 @@ func TestSeaweedRestartKeepsState(t *testing.T) {
 	if sw.PID() == oldPID {
 		t.Fatalf("Restart kept pid %d", oldPID)
 	}
-	out, err := sw.S3Client().GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("survives"), Key: aws.String("k")})
+	got, err := s3check.Get(ctx, sw.S3Client(), "survives", "k")
 	if err != nil {
 		t.Fatalf("GetObject after restart: %v", err)
 	}
-	got, _ := io.ReadAll(out.Body)
-	out.Body.Close()
-	if string(got) != "v" {
+	if got != "v" {
 		t.Fatalf("object after restart = %q, want %q", got, "v")
 	}
-	out, err = reader().GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("survives"), Key: aws.String("k")})
-	if err != nil {
+	if _, err := s3check.Get(ctx, reader(), "survives", "k"); err != nil {
 		t.Fatalf("GetObject as the IAM user after restart: %v", err)
-	}
-	out.Body.Close()
-}
-
-func wantForbidden(t *testing.T, what string, err error) {
-	t.Helper()
-	if err == nil {
-		t.Errorf("%s succeeded, want it denied", what)
-		return
-	}
-	var re *smithyhttp.ResponseError
-	if !errors.As(err, &re) || re.HTTPStatusCode() != http.StatusForbidden {
-		t.Errorf("%s: %v, want HTTP 403", what, err)
-		return
-	}
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		t.Logf("%s denied: %s", what, ae.ErrorCode())
 	}
 }
 
