@@ -92,7 +92,9 @@ func (s *Server) DriverGrantBucketAccess(ctx context.Context, req *cosi.DriverGr
 	var last *store.Access
 	err = s.waitFor(ctx, func() (bool, error) {
 		last = s.cachedAccess(rec.RecordName)
-		if last == nil {
+		if last == nil || last.UID != rec.UID {
+			// Not in the cache yet, or an earlier record of the same name.
+			last = nil
 			return false, nil
 		}
 		return last.Status.Phase == store.PhaseReady || last.Status.Phase == store.PhaseFailed, nil

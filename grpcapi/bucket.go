@@ -47,7 +47,10 @@ func (s *Server) DriverCreateBucket(ctx context.Context, req *cosi.DriverCreateB
 	var last *store.Bucket
 	err = s.waitFor(ctx, func() (bool, error) {
 		last = s.cachedBucket(rec.RecordName)
-		if last == nil {
+		if last == nil || last.UID != rec.UID {
+			// Not in the cache yet, or the cache still holds an earlier
+			// record of the same name whose status says nothing of this one.
+			last = nil
 			return false, nil
 		}
 		return last.Status.Phase == store.PhaseReady || last.Status.Phase == store.PhaseFailed, nil
@@ -60,7 +63,7 @@ func (s *Server) DriverCreateBucket(ctx context.Context, req *cosi.DriverCreateB
 	case last.Status.Phase == store.PhaseFailed:
 		// Nothing was created for this record (the name belongs to someone
 		// else), so the record goes: a failed call leaves nothing behind.
-		if err := s.store.DeleteBucket(ctx, rec.RecordName); err != nil {
+		if err := s.store.DeleteBucketIncarnation(ctx, rec.RecordName, rec.UID); err != nil {
 			return nil, toStatus(err)
 		}
 		return nil, status.Errorf(codes.AlreadyExists, "bucket %q already exists in SeaweedFS and was not created by this driver", spec.BucketID)

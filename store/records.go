@@ -9,6 +9,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"time"
+
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // Labels and finalizer on every record. Nothing secret ever goes into a label
@@ -96,7 +98,9 @@ type BucketSpec struct {
 
 // Bucket is a bucket record.
 type Bucket struct {
-	RecordName      string
+	RecordName string
+	// UID tells one incarnation of a record from a later one of the same name.
+	UID             types.UID
 	ResourceVersion string
 	// Deleting is true once DriverDeleteBucket (or garbage collection) asked for
 	// the bucket to go; the record stays until the reconciler has finished.
@@ -120,6 +124,7 @@ type AccessSpec struct {
 // them, so a retried grant returns byte-identical credentials.
 type Access struct {
 	RecordName      string
+	UID             types.UID
 	ResourceVersion string
 	Deleting        bool
 	Spec            AccessSpec

@@ -13,6 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
 )
@@ -107,6 +108,16 @@ func (s *Store) ListBuckets(ctx context.Context) ([]*Bucket, error) {
 func (s *Store) DeleteBucket(ctx context.Context, recordName string) error {
 	err := s.client.CoreV1().ConfigMaps(s.namespace).Delete(ctx, recordName, metav1.DeleteOptions{})
 	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete bucket record %s: %w", recordName, err)
+	}
+	return nil
+}
+
+// DeleteBucketIncarnation is DeleteBucket for one incarnation of the record:
+// a later record of the same name (another UID) is left alone.
+func (s *Store) DeleteBucketIncarnation(ctx context.Context, recordName string, uid types.UID) error {
+	err := s.client.CoreV1().ConfigMaps(s.namespace).Delete(ctx, recordName, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 		return fmt.Errorf("delete bucket record %s: %w", recordName, err)
 	}
 	return nil
@@ -325,6 +336,7 @@ func BucketFromConfigMap(cm *corev1.ConfigMap) (*Bucket, error) {
 	}
 	b := &Bucket{
 		RecordName:      cm.Name,
+		UID:             cm.UID,
 		ResourceVersion: cm.ResourceVersion,
 		Deleting:        cm.DeletionTimestamp != nil,
 	}
@@ -346,6 +358,7 @@ func AccessFromSecret(sec *corev1.Secret) (*Access, error) {
 	}
 	a := &Access{
 		RecordName:      sec.Name,
+		UID:             sec.UID,
 		ResourceVersion: sec.ResourceVersion,
 		Deleting:        sec.DeletionTimestamp != nil,
 		AccessKeyID:     string(sec.Data[keyAccessKeyID]),
