@@ -58,9 +58,12 @@ func status(phase store.Phase, reason, message string, createAttempted bool) *st
 func PlanBucket(rec *store.Bucket, obs BucketObserved) Plan {
 	attempted := rec.Status.CreateAttempted
 	// A bucket without our marker is still ours if we recorded that we were
-	// about to create it: the driver crashed between creating and marking.
-	// Without that record it belongs to somebody else and is never touched.
-	ours := obs.Bucket.Owned || (obs.Bucket.Exists && attempted)
+	// about to create it and have not seen it ready since: the driver crashed
+	// between creating and marking. A bucket that loses the marker after the
+	// record was ready was changed or re-created by somebody else; without a
+	// recorded attempt it was always somebody else's. Neither is touched.
+	adoptable := attempted && rec.Status.Phase != store.PhaseReady && rec.Status.Reason != store.ReasonBucketLostMarker
+	ours := obs.Bucket.Owned || (obs.Bucket.Exists && adoptable)
 
 	if rec.Deleting {
 		switch {
@@ -88,17 +91,19 @@ func PlanBucket(rec *store.Bucket, obs BucketObserved) Plan {
 	switch {
 	case obs.Bucket.Exists && obs.Bucket.Owned:
 		return Plan{Status: ready}
-	case obs.Bucket.Exists && attempted:
+	case obs.Bucket.Exists && adoptable:
 		return Plan{Steps: []Step{StepMarkBucketOwned}, Status: ready}
+	case obs.Bucket.Exists && attempted:
+		return Plan{Status: status(store.PhaseBlocked, store.ReasonBucketLostMarker,
+			"the bucket lost this driver's ownership tag (changed or re-created outside the driver); it is left untouched", true)}
 	case obs.Bucket.Exists:
 		return Plan{Status: status(store.PhaseFailed, store.ReasonBucketNotOwned,
 			"a bucket with this name exists in SeaweedFS and was not created by this driver", false)}
-	case !attempted:
+	default:
+		// New, or created before and now missing: record the attempt (which
+		// also takes the record out of Ready, see adoptable), then create.
 		// CreateBucket marks the bucket as ours in the same call.
 		return Plan{Steps: []Step{StepMarkCreateAttempted, StepCreateBucket}, Status: ready}
-	default:
-		// Created before (or interrupted) and now missing: create it again.
-		return Plan{Steps: []Step{StepCreateBucket}, Status: ready}
 	}
 }
 

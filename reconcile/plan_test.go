@@ -46,9 +46,25 @@ func TestPlanBucket(t *testing.T) {
 			want: Plan{Status: st(store.PhaseReady, "", true)},
 		},
 		{
-			name: "a bucket removed out of band is created again",
+			name: "a bucket removed out of band is created again, after leaving Ready",
 			rec:  bucketRec(func(b *store.Bucket) { b.Status = *st(store.PhaseReady, "", true) }),
-			want: Plan{Steps: []Step{StepCreateBucket}, Status: st(store.PhaseReady, "", true)},
+			want: Plan{Steps: []Step{StepMarkCreateAttempted, StepCreateBucket}, Status: st(store.PhaseReady, "", true)},
+		},
+		{
+			name: "a ready bucket that lost its marker is left untouched, never re-adopted",
+			rec:  bucketRec(func(b *store.Bucket) { b.Status = *st(store.PhaseReady, "", true) }),
+			obs:  BucketObserved{Bucket: foreign},
+			want: Plan{Status: &store.Status{Phase: store.PhaseBlocked, Reason: store.ReasonBucketLostMarker, CreateAttempted: true,
+				Message: "the bucket lost this driver's ownership tag (changed or re-created outside the driver); it is left untouched"}},
+		},
+		{
+			name: "deleting a record whose bucket lost its marker never touches the bucket",
+			rec: bucketRec(func(b *store.Bucket) {
+				deleting(b)
+				b.Status = *st(store.PhaseBlocked, store.ReasonBucketLostMarker, true)
+			}),
+			obs:  BucketObserved{Bucket: foreign},
+			want: Plan{Steps: []Step{StepRelease}},
 		},
 		{
 			name: "a foreign bucket with the same name is never adopted",

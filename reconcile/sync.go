@@ -99,9 +99,11 @@ func (r *Reconciler) applyBucketStep(ctx context.Context, rec *store.Bucket, ste
 	id := rec.Spec.BucketID
 	switch step {
 	case StepMarkCreateAttempted:
-		st := rec.Status
-		st.CreateAttempted = true
-		return r.Store.SetBucketStatus(ctx, rec.RecordName, st)
+		// Pending, not Ready: a bucket found unmarked after this point may be
+		// adopted as the one being created (see PlanBucket).
+		return r.Store.SetBucketStatus(ctx, rec.RecordName, store.Status{
+			Phase: store.PhasePending, CreateAttempted: true, Message: "creating the bucket",
+		})
 	case StepCreateBucket:
 		return r.Admin.CreateBucket(ctx, id)
 	case StepMarkBucketOwned:

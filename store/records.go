@@ -59,9 +59,12 @@ const (
 // Reasons recorded with PhaseFailed/PhaseBlocked; grpcapi maps them to codes.
 const (
 	ReasonBucketNotOwned = "BucketNotOwned"
-	ReasonBucketNotEmpty = "BucketNotEmpty"
-	ReasonBucketGone     = "BucketGone"
-	ReasonBackendError   = "BackendError"
+	// ReasonBucketLostMarker: a bucket that was ready lost the driver's
+	// ownership tag; it is no longer treated as the driver's.
+	ReasonBucketLostMarker = "BucketLostMarker"
+	ReasonBucketNotEmpty   = "BucketNotEmpty"
+	ReasonBucketGone       = "BucketGone"
+	ReasonBackendError     = "BackendError"
 )
 
 // Status is what the reconciler last observed; only the reconciler writes it.
