@@ -156,6 +156,17 @@ func (c *SeaweedFS) call(ctx context.Context, op string, fn func(context.Context
 	return classify(op, fn(ctx))
 }
 
+// read is call for a call whose output is wanted.
+func read[T any](ctx context.Context, c *SeaweedFS, op string, fn func(context.Context) (T, error)) (T, error) {
+	var out T
+	err := c.call(ctx, op, func(ctx context.Context) error {
+		var err error
+		out, err = fn(ctx)
+		return err
+	})
+	return out, err
+}
+
 // write is call for a mutating S3 call.
 func (c *SeaweedFS) write(ctx context.Context, op string, fn func(context.Context) error) error {
 	c.writes.Add(1)
@@ -179,10 +190,8 @@ func (c *SeaweedFS) iamMutate(ctx context.Context, op string, fn func(context.Co
 // owner is "" for a bucket without the tag.
 func (c *SeaweedFS) bucketOwner(ctx context.Context, bucket string) (exists bool, owner string, tags []s3types.Tag, err error) {
 	var out *s3.GetBucketTaggingOutput
-	err = c.call(ctx, "GetBucketTagging", func(ctx context.Context) error {
-		var err error
-		out, err = c.s3.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String(bucket)})
-		return err
+	out, err = read(ctx, c, "GetBucketTagging", func(ctx context.Context) (*s3.GetBucketTaggingOutput, error) {
+		return c.s3.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String(bucket)})
 	})
 	switch {
 	case isCode(err, "NoSuchTagSet"):
@@ -320,11 +329,8 @@ func (c *SeaweedFS) ObserveBucket(ctx context.Context, name string) (BucketState
 // bucketEmpty reports whether the bucket has no objects, no versions or
 // delete markers, and no unfinished multipart uploads.
 func (c *SeaweedFS) bucketEmpty(ctx context.Context, name string) (bool, error) {
-	var objs *s3.ListObjectsV2Output
-	err := c.call(ctx, "ListObjectsV2", func(ctx context.Context) error {
-		var err error
-		objs, err = c.s3.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(name), MaxKeys: aws.Int32(1)})
-		return err
+	objs, err := read(ctx, c, "ListObjectsV2", func(ctx context.Context) (*s3.ListObjectsV2Output, error) {
+		return c.s3.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(name), MaxKeys: aws.Int32(1)})
 	})
 	if err != nil {
 		return false, err
@@ -333,10 +339,8 @@ func (c *SeaweedFS) bucketEmpty(ctx context.Context, name string) (bool, error) 
 		return false, nil
 	}
 	var ver *s3.GetBucketVersioningOutput
-	err = c.call(ctx, "GetBucketVersioning", func(ctx context.Context) error {
-		var err error
-		ver, err = c.s3.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: aws.String(name)})
-		return err
+	ver, err = read(ctx, c, "GetBucketVersioning", func(ctx context.Context) (*s3.GetBucketVersioningOutput, error) {
+		return c.s3.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: aws.String(name)})
 	})
 	if err != nil {
 		return false, err
@@ -345,10 +349,8 @@ func (c *SeaweedFS) bucketEmpty(ctx context.Context, name string) (bool, error) 
 		// Noncurrent versions and delete markers are invisible to
 		// ListObjectsV2 but are still data.
 		var vers *s3.ListObjectVersionsOutput
-		err = c.call(ctx, "ListObjectVersions", func(ctx context.Context) error {
-			var err error
-			vers, err = c.s3.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(name), MaxKeys: aws.Int32(1)})
-			return err
+		vers, err = read(ctx, c, "ListObjectVersions", func(ctx context.Context) (*s3.ListObjectVersionsOutput, error) {
+			return c.s3.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(name), MaxKeys: aws.Int32(1)})
 		})
 		if err != nil {
 			return false, err
@@ -358,10 +360,8 @@ func (c *SeaweedFS) bucketEmpty(ctx context.Context, name string) (bool, error) 
 		}
 	}
 	var ups *s3.ListMultipartUploadsOutput
-	err = c.call(ctx, "ListMultipartUploads", func(ctx context.Context) error {
-		var err error
-		ups, err = c.s3.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String(name), MaxUploads: aws.Int32(1)})
-		return err
+	ups, err = read(ctx, c, "ListMultipartUploads", func(ctx context.Context) (*s3.ListMultipartUploadsOutput, error) {
+		return c.s3.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String(name), MaxUploads: aws.Int32(1)})
 	})
 	if err != nil {
 		return false, err
@@ -541,11 +541,8 @@ func (c *SeaweedFS) emptyBucket(ctx context.Context, name string) error {
 		keyMarker, versionMarker = page.NextKeyMarker, page.NextVersionIdMarker
 	}
 	for {
-		var ups *s3.ListMultipartUploadsOutput
-		err := c.call(ctx, "ListMultipartUploads", func(ctx context.Context) error {
-			var err error
-			ups, err = c.s3.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String(name)})
-			return err
+		ups, err := read(ctx, c, "ListMultipartUploads", func(ctx context.Context) (*s3.ListMultipartUploadsOutput, error) {
+			return c.s3.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String(name)})
 		})
 		if err != nil {
 			return err
@@ -572,11 +569,8 @@ func (c *SeaweedFS) ListOwnedBuckets(ctx context.Context) ([]string, error) {
 	var names []string
 	var token *string
 	for {
-		var out *s3.ListBucketsOutput
-		err := c.call(ctx, "ListBuckets", func(ctx context.Context) error {
-			var err error
-			out, err = c.s3.ListBuckets(ctx, &s3.ListBucketsInput{ContinuationToken: token})
-			return err
+		out, err := read(ctx, c, "ListBuckets", func(ctx context.Context) (*s3.ListBucketsOutput, error) {
+			return c.s3.ListBuckets(ctx, &s3.ListBucketsInput{ContinuationToken: token})
 		})
 		if err != nil {
 			return nil, err
@@ -678,11 +672,8 @@ func (c *SeaweedFS) observeUserDetails(ctx context.Context, name string, obs *us
 	// the caller's own keys.
 	var marker *string
 	for {
-		var out *iam.ListAccessKeysOutput
-		err := c.call(ctx, "ListAccessKeys", func(ctx context.Context) error {
-			var err error
-			out, err = c.iam.ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: aws.String(name), Marker: marker})
-			return err
+		out, err := read(ctx, c, "ListAccessKeys", func(ctx context.Context) (*iam.ListAccessKeysOutput, error) {
+			return c.iam.ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: aws.String(name), Marker: marker})
 		})
 		if err != nil {
 			return err
@@ -703,11 +694,8 @@ func (c *SeaweedFS) observeUserDetails(ctx context.Context, name string, obs *us
 	var policyNames []string
 	marker = nil
 	for {
-		var out *iam.ListUserPoliciesOutput
-		err := c.call(ctx, "ListUserPolicies", func(ctx context.Context) error {
-			var err error
-			out, err = c.iam.ListUserPolicies(ctx, &iam.ListUserPoliciesInput{UserName: aws.String(name), Marker: marker})
-			return err
+		out, err := read(ctx, c, "ListUserPolicies", func(ctx context.Context) (*iam.ListUserPoliciesOutput, error) {
+			return c.iam.ListUserPolicies(ctx, &iam.ListUserPoliciesInput{UserName: aws.String(name), Marker: marker})
 		})
 		if err != nil {
 			return err
@@ -719,11 +707,8 @@ func (c *SeaweedFS) observeUserDetails(ctx context.Context, name string, obs *us
 		marker = out.Marker
 	}
 	for _, p := range policyNames {
-		var out *iam.GetUserPolicyOutput
-		err := c.call(ctx, "GetUserPolicy", func(ctx context.Context) error {
-			var err error
-			out, err = c.iam.GetUserPolicy(ctx, &iam.GetUserPolicyInput{UserName: aws.String(name), PolicyName: aws.String(p)})
-			return err
+		out, err := read(ctx, c, "GetUserPolicy", func(ctx context.Context) (*iam.GetUserPolicyOutput, error) {
+			return c.iam.GetUserPolicy(ctx, &iam.GetUserPolicyInput{UserName: aws.String(name), PolicyName: aws.String(p)})
 		})
 		if err != nil {
 			return err
@@ -733,11 +718,8 @@ func (c *SeaweedFS) observeUserDetails(ctx context.Context, name string, obs *us
 
 	marker = nil
 	for {
-		var out *iam.ListAttachedUserPoliciesOutput
-		err := c.call(ctx, "ListAttachedUserPolicies", func(ctx context.Context) error {
-			var err error
-			out, err = c.iam.ListAttachedUserPolicies(ctx, &iam.ListAttachedUserPoliciesInput{UserName: aws.String(name), Marker: marker})
-			return err
+		out, err := read(ctx, c, "ListAttachedUserPolicies", func(ctx context.Context) (*iam.ListAttachedUserPoliciesOutput, error) {
+			return c.iam.ListAttachedUserPolicies(ctx, &iam.ListAttachedUserPoliciesInput{UserName: aws.String(name), Marker: marker})
 		})
 		if err != nil {
 			return err
@@ -753,11 +735,8 @@ func (c *SeaweedFS) observeUserDetails(ctx context.Context, name string, obs *us
 
 	marker = nil
 	for {
-		var out *iam.ListGroupsForUserOutput
-		err := c.call(ctx, "ListGroupsForUser", func(ctx context.Context) error {
-			var err error
-			out, err = c.iam.ListGroupsForUser(ctx, &iam.ListGroupsForUserInput{UserName: aws.String(name), Marker: marker})
-			return err
+		out, err := read(ctx, c, "ListGroupsForUser", func(ctx context.Context) (*iam.ListGroupsForUserOutput, error) {
+			return c.iam.ListGroupsForUser(ctx, &iam.ListGroupsForUserInput{UserName: aws.String(name), Marker: marker})
 		})
 		if err != nil {
 			return err
@@ -1056,11 +1035,8 @@ func (c *SeaweedFS) ListOwnedUsers(ctx context.Context) ([]UserState, error) {
 	var names []string
 	var marker *string
 	for {
-		var out *iam.ListUsersOutput
-		err := c.call(ctx, "ListUsers", func(ctx context.Context) error {
-			var err error
-			out, err = c.iam.ListUsers(ctx, &iam.ListUsersInput{Marker: marker})
-			return err
+		out, err := read(ctx, c, "ListUsers", func(ctx context.Context) (*iam.ListUsersOutput, error) {
+			return c.iam.ListUsers(ctx, &iam.ListUsersInput{Marker: marker})
 		})
 		if err != nil {
 			return nil, err
