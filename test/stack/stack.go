@@ -60,7 +60,17 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if !opts.NoKube {
 		wg.Go(func() {
 			t0 := time.Now()
-			s.Kube, kubeErr = StartKube(ctx, opts.Kube)
+			kubeErr = retryStart(ctx, "kube", opts.Kube.Dir == "", func() error {
+				var err error
+				s.Kube, err = StartKube(ctx, opts.Kube)
+				return err
+			}, func() {
+				// A failed start keeps its directory for the logs; a retry
+				// makes a new one.
+				if s.Kube != nil && !opts.Kube.KeepDir {
+					_ = os.RemoveAll(s.Kube.Dir)
+				}
+			})
 			s.KubeStartup = time.Since(t0)
 			if kubeErr != nil {
 				cancel()
@@ -70,7 +80,11 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if !opts.NoSeaweed {
 		wg.Go(func() {
 			t0 := time.Now()
-			s.Seaweed, seaweedErr = StartSeaweed(ctx, opts.Seaweed)
+			seaweedErr = retryStart(ctx, "seaweedfs", opts.Seaweed.Dir == "", func() error {
+				var err error
+				s.Seaweed, err = StartSeaweed(ctx, opts.Seaweed)
+				return err
+			}, func() {})
 			s.SeaweedStartup = time.Since(t0)
 			if seaweedErr != nil {
 				cancel()
@@ -89,6 +103,28 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		return s, err
 	}
 	return s, nil
+}
+
+// startAttempts bounds retryStart.
+const startAttempts = 3
+
+// retryStart runs start up to startAttempts times. Ports are picked free and
+// released before the component binds them, so another process starting at
+// the same moment (test packages run in parallel) can take one first; a new
+// attempt picks new ports. A start into a fixed directory is not retried (its
+// state is not fresh), nor one cut off by ctx.
+func retryStart(ctx context.Context, name string, retryable bool, start func() error, discard func()) error {
+	var err error
+	for attempt := 1; attempt <= startAttempts; attempt++ {
+		if err = start(); err == nil || !retryable || ctx.Err() != nil {
+			return err
+		}
+		if attempt < startAttempts {
+			fmt.Fprintf(os.Stderr, "stack: %s did not start (attempt %d of %d), trying again: %v\n", name, attempt, startAttempts, err)
+			discard()
+		}
+	}
+	return err
 }
 
 // Stop stops every component. It is safe to call more than once and from a
