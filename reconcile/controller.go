@@ -60,9 +60,6 @@ type Controller struct {
 	queue workqueue.TypedRateLimitingInterface[Key]
 
 	bucketAccesses BucketAccesses
-
-	mu       sync.Mutex
-	resynced chan struct{} // closed and replaced after each resync pass
 }
 
 // NewController wires a Reconciler to the informers.
@@ -74,7 +71,6 @@ func NewController(r *Reconciler, inf Informers, cfg ControllerConfig, log logr.
 		log: log,
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(RecordRateLimiter(),
 			workqueue.TypedRateLimitingQueueConfig[Key]{Name: "records"}),
-		resynced:       make(chan struct{}),
 		bucketAccesses: cfg.BucketAccesses,
 	}
 	for kind, inf := range map[string]cache.SharedIndexInformer{store.KindBucket: inf.Buckets, store.KindAccess: inf.Accesses} {
@@ -190,7 +186,6 @@ func (c *Controller) resync(ctx context.Context) {
 	// not by one reconcile's timeout, so that large installations finish.
 	ctx, cancel := context.WithTimeout(ctx, max(c.cfg.CallTimeout, c.cfg.ResyncPeriod))
 	defer cancel()
-	defer c.signalResync()
 	start := time.Now()
 	if err := c.resyncOnce(ctx); err != nil {
 		c.log.Error(err, "resync failed")
@@ -286,19 +281,4 @@ func (c *Controller) collectBucket(ctx context.Context, bucket string) {
 		garbageCollected.WithLabelValues("bucket").Inc()
 		c.log.Info("garbage-collected empty bucket without record", "bucket", bucket)
 	}
-}
-
-func (c *Controller) signalResync() {
-	c.mu.Lock()
-	close(c.resynced)
-	c.resynced = make(chan struct{})
-	c.mu.Unlock()
-}
-
-// Resynced returns a channel closed when the next resync pass ends (tests and
-// benchmarks wait on it).
-func (c *Controller) Resynced() <-chan struct{} {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.resynced
 }

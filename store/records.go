@@ -103,8 +103,7 @@ type BucketSpec struct {
 type Bucket struct {
 	RecordName string
 	// UID tells one incarnation of a record from a later one of the same name.
-	UID             types.UID
-	ResourceVersion string
+	UID types.UID
 	// Deleting is true once DriverDeleteBucket (or garbage collection) asked for
 	// the bucket to go; the record stays until the reconciler has finished.
 	Deleting bool
@@ -128,7 +127,6 @@ type AccessSpec struct {
 type Access struct {
 	RecordName      string
 	UID             types.UID
-	ResourceVersion string
 	Deleting        bool
 	Spec            AccessSpec
 	Status          Status

@@ -86,23 +86,6 @@ func (s *Store) GetBucket(ctx context.Context, recordName string) (*Bucket, erro
 	return BucketFromConfigMap(cm)
 }
 
-// ListBuckets reads every bucket record.
-func (s *Store) ListBuckets(ctx context.Context) ([]*Bucket, error) {
-	list, err := s.client.CoreV1().ConfigMaps(s.namespace).List(ctx, metav1.ListOptions{LabelSelector: Selector(KindBucket).String()})
-	if err != nil {
-		return nil, fmt.Errorf("list bucket records: %w", err)
-	}
-	out := make([]*Bucket, 0, len(list.Items))
-	for i := range list.Items {
-		b, err := BucketFromConfigMap(&list.Items[i])
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, b)
-	}
-	return out, nil
-}
-
 // DeleteBucket marks a bucket record for deletion. The finalizer keeps it
 // until the reconciler has removed the bucket; a missing record is not an error.
 func (s *Store) DeleteBucket(ctx context.Context, recordName string) error {
@@ -335,10 +318,9 @@ func BucketFromConfigMap(cm *corev1.ConfigMap) (*Bucket, error) {
 		return nil, fmt.Errorf("configmap %s is not a bucket record: %w", cm.Name, ErrNotFound)
 	}
 	b := &Bucket{
-		RecordName:      cm.Name,
-		UID:             cm.UID,
-		ResourceVersion: cm.ResourceVersion,
-		Deleting:        cm.DeletionTimestamp != nil,
+		RecordName: cm.Name,
+		UID:        cm.UID,
+		Deleting:   cm.DeletionTimestamp != nil,
 	}
 	if err := json.Unmarshal([]byte(cm.Data[keySpec]), &b.Spec); err != nil {
 		return nil, fmt.Errorf("decode bucket record %s: %w", cm.Name, err)
@@ -359,7 +341,6 @@ func AccessFromSecret(sec *corev1.Secret) (*Access, error) {
 	a := &Access{
 		RecordName:      sec.Name,
 		UID:             sec.UID,
-		ResourceVersion: sec.ResourceVersion,
 		Deleting:        sec.DeletionTimestamp != nil,
 		AccessKeyID:     string(sec.Data[keyAccessKeyID]),
 		SecretAccessKey: string(sec.Data[keySecretAccessKey]),
