@@ -24,7 +24,12 @@ const (
 	StepRevokeAccesses Step = "RevokeAccesses"
 	StepDeleteBucket   Step = "DeleteBucket"
 	StepEnsureAccess   Step = "EnsureAccess"
-	StepDeleteUser     Step = "DeleteUser"
+	// StepRewriteAccess is StepEnsureAccess that also writes the policy again
+	// when SeaweedFS already stores it: the bucket was created since the
+	// access was last written, and SeaweedFS dropped the access's permissions
+	// when the earlier bucket was deleted (see store.Status.Creations).
+	StepRewriteAccess Step = "RewriteAccess"
+	StepDeleteUser    Step = "DeleteUser"
 	// StepRevokeSelf marks the access record itself for deletion.
 	StepRevokeSelf Step = "RevokeSelf"
 	// StepRelease removes the record's finalizer: the record may now go.
@@ -101,8 +106,9 @@ func PlanBucket(rec *store.Bucket, obs BucketObserved) Plan {
 			"a bucket with this name exists in SeaweedFS and was not created by this driver", false)}
 	default:
 		// New, or created before and now missing: record the attempt (which
-		// also takes the record out of Ready, see adoptable), then create.
-		// CreateBucket marks the bucket as ours in the same call.
+		// also takes the record out of Ready, see adoptable, and counts the
+		// creation), then create. CreateBucket marks the bucket as ours in
+		// the same call.
 		return Plan{Steps: []Step{StepMarkCreateAttempted, StepCreateBucket}, Status: ready}
 	}
 }
@@ -143,14 +149,29 @@ func PlanAccess(rec *store.Access, obs AccessObserved) Plan {
 		return Plan{Steps: []Step{StepRevokeSelf}, Wait: true}
 	case obs.Bucket.Deleting:
 		// The bucket's deletion revokes this access.
-		return Plan{Status: status(store.PhaseFailed, store.ReasonBucketGone, "the bucket of this access is deleted or being deleted", false)}
+		return Plan{Status: accessStatus(rec, store.PhaseFailed, store.ReasonBucketGone, "the bucket of this access is deleted or being deleted")}
 	case obs.Bucket.Status.Phase != store.PhaseReady:
-		return Plan{Status: status(store.PhasePending, "", "waiting for the bucket to be ready", false), Wait: true}
-	case Converged(rec, obs.User):
-		return Plan{Status: status(store.PhaseReady, "", "", false)}
-	default:
-		return Plan{Steps: []Step{StepEnsureAccess}, Status: status(store.PhaseReady, "", "", false)}
+		return Plan{Status: accessStatus(rec, store.PhasePending, "", "waiting for the bucket to be ready"), Wait: true}
 	}
+	ready := accessStatus(rec, store.PhaseReady, "", "")
+	ready.BucketCreations = obs.Bucket.Status.Creations
+	switch {
+	case rec.Status.BucketCreations != obs.Bucket.Status.Creations:
+		// Written for an earlier creation of the bucket (or never written):
+		// what SeaweedFS stores may not be in force.
+		return Plan{Steps: []Step{StepRewriteAccess}, Status: ready}
+	case Converged(rec, obs.User):
+		return Plan{Status: ready}
+	default:
+		return Plan{Steps: []Step{StepEnsureAccess}, Status: ready}
+	}
+}
+
+// accessStatus keeps the bucket creation the access was last written for.
+func accessStatus(rec *store.Access, phase store.Phase, reason, message string) *store.Status {
+	st := status(phase, reason, message, false)
+	st.BucketCreations = rec.Status.BucketCreations
+	return st
 }
 
 // Snapshot is one listing of everything the driver owns in SeaweedFS.
@@ -213,8 +234,10 @@ func PlanResync(buckets []*store.Bucket, accesses []*store.Access, snap Snapshot
 		owned[b] = true
 	}
 	recorded := map[string]bool{}
+	creations := map[string]int64{}
 	for _, b := range buckets {
 		recorded[b.Spec.BucketID] = true
+		creations[b.Spec.BucketID] = b.Status.Creations
 		drifted := b.Status.Phase == store.PhaseReady && !owned[b.Spec.BucketID]
 		if b.Deleting || drifted || (b.Status.Phase != store.PhaseReady && b.Status.Phase != store.PhaseFailed) {
 			p.Requeue = append(p.Requeue, Key{Kind: store.KindBucket, Name: b.RecordName})
@@ -233,7 +256,10 @@ func PlanResync(buckets []*store.Bucket, accesses []*store.Access, snap Snapshot
 	wanted := map[string]bool{}
 	for _, a := range accesses {
 		wanted[a.Spec.User] = true
-		drifted := a.Status.Phase == store.PhaseReady && !Converged(a, users[a.Spec.User])
+		// Written for an earlier creation of its bucket: SeaweedFS may no
+		// longer enforce what it still stores (see store.Status.Creations).
+		stale := recorded[a.Spec.BucketID] && a.Status.BucketCreations != creations[a.Spec.BucketID]
+		drifted := a.Status.Phase == store.PhaseReady && (!Converged(a, users[a.Spec.User]) || stale)
 		// An access without a bucket record is looked at: its reconcile reads
 		// the bucket record from the API server and revokes it if it is gone.
 		if a.Deleting || drifted || a.Status.Phase != store.PhaseReady || !recorded[a.Spec.BucketID] {

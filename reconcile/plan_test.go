@@ -148,6 +148,9 @@ func TestPlanAccess(t *testing.T) {
 	converged := s3admin.UserState{Name: "cosi-1", Exists: true, Owned: true, AccessKeyIDs: []string{"KEY1"},
 		Bucket: "b", Mode: s3admin.ModeReadWrite, PolicyExact: true}
 	ready := &store.Status{Phase: store.PhaseReady}
+	createdTwice := bucketRec(func(b *store.Bucket) {
+		b.Status = store.Status{Phase: store.PhaseReady, CreateAttempted: true, Creations: 2}
+	})
 
 	tests := []struct {
 		name string
@@ -194,10 +197,36 @@ func TestPlanAccess(t *testing.T) {
 			want: Plan{Steps: []Step{StepEnsureAccess}, Status: ready},
 		},
 		{
+			name: "a new access is written for the bucket's current creation",
+			rec:  accessRec(nil),
+			obs:  AccessObserved{Bucket: createdTwice},
+			want: Plan{Steps: []Step{StepRewriteAccess}, Status: &store.Status{Phase: store.PhaseReady, BucketCreations: 2}},
+		},
+		{
+			name: "a converged access written for an earlier creation of its bucket is written again",
+			rec:  accessRec(func(a *store.Access) { a.Status = store.Status{Phase: store.PhaseReady, BucketCreations: 1} }),
+			obs:  AccessObserved{Bucket: createdTwice, User: converged},
+			want: Plan{Steps: []Step{StepRewriteAccess}, Status: &store.Status{Phase: store.PhaseReady, BucketCreations: 2}},
+		},
+		{
+			name: "a converged access written for the current creation makes no write",
+			rec:  accessRec(func(a *store.Access) { a.Status = store.Status{Phase: store.PhaseReady, BucketCreations: 2} }),
+			obs:  AccessObserved{Bucket: createdTwice, User: converged},
+			want: Plan{Status: &store.Status{Phase: store.PhaseReady, BucketCreations: 2}},
+		},
+		{
 			name: "an access waits for its bucket to be ready",
 			rec:  accessRec(nil),
 			obs:  AccessObserved{Bucket: bucketRec(nil)},
 			want: Plan{Status: &store.Status{Message: "waiting for the bucket to be ready"}, Wait: true},
+		},
+		{
+			name: "an access waiting for its bucket to be created again keeps the creation it was written for",
+			rec:  accessRec(func(a *store.Access) { a.Status = store.Status{Phase: store.PhaseReady, BucketCreations: 1} }),
+			obs: AccessObserved{Bucket: bucketRec(func(b *store.Bucket) {
+				b.Status = store.Status{Phase: store.PhasePending, CreateAttempted: true, Creations: 2}
+			})},
+			want: Plan{Status: &store.Status{Message: "waiting for the bucket to be ready", BucketCreations: 1}, Wait: true},
 		},
 		{
 			name: "an access of a bucket being deleted fails",
@@ -279,6 +308,21 @@ func TestPlanResync(t *testing.T) {
 			accesses: []*store.Access{readyA("access-1", "cosi-1", "a", "K1")},
 			snap:     Snapshot{Buckets: []string{"a"}, Users: []s3admin.UserState{user("cosi-1", "a", "OTHER")}},
 			want:     ResyncPlan{Requeue: []Key{{Kind: store.KindAccess, Name: "access-1"}}},
+		},
+		{
+			name: "an access written for an earlier creation of its bucket is requeued",
+			buckets: []*store.Bucket{func() *store.Bucket {
+				b := readyB("bucket-a", "a")
+				b.Status.Creations = 2
+				return b
+			}()},
+			accesses: []*store.Access{func() *store.Access {
+				a := readyA("access-1", "cosi-1", "a", "K1")
+				a.Status.BucketCreations = 1
+				return a
+			}()},
+			snap: Snapshot{Buckets: []string{"a"}, Users: []s3admin.UserState{user("cosi-1", "a", "K1")}},
+			want: ResyncPlan{Requeue: []Key{{Kind: store.KindAccess, Name: "access-1"}}},
 		},
 		{
 			name:     "an access whose bucket has no record is requeued",

@@ -100,9 +100,13 @@ func (r *Reconciler) applyBucketStep(ctx context.Context, rec *store.Bucket, ste
 	switch step {
 	case StepMarkCreateAttempted:
 		// Pending, not Ready: a bucket found unmarked after this point may be
-		// adopted as the one being created (see PlanBucket).
+		// adopted as the one being created (see PlanBucket). The count moves
+		// on before the create, so that no access written before it can pass
+		// for one written after it; an attempt repeated after a crash only
+		// costs the accesses one more policy write.
 		return r.Store.SetBucketStatus(ctx, rec.RecordName, store.Status{
 			Phase: store.PhasePending, CreateAttempted: true, Message: "creating the bucket",
+			Creations: rec.Status.Creations + 1,
 		})
 	case StepCreateBucket:
 		return r.Admin.CreateBucket(ctx, id)
@@ -178,13 +182,14 @@ func (r *Reconciler) reconcileAccess(ctx context.Context, name string) (Result, 
 
 func (r *Reconciler) applyAccessStep(ctx context.Context, rec *store.Access, step Step) error {
 	switch step {
-	case StepEnsureAccess:
+	case StepEnsureAccess, StepRewriteAccess:
 		_, err := r.Admin.EnsureAccess(ctx, s3admin.Access{
 			User:            rec.Spec.User,
 			Bucket:          rec.Spec.BucketID,
 			Mode:            s3admin.Mode(rec.Spec.Mode),
 			AccessKeyID:     rec.AccessKeyID,
 			SecretAccessKey: rec.SecretAccessKey,
+			RewritePolicy:   step == StepRewriteAccess,
 		})
 		return err
 	case StepDeleteUser:

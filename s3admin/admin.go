@@ -73,6 +73,13 @@ type Access struct {
 	Mode            Mode
 	AccessKeyID     string
 	SecretAccessKey string
+	// RewritePolicy writes the policy even when the stored document already
+	// matches. SeaweedFS takes every permission scoped to a bucket away from
+	// every user when the bucket is deleted, yet keeps the users' stored
+	// policy documents: once such a bucket is created again, the stored
+	// document no longer shows what is in force, and only writing it again
+	// puts it back in force.
+	RewritePolicy bool
 }
 
 // String never includes the secret.
@@ -106,8 +113,9 @@ type Admin interface {
 	// EnsureAccess converges one user to exactly the given key and exactly the
 	// policy for one bucket and mode: other keys and policies of the user are
 	// removed. It observes first and writes only the difference, so an access
-	// that is already converged makes no write. changed reports whether
-	// anything was written. The bucket must exist and be owned.
+	// that is already converged makes no write (unless RewritePolicy asks for
+	// the policy to be written again). changed reports whether anything was
+	// written. The bucket must exist and be owned.
 	EnsureAccess(ctx context.Context, access Access) (changed bool, err error)
 	ObserveUser(ctx context.Context, name string) (UserState, error)
 	// DeleteUser removes the user's policies, then its keys, then the user. A

@@ -296,6 +296,21 @@ var contractCases = []struct {
 			})
 		}
 	}},
+	{"EnsureAccess with RewritePolicy writes the policy of a converged access again, and nothing else", func(t *testing.T, e *env) {
+		b := e.bucket("b")
+		createBucket(t, e, b)
+		a := e.access(t, e.user("rewrite"), b, ModeReadOnly)
+		ensure(t, e, a)
+		a.RewritePolicy = true
+		before := e.bd.writes()
+		if !ensure(t, e, a) {
+			t.Fatal("EnsureAccess with RewritePolicy reported no change")
+		}
+		if n := e.bd.writes() - before; n != 1 {
+			t.Fatalf("%d writes, want 1 (the policy)", n)
+		}
+		wantExactly(t, e, a)
+	}},
 	{"EnsureAccess replaces a different key", func(t *testing.T, e *env) {
 		b := e.bucket("b")
 		createBucket(t, e, b)

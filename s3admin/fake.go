@@ -38,6 +38,29 @@ type fakeUser struct {
 	inline   map[string]string
 	attached []string
 	groups   []string
+	// lapsed: the user's bucket was deleted, which takes its permissions
+	// away while the stored policy document stays (see Access.RewritePolicy).
+	lapsed bool
+}
+
+// lapseGrantsLocked takes away the permissions of every user whose policy
+// names bucket, as SeaweedFS does when the bucket is deleted.
+func (f *Fake) lapseGrantsLocked(bucket string) {
+	for _, u := range f.users {
+		if b, _, ok := recognisePolicy(u.inline[PolicyName]); ok && b == bucket {
+			u.lapsed = true
+		}
+	}
+}
+
+// InForce reports whether the user exists and the permissions of its stored
+// policy are in force: false once the bucket the policy names was deleted,
+// until the policy is written again.
+func (f *Fake) InForce(user string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	u := f.users[user]
+	return u != nil && len(u.inline) > 0 && !u.lapsed
 }
 
 var _ Admin = (*Fake)(nil)
@@ -102,6 +125,7 @@ func (f *Fake) RemoveBucket(name string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	delete(f.buckets, name)
+	f.lapseGrantsLocked(name)
 }
 
 // PutObject stores an object behind the client's back.
@@ -168,6 +192,7 @@ func (f *Fake) PutUserPolicy(user, policyName, doc string) error {
 		return fmt.Errorf("PutUserPolicy: %w: user %q", ErrNotFound, user)
 	}
 	u.inline[policyName] = doc
+	u.lapsed = false
 	return nil
 }
 
@@ -352,6 +377,7 @@ func (f *Fake) DeleteBucket(ctx context.Context, name string, purge bool) error 
 		return err
 	}
 	delete(f.buckets, name)
+	f.lapseGrantsLocked(name)
 	return nil
 }
 
@@ -428,7 +454,7 @@ func (f *Fake) EnsureAccess(ctx context.Context, a Access) (changed bool, err er
 	if err != nil {
 		return false, err
 	}
-	if obs.converged(a, f.prefix) {
+	if obs.converged(a, f.prefix) && !a.RewritePolicy {
 		return false, nil
 	}
 	wantPolicy, err := PolicyDocument(a.Bucket, a.Mode)
@@ -445,11 +471,12 @@ func (f *Fake) EnsureAccess(ctx context.Context, a Access) (changed bool, err er
 		changed = true
 	}
 	want, _ := parsePolicy(wantPolicy)
-	if got, ok := parsePolicy(u.inline[PolicyName]); !ok || !got.equal(want) {
+	if got, ok := parsePolicy(u.inline[PolicyName]); a.RewritePolicy || !ok || !got.equal(want) {
 		if err := f.op("PutUserPolicy", true); err != nil {
 			return changed, err
 		}
 		u.inline[PolicyName] = wantPolicy
+		u.lapsed = false
 		changed = true
 	}
 	for p := range u.inline {

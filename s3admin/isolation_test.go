@@ -274,6 +274,24 @@ func TestIsolation(t *testing.T) {
 		s3check.RequireDenied(t, "PutObject after write-only became read-only", ops(a, b).put("late"))
 		wo = a
 	})
+	t.Run("an access to a bucket deleted and created again works after its policy is rewritten", func(t *testing.T) {
+		// SeaweedFS takes the permissions scoped to a bucket away from every
+		// user when the bucket is deleted; the stored policy document stays.
+		d := e.bucket("again")
+		createBucket(t, e, d)
+		a := e.access(t, e.user("again"), d, ModeReadWrite)
+		ensure(t, e, a)
+		s3check.RequireAllowed(t, "PutObject before the bucket is deleted", ops(a, d).put("before"))
+		e.bd.removeBucket(t, d)
+		createBucket(t, e, d)
+		a.RewritePolicy = true
+		if !ensure(t, e, a) {
+			t.Fatal("EnsureAccess with RewritePolicy reported no change")
+		}
+		wantExactly(t, e, a)
+		s3check.RequireAllowed(t, "PutObject after the policy was rewritten", ops(a, d).put("after"))
+		s3check.RequireAllowed(t, "GetObject after the policy was rewritten", ops(a, d).get("after"))
+	})
 	t.Run("after DeleteUser the key is rejected", func(t *testing.T) {
 		mustNil(t, "DeleteUser", e.admin.DeleteUser(ctx, ro.User))
 		s3check.RequireDenied(t, "GetObject with a deleted user's key", ops(ro, b).get("seed"))

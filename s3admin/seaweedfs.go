@@ -801,13 +801,14 @@ func (c *SeaweedFS) EnsureAccess(ctx context.Context, a Access) (changed bool, e
 		return false, err
 	}
 	want, _ := parsePolicy(wantPolicy)
+	rewrite := a.RewritePolicy
 	keyConflicts := 0
 	for range maxEnsureRounds {
 		obs, err := c.observeUser(ctx, a.User)
 		if err != nil {
 			return changed, err
 		}
-		if obs.converged(a, c.cfg.UserPrefix) {
+		if obs.converged(a, c.cfg.UserPrefix) && !rewrite {
 			return changed, nil
 		}
 		if !obs.exists {
@@ -828,7 +829,7 @@ func (c *SeaweedFS) EnsureAccess(ctx context.Context, a Access) (changed bool, e
 		// Policy before keys: when the bucket or mode changes, the old grant is
 		// replaced before any new key exists, and PutUserPolicy replaces it in
 		// one step, so there is no moment with both or neither.
-		if got, ok := parsePolicy(obs.inline[PolicyName]); !ok || !got.equal(want) {
+		if got, ok := parsePolicy(obs.inline[PolicyName]); rewrite || !ok || !got.equal(want) {
 			err := c.iamMutate(ctx, "PutUserPolicy", func(ctx context.Context) error {
 				_, err := c.iam.PutUserPolicy(ctx, &iam.PutUserPolicyInput{
 					UserName: aws.String(a.User), PolicyName: aws.String(PolicyName), PolicyDocument: aws.String(wantPolicy),
@@ -838,7 +839,7 @@ func (c *SeaweedFS) EnsureAccess(ctx context.Context, a Access) (changed bool, e
 			if err != nil {
 				return changed, err
 			}
-			changed = true
+			changed, rewrite = true, false
 		}
 		// Anything else granting the user access was not written by this
 		// client for this access; the user is ours, so remove it.

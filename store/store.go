@@ -116,6 +116,9 @@ func (s *Store) SetBucketStatus(ctx context.Context, recordName string, st Statu
 		// writer holding an older copy sends: losing it would make the
 		// driver's own untagged bucket look foreign.
 		st.CreateAttempted = st.CreateAttempted || old.CreateAttempted
+		// Likewise the count of creations only grows: a lower count would
+		// let an access written before the latest creation pass as current.
+		st.Creations = max(st.Creations, old.Creations)
 		st = withTransition(old, st)
 		if old == st {
 			return false, nil
