@@ -84,6 +84,9 @@ func NewController(r *Reconciler, inf Informers, cfg ControllerConfig, log logr.
 				if !store.StatusOnlyChange(old, obj) {
 					c.enqueueObject(kind, obj)
 				}
+				if kind == store.KindBucket {
+					c.enqueueAccessesOfRecreated(old, obj)
+				}
 			},
 			DeleteFunc: func(obj any) { c.enqueueObject(kind, obj) },
 		})
@@ -104,6 +107,35 @@ func (c *Controller) enqueueObject(kind string, obj any) {
 		return
 	}
 	c.queue.Add(Key{Kind: kind, Name: name.Name})
+}
+
+// enqueueAccessesOfRecreated queues every access of a bucket record whose
+// count of creations moved on: SeaweedFS dropped their permissions with the
+// earlier bucket, and they must be written again (see store.Status.Creations).
+// Queued now rather than found by the next resync, a workload's key is broken
+// for about one resync period, not two.
+func (c *Controller) enqueueAccessesOfRecreated(oldObj, newObj any) {
+	o, ok := oldObj.(*corev1.ConfigMap)
+	if !ok {
+		return
+	}
+	n, ok := newObj.(*corev1.ConfigMap)
+	if !ok {
+		return
+	}
+	before, err := store.BucketFromConfigMap(o)
+	if err != nil {
+		return
+	}
+	after, err := store.BucketFromConfigMap(n)
+	if err != nil || after.Status.Creations == before.Status.Creations {
+		return
+	}
+	for _, obj := range c.inf.Accesses.GetStore().List() {
+		if sec, ok := obj.(*corev1.Secret); ok && sec.Labels[store.LabelBucketRecord] == n.Name {
+			c.queue.Add(Key{Kind: store.KindAccess, Name: sec.Name})
+		}
+	}
 }
 
 // Enqueue asks for a key to be reconciled soon (a handler's nudge).

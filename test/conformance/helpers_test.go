@@ -73,7 +73,7 @@ func accessName() string { return "ba-" + uid() }
 // Grant name the sidecar sends for it and the object's name. The driver
 // revokes accesses whose BucketAccess is gone, so an access a test keeps
 // needs one. It is deleted when the test ends.
-func (e *environment) bucketAccess(t *testing.T) (grantName, objectName string) {
+func (e *environment) bucketAccess(t testing.TB) (grantName, objectName string) {
 	t.Helper()
 	ba := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "objectstorage.k8s.io/v1alpha1",
@@ -93,7 +93,7 @@ func (e *environment) bucketAccess(t *testing.T) (grantName, objectName string) 
 	return "ba-" + string(out.GetUID()), out.GetName()
 }
 
-func (e *environment) deleteBucketAccess(t *testing.T, objectName string) {
+func (e *environment) deleteBucketAccess(t testing.TB, objectName string) {
 	t.Helper()
 	err := e.stack.Kube.Dynamic.Resource(bucketAccessResource).Namespace(workloadNamespace).Delete(ctx(t), objectName, metav1.DeleteOptions{})
 	if err != nil && !apierrors.IsNotFound(err) {
@@ -102,7 +102,7 @@ func (e *environment) deleteBucketAccess(t *testing.T, objectName string) {
 }
 
 // ctx returns a context for one step of a test.
-func ctx(t *testing.T) context.Context {
+func ctx(t testing.TB) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), callTimeout)
 	t.Cleanup(cancel)
 	return c
@@ -140,7 +140,7 @@ func (e *environment) createBucket(t testing.TB, name string, params map[string]
 
 // mustCreateBucket creates a bucket through the driver and deletes it when
 // the test ends. It returns the bucket_id.
-func (e *environment) mustCreateBucket(t *testing.T, name string, params map[string]string) string {
+func (e *environment) mustCreateBucket(t testing.TB, name string, params map[string]string) string {
 	t.Helper()
 	resp, err := e.createBucket(t, name, params)
 	if err != nil {
@@ -154,7 +154,7 @@ func (e *environment) mustCreateBucket(t *testing.T, name string, params map[str
 // cleanupBucket empties a bucket with the admin identity and deletes it
 // through the driver, which also revokes its accesses: fewer users keep every
 // later IAM write cheap.
-func (e *environment) cleanupBucket(t *testing.T, id string) {
+func (e *environment) cleanupBucket(t testing.TB, id string) {
 	t.Helper()
 	e.emptyBucket(t, id)
 	if err := e.deleteBucket(t, id); err != nil {
@@ -219,7 +219,7 @@ func (a access) s3() *s3.Client {
 
 // mustGrant grants access to bucketID with the given BucketAccessClass
 // parameters.
-func (e *environment) mustGrant(t *testing.T, bucketID string, params map[string]string) access {
+func (e *environment) mustGrant(t testing.TB, bucketID string, params map[string]string) access {
 	t.Helper()
 	name, _ := e.bucketAccess(t)
 	resp, err := e.grant(t, grantRequest(bucketID, name, params))
@@ -239,7 +239,7 @@ func (e *environment) revoke(t testing.TB, bucketID, account string) error {
 
 // requireCode fails the test unless err carries code and its message holds
 // every one of words.
-func requireCode(t *testing.T, err error, code codes.Code, words ...string) {
+func requireCode(t testing.TB, err error, code codes.Code, words ...string) {
 	t.Helper()
 	st, _ := status.FromError(err)
 	if st.Code() != code {
@@ -252,7 +252,7 @@ func requireCode(t *testing.T, err error, code codes.Code, words ...string) {
 	}
 }
 
-func requireOK(t *testing.T, err error, what string) {
+func requireOK(t testing.TB, err error, what string) {
 	t.Helper()
 	if err != nil {
 		t.Fatalf("%s: got %v, want OK", what, err)
@@ -272,7 +272,7 @@ func wire(t testing.TB, m proto.Message) []byte {
 
 // eventually polls cond until it returns nil, failing the test with cond's
 // last error after within.
-func eventually(t *testing.T, within time.Duration, cond func() error) {
+func eventually(t testing.TB, within time.Duration, cond func() error) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
@@ -295,7 +295,7 @@ type records struct {
 	Accesses []string // Secrets
 }
 
-func (e *environment) records(t *testing.T) records {
+func (e *environment) records(t testing.TB) records {
 	t.Helper()
 	sel := metav1.ListOptions{LabelSelector: labelManagedBy + "=" + managedBy}
 	cms, err := e.kube.CoreV1().ConfigMaps(driverNamespace).List(ctx(t), sel)
@@ -319,7 +319,7 @@ func (e *environment) records(t *testing.T) records {
 }
 
 // bucketRecordExists reports whether the bucket record exists, in any state.
-func (e *environment) bucketRecordExists(t *testing.T, name string) bool {
+func (e *environment) bucketRecordExists(t testing.TB, name string) bool {
 	t.Helper()
 	_, err := e.kube.CoreV1().ConfigMaps(driverNamespace).Get(ctx(t), name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
@@ -331,7 +331,7 @@ func (e *environment) bucketRecordExists(t *testing.T, name string) bool {
 	return true
 }
 
-func (e *environment) accessRecordExists(t *testing.T, name string) bool {
+func (e *environment) accessRecordExists(t testing.TB, name string) bool {
 	t.Helper()
 	_, err := e.kube.CoreV1().Secrets(driverNamespace).Get(ctx(t), name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
@@ -352,7 +352,7 @@ type backend struct {
 	Users   map[string][]string
 }
 
-func (e *environment) backend(t *testing.T) backend {
+func (e *environment) backend(t testing.TB) backend {
 	t.Helper()
 	out, err := e.s3.ListBuckets(ctx(t), &s3.ListBucketsInput{})
 	if err != nil {
@@ -369,7 +369,7 @@ func (e *environment) backend(t *testing.T) backend {
 	return b
 }
 
-func (e *environment) users(t *testing.T) []string {
+func (e *environment) users(t testing.TB) []string {
 	t.Helper()
 	var names []string
 	var marker *string
@@ -391,7 +391,7 @@ func (e *environment) users(t *testing.T) []string {
 }
 
 // keyIDs lists a user's access key ids, sorted; a missing user has none.
-func (e *environment) keyIDs(t *testing.T, user string) []string {
+func (e *environment) keyIDs(t testing.TB, user string) []string {
 	t.Helper()
 	out, err := e.iam.ListAccessKeys(ctx(t), &iam.ListAccessKeysInput{UserName: aws.String(user)})
 	if err != nil {
@@ -405,7 +405,7 @@ func (e *environment) keyIDs(t *testing.T, user string) []string {
 	return ids
 }
 
-func (e *environment) userExists(t *testing.T, user string) bool {
+func (e *environment) userExists(t testing.TB, user string) bool {
 	t.Helper()
 	_, err := e.iam.GetUser(ctx(t), &iam.GetUserInput{UserName: aws.String(user)})
 	var missing *iamtypes.NoSuchEntityException
@@ -418,7 +418,7 @@ func (e *environment) userExists(t *testing.T, user string) bool {
 	return true
 }
 
-func (e *environment) bucketExists(t *testing.T, bucket string) bool {
+func (e *environment) bucketExists(t testing.TB, bucket string) bool {
 	t.Helper()
 	_, err := e.s3.HeadBucket(ctx(t), &s3.HeadBucketInput{Bucket: aws.String(bucket)})
 	var nf *s3types.NotFound
@@ -432,7 +432,7 @@ func (e *environment) bucketExists(t *testing.T, bucket string) bool {
 }
 
 // owner returns the bucket's owner tag, "" when it has none.
-func (e *environment) owner(t *testing.T, bucket string) string {
+func (e *environment) owner(t testing.TB, bucket string) string {
 	t.Helper()
 	out, err := e.s3.GetBucketTagging(ctx(t), &s3.GetBucketTaggingInput{Bucket: aws.String(bucket)})
 	if s3check.ErrorCode(err) == "NoSuchTagSet" {
@@ -451,7 +451,7 @@ func (e *environment) owner(t *testing.T, bucket string) string {
 
 // foreignBucket creates a bucket with the admin identity, outside the
 // driver, holding one object; it is removed when the test ends.
-func (e *environment) foreignBucket(t *testing.T, name string) {
+func (e *environment) foreignBucket(t testing.TB, name string) {
 	t.Helper()
 	if _, err := e.s3.CreateBucket(ctx(t), &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
 		t.Fatalf("admin CreateBucket(%s): %v", name, err)
@@ -465,7 +465,7 @@ func (e *environment) foreignBucket(t *testing.T, name string) {
 	e.putObject(t, name, "foreign.txt", "not the driver's")
 }
 
-func (e *environment) putObject(t *testing.T, bucket, key, body string) {
+func (e *environment) putObject(t testing.TB, bucket, key, body string) {
 	t.Helper()
 	if err := s3check.Put(ctx(t), e.s3, bucket, key, body); err != nil {
 		t.Fatalf("admin PutObject(%s/%s): %v", bucket, key, err)
@@ -473,14 +473,14 @@ func (e *environment) putObject(t *testing.T, bucket, key, body string) {
 }
 
 // objectBody reads an object with the admin identity.
-func (e *environment) objectBody(t *testing.T, bucket, key string) (string, error) {
+func (e *environment) objectBody(t testing.TB, bucket, key string) (string, error) {
 	t.Helper()
 	return s3check.Get(ctx(t), e.s3, bucket, key)
 }
 
 // emptyBucket deletes every object of a bucket with the admin identity; a
 // missing bucket is fine.
-func (e *environment) emptyBucket(t *testing.T, bucket string) {
+func (e *environment) emptyBucket(t testing.TB, bucket string) {
 	t.Helper()
 	keys, err := s3check.List(ctx(t), e.s3, bucket)
 	if s3check.ErrorCode(err) == "NoSuchBucket" {
@@ -499,7 +499,7 @@ func (e *environment) emptyBucket(t *testing.T, bucket string) {
 
 // deleteUserOutOfBand removes a user the way an operator would with the IAM
 // API: its inline policies, its keys, then the user.
-func (e *environment) deleteUserOutOfBand(t *testing.T, user string) {
+func (e *environment) deleteUserOutOfBand(t testing.TB, user string) {
 	t.Helper()
 	pols, err := e.iam.ListUserPolicies(ctx(t), &iam.ListUserPoliciesInput{UserName: aws.String(user)})
 	if err != nil {
@@ -522,7 +522,7 @@ func (e *environment) deleteUserOutOfBand(t *testing.T, user string) {
 
 // requireKeyRejected fails the test unless SeaweedFS no longer knows the
 // access key at all (as opposed to denying it by policy).
-func requireKeyRejected(t *testing.T, a access, bucket string) {
+func requireKeyRejected(t testing.TB, a access, bucket string) {
 	t.Helper()
 	_, err := s3check.List(ctx(t), a.s3(), bucket)
 	s3check.RequireDenied(t, "ListObjectsV2 with a revoked key", err)
