@@ -85,7 +85,7 @@ func NewController(r *Reconciler, inf Informers, cfg ControllerConfig, log logr.
 					c.enqueueObject(kind, obj)
 				}
 				if kind == store.KindBucket {
-					c.enqueueAccessesOfRecreated(old, obj)
+					c.enqueueAccessesOfReady(old, obj)
 				}
 			},
 			DeleteFunc: func(obj any) { c.enqueueObject(kind, obj) },
@@ -109,12 +109,13 @@ func (c *Controller) enqueueObject(kind string, obj any) {
 	c.queue.Add(Key{Kind: kind, Name: name.Name})
 }
 
-// enqueueAccessesOfRecreated queues every access of a bucket record whose
-// count of creations moved on: SeaweedFS dropped their permissions with the
-// earlier bucket, and they must be written again (see store.Status.Creations).
-// Queued now rather than found by the next resync, a workload's key is broken
-// for about one resync period, not two.
-func (c *Controller) enqueueAccessesOfRecreated(oldObj, newObj any) {
+// enqueueAccessesOfReady queues every access of a bucket record that just
+// turned Ready. Its accesses may be waiting for it, or, after the bucket was
+// created again, must be written again: SeaweedFS dropped their permissions
+// with the earlier bucket (see store.Status.Creations). Queued now rather than
+// found by the next resync, a workload's key is broken for about one resync
+// period, not two.
+func (c *Controller) enqueueAccessesOfReady(oldObj, newObj any) {
 	o, ok := oldObj.(*corev1.ConfigMap)
 	if !ok {
 		return
@@ -128,7 +129,7 @@ func (c *Controller) enqueueAccessesOfRecreated(oldObj, newObj any) {
 		return
 	}
 	after, err := store.BucketFromConfigMap(n)
-	if err != nil || after.Status.Creations == before.Status.Creations {
+	if err != nil || before.Status.Phase == store.PhaseReady || after.Status.Phase != store.PhaseReady {
 		return
 	}
 	for _, obj := range c.inf.Accesses.GetStore().List() {

@@ -93,6 +93,10 @@ func PlanBucket(rec *store.Bucket, obs BucketObserved) Plan {
 	}
 
 	ready := status(store.PhaseReady, "", "", true)
+	// A ready bucket was created at least once. Records from before
+	// creations were counted read 0 and move to 1, so that their accesses
+	// are written once more: one of them may have lapsed already.
+	ready.Creations = max(rec.Status.Creations, 1)
 	switch {
 	case obs.Bucket.Exists && obs.Bucket.Owned:
 		return Plan{Status: ready}
@@ -151,7 +155,11 @@ func PlanAccess(rec *store.Access, obs AccessObserved) Plan {
 		// The bucket's deletion revokes this access.
 		return Plan{Status: accessStatus(rec, store.PhaseFailed, store.ReasonBucketGone, "the bucket of this access is deleted or being deleted")}
 	case obs.Bucket.Status.Phase != store.PhaseReady:
-		return Plan{Status: accessStatus(rec, store.PhasePending, "", "waiting for the bucket to be ready"), Wait: true}
+		// No polling: the bucket record turning Ready queues its accesses
+		// (and every resync requeues accesses that are not Ready), so a
+		// bucket that cannot be created again does not cost a read per
+		// access every few hundred milliseconds.
+		return Plan{Status: accessStatus(rec, store.PhasePending, "", "waiting for the bucket to be ready")}
 	}
 	ready := accessStatus(rec, store.PhaseReady, "", "")
 	ready.BucketCreations = obs.Bucket.Status.Creations

@@ -27,6 +27,9 @@ func TestPlanBucket(t *testing.T) {
 	ownedEmpty := s3admin.BucketState{Exists: true, Owned: true, Empty: true}
 	ownedFull := s3admin.BucketState{Exists: true, Owned: true}
 	foreign := s3admin.BucketState{Exists: true, Empty: true}
+	// Ready counts at least one creation (records written before creations
+	// were counted move from 0 to 1).
+	readyOnce := &store.Status{Phase: store.PhaseReady, CreateAttempted: true, Creations: 1}
 
 	tests := []struct {
 		name string
@@ -37,18 +40,26 @@ func TestPlanBucket(t *testing.T) {
 		{
 			name: "a new record records the attempt, then creates the bucket",
 			rec:  bucketRec(nil),
-			want: Plan{Steps: []Step{StepMarkCreateAttempted, StepCreateBucket}, Status: st(store.PhaseReady, "", true)},
+			want: Plan{Steps: []Step{StepMarkCreateAttempted, StepCreateBucket}, Status: readyOnce},
 		},
 		{
 			name: "an existing owned bucket is ready without any write",
 			rec:  bucketRec(attempted),
 			obs:  BucketObserved{Bucket: ownedEmpty},
-			want: Plan{Status: st(store.PhaseReady, "", true)},
+			want: Plan{Status: readyOnce},
 		},
 		{
 			name: "a bucket removed out of band is created again, after leaving Ready",
 			rec:  bucketRec(func(b *store.Bucket) { b.Status = *st(store.PhaseReady, "", true) }),
-			want: Plan{Steps: []Step{StepMarkCreateAttempted, StepCreateBucket}, Status: st(store.PhaseReady, "", true)},
+			want: Plan{Steps: []Step{StepMarkCreateAttempted, StepCreateBucket}, Status: readyOnce},
+		},
+		{
+			name: "a ready bucket keeps its count of creations",
+			rec: bucketRec(func(b *store.Bucket) {
+				b.Status = store.Status{Phase: store.PhaseReady, CreateAttempted: true, Creations: 3}
+			}),
+			obs:  BucketObserved{Bucket: ownedEmpty},
+			want: Plan{Status: &store.Status{Phase: store.PhaseReady, CreateAttempted: true, Creations: 3}},
 		},
 		{
 			name: "a ready bucket that lost its marker is left untouched, never re-adopted",
@@ -77,7 +88,7 @@ func TestPlanBucket(t *testing.T) {
 			name: "an unmarked bucket after a recorded create attempt is ours and gets marked",
 			rec:  bucketRec(attempted),
 			obs:  BucketObserved{Bucket: foreign},
-			want: Plan{Steps: []Step{StepMarkBucketOwned}, Status: st(store.PhaseReady, "", true)},
+			want: Plan{Steps: []Step{StepMarkBucketOwned}, Status: readyOnce},
 		},
 		{
 			name: "deleting revokes the remaining accesses first and waits",
@@ -218,7 +229,7 @@ func TestPlanAccess(t *testing.T) {
 			name: "an access waits for its bucket to be ready",
 			rec:  accessRec(nil),
 			obs:  AccessObserved{Bucket: bucketRec(nil)},
-			want: Plan{Status: &store.Status{Message: "waiting for the bucket to be ready"}, Wait: true},
+			want: Plan{Status: &store.Status{Message: "waiting for the bucket to be ready"}},
 		},
 		{
 			name: "an access waiting for its bucket to be created again keeps the creation it was written for",
@@ -226,7 +237,7 @@ func TestPlanAccess(t *testing.T) {
 			obs: AccessObserved{Bucket: bucketRec(func(b *store.Bucket) {
 				b.Status = store.Status{Phase: store.PhasePending, CreateAttempted: true, Creations: 2}
 			})},
-			want: Plan{Status: &store.Status{Message: "waiting for the bucket to be ready", BucketCreations: 1}, Wait: true},
+			want: Plan{Status: &store.Status{Message: "waiting for the bucket to be ready", BucketCreations: 1}},
 		},
 		{
 			name: "an access of a bucket being deleted fails",

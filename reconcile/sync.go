@@ -102,12 +102,9 @@ func (r *Reconciler) applyBucketStep(ctx context.Context, rec *store.Bucket, ste
 		// Pending, not Ready: a bucket found unmarked after this point may be
 		// adopted as the one being created (see PlanBucket). The count moves
 		// on before the create, so that no access written before it can pass
-		// for one written after it; an attempt repeated after a crash only
-		// costs the accesses one more policy write.
-		return r.Store.SetBucketStatus(ctx, rec.RecordName, store.Status{
-			Phase: store.PhasePending, CreateAttempted: true, Message: "creating the bucket",
-			Creations: rec.Status.Creations + 1,
-		})
+		// for one written after it; an attempt repeated after a failure or a
+		// crash only costs the accesses one more policy write.
+		return r.Store.MarkCreateAttempted(ctx, rec.RecordName, "creating the bucket")
 	case StepCreateBucket:
 		return r.Admin.CreateBucket(ctx, id)
 	case StepMarkBucketOwned:

@@ -84,10 +84,11 @@ type Status struct {
 	// older one.
 	CheckedAt time.Time `json:"checkedAt,omitzero"`
 	// Creations (bucket records) counts the reconciler's attempts to create
-	// the bucket in SeaweedFS: the first one and each one after the bucket
-	// went missing. SeaweedFS takes every user's permissions on a bucket away
-	// when the bucket is deleted, so an access written before the latest
-	// creation must be written again (see s3admin.Access.RewritePolicy).
+	// the bucket in SeaweedFS: the first one, retries of a failed or
+	// interrupted one, and each one after the bucket went missing; at least 1
+	// once the bucket was ready. SeaweedFS takes every user's permissions on a
+	// bucket away when the bucket is deleted, so an access written before the
+	// latest creation must be written again (see s3admin.Access.RewritePolicy).
 	Creations int64 `json:"creations,omitempty"`
 	// BucketCreations (access records) is the bucket record's Creations the
 	// access was last written or confirmed for.

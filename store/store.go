@@ -110,8 +110,23 @@ func (s *Store) DeleteBucketIncarnation(ctx context.Context, recordName string, 
 // retries on conflicts, because the handlers may have changed the record
 // (marked it deleted) since the reconciler read it.
 func (s *Store) SetBucketStatus(ctx context.Context, recordName string, st Status) error {
+	return s.updateBucketStatus(ctx, recordName, func(Status) Status { return st })
+}
+
+// MarkCreateAttempted records, before the reconciler asks SeaweedFS to create
+// the bucket, that it is about to: Pending with CreateAttempted, and one more
+// creation counted. The count is taken from the fresh read the update is
+// made on, so that no two attempts share a number whoever makes them.
+func (s *Store) MarkCreateAttempted(ctx context.Context, recordName, message string) error {
+	return s.updateBucketStatus(ctx, recordName, func(old Status) Status {
+		return Status{Phase: PhasePending, Message: message, CreateAttempted: true, Creations: old.Creations + 1}
+	})
+}
+
+func (s *Store) updateBucketStatus(ctx context.Context, recordName string, next func(old Status) Status) error {
 	return s.updateConfigMap(ctx, recordName, func(cm *corev1.ConfigMap) (bool, error) {
 		old, _ := decodeStatus(cm.Data[keyStatus])
+		st := next(old)
 		// Once recorded, a create attempt stays recorded whatever status a
 		// writer holding an older copy sends: losing it would make the
 		// driver's own untagged bucket look foreign.
