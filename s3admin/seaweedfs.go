@@ -272,15 +272,37 @@ func (c *SeaweedFS) putOwnerTag(ctx context.Context, name string, existing []s3t
 	if err != nil {
 		return err
 	}
-	exists, owner, _, err := c.bucketOwner(ctx, name)
-	if err != nil {
-		return err
+	// SeaweedFS answers GetBucketTagging from a bucket cache that its filer
+	// subscription refreshes asynchronously: just after the write, a late
+	// event from the bucket's creation can still put the untagged bucket back
+	// for a moment. So the read-back is repeated briefly before the tag is
+	// reported lost (and the reconciler's retry looks again).
+	for attempt := 1; ; attempt++ {
+		exists, owner, _, err := c.bucketOwner(ctx, name)
+		if err != nil {
+			return err
+		}
+		if exists && owner == c.cfg.OwnerID {
+			return nil
+		}
+		if attempt == tagReadBackAttempts {
+			return newError("PutBucketTagging", ErrTransient, "owner tag of bucket %q did not persist", name)
+		}
+		select {
+		case <-ctx.Done():
+			return &Error{Op: "PutBucketTagging", Kind: ErrTransient, Err: ctx.Err()}
+		case <-time.After(tagReadBackInterval):
+		}
 	}
-	if !exists || owner != c.cfg.OwnerID {
-		return newError("PutBucketTagging", ErrTransient, "owner tag of bucket %q did not persist", name)
-	}
-	return nil
 }
+
+// The owner tag is read back up to tagReadBackAttempts times, a
+// tagReadBackInterval apart: about a second for SeaweedFS's bucket cache to
+// catch up with the write.
+const (
+	tagReadBackAttempts = 10
+	tagReadBackInterval = 100 * time.Millisecond
+)
 
 // MarkBucketOwned implements Admin.
 func (c *SeaweedFS) MarkBucketOwned(ctx context.Context, name string) error {
