@@ -373,6 +373,13 @@ func TestMisconfiguredServers(t *testing.T) {
 			t.Fatal("a bucket with noncurrent versions and a delete marker reads as empty")
 		}
 		mustIs(t, "DeleteBucket without purge", c.DeleteBucket(ctx, b, false), ErrNotEmpty)
+		// Suspending versioning keeps the versions: still data.
+		_, err = raw.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(b),
+			VersioningConfiguration: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatusSuspended}})
+		mustNil(t, "PutBucketVersioning (suspend)", err)
+		if st, err := c.ObserveBucket(ctx, b); err != nil || st.Empty {
+			t.Fatalf("a bucket whose versioning was suspended reads as %+v, %v; want not empty", st, err)
+		}
 		put(t, b, "current")
 		mustIs(t, "DeleteBucket without purge", c.DeleteBucket(ctx, b, false), ErrNotEmpty)
 		_, err = raw.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(b)})

@@ -186,9 +186,41 @@ func (c *SeaweedFS) iamMutate(ctx context.Context, op string, fn func(context.Co
 
 // ---- buckets ----
 
-// bucketOwner reads the owner tag. exists is false for a missing bucket;
-// owner is "" for a bucket without the tag.
+// bucketOwner reads the owner tag for a decision about the bucket. exists is
+// false for a missing bucket; owner is "" for a bucket without the tag.
+//
+// SeaweedFS answers GetBucketTagging from a bucket cache that its filer
+// subscription refreshes asynchronously, and a late event (typically the
+// bucket's creation, arriving after the tag was written) can put an older,
+// untagged copy back for a moment. Our tag once seen is trusted; a bucket
+// that reads as not ours is read again for up to about a second before that
+// answer is believed, so that a lagging cache never makes the driver's own
+// bucket look foreign. (A missing bucket is reliable: deleting and creating a
+// bucket update the cache before they answer.)
 func (c *SeaweedFS) bucketOwner(ctx context.Context, bucket string) (exists bool, owner string, tags []s3types.Tag, err error) {
+	for attempt := 1; ; attempt++ {
+		exists, owner, tags, err = c.readBucketOwner(ctx, bucket)
+		if err != nil || !exists || owner == c.cfg.OwnerID || attempt == tagReadAttempts {
+			return exists, owner, tags, err
+		}
+		select {
+		case <-ctx.Done():
+			return false, "", nil, &Error{Op: "GetBucketTagging", Kind: ErrTransient, Err: ctx.Err()}
+		case <-time.After(tagReadInterval):
+		}
+	}
+}
+
+// A bucket that reads as not ours is read up to tagReadAttempts times, a
+// tagReadInterval apart (see bucketOwner).
+const (
+	tagReadAttempts = 10
+	tagReadInterval = 100 * time.Millisecond
+)
+
+// readBucketOwner is one read of the owner tag, for listings where a bucket
+// that reads as not ours for a moment is simply left out (see bucketOwner).
+func (c *SeaweedFS) readBucketOwner(ctx context.Context, bucket string) (exists bool, owner string, tags []s3types.Tag, err error) {
 	var out *s3.GetBucketTaggingOutput
 	out, err = read(ctx, c, "GetBucketTagging", func(ctx context.Context) (*s3.GetBucketTaggingOutput, error) {
 		return c.s3.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String(bucket)})
@@ -272,37 +304,16 @@ func (c *SeaweedFS) putOwnerTag(ctx context.Context, name string, existing []s3t
 	if err != nil {
 		return err
 	}
-	// SeaweedFS answers GetBucketTagging from a bucket cache that its filer
-	// subscription refreshes asynchronously: just after the write, a late
-	// event from the bucket's creation can still put the untagged bucket back
-	// for a moment. So the read-back is repeated briefly before the tag is
-	// reported lost (and the reconciler's retry looks again).
-	for attempt := 1; ; attempt++ {
-		exists, owner, _, err := c.bucketOwner(ctx, name)
-		if err != nil {
-			return err
-		}
-		if exists && owner == c.cfg.OwnerID {
-			return nil
-		}
-		if attempt == tagReadBackAttempts {
-			return newError("PutBucketTagging", ErrTransient, "owner tag of bucket %q did not persist", name)
-		}
-		select {
-		case <-ctx.Done():
-			return &Error{Op: "PutBucketTagging", Kind: ErrTransient, Err: ctx.Err()}
-		case <-time.After(tagReadBackInterval):
-		}
+	// Read back through bucketOwner, which waits out a lagging cache.
+	exists, owner, _, err := c.bucketOwner(ctx, name)
+	if err != nil {
+		return err
 	}
+	if !exists || owner != c.cfg.OwnerID {
+		return newError("PutBucketTagging", ErrTransient, "owner tag of bucket %q did not persist", name)
+	}
+	return nil
 }
-
-// The owner tag is read back up to tagReadBackAttempts times, a
-// tagReadBackInterval apart: about a second for SeaweedFS's bucket cache to
-// catch up with the write.
-const (
-	tagReadBackAttempts = 10
-	tagReadBackInterval = 100 * time.Millisecond
-)
 
 // MarkBucketOwned implements Admin.
 func (c *SeaweedFS) MarkBucketOwned(ctx context.Context, name string) error {
@@ -360,26 +371,20 @@ func (c *SeaweedFS) bucketEmpty(ctx context.Context, name string) (bool, error) 
 	if len(objs.Contents) > 0 {
 		return false, nil
 	}
-	var ver *s3.GetBucketVersioningOutput
-	ver, err = read(ctx, c, "GetBucketVersioning", func(ctx context.Context) (*s3.GetBucketVersioningOutput, error) {
-		return c.s3.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: aws.String(name)})
+	// Noncurrent versions and delete markers are invisible to ListObjectsV2
+	// but are still data. They are listed whatever the versioning status
+	// says: SeaweedFS answers GetBucketVersioning from a bucket cache that
+	// may lag behind, and a bucket whose versioning was suspended still holds
+	// its versions.
+	var vers *s3.ListObjectVersionsOutput
+	vers, err = read(ctx, c, "ListObjectVersions", func(ctx context.Context) (*s3.ListObjectVersionsOutput, error) {
+		return c.s3.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(name), MaxKeys: aws.Int32(1)})
 	})
 	if err != nil {
 		return false, err
 	}
-	if ver.Status != "" {
-		// Noncurrent versions and delete markers are invisible to
-		// ListObjectsV2 but are still data.
-		var vers *s3.ListObjectVersionsOutput
-		vers, err = read(ctx, c, "ListObjectVersions", func(ctx context.Context) (*s3.ListObjectVersionsOutput, error) {
-			return c.s3.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(name), MaxKeys: aws.Int32(1)})
-		})
-		if err != nil {
-			return false, err
-		}
-		if len(vers.Versions) > 0 || len(vers.DeleteMarkers) > 0 {
-			return false, nil
-		}
+	if len(vers.Versions) > 0 || len(vers.DeleteMarkers) > 0 {
+		return false, nil
 	}
 	var ups *s3.ListMultipartUploadsOutput
 	ups, err = read(ctx, c, "ListMultipartUploads", func(ctx context.Context) (*s3.ListMultipartUploadsOutput, error) {
@@ -607,7 +612,10 @@ func (c *SeaweedFS) ListOwnedBuckets(ctx context.Context) ([]string, error) {
 	}
 	var owned []string
 	for _, n := range names {
-		exists, owner, _, err := c.bucketOwner(ctx, n)
+		// One read each: a resync must not wait a second per foreign bucket,
+		// and an owned bucket left out for one pass only makes the resync
+		// look at its record once more.
+		exists, owner, _, err := c.readBucketOwner(ctx, n)
 		if err != nil {
 			return nil, err
 		}
