@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/grpc/codes"
@@ -73,9 +74,15 @@ func TestCreateBucket(t *testing.T) {
 		if !e.bucketExists(t, name) {
 			t.Fatalf("bucket %s does not exist in SeaweedFS", name)
 		}
-		if got := e.owner(t, name); got != driverName {
-			t.Errorf("owner tag = %q, want %q", got, driverName)
-		}
+		// SeaweedFS serves bucket tags from a cache refreshed asynchronously:
+		// a late event can show the untagged bucket for a moment after the
+		// driver saw its tag.
+		eventually(t, 2*time.Second, func() error {
+			if got := e.owner(t, name); got != driverName {
+				return fmt.Errorf("owner tag = %q, want %q", got, driverName)
+			}
+			return nil
+		})
 		cm, err := e.kube.CoreV1().ConfigMaps(driverNamespace).Get(ctx(t), store.BucketRecordName(name), metav1.GetOptions{})
 		if err != nil {
 			t.Fatalf("bucket record: %v", err)
