@@ -12,14 +12,22 @@ import (
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
 )
 
+// newTestReconciler is a Reconciler on a fake API server and a fake
+// SeaweedFS, with a context bounded for one test.
+func newTestReconciler(t *testing.T) (context.Context, *Reconciler, *s3admin.Fake) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	admin := s3admin.NewFake("owner", "cosi-")
+	r := &Reconciler{Store: store.New(fake.NewClientset(), "cosi"), Admin: admin,
+		Cfg: Config{UserPrefix: "cosi-", WaitInterval: time.Millisecond, BlockedInterval: time.Second}}
+	return ctx, r, admin
+}
+
 // A create interrupted between creating the bucket and marking it ours must
 // not make the driver's own bucket look foreign on the next reconcile.
 func TestReconcileAdoptsItsOwnBucketAfterAnInterruptedCreate(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	st := store.New(fake.NewClientset(), "cosi")
-	admin := s3admin.NewFake("owner", "cosi-")
-	r := &Reconciler{Store: st, Admin: admin, Cfg: Config{UserPrefix: "cosi-", WaitInterval: time.Millisecond, BlockedInterval: time.Second}}
+	ctx, r, admin := newTestReconciler(t)
+	st := r.Store
 
 	rec, _, err := st.CreateBucket(ctx, store.BucketSpec{Name: "bucket-one", BucketID: "bucket-one"})
 	if err != nil {
@@ -66,11 +74,8 @@ func TestReconcileAdoptsItsOwnBucketAfterAnInterruptedCreate(t *testing.T) {
 // by the driver must bring its accesses back in force, although every access
 // still looks converged.
 func TestReconcileRewritesAccessesOfABucketCreatedAgain(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	st := store.New(fake.NewClientset(), "cosi")
-	admin := s3admin.NewFake("owner", "cosi-")
-	r := &Reconciler{Store: st, Admin: admin, Cfg: Config{UserPrefix: "cosi-", WaitInterval: time.Millisecond, BlockedInterval: time.Second}}
+	ctx, r, admin := newTestReconciler(t)
+	st := r.Store
 	reconcile := func(k Key) {
 		t.Helper()
 		if _, err := r.Reconcile(ctx, k); err != nil {
