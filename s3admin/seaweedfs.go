@@ -839,6 +839,9 @@ func (c *SeaweedFS) EnsureAccess(ctx context.Context, a Access) (changed bool, e
 			return changed, err
 		}
 		if obs.converged(a, c.cfg.UserPrefix) && !rewrite {
+			if changed {
+				return changed, c.keyAccepted(ctx, a)
+			}
 			return changed, nil
 		}
 		if !obs.exists {
@@ -956,6 +959,47 @@ func (c *SeaweedFS) EnsureAccess(ctx context.Context, a Access) (changed bool, e
 	return changed, newError("EnsureAccess", ErrTransient,
 		"user %q did not converge after %d rounds: it is being changed concurrently", a.User, maxEnsureRounds)
 }
+
+// keyAccepted waits, for up to about two seconds, until SeaweedFS's S3
+// authentication knows the access's key. SeaweedFS reloads the identities it
+// authenticates with after each IAM write, asynchronously and unordered with
+// the write itself, so a key handed to a workload at once could be refused as
+// unknown. Any answer but "unknown key" or "bad signature" proves the key
+// known: a listing, or AccessDenied for a write-only key. Still unknown after
+// the wait, the access is reported not yet converged and retried.
+func (c *SeaweedFS) keyAccepted(ctx context.Context, a Access) error {
+	probe := s3.New(c.s3.Options(), func(o *s3.Options) {
+		o.Credentials = credentials.NewStaticCredentialsProvider(a.AccessKeyID, a.SecretAccessKey, "")
+		o.RetryMaxAttempts = 1
+	})
+	for attempt := 1; ; attempt++ {
+		err := c.call(ctx, "ListObjectsV2", func(ctx context.Context) error {
+			_, err := probe.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(a.Bucket), MaxKeys: aws.Int32(1)})
+			return err
+		})
+		unknown := isCode(err, "InvalidAccessKeyId") || isCode(err, "SignatureDoesNotMatch")
+		switch {
+		case err == nil, errors.Is(err, ErrAccessDenied) && !unknown:
+			return nil
+		case !unknown:
+			return err
+		case attempt == keyAcceptAttempts:
+			return newError("EnsureAccess", ErrTransient, "SeaweedFS does not accept the access key %s yet", a.AccessKeyID)
+		}
+		select {
+		case <-ctx.Done():
+			return &Error{Op: "EnsureAccess", Kind: ErrTransient, Err: ctx.Err()}
+		case <-time.After(keyAcceptInterval):
+		}
+	}
+}
+
+// A written access's key is tried up to keyAcceptAttempts times, a
+// keyAcceptInterval apart (see keyAccepted).
+const (
+	keyAcceptAttempts = 20
+	keyAcceptInterval = 100 * time.Millisecond
+)
 
 // createAccessKey creates the caller-supplied key. SeaweedFS before 4.22
 // ignores the supplied fields and generates its own key; that key is deleted

@@ -130,8 +130,16 @@ func TestSeaweedRestartKeepsState(t *testing.T) {
 		return NewS3Client(sw.Endpoint, sw.Region, aws.ToString(key.AccessKey.AccessKeyId), aws.ToString(key.AccessKey.SecretAccessKey),
 			func(o *s3.Options) { o.RetryMaxAttempts = 1 })
 	}
-	if _, err := s3check.Get(ctx, reader(), "survives", "k"); err != nil {
-		t.Fatalf("GetObject as the IAM user: %v", err)
+	// SeaweedFS reloads the identities its S3 authentication uses after each
+	// IAM write, asynchronously: a fresh key may be unknown for a moment.
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		_, err := s3check.Get(ctx, reader(), "survives", "k")
+		if err == nil {
+			break
+		}
+		if s3check.ErrorCode(err) != "InvalidAccessKeyId" || time.Now().After(deadline) {
+			t.Fatalf("GetObject as the IAM user: %v", err)
+		}
 	}
 
 	oldPID := sw.PID()
