@@ -60,7 +60,7 @@ func (f *Fake) InForce(user string) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	u := f.users[user]
-	return u != nil && len(u.inline) > 0 && !u.lapsed
+	return u != nil && u.inline[PolicyName] != "" && !u.lapsed
 }
 
 var _ Admin = (*Fake)(nil)

@@ -198,15 +198,33 @@ func (c *SeaweedFS) iamMutate(ctx context.Context, op string, fn func(context.Co
 // bucket look foreign. (A missing bucket is reliable: deleting and creating a
 // bucket update the cache before they answer.)
 func (c *SeaweedFS) bucketOwner(ctx context.Context, bucket string) (exists bool, owner string, tags []s3types.Tag, err error) {
-	for attempt := 1; ; attempt++ {
+	_, waitErr := settle(ctx, "GetBucketTagging", tagReadAttempts, tagReadInterval, func() (bool, error) {
 		exists, owner, tags, err = c.readBucketOwner(ctx, bucket)
-		if err != nil || !exists || owner == c.cfg.OwnerID || attempt == tagReadAttempts {
-			return exists, owner, tags, err
+		return err != nil || !exists || owner == c.cfg.OwnerID, nil
+	})
+	if waitErr != nil {
+		return false, "", nil, waitErr
+	}
+	return exists, owner, tags, err
+}
+
+// settle calls try up to attempts times, interval apart, until it reports
+// done, and says whether it did. SeaweedFS refreshes what several calls read
+// asynchronously after a write (see bucketOwner, keyAccepted); a wait cut
+// short by ctx is a transient error of op, as is an error from try.
+func settle(ctx context.Context, op string, attempts int, interval time.Duration, try func() (done bool, err error)) (bool, error) {
+	for attempt := 1; ; attempt++ {
+		done, err := try()
+		if err != nil || done {
+			return done, err
+		}
+		if attempt == attempts {
+			return false, nil
 		}
 		select {
 		case <-ctx.Done():
-			return false, "", nil, &Error{Op: "GetBucketTagging", Kind: ErrTransient, Err: ctx.Err()}
-		case <-time.After(tagReadInterval):
+			return false, &Error{Op: op, Kind: ErrTransient, Err: ctx.Err()}
+		case <-time.After(interval):
 		}
 	}
 }
@@ -972,26 +990,24 @@ func (c *SeaweedFS) keyAccepted(ctx context.Context, a Access) error {
 		o.Credentials = credentials.NewStaticCredentialsProvider(a.AccessKeyID, a.SecretAccessKey, "")
 		o.RetryMaxAttempts = 1
 	})
-	for attempt := 1; ; attempt++ {
+	accepted, err := settle(ctx, "EnsureAccess", keyAcceptAttempts, keyAcceptInterval, func() (bool, error) {
 		err := c.call(ctx, "ListObjectsV2", func(ctx context.Context) error {
 			_, err := probe.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(a.Bucket), MaxKeys: aws.Int32(1)})
 			return err
 		})
-		unknown := isCode(err, "InvalidAccessKeyId") || isCode(err, "SignatureDoesNotMatch")
 		switch {
-		case err == nil, errors.Is(err, ErrAccessDenied) && !unknown:
-			return nil
-		case !unknown:
-			return err
-		case attempt == keyAcceptAttempts:
-			return newError("EnsureAccess", ErrTransient, "SeaweedFS does not accept the access key %s yet", a.AccessKeyID)
+		case isCode(err, "InvalidAccessKeyId"), isCode(err, "SignatureDoesNotMatch"):
+			return false, nil
+		case err == nil, errors.Is(err, ErrAccessDenied):
+			return true, nil
+		default:
+			return false, err
 		}
-		select {
-		case <-ctx.Done():
-			return &Error{Op: "EnsureAccess", Kind: ErrTransient, Err: ctx.Err()}
-		case <-time.After(keyAcceptInterval):
-		}
+	})
+	if err == nil && !accepted {
+		err = newError("EnsureAccess", ErrTransient, "SeaweedFS does not accept the access key %s yet", a.AccessKeyID)
 	}
+	return err
 }
 
 // A written access's key is tried up to keyAcceptAttempts times, a
