@@ -245,8 +245,8 @@ func (c *Controller) resyncOnce(ctx context.Context) error {
 	}
 	var snap Snapshot
 	var err error
-	if snap.Buckets, err = c.r.Admin.ListOwnedBuckets(ctx); err != nil {
-		return fmt.Errorf("list owned buckets: %w", err)
+	if snap.Buckets, err = c.r.Admin.ListMarkedBuckets(ctx); err != nil {
+		return fmt.Errorf("list marked buckets: %w", err)
 	}
 	if snap.Users, err = c.r.Admin.ListOwnedUsers(ctx); err != nil {
 		return fmt.Errorf("list owned users: %w", err)
@@ -259,7 +259,7 @@ func (c *Controller) resyncOnce(ctx context.Context) error {
 			uids = nil
 		}
 	}
-	plan := PlanResync(buckets, accesses, snap, uids, c.r.Cfg.UserPrefix)
+	plan := PlanResync(buckets, accesses, snap, uids, c.r.Cfg.UserPrefix, c.r.Cfg.OwnerID)
 	for _, k := range plan.Requeue {
 		c.queue.Add(k)
 	}
@@ -297,15 +297,20 @@ func (c *Controller) collectUser(ctx context.Context, user string) {
 	c.log.Info("garbage-collected user without access record", "user", user)
 }
 
-// collectBucket deletes an owned bucket without a record, but only when it is
-// empty: data is never deleted without a record asking for it.
-func (c *Controller) collectBucket(ctx context.Context, bucket string) {
+// collectBucket deletes a bucket marked with the installation's owner id
+// that has no record, but only when it is empty (data is never deleted
+// without a record asking for it) and SeaweedFS says the driver created it
+// (anyone allowed to tag a bucket can copy the marks onto their own).
+func (c *Controller) collectBucket(ctx context.Context, mb s3admin.MarkedBucket) {
+	bucket := mb.Name
 	_, err := c.r.Store.GetBucket(ctx, store.BucketRecordName(bucket))
 	if !errors.Is(err, store.ErrNotFound) {
 		return
 	}
-	err = c.r.Admin.DeleteBucket(ctx, bucket, false)
+	err = c.r.Admin.DeleteBucket(ctx, bucket, s3admin.Ownership{Owner: mb.Owner, Marker: mb.Marker}, false)
 	switch {
+	case errors.Is(err, s3admin.ErrNotOwned):
+		c.log.Info("bucket carrying this installation's owner tag was not created by this driver; left in place", "bucket", bucket)
 	case errors.Is(err, s3admin.ErrNotEmpty):
 		c.log.Info("owned bucket without record is not empty; left in place", "bucket", bucket)
 	case err != nil:

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-logr/logr"
+
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
 )
@@ -16,6 +18,9 @@ type Config struct {
 	// UserPrefix marks SeaweedFS users as the driver's; users without it are
 	// never touched.
 	UserPrefix string
+	// OwnerID is the installation's owner id: recorded with every new bucket
+	// record and written as a tag on its bucket (see s3admin.Ownership).
+	OwnerID string
 	// WaitInterval is how soon a record waiting on another record is looked at again.
 	WaitInterval time.Duration
 	// BlockedInterval is how soon a blocked record (a non-empty bucket to
@@ -54,7 +59,7 @@ func (r *Reconciler) reconcileBucket(ctx context.Context, name string) (Result, 
 	}
 	observedAt := time.Now().UTC()
 	var obs BucketObserved
-	if obs.Bucket, err = r.Admin.ObserveBucket(ctx, rec.Spec.BucketID); err != nil {
+	if obs.Bucket, err = r.Admin.ObserveBucket(ctx, rec.Spec.BucketID, Ownership(rec, r.Cfg.OwnerID)); err != nil {
 		return Result{}, r.recordBucketError(ctx, rec, fmt.Errorf("observe bucket: %w", err))
 	}
 	if rec.Deleting {
@@ -66,15 +71,32 @@ func (r *Reconciler) reconcileBucket(ctx context.Context, name string) (Result, 
 	}
 
 	plan := PlanBucket(rec, obs)
+steps:
 	for _, step := range plan.Steps {
-		if err := r.applyBucketStep(ctx, rec, step); err != nil {
-			if errors.Is(err, s3admin.ErrNotEmpty) && !rec.Spec.Purge {
-				// Written to between observing and deleting: blocked, not failed.
-				// (With purge, new data interrupted the purge: the error below
-				// retries it.)
-				plan = PlanBucket(rec, BucketObserved{Bucket: s3admin.BucketState{Exists: true, Owned: true}})
-				break
+		err := r.applyBucketStep(ctx, rec, step)
+		switch {
+		case err == nil:
+		case errors.Is(err, s3admin.ErrNotEmpty) && !rec.Spec.Purge:
+			// Written to between observing and deleting: blocked, not failed.
+			// (With purge, new data interrupted the purge: the error below
+			// retries it.)
+			plan = PlanBucket(rec, BucketObserved{Bucket: s3admin.BucketState{Exists: true, Owned: true}})
+			break steps
+		case errors.Is(err, s3admin.ErrNotOwned) && rec.Deleting:
+			// SeaweedFS says somebody else created the bucket now bearing
+			// this name (ours is gone, or never was): nothing of the record's
+			// is left to delete, and theirs is not touched.
+			log := logr.FromContextOrDiscard(ctx)
+			log.Info("bucket of a deleted record was not created by this driver; left untouched", "bucketID", rec.Spec.BucketID)
+			if err := r.applyBucketStep(ctx, rec, StepRelease); err != nil {
+				return Result{}, err
 			}
+			return Result{}, nil
+		case errors.Is(err, s3admin.ErrNotOwned):
+			// The name belongs to somebody else: terminal, never adopted.
+			plan = Plan{Status: notOwned(rec.Status.CreateAttempted)}
+			break steps
+		default:
 			return Result{}, r.recordBucketError(ctx, rec, fmt.Errorf("%s: %w", step, err))
 		}
 		if step == StepRelease {
@@ -103,12 +125,22 @@ func (r *Reconciler) applyBucketStep(ctx context.Context, rec *store.Bucket, ste
 		// adopted as the one being created (see PlanBucket). The count moves
 		// on before the create, so that no access written before it can pass
 		// for one written after it; an attempt repeated after a failure or a
-		// crash only costs the accesses one more policy write.
-		return r.Store.MarkCreateAttempted(ctx, rec.RecordName, "creating the bucket")
+		// crash only costs the accesses one more policy write. The marks are
+		// recorded before any bucket can carry them; a record that has marks
+		// keeps them.
+		marker, err := s3admin.NewMarker()
+		if err != nil {
+			return err
+		}
+		st, err := r.Store.MarkCreateAttempted(ctx, rec.RecordName, "creating the bucket", r.Cfg.OwnerID, marker)
+		if err != nil {
+			return err
+		}
+		// The next step marks the bucket with what the record now holds.
+		rec.Status = st
+		return nil
 	case StepCreateBucket:
-		return r.Admin.CreateBucket(ctx, id)
-	case StepMarkBucketOwned:
-		return r.Admin.MarkBucketOwned(ctx, id)
+		return r.Admin.CreateBucket(ctx, id, Ownership(rec, r.Cfg.OwnerID))
 	case StepRevokeAccesses:
 		// Revoking is marking each access record deleted; their own reconciles
 		// remove the users, and this bucket waits until the records are gone.
@@ -125,7 +157,7 @@ func (r *Reconciler) applyBucketStep(ctx context.Context, rec *store.Bucket, ste
 		}
 		return nil
 	case StepDeleteBucket:
-		return r.Admin.DeleteBucket(ctx, id, rec.Spec.Purge)
+		return r.Admin.DeleteBucket(ctx, id, Ownership(rec, r.Cfg.OwnerID), rec.Spec.Purge)
 	case StepRelease:
 		return r.Store.ReleaseBucket(ctx, rec.RecordName)
 	default:
@@ -162,7 +194,7 @@ func (r *Reconciler) reconcileAccess(ctx context.Context, name string) (Result, 
 
 	plan := PlanAccess(rec, obs)
 	for _, step := range plan.Steps {
-		if err := r.applyAccessStep(ctx, rec, step); err != nil {
+		if err := r.applyAccessStep(ctx, rec, obs.Bucket, step); err != nil {
 			return Result{}, r.recordAccessError(ctx, rec, fmt.Errorf("%s: %w", step, err))
 		}
 		if step == StepRelease {
@@ -177,15 +209,21 @@ func (r *Reconciler) reconcileAccess(ctx context.Context, name string) (Result, 
 	return r.result(plan), nil
 }
 
-func (r *Reconciler) applyAccessStep(ctx context.Context, rec *store.Access, step Step) error {
+// applyAccessStep runs one step; bucket is the access's bucket record (nil
+// when there is none, which PlanAccess never pairs with a write).
+func (r *Reconciler) applyAccessStep(ctx context.Context, rec *store.Access, bucket *store.Bucket, step Step) error {
 	switch step {
 	case StepEnsureAccess, StepRewriteAccess:
+		if bucket == nil {
+			return fmt.Errorf("%s without a bucket record", step)
+		}
 		_, err := r.Admin.EnsureAccess(ctx, s3admin.Access{
 			User:            rec.Spec.User,
 			Bucket:          rec.Spec.BucketID,
 			Mode:            s3admin.Mode(rec.Spec.Mode),
 			AccessKeyID:     rec.AccessKeyID,
 			SecretAccessKey: rec.SecretAccessKey,
+			BucketOwner:     Ownership(bucket, r.Cfg.OwnerID),
 			RewritePolicy:   step == StepRewriteAccess,
 		})
 		return err

@@ -6,7 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
@@ -17,10 +21,46 @@ import (
 func newTestReconciler(t *testing.T) (context.Context, *Reconciler, *s3admin.Fake) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)
-	admin := s3admin.NewFake("owner", "cosi-")
-	r := &Reconciler{Store: store.New(fake.NewClientset(), "cosi"), Admin: admin,
-		Cfg: Config{UserPrefix: "cosi-", WaitInterval: time.Millisecond, BlockedInterval: time.Second}}
+	admin := s3admin.NewFake("cosi-")
+	r := &Reconciler{Store: store.New(finalizingClientset(), "cosi"), Admin: admin,
+		Cfg: Config{UserPrefix: "cosi-", OwnerID: "owner", WaitInterval: time.Millisecond, BlockedInterval: time.Second}}
 	return ctx, r, admin
+}
+
+// finalizingClientset is a fake API server that honours finalizers as the
+// real one does: deleting an object that has finalizers only marks it, and
+// the object goes once its last finalizer is removed.
+func finalizingClientset() *fake.Clientset {
+	c := fake.NewClientset()
+	tracker := c.Tracker()
+	c.PrependReactor("delete", "*", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		d := action.(k8stesting.DeleteAction)
+		obj, err := tracker.Get(d.GetResource(), d.GetNamespace(), d.GetName())
+		if err != nil {
+			return false, nil, nil
+		}
+		m, err := meta.Accessor(obj)
+		if err != nil || len(m.GetFinalizers()) == 0 {
+			return false, nil, nil
+		}
+		if m.GetDeletionTimestamp() == nil {
+			now := metav1.Now()
+			m.SetDeletionTimestamp(&now)
+			if err := tracker.Update(d.GetResource(), obj, d.GetNamespace()); err != nil {
+				return true, nil, err
+			}
+		}
+		return true, nil, nil
+	})
+	c.PrependReactor("update", "*", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		u := action.(k8stesting.UpdateAction)
+		m, err := meta.Accessor(u.GetObject())
+		if err != nil || m.GetDeletionTimestamp() == nil || len(m.GetFinalizers()) > 0 {
+			return false, nil, nil
+		}
+		return true, u.GetObject(), tracker.Delete(u.GetResource(), u.GetNamespace(), m.GetName())
+	})
+	return c
 }
 
 // A create interrupted between creating the bucket and marking it ours must
@@ -60,7 +100,7 @@ func TestReconcileAdoptsItsOwnBucketAfterAnInterruptedCreate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	obs, err := admin.ObserveBucket(ctx, "bucket-one")
+	obs, err := admin.ObserveBucket(ctx, "bucket-one", Ownership(got, "owner"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,17 +145,17 @@ func TestReconcileRewritesAccessesOfABucketCreatedAgain(t *testing.T) {
 
 	admin.RemoveBucket("bucket-one")
 	reconcile(bucketKey)
-	if obs, err := admin.ObserveBucket(ctx, "bucket-one"); err != nil || !obs.Owned {
+	bucket, err := st.GetBucket(ctx, b.RecordName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if obs, err := admin.ObserveBucket(ctx, "bucket-one", Ownership(bucket, "owner")); err != nil || !obs.Owned {
 		t.Fatalf("bucket after repair: %+v, %v; want it created again and owned", obs, err)
 	}
 	if admin.InForce(spec.User) {
 		t.Fatal("the fake did not take the access away with the bucket")
 	}
 	rec, err := st.GetAccess(ctx, a.RecordName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bucket, err := st.GetBucket(ctx, b.RecordName)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +166,7 @@ func TestReconcileRewritesAccessesOfABucketCreatedAgain(t *testing.T) {
 	if !Converged(rec, user) {
 		t.Fatalf("the access no longer looks converged (%+v): this test would prove nothing", user)
 	}
-	if plan := PlanResync([]*store.Bucket{bucket}, []*store.Access{rec}, Snapshot{Buckets: []string{"bucket-one"}, Users: []s3admin.UserState{user}}, nil, "cosi-"); len(plan.Requeue) != 1 || plan.Requeue[0] != accessKey {
+	if plan := PlanResync([]*store.Bucket{bucket}, []*store.Access{rec}, Snapshot{Buckets: []s3admin.MarkedBucket{{Name: "bucket-one", Owner: "owner", Marker: bucket.Status.Marker}}, Users: []s3admin.UserState{user}}, nil, "cosi-", "owner"); len(plan.Requeue) != 1 || plan.Requeue[0] != accessKey {
 		t.Fatalf("resync requeues %v, want only %s", plan.Requeue, accessKey)
 	}
 	reconcile(accessKey)
@@ -137,5 +177,79 @@ func TestReconcileRewritesAccessesOfABucketCreatedAgain(t *testing.T) {
 	reconcile(accessKey)
 	if n := admin.Writes() - writes; n != 0 {
 		t.Fatalf("a reconcile after the rewrite made %d writes, want none", n)
+	}
+}
+
+// A tenant that creates the bucket first, and tags it with the installation's
+// owner id, never gets its bucket taken for the record's.
+func TestReconcileNeverTakesAForgedBucket(t *testing.T) {
+	ctx, r, admin := newTestReconciler(t)
+	admin.AddBucketBy("tenant", "bucket-one", map[string]string{s3admin.OwnerTagKey: "owner"})
+	rec, _, err := r.Store.CreateBucket(ctx, store.BucketSpec{Name: "bucket-one", BucketID: "bucket-one"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Reconcile(ctx, Key{Kind: store.KindBucket, Name: rec.RecordName}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.Store.GetBucket(ctx, rec.RecordName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status.Phase != store.PhaseFailed || got.Status.Reason != store.ReasonBucketNotOwned {
+		t.Fatalf("status %+v, want Failed BucketNotOwned", got.Status)
+	}
+}
+
+// A tenant that creates the bucket while the record's create is interrupted
+// (recorded, not yet answered) does not get it adopted, and deleting the
+// record with purge leaves the tenant's data alone.
+func TestReconcileInterruptedCreateNeverAdoptsATenantsBucket(t *testing.T) {
+	ctx, r, admin := newTestReconciler(t)
+	rec, _, err := r.Store.CreateBucket(ctx, store.BucketSpec{Name: "bucket-one", BucketID: "bucket-one", Purge: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := Key{Kind: store.KindBucket, Name: rec.RecordName}
+	// The create is interrupted after the attempt was recorded.
+	admin.SetHook(func(op string) error {
+		if op == "CreateBucket" {
+			return s3admin.ErrTransient
+		}
+		return nil
+	})
+	if _, err := r.Reconcile(ctx, key); !errors.Is(err, s3admin.ErrTransient) {
+		t.Fatalf("first reconcile: %v, want the injected error", err)
+	}
+	admin.SetHook(nil)
+	admin.AddBucketBy("tenant", "bucket-one", nil)
+	if err := admin.PutObject("bucket-one", "tenant-data"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Reconcile(ctx, key); err != nil {
+		t.Fatalf("second reconcile: %v", err)
+	}
+	got, err := r.Store.GetBucket(ctx, rec.RecordName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status.Phase != store.PhaseFailed {
+		t.Fatalf("status %+v, want Failed: the bucket is the tenant's", got.Status)
+	}
+	if err := r.Store.DeleteBucket(ctx, rec.RecordName); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := r.Store.GetBucket(ctx, rec.RecordName); err != nil || !got.Deleting {
+		t.Fatalf("record after Delete: %+v, %v; want it kept by its finalizer, deleting", got, err)
+	}
+	if _, err := r.Reconcile(ctx, key); err != nil {
+		t.Fatalf("reconcile of the deletion: %v", err)
+	}
+	if _, err := r.Store.GetBucket(ctx, rec.RecordName); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("record after deletion: %v, want it released", err)
+	}
+	obs, err := admin.ObserveBucket(ctx, "bucket-one", s3admin.Ownership{})
+	if err != nil || !obs.Exists || obs.Empty {
+		t.Fatalf("the tenant's bucket after the purge: %+v, %v; want it untouched with its data", obs, err)
 	}
 }

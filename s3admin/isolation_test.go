@@ -314,9 +314,10 @@ func TestForeignObjectsAreNeverModified(t *testing.T) {
 	bd := e.bd.(*seaweedBackdoor)
 	raw := bd.raw
 
+	// A tenant's bucket, and a bucket of another installation.
 	fb := e.bucket("foreign")
-	e.bd.addBucket(t, fb, map[string]string{"team": "data"})
-	e.bd.putObject(t, fb, "precious")
+	e.bd.addTenantBucket(t, fb, map[string]string{"team": "data"})
+	e.bd.tenantPutObject(t, fb, "precious")
 	otherOwned := e.bucket("other-driver")
 	e.bd.addBucket(t, otherOwned, map[string]string{OwnerTagKey: "another-driver"})
 	fu := e.foreignUser("svc")
@@ -372,15 +373,14 @@ func TestForeignObjectsAreNeverModified(t *testing.T) {
 	ownB := e.bucket("mine")
 	createBucket(t, e, ownB)
 	for _, bk := range []string{fb, otherOwned} {
-		mustIs(t, "CreateBucket "+bk, e.admin.CreateBucket(ctx, bk), ErrAlreadyExists)
-		mustIs(t, "DeleteBucket "+bk, e.admin.DeleteBucket(ctx, bk, false), ErrNotOwned)
-		mustIs(t, "DeleteBucket purge "+bk, e.admin.DeleteBucket(ctx, bk, true), ErrNotOwned)
-		_, err := e.admin.ObserveBucket(ctx, bk)
+		mustIs(t, "CreateBucket "+bk, e.admin.CreateBucket(ctx, bk, e.own), ErrNotOwned)
+		mustIs(t, "DeleteBucket "+bk, e.admin.DeleteBucket(ctx, bk, e.own, false), ErrNotOwned)
+		mustIs(t, "DeleteBucket purge "+bk, e.admin.DeleteBucket(ctx, bk, e.own, true), ErrNotOwned)
+		_, err := e.admin.ObserveBucket(ctx, bk, e.own)
 		mustNil(t, "ObserveBucket", err)
 		_, err = e.admin.EnsureAccess(ctx, e.access(t, e.user("x"), bk, ModeReadWrite))
 		mustIs(t, "EnsureAccess on "+bk, err, ErrNotOwned)
 	}
-	mustIs(t, "MarkBucketOwned of another driver's bucket", e.admin.MarkBucketOwned(ctx, otherOwned), ErrNotOwned)
 	for _, u := range []string{fu, otherPrefixUser} {
 		mustIs(t, "DeleteUser "+u, e.admin.DeleteUser(ctx, u), ErrNotOwned)
 		_, err := e.admin.EnsureAccess(ctx, e.access(t, u, ownB, ModeReadOnly))
@@ -400,10 +400,10 @@ func TestForeignObjectsAreNeverModified(t *testing.T) {
 			t.Errorf("ListOwnedUsers lists foreign user %s", u.Name)
 		}
 	}
-	owned, err := e.admin.ListOwnedBuckets(ctx)
-	mustNil(t, "ListOwnedBuckets", err)
-	if !slices.Equal(owned, []string{ownB}) {
-		t.Errorf("ListOwnedBuckets = %v, want [%s]", owned, ownB)
+	want := []MarkedBucket{{Name: ownB, Owner: e.own.Owner, Marker: e.own.Marker}, {Name: otherOwned, Owner: "another-driver"}}
+	slices.SortFunc(want, func(a, b MarkedBucket) int { return strings.Compare(a.Name, b.Name) })
+	if got := listMarked(t, e); !slices.Equal(got, want) {
+		t.Errorf("ListMarkedBuckets = %v, want %v", got, want)
 	}
 	if after := snapshot(); after != before {
 		t.Fatalf("foreign objects changed\nbefore:\n%s\nafter:\n%s", before, after)
