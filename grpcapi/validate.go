@@ -140,12 +140,13 @@ func accessParams(params map[string]string) (s3admin.Mode, error) {
 		s3admin.ModeReadWrite, s3admin.ModeReadOnly, s3admin.ModeWriteOnly, v)
 }
 
-// accessIDFromAccount recovers the access id from an account_id we issued.
-func accessIDFromAccount(prefix, account string) (string, bool) {
-	id, ok := strings.CutPrefix(account, prefix)
-	if !ok || len(id) != 32 {
+// accessIDFromAccount recovers the access id from an account_id we issued:
+// <user prefix><32 hex digits>, whatever the prefix was when it was issued.
+func accessIDFromAccount(account string) (string, bool) {
+	if len(account) <= 32 {
 		return "", false
 	}
+	id := account[len(account)-32:]
 	for _, r := range id {
 		if !strings.ContainsRune("0123456789abcdef", r) {
 			return "", false

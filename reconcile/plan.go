@@ -252,6 +252,16 @@ func isDriverUserName(name, prefix string) bool {
 
 var accessIDRE = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
+// UserPrefixOf returns the prefix an access record's user was named with:
+// the user is that prefix and the access id derived from the grant name. It
+// is what the driver acts on for this access, whatever the configured prefix
+// is now, so that changing the prefix never strands a credential. ok is
+// false for a record whose user is not named after its own access id.
+func UserPrefixOf(rec *store.Access) (prefix string, ok bool) {
+	prefix, ok = strings.CutSuffix(rec.Spec.User, store.AccessID(rec.Spec.Name))
+	return prefix, ok && prefix != ""
+}
+
 // BucketAccessUIDs is the set of BucketAccess UIDs listed from the API server
 // after the records were read; nil when unknown (not listed, or the COSI CRDs
 // are not installed), in which case nothing is revoked for this reason.

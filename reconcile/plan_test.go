@@ -467,3 +467,24 @@ func TestPlanResync(t *testing.T) {
 		})
 	}
 }
+
+func TestUserPrefixOf(t *testing.T) {
+	id := store.AccessID("ba-one")
+	for _, tt := range []struct {
+		user       string
+		wantPrefix string
+		wantOK     bool
+	}{
+		{user: "cosi-" + id, wantPrefix: "cosi-", wantOK: true},
+		{user: "team-a." + id, wantPrefix: "team-a.", wantOK: true},
+		{user: id, wantOK: false},
+		{user: "cosi-" + store.AccessID("ba-other"), wantOK: false},
+		{user: "cosi-admin", wantOK: false},
+	} {
+		rec := &store.Access{Spec: store.AccessSpec{Name: "ba-one", User: tt.user}}
+		prefix, ok := UserPrefixOf(rec)
+		if ok != tt.wantOK || (ok && prefix != tt.wantPrefix) {
+			t.Errorf("UserPrefixOf(%q) = %q, %t; want %q, %t", tt.user, prefix, ok, tt.wantPrefix, tt.wantOK)
+		}
+	}
+}

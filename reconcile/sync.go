@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -21,8 +20,6 @@ type Config struct {
 	// OwnerID is the installation's owner id: recorded with every new bucket
 	// record and written as a tag on its bucket (see s3admin.Ownership).
 	OwnerID string
-	// WaitInterval is how soon a record waiting on another record is looked at again.
-	WaitInterval time.Duration
 	// BlockedInterval is how soon a blocked record (a non-empty bucket to
 	// delete) is looked at again.
 	BlockedInterval time.Duration
@@ -173,9 +170,10 @@ func (r *Reconciler) reconcileAccess(ctx context.Context, name string) (Result, 
 	if err != nil {
 		return Result{}, err
 	}
-	if !strings.HasPrefix(rec.Spec.User, r.Cfg.UserPrefix) {
-		// Never act on a user outside the driver's prefix, whatever a record says.
-		return Result{}, Terminal(fmt.Errorf("access record %s names user %q outside prefix %q", name, rec.Spec.User, r.Cfg.UserPrefix))
+	prefix, ok := UserPrefixOf(rec)
+	if !ok {
+		// Never act on a user the record cannot have named itself.
+		return Result{}, Terminal(fmt.Errorf("access record %s names user %q, not one derived from its access id", name, rec.Spec.User))
 	}
 	var obs AccessObserved
 	if obs.User, err = r.Admin.ObserveUser(ctx, rec.Spec.User); err != nil {
@@ -194,7 +192,7 @@ func (r *Reconciler) reconcileAccess(ctx context.Context, name string) (Result, 
 
 	plan := PlanAccess(rec, obs)
 	for _, step := range plan.Steps {
-		if err := r.applyAccessStep(ctx, rec, obs.Bucket, step); err != nil {
+		if err := r.applyAccessStep(ctx, rec, prefix, obs.Bucket, step); err != nil {
 			return Result{}, r.recordAccessError(ctx, rec, fmt.Errorf("%s: %w", step, err))
 		}
 		if step == StepRelease {
@@ -209,9 +207,10 @@ func (r *Reconciler) reconcileAccess(ctx context.Context, name string) (Result, 
 	return r.result(plan), nil
 }
 
-// applyAccessStep runs one step; bucket is the access's bucket record (nil
-// when there is none, which PlanAccess never pairs with a write).
-func (r *Reconciler) applyAccessStep(ctx context.Context, rec *store.Access, bucket *store.Bucket, step Step) error {
+// applyAccessStep runs one step; prefix is the one the record's user was
+// named with (see UserPrefixOf), bucket the access's bucket record (nil when
+// there is none, which PlanAccess never pairs with a write).
+func (r *Reconciler) applyAccessStep(ctx context.Context, rec *store.Access, prefix string, bucket *store.Bucket, step Step) error {
 	switch step {
 	case StepEnsureAccess, StepRewriteAccess:
 		if bucket == nil {
@@ -224,11 +223,12 @@ func (r *Reconciler) applyAccessStep(ctx context.Context, rec *store.Access, buc
 			AccessKeyID:     rec.AccessKeyID,
 			SecretAccessKey: rec.SecretAccessKey,
 			BucketOwner:     Ownership(bucket, r.Cfg.OwnerID),
+			UserPrefix:      prefix,
 			RewritePolicy:   step == StepRewriteAccess,
 		})
 		return err
 	case StepDeleteUser:
-		return r.Admin.DeleteUser(ctx, rec.Spec.User)
+		return r.Admin.DeleteUser(ctx, rec.Spec.User, prefix)
 	case StepRevokeSelf:
 		return r.Store.DeleteAccess(ctx, rec.RecordName)
 	case StepRelease:
@@ -241,7 +241,11 @@ func (r *Reconciler) applyAccessStep(ctx context.Context, rec *store.Access, buc
 func (r *Reconciler) result(p Plan) Result {
 	switch {
 	case p.Wait:
-		return Result{RequeueAfter: r.Cfg.WaitInterval}
+		// Waiting on other records (a bucket on the release of its
+		// accesses): their changes queue this record again, so this is only
+		// a safety net, and it backs off, because a user that cannot be
+		// deleted would otherwise be polled twice a second forever.
+		return Result{Requeue: true}
 	case p.Status != nil && p.Status.Phase == store.PhaseBlocked:
 		return Result{RequeueAfter: r.Cfg.BlockedInterval}
 	}

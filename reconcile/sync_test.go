@@ -23,7 +23,7 @@ func newTestReconciler(t *testing.T) (context.Context, *Reconciler, *s3admin.Fak
 	t.Cleanup(cancel)
 	admin := s3admin.NewFake("cosi-")
 	r := &Reconciler{Store: store.New(finalizingClientset(), "cosi"), Admin: admin,
-		Cfg: Config{UserPrefix: "cosi-", OwnerID: "owner", WaitInterval: time.Millisecond, BlockedInterval: time.Second}}
+		Cfg: Config{UserPrefix: "cosi-", OwnerID: "owner", BlockedInterval: time.Second}}
 	return ctx, r, admin
 }
 
@@ -251,5 +251,50 @@ func TestReconcileInterruptedCreateNeverAdoptsATenantsBucket(t *testing.T) {
 	obs, err := admin.ObserveBucket(ctx, "bucket-one", s3admin.Ownership{})
 	if err != nil || !obs.Exists || obs.Empty {
 		t.Fatalf("the tenant's bucket after the purge: %+v, %v; want it untouched with its data", obs, err)
+	}
+}
+
+// An access granted before the configured user prefix changed is still
+// converged and revoked: the driver acts on the user its record names.
+func TestReconcileAccessKeepsItsRecordedUserAfterAPrefixChange(t *testing.T) {
+	ctx, r, admin := newTestReconciler(t)
+	reconcile := func(k Key) {
+		t.Helper()
+		if _, err := r.Reconcile(ctx, k); err != nil {
+			t.Fatalf("reconcile %s: %v", k, err)
+		}
+	}
+	b, _, err := r.Store.CreateBucket(ctx, store.BucketSpec{Name: "bucket-one", BucketID: "bucket-one"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reconcile(Key{Kind: store.KindBucket, Name: b.RecordName})
+	id, secret, err := s3admin.GenerateCredentials()
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := store.AccessSpec{Name: "ba-one", BucketID: "bucket-one", Mode: "read-write", User: "cosi-" + store.AccessID("ba-one")}
+	a, _, err := r.Store.CreateAccess(ctx, spec, id, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := Key{Kind: store.KindAccess, Name: a.RecordName}
+	reconcile(key)
+
+	r.Cfg.UserPrefix = "renamed-"
+	admin.RemoveUser(spec.User) // drift: repaired under the recorded name
+	reconcile(key)
+	if !admin.InForce(spec.User) {
+		t.Fatal("the access was not repaired under its recorded user after the prefix changed")
+	}
+	if err := r.Store.DeleteAccess(ctx, a.RecordName); err != nil {
+		t.Fatal(err)
+	}
+	reconcile(key)
+	if u, err := admin.ObserveUser(ctx, spec.User); err != nil || u.Exists {
+		t.Fatalf("user after revoke: %+v, %v; want it deleted", u, err)
+	}
+	if _, err := r.Store.GetAccess(ctx, a.RecordName); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("access record after revoke: %v, want it released", err)
 	}
 }

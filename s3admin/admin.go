@@ -108,6 +108,11 @@ type Access struct {
 	// BucketOwner is the Ownership of the bucket's record: the access is
 	// written only while the bucket carries it.
 	BucketOwner Ownership
+	// UserPrefix is the reserved prefix User was named with, as recorded with
+	// the access; empty means the client's configured prefix. A user named
+	// under an earlier prefix stays the access's after the configured prefix
+	// changes: its credentials must still be converged and revoked.
+	UserPrefix string
 	// RewritePolicy writes the policy even when the stored document already
 	// matches. SeaweedFS takes every permission scoped to a bucket away from
 	// every user when the bucket is deleted, yet keeps the users' stored
@@ -158,12 +163,15 @@ type Admin interface {
 	EnsureAccess(ctx context.Context, access Access) (changed bool, err error)
 	ObserveUser(ctx context.Context, name string) (UserState, error)
 	// DeleteUser removes the user's policies, then its keys, then the user. A
-	// missing user is success.
-	DeleteUser(ctx context.Context, name string) error
-	// ListOwnedUsers returns the state of every user carrying the prefix,
-	// sorted by name. It observes each user (several reads per user), so it
-	// is for periodic resynchronisation, not for every reconcile.
-	ListOwnedUsers(ctx context.Context) ([]UserState, error)
+	// missing user is success. prefix is the reserved prefix the user was
+	// named with (see Access.UserPrefix); empty means the configured one.
+	DeleteUser(ctx context.Context, name, prefix string) error
+	// ListOwnedUsers returns the state of every user carrying the configured
+	// prefix or one of extraPrefixes (prefixes recorded with accesses from
+	// before a change of the configured one), sorted by name. It observes
+	// each user (several reads per user), so it is for periodic
+	// resynchronisation, not for every reconcile.
+	ListOwnedUsers(ctx context.Context, extraPrefixes ...string) ([]UserState, error)
 
 	// CheckAnonymousDenied verifies that the store refuses an unauthenticated
 	// request; it returns ErrAnonymousAllowed if not.
@@ -234,8 +242,26 @@ func ValidateCredentials(accessKeyID, secret string) error {
 	return nil
 }
 
+// prefixOr is the prefix a call names, or the configured one.
+func prefixOr(prefix, configured string) string {
+	if prefix != "" {
+		return prefix
+	}
+	return configured
+}
+
+// hasAnyPrefix reports whether name starts with one of prefixes.
+func hasAnyPrefix(name string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}
+
 func validateAccess(a Access, prefix string) error {
-	if err := validateUserName(a.User, prefix); err != nil {
+	if err := validateUserName(a.User, prefixOr(a.UserPrefix, prefix)); err != nil {
 		return err
 	}
 	if err := ValidateBucketName(a.Bucket); err != nil {

@@ -123,7 +123,7 @@ func BenchmarkEnsureAccess(b *testing.B) {
 				}
 				a := granted[len(granted)-1]
 				granted = granted[:len(granted)-1]
-				if err := admin.DeleteUser(ctx, a.User); err != nil {
+				if err := admin.DeleteUser(ctx, a.User, ""); err != nil {
 					b.Fatal(err)
 				}
 				n++

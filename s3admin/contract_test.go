@@ -557,7 +557,7 @@ var contractCases = []struct {
 	}},
 	{"DeleteUser of a missing user succeeds", func(t *testing.T, e *env) {
 		noWrites(t, e, "DeleteUser of a missing user", func() {
-			mustNil(t, "DeleteUser", e.admin.DeleteUser(testCtx(t), e.user("missing")))
+			mustNil(t, "DeleteUser", e.admin.DeleteUser(testCtx(t), e.user("missing"), ""))
 		})
 	}},
 	{"DeleteUser removes policies, keys and the user, so a namesake starts clean", func(t *testing.T, e *env) {
@@ -565,7 +565,7 @@ var contractCases = []struct {
 		createBucket(t, e, b)
 		a := e.access(t, e.user("del"), b, ModeReadWrite)
 		ensure(t, e, a)
-		mustNil(t, "DeleteUser", e.admin.DeleteUser(testCtx(t), a.User))
+		mustNil(t, "DeleteUser", e.admin.DeleteUser(testCtx(t), a.User, ""))
 		if st := observeUser(t, e, a.User); st.Exists {
 			t.Fatalf("user still exists: %+v", st)
 		}
@@ -579,10 +579,38 @@ var contractCases = []struct {
 		name := e.foreignUser("keep")
 		key := e.bd.addUser(t, name)
 		noWrites(t, e, "DeleteUser of a foreign user", func() {
-			mustIs(t, "DeleteUser", e.admin.DeleteUser(testCtx(t), name), ErrNotOwned)
+			mustIs(t, "DeleteUser", e.admin.DeleteUser(testCtx(t), name, ""), ErrNotOwned)
 		})
 		if st := observeUser(t, e, name); !st.Exists || !slices.Equal(st.AccessKeyIDs, []string{key}) {
 			t.Fatalf("foreign user changed: %+v", st)
+		}
+	}},
+	{"A user named under an earlier prefix is converged, listed and deleted when the call names that prefix, and only then", func(t *testing.T, e *env) {
+		b := e.bucket("b")
+		createBucket(t, e, b)
+		earlier := "was-" + e.id + "-"
+		a := e.access(t, earlier+"u", b, ModeReadWrite)
+		_, err := e.admin.EnsureAccess(testCtx(t), a)
+		mustIs(t, "EnsureAccess without the recorded prefix", err, ErrNotOwned)
+		a.UserPrefix = earlier
+		ensure(t, e, a)
+		noWrites(t, e, "converged EnsureAccess", func() { ensure(t, e, a) })
+		users, err := e.admin.ListOwnedUsers(testCtx(t))
+		mustNil(t, "ListOwnedUsers", err)
+		if slices.ContainsFunc(users, func(u UserState) bool { return u.Name == a.User }) {
+			t.Fatal("ListOwnedUsers without the earlier prefix lists the user")
+		}
+		users, err = e.admin.ListOwnedUsers(testCtx(t), earlier)
+		mustNil(t, "ListOwnedUsers", err)
+		if !slices.ContainsFunc(users, func(u UserState) bool {
+			return u.Name == a.User && u.Bucket == b && slices.Equal(u.AccessKeyIDs, []string{a.AccessKeyID})
+		}) {
+			t.Fatalf("ListOwnedUsers with the earlier prefix: %+v, want %s", users, a.User)
+		}
+		mustIs(t, "DeleteUser without the recorded prefix", e.admin.DeleteUser(testCtx(t), a.User, ""), ErrNotOwned)
+		mustNil(t, "DeleteUser", e.admin.DeleteUser(testCtx(t), a.User, earlier))
+		if st := observeUser(t, e, a.User); st.Exists {
+			t.Fatalf("user still exists: %+v", st)
 		}
 	}},
 	{"ListOwnedUsers lists owned users only, with their state", func(t *testing.T, e *env) {

@@ -542,8 +542,8 @@ func (f *Fake) EnsureAccess(ctx context.Context, a Access) (changed bool, err er
 }
 
 // DeleteUser implements Admin.
-func (f *Fake) DeleteUser(ctx context.Context, name string) error {
-	if err := validateUserName(name, f.prefix); err != nil {
+func (f *Fake) DeleteUser(ctx context.Context, name, prefix string) error {
+	if err := validateUserName(name, prefixOr(prefix, f.prefix)); err != nil {
 		return err
 	}
 	f.mu.Lock()
@@ -579,7 +579,8 @@ func (f *Fake) DeleteUser(ctx context.Context, name string) error {
 }
 
 // ListOwnedUsers implements Admin.
-func (f *Fake) ListOwnedUsers(ctx context.Context) ([]UserState, error) {
+func (f *Fake) ListOwnedUsers(ctx context.Context, extraPrefixes ...string) ([]UserState, error) {
+	prefixes := append([]string{f.prefix}, extraPrefixes...)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.op("ListUsers", false); err != nil {
@@ -587,7 +588,7 @@ func (f *Fake) ListOwnedUsers(ctx context.Context) ([]UserState, error) {
 	}
 	var names []string
 	for n := range f.users {
-		if strings.HasPrefix(n, f.prefix) {
+		if hasAnyPrefix(n, prefixes) {
 			names = append(names, n)
 		}
 	}

@@ -293,7 +293,7 @@ func TestIsolation(t *testing.T) {
 		s3check.RequireAllowed(t, "GetObject after the policy was rewritten", ops(a, d).get("after"))
 	})
 	t.Run("after DeleteUser the key is rejected", func(t *testing.T) {
-		mustNil(t, "DeleteUser", e.admin.DeleteUser(ctx, ro.User))
+		mustNil(t, "DeleteUser", e.admin.DeleteUser(ctx, ro.User, ""))
 		// SeaweedFS reloads the identities its S3 authentication uses after
 		// every IAM write, unordered with the write's own update: a reload
 		// can show the deleted user for a moment.
@@ -382,7 +382,7 @@ func TestForeignObjectsAreNeverModified(t *testing.T) {
 		mustIs(t, "EnsureAccess on "+bk, err, ErrNotOwned)
 	}
 	for _, u := range []string{fu, otherPrefixUser} {
-		mustIs(t, "DeleteUser "+u, e.admin.DeleteUser(ctx, u), ErrNotOwned)
+		mustIs(t, "DeleteUser "+u, e.admin.DeleteUser(ctx, u, ""), ErrNotOwned)
 		_, err := e.admin.EnsureAccess(ctx, e.access(t, u, ownB, ModeReadOnly))
 		mustIs(t, "EnsureAccess "+u, err, ErrNotOwned)
 		_, err = e.admin.ObserveUser(ctx, u)

@@ -1079,8 +1079,8 @@ func (c *SeaweedFS) deleteUserPolicy(ctx context.Context, user, policy string) e
 // leaves the user's inline policies behind and a later user with the same
 // name inherits them, so policies go first; keys next, so that nothing can
 // authenticate as a user that is half deleted; the user last.
-func (c *SeaweedFS) DeleteUser(ctx context.Context, name string) error {
-	if err := validateUserName(name, c.cfg.UserPrefix); err != nil {
+func (c *SeaweedFS) DeleteUser(ctx context.Context, name, prefix string) error {
+	if err := validateUserName(name, prefixOr(prefix, c.cfg.UserPrefix)); err != nil {
 		return err
 	}
 	unlock, err := c.users.lock(ctx, name)
@@ -1134,7 +1134,8 @@ func (c *SeaweedFS) DeleteUser(ctx context.Context, name string) error {
 }
 
 // ListOwnedUsers implements Admin.
-func (c *SeaweedFS) ListOwnedUsers(ctx context.Context) ([]UserState, error) {
+func (c *SeaweedFS) ListOwnedUsers(ctx context.Context, extraPrefixes ...string) ([]UserState, error) {
+	prefixes := append([]string{c.cfg.UserPrefix}, extraPrefixes...)
 	var names []string
 	var marker *string
 	for {
@@ -1145,7 +1146,7 @@ func (c *SeaweedFS) ListOwnedUsers(ctx context.Context) ([]UserState, error) {
 			return nil, err
 		}
 		for _, u := range out.Users {
-			if n := aws.ToString(u.UserName); strings.HasPrefix(n, c.cfg.UserPrefix) {
+			if n := aws.ToString(u.UserName); hasAnyPrefix(n, prefixes) {
 				names = append(names, n)
 			}
 		}

@@ -82,7 +82,6 @@ func Run(ctx context.Context, cfg Config, log logr.Logger) error {
 	rec := &reconcile.Reconciler{Store: st, Admin: admin, Cfg: reconcile.Config{
 		UserPrefix:      cfg.UserPrefix,
 		OwnerID:         cfg.OwnerID,
-		WaitInterval:    500 * time.Millisecond,
 		BlockedInterval: cfg.ResyncPeriod,
 	}}
 	ctrlCfg := reconcile.ControllerConfig{
