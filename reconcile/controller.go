@@ -65,6 +65,8 @@ type Controller struct {
 	// running: Run is reconciling (this replica leads). Events are queued
 	// only then.
 	running atomic.Bool
+	// anonymous is the last anonymous-access check (see Anonymous).
+	anonymous atomic.Pointer[AnonymousCheck]
 }
 
 // NewController wires a Reconciler to the informers.
@@ -327,6 +329,7 @@ func (c *Controller) resyncOnce(ctx context.Context) error {
 	for _, b := range plan.OrphanBuckets {
 		c.collectBucket(ctx, b)
 	}
+	c.checkAnonymous(ctx, buckets)
 	return nil
 }
 

@@ -302,7 +302,9 @@ func PlanResync(buckets []*store.Bucket, accesses []*store.Access, snap Snapshot
 		}
 	}
 	for _, b := range snap.Buckets {
-		if b.Owner == ownerID && !recorded[b.Name] {
+		// The probe bucket has no record by design (see
+		// s3admin.ProbeBucketName).
+		if b.Owner == ownerID && !recorded[b.Name] && b.Marker != s3admin.ProbeMarker {
 			p.OrphanBuckets = append(p.OrphanBuckets, b)
 		}
 	}

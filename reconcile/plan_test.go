@@ -406,6 +406,10 @@ func TestPlanResync(t *testing.T) {
 			want:    ResyncPlan{Requeue: []Key{{Kind: store.KindBucket, Name: "bucket-a"}}},
 		},
 		{
+			name: "the probe bucket is never an orphan",
+			snap: Snapshot{Buckets: []s3admin.MarkedBucket{{Name: "cosi-probe-x", Owner: "owner", Marker: s3admin.ProbeMarker}}},
+		},
+		{
 			name: "a bucket marked by another installation is never an orphan",
 			snap: Snapshot{Buckets: []s3admin.MarkedBucket{{Name: "x", Owner: "another-owner", Marker: "m-x"}}},
 		},

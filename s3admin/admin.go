@@ -176,6 +176,11 @@ type Admin interface {
 	// CheckAnonymousDenied verifies that the store refuses an unauthenticated
 	// request; it returns ErrAnonymousAllowed if not.
 	CheckAnonymousDenied(ctx context.Context) error
+	// CheckAnonymousAccess reports what unsigned requests may do in the
+	// installation's probe bucket (ProbeBucketName of probe.Owner, created
+	// and marked with ProbeMarker if missing): read, list and write; and
+	// what they may read or list in the sample of the driver's buckets.
+	CheckAnonymousAccess(ctx context.Context, probe Ownership, sample []string) (AnonymousAccess, error)
 }
 
 // DefaultUserPrefix is the reserved name prefix of users this driver owns.

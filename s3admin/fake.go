@@ -26,6 +26,7 @@ type Fake struct {
 	writes         int64
 	hook           func(op string) error
 	anonymous      bool
+	anonymousObj   AnonymousAccess
 }
 
 type fakeBucket struct {
@@ -615,4 +616,27 @@ func (f *Fake) CheckAnonymousDenied(ctx context.Context) error {
 		return newError("anonymous ListBuckets", ErrAnonymousAllowed, "the fake store accepts unsigned requests")
 	}
 	return nil
+}
+
+// SetAnonymousAccess makes CheckAnonymousAccess report a, as a store with an
+// anonymous identity would.
+func (f *Fake) SetAnonymousAccess(a AnonymousAccess) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.anonymousObj = a
+}
+
+// CheckAnonymousAccess implements Admin.
+func (f *Fake) CheckAnonymousAccess(ctx context.Context, probe Ownership, sample []string) (AnonymousAccess, error) {
+	probe.Marker = ProbeMarker
+	if err := f.CreateBucket(ctx, ProbeBucketName(probe.Owner), probe); err != nil {
+		return AnonymousAccess{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.op("anonymous GET", false); err != nil {
+		return AnonymousAccess{}, err
+	}
+	f.buckets[ProbeBucketName(probe.Owner)].objects[ProbeObject] = true
+	return f.anonymousObj, nil
 }
