@@ -20,6 +20,9 @@ type Config struct {
 	// OwnerID is the installation's owner id: recorded with every new bucket
 	// record and written as a tag on its bucket (see s3admin.Ownership).
 	OwnerID string
+	// UnfinishedInterval is how soon an access whose convergence stopped at
+	// its bound (see s3admin.UnissuedKeysError) is looked at again.
+	UnfinishedInterval time.Duration
 	// BlockedInterval is how soon a blocked record (a non-empty bucket to
 	// delete) is looked at again.
 	BlockedInterval time.Duration
@@ -192,7 +195,19 @@ func (r *Reconciler) reconcileAccess(ctx context.Context, name string) (Result, 
 
 	plan := PlanAccess(rec, obs)
 	for _, step := range plan.Steps {
-		if err := r.applyAccessStep(ctx, rec, prefix, obs.Bucket, step); err != nil {
+		err := r.applyAccessStep(ctx, rec, prefix, obs.Bucket, step)
+		var unissued *s3admin.UnissuedKeysError
+		if errors.As(err, &unissued) {
+			// Keys the user minted for itself (or someone added) are removed
+			// a few at a time, so that a user with hundreds of them cannot
+			// hold up every other grant and revoke: the rest, and the check
+			// that the user converged, come on the next pass.
+			unissuedKeysRemoved.Add(float64(unissued.Removed))
+			logr.FromContextOrDiscard(ctx).Info("removed access keys the driver did not issue",
+				"user", unissued.User, "removed", unissued.Removed, "remaining", unissued.Remaining)
+			return Result{RequeueAfter: r.Cfg.UnfinishedInterval}, nil
+		}
+		if err != nil {
 			return Result{}, r.recordAccessError(ctx, rec, fmt.Errorf("%s: %w", step, err))
 		}
 		if step == StepRelease {

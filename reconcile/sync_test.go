@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -23,7 +24,7 @@ func newTestReconciler(t *testing.T) (context.Context, *Reconciler, *s3admin.Fak
 	t.Cleanup(cancel)
 	admin := s3admin.NewFake("cosi-")
 	r := &Reconciler{Store: store.New(finalizingClientset(), "cosi"), Admin: admin,
-		Cfg: Config{UserPrefix: "cosi-", OwnerID: "owner", BlockedInterval: time.Second}}
+		Cfg: Config{UserPrefix: "cosi-", OwnerID: "owner", BlockedInterval: time.Second, UnfinishedInterval: time.Millisecond}}
 	return ctx, r, admin
 }
 
@@ -296,5 +297,55 @@ func TestReconcileAccessKeepsItsRecordedUserAfterAPrefixChange(t *testing.T) {
 	}
 	if _, err := r.Store.GetAccess(ctx, a.RecordName); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("access record after revoke: %v, want it released", err)
+	}
+}
+
+// A user holding many keys it minted itself is cleaned a bounded number of
+// keys per reconcile, each pass answered with a short requeue, not an error.
+func TestReconcileRemovesUnissuedKeysInBoundedPasses(t *testing.T) {
+	ctx, r, admin := newTestReconciler(t)
+	b, _, err := r.Store.CreateBucket(ctx, store.BucketSpec{Name: "bucket-one", BucketID: "bucket-one"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Reconcile(ctx, Key{Kind: store.KindBucket, Name: b.RecordName}); err != nil {
+		t.Fatal(err)
+	}
+	id, secret, err := s3admin.GenerateCredentials()
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := store.AccessSpec{Name: "ba-one", BucketID: "bucket-one", Mode: "read-write", User: "cosi-" + store.AccessID("ba-one")}
+	a, _, err := r.Store.CreateAccess(ctx, spec, id, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := Key{Kind: store.KindAccess, Name: a.RecordName}
+	if _, err := r.Reconcile(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	const minted = 2*s3admin.MaxUnissuedKeyRemovals + 1
+	for i := range minted {
+		if err := admin.AddUserKey(spec.User, fmt.Sprintf("MINTED%04d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	passes := 0
+	for ; passes < 10; passes++ {
+		res, err := r.Reconcile(ctx, key)
+		if err != nil {
+			t.Fatalf("pass %d: %v", passes+1, err)
+		}
+		if res.RequeueAfter == 0 {
+			break
+		}
+	}
+	// Three passes remove 8, 8 and 1 keys; the fourth finds the user converged.
+	if passes != 3 {
+		t.Fatalf("converged after %d requeued passes, want 3", passes)
+	}
+	u, err := admin.ObserveUser(ctx, spec.User)
+	if err != nil || len(u.AccessKeyIDs) != 1 || u.AccessKeyIDs[0] != id {
+		t.Fatalf("user after the passes: %+v, %v; want only the issued key", u, err)
 	}
 }

@@ -168,6 +168,26 @@ func ensure(t *testing.T, e *env, a Access) bool {
 	return changed
 }
 
+// ensureRemovingUnissued calls EnsureAccess until it no longer reports
+// removed unissued keys, and returns how many it removed.
+func ensureRemovingUnissued(t *testing.T, e *env, a Access) (removed int) {
+	t.Helper()
+	for range 100 {
+		_, err := e.admin.EnsureAccess(testCtx(t), a)
+		var unissued *UnissuedKeysError
+		if !errors.As(err, &unissued) {
+			mustNil(t, "EnsureAccess "+a.String(), err)
+			return removed
+		}
+		if unissued.User != a.User || unissued.Removed < 1 || unissued.Removed > MaxUnissuedKeyRemovals {
+			t.Fatalf("EnsureAccess reported %+v", unissued)
+		}
+		removed += unissued.Removed
+	}
+	t.Fatal("EnsureAccess kept reporting unissued keys")
+	return removed
+}
+
 // contractCases is the one table both implementations must pass. Each name
 // is a sentence of the contract.
 var contractCases = []struct {
@@ -374,8 +394,8 @@ var contractCases = []struct {
 		a := e.access(t, e.user("rekey"), b, ModeReadOnly)
 		ensure(t, e, a)
 		a2 := e.access(t, a.User, b, ModeReadOnly)
-		if !ensure(t, e, a2) {
-			t.Fatal("no change reported")
+		if n := ensureRemovingUnissued(t, e, a2); n != 1 {
+			t.Fatalf("removed %d other keys, want the replaced one", n)
 		}
 		wantExactly(t, e, a2)
 	}},
@@ -411,10 +431,55 @@ var contractCases = []struct {
 		if st := observeUser(t, e, a.User); st.PolicyExact || len(st.AccessKeyIDs) != 2 {
 			t.Fatalf("drift not observed: %+v", st)
 		}
-		if !ensure(t, e, a) {
-			t.Fatal("no change reported")
+		if n := ensureRemovingUnissued(t, e, a); n != 1 {
+			t.Fatalf("removed %d unissued keys, want 1", n)
 		}
 		wantExactly(t, e, a)
+	}},
+	{"EnsureAccess removes a bounded number of unissued keys per call and names the user, never a key", func(t *testing.T, e *env) {
+		b := e.bucket("b")
+		createBucket(t, e, b)
+		a := e.access(t, e.user("mint"), b, ModeReadOnly)
+		ensure(t, e, a)
+		extra := MaxUnissuedKeyRemovals + 3
+		var ids []string
+		for range extra {
+			ids = append(ids, e.bd.addUserKey(t, a.User))
+		}
+		_, err := e.admin.EnsureAccess(testCtx(t), a)
+		var unissued *UnissuedKeysError
+		if !errors.As(err, &unissued) || !errors.Is(err, ErrUnfinished) {
+			t.Fatalf("EnsureAccess: %v, want an UnissuedKeysError", err)
+		}
+		if *unissued != (UnissuedKeysError{User: a.User, Removed: MaxUnissuedKeyRemovals, Remaining: 3}) {
+			t.Fatalf("reported %+v, want %d removed and 3 left", unissued, MaxUnissuedKeyRemovals)
+		}
+		for _, id := range append(ids, a.AccessKeyID) {
+			if strings.Contains(err.Error(), id) {
+				t.Fatalf("the error names a key: %v", err)
+			}
+		}
+		if n := ensureRemovingUnissued(t, e, a); n != 3 {
+			t.Fatalf("removed %d more, want 3", n)
+		}
+		wantExactly(t, e, a)
+	}},
+	{"DeleteUser of a user holding many keys costs one write per policy and one for the user", func(t *testing.T, e *env) {
+		b := e.bucket("b")
+		createBucket(t, e, b)
+		a := e.access(t, e.user("many"), b, ModeReadOnly)
+		ensure(t, e, a)
+		for range MaxUnissuedKeyRemovals + 3 {
+			e.bd.addUserKey(t, a.User)
+		}
+		before := e.bd.writes()
+		mustNil(t, "DeleteUser", e.admin.DeleteUser(testCtx(t), a.User, ""))
+		if n := e.bd.writes() - before; n != 2 {
+			t.Fatalf("DeleteUser made %d writes, want 2 (the policy, the user)", n)
+		}
+		if st := observeUser(t, e, a.User); st.Exists || len(st.AccessKeyIDs) != 0 {
+			t.Fatalf("user after DeleteUser: %+v", st)
+		}
 	}},
 	{"EnsureAccess rewrites a policy changed behind the client's back", func(t *testing.T, e *env) {
 		b := e.bucket("b")

@@ -527,18 +527,16 @@ func (f *Fake) EnsureAccess(ctx context.Context, a Access) (changed bool, err er
 		u.keys[idx].active = true
 		changed = true
 	}
-	var kept []keyInfo
-	for _, k := range u.keys {
-		if k.id == a.AccessKeyID {
-			kept = append(kept, k)
-			continue
-		}
+	err = removeUnissued(a, u.keys, func(id string) error {
 		if err := f.op("DeleteAccessKey", true); err != nil {
-			return changed, err
+			return err
 		}
-		changed = true
+		u.keys = slices.DeleteFunc(u.keys, func(k keyInfo) bool { return k.id == id })
+		return nil
+	})
+	if err != nil {
+		return true, err
 	}
-	u.keys = kept
 	return changed, nil
 }
 
@@ -566,12 +564,6 @@ func (f *Fake) DeleteUser(ctx context.Context, name, prefix string) error {
 		}
 	}
 	u.attached = nil
-	for len(u.keys) > 0 {
-		if err := f.op("DeleteAccessKey", true); err != nil {
-			return err
-		}
-		u.keys = u.keys[1:]
-	}
 	if err := f.op("DeleteUser", true); err != nil {
 		return err
 	}

@@ -976,14 +976,8 @@ func (c *SeaweedFS) EnsureAccess(ctx context.Context, a Access) (changed bool, e
 			}
 			changed = true
 		}
-		for _, k := range obs.keys {
-			if k.id == a.AccessKeyID {
-				continue
-			}
-			if err := c.deleteAccessKey(ctx, a.User, k.id); err != nil {
-				return changed, err
-			}
-			changed = true
+		if err := removeUnissued(a, obs.keys, func(id string) error { return c.deleteAccessKey(ctx, a.User, id) }); err != nil {
+			return true, err
 		}
 	}
 	return changed, newError("EnsureAccess", ErrTransient,
@@ -1077,8 +1071,8 @@ func (c *SeaweedFS) deleteUserPolicy(ctx context.Context, user, policy string) e
 
 // DeleteUser implements Admin. The order matters: SeaweedFS's DeleteUser
 // leaves the user's inline policies behind and a later user with the same
-// name inherits them, so policies go first; keys next, so that nothing can
-// authenticate as a user that is half deleted; the user last.
+// name inherits them, so policies go first, taking every permission away;
+// then the user, with all its keys.
 func (c *SeaweedFS) DeleteUser(ctx context.Context, name, prefix string) error {
 	if err := validateUserName(name, prefixOr(prefix, c.cfg.UserPrefix)); err != nil {
 		return err
@@ -1109,11 +1103,9 @@ func (c *SeaweedFS) DeleteUser(ctx context.Context, name, prefix string) error {
 			return err
 		}
 	}
-	for _, k := range obs.keys {
-		if err := c.deleteAccessKey(ctx, name, k.id); err != nil {
-			return err
-		}
-	}
+	// No key is deleted one by one: SeaweedFS's DeleteUser removes the user
+	// with every credential it holds in one write, however many keys the
+	// user minted for itself, and the user has no permission left by now.
 	err = c.iamMutate(ctx, "DeleteUser", func(ctx context.Context) error {
 		_, err := c.iam.DeleteUser(ctx, &iam.DeleteUserInput{UserName: aws.String(name)})
 		return err

@@ -83,6 +83,9 @@ func Run(ctx context.Context, cfg Config, log logr.Logger) error {
 		UserPrefix:      cfg.UserPrefix,
 		OwnerID:         cfg.OwnerID,
 		BlockedInterval: cfg.ResyncPeriod,
+		// Short: each pass removes a bounded number of keys, and other
+		// records' reconciles run in between.
+		UnfinishedInterval: time.Second,
 	}}
 	ctrlCfg := reconcile.ControllerConfig{
 		Workers:      cfg.Workers,

@@ -10,6 +10,14 @@ import (
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
 )
 
+// unissuedKeysRemoved counts access keys removed from the driver's users
+// that the driver did not issue: keys the users minted for themselves
+// (SeaweedFS lets every user manage its own keys) or added by hand.
+var unissuedKeysRemoved = prometheus.NewCounter(prometheus.CounterOpts{
+	Name: "cosi_seaweedfs_unissued_keys_removed_total",
+	Help: "Access keys removed from the driver's users that the driver did not issue (self-minted or added by hand).",
+})
+
 // anonymousAccess is 1 for each operation unsigned requests may do in the
 // driver's buckets, as the last check found.
 var anonymousAccess = prometheus.NewGaugeVec(prometheus.GaugeOpts{
