@@ -33,6 +33,8 @@ type fakeBucket struct {
 	// creator is the identity that created the bucket; "" for the driver's
 	// own (see SeaweedFS.claimBucket).
 	creator string
+	// fenced: DeleteBucket denied every write (see SeaweedFS.fence).
+	fenced  bool
 	tags    map[string]string
 	objects map[string]bool
 }
@@ -143,6 +145,9 @@ func (f *Fake) PutObject(bucket, key string) error {
 	b := f.buckets[bucket]
 	if b == nil {
 		return fmt.Errorf("PutObject: %w: bucket %q", ErrNotFound, bucket)
+	}
+	if b.fenced {
+		return fmt.Errorf("PutObject: %w: bucket %q is being deleted", ErrAccessDenied, bucket)
 	}
 	b.objects[key] = true
 	return nil
@@ -380,6 +385,12 @@ func (f *Fake) DeleteBucket(ctx context.Context, name string, own Ownership, pur
 		if len(f.buckets[name].objects) > 0 {
 			return newError("DeleteBucket", ErrNotEmpty, "bucket %q still holds data", name)
 		}
+	}
+	if !f.buckets[name].fenced {
+		if err := f.op("PutBucketPolicy", true); err != nil {
+			return err
+		}
+		f.buckets[name].fenced = true
 	}
 	if err := f.op("DeleteBucket", true); err != nil {
 		return err

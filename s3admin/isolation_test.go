@@ -459,3 +459,41 @@ func TestConcurrentEnsureAccess(t *testing.T) {
 		t.Errorf("converged EnsureAccess made %d writes", w)
 	}
 }
+
+// TestDeleteFence: before deciding that a bucket is empty, DeleteBucket
+// fences it so that nobody (a tenant allowed s3:* on it, the admin key) can
+// write an object that the delete would then destroy.
+func TestDeleteFence(t *testing.T) {
+	e := isoEnv(t, "fnc")
+	ctx := testCtx(t)
+	bd := e.bd.(*seaweedBackdoor)
+	tenant := theTenant(t).S3
+
+	t.Run("a fenced bucket refuses every write and policy change, and can still be read, emptied and deleted", func(t *testing.T) {
+		b := e.bucket("f")
+		createBucket(t, e, b)
+		e.bd.putObject(t, b, "kept")
+		mustNil(t, "fence", bd.admin.fence(ctx, b))
+		s3check.RequireDenied(t, "tenant PutObject", s3check.Put(ctx, tenant, b, "late", "x"))
+		s3check.RequireDenied(t, "admin PutObject", s3check.Put(ctx, bd.raw.s3, b, "late", "x"))
+		_, err := tenant.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(b), Key: aws.String("mp")})
+		s3check.RequireDenied(t, "tenant CreateMultipartUpload", err)
+		_, err = tenant.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String(b), Key: aws.String("copy"), CopySource: aws.String(b + "/kept")})
+		s3check.RequireDenied(t, "tenant CopyObject", err)
+		_, err = tenant.DeleteBucketPolicy(ctx, &s3.DeleteBucketPolicyInput{Bucket: aws.String(b)})
+		s3check.RequireDenied(t, "tenant DeleteBucketPolicy", err)
+		_, err = tenant.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(b), Policy: aws.String(`{"Version":"2012-10-17","Statement":[]}`)})
+		s3check.RequireDenied(t, "tenant PutBucketPolicy", err)
+		if body, err := s3check.Get(ctx, bd.raw.s3, b, "kept"); err != nil || body != "data" {
+			t.Fatalf("read in a fenced bucket: %q, %v", body, err)
+		}
+		mustIs(t, "DeleteBucket of the fenced, non-empty bucket", e.admin.DeleteBucket(ctx, b, e.own, false), ErrNotEmpty)
+		mustNil(t, "fence again", bd.admin.fence(ctx, b))
+		mustNil(t, "DeleteObject", s3check.Delete(ctx, bd.raw.s3, b, "kept"))
+		mustNil(t, "DeleteBucket", e.admin.DeleteBucket(ctx, b, e.own, false))
+		if st := observeBucket(t, e, b); st.Exists {
+			t.Fatal("bucket still exists")
+		}
+	})
+
+}

@@ -411,6 +411,18 @@ func (c *SeaweedFS) bucketEmpty(ctx context.Context, name string) (bool, error) 
 	ups, err = read(ctx, c, "ListMultipartUploads", func(ctx context.Context) (*s3.ListMultipartUploadsOutput, error) {
 		return c.s3.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String(name), MaxUploads: aws.Int32(1)})
 	})
+	if errors.Is(err, ErrAccessDenied) {
+		// SeaweedFS counts listing uploads as part of s3:PutObject, which the
+		// driver's fence denies (see fence). Behind the fence no upload can
+		// be completed any more: an unfinished one is no data to keep.
+		fenced, ferr := c.fenced(ctx, name)
+		if ferr != nil {
+			return false, ferr
+		}
+		if fenced {
+			return true, nil
+		}
+	}
 	if err != nil {
 		return false, err
 	}
@@ -421,10 +433,9 @@ func (c *SeaweedFS) bucketEmpty(ctx context.Context, name string) (bool, error) 
 //
 // SeaweedFS deletes a non-empty bucket with all its data unless the server
 // runs with -s3.allowDeleteBucketNotEmpty=false, so without purge this client
-// checks emptiness itself first. The check and the delete are two calls: the
-// caller must first revoke every access to the bucket so that nothing can
-// write in between, and operators should set that flag so the server
-// enforces it atomically as well.
+// checks emptiness itself first. The check and the delete are two calls; the
+// bucket is fenced against every writer before the check (see fence), so
+// nothing written in between can be lost.
 func (c *SeaweedFS) DeleteBucket(ctx context.Context, name string, own Ownership, purge bool) error {
 	if err := ValidateBucketName(name); err != nil {
 		return err
@@ -454,15 +465,23 @@ func (c *SeaweedFS) DeleteBucket(ctx context.Context, name string, own Ownership
 		return err
 	}
 	if !purge {
-		empty, err := c.bucketEmpty(ctx, name)
-		if errors.Is(err, ErrNotFound) {
-			return nil
-		}
-		if err != nil {
+		// Not fenced while it visibly holds data: a bucket that stays
+		// blocked on its data should not also become read-only.
+		if err := c.requireEmpty(ctx, name); err != nil {
 			return err
 		}
-		if !empty {
-			return newError("DeleteBucket", ErrNotEmpty, "bucket %q still holds data", name)
+	} else if err := c.abortUploads(ctx, name); err != nil {
+		// Purged: unfinished uploads go before the fence, which denies
+		// aborting them too.
+		return err
+	}
+	if err := c.fence(ctx, name); err != nil {
+		return err
+	}
+	if !purge {
+		// Again behind the fence: what was written before it is all there is.
+		if err := c.requireEmpty(ctx, name); err != nil {
+			return err
 		}
 	}
 	err = c.deleteBucket(ctx, name)
@@ -539,6 +558,21 @@ func (c *SeaweedFS) removeEmptyFolders(ctx context.Context, name string) error {
 	return nil
 }
 
+// requireEmpty is nil for an empty bucket (or a missing one, which the
+// delete then finds gone) and ErrNotEmpty otherwise.
+func (c *SeaweedFS) requireEmpty(ctx context.Context, name string) error {
+	empty, err := c.bucketEmpty(ctx, name)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	case !empty:
+		return newError("DeleteBucket", ErrNotEmpty, "bucket %q still holds data", name)
+	}
+	return nil
+}
+
 func (c *SeaweedFS) deleteBucket(ctx context.Context, name string) error {
 	err := c.write(ctx, "DeleteBucket", func(ctx context.Context) error {
 		_, err := c.s3.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(name)})
@@ -550,8 +584,9 @@ func (c *SeaweedFS) deleteBucket(ctx context.Context, name string) error {
 	return err
 }
 
-// emptyBucket deletes every object version, delete marker and unfinished
-// multipart upload of the bucket, one page at a time.
+// emptyBucket deletes every object version and delete marker of the bucket,
+// one page at a time. (Unfinished uploads are aborted before the fence,
+// which denies listing and aborting them; see abortUploads.)
 func (c *SeaweedFS) emptyBucket(ctx context.Context, name string) error {
 	var keyMarker, versionMarker *string
 	for {
@@ -597,6 +632,11 @@ func (c *SeaweedFS) emptyBucket(ctx context.Context, name string) error {
 		}
 		keyMarker, versionMarker = page.NextKeyMarker, page.NextVersionIdMarker
 	}
+	return nil
+}
+
+// abortUploads aborts every unfinished multipart upload of the bucket.
+func (c *SeaweedFS) abortUploads(ctx context.Context, name string) error {
 	for {
 		ups, err := read(ctx, c, "ListMultipartUploads", func(ctx context.Context) (*s3.ListMultipartUploadsOutput, error) {
 			return c.s3.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String(name)})
