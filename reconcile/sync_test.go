@@ -64,6 +64,33 @@ func finalizingClientset() *fake.Clientset {
 	return c
 }
 
+// readyAccess records bucket-one and an access ba-one to it, reconciles
+// both, and returns the access record and its key.
+func readyAccess(ctx context.Context, t *testing.T, r *Reconciler) (*store.Access, Key) {
+	t.Helper()
+	b, _, err := r.Store.CreateBucket(ctx, store.BucketSpec{Name: "bucket-one", BucketID: "bucket-one"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Reconcile(ctx, Key{Kind: store.KindBucket, Name: b.RecordName}); err != nil {
+		t.Fatal(err)
+	}
+	id, secret, err := s3admin.GenerateCredentials()
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := store.AccessSpec{Name: "ba-one", BucketID: "bucket-one", Mode: "read-write", User: "cosi-" + store.AccessID("ba-one")}
+	a, _, err := r.Store.CreateAccess(ctx, spec, id, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := Key{Kind: store.KindAccess, Name: a.RecordName}
+	if _, err := r.Reconcile(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	return a, key
+}
+
 // A create interrupted between creating the bucket and marking it ours must
 // not make the driver's own bucket look foreign on the next reconcile.
 func TestReconcileAdoptsItsOwnBucketAfterAnInterruptedCreate(t *testing.T) {
@@ -265,22 +292,8 @@ func TestReconcileAccessKeepsItsRecordedUserAfterAPrefixChange(t *testing.T) {
 			t.Fatalf("reconcile %s: %v", k, err)
 		}
 	}
-	b, _, err := r.Store.CreateBucket(ctx, store.BucketSpec{Name: "bucket-one", BucketID: "bucket-one"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reconcile(Key{Kind: store.KindBucket, Name: b.RecordName})
-	id, secret, err := s3admin.GenerateCredentials()
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec := store.AccessSpec{Name: "ba-one", BucketID: "bucket-one", Mode: "read-write", User: "cosi-" + store.AccessID("ba-one")}
-	a, _, err := r.Store.CreateAccess(ctx, spec, id, secret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := Key{Kind: store.KindAccess, Name: a.RecordName}
-	reconcile(key)
+	a, key := readyAccess(ctx, t, r)
+	spec := a.Spec
 
 	r.Cfg.UserPrefix = "renamed-"
 	admin.RemoveUser(spec.User) // drift: repaired under the recorded name
@@ -304,26 +317,8 @@ func TestReconcileAccessKeepsItsRecordedUserAfterAPrefixChange(t *testing.T) {
 // keys per reconcile, each pass answered with a short requeue, not an error.
 func TestReconcileRemovesUnissuedKeysInBoundedPasses(t *testing.T) {
 	ctx, r, admin := newTestReconciler(t)
-	b, _, err := r.Store.CreateBucket(ctx, store.BucketSpec{Name: "bucket-one", BucketID: "bucket-one"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.Reconcile(ctx, Key{Kind: store.KindBucket, Name: b.RecordName}); err != nil {
-		t.Fatal(err)
-	}
-	id, secret, err := s3admin.GenerateCredentials()
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec := store.AccessSpec{Name: "ba-one", BucketID: "bucket-one", Mode: "read-write", User: "cosi-" + store.AccessID("ba-one")}
-	a, _, err := r.Store.CreateAccess(ctx, spec, id, secret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := Key{Kind: store.KindAccess, Name: a.RecordName}
-	if _, err := r.Reconcile(ctx, key); err != nil {
-		t.Fatal(err)
-	}
+	a, key := readyAccess(ctx, t, r)
+	spec, id := a.Spec, a.AccessKeyID
 	const minted = 2*s3admin.MaxUnissuedKeyRemovals + 1
 	for i := range minted {
 		if err := admin.AddUserKey(spec.User, fmt.Sprintf("MINTED%04d", i)); err != nil {

@@ -6,10 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
-
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/s3check"
 )
 
@@ -37,18 +33,7 @@ func theTenant(t *testing.T) *s3check.Tenant {
 
 func (b *seaweedBackdoor) addTenantBucket(t *testing.T, name string, tags map[string]string) {
 	t.Helper()
-	ctx := testCtx(t)
-	c := theTenant(t).S3
-	_, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)})
-	mustNil(t, "tenant CreateBucket", err)
-	if len(tags) > 0 {
-		var set []s3types.Tag
-		for k, v := range tags {
-			set = append(set, s3types.Tag{Key: aws.String(k), Value: aws.String(v)})
-		}
-		_, err = c.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String(name), Tagging: &s3types.Tagging{TagSet: set}})
-		mustNil(t, "tenant PutBucketTagging", err)
-	}
+	mustNil(t, "tenant CreateBucket", theTenant(t).CreateBucket(testCtx(t), name, tags))
 }
 
 func (b *seaweedBackdoor) tenantPutObject(t *testing.T, bucket, key string) {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"google.golang.org/grpc/codes"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -47,24 +46,15 @@ func (e *environment) tenant(t *testing.T) *s3check.Tenant {
 // object of the tenant's; it is removed when the test ends.
 func (e *environment) tenantBucket(t *testing.T, name string, tags map[string]string) {
 	t.Helper()
-	c := e.tenant(t).S3
-	if _, err := c.CreateBucket(ctx(t), &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
-		t.Fatalf("tenant CreateBucket(%s): %v", name, err)
+	tn := e.tenant(t)
+	if err := tn.CreateBucket(ctx(t), name, tags); err != nil {
+		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		e.emptyBucket(t, name)
 		_, _ = e.s3.DeleteBucket(ctx(t), &s3.DeleteBucketInput{Bucket: aws.String(name)})
 	})
-	if len(tags) > 0 {
-		var set []s3types.Tag
-		for k, v := range tags {
-			set = append(set, s3types.Tag{Key: aws.String(k), Value: aws.String(v)})
-		}
-		if _, err := c.PutBucketTagging(ctx(t), &s3.PutBucketTaggingInput{Bucket: aws.String(name), Tagging: &s3types.Tagging{TagSet: set}}); err != nil {
-			t.Fatalf("tenant PutBucketTagging(%s): %v", name, err)
-		}
-	}
-	if err := s3check.Put(ctx(t), c, name, "tenant.txt", "the tenant's"); err != nil {
+	if err := s3check.Put(ctx(t), tn.S3, name, "tenant.txt", "the tenant's"); err != nil {
 		t.Fatalf("tenant PutObject: %v", err)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
 
 // Tenant is another SeaweedFS identity sharing the server with the driver:
@@ -84,4 +85,23 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// CreateBucket creates a bucket as the tenant and tags it with tags (none
+// when empty).
+func (tn *Tenant) CreateBucket(ctx context.Context, name string, tags map[string]string) error {
+	if _, err := tn.S3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
+		return fmt.Errorf("tenant CreateBucket(%s): %w", name, err)
+	}
+	if len(tags) == 0 {
+		return nil
+	}
+	var set []s3types.Tag
+	for k, v := range tags {
+		set = append(set, s3types.Tag{Key: aws.String(k), Value: aws.String(v)})
+	}
+	if _, err := tn.S3.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String(name), Tagging: &s3types.Tagging{TagSet: set}}); err != nil {
+		return fmt.Errorf("tenant PutBucketTagging(%s): %w", name, err)
+	}
+	return nil
 }
