@@ -51,6 +51,9 @@ type ControllerConfig struct {
 	// BucketAccesses, when set, lets the resync revoke accesses whose
 	// BucketAccess was deleted without a DriverRevokeBucketAccess call.
 	BucketAccesses BucketAccesses
+	// OnAnonymousCheck, when set, is told the outcome of every
+	// anonymous-access check (for readiness).
+	OnAnonymousCheck func(AnonymousCheck)
 }
 
 // Controller runs Reconcile for record keys from a rate-limited workqueue.

@@ -70,7 +70,11 @@ func (c *Controller) checkAnonymous(ctx context.Context, buckets []*store.Bucket
 		anonymousAccess.WithLabelValues(op).Set(v)
 	}
 	prev := c.Anonymous()
-	c.anonymous.Store(&AnonymousCheck{Checked: true, Access: got})
+	check := AnonymousCheck{Checked: true, Access: got}
+	c.anonymous.Store(&check)
+	if c.cfg.OnAnonymousCheck != nil {
+		c.cfg.OnAnonymousCheck(check)
+	}
 	switch {
 	case got.Any():
 		// Every resync, not only on a change: this is what an operator must fix.
