@@ -52,7 +52,7 @@ lint: ## gofmt, go vet, and actionlint on the GitHub Actions workflows.
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	go vet ./...
 	@test/tools/build.sh actionlint
-	bin/actionlint -color=never .github/workflows/*.yaml
+	bin/actionlint -no-color .github/workflows/*.yaml
 
 .PHONY: demo
 demo: tools build ## Run the driver and the COSI sidecar on a local real stack and provision one bucket end to end.

@@ -43,13 +43,15 @@ type LocalConfig struct {
 }
 
 // Local is the driver and the objectstorage-sidecar running as local
-// processes that share a unix socket and, as in the chart's pod, one ServiceAccount.
+// processes that share a unix socket, each with the rights the chart grants
+// its container (see InstallRBAC).
 type Local struct {
 	Cfg LocalConfig
 	// Socket is the unix socket path both processes use.
 	Socket string
-	// Kubeconfig authenticates as ServiceAccount, for both processes.
-	Kubeconfig string
+	// DriverKubeconfig and SidecarKubeconfig authenticate as
+	// DriverServiceAccount and SidecarServiceAccount.
+	DriverKubeconfig, SidecarKubeconfig string
 
 	driverBin, sidecarBin string
 
@@ -87,16 +89,18 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*Local, error) {
 	if err := cfg.Kube.CreateNamespace(ctx, cfg.Namespace); err != nil {
 		return nil, err
 	}
-	if err := InstallRBAC(ctx, cfg.Kube, cfg.Namespace); err != nil {
+	if err := InstallRBAC(ctx, cfg.Kube, cfg.Namespace, cfg.DriverName); err != nil {
 		return nil, err
 	}
-	rc, err := cfg.Kube.ServiceAccountConfig(ctx, cfg.Namespace, ServiceAccount)
-	if err != nil {
-		return nil, err
-	}
-	l.Kubeconfig = filepath.Join(cfg.Dir, ServiceAccount+".kubeconfig")
-	if err := stack.WriteKubeconfig(rc, l.Kubeconfig); err != nil {
-		return l, err
+	for sa, path := range map[string]*string{DriverServiceAccount: &l.DriverKubeconfig, SidecarServiceAccount: &l.SidecarKubeconfig} {
+		rc, err := cfg.Kube.ServiceAccountConfig(ctx, cfg.Namespace, sa)
+		if err != nil {
+			return nil, err
+		}
+		*path = filepath.Join(cfg.Dir, sa+".kubeconfig")
+		if err := stack.WriteKubeconfig(rc, *path); err != nil {
+			return l, err
+		}
 	}
 	if err := l.StartDriver(ctx); err != nil {
 		return l, err
@@ -111,7 +115,7 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*Local, error) {
 // connections, which it opens only after its start-up checks passed.
 func (l *Local) StartDriver(ctx context.Context) error {
 	args := []string{
-		"--kubeconfig=" + l.Kubeconfig,
+		"--kubeconfig=" + l.DriverKubeconfig,
 		"--namespace=" + l.Cfg.Namespace,
 		"--driver-name=" + l.Cfg.DriverName,
 		"--cosi-endpoint=unix://" + l.Socket,
@@ -145,7 +149,7 @@ func (l *Local) StartDriver(ctx context.Context) error {
 // leader Lease, after which it lists Buckets and BucketAccesses and works.
 func (l *Local) StartSidecar(ctx context.Context) error {
 	args := []string{
-		"--kubeconfig=" + l.Kubeconfig,
+		"--kubeconfig=" + l.SidecarKubeconfig,
 		"--driver-addr=unix://" + l.Socket,
 		// Level 5 shows each Add/Update the sidecar handles. --debug is never
 		// set: it logs every gRPC response, credentials included.

@@ -8,19 +8,38 @@ import (
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
 )
 
-// ServiceAccount is the identity the local driver and sidecar share, as they
-// do in the chart's pod. InstallRBAC gives it exactly the chart's RBAC, so the
-// e2e suite proves that RBAC against the real sidecar.
+// ServiceAccount is the chart's release name here, and so the name of the
+// pod's ServiceAccount the chart renders. Locally the driver and the sidecar
+// each run as their own ServiceAccount instead (DriverServiceAccount,
+// SidecarServiceAccount) bound to exactly the roles the chart grants that
+// container, so the e2e suite proves each container's rules on their own.
 const ServiceAccount = "cosi-seaweedfs"
 
-// InstallRBAC renders the Helm chart (release ServiceAccount, in namespace)
-// with the pinned helm and creates its ServiceAccount and RBAC objects.
-func InstallRBAC(ctx context.Context, kube *stack.Kube, namespace string) error {
-	objs, err := chart.Render(ctx, ServiceAccount, namespace)
+// The per-container identities of the local processes.
+const (
+	DriverServiceAccount  = ServiceAccount + "-driver"
+	SidecarServiceAccount = ServiceAccount + "-sidecar"
+)
+
+// SidecarRBAC is the chart's sidecar.rbac for the sidecar the local mode
+// runs (bin/objectstorage-sidecar, v0.1.0).
+const SidecarRBAC = "v0.1"
+
+// InstallRBAC renders the Helm chart (release ServiceAccount, in namespace,
+// for driverName and the local sidecar) with the pinned helm and creates its
+// roles, bound per container to DriverServiceAccount and
+// SidecarServiceAccount.
+func InstallRBAC(ctx context.Context, kube *stack.Kube, namespace, driverName string) error {
+	objs, err := chart.Render(ctx, ServiceAccount, namespace,
+		"driverName="+driverName, "sidecar.rbac="+SidecarRBAC, "sidecar.image.tag=v0.1.0")
 	if err != nil {
 		return err
 	}
-	if err := chart.Apply(ctx, kube.Dynamic, objs, chart.RBACKinds...); err != nil {
+	split, err := chart.SplitByContainer(objs, namespace, DriverServiceAccount, SidecarServiceAccount)
+	if err != nil {
+		return err
+	}
+	if err := chart.Apply(ctx, kube.Dynamic, split, chart.RBACKinds...); err != nil {
 		return fmt.Errorf("install the chart's RBAC: %w", err)
 	}
 	return nil
