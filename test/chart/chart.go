@@ -134,6 +134,16 @@ func Apply(ctx context.Context, client dynamic.Interface, objs []*unstructured.U
 		if ns := o.GetNamespace(); ns != "" {
 			ri = client.Resource(gvr).Namespace(ns)
 		}
+		if o.GetKind() == "Pod" {
+			// A pod needs its namespace's default ServiceAccount, which the
+			// controller-manager (not run by the test stack) would create.
+			sa := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ServiceAccount",
+				"metadata": map[string]any{"name": "default", "namespace": o.GetNamespace()}}}
+			if _, err := client.Resource(resources["ServiceAccount"]).Namespace(o.GetNamespace()).Apply(ctx, "default", sa,
+				metav1.ApplyOptions{FieldManager: FieldManager, Force: true}); err != nil {
+				return fmt.Errorf("apply the default ServiceAccount of %s: %w", o.GetNamespace(), err)
+			}
+		}
 		if _, err := ri.Apply(ctx, o.GetName(), o, metav1.ApplyOptions{FieldManager: FieldManager, Force: true}); err != nil {
 			return fmt.Errorf("apply %s %s: %w", o.GetKind(), o.GetName(), err)
 		}

@@ -110,7 +110,7 @@ func TestLabelsNamesAndPodOptions(t *testing.T) {
 	objs, err := Render(ctx, "rel", "ns1",
 		"nameOverride=swfs", "imagePullSecrets[0].name=regcred", "nodeSelector.disk=ssd",
 		"tolerations[0].key=dedicated", "tolerations[0].operator=Exists", "priorityClassName=high",
-		"podAnnotations.a=b", "podLabels.team=storage", "affinity.nodeAffinity=null",
+		"podAnnotations.a=b", "podLabels.team=storage",
 		"extraArgs[0]=--workers=8", "extraEnv[0].name=X", "extraEnv[0].value=y",
 		"sidecar.extraArgs[0]=--kube-api-qps=20", "logLevel=2")
 	if err != nil {
@@ -231,10 +231,9 @@ func TestChartAppliesServerSideAndGrantsWhatEachSidecarNeeds(t *testing.T) {
 				in("other", cosi("update", "bucketclaims")), cosi("update", "bucketaccesses/status"),
 			},
 			[]ra{
-				// what only v0.2 needs, and the driver's list without the collection
+				// what only v0.2 needs
 				in("other", cosi("update", "bucketclaims/status")), cosi("get", "bucketclasses"),
 				core("other", "delete", "secrets"), core("other", "create", "events"),
-				cosi("list", "bucketaccesses"),
 			}},
 		{"secrets limited to namespace apps", limited, "chart-limited",
 			[]ra{core("apps", "create", "secrets"), core("apps", "delete", "secrets"), core("chart-limited", "create", "secrets")},

@@ -234,7 +234,12 @@ func TestSeaweedFSPortIsMappedToLoopback(t *testing.T) {
 	for _, o := range objs {
 		if o.GetKind() == "Service" {
 			ports, _, _ := unstructured.NestedSlice(o.Object, "spec", "ports")
-			nodePort, _, _ = unstructured.NestedInt64(ports[0].(map[string]any), "nodePort")
+			switch v := ports[0].(map[string]any)["nodePort"].(type) {
+			case int64:
+				nodePort = v
+			case float64:
+				nodePort = int64(v)
+			}
 		}
 	}
 	m := kindCfg.Nodes[0].ExtraPortMappings[0]
