@@ -40,6 +40,10 @@ type LocalConfig struct {
 	ResyncPeriod time.Duration
 	// DriverArgs are appended to the driver's command line.
 	DriverArgs []string
+	// SidecarBin runs another build of the sidecar than bin/objectstorage-sidecar
+	// (v0.1.0), and SidecarRBAC is the chart's sidecar.rbac for it; by default
+	// SidecarRBAC.
+	SidecarBin, SidecarRBAC string
 }
 
 // Local is the driver and the objectstorage-sidecar running as local
@@ -75,6 +79,9 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*Local, error) {
 	if cfg.ResyncPeriod <= 0 {
 		cfg.ResyncPeriod = 2 * time.Second
 	}
+	if cfg.SidecarRBAC == "" {
+		cfg.SidecarRBAC = SidecarRBAC
+	}
 	l := &Local{Cfg: cfg, Socket: filepath.Join(cfg.Dir, "cosi.sock")}
 	if len(l.Socket) > 100 {
 		return nil, fmt.Errorf("socket path %s is too long for a unix socket; use a shorter Dir", l.Socket)
@@ -83,13 +90,15 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*Local, error) {
 	if l.driverBin, err = stack.Binary("cosi-seaweedfs"); err != nil {
 		return nil, fmt.Errorf("%w (or run `make build`)", err)
 	}
-	if l.sidecarBin, err = stack.Binary("objectstorage-sidecar"); err != nil {
-		return nil, err
+	if l.sidecarBin = cfg.SidecarBin; l.sidecarBin == "" {
+		if l.sidecarBin, err = stack.Binary("objectstorage-sidecar"); err != nil {
+			return nil, err
+		}
 	}
 	if err := cfg.Kube.CreateNamespace(ctx, cfg.Namespace); err != nil {
 		return nil, err
 	}
-	if err := InstallRBAC(ctx, cfg.Kube, cfg.Namespace, cfg.DriverName); err != nil {
+	if err := InstallRBAC(ctx, cfg.Kube, cfg.Namespace, cfg.DriverName, cfg.SidecarRBAC); err != nil {
 		return nil, err
 	}
 	for sa, path := range map[string]*string{DriverServiceAccount: &l.DriverKubeconfig, SidecarServiceAccount: &l.SidecarKubeconfig} {

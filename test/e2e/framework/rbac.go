@@ -22,16 +22,18 @@ const (
 )
 
 // SidecarRBAC is the chart's sidecar.rbac for the sidecar the local mode
-// runs (bin/objectstorage-sidecar, v0.1.0).
+// runs by default (bin/objectstorage-sidecar, v0.1.0).
 const SidecarRBAC = "v0.1"
 
 // InstallRBAC renders the Helm chart (release ServiceAccount, in namespace,
-// for driverName and the local sidecar) with the pinned helm and creates its
-// roles, bound per container to DriverServiceAccount and
+// for driverName and the sidecar line sidecarRBAC) with the pinned helm and
+// creates its roles, bound per container to DriverServiceAccount and
 // SidecarServiceAccount.
-func InstallRBAC(ctx context.Context, kube *stack.Kube, namespace, driverName string) error {
+func InstallRBAC(ctx context.Context, kube *stack.Kube, namespace, driverName, sidecarRBAC string) error {
+	// The image tag is not used here; it is set so that the chart's check
+	// of sidecar.rbac against it passes.
 	objs, err := chart.Render(ctx, ServiceAccount, namespace,
-		"driverName="+driverName, "sidecar.rbac="+SidecarRBAC, "sidecar.image.tag=v0.1.0")
+		"driverName="+driverName, "sidecar.rbac="+sidecarRBAC, "sidecar.image.tag="+sidecarRBAC+".0")
 	if err != nil {
 		return err
 	}
