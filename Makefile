@@ -3,6 +3,9 @@ SHELL := /usr/bin/env bash
 .DEFAULT_GOAL := help
 
 TOOLS := weed etcd kube-apiserver objectstorage-sidecar helm chainsaw
+# What `make demo` runs: no helm (it installs the chart's RBAC as rendered
+# into test/e2e/framework/chart-rbac-local.yaml), no chainsaw.
+DEMO_TOOLS := weed etcd kube-apiserver objectstorage-sidecar
 GO_TEST_FLAGS ?= -count=1 -timeout 40m
 
 # The version stamped into the binary (--version, the start-up log, the log of
@@ -11,6 +14,12 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X github.com/cosi-seaweedfs/cosi-seaweedfs/version.Version=$(VERSION)
 OUT ?= bin/cosi-seaweedfs
+
+# The chart's RBAC as the demo installs it: release and namespace
+# cosi-seaweedfs, the default driver name, the sidecar v0.1.0 it runs.
+CHART_RBAC_LOCAL_ARGS := cosi-seaweedfs charts/cosi-seaweedfs --namespace cosi-seaweedfs \
+	--set sidecar.rbac=v0.1,sidecar.image.tag=v0.1.0 \
+	--show-only templates/serviceaccount.yaml --show-only templates/rbac.yaml
 
 # make image: the first of CONTAINER_TOOLS found on PATH builds IMAGE:VERSION
 # (or set CONTAINER_TOOL); PLATFORM, e.g. linux/arm64, builds for another one.
@@ -55,8 +64,14 @@ lint: ## gofmt, go vet, and actionlint on the GitHub Actions workflows.
 	bin/actionlint -no-color .github/workflows/*.yaml
 
 .PHONY: demo
-demo: tools build ## Run the driver and the COSI sidecar on a local real stack and provision one bucket end to end.
+demo: build ## Run the driver and the COSI sidecar on a local real stack and provision one bucket end to end.
+	@for t in $(DEMO_TOOLS); do test/tools/build.sh $$t || exit 1; done
 	go run ./test/demo up
+
+.PHONY: chart-rbac-local
+chart-rbac-local: ## Render the chart's RBAC for the local processes again (test/chart checks it is current).
+	@test/tools/build.sh helm
+	bin/helm template $(CHART_RBAC_LOCAL_ARGS) > test/e2e/framework/chart-rbac-local.yaml
 
 .PHONY: demo-down
 demo-down: ## Stop the stack started by `make demo`.

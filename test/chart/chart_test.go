@@ -3,6 +3,7 @@ package chart
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -319,4 +320,42 @@ func find(t *testing.T, objs []*unstructured.Unstructured, kind string) *unstruc
 	}
 	t.Fatalf("the chart renders no %s", kind)
 	return nil
+}
+
+// The chart's RBAC the demo installs without helm is what the chart
+// renders today.
+func TestPrerenderedRBACIsCurrent(t *testing.T) {
+	ctx := testCtx(t, time.Minute)
+	root, err := stack.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.CommandContext(ctx, "make", "-s", "--no-print-directory", "-C", root, "-n", "chart-rbac-local").Output()
+	if err != nil {
+		t.Fatalf("make -n chart-rbac-local: %v", err)
+	}
+	// The recipe's helm line, with its output redirection removed.
+	var args []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(line, "bin/helm template ") {
+			line = strings.TrimSpace(strings.SplitN(line, ">", 2)[0])
+			args = strings.Fields(strings.TrimPrefix(line, "bin/helm "))
+		}
+	}
+	if args == nil {
+		t.Fatalf("no helm line in make chart-rbac-local:\n%s", out)
+	}
+	cmd := exec.CommandContext(ctx, filepath.Join(root, "bin", "helm"), args...)
+	cmd.Dir = root
+	want, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("helm %v: %v", args, err)
+	}
+	got, err := os.ReadFile(filepath.Join(root, "test", "e2e", "framework", "chart-rbac-local.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Fatal("test/e2e/framework/chart-rbac-local.yaml is not what the chart renders: run make chart-rbac-local")
+	}
 }

@@ -44,6 +44,9 @@ type LocalConfig struct {
 	// (v0.1.0), and SidecarRBAC is the chart's sidecar.rbac for it; by default
 	// SidecarRBAC.
 	SidecarBin, SidecarRBAC string
+	// PrerenderedRBAC installs the chart's RBAC from chart-rbac-local.yaml
+	// instead of rendering it with helm (the demo, which builds no helm).
+	PrerenderedRBAC bool
 }
 
 // Local is the driver and the objectstorage-sidecar running as local
@@ -98,7 +101,11 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*Local, error) {
 	if err := cfg.Kube.CreateNamespace(ctx, cfg.Namespace); err != nil {
 		return nil, err
 	}
-	if err := InstallRBAC(ctx, cfg.Kube, cfg.Namespace, cfg.DriverName, cfg.SidecarRBAC); err != nil {
+	install := InstallRBAC
+	if cfg.PrerenderedRBAC {
+		install = InstallPrerenderedRBAC
+	}
+	if err := install(ctx, cfg.Kube, cfg.Namespace, cfg.DriverName, cfg.SidecarRBAC); err != nil {
 		return nil, err
 	}
 	for sa, path := range map[string]*string{DriverServiceAccount: &l.DriverKubeconfig, SidecarServiceAccount: &l.SidecarKubeconfig} {
