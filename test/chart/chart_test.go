@@ -359,3 +359,44 @@ func TestPrerenderedRBACIsCurrent(t *testing.T) {
 		t.Fatal("test/e2e/framework/chart-rbac-local.yaml is not what the chart renders: run make chart-rbac-local")
 	}
 }
+
+// helm itself installs the chart into a real API server, prints NOTES.txt
+// with what to do next, and uninstalls it again. (No --wait: the test stack
+// runs no kubelet.)
+func TestHelmInstallPrintsNotesAndUninstalls(t *testing.T) {
+	ctx := testCtx(t, 2*time.Minute)
+	dir, err := Dir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const ns = "helm-install"
+	if err := st.Kube.CreateNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	kc := "--kubeconfig=" + st.Kube.KubeconfigPath
+	out, err := helm(ctx, "install", "swfs", dir, kc, "--namespace", ns,
+		"--set", "seaweedfs.adminSecret.create=true,seaweedfs.adminSecret.accessKeyID=AK,seaweedfs.adminSecret.secretAccessKey=SECRETKEY")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"kubectl -n helm-install logs deployment/swfs-cosi-seaweedfs -c driver",
+		"kubectl -n helm-install logs deployment/swfs-cosi-seaweedfs -c objectstorage-sidecar",
+		"helm test swfs -n helm-install",
+		"kind: BucketClass", "driverName: cosi-seaweedfs.io", "kind: BucketClaim", "kind: BucketAccess",
+		"jsonpath='{.data.BucketInfo}'",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("helm install's notes do not contain %q:\n%s", want, out)
+		}
+	}
+	if _, err := st.Kube.Client.AppsV1().Deployments(ns).Get(ctx, "swfs-cosi-seaweedfs", metav1.GetOptions{}); err != nil {
+		t.Errorf("after helm install: %v", err)
+	}
+	if out, err := helm(ctx, "uninstall", "swfs", kc, "--namespace", ns); err != nil {
+		t.Fatalf("helm uninstall: %v\n%s", err, out)
+	}
+	if _, err := st.Kube.Client.AppsV1().Deployments(ns).Get(ctx, "swfs-cosi-seaweedfs", metav1.GetOptions{}); err == nil {
+		t.Error("the Deployment is still there after helm uninstall")
+	}
+}
