@@ -132,7 +132,10 @@ func (s *Server) DriverRevokeBucketAccess(ctx context.Context, req *cosi.DriverR
 	if err := checkName("account_id", req.GetAccountId()); err != nil {
 		return nil, err
 	}
-	id, ok := accessIDFromAccount(s.cfg.UserPrefix, req.GetAccountId())
+	// The account is found by its access id alone, not by the configured
+	// prefix: an access granted before the prefix changed must still be
+	// revoked (answering OK without revoking would leave its key working).
+	id, ok := accessIDFromAccount(req.GetAccountId())
 	if !ok {
 		return &cosi.DriverRevokeBucketAccessResponse{}, nil
 	}
@@ -143,6 +146,10 @@ func (s *Server) DriverRevokeBucketAccess(ctx context.Context, req *cosi.DriverR
 	}
 	if err != nil {
 		return nil, toStatus(err)
+	}
+	if rec.Spec.User != req.GetAccountId() {
+		// Same access id, another account: not one this driver issued.
+		return &cosi.DriverRevokeBucketAccessResponse{}, nil
 	}
 	if rec.Spec.BucketID != req.GetBucketId() {
 		// Not an access to this bucket: nothing of the caller's to revoke.

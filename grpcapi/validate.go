@@ -3,8 +3,9 @@ package grpcapi
 import (
 	"net/netip"
 	"slices"
-	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -82,11 +83,19 @@ func checkName(field, v string) error {
 		return invalid("%s is required", field)
 	case len(v) > maxNameLen:
 		return invalid("%s is longer than %d characters", field, maxNameLen)
-	case strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }):
-		return invalid("%s contains control characters", field)
+	case !utf8.ValidString(v):
+		return invalid("%s is not valid UTF-8", field)
+	case strings.ContainsFunc(v, hiddenRune):
+		return invalid("%s contains control or formatting characters (such as bidirectional overrides)", field)
 	}
 	return nil
 }
+
+// hiddenRune reports control characters and Unicode format characters
+// (category Cf: bidirectional overrides and isolates, zero-width joiners,
+// byte-order marks). Names are shown to people in logs, statuses and Events;
+// such characters would make one name read as another.
+func hiddenRune(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }
 
 func checkKeys(params map[string]string, allowed ...string) error {
 	for k := range params {
@@ -102,13 +111,16 @@ func bucketParams(params map[string]string) (purge bool, err error) {
 	if err := checkKeys(params, ParamPurge); err != nil {
 		return false, err
 	}
-	if v, ok := params[ParamPurge]; ok {
-		purge, err = strconv.ParseBool(v)
-		if err != nil {
-			return false, invalid("parameter %q must be true or false, not %q", ParamPurge, v)
-		}
+	// Exactly the two documented spellings: strconv.ParseBool would also take
+	// "1", "t" or "TRUE", and a value that deletes data must not be guessed.
+	switch v, ok := params[ParamPurge]; {
+	case !ok, v == "false":
+		return false, nil
+	case v == "true":
+		return true, nil
+	default:
+		return false, invalid("parameter %q must be true or false, not %q", ParamPurge, v)
 	}
-	return purge, nil
 }
 
 // accessParams validates BucketAccessClass parameters.
@@ -128,12 +140,13 @@ func accessParams(params map[string]string) (s3admin.Mode, error) {
 		s3admin.ModeReadWrite, s3admin.ModeReadOnly, s3admin.ModeWriteOnly, v)
 }
 
-// accessIDFromAccount recovers the access id from an account_id we issued.
-func accessIDFromAccount(prefix, account string) (string, bool) {
-	id, ok := strings.CutPrefix(account, prefix)
-	if !ok || len(id) != 32 {
+// accessIDFromAccount recovers the access id from an account_id we issued:
+// <user prefix><32 hex digits>, whatever the prefix was when it was issued.
+func accessIDFromAccount(account string) (string, bool) {
+	if len(account) <= 32 {
 		return "", false
 	}
+	id := account[len(account)-32:]
 	for _, r := range id {
 		if !strings.ContainsRune("0123456789abcdef", r) {
 			return "", false

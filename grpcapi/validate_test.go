@@ -54,7 +54,11 @@ func TestParameters(t *testing.T) {
 	}{
 		{name: "no bucket parameters", bucket: true, wantCode: codes.OK},
 		{name: "purge true", bucket: true, params: map[string]string{"purge": "true"}, wantCode: codes.OK},
+		{name: "purge false", bucket: true, params: map[string]string{"purge": "false"}, wantCode: codes.OK},
 		{name: "purge not a boolean", bucket: true, params: map[string]string{"purge": "yes please"}, wantCode: codes.InvalidArgument},
+		{name: "purge 1 is not a documented spelling", bucket: true, params: map[string]string{"purge": "1"}, wantCode: codes.InvalidArgument},
+		{name: "purge t is not a documented spelling", bucket: true, params: map[string]string{"purge": "t"}, wantCode: codes.InvalidArgument},
+		{name: "purge TRUE is not a documented spelling", bucket: true, params: map[string]string{"purge": "TRUE"}, wantCode: codes.InvalidArgument},
 		{name: "unknown bucket parameter", bucket: true, params: map[string]string{"quota": "1Gi"}, wantCode: codes.InvalidArgument},
 		{name: "mode defaults to read-write", wantCode: codes.OK, wantMode: s3admin.ModeReadWrite},
 		{name: "mode read-only", params: map[string]string{"mode": "read-only"}, wantCode: codes.OK, wantMode: s3admin.ModeReadOnly},
@@ -83,6 +87,34 @@ func TestParameters(t *testing.T) {
 			}
 			if mode != tt.wantMode {
 				t.Fatalf("mode = %q, want %q", mode, tt.wantMode)
+			}
+		})
+	}
+}
+
+func TestCheckName(t *testing.T) {
+	tests := []struct {
+		name, in string
+		wantCode codes.Code
+	}{
+		{name: "a COSI grant name", in: "ba-0f3c7a52-9d61-4c0e-8f7a-2b1d9e6c4a10", wantCode: codes.OK},
+		{name: "letters outside ASCII are names too", in: "bücket-ß", wantCode: codes.OK},
+		{name: "empty", in: "", wantCode: codes.InvalidArgument},
+		{name: "too long", in: strings.Repeat("a", 254), wantCode: codes.InvalidArgument},
+		{name: "a newline", in: "bucket\nx", wantCode: codes.InvalidArgument},
+		{name: "DEL", in: "bucket\x7f", wantCode: codes.InvalidArgument},
+		{name: "a C1 control character", in: "bucket\u0085", wantCode: codes.InvalidArgument},
+		{name: "a right-to-left override", in: "bucket-\u202egnp.exe", wantCode: codes.InvalidArgument},
+		{name: "a right-to-left isolate", in: "bucket-\u2067x", wantCode: codes.InvalidArgument},
+		{name: "a left-to-right mark", in: "bucket\u200e", wantCode: codes.InvalidArgument},
+		{name: "a zero-width joiner", in: "buc\u200dket", wantCode: codes.InvalidArgument},
+		{name: "a byte-order mark", in: "\ufeffbucket", wantCode: codes.InvalidArgument},
+		{name: "invalid UTF-8", in: "bucket\xff", wantCode: codes.InvalidArgument},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := status.Code(checkName("name", tt.in)); got != tt.wantCode {
+				t.Fatalf("checkName(%q) = %v, want %v", tt.in, got, tt.wantCode)
 			}
 		})
 	}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -60,6 +62,11 @@ type Controller struct {
 	queue workqueue.TypedRateLimitingInterface[Key]
 
 	bucketAccesses BucketAccesses
+	// running: Run is reconciling (this replica leads). Events are queued
+	// only then.
+	running atomic.Bool
+	// anonymous is the last anonymous-access check (see Anonymous).
+	anonymous atomic.Pointer[AnonymousCheck]
 }
 
 // NewController wires a Reconciler to the informers.
@@ -88,7 +95,13 @@ func NewController(r *Reconciler, inf Informers, cfg ControllerConfig, log logr.
 					c.enqueueAccessesOfReady(old, obj)
 				}
 			},
-			DeleteFunc: func(obj any) { c.enqueueObject(kind, obj) },
+			DeleteFunc: func(obj any) {
+				c.enqueueObject(kind, obj)
+				if kind == store.KindAccess {
+					// A bucket being deleted waits for its accesses to go.
+					c.enqueueBucketOf(obj)
+				}
+			},
 		})
 		if err != nil {
 			return nil, fmt.Errorf("add %s event handler: %w", kind, err)
@@ -98,6 +111,11 @@ func NewController(r *Reconciler, inf Informers, cfg ControllerConfig, log logr.
 }
 
 func (c *Controller) enqueueObject(kind string, obj any) {
+	if !c.running.Load() {
+		// Not leading: Run queues every record when it starts, and a queue
+		// fed meanwhile would only grow with records that may be long gone.
+		return
+	}
 	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		obj = d.Obj
 	}
@@ -109,6 +127,18 @@ func (c *Controller) enqueueObject(kind string, obj any) {
 	c.queue.Add(Key{Kind: kind, Name: name.Name})
 }
 
+// enqueueBucketOf queues the bucket record an access record belongs to.
+func (c *Controller) enqueueBucketOf(obj any) {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = d.Obj
+	}
+	if sec, ok := obj.(*corev1.Secret); ok && c.running.Load() {
+		if b := sec.Labels[store.LabelBucketRecord]; b != "" {
+			c.queue.Add(Key{Kind: store.KindBucket, Name: b})
+		}
+	}
+}
+
 // enqueueAccessesOfReady queues every access of a bucket record that just
 // turned Ready. Its accesses may be waiting for it, or, after the bucket was
 // created again, must be written again: SeaweedFS dropped their permissions
@@ -116,6 +146,9 @@ func (c *Controller) enqueueObject(kind string, obj any) {
 // found by the next resync, a workload's key is broken for about one resync
 // period, not two.
 func (c *Controller) enqueueAccessesOfReady(oldObj, newObj any) {
+	if !c.running.Load() {
+		return
+	}
 	o, ok := oldObj.(*corev1.ConfigMap)
 	if !ok {
 		return
@@ -139,8 +172,14 @@ func (c *Controller) enqueueAccessesOfReady(oldObj, newObj any) {
 	}
 }
 
-// Enqueue asks for a key to be reconciled soon (a handler's nudge).
-func (c *Controller) Enqueue(k Key) { c.queue.Add(k) }
+// Enqueue asks for a key to be reconciled soon (a handler's nudge). A
+// replica that is not leading ignores it: the leader's informers see the
+// same change.
+func (c *Controller) Enqueue(k Key) {
+	if c.running.Load() {
+		c.queue.Add(k)
+	}
+}
 
 // Run reconciles until ctx ends. The informers must already be running.
 func (c *Controller) Run(ctx context.Context) error {
@@ -148,6 +187,8 @@ func (c *Controller) Run(ctx context.Context) error {
 	if !cache.WaitForCacheSync(ctx.Done(), c.inf.Buckets.HasSynced, c.inf.Accesses.HasSynced) {
 		return errors.New("record caches did not sync")
 	}
+	c.running.Store(true)
+	defer c.running.Store(false)
 	c.log.Info("reconciler started", "workers", c.cfg.Workers, "resyncPeriod", c.cfg.ResyncPeriod)
 	// Every record is looked at once on start: whatever a previous leader left
 	// half-done is finished.
@@ -202,6 +243,9 @@ func (c *Controller) processNext(ctx context.Context) bool {
 	case err != nil:
 		log.Error(err, "reconcile failed, will retry", "retries", c.queue.NumRequeues(key))
 		c.queue.AddRateLimited(key)
+	case res.Requeue:
+		// Not forgotten: the key's backoff grows while it keeps waiting.
+		c.queue.AddRateLimited(key)
 	case res.RequeueAfter > 0:
 		c.queue.Forget(key)
 		c.queue.AddAfter(key, res.RequeueAfter)
@@ -245,10 +289,18 @@ func (c *Controller) resyncOnce(ctx context.Context) error {
 	}
 	var snap Snapshot
 	var err error
-	if snap.Buckets, err = c.r.Admin.ListOwnedBuckets(ctx); err != nil {
-		return fmt.Errorf("list owned buckets: %w", err)
+	if snap.Buckets, err = c.r.Admin.ListMarkedBuckets(ctx); err != nil {
+		return fmt.Errorf("list marked buckets: %w", err)
 	}
-	if snap.Users, err = c.r.Admin.ListOwnedUsers(ctx); err != nil {
+	// Users named under an earlier configured prefix are still the users of
+	// their records: list them too.
+	var earlier []string
+	for _, a := range accesses {
+		if p, ok := UserPrefixOf(a); ok && p != c.r.Cfg.UserPrefix && !slices.Contains(earlier, p) {
+			earlier = append(earlier, p)
+		}
+	}
+	if snap.Users, err = c.r.Admin.ListOwnedUsers(ctx, earlier...); err != nil {
 		return fmt.Errorf("list owned users: %w", err)
 	}
 	var uids BucketAccessUIDs
@@ -259,7 +311,7 @@ func (c *Controller) resyncOnce(ctx context.Context) error {
 			uids = nil
 		}
 	}
-	plan := PlanResync(buckets, accesses, snap, uids, c.r.Cfg.UserPrefix)
+	plan := PlanResync(buckets, accesses, snap, uids, c.r.Cfg.UserPrefix, c.r.Cfg.OwnerID)
 	for _, k := range plan.Requeue {
 		c.queue.Add(k)
 	}
@@ -277,6 +329,7 @@ func (c *Controller) resyncOnce(ctx context.Context) error {
 	for _, b := range plan.OrphanBuckets {
 		c.collectBucket(ctx, b)
 	}
+	c.checkAnonymous(ctx, buckets)
 	return nil
 }
 
@@ -289,7 +342,7 @@ func (c *Controller) collectUser(ctx context.Context, user string) {
 	if !errors.Is(err, store.ErrNotFound) {
 		return // the record exists (or we cannot tell): keep the user
 	}
-	if err := c.r.Admin.DeleteUser(ctx, user); err != nil {
+	if err := c.r.Admin.DeleteUser(ctx, user, ""); err != nil {
 		c.log.Error(err, "garbage collection of user failed", "user", user)
 		return
 	}
@@ -297,15 +350,20 @@ func (c *Controller) collectUser(ctx context.Context, user string) {
 	c.log.Info("garbage-collected user without access record", "user", user)
 }
 
-// collectBucket deletes an owned bucket without a record, but only when it is
-// empty: data is never deleted without a record asking for it.
-func (c *Controller) collectBucket(ctx context.Context, bucket string) {
+// collectBucket deletes a bucket marked with the installation's owner id
+// that has no record, but only when it is empty (data is never deleted
+// without a record asking for it) and SeaweedFS says the driver created it
+// (anyone allowed to tag a bucket can copy the marks onto their own).
+func (c *Controller) collectBucket(ctx context.Context, mb s3admin.MarkedBucket) {
+	bucket := mb.Name
 	_, err := c.r.Store.GetBucket(ctx, store.BucketRecordName(bucket))
 	if !errors.Is(err, store.ErrNotFound) {
 		return
 	}
-	err = c.r.Admin.DeleteBucket(ctx, bucket, false)
+	err = c.r.Admin.DeleteBucket(ctx, bucket, s3admin.Ownership{Owner: mb.Owner, Marker: mb.Marker}, false)
 	switch {
+	case errors.Is(err, s3admin.ErrNotOwned):
+		c.log.Info("bucket carrying this installation's owner tag was not created by this driver; left in place", "bucket", bucket)
 	case errors.Is(err, s3admin.ErrNotEmpty):
 		c.log.Info("owned bucket without record is not empty; left in place", "bucket", bucket)
 	case err != nil:

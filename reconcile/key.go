@@ -23,6 +23,10 @@ type Result struct {
 	// RequeueAfter > 0: reconcile the key again after this long, without
 	// counting it as a failure.
 	RequeueAfter time.Duration
+	// Requeue: reconcile the key again after the key's own backoff, which
+	// grows with every requeue in a row (see RecordRateLimiter): for waiting
+	// on other records, which may take a moment or forever.
+	Requeue bool
 }
 
 // terminalError marks an error that retrying cannot fix.

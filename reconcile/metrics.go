@@ -33,7 +33,8 @@ var (
 
 // Collectors are the reconciler's metrics, for the process's registry.
 func Collectors() []prometheus.Collector {
-	return []prometheus.Collector{reconcileTotal, reconcileDuration, resyncTotal, resyncDuration, garbageCollected}
+	return []prometheus.Collector{reconcileTotal, reconcileDuration, resyncTotal, resyncDuration, garbageCollected,
+		anonymousAccess, unissuedKeysRemoved}
 }
 
 func observeReconcile(kind string, err error, d time.Duration) {

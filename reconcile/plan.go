@@ -16,10 +16,12 @@ type Step string
 
 const (
 	// StepMarkCreateAttempted records, before the bucket is created, that the
-	// driver is about to create it (see store.Status.CreateAttempted).
+	// driver is about to create it (see store.Status.CreateAttempted), with
+	// the marks the bucket is to carry (store.Status.Marker).
 	StepMarkCreateAttempted Step = "MarkCreateAttempted"
-	StepCreateBucket        Step = "CreateBucket"
-	StepMarkBucketOwned     Step = "MarkBucketOwned"
+	// StepCreateBucket creates the bucket, or adopts the one an interrupted
+	// attempt created, and marks it (see s3admin.Admin.CreateBucket).
+	StepCreateBucket Step = "CreateBucket"
 	// StepRevokeAccesses marks every access record of the bucket for deletion.
 	StepRevokeAccesses Step = "RevokeAccesses"
 	StepDeleteBucket   Step = "DeleteBucket"
@@ -49,10 +51,22 @@ type Plan struct {
 
 // BucketObserved is what the reconciler saw for a bucket record.
 type BucketObserved struct {
+	// Bucket is observed with the record's Ownership: Owned means the bucket
+	// carries the record's marks.
 	Bucket s3admin.BucketState
 	// Accesses is the number of access records that still name the bucket
 	// (read from the API server, not a cache).
 	Accesses int
+}
+
+// Ownership is what marks a record's bucket as the record's: the owner id
+// and marker recorded with it, and for a record from before markers, the
+// installation's owner id alone.
+func Ownership(rec *store.Bucket, ownerID string) s3admin.Ownership {
+	if rec.Status.Owner != "" {
+		ownerID = rec.Status.Owner
+	}
+	return s3admin.Ownership{Owner: ownerID, Marker: rec.Status.Marker}
 }
 
 func status(phase store.Phase, reason, message string, createAttempted bool) *store.Status {
@@ -62,13 +76,23 @@ func status(phase store.Phase, reason, message string, createAttempted bool) *st
 // PlanBucket compares a bucket record with what SeaweedFS holds.
 func PlanBucket(rec *store.Bucket, obs BucketObserved) Plan {
 	attempted := rec.Status.CreateAttempted
-	// A bucket without our marker is still ours if we recorded that we were
-	// about to create it and have not seen it ready since: the driver crashed
-	// between creating and marking. A bucket that loses the marker after the
+	// The marks prove a bucket is the record's only when the record has a
+	// marker of its own, which nobody can have put on a bucket before the
+	// record chose it. A record from before markers has none: its bucket's
+	// owner tag counts only because the record was ready with it already.
+	// For a new record an owner tag alone proves nothing (anyone allowed to
+	// tag a bucket can write it).
+	owned := obs.Bucket.Exists && obs.Bucket.Owned && (rec.Status.Marker != "" || rec.Status.Phase == store.PhaseReady)
+	// A bucket without the record's marks may still be the record's if the
+	// record says an attempt to create it was under way and the record has
+	// not been ready since: the driver crashed between creating and marking.
+	// SeaweedFS then decides (StepCreateBucket adopts only a bucket the
+	// driver's own identity created). A bucket that loses its marks after the
 	// record was ready was changed or re-created by somebody else; without a
 	// recorded attempt it was always somebody else's. Neither is touched.
-	adoptable := attempted && rec.Status.Phase != store.PhaseReady && rec.Status.Reason != store.ReasonBucketLostMarker
-	ours := obs.Bucket.Owned || (obs.Bucket.Exists && adoptable)
+	adoptable := attempted && rec.Status.Phase != store.PhaseReady && rec.Status.Phase != store.PhaseFailed &&
+		rec.Status.Reason != store.ReasonBucketLostMarker
+	ours := owned || (obs.Bucket.Exists && adoptable)
 
 	if rec.Deleting {
 		switch {
@@ -83,10 +107,11 @@ func PlanBucket(rec *store.Bucket, obs BucketObserved) Plan {
 			// BucketClass asked for purge. Rechecked every resync.
 			return Plan{Status: status(store.PhaseBlocked, store.ReasonBucketNotEmpty,
 				"bucket is not empty and its BucketClass does not set purge", attempted)}
-		case !obs.Bucket.Owned:
-			// Ours by record but never marked: mark it so the ownership-checking
-			// delete accepts it.
-			return Plan{Steps: []Step{StepMarkBucketOwned, StepDeleteBucket, StepRelease}}
+		case !owned:
+			// Ours by record but never marked: adopt it (only if SeaweedFS
+			// says the driver created it) so that the delete, which checks the
+			// marks, accepts it.
+			return Plan{Steps: []Step{StepCreateBucket, StepDeleteBucket, StepRelease}}
 		default:
 			return Plan{Steps: []Step{StepDeleteBucket, StepRelease}}
 		}
@@ -98,23 +123,34 @@ func PlanBucket(rec *store.Bucket, obs BucketObserved) Plan {
 	// are written once more: one of them may have lapsed already.
 	ready.Creations = max(rec.Status.Creations, 1)
 	switch {
-	case obs.Bucket.Exists && obs.Bucket.Owned:
+	case owned:
 		return Plan{Status: ready}
+	case rec.Status.Phase == store.PhaseFailed:
+		// Terminal: the name belongs to somebody else.
+		return Plan{Status: status(store.PhaseFailed, rec.Status.Reason, rec.Status.Message, attempted)}
 	case obs.Bucket.Exists && adoptable:
-		return Plan{Steps: []Step{StepMarkBucketOwned}, Status: ready}
+		// The attempt is recorded again (the record gets its marker if it
+		// has none yet) before SeaweedFS is asked.
+		return Plan{Steps: []Step{StepMarkCreateAttempted, StepCreateBucket}, Status: ready}
 	case obs.Bucket.Exists && attempted:
 		return Plan{Status: status(store.PhaseBlocked, store.ReasonBucketLostMarker,
-			"the bucket lost this driver's ownership tag (changed or re-created outside the driver); it is left untouched", true)}
+			"the bucket lost this driver's ownership marks (changed or re-created outside the driver); it is left untouched", true)}
 	case obs.Bucket.Exists:
-		return Plan{Status: status(store.PhaseFailed, store.ReasonBucketNotOwned,
-			"a bucket with this name exists in SeaweedFS and was not created by this driver", false)}
+		return Plan{Status: notOwned(false)}
 	default:
 		// New, or created before and now missing: record the attempt (which
-		// also takes the record out of Ready, see adoptable, and counts the
-		// creation), then create. CreateBucket marks the bucket as ours in
-		// the same call.
+		// also takes the record out of Ready, see adoptable, counts the
+		// creation and records the marks), then create. CreateBucket marks
+		// the bucket as the record's in the same call.
 		return Plan{Steps: []Step{StepMarkCreateAttempted, StepCreateBucket}, Status: ready}
 	}
+}
+
+// notOwned is the terminal status of a record whose bucket name belongs to
+// somebody else.
+func notOwned(attempted bool) *store.Status {
+	return status(store.PhaseFailed, store.ReasonBucketNotOwned,
+		"a bucket with this name exists in SeaweedFS and was not created by this driver", attempted)
 }
 
 // AccessObserved is what the reconciler saw for an access record.
@@ -182,9 +218,10 @@ func accessStatus(rec *store.Access, phase store.Phase, reason, message string) 
 	return st
 }
 
-// Snapshot is one listing of everything the driver owns in SeaweedFS.
+// Snapshot is one listing of SeaweedFS: the buckets carrying an owner tag,
+// with their marks, and the users carrying the prefix.
 type Snapshot struct {
-	Buckets []string
+	Buckets []s3admin.MarkedBucket
 	Users   []s3admin.UserState
 }
 
@@ -195,9 +232,11 @@ type ResyncPlan struct {
 	// OrphanUsers: owned users without an access record. They are deleted
 	// only after a direct read confirms the record is gone.
 	OrphanUsers []string
-	// OrphanBuckets: owned buckets without a bucket record; deleted only when
-	// empty, after a direct read confirms the record is gone.
-	OrphanBuckets []string
+	// OrphanBuckets: buckets marked with the installation's owner id without
+	// a bucket record; deleted only when empty, after a direct read confirms
+	// the record is gone, and only if SeaweedFS says the driver created them
+	// (the marks alone can be forged).
+	OrphanBuckets []s3admin.MarkedBucket
 	// Revoke: access records whose BucketAccess no longer exists (the COSI
 	// sidecar v0.1.0 never calls DriverRevokeBucketAccess).
 	Revoke []string
@@ -212,6 +251,16 @@ func isDriverUserName(name, prefix string) bool {
 }
 
 var accessIDRE = regexp.MustCompile(`^[0-9a-f]{32}$`)
+
+// UserPrefixOf returns the prefix an access record's user was named with:
+// the user is that prefix and the access id derived from the grant name. It
+// is what the driver acts on for this access, whatever the configured prefix
+// is now, so that changing the prefix never strands a credential. ok is
+// false for a record whose user is not named after its own access id.
+func UserPrefixOf(rec *store.Access) (prefix string, ok bool) {
+	prefix, ok = strings.CutSuffix(rec.Spec.User, store.AccessID(rec.Spec.Name))
+	return prefix, ok && prefix != ""
+}
 
 // BucketAccessUIDs is the set of BucketAccess UIDs listed from the API server
 // after the records were read; nil when unknown (not listed, or the COSI CRDs
@@ -235,25 +284,28 @@ func BucketAccessUID(grantName string) (string, bool) {
 // The records must have been read before the Snapshot and the UIDs were
 // listed: a record then proves its BucketAccess existed before the listing,
 // so a UID missing from the listing means the BucketAccess is really gone.
-func PlanResync(buckets []*store.Bucket, accesses []*store.Access, snap Snapshot, uids BucketAccessUIDs, userPrefix string) ResyncPlan {
+func PlanResync(buckets []*store.Bucket, accesses []*store.Access, snap Snapshot, uids BucketAccessUIDs, userPrefix, ownerID string) ResyncPlan {
 	var p ResyncPlan
-	owned := map[string]bool{}
+	marked := map[string]s3admin.MarkedBucket{}
 	for _, b := range snap.Buckets {
-		owned[b] = true
+		marked[b.Name] = b
 	}
 	recorded := map[string]bool{}
 	creations := map[string]int64{}
 	for _, b := range buckets {
 		recorded[b.Spec.BucketID] = true
 		creations[b.Spec.BucketID] = b.Status.Creations
-		drifted := b.Status.Phase == store.PhaseReady && !owned[b.Spec.BucketID]
+		m, ok := marked[b.Spec.BucketID]
+		drifted := b.Status.Phase == store.PhaseReady && (!ok || !m.Owns(Ownership(b, ownerID)))
 		if b.Deleting || drifted || (b.Status.Phase != store.PhaseReady && b.Status.Phase != store.PhaseFailed) {
 			p.Requeue = append(p.Requeue, Key{Kind: store.KindBucket, Name: b.RecordName})
 		}
 	}
-	for _, name := range snap.Buckets {
-		if !recorded[name] {
-			p.OrphanBuckets = append(p.OrphanBuckets, name)
+	for _, b := range snap.Buckets {
+		// The probe bucket has no record by design (see
+		// s3admin.ProbeBucketName).
+		if b.Owner == ownerID && !recorded[b.Name] && b.Marker != s3admin.ProbeMarker {
+			p.OrphanBuckets = append(p.OrphanBuckets, b)
 		}
 	}
 
@@ -284,7 +336,7 @@ func PlanResync(buckets []*store.Bucket, accesses []*store.Access, snap Snapshot
 	}
 	slices.SortFunc(p.Requeue, func(a, b Key) int { return strings.Compare(a.String(), b.String()) })
 	slices.Sort(p.OrphanUsers)
-	slices.Sort(p.OrphanBuckets)
+	slices.SortFunc(p.OrphanBuckets, func(a, b s3admin.MarkedBucket) int { return strings.Compare(a.Name, b.Name) })
 	slices.Sort(p.Revoke)
 	return p
 }

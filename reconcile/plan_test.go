@@ -22,8 +22,9 @@ func st(phase store.Phase, reason string, attempted bool) *store.Status {
 }
 
 func TestPlanBucket(t *testing.T) {
-	attempted := func(b *store.Bucket) { b.Status.CreateAttempted = true }
-	deleting := func(b *store.Bucket) { b.Deleting = true; b.Status.CreateAttempted = true }
+	// A create attempt records the record's marker.
+	attempted := func(b *store.Bucket) { b.Status.CreateAttempted = true; b.Status.Marker = "m1" }
+	deleting := func(b *store.Bucket) { b.Deleting = true; attempted(b) }
 	ownedEmpty := s3admin.BucketState{Exists: true, Owned: true, Empty: true}
 	ownedFull := s3admin.BucketState{Exists: true, Owned: true}
 	foreign := s3admin.BucketState{Exists: true, Empty: true}
@@ -50,23 +51,23 @@ func TestPlanBucket(t *testing.T) {
 		},
 		{
 			name: "a bucket removed out of band is created again, after leaving Ready",
-			rec:  bucketRec(func(b *store.Bucket) { b.Status = *st(store.PhaseReady, "", true) }),
+			rec:  bucketRec(func(b *store.Bucket) { b.Status = *st(store.PhaseReady, "", true); b.Status.Marker = "m1" }),
 			want: Plan{Steps: []Step{StepMarkCreateAttempted, StepCreateBucket}, Status: readyOnce},
 		},
 		{
 			name: "a ready bucket keeps its count of creations",
 			rec: bucketRec(func(b *store.Bucket) {
-				b.Status = store.Status{Phase: store.PhaseReady, CreateAttempted: true, Creations: 3}
+				b.Status = store.Status{Phase: store.PhaseReady, CreateAttempted: true, Creations: 3, Marker: "m1"}
 			}),
 			obs:  BucketObserved{Bucket: ownedEmpty},
 			want: Plan{Status: &store.Status{Phase: store.PhaseReady, CreateAttempted: true, Creations: 3}},
 		},
 		{
-			name: "a ready bucket that lost its marker is left untouched, never re-adopted",
-			rec:  bucketRec(func(b *store.Bucket) { b.Status = *st(store.PhaseReady, "", true) }),
+			name: "a ready bucket that lost its marks is left untouched, never re-adopted",
+			rec:  bucketRec(func(b *store.Bucket) { b.Status = *st(store.PhaseReady, "", true); b.Status.Marker = "m1" }),
 			obs:  BucketObserved{Bucket: foreign},
 			want: Plan{Status: &store.Status{Phase: store.PhaseBlocked, Reason: store.ReasonBucketLostMarker, CreateAttempted: true,
-				Message: "the bucket lost this driver's ownership tag (changed or re-created outside the driver); it is left untouched"}},
+				Message: "the bucket lost this driver's ownership marks (changed or re-created outside the driver); it is left untouched"}},
 		},
 		{
 			name: "deleting a record whose bucket lost its marker never touches the bucket",
@@ -85,10 +86,44 @@ func TestPlanBucket(t *testing.T) {
 				Message: "a bucket with this name exists in SeaweedFS and was not created by this driver"}},
 		},
 		{
-			name: "an unmarked bucket after a recorded create attempt is ours and gets marked",
+			name: "a new record never takes a bucket that carries the owner tag alone (a tag anyone may write)",
+			rec:  bucketRec(nil),
+			obs:  BucketObserved{Bucket: ownedEmpty},
+			want: Plan{Status: &store.Status{Phase: store.PhaseFailed, Reason: store.ReasonBucketNotOwned,
+				Message: "a bucket with this name exists in SeaweedFS and was not created by this driver"}},
+		},
+		{
+			name: "a record from before markers that was ready keeps its bucket by the owner tag",
+			rec: bucketRec(func(b *store.Bucket) {
+				b.Status = store.Status{Phase: store.PhaseReady, CreateAttempted: true, Creations: 2}
+			}),
+			obs:  BucketObserved{Bucket: ownedEmpty},
+			want: Plan{Status: &store.Status{Phase: store.PhaseReady, CreateAttempted: true, Creations: 2}},
+		},
+		{
+			name: "an unmarked bucket after a recorded create attempt is adopted only through SeaweedFS's answer",
 			rec:  bucketRec(attempted),
 			obs:  BucketObserved{Bucket: foreign},
-			want: Plan{Steps: []Step{StepMarkBucketOwned}, Status: readyOnce},
+			want: Plan{Steps: []Step{StepMarkCreateAttempted, StepCreateBucket}, Status: readyOnce},
+		},
+		{
+			name: "a failed record stays failed, whatever the bucket looks like",
+			rec: bucketRec(func(b *store.Bucket) {
+				attempted(b)
+				b.Status.Phase, b.Status.Reason = store.PhaseFailed, store.ReasonBucketNotOwned
+			}),
+			obs:  BucketObserved{Bucket: foreign},
+			want: Plan{Status: &store.Status{Phase: store.PhaseFailed, Reason: store.ReasonBucketNotOwned, CreateAttempted: true}},
+		},
+		{
+			name: "deleting a failed record never touches the bucket, even after a create attempt",
+			rec: bucketRec(func(b *store.Bucket) {
+				deleting(b)
+				b.Spec.Purge = true
+				b.Status.Phase, b.Status.Reason = store.PhaseFailed, store.ReasonBucketNotOwned
+			}),
+			obs:  BucketObserved{Bucket: foreign},
+			want: Plan{Steps: []Step{StepRelease}},
 		},
 		{
 			name: "deleting revokes the remaining accesses first and waits",
@@ -127,10 +162,10 @@ func TestPlanBucket(t *testing.T) {
 			want: Plan{Steps: []Step{StepRelease}},
 		},
 		{
-			name: "deleting an unmarked bucket we recorded creating marks it before deleting",
+			name: "deleting an unmarked bucket we recorded creating adopts it (through SeaweedFS's answer) before deleting",
 			rec:  bucketRec(deleting),
 			obs:  BucketObserved{Bucket: foreign},
-			want: Plan{Steps: []Step{StepMarkBucketOwned, StepDeleteBucket, StepRelease}},
+			want: Plan{Steps: []Step{StepCreateBucket, StepDeleteBucket, StepRelease}},
 		},
 	}
 	for _, tt := range tests {
@@ -278,8 +313,19 @@ func withName(a *store.Access, name string) *store.Access {
 }
 
 func TestPlanResync(t *testing.T) {
+	// A record's marker is "m-" and its bucket id; the installation's owner
+	// id is "owner".
 	readyB := func(name, id string) *store.Bucket {
-		return &store.Bucket{RecordName: name, Spec: store.BucketSpec{BucketID: id}, Status: *st(store.PhaseReady, "", true)}
+		b := &store.Bucket{RecordName: name, Spec: store.BucketSpec{BucketID: id}, Status: *st(store.PhaseReady, "", true)}
+		b.Status.Owner, b.Status.Marker = "owner", "m-"+id
+		return b
+	}
+	marked := func(names ...string) []s3admin.MarkedBucket {
+		var out []s3admin.MarkedBucket
+		for _, n := range names {
+			out = append(out, s3admin.MarkedBucket{Name: n, Owner: "owner", Marker: "m-" + n})
+		}
+		return out
 	}
 	readyA := func(name, user, bucket, key string) *store.Access {
 		return &store.Access{RecordName: name, AccessKeyID: key, Status: store.Status{Phase: store.PhaseReady},
@@ -302,7 +348,7 @@ func TestPlanResync(t *testing.T) {
 			name:     "everything converged: nothing to do",
 			buckets:  []*store.Bucket{readyB("bucket-a", "a")},
 			accesses: []*store.Access{readyA("access-1", "cosi-1", "a", "K1")},
-			snap:     Snapshot{Buckets: []string{"a"}, Users: []s3admin.UserState{user("cosi-1", "a", "K1")}},
+			snap:     Snapshot{Buckets: marked("a"), Users: []s3admin.UserState{user("cosi-1", "a", "K1")}},
 		},
 		{
 			name:     "a bucket and a user removed out of band are requeued",
@@ -317,7 +363,7 @@ func TestPlanResync(t *testing.T) {
 			name:     "a user whose key was replaced out of band is requeued",
 			buckets:  []*store.Bucket{readyB("bucket-a", "a")},
 			accesses: []*store.Access{readyA("access-1", "cosi-1", "a", "K1")},
-			snap:     Snapshot{Buckets: []string{"a"}, Users: []s3admin.UserState{user("cosi-1", "a", "OTHER")}},
+			snap:     Snapshot{Buckets: marked("a"), Users: []s3admin.UserState{user("cosi-1", "a", "OTHER")}},
 			want:     ResyncPlan{Requeue: []Key{{Kind: store.KindAccess, Name: "access-1"}}},
 		},
 		{
@@ -332,26 +378,49 @@ func TestPlanResync(t *testing.T) {
 				a.Status.BucketCreations = 1
 				return a
 			}()},
-			snap: Snapshot{Buckets: []string{"a"}, Users: []s3admin.UserState{user("cosi-1", "a", "K1")}},
+			snap: Snapshot{Buckets: marked("a"), Users: []s3admin.UserState{user("cosi-1", "a", "K1")}},
 			want: ResyncPlan{Requeue: []Key{{Kind: store.KindAccess, Name: "access-1"}}},
 		},
 		{
 			name:     "an access whose bucket has no record is requeued",
 			accesses: []*store.Access{readyA("access-1", "cosi-1", "a", "K1")},
-			snap:     Snapshot{Buckets: []string{"a"}, Users: []s3admin.UserState{user("cosi-1", "a", "K1")}},
+			snap:     Snapshot{Buckets: marked("a"), Users: []s3admin.UserState{user("cosi-1", "a", "K1")}},
 			want: ResyncPlan{
 				Requeue:       []Key{{Kind: store.KindAccess, Name: "access-1"}},
-				OrphanBuckets: []string{"a"},
+				OrphanBuckets: marked("a"),
 			},
 		},
 		{
 			name:    "owned users and buckets without a record are orphans; a user only sharing the prefix is not",
 			buckets: []*store.Bucket{readyB("bucket-a", "a")},
-			snap: Snapshot{Buckets: []string{"a", "z"}, Users: []s3admin.UserState{
+			snap: Snapshot{Buckets: marked("a", "z"), Users: []s3admin.UserState{
 				user("cosi-22222222222222222222222222222222", "a", "K2"),
 				user("cosi-admin", "a", "K3"),
 			}},
-			want: ResyncPlan{OrphanUsers: []string{"cosi-22222222222222222222222222222222"}, OrphanBuckets: []string{"z"}},
+			want: ResyncPlan{OrphanUsers: []string{"cosi-22222222222222222222222222222222"}, OrphanBuckets: marked("z")},
+		},
+		{
+			name:    "a ready bucket carrying another record's marker has drifted",
+			buckets: []*store.Bucket{readyB("bucket-a", "a")},
+			snap:    Snapshot{Buckets: []s3admin.MarkedBucket{{Name: "a", Owner: "owner", Marker: "m-other"}}},
+			want:    ResyncPlan{Requeue: []Key{{Kind: store.KindBucket, Name: "bucket-a"}}},
+		},
+		{
+			name: "the probe bucket is never an orphan",
+			snap: Snapshot{Buckets: []s3admin.MarkedBucket{{Name: "cosi-probe-x", Owner: "owner", Marker: s3admin.ProbeMarker}}},
+		},
+		{
+			name: "a bucket marked by another installation is never an orphan",
+			snap: Snapshot{Buckets: []s3admin.MarkedBucket{{Name: "x", Owner: "another-owner", Marker: "m-x"}}},
+		},
+		{
+			name: "a record keeps the owner id recorded with it when the installation's changes",
+			buckets: []*store.Bucket{func() *store.Bucket {
+				b := readyB("bucket-a", "a")
+				b.Status.Owner = "old-owner"
+				return b
+			}()},
+			snap: Snapshot{Buckets: []s3admin.MarkedBucket{{Name: "a", Owner: "old-owner", Marker: "m-a"}}},
 		},
 		{
 			name:    "an access whose BucketAccess is gone is revoked",
@@ -361,7 +430,7 @@ func TestPlanResync(t *testing.T) {
 				withName(readyA("access-2", "cosi-2", "a", "K2"), "ba-11111111-2222-4333-8444-555555555555"),
 				withName(readyA("access-3", "cosi-3", "a", "K3"), "not-a-grant-name"),
 			},
-			snap: Snapshot{Buckets: []string{"a"}, Users: []s3admin.UserState{
+			snap: Snapshot{Buckets: marked("a"), Users: []s3admin.UserState{
 				user("cosi-1", "a", "K1"), user("cosi-2", "a", "K2"), user("cosi-3", "a", "K3"),
 			}},
 			uids: BucketAccessUIDs{"11111111-2222-4333-8444-555555555555": true},
@@ -373,7 +442,7 @@ func TestPlanResync(t *testing.T) {
 			accesses: []*store.Access{
 				withName(readyA("access-1", "cosi-1", "a", "K1"), "ba-0f3c7a52-9d61-4c0e-8f7a-2b1d9e6c4a10"),
 			},
-			snap: Snapshot{Buckets: []string{"a"}, Users: []s3admin.UserState{user("cosi-1", "a", "K1")}},
+			snap: Snapshot{Buckets: marked("a"), Users: []s3admin.UserState{user("cosi-1", "a", "K1")}},
 		},
 		{
 			name: "users outside the prefix are never orphans",
@@ -386,7 +455,7 @@ func TestPlanResync(t *testing.T) {
 				{RecordName: "bucket-f", Spec: store.BucketSpec{BucketID: "f"}, Status: *st(store.PhaseFailed, store.ReasonBucketNotOwned, false)},
 				{RecordName: "bucket-d", Spec: store.BucketSpec{BucketID: "d"}, Deleting: true, Status: *st(store.PhaseBlocked, store.ReasonBucketNotEmpty, true)},
 			},
-			snap: Snapshot{Buckets: []string{"d"}},
+			snap: Snapshot{Buckets: marked("d")},
 			want: ResyncPlan{Requeue: []Key{
 				{Kind: store.KindBucket, Name: "bucket-d"},
 				{Kind: store.KindBucket, Name: "bucket-p"},
@@ -395,10 +464,31 @@ func TestPlanResync(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := PlanResync(tt.buckets, tt.accesses, tt.snap, tt.uids, "cosi-")
+			got := PlanResync(tt.buckets, tt.accesses, tt.snap, tt.uids, "cosi-", "owner")
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("PlanResync (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestUserPrefixOf(t *testing.T) {
+	id := store.AccessID("ba-one")
+	for _, tt := range []struct {
+		user       string
+		wantPrefix string
+		wantOK     bool
+	}{
+		{user: "cosi-" + id, wantPrefix: "cosi-", wantOK: true},
+		{user: "team-a." + id, wantPrefix: "team-a.", wantOK: true},
+		{user: id, wantOK: false},
+		{user: "cosi-" + store.AccessID("ba-other"), wantOK: false},
+		{user: "cosi-admin", wantOK: false},
+	} {
+		rec := &store.Access{Spec: store.AccessSpec{Name: "ba-one", User: tt.user}}
+		prefix, ok := UserPrefixOf(rec)
+		if ok != tt.wantOK || (ok && prefix != tt.wantPrefix) {
+			t.Errorf("UserPrefixOf(%q) = %q, %t; want %q, %t", tt.user, prefix, ok, tt.wantPrefix, tt.wantOK)
+		}
 	}
 }

@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
+
+	"github.com/go-logr/logr"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
@@ -16,8 +17,12 @@ type Config struct {
 	// UserPrefix marks SeaweedFS users as the driver's; users without it are
 	// never touched.
 	UserPrefix string
-	// WaitInterval is how soon a record waiting on another record is looked at again.
-	WaitInterval time.Duration
+	// OwnerID is the installation's owner id: recorded with every new bucket
+	// record and written as a tag on its bucket (see s3admin.Ownership).
+	OwnerID string
+	// UnfinishedInterval is how soon an access whose convergence stopped at
+	// its bound (see s3admin.UnissuedKeysError) is looked at again.
+	UnfinishedInterval time.Duration
 	// BlockedInterval is how soon a blocked record (a non-empty bucket to
 	// delete) is looked at again.
 	BlockedInterval time.Duration
@@ -54,7 +59,7 @@ func (r *Reconciler) reconcileBucket(ctx context.Context, name string) (Result, 
 	}
 	observedAt := time.Now().UTC()
 	var obs BucketObserved
-	if obs.Bucket, err = r.Admin.ObserveBucket(ctx, rec.Spec.BucketID); err != nil {
+	if obs.Bucket, err = r.Admin.ObserveBucket(ctx, rec.Spec.BucketID, Ownership(rec, r.Cfg.OwnerID)); err != nil {
 		return Result{}, r.recordBucketError(ctx, rec, fmt.Errorf("observe bucket: %w", err))
 	}
 	if rec.Deleting {
@@ -66,15 +71,32 @@ func (r *Reconciler) reconcileBucket(ctx context.Context, name string) (Result, 
 	}
 
 	plan := PlanBucket(rec, obs)
+steps:
 	for _, step := range plan.Steps {
-		if err := r.applyBucketStep(ctx, rec, step); err != nil {
-			if errors.Is(err, s3admin.ErrNotEmpty) && !rec.Spec.Purge {
-				// Written to between observing and deleting: blocked, not failed.
-				// (With purge, new data interrupted the purge: the error below
-				// retries it.)
-				plan = PlanBucket(rec, BucketObserved{Bucket: s3admin.BucketState{Exists: true, Owned: true}})
-				break
+		err := r.applyBucketStep(ctx, rec, step)
+		switch {
+		case err == nil:
+		case errors.Is(err, s3admin.ErrNotEmpty) && !rec.Spec.Purge:
+			// Written to between observing and deleting: blocked, not failed.
+			// (With purge, new data interrupted the purge: the error below
+			// retries it.)
+			plan = PlanBucket(rec, BucketObserved{Bucket: s3admin.BucketState{Exists: true, Owned: true}})
+			break steps
+		case errors.Is(err, s3admin.ErrNotOwned) && rec.Deleting:
+			// SeaweedFS says somebody else created the bucket now bearing
+			// this name (ours is gone, or never was): nothing of the record's
+			// is left to delete, and theirs is not touched.
+			log := logr.FromContextOrDiscard(ctx)
+			log.Info("bucket of a deleted record was not created by this driver; left untouched", "bucketID", rec.Spec.BucketID)
+			if err := r.applyBucketStep(ctx, rec, StepRelease); err != nil {
+				return Result{}, err
 			}
+			return Result{}, nil
+		case errors.Is(err, s3admin.ErrNotOwned):
+			// The name belongs to somebody else: terminal, never adopted.
+			plan = Plan{Status: notOwned(rec.Status.CreateAttempted)}
+			break steps
+		default:
 			return Result{}, r.recordBucketError(ctx, rec, fmt.Errorf("%s: %w", step, err))
 		}
 		if step == StepRelease {
@@ -103,12 +125,22 @@ func (r *Reconciler) applyBucketStep(ctx context.Context, rec *store.Bucket, ste
 		// adopted as the one being created (see PlanBucket). The count moves
 		// on before the create, so that no access written before it can pass
 		// for one written after it; an attempt repeated after a failure or a
-		// crash only costs the accesses one more policy write.
-		return r.Store.MarkCreateAttempted(ctx, rec.RecordName, "creating the bucket")
+		// crash only costs the accesses one more policy write. The marks are
+		// recorded before any bucket can carry them; a record that has marks
+		// keeps them.
+		marker, err := s3admin.NewMarker()
+		if err != nil {
+			return err
+		}
+		st, err := r.Store.MarkCreateAttempted(ctx, rec.RecordName, "creating the bucket", r.Cfg.OwnerID, marker)
+		if err != nil {
+			return err
+		}
+		// The next step marks the bucket with what the record now holds.
+		rec.Status = st
+		return nil
 	case StepCreateBucket:
-		return r.Admin.CreateBucket(ctx, id)
-	case StepMarkBucketOwned:
-		return r.Admin.MarkBucketOwned(ctx, id)
+		return r.Admin.CreateBucket(ctx, id, Ownership(rec, r.Cfg.OwnerID))
 	case StepRevokeAccesses:
 		// Revoking is marking each access record deleted; their own reconciles
 		// remove the users, and this bucket waits until the records are gone.
@@ -125,7 +157,7 @@ func (r *Reconciler) applyBucketStep(ctx context.Context, rec *store.Bucket, ste
 		}
 		return nil
 	case StepDeleteBucket:
-		return r.Admin.DeleteBucket(ctx, id, rec.Spec.Purge)
+		return r.Admin.DeleteBucket(ctx, id, Ownership(rec, r.Cfg.OwnerID), rec.Spec.Purge)
 	case StepRelease:
 		return r.Store.ReleaseBucket(ctx, rec.RecordName)
 	default:
@@ -141,9 +173,10 @@ func (r *Reconciler) reconcileAccess(ctx context.Context, name string) (Result, 
 	if err != nil {
 		return Result{}, err
 	}
-	if !strings.HasPrefix(rec.Spec.User, r.Cfg.UserPrefix) {
-		// Never act on a user outside the driver's prefix, whatever a record says.
-		return Result{}, Terminal(fmt.Errorf("access record %s names user %q outside prefix %q", name, rec.Spec.User, r.Cfg.UserPrefix))
+	prefix, ok := UserPrefixOf(rec)
+	if !ok {
+		// Never act on a user the record cannot have named itself.
+		return Result{}, Terminal(fmt.Errorf("access record %s names user %q, not one derived from its access id", name, rec.Spec.User))
 	}
 	var obs AccessObserved
 	if obs.User, err = r.Admin.ObserveUser(ctx, rec.Spec.User); err != nil {
@@ -162,7 +195,19 @@ func (r *Reconciler) reconcileAccess(ctx context.Context, name string) (Result, 
 
 	plan := PlanAccess(rec, obs)
 	for _, step := range plan.Steps {
-		if err := r.applyAccessStep(ctx, rec, step); err != nil {
+		err := r.applyAccessStep(ctx, rec, prefix, obs.Bucket, step)
+		var unissued *s3admin.UnissuedKeysError
+		if errors.As(err, &unissued) {
+			// Keys the user minted for itself (or someone added) are removed
+			// a few at a time, so that a user with hundreds of them cannot
+			// hold up every other grant and revoke: the rest, and the check
+			// that the user converged, come on the next pass.
+			unissuedKeysRemoved.Add(float64(unissued.Removed))
+			logr.FromContextOrDiscard(ctx).Info("removed access keys the driver did not issue",
+				"user", unissued.User, "removed", unissued.Removed, "remaining", unissued.Remaining)
+			return Result{RequeueAfter: r.Cfg.UnfinishedInterval}, nil
+		}
+		if err != nil {
 			return Result{}, r.recordAccessError(ctx, rec, fmt.Errorf("%s: %w", step, err))
 		}
 		if step == StepRelease {
@@ -177,20 +222,28 @@ func (r *Reconciler) reconcileAccess(ctx context.Context, name string) (Result, 
 	return r.result(plan), nil
 }
 
-func (r *Reconciler) applyAccessStep(ctx context.Context, rec *store.Access, step Step) error {
+// applyAccessStep runs one step; prefix is the one the record's user was
+// named with (see UserPrefixOf), bucket the access's bucket record (nil when
+// there is none, which PlanAccess never pairs with a write).
+func (r *Reconciler) applyAccessStep(ctx context.Context, rec *store.Access, prefix string, bucket *store.Bucket, step Step) error {
 	switch step {
 	case StepEnsureAccess, StepRewriteAccess:
+		if bucket == nil {
+			return fmt.Errorf("%s without a bucket record", step)
+		}
 		_, err := r.Admin.EnsureAccess(ctx, s3admin.Access{
 			User:            rec.Spec.User,
 			Bucket:          rec.Spec.BucketID,
 			Mode:            s3admin.Mode(rec.Spec.Mode),
 			AccessKeyID:     rec.AccessKeyID,
 			SecretAccessKey: rec.SecretAccessKey,
+			BucketOwner:     Ownership(bucket, r.Cfg.OwnerID),
+			UserPrefix:      prefix,
 			RewritePolicy:   step == StepRewriteAccess,
 		})
 		return err
 	case StepDeleteUser:
-		return r.Admin.DeleteUser(ctx, rec.Spec.User)
+		return r.Admin.DeleteUser(ctx, rec.Spec.User, prefix)
 	case StepRevokeSelf:
 		return r.Store.DeleteAccess(ctx, rec.RecordName)
 	case StepRelease:
@@ -203,7 +256,11 @@ func (r *Reconciler) applyAccessStep(ctx context.Context, rec *store.Access, ste
 func (r *Reconciler) result(p Plan) Result {
 	switch {
 	case p.Wait:
-		return Result{RequeueAfter: r.Cfg.WaitInterval}
+		// Waiting on other records (a bucket on the release of its
+		// accesses): their changes queue this record again, so this is only
+		// a safety net, and it backs off, because a user that cannot be
+		// deleted would otherwise be polled twice a second forever.
+		return Result{Requeue: true}
 	case p.Status != nil && p.Status.Phase == store.PhaseBlocked:
 		return Result{RequeueAfter: r.Cfg.BlockedInterval}
 	}

@@ -3,10 +3,15 @@ package reconcile
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
@@ -17,10 +22,46 @@ import (
 func newTestReconciler(t *testing.T) (context.Context, *Reconciler, *s3admin.Fake) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)
-	admin := s3admin.NewFake("owner", "cosi-")
-	r := &Reconciler{Store: store.New(fake.NewClientset(), "cosi"), Admin: admin,
-		Cfg: Config{UserPrefix: "cosi-", WaitInterval: time.Millisecond, BlockedInterval: time.Second}}
+	admin := s3admin.NewFake("cosi-")
+	r := &Reconciler{Store: store.New(finalizingClientset(), "cosi"), Admin: admin,
+		Cfg: Config{UserPrefix: "cosi-", OwnerID: "owner", BlockedInterval: time.Second, UnfinishedInterval: time.Millisecond}}
 	return ctx, r, admin
+}
+
+// finalizingClientset is a fake API server that honours finalizers as the
+// real one does: deleting an object that has finalizers only marks it, and
+// the object goes once its last finalizer is removed.
+func finalizingClientset() *fake.Clientset {
+	c := fake.NewClientset()
+	tracker := c.Tracker()
+	c.PrependReactor("delete", "*", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		d := action.(k8stesting.DeleteAction)
+		obj, err := tracker.Get(d.GetResource(), d.GetNamespace(), d.GetName())
+		if err != nil {
+			return false, nil, nil
+		}
+		m, err := meta.Accessor(obj)
+		if err != nil || len(m.GetFinalizers()) == 0 {
+			return false, nil, nil
+		}
+		if m.GetDeletionTimestamp() == nil {
+			now := metav1.Now()
+			m.SetDeletionTimestamp(&now)
+			if err := tracker.Update(d.GetResource(), obj, d.GetNamespace()); err != nil {
+				return true, nil, err
+			}
+		}
+		return true, nil, nil
+	})
+	c.PrependReactor("update", "*", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		u := action.(k8stesting.UpdateAction)
+		m, err := meta.Accessor(u.GetObject())
+		if err != nil || m.GetDeletionTimestamp() == nil || len(m.GetFinalizers()) > 0 {
+			return false, nil, nil
+		}
+		return true, u.GetObject(), tracker.Delete(u.GetResource(), u.GetNamespace(), m.GetName())
+	})
+	return c
 }
 
 // A create interrupted between creating the bucket and marking it ours must
@@ -60,7 +101,7 @@ func TestReconcileAdoptsItsOwnBucketAfterAnInterruptedCreate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	obs, err := admin.ObserveBucket(ctx, "bucket-one")
+	obs, err := admin.ObserveBucket(ctx, "bucket-one", Ownership(got, "owner"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,17 +146,17 @@ func TestReconcileRewritesAccessesOfABucketCreatedAgain(t *testing.T) {
 
 	admin.RemoveBucket("bucket-one")
 	reconcile(bucketKey)
-	if obs, err := admin.ObserveBucket(ctx, "bucket-one"); err != nil || !obs.Owned {
+	bucket, err := st.GetBucket(ctx, b.RecordName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if obs, err := admin.ObserveBucket(ctx, "bucket-one", Ownership(bucket, "owner")); err != nil || !obs.Owned {
 		t.Fatalf("bucket after repair: %+v, %v; want it created again and owned", obs, err)
 	}
 	if admin.InForce(spec.User) {
 		t.Fatal("the fake did not take the access away with the bucket")
 	}
 	rec, err := st.GetAccess(ctx, a.RecordName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bucket, err := st.GetBucket(ctx, b.RecordName)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +167,7 @@ func TestReconcileRewritesAccessesOfABucketCreatedAgain(t *testing.T) {
 	if !Converged(rec, user) {
 		t.Fatalf("the access no longer looks converged (%+v): this test would prove nothing", user)
 	}
-	if plan := PlanResync([]*store.Bucket{bucket}, []*store.Access{rec}, Snapshot{Buckets: []string{"bucket-one"}, Users: []s3admin.UserState{user}}, nil, "cosi-"); len(plan.Requeue) != 1 || plan.Requeue[0] != accessKey {
+	if plan := PlanResync([]*store.Bucket{bucket}, []*store.Access{rec}, Snapshot{Buckets: []s3admin.MarkedBucket{{Name: "bucket-one", Owner: "owner", Marker: bucket.Status.Marker}}, Users: []s3admin.UserState{user}}, nil, "cosi-", "owner"); len(plan.Requeue) != 1 || plan.Requeue[0] != accessKey {
 		t.Fatalf("resync requeues %v, want only %s", plan.Requeue, accessKey)
 	}
 	reconcile(accessKey)
@@ -137,5 +178,174 @@ func TestReconcileRewritesAccessesOfABucketCreatedAgain(t *testing.T) {
 	reconcile(accessKey)
 	if n := admin.Writes() - writes; n != 0 {
 		t.Fatalf("a reconcile after the rewrite made %d writes, want none", n)
+	}
+}
+
+// A tenant that creates the bucket first, and tags it with the installation's
+// owner id, never gets its bucket taken for the record's.
+func TestReconcileNeverTakesAForgedBucket(t *testing.T) {
+	ctx, r, admin := newTestReconciler(t)
+	admin.AddBucketBy("tenant", "bucket-one", map[string]string{s3admin.OwnerTagKey: "owner"})
+	rec, _, err := r.Store.CreateBucket(ctx, store.BucketSpec{Name: "bucket-one", BucketID: "bucket-one"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Reconcile(ctx, Key{Kind: store.KindBucket, Name: rec.RecordName}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.Store.GetBucket(ctx, rec.RecordName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status.Phase != store.PhaseFailed || got.Status.Reason != store.ReasonBucketNotOwned {
+		t.Fatalf("status %+v, want Failed BucketNotOwned", got.Status)
+	}
+}
+
+// A tenant that creates the bucket while the record's create is interrupted
+// (recorded, not yet answered) does not get it adopted, and deleting the
+// record with purge leaves the tenant's data alone.
+func TestReconcileInterruptedCreateNeverAdoptsATenantsBucket(t *testing.T) {
+	ctx, r, admin := newTestReconciler(t)
+	rec, _, err := r.Store.CreateBucket(ctx, store.BucketSpec{Name: "bucket-one", BucketID: "bucket-one", Purge: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := Key{Kind: store.KindBucket, Name: rec.RecordName}
+	// The create is interrupted after the attempt was recorded.
+	admin.SetHook(func(op string) error {
+		if op == "CreateBucket" {
+			return s3admin.ErrTransient
+		}
+		return nil
+	})
+	if _, err := r.Reconcile(ctx, key); !errors.Is(err, s3admin.ErrTransient) {
+		t.Fatalf("first reconcile: %v, want the injected error", err)
+	}
+	admin.SetHook(nil)
+	admin.AddBucketBy("tenant", "bucket-one", nil)
+	if err := admin.PutObject("bucket-one", "tenant-data"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Reconcile(ctx, key); err != nil {
+		t.Fatalf("second reconcile: %v", err)
+	}
+	got, err := r.Store.GetBucket(ctx, rec.RecordName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status.Phase != store.PhaseFailed {
+		t.Fatalf("status %+v, want Failed: the bucket is the tenant's", got.Status)
+	}
+	if err := r.Store.DeleteBucket(ctx, rec.RecordName); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := r.Store.GetBucket(ctx, rec.RecordName); err != nil || !got.Deleting {
+		t.Fatalf("record after Delete: %+v, %v; want it kept by its finalizer, deleting", got, err)
+	}
+	if _, err := r.Reconcile(ctx, key); err != nil {
+		t.Fatalf("reconcile of the deletion: %v", err)
+	}
+	if _, err := r.Store.GetBucket(ctx, rec.RecordName); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("record after deletion: %v, want it released", err)
+	}
+	obs, err := admin.ObserveBucket(ctx, "bucket-one", s3admin.Ownership{})
+	if err != nil || !obs.Exists || obs.Empty {
+		t.Fatalf("the tenant's bucket after the purge: %+v, %v; want it untouched with its data", obs, err)
+	}
+}
+
+// An access granted before the configured user prefix changed is still
+// converged and revoked: the driver acts on the user its record names.
+func TestReconcileAccessKeepsItsRecordedUserAfterAPrefixChange(t *testing.T) {
+	ctx, r, admin := newTestReconciler(t)
+	reconcile := func(k Key) {
+		t.Helper()
+		if _, err := r.Reconcile(ctx, k); err != nil {
+			t.Fatalf("reconcile %s: %v", k, err)
+		}
+	}
+	b, _, err := r.Store.CreateBucket(ctx, store.BucketSpec{Name: "bucket-one", BucketID: "bucket-one"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reconcile(Key{Kind: store.KindBucket, Name: b.RecordName})
+	id, secret, err := s3admin.GenerateCredentials()
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := store.AccessSpec{Name: "ba-one", BucketID: "bucket-one", Mode: "read-write", User: "cosi-" + store.AccessID("ba-one")}
+	a, _, err := r.Store.CreateAccess(ctx, spec, id, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := Key{Kind: store.KindAccess, Name: a.RecordName}
+	reconcile(key)
+
+	r.Cfg.UserPrefix = "renamed-"
+	admin.RemoveUser(spec.User) // drift: repaired under the recorded name
+	reconcile(key)
+	if !admin.InForce(spec.User) {
+		t.Fatal("the access was not repaired under its recorded user after the prefix changed")
+	}
+	if err := r.Store.DeleteAccess(ctx, a.RecordName); err != nil {
+		t.Fatal(err)
+	}
+	reconcile(key)
+	if u, err := admin.ObserveUser(ctx, spec.User); err != nil || u.Exists {
+		t.Fatalf("user after revoke: %+v, %v; want it deleted", u, err)
+	}
+	if _, err := r.Store.GetAccess(ctx, a.RecordName); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("access record after revoke: %v, want it released", err)
+	}
+}
+
+// A user holding many keys it minted itself is cleaned a bounded number of
+// keys per reconcile, each pass answered with a short requeue, not an error.
+func TestReconcileRemovesUnissuedKeysInBoundedPasses(t *testing.T) {
+	ctx, r, admin := newTestReconciler(t)
+	b, _, err := r.Store.CreateBucket(ctx, store.BucketSpec{Name: "bucket-one", BucketID: "bucket-one"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Reconcile(ctx, Key{Kind: store.KindBucket, Name: b.RecordName}); err != nil {
+		t.Fatal(err)
+	}
+	id, secret, err := s3admin.GenerateCredentials()
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := store.AccessSpec{Name: "ba-one", BucketID: "bucket-one", Mode: "read-write", User: "cosi-" + store.AccessID("ba-one")}
+	a, _, err := r.Store.CreateAccess(ctx, spec, id, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := Key{Kind: store.KindAccess, Name: a.RecordName}
+	if _, err := r.Reconcile(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	const minted = 2*s3admin.MaxUnissuedKeyRemovals + 1
+	for i := range minted {
+		if err := admin.AddUserKey(spec.User, fmt.Sprintf("MINTED%04d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	passes := 0
+	for ; passes < 10; passes++ {
+		res, err := r.Reconcile(ctx, key)
+		if err != nil {
+			t.Fatalf("pass %d: %v", passes+1, err)
+		}
+		if res.RequeueAfter == 0 {
+			break
+		}
+	}
+	// Three passes remove 8, 8 and 1 keys; the fourth finds the user converged.
+	if passes != 3 {
+		t.Fatalf("converged after %d requeued passes, want 3", passes)
+	}
+	u, err := admin.ObserveUser(ctx, spec.User)
+	if err != nil || len(u.AccessKeyIDs) != 1 || u.AccessKeyIDs[0] != id {
+		t.Fatalf("user after the passes: %+v, %v; want only the issued key", u, err)
 	}
 }

@@ -5,9 +5,11 @@
 // repeat.
 //
 // Ownership is explicit and checkable. Users carry a reserved name prefix;
-// buckets carry a tag naming the owner. Every mutating method checks
-// ownership first and returns ErrNotOwned for anything the driver did not
-// create, so a foreign bucket or user is never changed or deleted.
+// buckets carry tags naming the owner and the record, written only after
+// SeaweedFS confirmed that the driver's identity created the bucket (see
+// Ownership). Every mutating method checks ownership first and returns
+// ErrNotOwned for anything the driver did not create, so a foreign bucket or
+// user is never changed or deleted.
 package s3admin
 
 import (
@@ -35,16 +37,46 @@ func (m Mode) Valid() bool {
 	return false
 }
 
+// Ownership is what marks a bucket as one particular record's: the
+// installation's owner id and the record's own random marker, written as
+// bucket tags (OwnerTagKey, MarkerTagKey) only after SeaweedFS answered that
+// the driver's own identity created the bucket.
+//
+// A tag alone proves nothing: any identity allowed PutBucketTagging on a
+// bucket can write any tag. What no other identity can forge is SeaweedFS's
+// record of who created the bucket, which a create request reveals: SeaweedFS
+// answers BucketAlreadyOwnedByYou only to the bucket's creator and
+// BucketAlreadyExists to everybody else. So the driver adopts or deletes a
+// bucket only after that answer, and the marker, which only the record knows,
+// keeps records (and installations sharing the admin identity) apart.
+type Ownership struct {
+	// Owner is the installation's owner id.
+	Owner string
+	// Marker is the record's marker; empty for records from before markers
+	// existed, whose buckets carry the owner tag alone.
+	Marker string
+}
+
 // BucketState is what ObserveBucket saw. Owned and Empty are meaningful only
 // when Exists is true.
 type BucketState struct {
 	Exists bool
-	// Owned: the bucket carries this driver's owner tag.
+	// Owned: the bucket carries exactly the given Ownership's tags.
 	Owned bool
 	// Empty: no objects, no object versions or delete markers, and no
 	// unfinished multipart uploads.
 	Empty bool
 }
+
+// MarkedBucket is a bucket that carries an owner tag, and the tags' values.
+type MarkedBucket struct {
+	Name   string
+	Owner  string
+	Marker string
+}
+
+// Owns reports whether the bucket carries exactly own's tags.
+func (b MarkedBucket) Owns(own Ownership) bool { return b.Owner == own.Owner && b.Marker == own.Marker }
 
 // UserState is what ObserveUser saw.
 type UserState struct {
@@ -73,6 +105,14 @@ type Access struct {
 	Mode            Mode
 	AccessKeyID     string
 	SecretAccessKey string
+	// BucketOwner is the Ownership of the bucket's record: the access is
+	// written only while the bucket carries it.
+	BucketOwner Ownership
+	// UserPrefix is the reserved prefix User was named with, as recorded with
+	// the access; empty means the client's configured prefix. A user named
+	// under an earlier prefix stays the access's after the configured prefix
+	// changes: its credentials must still be converged and revoked.
+	UserPrefix string
 	// RewritePolicy writes the policy even when the stored document already
 	// matches. SeaweedFS takes every permission scoped to a bucket away from
 	// every user when the bucket is deleted, yet keeps the users' stored
@@ -93,22 +133,26 @@ func (a Access) GoString() string { return "s3admin.Access{" + a.String() + "}" 
 // Admin manages buckets and users on the object store. Implementations are
 // safe for concurrent use.
 type Admin interface {
-	// CreateBucket creates the bucket and marks it owned. It is idempotent for
-	// a bucket this driver owns. A bucket that exists without the owner mark
-	// returns ErrAlreadyExists: it may be foreign, or ours from a create that
-	// crashed before marking, which only the caller can tell (MarkBucketOwned).
-	CreateBucket(ctx context.Context, name string) error
-	// MarkBucketOwned adopts an existing bucket by adding the owner mark. The
-	// caller must have evidence that the driver created it (recorded intent);
-	// a bucket marked by another owner returns ErrNotOwned.
-	MarkBucketOwned(ctx context.Context, name string) error
-	ObserveBucket(ctx context.Context, name string) (BucketState, error)
-	// DeleteBucket deletes an owned bucket. A missing bucket is success. A
-	// bucket not marked as ours returns ErrNotOwned; a non-empty bucket returns
+	// CreateBucket makes the bucket exist and carry own's tags. It creates a
+	// missing bucket, and adopts an existing one only when SeaweedFS reports
+	// the driver's identity as its creator and no other owner or marker tags
+	// it (a create interrupted before tagging); the caller calls it only after
+	// recording that it is about to create the bucket. A bucket another
+	// identity created, or tagged for another owner or record, returns
+	// ErrNotOwned and is not changed. Idempotent.
+	CreateBucket(ctx context.Context, name string, own Ownership) error
+	// ObserveBucket reports whether the bucket exists, carries own's tags, and
+	// is empty.
+	ObserveBucket(ctx context.Context, name string, own Ownership) (BucketState, error)
+	// DeleteBucket deletes the bucket if it carries own's tags and SeaweedFS
+	// reports the driver's identity as its creator; otherwise it returns
+	// ErrNotOwned. A missing bucket is success. A non-empty bucket returns
 	// ErrNotEmpty unless purge is set, in which case its contents are deleted.
-	DeleteBucket(ctx context.Context, name string, purge bool) error
-	// ListOwnedBuckets returns the names of the buckets marked as ours, sorted.
-	ListOwnedBuckets(ctx context.Context) ([]string, error)
+	DeleteBucket(ctx context.Context, name string, own Ownership, purge bool) error
+	// ListMarkedBuckets returns every bucket carrying an owner tag, whatever
+	// its value, sorted by name. Tags can be forged: the list says where to
+	// look, never what may be changed.
+	ListMarkedBuckets(ctx context.Context) ([]MarkedBucket, error)
 
 	// EnsureAccess converges one user to exactly the given key and exactly the
 	// policy for one bucket and mode: other keys and policies of the user are
@@ -119,23 +163,34 @@ type Admin interface {
 	EnsureAccess(ctx context.Context, access Access) (changed bool, err error)
 	ObserveUser(ctx context.Context, name string) (UserState, error)
 	// DeleteUser removes the user's policies, then its keys, then the user. A
-	// missing user is success.
-	DeleteUser(ctx context.Context, name string) error
-	// ListOwnedUsers returns the state of every user carrying the prefix,
-	// sorted by name. It observes each user (several reads per user), so it
-	// is for periodic resynchronisation, not for every reconcile.
-	ListOwnedUsers(ctx context.Context) ([]UserState, error)
+	// missing user is success. prefix is the reserved prefix the user was
+	// named with (see Access.UserPrefix); empty means the configured one.
+	DeleteUser(ctx context.Context, name, prefix string) error
+	// ListOwnedUsers returns the state of every user carrying the configured
+	// prefix or one of extraPrefixes (prefixes recorded with accesses from
+	// before a change of the configured one), sorted by name. It observes
+	// each user (several reads per user), so it is for periodic
+	// resynchronisation, not for every reconcile.
+	ListOwnedUsers(ctx context.Context, extraPrefixes ...string) ([]UserState, error)
 
 	// CheckAnonymousDenied verifies that the store refuses an unauthenticated
 	// request; it returns ErrAnonymousAllowed if not.
 	CheckAnonymousDenied(ctx context.Context) error
+	// CheckAnonymousAccess reports what unsigned requests may do in the
+	// installation's probe bucket (ProbeBucketName of probe.Owner, created
+	// and marked with ProbeMarker if missing): read, list and write; and
+	// what they may read or list in the sample of the driver's buckets.
+	CheckAnonymousAccess(ctx context.Context, probe Ownership, sample []string) (AnonymousAccess, error)
 }
 
 // DefaultUserPrefix is the reserved name prefix of users this driver owns.
 const DefaultUserPrefix = "cosi-"
 
-// OwnerTagKey is the bucket tag whose value names the owning driver instance.
+// OwnerTagKey is the bucket tag whose value names the owning installation.
 const OwnerTagKey = "cosi-seaweedfs.io/owner"
+
+// MarkerTagKey is the bucket tag whose value is the owning record's marker.
+const MarkerTagKey = "cosi-seaweedfs.io/marker"
 
 // PolicyName is the name of the one inline policy this client writes.
 const PolicyName = "cosi-bucket-access"
@@ -192,8 +247,26 @@ func ValidateCredentials(accessKeyID, secret string) error {
 	return nil
 }
 
+// prefixOr is the prefix a call names, or the configured one.
+func prefixOr(prefix, configured string) string {
+	if prefix != "" {
+		return prefix
+	}
+	return configured
+}
+
+// hasAnyPrefix reports whether name starts with one of prefixes.
+func hasAnyPrefix(name string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}
+
 func validateAccess(a Access, prefix string) error {
-	if err := validateUserName(a.User, prefix); err != nil {
+	if err := validateUserName(a.User, prefixOr(a.UserPrefix, prefix)); err != nil {
 		return err
 	}
 	if err := ValidateBucketName(a.Bucket); err != nil {
@@ -203,4 +276,27 @@ func validateAccess(a Access, prefix string) error {
 		return fmt.Errorf("%w: mode %q: want %s, %s or %s", ErrInvalid, a.Mode, ModeReadWrite, ModeReadOnly, ModeWriteOnly)
 	}
 	return ValidateCredentials(a.AccessKeyID, a.SecretAccessKey)
+}
+
+// removeUnissued removes the user's keys other than the access's, at most
+// MaxUnissuedKeyRemovals of them, and reports any removal as an
+// UnissuedKeysError (see MaxUnissuedKeyRemovals).
+func removeUnissued(a Access, keys []keyInfo, remove func(id string) error) error {
+	var extra []string
+	for _, k := range keys {
+		if k.id != a.AccessKeyID {
+			extra = append(extra, k.id)
+		}
+	}
+	if len(extra) == 0 {
+		return nil
+	}
+	removed := 0
+	for _, id := range extra[:min(len(extra), MaxUnissuedKeyRemovals)] {
+		if err := remove(id); err != nil {
+			return err
+		}
+		removed++
+	}
+	return &UnissuedKeysError{User: a.User, Removed: removed, Remaining: len(extra) - removed}
 }

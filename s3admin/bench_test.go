@@ -33,7 +33,7 @@ func BenchmarkEnsureAccess(b *testing.B) {
 	defer sw.Stop()
 	admin, err := NewSeaweedFS(Config{
 		Endpoint: sw.Endpoint, Region: sw.Region, AccessKeyID: sw.AccessKey, SecretAccessKey: sw.SecretKey,
-		OwnerID: "bench", CallTimeout: time.Minute,
+		CallTimeout: time.Minute,
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -41,7 +41,7 @@ func BenchmarkEnsureAccess(b *testing.B) {
 	rawIAM := iam.New(iam.Options{Region: sw.Region, BaseEndpoint: aws.String(sw.Endpoint),
 		Credentials: credentials.NewStaticCredentialsProvider(sw.AccessKey, sw.SecretKey, "")})
 	const bucket = "bench-bucket"
-	if err := admin.CreateBucket(ctx, bucket); err != nil {
+	if err := admin.CreateBucket(ctx, bucket, testOwn); err != nil {
 		b.Fatal(err)
 	}
 	newAccess := func(i int) Access {
@@ -49,7 +49,7 @@ func BenchmarkEnsureAccess(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		return Access{User: fmt.Sprintf("cosi-bench-%05d", i), Bucket: bucket, Mode: ModeReadWrite, AccessKeyID: id, SecretAccessKey: secret}
+		return Access{User: fmt.Sprintf("cosi-bench-%05d", i), Bucket: bucket, Mode: ModeReadWrite, AccessKeyID: id, SecretAccessKey: secret, BucketOwner: testOwn}
 	}
 
 	others, next := 0, 0
@@ -123,7 +123,7 @@ func BenchmarkEnsureAccess(b *testing.B) {
 				}
 				a := granted[len(granted)-1]
 				granted = granted[:len(granted)-1]
-				if err := admin.DeleteUser(ctx, a.User); err != nil {
+				if err := admin.DeleteUser(ctx, a.User, ""); err != nil {
 					b.Fatal(err)
 				}
 				n++

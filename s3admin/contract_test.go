@@ -22,8 +22,15 @@ import (
 // backdoor changes the store behind the Admin's back, as an operator or
 // another program would, and reads what the Admin's own methods cannot.
 type backdoor interface {
-	// addBucket creates a bucket with the given tags (nil: none).
+	// addBucket creates a bucket as the Admin's own identity (an operator
+	// with its key, or a create interrupted before marking) with the given
+	// tags (nil: none).
 	addBucket(t *testing.T, name string, tags map[string]string)
+	// addTenantBucket creates a bucket as another identity, a tenant allowed
+	// to create and tag buckets, with the given tags (nil: none).
+	addTenantBucket(t *testing.T, name string, tags map[string]string)
+	// tenantPutObject writes an object as that tenant.
+	tenantPutObject(t *testing.T, bucket, key string)
 	putObject(t *testing.T, bucket, key string)
 	removeBucket(t *testing.T, name string)
 	// addUser creates a user with one key and no policy; returns the key id.
@@ -45,6 +52,17 @@ type env struct {
 	owner  string
 	prefix string
 	id     string
+	// own is the Ownership of the case's records; a bucket marked with
+	// another record's marker is not theirs.
+	own Ownership
+}
+
+// otherRecord is the Ownership of another record of the same installation.
+func (e *env) otherRecord() Ownership { return Ownership{Owner: e.owner, Marker: "other-" + e.id} }
+
+// marks are own's tags, as a tenant would copy them onto its bucket.
+func (e *env) marks() map[string]string {
+	return map[string]string{OwnerTagKey: e.own.Owner, MarkerTagKey: e.own.Marker}
 }
 
 func (e *env) bucket(s string) string { return e.id + "-" + s }
@@ -59,7 +77,7 @@ func (e *env) access(t *testing.T, user, bucket string, mode Mode) Access {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Access{User: user, Bucket: bucket, Mode: mode, AccessKeyID: id, SecretAccessKey: secret}
+	return Access{User: user, Bucket: bucket, Mode: mode, AccessKeyID: id, SecretAccessKey: secret, BucketOwner: e.own}
 }
 
 var testCtx = func(t *testing.T) context.Context {
@@ -101,7 +119,7 @@ func observeUser(t *testing.T, e *env, name string) UserState {
 
 func observeBucket(t *testing.T, e *env, name string) BucketState {
 	t.Helper()
-	st, err := e.admin.ObserveBucket(testCtx(t), name)
+	st, err := e.admin.ObserveBucket(testCtx(t), name, e.own)
 	mustNil(t, "ObserveBucket "+name, err)
 	return st
 }
@@ -123,9 +141,24 @@ func (s UserState) equal(o UserState) bool {
 		s.PolicyExact == o.PolicyExact
 }
 
+// listMarked is ListMarkedBuckets restricted to the case's own buckets (the
+// server is shared by every case).
+func listMarked(t *testing.T, e *env) []MarkedBucket {
+	t.Helper()
+	all, err := e.admin.ListMarkedBuckets(testCtx(t))
+	mustNil(t, "ListMarkedBuckets", err)
+	var mine []MarkedBucket
+	for _, b := range all {
+		if strings.HasPrefix(b.Name, e.id+"-") {
+			mine = append(mine, b)
+		}
+	}
+	return mine
+}
+
 func createBucket(t *testing.T, e *env, name string) {
 	t.Helper()
-	mustNil(t, "CreateBucket "+name, e.admin.CreateBucket(testCtx(t), name))
+	mustNil(t, "CreateBucket "+name, e.admin.CreateBucket(testCtx(t), name, e.own))
 }
 
 func ensure(t *testing.T, e *env, a Access) bool {
@@ -135,72 +168,97 @@ func ensure(t *testing.T, e *env, a Access) bool {
 	return changed
 }
 
+// ensureRemovingUnissued calls EnsureAccess until it no longer reports
+// removed unissued keys, and returns how many it removed.
+func ensureRemovingUnissued(t *testing.T, e *env, a Access) (removed int) {
+	t.Helper()
+	for range 100 {
+		_, err := e.admin.EnsureAccess(testCtx(t), a)
+		var unissued *UnissuedKeysError
+		if !errors.As(err, &unissued) {
+			mustNil(t, "EnsureAccess "+a.String(), err)
+			return removed
+		}
+		if unissued.User != a.User || unissued.Removed < 1 || unissued.Removed > MaxUnissuedKeyRemovals {
+			t.Fatalf("EnsureAccess reported %+v", unissued)
+		}
+		removed += unissued.Removed
+	}
+	t.Fatal("EnsureAccess kept reporting unissued keys")
+	return removed
+}
+
 // contractCases is the one table both implementations must pass. Each name
 // is a sentence of the contract.
 var contractCases = []struct {
 	name string
 	run  func(t *testing.T, e *env)
 }{
-	{"CreateBucket creates an owned, empty bucket", func(t *testing.T, e *env) {
+	{"CreateBucket creates an empty bucket carrying the record's marks", func(t *testing.T, e *env) {
 		b := e.bucket("new")
 		createBucket(t, e, b)
 		if st := observeBucket(t, e, b); st != (BucketState{Exists: true, Owned: true, Empty: true}) {
 			t.Fatalf("state %+v", st)
 		}
+		st, err := e.admin.ObserveBucket(testCtx(t), b, e.otherRecord())
+		mustNil(t, "ObserveBucket", err)
+		if st.Owned {
+			t.Fatal("the bucket reads as owned by another record of the same owner")
+		}
 	}},
-	{"CreateBucket twice leaves one owned bucket and writes nothing the second time", func(t *testing.T, e *env) {
+	{"CreateBucket twice leaves one marked bucket and writes nothing the second time", func(t *testing.T, e *env) {
 		b := e.bucket("twice")
 		createBucket(t, e, b)
 		noWrites(t, e, "second CreateBucket", func() { createBucket(t, e, b) })
-		owned, err := e.admin.ListOwnedBuckets(testCtx(t))
-		mustNil(t, "ListOwnedBuckets", err)
-		if !slices.Equal(owned, []string{b}) {
-			t.Fatalf("owned buckets %v, want [%s]", owned, b)
+		marked := listMarked(t, e)
+		if want := []MarkedBucket{{Name: b, Owner: e.own.Owner, Marker: e.own.Marker}}; !slices.Equal(marked, want) {
+			t.Fatalf("marked buckets %v, want %v", marked, want)
 		}
 	}},
-	{"CreateBucket of a foreign bucket returns ErrAlreadyExists and leaves it unowned", func(t *testing.T, e *env) {
-		b := e.bucket("foreign")
-		e.bd.addBucket(t, b, nil)
-		noWrites(t, e, "CreateBucket of a foreign bucket", func() {
-			mustIs(t, "CreateBucket", e.admin.CreateBucket(testCtx(t), b), ErrAlreadyExists)
+	{"CreateBucket adopts an unmarked bucket its own identity created, keeping its other tags", func(t *testing.T, e *env) {
+		b := e.bucket("adopt")
+		e.bd.addBucket(t, b, map[string]string{"team": "x"})
+		createBucket(t, e, b)
+		if st := observeBucket(t, e, b); !st.Owned {
+			t.Fatal("bucket not owned after CreateBucket")
+		}
+		noWrites(t, e, "CreateBucket of the adopted bucket", func() { createBucket(t, e, b) })
+	}},
+	{"CreateBucket of a bucket another identity created returns ErrNotOwned and leaves it unmarked", func(t *testing.T, e *env) {
+		b := e.bucket("tenant")
+		e.bd.addTenantBucket(t, b, nil)
+		noWrites(t, e, "CreateBucket of a tenant's bucket", func() {
+			mustIs(t, "CreateBucket", e.admin.CreateBucket(testCtx(t), b, e.own), ErrNotOwned)
 		})
-		if st := observeBucket(t, e, b); st.Owned {
-			t.Fatal("foreign bucket became owned")
+		if marked := listMarked(t, e); len(marked) != 0 {
+			t.Fatalf("the tenant's bucket was marked: %v", marked)
 		}
 	}},
-	{"CreateBucket of a bucket owned by another driver returns ErrAlreadyExists", func(t *testing.T, e *env) {
-		b := e.bucket("other")
-		e.bd.addBucket(t, b, map[string]string{OwnerTagKey: "another-driver"})
-		mustIs(t, "CreateBucket", e.admin.CreateBucket(testCtx(t), b), ErrAlreadyExists)
+	{"CreateBucket of a bucket another identity created carrying the record's forged marks returns ErrNotOwned", func(t *testing.T, e *env) {
+		b := e.bucket("forged")
+		e.bd.addTenantBucket(t, b, e.marks())
+		noWrites(t, e, "CreateBucket of a forged bucket", func() {
+			mustIs(t, "CreateBucket", e.admin.CreateBucket(testCtx(t), b, e.own), ErrNotOwned)
+		})
+	}},
+	{"CreateBucket of a bucket marked for another owner or record returns ErrNotOwned", func(t *testing.T, e *env) {
+		for i, tags := range []map[string]string{
+			{OwnerTagKey: "another-driver"},
+			{OwnerTagKey: e.owner, MarkerTagKey: e.otherRecord().Marker},
+		} {
+			b := e.bucket(fmt.Sprintf("other%d", i))
+			e.bd.addBucket(t, b, tags)
+			noWrites(t, e, "CreateBucket", func() {
+				mustIs(t, "CreateBucket", e.admin.CreateBucket(testCtx(t), b, e.own), ErrNotOwned)
+			})
+		}
 	}},
 	{"CreateBucket with an invalid name returns ErrInvalid", func(t *testing.T, e *env) {
 		for _, n := range []string{"", "ab", "Upper", "a_b", strings.Repeat("a", 64), "a..b", "-ab"} {
 			noWrites(t, e, "CreateBucket "+n, func() {
-				mustIs(t, "CreateBucket "+n, e.admin.CreateBucket(testCtx(t), n), ErrInvalid)
+				mustIs(t, "CreateBucket "+n, e.admin.CreateBucket(testCtx(t), n, e.own), ErrInvalid)
 			})
 		}
-	}},
-	{"MarkBucketOwned adopts an untagged bucket and keeps its other tags", func(t *testing.T, e *env) {
-		b := e.bucket("adopt")
-		e.bd.addBucket(t, b, map[string]string{"team": "x"})
-		mustNil(t, "MarkBucketOwned", e.admin.MarkBucketOwned(testCtx(t), b))
-		if st := observeBucket(t, e, b); !st.Owned {
-			t.Fatal("bucket not owned after MarkBucketOwned")
-		}
-		noWrites(t, e, "second MarkBucketOwned", func() {
-			mustNil(t, "MarkBucketOwned", e.admin.MarkBucketOwned(testCtx(t), b))
-		})
-		noWrites(t, e, "CreateBucket of the adopted bucket", func() { createBucket(t, e, b) })
-	}},
-	{"MarkBucketOwned of a bucket owned by another driver returns ErrNotOwned", func(t *testing.T, e *env) {
-		b := e.bucket("taken")
-		e.bd.addBucket(t, b, map[string]string{OwnerTagKey: "another-driver"})
-		noWrites(t, e, "MarkBucketOwned", func() {
-			mustIs(t, "MarkBucketOwned", e.admin.MarkBucketOwned(testCtx(t), b), ErrNotOwned)
-		})
-	}},
-	{"MarkBucketOwned of a missing bucket returns ErrNotFound", func(t *testing.T, e *env) {
-		mustIs(t, "MarkBucketOwned", e.admin.MarkBucketOwned(testCtx(t), e.bucket("missing")), ErrNotFound)
 	}},
 	{"ObserveBucket of a missing bucket reports it absent", func(t *testing.T, e *env) {
 		if st := observeBucket(t, e, e.bucket("missing")); st != (BucketState{}) {
@@ -217,28 +275,43 @@ var contractCases = []struct {
 	}},
 	{"DeleteBucket of a missing bucket succeeds", func(t *testing.T, e *env) {
 		noWrites(t, e, "DeleteBucket of a missing bucket", func() {
-			mustNil(t, "DeleteBucket", e.admin.DeleteBucket(testCtx(t), e.bucket("missing"), false))
+			mustNil(t, "DeleteBucket", e.admin.DeleteBucket(testCtx(t), e.bucket("missing"), e.own, false))
 		})
 	}},
 	{"DeleteBucket of an owned empty bucket deletes it", func(t *testing.T, e *env) {
 		b := e.bucket("del")
 		createBucket(t, e, b)
-		mustNil(t, "DeleteBucket", e.admin.DeleteBucket(testCtx(t), b, false))
+		mustNil(t, "DeleteBucket", e.admin.DeleteBucket(testCtx(t), b, e.own, false))
 		if st := observeBucket(t, e, b); st.Exists {
 			t.Fatal("bucket still exists")
 		}
 	}},
-	{"DeleteBucket of a foreign bucket returns ErrNotOwned and leaves it", func(t *testing.T, e *env) {
-		b := e.bucket("foreign")
-		e.bd.addBucket(t, b, nil)
-		e.bd.putObject(t, b, "data")
+	{"DeleteBucket of an unmarked or otherwise marked bucket returns ErrNotOwned and leaves it", func(t *testing.T, e *env) {
+		for i, tags := range []map[string]string{nil, {OwnerTagKey: e.owner, MarkerTagKey: e.otherRecord().Marker}} {
+			b := e.bucket(fmt.Sprintf("foreign%d", i))
+			e.bd.addBucket(t, b, tags)
+			e.bd.putObject(t, b, "data")
+			for _, purge := range []bool{false, true} {
+				noWrites(t, e, "DeleteBucket of a foreign bucket", func() {
+					mustIs(t, "DeleteBucket", e.admin.DeleteBucket(testCtx(t), b, e.own, purge), ErrNotOwned)
+				})
+			}
+			if st := observeBucket(t, e, b); !st.Exists || st.Empty || st.Owned {
+				t.Fatalf("foreign bucket changed: %+v", st)
+			}
+		}
+	}},
+	{"DeleteBucket of a bucket another identity created carrying the record's forged marks returns ErrNotOwned and keeps its data", func(t *testing.T, e *env) {
+		b := e.bucket("forged")
+		e.bd.addTenantBucket(t, b, e.marks())
+		e.bd.tenantPutObject(t, b, "tenant-data")
 		for _, purge := range []bool{false, true} {
-			noWrites(t, e, "DeleteBucket of a foreign bucket", func() {
-				mustIs(t, "DeleteBucket", e.admin.DeleteBucket(testCtx(t), b, purge), ErrNotOwned)
+			noWrites(t, e, "DeleteBucket of a forged bucket", func() {
+				mustIs(t, "DeleteBucket", e.admin.DeleteBucket(testCtx(t), b, e.own, purge), ErrNotOwned)
 			})
 		}
-		if st := observeBucket(t, e, b); !st.Exists || st.Empty || st.Owned {
-			t.Fatalf("foreign bucket changed: %+v", st)
+		if st := observeBucket(t, e, b); !st.Exists || st.Empty {
+			t.Fatalf("the tenant's bucket changed: %+v", st)
 		}
 	}},
 	{"DeleteBucket of a non-empty bucket returns ErrNotEmpty and leaves it", func(t *testing.T, e *env) {
@@ -246,7 +319,7 @@ var contractCases = []struct {
 		createBucket(t, e, b)
 		e.bd.putObject(t, b, "data")
 		noWrites(t, e, "DeleteBucket of a non-empty bucket", func() {
-			mustIs(t, "DeleteBucket", e.admin.DeleteBucket(testCtx(t), b, false), ErrNotEmpty)
+			mustIs(t, "DeleteBucket", e.admin.DeleteBucket(testCtx(t), b, e.own, false), ErrNotEmpty)
 		})
 		if st := observeBucket(t, e, b); !st.Exists || st.Empty {
 			t.Fatalf("bucket changed: %+v", st)
@@ -257,21 +330,25 @@ var contractCases = []struct {
 		createBucket(t, e, b)
 		e.bd.putObject(t, b, "a")
 		e.bd.putObject(t, b, "dir/b")
-		mustNil(t, "DeleteBucket purge", e.admin.DeleteBucket(testCtx(t), b, true))
+		mustNil(t, "DeleteBucket purge", e.admin.DeleteBucket(testCtx(t), b, e.own, true))
 		if st := observeBucket(t, e, b); st.Exists {
 			t.Fatal("bucket still exists")
 		}
 	}},
-	{"ListOwnedBuckets lists owned buckets and no foreign one", func(t *testing.T, e *env) {
+	{"ListMarkedBuckets lists every bucket with an owner tag and its marks, and no unmarked one", func(t *testing.T, e *env) {
 		b1, b2, f1, f2 := e.bucket("l1"), e.bucket("l2"), e.bucket("f1"), e.bucket("f2")
 		createBucket(t, e, b2)
 		createBucket(t, e, b1)
 		e.bd.addBucket(t, f1, nil)
 		e.bd.addBucket(t, f2, map[string]string{OwnerTagKey: "another-driver"})
-		owned, err := e.admin.ListOwnedBuckets(testCtx(t))
-		mustNil(t, "ListOwnedBuckets", err)
-		if !slices.Equal(owned, []string{b1, b2}) {
-			t.Fatalf("owned %v, want [%s %s]", owned, b1, b2)
+		want := []MarkedBucket{
+			{Name: f2, Owner: "another-driver"},
+			{Name: b1, Owner: e.own.Owner, Marker: e.own.Marker},
+			{Name: b2, Owner: e.own.Owner, Marker: e.own.Marker},
+		}
+		slices.SortFunc(want, func(a, b MarkedBucket) int { return strings.Compare(a.Name, b.Name) })
+		if got := listMarked(t, e); !slices.Equal(got, want) {
+			t.Fatalf("marked %v, want %v", got, want)
 		}
 	}},
 	{"EnsureAccess creates a user with exactly the key and policy", func(t *testing.T, e *env) {
@@ -317,8 +394,8 @@ var contractCases = []struct {
 		a := e.access(t, e.user("rekey"), b, ModeReadOnly)
 		ensure(t, e, a)
 		a2 := e.access(t, a.User, b, ModeReadOnly)
-		if !ensure(t, e, a2) {
-			t.Fatal("no change reported")
+		if n := ensureRemovingUnissued(t, e, a2); n != 1 {
+			t.Fatalf("removed %d other keys, want the replaced one", n)
 		}
 		wantExactly(t, e, a2)
 	}},
@@ -354,10 +431,55 @@ var contractCases = []struct {
 		if st := observeUser(t, e, a.User); st.PolicyExact || len(st.AccessKeyIDs) != 2 {
 			t.Fatalf("drift not observed: %+v", st)
 		}
-		if !ensure(t, e, a) {
-			t.Fatal("no change reported")
+		if n := ensureRemovingUnissued(t, e, a); n != 1 {
+			t.Fatalf("removed %d unissued keys, want 1", n)
 		}
 		wantExactly(t, e, a)
+	}},
+	{"EnsureAccess removes a bounded number of unissued keys per call and names the user, never a key", func(t *testing.T, e *env) {
+		b := e.bucket("b")
+		createBucket(t, e, b)
+		a := e.access(t, e.user("mint"), b, ModeReadOnly)
+		ensure(t, e, a)
+		extra := MaxUnissuedKeyRemovals + 3
+		var ids []string
+		for range extra {
+			ids = append(ids, e.bd.addUserKey(t, a.User))
+		}
+		_, err := e.admin.EnsureAccess(testCtx(t), a)
+		var unissued *UnissuedKeysError
+		if !errors.As(err, &unissued) || !errors.Is(err, ErrUnfinished) {
+			t.Fatalf("EnsureAccess: %v, want an UnissuedKeysError", err)
+		}
+		if *unissued != (UnissuedKeysError{User: a.User, Removed: MaxUnissuedKeyRemovals, Remaining: 3}) {
+			t.Fatalf("reported %+v, want %d removed and 3 left", unissued, MaxUnissuedKeyRemovals)
+		}
+		for _, id := range append(ids, a.AccessKeyID) {
+			if strings.Contains(err.Error(), id) {
+				t.Fatalf("the error names a key: %v", err)
+			}
+		}
+		if n := ensureRemovingUnissued(t, e, a); n != 3 {
+			t.Fatalf("removed %d more, want 3", n)
+		}
+		wantExactly(t, e, a)
+	}},
+	{"DeleteUser of a user holding many keys costs one write per policy and one for the user", func(t *testing.T, e *env) {
+		b := e.bucket("b")
+		createBucket(t, e, b)
+		a := e.access(t, e.user("many"), b, ModeReadOnly)
+		ensure(t, e, a)
+		for range MaxUnissuedKeyRemovals + 3 {
+			e.bd.addUserKey(t, a.User)
+		}
+		before := e.bd.writes()
+		mustNil(t, "DeleteUser", e.admin.DeleteUser(testCtx(t), a.User, ""))
+		if n := e.bd.writes() - before; n != 2 {
+			t.Fatalf("DeleteUser made %d writes, want 2 (the policy, the user)", n)
+		}
+		if st := observeUser(t, e, a.User); st.Exists || len(st.AccessKeyIDs) != 0 {
+			t.Fatalf("user after DeleteUser: %+v", st)
+		}
 	}},
 	{"EnsureAccess rewrites a policy changed behind the client's back", func(t *testing.T, e *env) {
 		b := e.bucket("b")
@@ -500,7 +622,7 @@ var contractCases = []struct {
 	}},
 	{"DeleteUser of a missing user succeeds", func(t *testing.T, e *env) {
 		noWrites(t, e, "DeleteUser of a missing user", func() {
-			mustNil(t, "DeleteUser", e.admin.DeleteUser(testCtx(t), e.user("missing")))
+			mustNil(t, "DeleteUser", e.admin.DeleteUser(testCtx(t), e.user("missing"), ""))
 		})
 	}},
 	{"DeleteUser removes policies, keys and the user, so a namesake starts clean", func(t *testing.T, e *env) {
@@ -508,7 +630,7 @@ var contractCases = []struct {
 		createBucket(t, e, b)
 		a := e.access(t, e.user("del"), b, ModeReadWrite)
 		ensure(t, e, a)
-		mustNil(t, "DeleteUser", e.admin.DeleteUser(testCtx(t), a.User))
+		mustNil(t, "DeleteUser", e.admin.DeleteUser(testCtx(t), a.User, ""))
 		if st := observeUser(t, e, a.User); st.Exists {
 			t.Fatalf("user still exists: %+v", st)
 		}
@@ -522,10 +644,38 @@ var contractCases = []struct {
 		name := e.foreignUser("keep")
 		key := e.bd.addUser(t, name)
 		noWrites(t, e, "DeleteUser of a foreign user", func() {
-			mustIs(t, "DeleteUser", e.admin.DeleteUser(testCtx(t), name), ErrNotOwned)
+			mustIs(t, "DeleteUser", e.admin.DeleteUser(testCtx(t), name, ""), ErrNotOwned)
 		})
 		if st := observeUser(t, e, name); !st.Exists || !slices.Equal(st.AccessKeyIDs, []string{key}) {
 			t.Fatalf("foreign user changed: %+v", st)
+		}
+	}},
+	{"A user named under an earlier prefix is converged, listed and deleted when the call names that prefix, and only then", func(t *testing.T, e *env) {
+		b := e.bucket("b")
+		createBucket(t, e, b)
+		earlier := "was-" + e.id + "-"
+		a := e.access(t, earlier+"u", b, ModeReadWrite)
+		_, err := e.admin.EnsureAccess(testCtx(t), a)
+		mustIs(t, "EnsureAccess without the recorded prefix", err, ErrNotOwned)
+		a.UserPrefix = earlier
+		ensure(t, e, a)
+		noWrites(t, e, "converged EnsureAccess", func() { ensure(t, e, a) })
+		users, err := e.admin.ListOwnedUsers(testCtx(t))
+		mustNil(t, "ListOwnedUsers", err)
+		if slices.ContainsFunc(users, func(u UserState) bool { return u.Name == a.User }) {
+			t.Fatal("ListOwnedUsers without the earlier prefix lists the user")
+		}
+		users, err = e.admin.ListOwnedUsers(testCtx(t), earlier)
+		mustNil(t, "ListOwnedUsers", err)
+		if !slices.ContainsFunc(users, func(u UserState) bool {
+			return u.Name == a.User && u.Bucket == b && slices.Equal(u.AccessKeyIDs, []string{a.AccessKeyID})
+		}) {
+			t.Fatalf("ListOwnedUsers with the earlier prefix: %+v, want %s", users, a.User)
+		}
+		mustIs(t, "DeleteUser without the recorded prefix", e.admin.DeleteUser(testCtx(t), a.User, ""), ErrNotOwned)
+		mustNil(t, "DeleteUser", e.admin.DeleteUser(testCtx(t), a.User, earlier))
+		if st := observeUser(t, e, a.User); st.Exists {
+			t.Fatalf("user still exists: %+v", st)
 		}
 	}},
 	{"ListOwnedUsers lists owned users only, with their state", func(t *testing.T, e *env) {
@@ -590,12 +740,19 @@ type fakeBackdoor struct{ f *Fake }
 func newFakeEnv(t *testing.T, id string) *env {
 	owner := "owner-" + id
 	prefix := "cosi-" + id + "-"
-	f := NewFake(owner, prefix)
-	return &env{admin: f, bd: fakeBackdoor{f}, owner: owner, prefix: prefix, id: id}
+	f := NewFake(prefix)
+	return &env{admin: f, bd: fakeBackdoor{f}, owner: owner, prefix: prefix, id: id,
+		own: Ownership{Owner: owner, Marker: "marker-" + id}}
 }
 
 func (b fakeBackdoor) addBucket(t *testing.T, name string, tags map[string]string) {
 	b.f.AddBucket(name, tags)
+}
+func (b fakeBackdoor) addTenantBucket(t *testing.T, name string, tags map[string]string) {
+	b.f.AddBucketBy("tenant", name, tags)
+}
+func (b fakeBackdoor) tenantPutObject(t *testing.T, bucket, key string) {
+	mustNil(t, "PutObject", b.f.PutObject(bucket, key))
 }
 func (b fakeBackdoor) putObject(t *testing.T, bucket, key string) {
 	mustNil(t, "PutObject", b.f.PutObject(bucket, key))
@@ -645,14 +802,13 @@ type seaweedBackdoor struct {
 	admin *SeaweedFS
 }
 
-func newSeaweedAdmin(t testing.TB, owner, prefix string) *SeaweedFS {
+func newSeaweedAdmin(t testing.TB, prefix string) *SeaweedFS {
 	t.Helper()
 	a, err := NewSeaweedFS(Config{
 		Endpoint:        seaweed.Endpoint,
 		Region:          seaweed.Region,
 		AccessKeyID:     seaweed.AccessKey,
 		SecretAccessKey: seaweed.SecretKey,
-		OwnerID:         owner,
 		UserPrefix:      prefix,
 		CallTimeout:     30 * time.Second,
 	})
@@ -665,9 +821,10 @@ func newSeaweedAdmin(t testing.TB, owner, prefix string) *SeaweedFS {
 func newSeaweedEnv(t *testing.T, id string) *env {
 	owner := "owner-" + id
 	prefix := "cosi-" + id + "-"
-	admin := newSeaweedAdmin(t, owner, prefix)
+	admin := newSeaweedAdmin(t, prefix)
 	bd := &seaweedBackdoor{raw: newRawClients(), admin: admin}
-	e := &env{admin: admin, bd: bd, owner: owner, prefix: prefix, id: id}
+	e := &env{admin: admin, bd: bd, owner: owner, prefix: prefix, id: id,
+		own: Ownership{Owner: owner, Marker: "marker-" + id}}
 	// Every IAM write in SeaweedFS costs O(number of users): leave no users
 	// behind for the next case.
 	t.Cleanup(func() { bd.cleanup(t, e) })

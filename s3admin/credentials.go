@@ -54,3 +54,9 @@ func randomString(n int, alphabet string) (string, error) {
 	}
 	return string(out), nil
 }
+
+// NewMarker returns a new random record marker (see Ownership): 32
+// lower-case hex digits from crypto/rand, a legal tag value.
+func NewMarker() (string, error) {
+	return randomString(32, "0123456789abcdef")
+}

@@ -37,7 +37,34 @@ var (
 	ErrInvalid = errors.New("invalid request")
 	// ErrAnonymousAllowed: the store accepts unauthenticated requests.
 	ErrAnonymousAllowed = errors.New("store accepts anonymous requests")
+	// ErrUnfinished: the call made progress and stopped at its bound, to
+	// leave the store to others for a while; call it again soon.
+	ErrUnfinished = errors.New("unfinished")
 )
+
+// MaxUnissuedKeyRemovals bounds how many access keys one EnsureAccess call
+// removes that the driver did not issue. A SeaweedFS user may mint keys for
+// itself, as many as it likes; each removal is one IAM write, and IAM
+// writes are serialized, so removing hundreds in one go would hold up every
+// other grant and revoke.
+const MaxUnissuedKeyRemovals = 8
+
+// UnissuedKeysError reports that EnsureAccess removed access keys the driver
+// did not issue for the access (minted by the user itself, added by hand, or
+// replaced by the access's current key). It wraps
+// ErrUnfinished: the caller reports it and calls again, Remaining > 0 or not,
+// to confirm the user converged. It names the user, never a key.
+type UnissuedKeysError struct {
+	User      string
+	Removed   int
+	Remaining int
+}
+
+func (e *UnissuedKeysError) Error() string {
+	return fmt.Sprintf("EnsureAccess: removed %d access keys of user %q other than the one issued for the access, %d left", e.Removed, e.User, e.Remaining)
+}
+
+func (e *UnissuedKeysError) Unwrap() error { return ErrUnfinished }
 
 // IsTransient reports whether err is worth retrying unchanged.
 func IsTransient(err error) bool { return errors.Is(err, ErrTransient) }

@@ -24,6 +24,9 @@ import (
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
 )
 
+// testOwn is the Ownership of the records in tests that need only one.
+var testOwn = Ownership{Owner: "owner-test", Marker: "marker-test"}
+
 func responseErr(status int, err error) error {
 	return &smithyhttp.ResponseError{
 		Response: &smithyhttp.Response{Response: &http.Response{StatusCode: status}},
@@ -108,7 +111,7 @@ func TestGenerateCredentials(t *testing.T) {
 }
 
 func TestAccessNeverPrintsTheSecret(t *testing.T) {
-	a := Access{User: "cosi-u", Bucket: "b", Mode: ModeReadOnly, AccessKeyID: "KEYID", SecretAccessKey: "TOPSECRETVALUE"}
+	a := Access{User: "cosi-u", Bucket: "b", Mode: ModeReadOnly, AccessKeyID: "KEYID", SecretAccessKey: "TOPSECRETVALUE", BucketOwner: testOwn}
 	for _, s := range []string{fmt.Sprint(a), fmt.Sprintf("%v", a), fmt.Sprintf("%+v", a), fmt.Sprintf("%#v", a), a.String()} {
 		if strings.Contains(s, a.SecretAccessKey) {
 			t.Fatalf("secret printed: %s", s)
@@ -175,7 +178,7 @@ func TestSuppliedKeyMiddleware(t *testing.T) {
 			`<SecretAccessKey>x</SecretAccessKey></AccessKey></CreateAccessKeyResult></CreateAccessKeyResponse>`)
 	}))
 	defer srv.Close()
-	c, err := NewSeaweedFS(Config{Endpoint: srv.URL, AccessKeyID: "A", SecretAccessKey: "S", OwnerID: "o"})
+	c, err := NewSeaweedFS(Config{Endpoint: srv.URL, AccessKeyID: "A", SecretAccessKey: "S"})
 	mustNil(t, "NewSeaweedFS", err)
 	a := Access{User: "cosi-u", AccessKeyID: "MYKEYID1234", SecretAccessKey: "my+secret/with=chars&more"}
 	mustNil(t, "createAccessKey", c.createAccessKey(context.Background(), a))
@@ -208,7 +211,7 @@ func TestOldServerIgnoringSuppliedKey(t *testing.T) {
 		fmt.Fprint(w, `<DeleteAccessKeyResponse></DeleteAccessKeyResponse>`)
 	}))
 	defer srv.Close()
-	c, err := NewSeaweedFS(Config{Endpoint: srv.URL, AccessKeyID: "A", SecretAccessKey: "S", OwnerID: "o"})
+	c, err := NewSeaweedFS(Config{Endpoint: srv.URL, AccessKeyID: "A", SecretAccessKey: "S"})
 	mustNil(t, "NewSeaweedFS", err)
 	err = c.createAccessKey(context.Background(), Access{User: "cosi-u", AccessKeyID: "MYKEYID1234", SecretAccessKey: "secret123"})
 	mustIs(t, "createAccessKey", err, ErrInvalid)
@@ -241,11 +244,11 @@ func TestCallTimeoutAndUnreachable(t *testing.T) {
 
 	for name, endpoint := range map[string]string{"hanging": hang.URL, "503": fail.URL, "nothing listening": closed} {
 		t.Run(name, func(t *testing.T) {
-			c, err := NewSeaweedFS(Config{Endpoint: endpoint, AccessKeyID: "A", SecretAccessKey: "S", OwnerID: "o",
+			c, err := NewSeaweedFS(Config{Endpoint: endpoint, AccessKeyID: "A", SecretAccessKey: "S",
 				CallTimeout: 300 * time.Millisecond, MaxAttempts: 2})
 			mustNil(t, "NewSeaweedFS", err)
 			start := time.Now()
-			_, err = c.ObserveBucket(context.Background(), "some-bucket")
+			_, err = c.ObserveBucket(context.Background(), "some-bucket", testOwn)
 			if !IsTransient(err) {
 				t.Fatalf("ObserveBucket: %v, want transient", err)
 			}
@@ -288,11 +291,11 @@ func TestMisconfiguredServers(t *testing.T) {
 
 	t.Run("IAM writes disabled: ErrAccessDenied naming the flag", func(t *testing.T) {
 		c, err := NewSeaweedFS(Config{Endpoint: readOnly.Endpoint, AccessKeyID: readOnly.AccessKey,
-			SecretAccessKey: readOnly.SecretKey, OwnerID: "o"})
+			SecretAccessKey: readOnly.SecretKey})
 		mustNil(t, "NewSeaweedFS", err)
 		mustNil(t, "CheckAnonymousDenied", c.CheckAnonymousDenied(ctx))
-		mustNil(t, "CreateBucket", c.CreateBucket(ctx, "ro-bucket"))
-		a := Access{User: "cosi-ro", Bucket: "ro-bucket", Mode: ModeReadOnly}
+		mustNil(t, "CreateBucket", c.CreateBucket(ctx, "ro-bucket", testOwn))
+		a := Access{User: "cosi-ro", Bucket: "ro-bucket", Mode: ModeReadOnly, BucketOwner: testOwn}
 		a.AccessKeyID, a.SecretAccessKey, _ = GenerateCredentials()
 		_, err = c.EnsureAccess(ctx, a)
 		mustIs(t, "EnsureAccess", err, ErrAccessDenied)
@@ -309,7 +312,7 @@ func TestMisconfiguredServers(t *testing.T) {
 	})
 	newClient := func(t *testing.T) *SeaweedFS {
 		c, err := NewSeaweedFS(Config{Endpoint: readOnly.Endpoint, AccessKeyID: readOnly.AccessKey,
-			SecretAccessKey: readOnly.SecretKey, OwnerID: "o"})
+			SecretAccessKey: readOnly.SecretKey})
 		mustNil(t, "NewSeaweedFS", err)
 		return c
 	}
@@ -321,20 +324,20 @@ func TestMisconfiguredServers(t *testing.T) {
 	t.Run("purge empties a bucket itself when the server refuses non-empty deletes", func(t *testing.T) {
 		c := newClient(t)
 		const b = "purge-me"
-		mustNil(t, "CreateBucket", c.CreateBucket(ctx, b))
+		mustNil(t, "CreateBucket", c.CreateBucket(ctx, b, testOwn))
 		put(t, b, "a")
 		put(t, b, "dir/b")
 		put(t, b, "dir/sub/c")
 		_, err := raw.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(b), Key: aws.String("upload")})
 		mustNil(t, "CreateMultipartUpload", err)
-		mustIs(t, "DeleteBucket without purge", c.DeleteBucket(ctx, b, false), ErrNotEmpty)
+		mustIs(t, "DeleteBucket without purge", c.DeleteBucket(ctx, b, testOwn, false), ErrNotEmpty)
 		w := c.Writes()
-		mustNil(t, "DeleteBucket with purge", c.DeleteBucket(ctx, b, true))
+		mustNil(t, "DeleteBucket with purge", c.DeleteBucket(ctx, b, testOwn, true))
 		// Refused DeleteBucket, DeleteObjects, AbortMultipartUpload, DeleteBucket.
 		if n := c.Writes() - w; n < 4 {
 			t.Fatalf("purge made %d writes: the server did not refuse, so emptying was not exercised", n)
 		}
-		st, err := c.ObserveBucket(ctx, b)
+		st, err := c.ObserveBucket(ctx, b, testOwn)
 		mustNil(t, "ObserveBucket", err)
 		if st.Exists {
 			t.Fatal("bucket still exists after purge")
@@ -343,11 +346,11 @@ func TestMisconfiguredServers(t *testing.T) {
 	t.Run("DeleteBucket of a bucket its user emptied removes the leftover folders", func(t *testing.T) {
 		c := newClient(t)
 		const b = "emptied"
-		mustNil(t, "CreateBucket", c.CreateBucket(ctx, b))
+		mustNil(t, "CreateBucket", c.CreateBucket(ctx, b, testOwn))
 		put(t, b, "dir/sub/c")
 		mustNil(t, "DeleteObject", s3check.Delete(ctx, raw, b, "dir/sub/c"))
-		mustNil(t, "DeleteBucket", c.DeleteBucket(ctx, b, false))
-		st, err := c.ObserveBucket(ctx, b)
+		mustNil(t, "DeleteBucket", c.DeleteBucket(ctx, b, testOwn, false))
+		st, err := c.ObserveBucket(ctx, b, testOwn)
 		mustNil(t, "ObserveBucket", err)
 		if st.Exists {
 			t.Fatal("bucket still exists")
@@ -360,28 +363,28 @@ func TestMisconfiguredServers(t *testing.T) {
 		// versioned bucket with all its data.
 		c := newClient(t)
 		const b = "versioned"
-		mustNil(t, "CreateBucket", c.CreateBucket(ctx, b))
+		mustNil(t, "CreateBucket", c.CreateBucket(ctx, b, testOwn))
 		_, err := raw.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(b),
 			VersioningConfiguration: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatusEnabled}})
 		mustNil(t, "PutBucketVersioning", err)
 		put(t, b, "k")
 		put(t, b, "k")
 		mustNil(t, "DeleteObject (delete marker)", s3check.Delete(ctx, raw, b, "k"))
-		st, err := c.ObserveBucket(ctx, b)
+		st, err := c.ObserveBucket(ctx, b, testOwn)
 		mustNil(t, "ObserveBucket", err)
 		if st.Empty {
 			t.Fatal("a bucket with noncurrent versions and a delete marker reads as empty")
 		}
-		mustIs(t, "DeleteBucket without purge", c.DeleteBucket(ctx, b, false), ErrNotEmpty)
+		mustIs(t, "DeleteBucket without purge", c.DeleteBucket(ctx, b, testOwn, false), ErrNotEmpty)
 		// Suspending versioning keeps the versions: still data.
 		_, err = raw.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(b),
 			VersioningConfiguration: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatusSuspended}})
 		mustNil(t, "PutBucketVersioning (suspend)", err)
-		if st, err := c.ObserveBucket(ctx, b); err != nil || st.Empty {
+		if st, err := c.ObserveBucket(ctx, b, testOwn); err != nil || st.Empty {
 			t.Fatalf("a bucket whose versioning was suspended reads as %+v, %v; want not empty", st, err)
 		}
 		put(t, b, "current")
-		mustIs(t, "DeleteBucket without purge", c.DeleteBucket(ctx, b, false), ErrNotEmpty)
+		mustIs(t, "DeleteBucket without purge", c.DeleteBucket(ctx, b, testOwn, false), ErrNotEmpty)
 		_, err = raw.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(b)})
 		if err == nil {
 			t.Log("confirmed: the server deleted a versioned bucket holding a current object despite -s3.allowDeleteBucketNotEmpty=false")
@@ -390,14 +393,14 @@ func TestMisconfiguredServers(t *testing.T) {
 		}
 
 		const u = "uploads-only"
-		mustNil(t, "CreateBucket", c.CreateBucket(ctx, u))
+		mustNil(t, "CreateBucket", c.CreateBucket(ctx, u, testOwn))
 		_, err = raw.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(u), Key: aws.String("upload")})
 		mustNil(t, "CreateMultipartUpload", err)
-		mustIs(t, "DeleteBucket of a bucket with an unfinished upload", c.DeleteBucket(ctx, u, false), ErrNotEmpty)
-		mustNil(t, "DeleteBucket with purge", c.DeleteBucket(ctx, u, true))
+		mustIs(t, "DeleteBucket of a bucket with an unfinished upload", c.DeleteBucket(ctx, u, testOwn, false), ErrNotEmpty)
+		mustNil(t, "DeleteBucket with purge", c.DeleteBucket(ctx, u, testOwn, true))
 	})
 	t.Run("no identity: CheckAnonymousDenied returns ErrAnonymousAllowed", func(t *testing.T) {
-		c, err := NewSeaweedFS(Config{Endpoint: open.Endpoint, AccessKeyID: "ANY", SecretAccessKey: "anysecret", OwnerID: "o"})
+		c, err := NewSeaweedFS(Config{Endpoint: open.Endpoint, AccessKeyID: "ANY", SecretAccessKey: "anysecret"})
 		mustNil(t, "NewSeaweedFS", err)
 		err = c.CheckAnonymousDenied(ctx)
 		mustIs(t, "CheckAnonymousDenied", err, ErrAnonymousAllowed)

@@ -15,7 +15,7 @@ import (
 // counts writes, and lets a test change state behind the client's back and
 // inject errors. It is safe for concurrent use.
 type Fake struct {
-	ownerID, prefix string
+	prefix string
 
 	mu      sync.Mutex
 	buckets map[string]*fakeBucket
@@ -26,9 +26,13 @@ type Fake struct {
 	writes         int64
 	hook           func(op string) error
 	anonymous      bool
+	anonymousObj   AnonymousAccess
 }
 
 type fakeBucket struct {
+	// creator is the identity that created the bucket; "" for the driver's
+	// own (see SeaweedFS.claimBucket).
+	creator string
 	tags    map[string]string
 	objects map[string]bool
 }
@@ -65,14 +69,13 @@ func (f *Fake) InForce(user string) bool {
 
 var _ Admin = (*Fake)(nil)
 
-// NewFake returns an empty Fake owning buckets tagged with ownerID and users
-// named with prefix (DefaultUserPrefix if empty).
-func NewFake(ownerID, prefix string) *Fake {
+// NewFake returns an empty Fake owning users named with prefix
+// (DefaultUserPrefix if empty).
+func NewFake(prefix string) *Fake {
 	if prefix == "" {
 		prefix = DefaultUserPrefix
 	}
 	return &Fake{
-		ownerID:        ownerID,
 		prefix:         prefix,
 		buckets:        map[string]*fakeBucket{},
 		users:          map[string]*fakeUser{},
@@ -109,12 +112,17 @@ func (f *Fake) SetAnonymousAllowed(allowed bool) {
 	f.anonymous = allowed
 }
 
-// AddBucket creates a bucket behind the client's back with the given tags
-// (nil for an untagged, foreign bucket). It replaces an existing one.
-func (f *Fake) AddBucket(name string, tags map[string]string) {
+// AddBucket creates a bucket behind the client's back, as the driver's own
+// identity (an operator holding its key, or an interrupted create), with the
+// given tags (nil: none). It replaces an existing one.
+func (f *Fake) AddBucket(name string, tags map[string]string) { f.AddBucketBy("", name, tags) }
+
+// AddBucketBy is AddBucket as another identity, creator ("" is the
+// driver's own).
+func (f *Fake) AddBucketBy(creator, name string, tags map[string]string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.buckets[name] = &fakeBucket{tags: maps.Clone(tags), objects: map[string]bool{}}
+	f.buckets[name] = &fakeBucket{creator: creator, tags: maps.Clone(tags), objects: map[string]bool{}}
 	if f.buckets[name].tags == nil {
 		f.buckets[name].tags = map[string]string{}
 	}
@@ -267,103 +275,103 @@ func (f *Fake) op(name string, write bool) error {
 
 // ---- Admin ----
 
-func (f *Fake) bucketOwnerLocked(name string) (exists bool, owner string, err error) {
+func (f *Fake) bucketMarksLocked(name string) (exists bool, marks MarkedBucket, err error) {
 	if err := f.op("GetBucketTagging", false); err != nil {
-		return false, "", err
+		return false, MarkedBucket{}, err
 	}
 	b := f.buckets[name]
 	if b == nil {
-		return false, "", nil
+		return false, MarkedBucket{}, nil
 	}
-	return true, b.tags[OwnerTagKey], nil
+	return true, MarkedBucket{Name: name, Owner: b.tags[OwnerTagKey], Marker: b.tags[MarkerTagKey]}, nil
 }
 
-// CreateBucket implements Admin.
-func (f *Fake) CreateBucket(ctx context.Context, name string) error {
-	if err := ValidateBucketName(name); err != nil {
+// claimBucketLocked creates the bucket, or finds it created by the driver's
+// identity; a bucket another identity created is ErrNotOwned (see
+// SeaweedFS.claimBucket).
+func (f *Fake) claimBucketLocked(name string) error {
+	b := f.buckets[name]
+	if err := f.op("CreateBucket", b == nil); err != nil {
 		return err
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	exists, owner, err := f.bucketOwnerLocked(name)
-	if err != nil {
-		return err
+	switch {
+	case b == nil:
+		f.buckets[name] = &fakeBucket{tags: map[string]string{}, objects: map[string]bool{}}
+	case b.creator != "":
+		return newError("CreateBucket", ErrNotOwned, "bucket %q was created by another identity", name)
 	}
-	if exists {
-		if owner == f.ownerID {
-			return nil
-		}
-		return newError("CreateBucket", ErrAlreadyExists, "bucket %q exists without this driver's owner tag (owner %q)", name, owner)
-	}
-	if err := f.op("CreateBucket", true); err != nil {
-		return err
-	}
-	f.buckets[name] = &fakeBucket{tags: map[string]string{}, objects: map[string]bool{}}
-	if err := f.op("PutBucketTagging", true); err != nil {
-		return err
-	}
-	f.buckets[name].tags[OwnerTagKey] = f.ownerID
 	return nil
 }
 
-// MarkBucketOwned implements Admin.
-func (f *Fake) MarkBucketOwned(ctx context.Context, name string) error {
+// CreateBucket implements Admin.
+func (f *Fake) CreateBucket(ctx context.Context, name string, own Ownership) error {
 	if err := ValidateBucketName(name); err != nil {
 		return err
 	}
+	if own.Owner == "" {
+		return newError("CreateBucket", ErrInvalid, "an owner id is required to mark bucket %q", name)
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	exists, owner, err := f.bucketOwnerLocked(name)
+	exists, marks, err := f.bucketMarksLocked(name)
 	switch {
 	case err != nil:
 		return err
-	case !exists:
-		return newError("MarkBucketOwned", ErrNotFound, "bucket %q does not exist", name)
-	case owner == f.ownerID:
+	case exists && !adoptable(marks, own):
+		return newError("CreateBucket", ErrNotOwned, "bucket %q is marked for another owner or record", name)
+	}
+	if err := f.claimBucketLocked(name); err != nil {
+		return err
+	}
+	if exists && marks.Owns(own) {
 		return nil
-	case owner != "":
-		return newError("MarkBucketOwned", ErrNotOwned, "bucket %q is owned by %q", name, owner)
 	}
 	if err := f.op("PutBucketTagging", true); err != nil {
 		return err
 	}
-	f.buckets[name].tags[OwnerTagKey] = f.ownerID
+	f.buckets[name].tags[OwnerTagKey] = own.Owner
+	if own.Marker != "" {
+		f.buckets[name].tags[MarkerTagKey] = own.Marker
+	}
 	return nil
 }
 
 // ObserveBucket implements Admin.
-func (f *Fake) ObserveBucket(ctx context.Context, name string) (BucketState, error) {
+func (f *Fake) ObserveBucket(ctx context.Context, name string, own Ownership) (BucketState, error) {
 	if err := ValidateBucketName(name); err != nil {
 		return BucketState{}, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	exists, owner, err := f.bucketOwnerLocked(name)
+	exists, marks, err := f.bucketMarksLocked(name)
 	if err != nil || !exists {
 		return BucketState{}, err
 	}
 	if err := f.op("ListObjectsV2", false); err != nil {
 		return BucketState{}, err
 	}
-	return BucketState{Exists: true, Owned: owner == f.ownerID, Empty: len(f.buckets[name].objects) == 0}, nil
+	return BucketState{Exists: true, Owned: marks.Owns(own), Empty: len(f.buckets[name].objects) == 0}, nil
 }
 
 // DeleteBucket implements Admin.
-func (f *Fake) DeleteBucket(ctx context.Context, name string, purge bool) error {
+func (f *Fake) DeleteBucket(ctx context.Context, name string, own Ownership, purge bool) error {
 	if err := ValidateBucketName(name); err != nil {
 		return err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	exists, owner, err := f.bucketOwnerLocked(name)
+	exists, marks, err := f.bucketMarksLocked(name)
 	if err != nil {
 		return err
 	}
 	if !exists {
 		return nil
 	}
-	if owner != f.ownerID {
-		return newError("DeleteBucket", ErrNotOwned, "bucket %q is not marked as owned by this driver", name)
+	if !marks.Owns(own) {
+		return newError("DeleteBucket", ErrNotOwned, "bucket %q does not carry this record's marks", name)
+	}
+	if err := f.claimBucketLocked(name); err != nil {
+		return err
 	}
 	if !purge {
 		if err := f.op("ListObjectsV2", false); err != nil {
@@ -381,21 +389,21 @@ func (f *Fake) DeleteBucket(ctx context.Context, name string, purge bool) error 
 	return nil
 }
 
-// ListOwnedBuckets implements Admin.
-func (f *Fake) ListOwnedBuckets(ctx context.Context) ([]string, error) {
+// ListMarkedBuckets implements Admin.
+func (f *Fake) ListMarkedBuckets(ctx context.Context) ([]MarkedBucket, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.op("ListBuckets", false); err != nil {
 		return nil, err
 	}
-	var owned []string
+	var marked []MarkedBucket
 	for n, b := range f.buckets {
-		if b.tags[OwnerTagKey] == f.ownerID {
-			owned = append(owned, n)
+		if b.tags[OwnerTagKey] != "" {
+			marked = append(marked, MarkedBucket{Name: n, Owner: b.tags[OwnerTagKey], Marker: b.tags[MarkerTagKey]})
 		}
 	}
-	slices.Sort(owned)
-	return owned, nil
+	slices.SortFunc(marked, func(a, b MarkedBucket) int { return strings.Compare(a.Name, b.Name) })
+	return marked, nil
 }
 
 func (f *Fake) observeUserLocked(name string) (userObservation, error) {
@@ -440,15 +448,15 @@ func (f *Fake) EnsureAccess(ctx context.Context, a Access) (changed bool, err er
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	exists, owner, err := f.bucketOwnerLocked(a.Bucket)
+	exists, marks, err := f.bucketMarksLocked(a.Bucket)
 	if err != nil {
 		return false, err
 	}
 	if !exists {
 		return false, newError("EnsureAccess", ErrNotFound, "bucket %q does not exist", a.Bucket)
 	}
-	if owner != f.ownerID {
-		return false, newError("EnsureAccess", ErrNotOwned, "bucket %q is not owned by this driver", a.Bucket)
+	if a.BucketOwner.Owner == "" || !marks.Owns(a.BucketOwner) {
+		return false, newError("EnsureAccess", ErrNotOwned, "bucket %q does not carry its record's marks", a.Bucket)
 	}
 	obs, err := f.observeUserLocked(a.User)
 	if err != nil {
@@ -519,24 +527,22 @@ func (f *Fake) EnsureAccess(ctx context.Context, a Access) (changed bool, err er
 		u.keys[idx].active = true
 		changed = true
 	}
-	var kept []keyInfo
-	for _, k := range u.keys {
-		if k.id == a.AccessKeyID {
-			kept = append(kept, k)
-			continue
-		}
+	err = removeUnissued(a, u.keys, func(id string) error {
 		if err := f.op("DeleteAccessKey", true); err != nil {
-			return changed, err
+			return err
 		}
-		changed = true
+		u.keys = slices.DeleteFunc(u.keys, func(k keyInfo) bool { return k.id == id })
+		return nil
+	})
+	if err != nil {
+		return true, err
 	}
-	u.keys = kept
 	return changed, nil
 }
 
 // DeleteUser implements Admin.
-func (f *Fake) DeleteUser(ctx context.Context, name string) error {
-	if err := validateUserName(name, f.prefix); err != nil {
+func (f *Fake) DeleteUser(ctx context.Context, name, prefix string) error {
+	if err := validateUserName(name, prefixOr(prefix, f.prefix)); err != nil {
 		return err
 	}
 	f.mu.Lock()
@@ -558,12 +564,6 @@ func (f *Fake) DeleteUser(ctx context.Context, name string) error {
 		}
 	}
 	u.attached = nil
-	for len(u.keys) > 0 {
-		if err := f.op("DeleteAccessKey", true); err != nil {
-			return err
-		}
-		u.keys = u.keys[1:]
-	}
 	if err := f.op("DeleteUser", true); err != nil {
 		return err
 	}
@@ -572,7 +572,8 @@ func (f *Fake) DeleteUser(ctx context.Context, name string) error {
 }
 
 // ListOwnedUsers implements Admin.
-func (f *Fake) ListOwnedUsers(ctx context.Context) ([]UserState, error) {
+func (f *Fake) ListOwnedUsers(ctx context.Context, extraPrefixes ...string) ([]UserState, error) {
+	prefixes := append([]string{f.prefix}, extraPrefixes...)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.op("ListUsers", false); err != nil {
@@ -580,7 +581,7 @@ func (f *Fake) ListOwnedUsers(ctx context.Context) ([]UserState, error) {
 	}
 	var names []string
 	for n := range f.users {
-		if strings.HasPrefix(n, f.prefix) {
+		if hasAnyPrefix(n, prefixes) {
 			names = append(names, n)
 		}
 	}
@@ -607,4 +608,27 @@ func (f *Fake) CheckAnonymousDenied(ctx context.Context) error {
 		return newError("anonymous ListBuckets", ErrAnonymousAllowed, "the fake store accepts unsigned requests")
 	}
 	return nil
+}
+
+// SetAnonymousAccess makes CheckAnonymousAccess report a, as a store with an
+// anonymous identity would.
+func (f *Fake) SetAnonymousAccess(a AnonymousAccess) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.anonymousObj = a
+}
+
+// CheckAnonymousAccess implements Admin.
+func (f *Fake) CheckAnonymousAccess(ctx context.Context, probe Ownership, sample []string) (AnonymousAccess, error) {
+	probe.Marker = ProbeMarker
+	if err := f.CreateBucket(ctx, ProbeBucketName(probe.Owner), probe); err != nil {
+		return AnonymousAccess{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.op("anonymous GET", false); err != nil {
+		return AnonymousAccess{}, err
+	}
+	f.buckets[ProbeBucketName(probe.Owner)].objects[ProbeObject] = true
+	return f.anonymousObj, nil
 }

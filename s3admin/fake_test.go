@@ -10,10 +10,10 @@ import (
 
 func TestFakeInjection(t *testing.T) {
 	ctx := context.Background()
-	f := NewFake("me", "")
-	mustNil(t, "CreateBucket", f.CreateBucket(ctx, "bucket-1"))
+	f := NewFake("")
+	mustNil(t, "CreateBucket", f.CreateBucket(ctx, "bucket-1", testOwn))
 	id, secret, _ := GenerateCredentials()
-	a := Access{User: "cosi-u", Bucket: "bucket-1", Mode: ModeReadWrite, AccessKeyID: id, SecretAccessKey: secret}
+	a := Access{User: "cosi-u", Bucket: "bucket-1", Mode: ModeReadWrite, AccessKeyID: id, SecretAccessKey: secret, BucketOwner: testOwn}
 
 	t.Run("an injected timeout is transient and leaves nothing half-counted", func(t *testing.T) {
 		f.SetHook(func(op string) error {
@@ -47,13 +47,13 @@ func TestFakeInjection(t *testing.T) {
 
 func TestFakeConcurrentEnsureAccess(t *testing.T) {
 	ctx := context.Background()
-	f := NewFake("me", "")
-	mustNil(t, "CreateBucket", f.CreateBucket(ctx, "bucket-1"))
+	f := NewFake("")
+	mustNil(t, "CreateBucket", f.CreateBucket(ctx, "bucket-1", testOwn))
 	const n = 50
 	accesses := make([]Access, n)
 	for i := range accesses {
 		id, secret, _ := GenerateCredentials()
-		accesses[i] = Access{User: fmt.Sprintf("cosi-u%02d", i), Bucket: "bucket-1", Mode: ModeReadOnly, AccessKeyID: id, SecretAccessKey: secret}
+		accesses[i] = Access{User: fmt.Sprintf("cosi-u%02d", i), Bucket: "bucket-1", Mode: ModeReadOnly, AccessKeyID: id, SecretAccessKey: secret, BucketOwner: testOwn}
 	}
 	var wg sync.WaitGroup
 	for _, a := range accesses {

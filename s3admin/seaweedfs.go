@@ -31,10 +31,6 @@ type Config struct {
 	// AccessKeyID and SecretAccessKey of an admin identity.
 	AccessKeyID     string
 	SecretAccessKey string
-	// OwnerID identifies this driver instance in the bucket owner tag. Two
-	// drivers sharing a SeaweedFS must use different OwnerIDs and different
-	// UserPrefixes.
-	OwnerID string
 	// UserPrefix is the reserved name prefix of users the driver owns;
 	// default DefaultUserPrefix.
 	UserPrefix string
@@ -82,9 +78,6 @@ var _ Admin = (*SeaweedFS)(nil)
 func NewSeaweedFS(cfg Config) (*SeaweedFS, error) {
 	if cfg.Endpoint == "" || cfg.AccessKeyID == "" || cfg.SecretAccessKey == "" {
 		return nil, fmt.Errorf("%w: endpoint and admin credentials are required", ErrInvalid)
-	}
-	if cfg.OwnerID == "" {
-		return nil, fmt.Errorf("%w: an owner id is required to mark buckets", ErrInvalid)
 	}
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
@@ -186,31 +179,32 @@ func (c *SeaweedFS) iamMutate(ctx context.Context, op string, fn func(context.Co
 
 // ---- buckets ----
 
-// bucketOwner reads the owner tag for a decision about the bucket. exists is
-// false for a missing bucket; owner is "" for a bucket without the tag.
+// bucketMarks reads the owner and marker tags for a decision about the
+// bucket. exists is false for a missing bucket; the marks are "" for a bucket
+// without them.
 //
 // SeaweedFS answers GetBucketTagging from a bucket cache that its filer
 // subscription refreshes asynchronously, and a late event (typically the
-// bucket's creation, arriving after the tag was written) can put an older,
-// untagged copy back for a moment. Our tag once seen is trusted; a bucket
-// that reads as not ours is read again for up to about a second before that
-// answer is believed, so that a lagging cache never makes the driver's own
-// bucket look foreign. (A missing bucket is reliable: deleting and creating a
-// bucket update the cache before they answer.)
-func (c *SeaweedFS) bucketOwner(ctx context.Context, bucket string) (exists bool, owner string, tags []s3types.Tag, err error) {
+// bucket's creation, arriving after the tags were written) can put an older,
+// untagged copy back for a moment. Our marks once seen are trusted; a bucket
+// that reads as not carrying own's marks is read again for up to about a
+// second before that answer is believed, so that a lagging cache never makes
+// the driver's own bucket look foreign. (A missing bucket is reliable:
+// deleting and creating a bucket update the cache before they answer.)
+func (c *SeaweedFS) bucketMarks(ctx context.Context, bucket string, own Ownership) (exists bool, marks MarkedBucket, tags []s3types.Tag, err error) {
 	_, waitErr := settle(ctx, "GetBucketTagging", tagReadAttempts, tagReadInterval, func() (bool, error) {
-		exists, owner, tags, err = c.readBucketOwner(ctx, bucket)
-		return err != nil || !exists || owner == c.cfg.OwnerID, nil
+		exists, marks, tags, err = c.readBucketMarks(ctx, bucket)
+		return err != nil || !exists || marks.Owns(own), nil
 	})
 	if waitErr != nil {
-		return false, "", nil, waitErr
+		return false, MarkedBucket{}, nil, waitErr
 	}
-	return exists, owner, tags, err
+	return exists, marks, tags, err
 }
 
 // settle calls try up to attempts times, interval apart, until it reports
 // done, and says whether it did. SeaweedFS refreshes what several calls read
-// asynchronously after a write (see bucketOwner, keyAccepted); a wait cut
+// asynchronously after a write (see bucketMarks, keyAccepted); a wait cut
 // short by ctx is a transient error of op, as is an error from try.
 func settle(ctx context.Context, op string, attempts int, interval time.Duration, try func() (done bool, err error)) (bool, error) {
 	for attempt := 1; ; attempt++ {
@@ -230,15 +224,17 @@ func settle(ctx context.Context, op string, attempts int, interval time.Duration
 }
 
 // A bucket that reads as not ours is read up to tagReadAttempts times, a
-// tagReadInterval apart (see bucketOwner).
+// tagReadInterval apart (see bucketMarks).
 const (
 	tagReadAttempts = 10
 	tagReadInterval = 100 * time.Millisecond
 )
 
-// readBucketOwner is one read of the owner tag, for listings where a bucket
-// that reads as not ours for a moment is simply left out (see bucketOwner).
-func (c *SeaweedFS) readBucketOwner(ctx context.Context, bucket string) (exists bool, owner string, tags []s3types.Tag, err error) {
+// readBucketMarks is one read of the bucket's tags, for listings where a
+// bucket that reads as not ours for a moment is simply left out (see
+// bucketMarks).
+func (c *SeaweedFS) readBucketMarks(ctx context.Context, bucket string) (exists bool, marks MarkedBucket, tags []s3types.Tag, err error) {
+	marks.Name = bucket
 	var out *s3.GetBucketTaggingOutput
 	out, err = read(ctx, c, "GetBucketTagging", func(ctx context.Context) (*s3.GetBucketTaggingOutput, error) {
 		return c.s3.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String(bucket)})
@@ -247,24 +243,57 @@ func (c *SeaweedFS) readBucketOwner(ctx context.Context, bucket string) (exists 
 	case isCode(err, "NoSuchTagSet"):
 		// SeaweedFS (like AWS) answers a bucket without tags with
 		// NoSuchTagSet, a 404 that must not read as "no such bucket".
-		return true, "", nil, nil
+		return true, marks, nil, nil
 	case errors.Is(err, ErrNotFound):
-		return false, "", nil, nil
+		return false, marks, nil, nil
 	case err != nil:
-		return false, "", nil, err
+		return false, marks, nil, err
 	}
 	for _, t := range out.TagSet {
-		if aws.ToString(t.Key) == OwnerTagKey {
-			owner = aws.ToString(t.Value)
+		switch aws.ToString(t.Key) {
+		case OwnerTagKey:
+			marks.Owner = aws.ToString(t.Value)
+		case MarkerTagKey:
+			marks.Marker = aws.ToString(t.Value)
 		}
 	}
-	return true, owner, out.TagSet, nil
+	return true, marks, out.TagSet, nil
+}
+
+// claimBucket asks SeaweedFS to create the bucket, which is also how the
+// driver learns who created an existing one: SeaweedFS answers
+// BucketAlreadyOwnedByYou only to the identity that created the bucket (it
+// records the creator with the bucket), and BucketAlreadyExists to every
+// other identity. Both "created now" and "created by us before" are nil; a
+// bucket created by anybody else is ErrNotOwned. No SDK retry: the
+// reconciler retries with its own backoff.
+func (c *SeaweedFS) claimBucket(ctx context.Context, name string) error {
+	err := c.call(ctx, "CreateBucket", func(ctx context.Context) error {
+		_, err := c.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)},
+			func(o *s3.Options) { o.RetryMaxAttempts = 1 })
+		return err
+	})
+	switch {
+	case err == nil:
+		// Only a create that made the bucket counts as a write: the other
+		// answers change nothing.
+		c.writes.Add(1)
+		return nil
+	case isCode(err, "BucketAlreadyOwnedByYou"):
+		return nil
+	case isCode(err, "BucketAlreadyExists"):
+		return newError("CreateBucket", ErrNotOwned, "bucket %q was created by another SeaweedFS identity", name)
+	}
+	return err
 }
 
 // CreateBucket implements Admin.
-func (c *SeaweedFS) CreateBucket(ctx context.Context, name string) error {
+func (c *SeaweedFS) CreateBucket(ctx context.Context, name string, own Ownership) error {
 	if err := ValidateBucketName(name); err != nil {
 		return err
+	}
+	if own.Owner == "" {
+		return newError("CreateBucket", ErrInvalid, "an owner id is required to mark bucket %q", name)
 	}
 	unlock, err := c.buckets.lock(ctx, name)
 	if err != nil {
@@ -272,43 +301,42 @@ func (c *SeaweedFS) CreateBucket(ctx context.Context, name string) error {
 	}
 	defer unlock()
 
-	exists, owner, _, err := c.bucketOwner(ctx, name)
-	if err != nil {
+	exists, marks, tags, err := c.bucketMarks(ctx, name, own)
+	switch {
+	case err != nil:
+		return err
+	case exists && !adoptable(marks, own):
+		return newError("CreateBucket", ErrNotOwned,
+			"bucket %q is marked for another owner or record (owner %q)", name, marks.Owner)
+	}
+	// Missing, or existing without marks of anybody else's, or with the
+	// record's own marks (which can be copied): SeaweedFS decides whether the
+	// driver's identity created it.
+	if err := c.claimBucket(ctx, name); err != nil {
 		return err
 	}
-	if exists {
-		if owner == c.cfg.OwnerID {
-			return nil
-		}
-		return newError("CreateBucket", ErrAlreadyExists,
-			"bucket %q exists without this driver's owner tag (owner %q)", name, owner)
+	if exists && marks.Owns(own) {
+		return nil
 	}
-	err = c.write(ctx, "CreateBucket", func(ctx context.Context) error {
-		_, err := c.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)},
-			// Only a create that returned success proves the bucket is ours: a
-			// retry after a lost response would answer BucketAlreadyOwnedByYou,
-			// exactly as for a bucket someone else created with the same admin
-			// key in the meantime. So no SDK retry here; the reconciler
-			// decides, with its recorded intent, whether to adopt.
-			func(o *s3.Options) { o.RetryMaxAttempts = 1 })
-		return err
-	})
-	if errors.Is(err, ErrAlreadyExists) {
-		return newError("CreateBucket", ErrAlreadyExists,
-			"bucket %q was created by someone else between the check and the create", name)
-	}
-	if err != nil {
-		return err
-	}
-	return c.putOwnerTag(ctx, name, nil)
+	return c.putMarks(ctx, name, own, tags)
 }
 
-// putOwnerTag adds the owner tag to the bucket's tags and reads it back.
-func (c *SeaweedFS) putOwnerTag(ctx context.Context, name string, existing []s3types.Tag) error {
-	tags := []s3types.Tag{{Key: aws.String(OwnerTagKey), Value: aws.String(c.cfg.OwnerID)}}
+// adoptable reports whether a bucket's marks leave room for own: none, or
+// only the same owner without a marker (a bucket from before markers).
+func adoptable(marks MarkedBucket, own Ownership) bool {
+	return (marks.Owner == "" || marks.Owner == own.Owner) && (marks.Marker == "" || marks.Marker == own.Marker)
+}
+
+// putMarks writes own's tags, keeping the bucket's other tags, and reads them
+// back.
+func (c *SeaweedFS) putMarks(ctx context.Context, name string, own Ownership, existing []s3types.Tag) error {
+	tags := []s3types.Tag{{Key: aws.String(OwnerTagKey), Value: aws.String(own.Owner)}}
+	if own.Marker != "" {
+		tags = append(tags, s3types.Tag{Key: aws.String(MarkerTagKey), Value: aws.String(own.Marker)})
+	}
 	for _, t := range existing {
 		// PutBucketTagging replaces the whole set: keep the other tags.
-		if aws.ToString(t.Key) != OwnerTagKey {
+		if k := aws.ToString(t.Key); k != OwnerTagKey && k != MarkerTagKey {
 			tags = append(tags, t)
 		}
 	}
@@ -322,48 +350,23 @@ func (c *SeaweedFS) putOwnerTag(ctx context.Context, name string, existing []s3t
 	if err != nil {
 		return err
 	}
-	// Read back through bucketOwner, which waits out a lagging cache.
-	exists, owner, _, err := c.bucketOwner(ctx, name)
+	// Read back through bucketMarks, which waits out a lagging cache.
+	exists, marks, _, err := c.bucketMarks(ctx, name, own)
 	if err != nil {
 		return err
 	}
-	if !exists || owner != c.cfg.OwnerID {
-		return newError("PutBucketTagging", ErrTransient, "owner tag of bucket %q did not persist", name)
+	if !exists || !marks.Owns(own) {
+		return newError("PutBucketTagging", ErrTransient, "the marks of bucket %q did not persist", name)
 	}
 	return nil
 }
 
-// MarkBucketOwned implements Admin.
-func (c *SeaweedFS) MarkBucketOwned(ctx context.Context, name string) error {
-	if err := ValidateBucketName(name); err != nil {
-		return err
-	}
-	unlock, err := c.buckets.lock(ctx, name)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	exists, owner, tags, err := c.bucketOwner(ctx, name)
-	switch {
-	case err != nil:
-		return err
-	case !exists:
-		return newError("MarkBucketOwned", ErrNotFound, "bucket %q does not exist", name)
-	case owner == c.cfg.OwnerID:
-		return nil
-	case owner != "":
-		// Another driver instance's bucket is never taken over.
-		return newError("MarkBucketOwned", ErrNotOwned, "bucket %q is owned by %q", name, owner)
-	}
-	return c.putOwnerTag(ctx, name, tags)
-}
-
 // ObserveBucket implements Admin.
-func (c *SeaweedFS) ObserveBucket(ctx context.Context, name string) (BucketState, error) {
+func (c *SeaweedFS) ObserveBucket(ctx context.Context, name string, own Ownership) (BucketState, error) {
 	if err := ValidateBucketName(name); err != nil {
 		return BucketState{}, err
 	}
-	exists, owner, _, err := c.bucketOwner(ctx, name)
+	exists, marks, _, err := c.bucketMarks(ctx, name, own)
 	if err != nil || !exists {
 		return BucketState{}, err
 	}
@@ -374,7 +377,7 @@ func (c *SeaweedFS) ObserveBucket(ctx context.Context, name string) (BucketState
 	if err != nil {
 		return BucketState{}, err
 	}
-	return BucketState{Exists: true, Owned: owner == c.cfg.OwnerID, Empty: empty}, nil
+	return BucketState{Exists: true, Owned: marks.Owns(own), Empty: empty}, nil
 }
 
 // bucketEmpty reports whether the bucket has no objects, no versions or
@@ -422,7 +425,7 @@ func (c *SeaweedFS) bucketEmpty(ctx context.Context, name string) (bool, error) 
 // caller must first revoke every access to the bucket so that nothing can
 // write in between, and operators should set that flag so the server
 // enforces it atomically as well.
-func (c *SeaweedFS) DeleteBucket(ctx context.Context, name string, purge bool) error {
+func (c *SeaweedFS) DeleteBucket(ctx context.Context, name string, own Ownership, purge bool) error {
 	if err := ValidateBucketName(name); err != nil {
 		return err
 	}
@@ -431,15 +434,24 @@ func (c *SeaweedFS) DeleteBucket(ctx context.Context, name string, purge bool) e
 		return err
 	}
 	defer unlock()
-	exists, owner, _, err := c.bucketOwner(ctx, name)
+	exists, marks, _, err := c.bucketMarks(ctx, name, own)
 	if err != nil {
 		return err
 	}
 	if !exists {
 		return nil
 	}
-	if owner != c.cfg.OwnerID {
-		return newError("DeleteBucket", ErrNotOwned, "bucket %q is not marked as owned by this driver", name)
+	if !marks.Owns(own) {
+		return newError("DeleteBucket", ErrNotOwned, "bucket %q does not carry this record's marks", name)
+	}
+	// The marks can be copied by anyone who can read them; what SeaweedFS
+	// recorded as the bucket's creator cannot. A bucket that was deleted and
+	// created again by another identity with our marks copied onto it holds
+	// somebody else's data, and is never deleted. (Should the bucket have
+	// gone in the meantime, this creates an empty one of ours, which the
+	// delete below removes again.)
+	if err := c.claimBucket(ctx, name); err != nil {
+		return err
 	}
 	if !purge {
 		empty, err := c.bucketEmpty(ctx, name)
@@ -609,8 +621,8 @@ func (c *SeaweedFS) emptyBucket(ctx context.Context, name string) error {
 	}
 }
 
-// ListOwnedBuckets implements Admin.
-func (c *SeaweedFS) ListOwnedBuckets(ctx context.Context) ([]string, error) {
+// ListMarkedBuckets implements Admin.
+func (c *SeaweedFS) ListMarkedBuckets(ctx context.Context) ([]MarkedBucket, error) {
 	var names []string
 	var token *string
 	for {
@@ -628,21 +640,21 @@ func (c *SeaweedFS) ListOwnedBuckets(ctx context.Context) ([]string, error) {
 		}
 		token = out.ContinuationToken
 	}
-	var owned []string
+	slices.Sort(names)
+	var marked []MarkedBucket
 	for _, n := range names {
 		// One read each: a resync must not wait a second per foreign bucket,
 		// and an owned bucket left out for one pass only makes the resync
 		// look at its record once more.
-		exists, owner, _, err := c.readBucketOwner(ctx, n)
+		exists, marks, _, err := c.readBucketMarks(ctx, n)
 		if err != nil {
 			return nil, err
 		}
-		if exists && owner == c.cfg.OwnerID {
-			owned = append(owned, n)
+		if exists && marks.Owner != "" {
+			marked = append(marked, marks)
 		}
 	}
-	slices.Sort(owned)
-	return owned, nil
+	return marked, nil
 }
 
 // ---- users ----
@@ -833,15 +845,15 @@ func (c *SeaweedFS) EnsureAccess(ctx context.Context, a Access) (changed bool, e
 	// Granting on a bucket the driver does not own would change who can read
 	// someone else's data; granting on a missing bucket would pre-authorize
 	// whoever creates that name next.
-	exists, owner, _, err := c.bucketOwner(ctx, a.Bucket)
+	exists, marks, _, err := c.bucketMarks(ctx, a.Bucket, a.BucketOwner)
 	if err != nil {
 		return false, err
 	}
 	if !exists {
 		return false, newError("EnsureAccess", ErrNotFound, "bucket %q does not exist", a.Bucket)
 	}
-	if owner != c.cfg.OwnerID {
-		return false, newError("EnsureAccess", ErrNotOwned, "bucket %q is not owned by this driver", a.Bucket)
+	if a.BucketOwner.Owner == "" || !marks.Owns(a.BucketOwner) {
+		return false, newError("EnsureAccess", ErrNotOwned, "bucket %q does not carry its record's marks", a.Bucket)
 	}
 
 	wantPolicy, err := PolicyDocument(a.Bucket, a.Mode)
@@ -964,14 +976,8 @@ func (c *SeaweedFS) EnsureAccess(ctx context.Context, a Access) (changed bool, e
 			}
 			changed = true
 		}
-		for _, k := range obs.keys {
-			if k.id == a.AccessKeyID {
-				continue
-			}
-			if err := c.deleteAccessKey(ctx, a.User, k.id); err != nil {
-				return changed, err
-			}
-			changed = true
+		if err := removeUnissued(a, obs.keys, func(id string) error { return c.deleteAccessKey(ctx, a.User, id) }); err != nil {
+			return true, err
 		}
 	}
 	return changed, newError("EnsureAccess", ErrTransient,
@@ -1065,10 +1071,10 @@ func (c *SeaweedFS) deleteUserPolicy(ctx context.Context, user, policy string) e
 
 // DeleteUser implements Admin. The order matters: SeaweedFS's DeleteUser
 // leaves the user's inline policies behind and a later user with the same
-// name inherits them, so policies go first; keys next, so that nothing can
-// authenticate as a user that is half deleted; the user last.
-func (c *SeaweedFS) DeleteUser(ctx context.Context, name string) error {
-	if err := validateUserName(name, c.cfg.UserPrefix); err != nil {
+// name inherits them, so policies go first, taking every permission away;
+// then the user, with all its keys.
+func (c *SeaweedFS) DeleteUser(ctx context.Context, name, prefix string) error {
+	if err := validateUserName(name, prefixOr(prefix, c.cfg.UserPrefix)); err != nil {
 		return err
 	}
 	unlock, err := c.users.lock(ctx, name)
@@ -1097,11 +1103,9 @@ func (c *SeaweedFS) DeleteUser(ctx context.Context, name string) error {
 			return err
 		}
 	}
-	for _, k := range obs.keys {
-		if err := c.deleteAccessKey(ctx, name, k.id); err != nil {
-			return err
-		}
-	}
+	// No key is deleted one by one: SeaweedFS's DeleteUser removes the user
+	// with every credential it holds in one write, however many keys the
+	// user minted for itself, and the user has no permission left by now.
 	err = c.iamMutate(ctx, "DeleteUser", func(ctx context.Context) error {
 		_, err := c.iam.DeleteUser(ctx, &iam.DeleteUserInput{UserName: aws.String(name)})
 		return err
@@ -1122,7 +1126,8 @@ func (c *SeaweedFS) DeleteUser(ctx context.Context, name string) error {
 }
 
 // ListOwnedUsers implements Admin.
-func (c *SeaweedFS) ListOwnedUsers(ctx context.Context) ([]UserState, error) {
+func (c *SeaweedFS) ListOwnedUsers(ctx context.Context, extraPrefixes ...string) ([]UserState, error) {
+	prefixes := append([]string{c.cfg.UserPrefix}, extraPrefixes...)
 	var names []string
 	var marker *string
 	for {
@@ -1133,7 +1138,7 @@ func (c *SeaweedFS) ListOwnedUsers(ctx context.Context) ([]UserState, error) {
 			return nil, err
 		}
 		for _, u := range out.Users {
-			if n := aws.ToString(u.UserName); strings.HasPrefix(n, c.cfg.UserPrefix) {
+			if n := aws.ToString(u.UserName); hasAnyPrefix(n, prefixes) {
 				names = append(names, n)
 			}
 		}

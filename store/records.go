@@ -93,6 +93,15 @@ type Status struct {
 	// BucketCreations (access records) is the bucket record's Creations the
 	// access was last written or confirmed for.
 	BucketCreations int64 `json:"bucketCreations,omitempty"`
+	// Owner and Marker (bucket records) are the owner id and the record's
+	// random marker that the bucket carries as tags (see s3admin.Ownership).
+	// Both are recorded before the bucket is first created and never change
+	// afterwards, so a later change of the installation's owner id never
+	// makes the record's own bucket look foreign. The marker is known only to
+	// this record: a bucket somebody else made and tagged beforehand cannot
+	// carry it. Records from before markers existed have neither.
+	Owner  string `json:"owner,omitempty"`
+	Marker string `json:"marker,omitempty"`
 }
 
 // BucketSpec is the desired state of one bucket, recorded by DriverCreateBucket.

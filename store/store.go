@@ -110,20 +110,29 @@ func (s *Store) DeleteBucketIncarnation(ctx context.Context, recordName string, 
 // retries on conflicts, because the handlers may have changed the record
 // (marked it deleted) since the reconciler read it.
 func (s *Store) SetBucketStatus(ctx context.Context, recordName string, st Status) error {
-	return s.updateBucketStatus(ctx, recordName, func(Status) Status { return st })
+	return s.updateBucketStatus(ctx, recordName, func(Status) Status { return st }, nil)
 }
 
 // MarkCreateAttempted records, before the reconciler asks SeaweedFS to create
 // the bucket, that it is about to: Pending with CreateAttempted, and one more
 // creation counted. The count is taken from the fresh read the update is
-// made on, so that no two attempts share a number whoever makes them.
-func (s *Store) MarkCreateAttempted(ctx context.Context, recordName, message string) error {
-	return s.updateBucketStatus(ctx, recordName, func(old Status) Status {
-		return Status{Phase: PhasePending, Message: message, CreateAttempted: true, Creations: old.Creations + 1}
-	})
+// made on, so that no two attempts share a number whoever makes them. owner
+// and marker are recorded unless the record already has its own, which are
+// kept; the status returned says which are in force.
+func (s *Store) MarkCreateAttempted(ctx context.Context, recordName, message, owner, marker string) (Status, error) {
+	var recorded Status
+	err := s.updateBucketStatus(ctx, recordName, func(old Status) Status {
+		recorded = Status{Phase: PhasePending, Message: message, CreateAttempted: true, Creations: old.Creations + 1,
+			Owner: owner, Marker: marker}
+		return recorded
+	}, func(st Status) { recorded = st })
+	return recorded, err
 }
 
-func (s *Store) updateBucketStatus(ctx context.Context, recordName string, next func(old Status) Status) error {
+// updateBucketStatus writes next(old) on a fresh read of the record, keeping
+// what must never be lost; written, when not nil, learns the status in force
+// afterwards.
+func (s *Store) updateBucketStatus(ctx context.Context, recordName string, next func(old Status) Status, written func(Status)) error {
 	return s.updateConfigMap(ctx, recordName, func(cm *corev1.ConfigMap) (bool, error) {
 		old, _ := decodeStatus(cm.Data[keyStatus])
 		st := next(old)
@@ -134,7 +143,16 @@ func (s *Store) updateBucketStatus(ctx context.Context, recordName string, next 
 		// Likewise the count of creations only grows: a lower count would
 		// let an access written before the latest creation pass as current.
 		st.Creations = max(st.Creations, old.Creations)
+		// The marks are the bucket's identity: once recorded they never
+		// change (a writer holding an older copy, or a retry that generated
+		// another marker, must not replace the one the bucket may carry).
+		if old.Owner != "" || old.Marker != "" {
+			st.Owner, st.Marker = old.Owner, old.Marker
+		}
 		st = withTransition(old, st)
+		if written != nil {
+			written(st)
+		}
 		if old == st {
 			return false, nil
 		}

@@ -19,9 +19,15 @@ func TestCreationsOnlyGrow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for range 2 {
-		if err := s.MarkCreateAttempted(ctx, b.RecordName, "creating the bucket"); err != nil {
+	for i, marker := range []string{"first", "second"} {
+		st, err := s.MarkCreateAttempted(ctx, b.RecordName, "creating the bucket", "owner", marker)
+		if err != nil {
 			t.Fatal(err)
+		}
+		// The second attempt keeps the marker the first one recorded: the
+		// bucket may carry it already.
+		if st.Marker != "first" || st.Owner != "owner" || st.Creations != int64(i+1) {
+			t.Fatalf("attempt %d: status %+v, want marker first, owner owner, %d creations", i+1, st, i+1)
 		}
 	}
 	// A status computed from the record as it was before both attempts.
@@ -32,7 +38,8 @@ func TestCreationsOnlyGrow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Status.Creations != 2 || !got.Status.CreateAttempted || got.Status.Phase != PhaseReady {
-		t.Fatalf("status %+v, want Ready with the create attempt and 2 creations kept", got.Status)
+	if got.Status.Creations != 2 || !got.Status.CreateAttempted || got.Status.Phase != PhaseReady ||
+		got.Status.Marker != "first" || got.Status.Owner != "owner" {
+		t.Fatalf("status %+v, want Ready with the create attempt, 2 creations and the marks kept", got.Status)
 	}
 }

@@ -214,6 +214,7 @@ func TestChartAppliesServerSideAndGrantsWhatEachSidecarNeeds(t *testing.T) {
 				// driver: records, Lease, collection of deleted accesses
 				core("chart-v02", "watch", "configmaps"), core("chart-v02", "delete", "secrets"),
 				lease("chart-v02", "update", driverLease), cosi("list", "bucketaccesses"),
+				ra{Verb: "get", Resource: "namespaces", Name: "chart-v02"},
 				// sidecar v0.2 beyond v0.1
 				in("other", cosi("update", "bucketclaims/status")), cosi("get", "bucketclasses"),
 				core("other", "delete", "secrets"), core("other", "create", "events"), core("default", "patch", "events"),
@@ -224,6 +225,7 @@ func TestChartAppliesServerSideAndGrantsWhatEachSidecarNeeds(t *testing.T) {
 				cosi("delete", "buckets"), cosi("create", "buckets"), cosi("get", "bucketaccesses"),
 				in("other", cosi("create", "bucketclaims")), cosi("update", "bucketclasses"),
 				lease("chart-v02", "update", "kube-controller-manager"), lease("other", "update", sidecarLease),
+				ra{Verb: "get", Resource: "namespaces", Name: "other"}, ra{Verb: "list", Resource: "namespaces"},
 				in("chart-v02", ra{Verb: "create", Group: "rbac.authorization.k8s.io", Resource: "roles"}),
 			}},
 		{"v0.1", v01, "chart-v01",

@@ -78,8 +78,8 @@ func TestCreateBucket(t *testing.T) {
 		// a late event can show the untagged bucket for a moment after the
 		// driver saw its tag.
 		eventually(t, 2*time.Second, func() error {
-			if got := e.owner(t, name); got != driverName {
-				return fmt.Errorf("owner tag = %q, want %q", got, driverName)
+			if got := e.owner(t, name); got != e.ownerID {
+				return fmt.Errorf("owner tag = %q, want %q", got, e.ownerID)
 			}
 			return nil
 		})

@@ -43,7 +43,7 @@ const (
 	managedBy      = "cosi-seaweedfs"
 	finalizer      = "cosi-seaweedfs.io/backend"
 	// ownerTag marks the buckets the driver created; its value is the
-	// driver's owner id, which defaults to the driver name.
+	// driver's owner id (environment.ownerID).
 	ownerTag = s3admin.OwnerTagKey
 )
 

@@ -50,6 +50,9 @@ type environment struct {
 	s3     *s3.Client
 	iam    *iam.Client
 	driver *driver
+	// ownerID is the owner id the driver tags its buckets with: by default
+	// derived from the UID of its namespace.
+	ownerID string
 }
 
 var (
@@ -117,6 +120,11 @@ func setUp(s *stack.Stack) (*environment, error) {
 			return nil, err
 		}
 	}
+	ns, err := e.kube.CoreV1().Namespaces().Get(ctx, driverNamespace, metav1.GetOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("read the driver namespace: %w", err)
+	}
+	e.ownerID = "ns-" + string(ns.UID)
 	saCfg, err := s.Kube.ServiceAccountConfig(ctx, driverNamespace, serviceAccount)
 	if err != nil {
 		return nil, err

@@ -37,7 +37,7 @@ func TestDriftRepairAndGarbageCollection(t *testing.T) {
 			if !e.bucketExists(t, bucket) {
 				return fmt.Errorf("bucket %s was not re-created", bucket)
 			}
-			if o := e.owner(t, bucket); o != driverName {
+			if o := e.owner(t, bucket); o != e.ownerID {
 				return fmt.Errorf("re-created bucket has owner tag %q", o)
 			}
 			return nil
@@ -159,7 +159,7 @@ func TestDriftRepairAndGarbageCollection(t *testing.T) {
 			e.foreignBucket(t, b)
 			_, err := e.s3.PutBucketTagging(ctx(t), &s3.PutBucketTaggingInput{
 				Bucket:  aws.String(b),
-				Tagging: &s3types.Tagging{TagSet: []s3types.Tag{{Key: aws.String(ownerTag), Value: aws.String(driverName)}}},
+				Tagging: &s3types.Tagging{TagSet: []s3types.Tag{{Key: aws.String(ownerTag), Value: aws.String(e.ownerID)}}},
 			})
 			if err != nil {
 				t.Fatalf("admin PutBucketTagging(%s): %v", b, err)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -72,7 +73,7 @@ func ParseFlags(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&c.PublicURL, "public-endpoint", env("PUBLIC_S3_ENDPOINT", ""), "S3 endpoint written into consumers' credentials (default: --s3-endpoint)")
 	fs.StringVar(&c.PublicRegn, "public-region", env("PUBLIC_S3_REGION", ""), "region written into consumers' credentials (default: --s3-region)")
 	fs.StringVar(&c.UserPrefix, "user-prefix", env("USER_PREFIX", "cosi-"), "name prefix of the SeaweedFS users this driver owns; users without it are never touched")
-	fs.StringVar(&c.OwnerID, "owner-id", env("OWNER_ID", ""), "value of the ownership marker on buckets this driver creates (default: --driver-name)")
+	fs.StringVar(&c.OwnerID, "owner-id", env("OWNER_ID", ""), "owner id tagged on every bucket this installation creates; unique per installation sharing a SeaweedFS (default: ns-<UID of --namespace>)")
 	fs.StringVar(&c.MetricsAddr, "metrics-address", env("METRICS_ADDRESS", ""), "address for /metrics and /healthz, e.g. :8080; empty: off")
 	fs.DurationVar(&c.BackendTimeout, "backend-timeout", 10*time.Second, "bound on every single SeaweedFS call")
 	fs.DurationVar(&c.WaitTimeout, "wait-timeout", 20*time.Second, "how long a gRPC call waits for convergence before answering UNAVAILABLE")
@@ -107,11 +108,13 @@ func ParseFlags(args []string, getenv func(string) string) (Config, error) {
 	if c.PublicRegn == "" {
 		c.PublicRegn = c.S3Region
 	}
-	if c.OwnerID == "" {
-		c.OwnerID = c.DriverName
-	}
 	return c, c.validate()
 }
+
+var (
+	userPrefixRE = regexp.MustCompile(`^[A-Za-z0-9+=,.@_-]{1,32}$`)
+	ownerIDRE    = regexp.MustCompile(`^[A-Za-z0-9+\-=._:/@]{1,128}$`)
+)
 
 func (c Config) validate() error {
 	var errs []error
@@ -125,7 +128,14 @@ func (c Config) validate() error {
 	need(c.AccessKey, "the admin access key (--admin-access-key-file or env SEAWEEDFS_ACCESS_KEY_ID)")
 	need(c.SecretKey, "the admin secret key (--admin-secret-key-file or env SEAWEEDFS_SECRET_ACCESS_KEY)")
 	need(c.DriverName, "--driver-name")
-	need(c.UserPrefix, "--user-prefix")
+	if !userPrefixRE.MatchString(c.UserPrefix) {
+		// A user is named <prefix><32 hex digits>, and SeaweedFS (like AWS
+		// IAM) takes at most 64 characters of this set for a user name.
+		errs = append(errs, fmt.Errorf("--user-prefix %q must be 1 to 32 characters of A-Z a-z 0-9 + = , . @ _ -", c.UserPrefix))
+	}
+	if c.OwnerID != "" && !ownerIDRE.MatchString(c.OwnerID) {
+		errs = append(errs, fmt.Errorf("--owner-id %q must be 1 to 128 characters of A-Z a-z 0-9 + - = . _ : / @ (an S3 tag value)", c.OwnerID))
+	}
 	if c.S3Endpoint != "" && !strings.HasPrefix(c.S3Endpoint, "http://") && !strings.HasPrefix(c.S3Endpoint, "https://") {
 		errs = append(errs, fmt.Errorf("--s3-endpoint %q must start with http:// or https://", c.S3Endpoint))
 	}

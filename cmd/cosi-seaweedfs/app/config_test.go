@@ -28,8 +28,9 @@ func TestParseFlags(t *testing.T) {
 			t.Fatal(err)
 		}
 		if c.Endpoint != "unix:///var/lib/cosi/cosi.sock" || c.PublicURL != c.S3Endpoint || c.PublicRegn != "us-east-1" ||
-			c.OwnerID != c.DriverName || c.UserPrefix != "cosi-" || c.WaitTimeout != 20*time.Second || !c.LeaderElect {
-			t.Errorf("unexpected defaults: %+v", c)
+			c.OwnerID != "" || c.UserPrefix != "cosi-" || c.WaitTimeout != 20*time.Second || !c.LeaderElect {
+			t.Errorf("unexpected defaults: endpoint %q public %q/%q owner %q prefix %q wait %s leader %t",
+				c.Endpoint, c.PublicURL, c.PublicRegn, c.OwnerID, c.UserPrefix, c.WaitTimeout, c.LeaderElect)
 		}
 	})
 	t.Run("credentials are read from files and trimmed", func(t *testing.T) {
@@ -52,6 +53,10 @@ func TestParseFlags(t *testing.T) {
 		{name: "missing credentials are named", env: map[string]string{"POD_NAMESPACE": "cosi", "SEAWEEDFS_S3_ENDPOINT": "http://x"}, words: []string{"access key", "secret key"}},
 		{name: "an endpoint without a scheme is refused", args: []string{"--s3-endpoint=seaweedfs:8333"}, env: base, words: []string{"http://"}},
 		{name: "a non-positive timeout is refused", args: []string{"--wait-timeout=0s"}, env: base, words: []string{"--wait-timeout"}},
+		{name: "an empty user prefix is refused", args: []string{"--user-prefix="}, env: base, words: []string{"--user-prefix"}},
+		{name: "a user prefix that cannot name a SeaweedFS user is refused", args: []string{"--user-prefix=cosi/"}, env: base, words: []string{"--user-prefix", "cosi/"}},
+		{name: "a user prefix too long for a 64-character user name is refused", args: []string{"--user-prefix=" + strings.Repeat("p", 33)}, env: base, words: []string{"--user-prefix", "32"}},
+		{name: "an owner id that is no S3 tag value is refused", args: []string{"--owner-id=a b"}, env: base, words: []string{"--owner-id"}},
 		{name: "an unknown flag is refused", args: []string{"--frobnicate"}, env: base, words: []string{"frobnicate"}},
 		{name: "an unreadable credentials file is refused", args: []string{"--admin-access-key-file=/nonexistent"}, env: base, words: []string{"access key file"}},
 	}

@@ -55,7 +55,6 @@ func Run(ctx context.Context, cfg Config, log logr.Logger) error {
 		AccessKeyID:     cfg.AccessKey,
 		SecretAccessKey: cfg.SecretKey,
 		UserPrefix:      cfg.UserPrefix,
-		OwnerID:         cfg.OwnerID,
 		CallTimeout:     cfg.BackendTimeout,
 	})
 	if err != nil {
@@ -64,6 +63,12 @@ func Run(ctx context.Context, cfg Config, log logr.Logger) error {
 	if err := preflight(ctx, cfg, client, admin); err != nil {
 		return err
 	}
+	if cfg.OwnerID == "" {
+		if cfg.OwnerID, err = defaultOwnerID(ctx, cfg, client); err != nil {
+			return err
+		}
+	}
+	log.Info("bucket owner id", "ownerID", cfg.OwnerID)
 
 	st := store.New(client, cfg.Namespace)
 	factory := informers.NewSharedInformerFactoryWithOptions(client, 0,
@@ -77,8 +82,11 @@ func Run(ctx context.Context, cfg Config, log logr.Logger) error {
 	}
 	rec := &reconcile.Reconciler{Store: st, Admin: admin, Cfg: reconcile.Config{
 		UserPrefix:      cfg.UserPrefix,
-		WaitInterval:    500 * time.Millisecond,
+		OwnerID:         cfg.OwnerID,
 		BlockedInterval: cfg.ResyncPeriod,
+		// Short: each pass removes a bounded number of keys, and other
+		// records' reconciles run in between.
+		UnfinishedInterval: time.Second,
 	}}
 	ctrlCfg := reconcile.ControllerConfig{
 		Workers:      cfg.Workers,
@@ -167,10 +175,25 @@ func preflight(ctx context.Context, cfg Config, client kubernetes.Interface, adm
 	if err := admin.CheckAnonymousDenied(ctx); err != nil {
 		return fmt.Errorf("refusing to start: %w", err)
 	}
-	if _, err := admin.ListOwnedBuckets(ctx); err != nil {
+	if _, err := admin.ListMarkedBuckets(ctx); err != nil {
 		return fmt.Errorf("cannot use SeaweedFS at %s with the admin credentials: %w", cfg.S3Endpoint, err)
 	}
 	return nil
+}
+
+// defaultOwnerID derives the owner id from the UID of the driver's
+// namespace: unique per installation (two installations sharing a SeaweedFS
+// must never take each other's buckets for their own), stable across
+// restarts, upgrades and re-installs into the same namespace, and not
+// guessable from anything public such as the driver name.
+func defaultOwnerID(ctx context.Context, cfg Config, client kubernetes.Interface) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, cfg.BackendTimeout)
+	defer cancel()
+	ns, err := client.CoreV1().Namespaces().Get(ctx, cfg.Namespace, metav1.GetOptions{})
+	if err != nil {
+		return "", fmt.Errorf("cannot read namespace %q to derive the bucket owner id (allow get on it, or set --owner-id): %w", cfg.Namespace, err)
+	}
+	return "ns-" + string(ns.UID), nil
 }
 
 // reconcileLoop runs the reconciler while this replica holds the leader

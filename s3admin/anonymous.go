@@ -1,0 +1,161 @@
+package s3admin
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// AnonymousAccess is what an unsigned request may do in a bucket.
+//
+// SeaweedFS refuses unsigned requests to its API as a whole as soon as it
+// has one identity, but an identity named "anonymous" (or a bucket policy or
+// ACL) can still open objects to everybody. Refusing an unsigned ListBuckets
+// proves nothing about that, so the driver asks the bucket itself.
+type AnonymousAccess struct {
+	Read  bool // GetObject
+	List  bool // ListObjectsV2
+	Write bool // PutObject (only probed where the driver may write)
+}
+
+// Any reports whether anonymous requests may do anything at all.
+func (a AnonymousAccess) Any() bool { return a.Read || a.List || a.Write }
+
+func (a AnonymousAccess) String() string {
+	var ops []string
+	for op, ok := range map[string]bool{"read": a.Read, "list": a.List, "write": a.Write} {
+		if ok {
+			ops = append(ops, op)
+		}
+	}
+	if len(ops) == 0 {
+		return "nothing"
+	}
+	return strings.Join(ops, ",")
+}
+
+// ProbeMarker is the marker of the probe bucket (see ProbeBucketName): a
+// bucket of the driver's that no record stands for and garbage collection
+// leaves alone.
+const ProbeMarker = "anonymous-probe"
+
+// ProbeObject is the object kept in the probe bucket for anonymous reads.
+const ProbeObject = "cosi-seaweedfs-probe"
+
+// ProbeBucketName is the name of the installation's probe bucket: the driver
+// creates it (and nothing else lives in it) to check what anonymous
+// requests may do in a bucket of the driver's.
+func ProbeBucketName(ownerID string) string {
+	sum := sha256.Sum256([]byte(ownerID))
+	return "cosi-probe-" + hex.EncodeToString(sum[:])[:20]
+}
+
+// probeAnonymous sends unsigned requests to bucket: GetObject of key (404
+// still proves the read was allowed: only an authorized request learns
+// that the key is missing), ListObjectsV2, and, if write is set, PutObject of
+// a probe key. Each answer is judged by its status alone: 2xx or 404 is
+// allowed, 401/403 refused; anything else is a transient error.
+func (c *SeaweedFS) probeAnonymous(ctx context.Context, bucket, key string, write bool) (AnonymousAccess, error) {
+	var got AnonymousAccess
+	base := strings.TrimSuffix(c.cfg.Endpoint, "/") + "/" + url.PathEscape(bucket)
+	var err error
+	if got.Read, err = c.unsigned(ctx, http.MethodGet, base+"/"+url.PathEscape(key)); err != nil {
+		return got, err
+	}
+	if got.List, err = c.unsigned(ctx, http.MethodGet, base+"?list-type=2&max-keys=1"); err != nil {
+		return got, err
+	}
+	if write {
+		const writeKey = "cosi-seaweedfs-anonymous-write-probe"
+		if got.Write, err = c.unsigned(ctx, http.MethodPut, base+"/"+writeKey); err != nil {
+			return got, err
+		}
+		if got.Write {
+			// Anonymous could write: remove what the probe wrote.
+			_ = c.write(ctx, "DeleteObject", func(ctx context.Context) error {
+				_, err := c.s3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(writeKey)})
+				return err
+			})
+		}
+	}
+	return got, nil
+}
+
+// unsigned sends one request without credentials and reports whether
+// SeaweedFS let it through.
+func (c *SeaweedFS) unsigned(ctx context.Context, method, u string) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.CallTimeout)
+	defer cancel()
+	var body io.Reader
+	if method == http.MethodPut {
+		body = strings.NewReader("probe")
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	if err != nil {
+		return false, fmt.Errorf("%w: probe request: %w", ErrInvalid, err)
+	}
+	c.calls.Add(1)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return false, &Error{Op: "anonymous " + method, Kind: ErrTransient, Err: err}
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	switch {
+	case resp.StatusCode/100 == 2, resp.StatusCode == http.StatusNotFound:
+		return true, nil
+	case resp.StatusCode == http.StatusForbidden, resp.StatusCode == http.StatusUnauthorized:
+		return false, nil
+	default:
+		return false, newError("anonymous "+method, ErrTransient, "unexpected status %d", resp.StatusCode)
+	}
+}
+
+// CheckAnonymousAccess implements Admin.
+func (c *SeaweedFS) CheckAnonymousAccess(ctx context.Context, probe Ownership, sample []string) (AnonymousAccess, error) {
+	name := ProbeBucketName(probe.Owner)
+	probe.Marker = ProbeMarker
+	if err := c.CreateBucket(ctx, name, probe); err != nil {
+		return AnonymousAccess{}, fmt.Errorf("probe bucket %s: %w", name, err)
+	}
+	err := c.write(ctx, "PutObject", func(ctx context.Context) error {
+		_, err := c.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(name), Key: aws.String(ProbeObject),
+			Body: strings.NewReader("probe")})
+		return err
+	})
+	if err != nil {
+		return AnonymousAccess{}, err
+	}
+	got, err := c.probeAnonymous(ctx, name, ProbeObject, true)
+	if err != nil {
+		return got, err
+	}
+	// Grants scoped to bucket names (an anonymous identity with Read on
+	// bucket-*, say) miss the probe bucket: read and list are asked of some
+	// of the driver's own buckets too. A missing key is asked for, so that
+	// nothing is read even where reading is allowed.
+	for _, b := range sample {
+		a, err := c.probeAnonymous(ctx, b, "cosi-seaweedfs-anonymous-probe-"+randomSuffix(), false)
+		if err != nil {
+			return got, err
+		}
+		got.Read, got.List = got.Read || a.Read, got.List || a.List
+	}
+	return got, nil
+}
+
+func randomSuffix() string {
+	s, err := randomString(12, "0123456789abcdef")
+	if err != nil {
+		return "x"
+	}
+	return s
+}

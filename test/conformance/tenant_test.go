@@ -1,0 +1,152 @@
+package conformance
+
+import (
+	"encoding/json"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"google.golang.org/grpc/codes"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	cosi "sigs.k8s.io/container-object-storage-interface-spec"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/s3check"
+)
+
+// The hostile identity of the threat model: another tenant of the same
+// SeaweedFS, not an admin, allowed every S3 action on buckets named like the
+// ones the COSI controller asks for (bucket-*). It can create such buckets
+// before the driver does, tag them with whatever it reads or guesses, and
+// write data into them.
+var (
+	tenantOnce sync.Once
+	tenant     *s3check.Tenant
+	tenantErr  error
+)
+
+func (e *environment) tenant(t *testing.T) *s3check.Tenant {
+	t.Helper()
+	tenantOnce.Do(func() {
+		tenant, tenantErr = s3check.NewTenant(ctx(t), e.iam, e.stack.Seaweed.Endpoint, e.stack.Seaweed.Region,
+			"tenant-conformance", "bucket-*")
+	})
+	if tenantErr != nil {
+		t.Fatal(tenantErr)
+	}
+	return tenant
+}
+
+// tenantBucket creates a bucket as the tenant, tagged with tags, holding one
+// object of the tenant's; it is removed when the test ends.
+func (e *environment) tenantBucket(t *testing.T, name string, tags map[string]string) {
+	t.Helper()
+	c := e.tenant(t).S3
+	if _, err := c.CreateBucket(ctx(t), &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
+		t.Fatalf("tenant CreateBucket(%s): %v", name, err)
+	}
+	t.Cleanup(func() {
+		e.emptyBucket(t, name)
+		_, _ = e.s3.DeleteBucket(ctx(t), &s3.DeleteBucketInput{Bucket: aws.String(name)})
+	})
+	if len(tags) > 0 {
+		var set []s3types.Tag
+		for k, v := range tags {
+			set = append(set, s3types.Tag{Key: aws.String(k), Value: aws.String(v)})
+		}
+		if _, err := c.PutBucketTagging(ctx(t), &s3.PutBucketTaggingInput{Bucket: aws.String(name), Tagging: &s3types.Tagging{TagSet: set}}); err != nil {
+			t.Fatalf("tenant PutBucketTagging(%s): %v", name, err)
+		}
+	}
+	if err := s3check.Put(ctx(t), c, name, "tenant.txt", "the tenant's"); err != nil {
+		t.Fatalf("tenant PutObject: %v", err)
+	}
+}
+
+// requireTenantData fails unless the tenant's object is still in the bucket.
+func (e *environment) requireTenantData(t *testing.T, name string) {
+	t.Helper()
+	if body, err := e.objectBody(t, name, "tenant.txt"); err != nil || body != "the tenant's" {
+		t.Fatalf("the tenant's object in %s: %q, %v", name, body, err)
+	}
+}
+
+func TestOwnershipAgainstAHostileTenant(t *testing.T) {
+	e := mustEnv(t)
+
+	t.Run("A bucket a tenant created first and tagged with the driver's owner id is never taken: Create is ALREADY_EXISTS, nothing is granted on it, no record stays", func(t *testing.T) {
+		name := bucketName()
+		// The owner id and a made-up marker: the tags alone must prove nothing.
+		e.tenantBucket(t, name, map[string]string{s3admin.OwnerTagKey: e.ownerID, s3admin.MarkerTagKey: randomHex(32)})
+		for range 2 { // the second call is the sidecar's retry
+			_, err := e.createBucket(t, name, map[string]string{"purge": "true"})
+			requireCode(t, err, codes.AlreadyExists, name)
+		}
+		_, err := e.grant(t, &cosi.DriverGrantBucketAccessRequest{BucketId: name, Name: accessName(),
+			AuthenticationType: cosi.AuthenticationType_Key})
+		requireCode(t, err, codes.NotFound)
+		eventually(t, repairWithin, func() error {
+			if e.bucketRecordExists(t, store.BucketRecordName(name)) {
+				return errors.New("the bucket record is still there")
+			}
+			return nil
+		})
+		e.requireTenantData(t, name)
+	})
+
+	t.Run("A bucket a tenant creates while the driver's create was interrupted is never adopted, and deleting with purge keeps the tenant's data", func(t *testing.T) {
+		name := bucketName()
+		// What a crash between recording the attempt and SeaweedFS's answer
+		// leaves: a record with the attempt and its marks, and no bucket.
+		// The tenant is faster than the restarted driver.
+		e.tenantBucket(t, name, nil)
+		params := map[string]string{"purge": "true"}
+		spec, _ := json.Marshal(store.BucketSpec{Name: name, BucketID: name, Parameters: params, Purge: true})
+		status, _ := json.Marshal(store.Status{CreateAttempted: true, Creations: 1, Owner: e.ownerID, Marker: randomHex(32),
+			Message: "creating the bucket", LastTransition: time.Now().UTC()})
+		cm := &corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{
+				Name: store.BucketRecordName(name), Namespace: driverNamespace, Finalizers: []string{store.Finalizer},
+				Labels: map[string]string{store.LabelManagedBy: store.ManagedBy, store.LabelKind: store.KindBucket},
+			},
+			Data: map[string]string{"spec": string(spec), "status": string(status)},
+		}
+		if _, err := e.kube.CoreV1().ConfigMaps(driverNamespace).Create(ctx(t), cm, metav1.CreateOptions{}); err != nil {
+			t.Fatalf("write the interrupted record: %v", err)
+		}
+		// The sidecar's retry of the interrupted call.
+		_, err := e.createBucket(t, name, params)
+		requireCode(t, err, codes.AlreadyExists, name)
+		eventually(t, repairWithin, func() error {
+			if e.bucketRecordExists(t, store.BucketRecordName(name)) {
+				return errors.New("the bucket record is still there")
+			}
+			return nil
+		})
+		requireOK(t, e.deleteBucket(t, name), "DriverDeleteBucket")
+		if !e.bucketExists(t, name) {
+			t.Fatal("the tenant's bucket was deleted")
+		}
+		e.requireTenantData(t, name)
+		if got := e.owner(t, name); got != "" {
+			t.Errorf("the tenant's bucket now carries owner tag %q", got)
+		}
+	})
+
+	t.Run("An empty bucket a tenant tagged with the driver's owner id is never garbage-collected", func(t *testing.T) {
+		name := bucketName()
+		e.tenantBucket(t, name, map[string]string{s3admin.OwnerTagKey: e.ownerID})
+		e.emptyBucket(t, name)
+		// Long enough for two resync passes to have looked at it.
+		time.Sleep(2*resyncPeriod + time.Second)
+		if !e.bucketExists(t, name) {
+			t.Fatal("the tenant's bucket was collected as an orphan")
+		}
+	})
+}
