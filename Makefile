@@ -3,15 +3,46 @@ SHELL := /usr/bin/env bash
 .DEFAULT_GOAL := help
 
 TOOLS := weed etcd kube-apiserver objectstorage-sidecar helm chainsaw
+# What `make demo` runs: no helm (it installs the chart's RBAC as rendered
+# into test/e2e/framework/chart-rbac-local.yaml), no chainsaw.
+DEMO_TOOLS := weed etcd kube-apiserver objectstorage-sidecar
 GO_TEST_FLAGS ?= -count=1 -timeout 40m
+
+# The version stamped into the binary (--version, the start-up log, the log of
+# each DriverGetInfo) and the image tag.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -X github.com/cosi-seaweedfs/cosi-seaweedfs/version.Version=$(VERSION)
+OUT ?= bin/cosi-seaweedfs
+
+# The chart's RBAC as the demo installs it: release and namespace
+# cosi-seaweedfs, the default driver name, the sidecar v0.1.0 it runs.
+CHART_RBAC_LOCAL_ARGS := cosi-seaweedfs charts/cosi-seaweedfs --namespace cosi-seaweedfs \
+	--set sidecar.rbac=v0.1,sidecar.image.tag=v0.1.0 \
+	--show-only templates/serviceaccount.yaml --show-only templates/rbac.yaml
+
+# make image: the first of CONTAINER_TOOLS found on PATH builds IMAGE:VERSION
+# (or set CONTAINER_TOOL); PLATFORM, e.g. linux/arm64, builds for another one.
+IMAGE ?= ghcr.io/cosi-seaweedfs/cosi-seaweedfs
+CONTAINER_TOOLS ?= docker podman buildah
+CONTAINER_TOOL ?= $(firstword $(foreach t,$(CONTAINER_TOOLS),$(shell command -v $(t) 2>/dev/null)))
+PLATFORM ?=
 
 .PHONY: help
 help: ## Show this help.
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-12s %s\n", $$1, $$2}'
 
 .PHONY: build
-build: ## Build the driver into bin/cosi-seaweedfs.
-	CGO_ENABLED=0 go build -trimpath -o bin/cosi-seaweedfs ./cmd/cosi-seaweedfs
+build: ## Build the driver into bin/cosi-seaweedfs, VERSION stamped in.
+	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o $(OUT) ./cmd/cosi-seaweedfs
+
+.PHONY: image
+image: ## Build the driver image IMAGE:VERSION with docker, podman or buildah.
+	@if [ -z "$(CONTAINER_TOOL)" ]; then \
+		echo "make image: no container builder found: install docker, podman or buildah (looked for: $(CONTAINER_TOOLS)), or set CONTAINER_TOOL" >&2; exit 1; fi
+	$(CONTAINER_TOOL) build $(if $(PLATFORM),--platform $(PLATFORM)) \
+		--build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) \
+		-t $(IMAGE):$(VERSION) -f Dockerfile .
 
 .PHONY: tools
 tools: ## Build the pinned real components (test/tools/*) into bin/; only changed pins are rebuilt.
@@ -26,13 +57,21 @@ bench: tools ## Run the benchmarks: IAM cost of one grant at 0, 100 and 300 user
 	go test -run '^$$' -bench . -benchtime 3x -timeout 30m ./s3admin/ ./test/conformance/
 
 .PHONY: lint
-lint: ## gofmt and go vet.
+lint: ## gofmt, go vet, and actionlint on the GitHub Actions workflows.
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	go vet ./...
+	@test/tools/build.sh actionlint
+	bin/actionlint -no-color .github/workflows/*.yaml
 
 .PHONY: demo
-demo: tools build ## Run the driver and the COSI sidecar on a local real stack and provision one bucket end to end.
+demo: build ## Run the driver and the COSI sidecar on a local real stack and provision one bucket end to end.
+	@for t in $(DEMO_TOOLS); do test/tools/build.sh $$t || exit 1; done
 	go run ./test/demo up
+
+.PHONY: chart-rbac-local
+chart-rbac-local: ## Render the chart's RBAC for the local processes again (test/chart checks it is current).
+	@test/tools/build.sh helm
+	bin/helm template $(CHART_RBAC_LOCAL_ARGS) > test/e2e/framework/chart-rbac-local.yaml
 
 .PHONY: demo-down
 demo-down: ## Stop the stack started by `make demo`.

@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/cmd/cosi-seaweedfs/app"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/version"
 )
 
 func main() {
@@ -24,6 +25,10 @@ func run(ctx context.Context) error {
 	cfg, err := app.ParseFlags(os.Args[1:], os.Getenv)
 	if err != nil {
 		return err
+	}
+	if cfg.ShowVersion {
+		fmt.Println("cosi-seaweedfs", version.Get())
+		return nil
 	}
 	return app.Run(ctx, cfg, app.NewLogger(os.Stderr, cfg.Verbosity))
 }

@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"sort"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -58,11 +57,20 @@ func Lint(ctx context.Context) ([]byte, error) {
 
 // Render runs helm template for release in namespace with --set values.
 func Render(ctx context.Context, release, namespace string, set ...string) ([]*unstructured.Unstructured, error) {
+	return RenderValues(ctx, release, namespace, nil, set...)
+}
+
+// RenderValues runs helm template for release in namespace with values files
+// (later ones win) and --set values.
+func RenderValues(ctx context.Context, release, namespace string, files []string, set ...string) ([]*unstructured.Unstructured, error) {
 	dir, err := Dir()
 	if err != nil {
 		return nil, err
 	}
 	args := []string{"template", release, dir, "--namespace", namespace}
+	for _, f := range files {
+		args = append(args, "--values", f)
+	}
 	for _, s := range set {
 		args = append(args, "--set", s)
 	}
@@ -88,6 +96,10 @@ func Render(ctx context.Context, release, namespace string, set ...string) ([]*u
 
 var resources = map[string]schema.GroupVersionResource{
 	"ServiceAccount":     {Version: "v1", Resource: "serviceaccounts"},
+	"Secret":             {Version: "v1", Resource: "secrets"},
+	"Pod":                {Version: "v1", Resource: "pods"},
+	"BucketClass":        {Group: "objectstorage.k8s.io", Version: "v1alpha1", Resource: "bucketclasses"},
+	"BucketAccessClass":  {Group: "objectstorage.k8s.io", Version: "v1alpha1", Resource: "bucketaccessclasses"},
 	"Role":               {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "roles"},
 	"RoleBinding":        {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "rolebindings"},
 	"ClusterRole":        {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterroles"},
@@ -95,14 +107,19 @@ var resources = map[string]schema.GroupVersionResource{
 	"Deployment":         {Group: "apps", Version: "v1", Resource: "deployments"},
 }
 
-// Apply creates the objects of the given kinds (all when kinds is empty) in
-// the API server, in an order where roles exist before their bindings.
+// FieldManager owns the fields the tests apply.
+const FieldManager = "cosi-seaweedfs-chart-test"
+
+// Apply applies the objects of the given kinds (all when kinds is empty) to
+// the API server with server-side apply, as `kubectl apply --server-side`
+// and Helm 4 do: the API server validates every object against its schema
+// and refuses unknown fields. Roles exist before their bindings.
 func Apply(ctx context.Context, client dynamic.Interface, objs []*unstructured.Unstructured, kinds ...string) error {
 	want := map[string]bool{}
 	for _, k := range kinds {
 		want[k] = true
 	}
-	order := map[string]int{"ServiceAccount": 0, "ClusterRole": 1, "Role": 1, "ClusterRoleBinding": 2, "RoleBinding": 2, "Deployment": 3}
+	order := map[string]int{"ServiceAccount": 0, "Secret": 0, "ClusterRole": 1, "Role": 1, "ClusterRoleBinding": 2, "RoleBinding": 2, "Deployment": 3, "Pod": 3}
 	sorted := append([]*unstructured.Unstructured(nil), objs...)
 	sort.SliceStable(sorted, func(i, j int) bool { return order[sorted[i].GetKind()] < order[sorted[j].GetKind()] })
 	for _, o := range sorted {
@@ -117,9 +134,18 @@ func Apply(ctx context.Context, client dynamic.Interface, objs []*unstructured.U
 		if ns := o.GetNamespace(); ns != "" {
 			ri = client.Resource(gvr).Namespace(ns)
 		}
-		_, err := ri.Create(ctx, o, metav1.CreateOptions{})
-		if err != nil && !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("create %s %s: %w", o.GetKind(), o.GetName(), err)
+		if o.GetKind() == "Pod" {
+			// A pod needs its namespace's default ServiceAccount, which the
+			// controller-manager (not run by the test stack) would create.
+			sa := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ServiceAccount",
+				"metadata": map[string]any{"name": "default", "namespace": o.GetNamespace()}}}
+			if _, err := client.Resource(resources["ServiceAccount"]).Namespace(o.GetNamespace()).Apply(ctx, "default", sa,
+				metav1.ApplyOptions{FieldManager: FieldManager, Force: true}); err != nil {
+				return fmt.Errorf("apply the default ServiceAccount of %s: %w", o.GetNamespace(), err)
+			}
+		}
+		if _, err := ri.Apply(ctx, o.GetName(), o, metav1.ApplyOptions{FieldManager: FieldManager, Force: true}); err != nil {
+			return fmt.Errorf("apply %s %s: %w", o.GetKind(), o.GetName(), err)
 		}
 	}
 	return nil
@@ -127,3 +153,56 @@ func Apply(ctx context.Context, client dynamic.Interface, objs []*unstructured.U
 
 // RBACKinds are the kinds that make up the chart's RBAC.
 var RBACKinds = []string{"ServiceAccount", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"}
+
+// ComponentLabel says which container of the pod a Role or ClusterRole (and
+// its binding) is for: ComponentDriver or ComponentSidecar.
+const (
+	ComponentLabel   = "app.kubernetes.io/component"
+	ComponentDriver  = "driver"
+	ComponentSidecar = "sidecar"
+)
+
+// SplitByContainer returns the chart's RBAC objects with the pod's one
+// ServiceAccount replaced by one per container: every binding of a driver
+// role names driverSA, every binding of a sidecar role sidecarSA (both in
+// namespace). A process run as one of them has exactly the rights the chart
+// grants its container, so a rule attributed to the wrong container, or
+// missing, shows as a refusal. A binding without the component label is an
+// error.
+func SplitByContainer(objs []*unstructured.Unstructured, namespace, driverSA, sidecarSA string) ([]*unstructured.Unstructured, error) {
+	var out []*unstructured.Unstructured
+	for _, sa := range []string{driverSA, sidecarSA} {
+		u := &unstructured.Unstructured{}
+		u.SetAPIVersion("v1")
+		u.SetKind("ServiceAccount")
+		u.SetName(sa)
+		u.SetNamespace(namespace)
+		out = append(out, u)
+	}
+	for _, o := range objs {
+		switch o.GetKind() {
+		case "ServiceAccount":
+			continue
+		case "RoleBinding", "ClusterRoleBinding":
+			o = o.DeepCopy()
+			var sa string
+			switch c := o.GetLabels()[ComponentLabel]; c {
+			case ComponentDriver:
+				sa = driverSA
+			case ComponentSidecar:
+				sa = sidecarSA
+			default:
+				return nil, fmt.Errorf("%s %s has %s=%q, want %s or %s", o.GetKind(), o.GetName(), ComponentLabel, c, ComponentDriver, ComponentSidecar)
+			}
+			subjects := []any{map[string]any{"kind": "ServiceAccount", "name": sa, "namespace": namespace}}
+			if err := unstructured.SetNestedSlice(o.Object, subjects, "subjects"); err != nil {
+				return nil, err
+			}
+		case "Role", "ClusterRole":
+		default:
+			continue
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}

@@ -181,7 +181,8 @@ func setUp(s *stack.Stack) (*environment, error) {
 // bindDriverRoles installs the RBAC the Helm chart ships, rendered by the
 // pinned helm, so that every test also proves that this RBAC is enough.
 func bindDriverRoles(ctx context.Context, cfg *rest.Config) error {
-	objs, err := chart.Render(ctx, serviceAccount, driverNamespace)
+	// The chart names the driver's leader Lease after the driver name.
+	objs, err := chart.Render(ctx, serviceAccount, driverNamespace, "driverName="+driverName)
 	if err != nil {
 		return err
 	}

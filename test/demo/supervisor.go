@@ -73,6 +73,8 @@ func serve(dir string) error {
 		Dir:            localDir,
 		// Slower than the tests' 2 s: the demo stack may run for hours.
 		ResyncPeriod: 10 * time.Second,
+		// make demo builds no helm.
+		PrerenderedRBAC: true,
 	})
 	cancel()
 	if err != nil {

@@ -14,17 +14,16 @@ import (
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
 )
 
-// restartCluster deletes the driver pods (driver and sidecar containers),
-// runs during while their replacements start, and waits until every
-// replacement is ready.
-func restartCluster(t *testing.T, during func()) error {
+// replacePods deletes the pods of namespace ns that match sel (the driver's:
+// driver and sidecar containers; or the COSI controller's), runs during while
+// their replacements start, and waits until every replacement is ready.
+func replacePods(t *testing.T, ns, sel string, during func()) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	ns, sel := env.settings.DriverNamespace, env.settings.DriverSelector
 	pods := env.kube.CoreV1().Pods(ns)
 	old, err := pods.List(ctx, metav1.ListOptions{LabelSelector: sel})
 	if err != nil {
-		return fmt.Errorf("list driver pods: %w", err)
+		return fmt.Errorf("list pods: %w", err)
 	}
 	if len(old.Items) == 0 {
 		return fmt.Errorf("no pod in namespace %s matches %s", ns, sel)
@@ -33,15 +32,15 @@ func restartCluster(t *testing.T, during func()) error {
 	for _, p := range old.Items {
 		gone[p.UID] = true
 		if err := pods.Delete(ctx, p.Name, metav1.DeleteOptions{}); err != nil {
-			return fmt.Errorf("delete driver pod %s: %w", p.Name, err)
+			return fmt.Errorf("delete pod %s: %w", p.Name, err)
 		}
-		t.Logf("deleted driver pod %s/%s", ns, p.Name)
+		t.Logf("deleted pod %s/%s", ns, p.Name)
 	}
 	during()
 	return stack.WaitFor(ctx, nil, 5*time.Minute, func(ctx context.Context) error {
 		list, err := pods.List(ctx, metav1.ListOptions{LabelSelector: sel})
 		if err != nil {
-			return fmt.Errorf("list driver pods: %w", err)
+			return fmt.Errorf("list pods: %w", err)
 		}
 		ready := 0
 		for _, p := range list.Items {
@@ -69,3 +68,5 @@ func podReady(p *corev1.Pod) bool {
 }
 
 var errNoRestart = errors.New("cannot restart the components: set E2E_DRIVER_NAMESPACE (and E2E_DRIVER_SELECTOR if the chart's labels differ)")
+
+var errNoControllerRestart = errors.New("cannot replace the COSI controller: set E2E_CONTROLLER_NAMESPACE (and E2E_CONTROLLER_SELECTOR if its labels differ)")

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -101,6 +103,22 @@ func TestClaimAndAccessGiveWorkingCredentials(t *testing.T) {
 		t.Run("neither identity was refused anything", func(t *testing.T) {
 			if lines := env.local.ProblemLines(); len(lines) > 0 {
 				t.Errorf("RBAC refusals or panics in the logs:\n%s", strings.Join(lines, "\n"))
+			}
+		})
+		t.Run("the driver logged its stamped version when the sidecar asked for its info", func(t *testing.T) {
+			// make build stamps `git describe` (or "dev" without git).
+			if err := env.local.WaitLog(context.Background(), "driver", 5*time.Second,
+				`"msg":"driver info requested"`, `"driverName":"`+env.settings.DriverName+`"`, `"version":"`); err != nil {
+				t.Error(err)
+			}
+			b, err := os.ReadFile(filepath.Join(env.local.Cfg.Dir, "driver.log"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, line := range strings.Split(string(b), "\n") {
+				if strings.Contains(line, `"msg":"driver info requested"`) && strings.Contains(line, `"version":""`) {
+					t.Errorf("the driver logged an empty version: %s", line)
+				}
 			}
 		})
 	}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -54,6 +55,10 @@ type suite struct {
 	// they are down (local mode) or being replaced (cluster mode); nil when
 	// the mode cannot restart them.
 	restart func(t *testing.T, during func()) error
+	// replaceController stops the COSI controller (local: the stand-in;
+	// cluster: deletes its pods), runs during, and waits until it runs again;
+	// nil when the mode cannot.
+	replaceController func(t *testing.T, during func()) error
 	// startErr is why the local components did not start; every test
 	// reports it.
 	startErr error
@@ -110,7 +115,7 @@ func runLocal(m *testing.M) int {
 		}
 		fmt.Fprintf(os.Stderr, "e2e: driver and sidecar ready in %s (logs in %s)\n", time.Since(began).Round(time.Millisecond), dir)
 		ctrl := &framework.Controller{Dynamic: s.Kube.Dynamic, PresetSidecarFinalizer: true}
-		go ctrl.Run(ctx, 200*time.Millisecond)
+		env.replaceController = localController(ctx, ctrl)
 		env.restart = restartLocal
 	})
 	cancel()
@@ -156,7 +161,14 @@ func runCluster(m *testing.M) int {
 		env.adminIAM = newIAMClient(env.s3Endpoint, "us-east-1", ak, sk)
 	}
 	if env.settings.DriverNamespace != "" {
-		env.restart = restartCluster
+		env.restart = func(t *testing.T, during func()) error {
+			return replacePods(t, env.settings.DriverNamespace, env.settings.DriverSelector, during)
+		}
+	}
+	if env.settings.ControllerNamespace != "" {
+		env.replaceController = func(t *testing.T, during func()) error {
+			return replacePods(t, env.settings.ControllerNamespace, env.settings.ControllerSelector, during)
+		}
 	}
 	return m.Run()
 }
@@ -187,6 +199,28 @@ func setup(t *testing.T) {
 		env.local.DumpLogs(&b)
 		t.Log(b.String())
 	})
+}
+
+// localController runs the controller stand-in until ctx ends and returns
+// the function that stops it, runs during, and starts it again.
+func localController(ctx context.Context, ctrl *framework.Controller) func(*testing.T, func()) error {
+	var mu sync.Mutex
+	start := func() context.CancelFunc {
+		cctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); ctrl.Run(cctx, 200*time.Millisecond) }()
+		return func() { cancel(); <-done }
+	}
+	stop := start()
+	return func(t *testing.T, during func()) error {
+		mu.Lock()
+		defer mu.Unlock()
+		stop()
+		t.Log("stopped the controller stand-in")
+		during()
+		stop = start()
+		return nil
+	}
 }
 
 // restartLocal stops the driver, runs during, stops the sidecar, and starts

@@ -26,6 +26,8 @@ case $tool in
   # The checksum database cannot serve chainsaw v0.2.15's go.mod; its hash is
   # pinned in the tool's go.sum instead.
   chainsaw) pkg=github.com/kyverno/chainsaw; export GONOSUMDB=github.com/kyverno/chainsaw ;;
+  actionlint) pkg=github.com/rhysd/actionlint/cmd/actionlint ;;
+  kind) pkg=sigs.k8s.io/kind ;;
   *) echo "unknown tool: $tool" >&2; exit 2 ;;
 esac
 

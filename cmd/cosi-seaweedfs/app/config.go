@@ -44,6 +44,8 @@ type Config struct {
 	CollectRevoked bool
 	LeaseDuration  time.Duration
 	Verbosity      int
+	// ShowVersion: print the version and exit; nothing else is validated.
+	ShowVersion bool
 }
 
 // ParseFlags reads flags, falling back to environment variables for the
@@ -82,11 +84,15 @@ func ParseFlags(args []string, getenv func(string) string) (Config, error) {
 	fs.BoolVar(&c.CollectRevoked, "collect-deleted-bucketaccesses", true, "revoke accesses whose BucketAccess no longer exists (the COSI sidecar v0.1.0 never calls Revoke); needs cluster-wide list on bucketaccesses")
 	fs.DurationVar(&c.LeaseDuration, "lease-duration", 15*time.Second, "leader Lease duration")
 	fs.IntVar(&c.Verbosity, "v", 0, "log verbosity")
+	fs.BoolVar(&c.ShowVersion, "version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		return c, fmt.Errorf("%w (flags: %s)", err, flagNames(fs))
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if c.ShowVersion {
+		return c, nil
 	}
 
 	var err error

@@ -30,6 +30,7 @@ import (
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/reconcile"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/version"
 )
 
 // Run serves the driver until ctx ends. It fails fast, before serving, when
@@ -122,7 +123,7 @@ func Run(ctx context.Context, cfg Config, log logr.Logger) error {
 	}, st, inf.Buckets.GetStore(), inf.Accesses.GetStore(),
 		func(kind, name string) { ctrl.Enqueue(reconcile.Key{Kind: kind, Name: name}) },
 		log.WithName("grpc"))
-	g := grpcapi.NewGRPCServer(srv, &grpcapi.Identity{Name: cfg.DriverName}, log.WithName("grpc"))
+	g := grpcapi.NewGRPCServer(srv, &grpcapi.Identity{Name: cfg.DriverName, Version: version.Get(), Log: log.WithName("grpc")}, log.WithName("grpc"))
 
 	factory.Start(ctx.Done())
 	defer factory.Shutdown()
@@ -134,7 +135,7 @@ func Run(ctx context.Context, cfg Config, log logr.Logger) error {
 	if cfg.MetricsAddr != "" {
 		wg.Go(func() { errc <- serveMetrics(ctx, cfg.MetricsAddr) })
 	}
-	log.Info("driver started", "driverName", cfg.DriverName, "socket", sockPath, "namespace", cfg.Namespace, "s3Endpoint", cfg.S3Endpoint)
+	log.Info("driver started", "version", version.Get(), "driverName", cfg.DriverName, "socket", sockPath, "namespace", cfg.Namespace, "s3Endpoint", cfg.S3Endpoint)
 
 	// The first component to stop (or ctx) stops the rest.
 	err = <-errc

@@ -40,16 +40,25 @@ type LocalConfig struct {
 	ResyncPeriod time.Duration
 	// DriverArgs are appended to the driver's command line.
 	DriverArgs []string
+	// SidecarBin runs another build of the sidecar than bin/objectstorage-sidecar
+	// (v0.1.0), and SidecarRBAC is the chart's sidecar.rbac for it; by default
+	// SidecarRBAC.
+	SidecarBin, SidecarRBAC string
+	// PrerenderedRBAC installs the chart's RBAC from chart-rbac-local.yaml
+	// instead of rendering it with helm (the demo, which builds no helm).
+	PrerenderedRBAC bool
 }
 
 // Local is the driver and the objectstorage-sidecar running as local
-// processes that share a unix socket and, as in the chart's pod, one ServiceAccount.
+// processes that share a unix socket, each with the rights the chart grants
+// its container (see InstallRBAC).
 type Local struct {
 	Cfg LocalConfig
 	// Socket is the unix socket path both processes use.
 	Socket string
-	// Kubeconfig authenticates as ServiceAccount, for both processes.
-	Kubeconfig string
+	// DriverKubeconfig and SidecarKubeconfig authenticate as
+	// DriverServiceAccount and SidecarServiceAccount.
+	DriverKubeconfig, SidecarKubeconfig string
 
 	driverBin, sidecarBin string
 
@@ -73,6 +82,9 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*Local, error) {
 	if cfg.ResyncPeriod <= 0 {
 		cfg.ResyncPeriod = 2 * time.Second
 	}
+	if cfg.SidecarRBAC == "" {
+		cfg.SidecarRBAC = SidecarRBAC
+	}
 	l := &Local{Cfg: cfg, Socket: filepath.Join(cfg.Dir, "cosi.sock")}
 	if len(l.Socket) > 100 {
 		return nil, fmt.Errorf("socket path %s is too long for a unix socket; use a shorter Dir", l.Socket)
@@ -81,22 +93,30 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*Local, error) {
 	if l.driverBin, err = stack.Binary("cosi-seaweedfs"); err != nil {
 		return nil, fmt.Errorf("%w (or run `make build`)", err)
 	}
-	if l.sidecarBin, err = stack.Binary("objectstorage-sidecar"); err != nil {
-		return nil, err
+	if l.sidecarBin = cfg.SidecarBin; l.sidecarBin == "" {
+		if l.sidecarBin, err = stack.Binary("objectstorage-sidecar"); err != nil {
+			return nil, err
+		}
 	}
 	if err := cfg.Kube.CreateNamespace(ctx, cfg.Namespace); err != nil {
 		return nil, err
 	}
-	if err := InstallRBAC(ctx, cfg.Kube, cfg.Namespace); err != nil {
+	install := InstallRBAC
+	if cfg.PrerenderedRBAC {
+		install = InstallPrerenderedRBAC
+	}
+	if err := install(ctx, cfg.Kube, cfg.Namespace, cfg.DriverName, cfg.SidecarRBAC); err != nil {
 		return nil, err
 	}
-	rc, err := cfg.Kube.ServiceAccountConfig(ctx, cfg.Namespace, ServiceAccount)
-	if err != nil {
-		return nil, err
-	}
-	l.Kubeconfig = filepath.Join(cfg.Dir, ServiceAccount+".kubeconfig")
-	if err := stack.WriteKubeconfig(rc, l.Kubeconfig); err != nil {
-		return l, err
+	for sa, path := range map[string]*string{DriverServiceAccount: &l.DriverKubeconfig, SidecarServiceAccount: &l.SidecarKubeconfig} {
+		rc, err := cfg.Kube.ServiceAccountConfig(ctx, cfg.Namespace, sa)
+		if err != nil {
+			return nil, err
+		}
+		*path = filepath.Join(cfg.Dir, sa+".kubeconfig")
+		if err := stack.WriteKubeconfig(rc, *path); err != nil {
+			return l, err
+		}
 	}
 	if err := l.StartDriver(ctx); err != nil {
 		return l, err
@@ -111,7 +131,7 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*Local, error) {
 // connections, which it opens only after its start-up checks passed.
 func (l *Local) StartDriver(ctx context.Context) error {
 	args := []string{
-		"--kubeconfig=" + l.Kubeconfig,
+		"--kubeconfig=" + l.DriverKubeconfig,
 		"--namespace=" + l.Cfg.Namespace,
 		"--driver-name=" + l.Cfg.DriverName,
 		"--cosi-endpoint=unix://" + l.Socket,
@@ -145,7 +165,7 @@ func (l *Local) StartDriver(ctx context.Context) error {
 // leader Lease, after which it lists Buckets and BucketAccesses and works.
 func (l *Local) StartSidecar(ctx context.Context) error {
 	args := []string{
-		"--kubeconfig=" + l.Kubeconfig,
+		"--kubeconfig=" + l.SidecarKubeconfig,
 		"--driver-addr=unix://" + l.Socket,
 		// Level 5 shows each Add/Update the sidecar handles. --debug is never
 		// set: it logs every gRPC response, credentials included.

@@ -26,6 +26,11 @@ const (
 	// that test is skipped in cluster mode.
 	EnvDriverNamespace = "E2E_DRIVER_NAMESPACE"
 	EnvDriverSelector  = "E2E_DRIVER_SELECTOR"
+	// EnvControllerNamespace and EnvControllerSelector name the COSI
+	// controller pods the recovery test deletes mid-flow. Without a
+	// namespace that test is skipped in cluster mode.
+	EnvControllerNamespace = "E2E_CONTROLLER_NAMESPACE"
+	EnvControllerSelector  = "E2E_CONTROLLER_SELECTOR"
 	// EnvTimeout bounds each wait for a COSI object (default 2m).
 	EnvTimeout = "E2E_TIMEOUT"
 	// EnvChainsawValues names a values file for the chainsaw tests that
@@ -40,6 +45,10 @@ const (
 
 // DefaultDriverSelector matches the pods of the Helm chart in charts/.
 const DefaultDriverSelector = "app.kubernetes.io/name=cosi-seaweedfs"
+
+// DefaultControllerSelector matches the pods of the COSI controller v0.2.2
+// as its kustomization (controller/kustomization.yaml) labels them.
+const DefaultControllerSelector = "app.kubernetes.io/name=container-object-storage-interface-controller"
 
 // Mode says where the COSI components come from.
 type Mode int
@@ -67,7 +76,10 @@ type Settings struct {
 	S3Endpoint      string
 	DriverNamespace string
 	DriverSelector  string
-	Timeout         time.Duration
+	// ControllerNamespace and ControllerSelector: see EnvControllerNamespace.
+	ControllerNamespace string
+	ControllerSelector  string
+	Timeout             time.Duration
 	// PresetFinalizers: see EnvPresetFinalizers.
 	PresetFinalizers bool
 	// ChainsawValues: see EnvChainsawValues.
@@ -85,6 +97,9 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 		DriverSelector:  strings.TrimSpace(getenv(EnvDriverSelector)),
 		ChainsawValues:  strings.TrimSpace(getenv(EnvChainsawValues)),
 		Timeout:         2 * time.Minute,
+
+		ControllerNamespace: strings.TrimSpace(getenv(EnvControllerNamespace)),
+		ControllerSelector:  strings.TrimSpace(getenv(EnvControllerSelector)),
 	}
 	if s.Kubeconfig != "" {
 		s.Mode = ModeCluster
@@ -94,6 +109,9 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 	}
 	if s.DriverSelector == "" {
 		s.DriverSelector = DefaultDriverSelector
+	}
+	if s.ControllerSelector == "" {
+		s.ControllerSelector = DefaultControllerSelector
 	}
 	if v := strings.TrimSpace(getenv(EnvTimeout)); v != "" {
 		d, err := time.ParseDuration(v)
@@ -112,7 +130,7 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 	if s.Mode == ModeLocal {
 		// The suite's own sidecar is v0.1.0.
 		s.PresetFinalizers = true
-		for _, k := range []string{EnvS3Endpoint, EnvDriverNamespace, EnvDriverSelector, EnvPresetFinalizers, EnvChainsawValues} {
+		for _, k := range []string{EnvS3Endpoint, EnvDriverNamespace, EnvDriverSelector, EnvPresetFinalizers, EnvChainsawValues, EnvControllerNamespace, EnvControllerSelector} {
 			if getenv(k) != "" {
 				return s, fmt.Errorf("%s is a cluster-mode setting; set %s too, or unset it", k, EnvKubeconfig)
 			}

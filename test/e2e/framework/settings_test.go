@@ -14,33 +14,39 @@ func TestSettingsFromEnv(t *testing.T) {
 	}{
 		{
 			name: "no variables select local mode with defaults",
-			want: Settings{Mode: ModeLocal, DriverName: DefaultDriverName, DriverSelector: DefaultDriverSelector, Timeout: 2 * time.Minute, PresetFinalizers: true},
+			want: Settings{Mode: ModeLocal, DriverName: DefaultDriverName, DriverSelector: DefaultDriverSelector, ControllerSelector: DefaultControllerSelector, Timeout: 2 * time.Minute, PresetFinalizers: true},
 		},
 		{
 			name: "E2E_KUBECONFIG selects cluster mode",
 			env: map[string]string{
 				EnvKubeconfig: "/tmp/kc", EnvS3Endpoint: "http://s3.example:8333", EnvDriverNamespace: "cosi",
 				EnvDriverName: "other.io", EnvTimeout: "5m", EnvChainsawValues: "/tmp/values.yaml",
+				EnvControllerNamespace: "cosi-system",
 			},
 			want: Settings{
 				Mode: ModeCluster, Kubeconfig: "/tmp/kc", DriverName: "other.io", S3Endpoint: "http://s3.example:8333",
-				DriverNamespace: "cosi", DriverSelector: DefaultDriverSelector, Timeout: 5 * time.Minute,
-				ChainsawValues: "/tmp/values.yaml",
+				DriverNamespace: "cosi", DriverSelector: DefaultDriverSelector, ControllerSelector: DefaultControllerSelector, Timeout: 5 * time.Minute,
+				ChainsawValues: "/tmp/values.yaml", ControllerNamespace: "cosi-system",
 			},
 		},
 		{
 			name: "blank E2E_KUBECONFIG is local mode",
 			env:  map[string]string{EnvKubeconfig: "  "},
-			want: Settings{Mode: ModeLocal, DriverName: DefaultDriverName, DriverSelector: DefaultDriverSelector, Timeout: 2 * time.Minute, PresetFinalizers: true},
+			want: Settings{Mode: ModeLocal, DriverName: DefaultDriverName, DriverSelector: DefaultDriverSelector, ControllerSelector: DefaultControllerSelector, Timeout: 2 * time.Minute, PresetFinalizers: true},
 		},
 		{
 			name: "cluster mode can preset the sidecar's finalizers",
 			env:  map[string]string{EnvKubeconfig: "/tmp/kc", EnvPresetFinalizers: "true"},
-			want: Settings{Mode: ModeCluster, Kubeconfig: "/tmp/kc", DriverName: DefaultDriverName, DriverSelector: DefaultDriverSelector, Timeout: 2 * time.Minute, PresetFinalizers: true},
+			want: Settings{Mode: ModeCluster, Kubeconfig: "/tmp/kc", DriverName: DefaultDriverName, DriverSelector: DefaultDriverSelector, ControllerSelector: DefaultControllerSelector, Timeout: 2 * time.Minute, PresetFinalizers: true},
 		},
 		{
 			name:    "a cluster-only variable without E2E_KUBECONFIG is an error",
 			env:     map[string]string{EnvS3Endpoint: "http://s3.example:8333"},
+			wantErr: true,
+		},
+		{
+			name:    "the controller's pods are a cluster-only setting",
+			env:     map[string]string{EnvControllerNamespace: "cosi-system"},
 			wantErr: true,
 		},
 		{
