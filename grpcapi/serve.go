@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -70,8 +71,10 @@ func Listen(path string) (net.Listener, error) {
 }
 
 // NewGRPCServer registers the services with panic recovery and call logging.
-func NewGRPCServer(srv *Server, id *Identity, log logr.Logger) *grpc.Server {
-	g := grpc.NewServer(grpc.ChainUnaryInterceptor(logCalls(log), recoverPanics(log), boundCalls(srv.cfg.WaitTimeout+callSlack)))
+// observe are interceptors that see every call first (metrics).
+func NewGRPCServer(srv *Server, id *Identity, log logr.Logger, observe ...grpc.UnaryServerInterceptor) *grpc.Server {
+	chain := slices.Concat(observe, []grpc.UnaryServerInterceptor{logCalls(log), recoverPanics(log), boundCalls(srv.cfg.WaitTimeout+callSlack)})
+	g := grpc.NewServer(grpc.ChainUnaryInterceptor(chain...))
 	cosi.RegisterIdentityServer(g, id)
 	cosi.RegisterProvisionerServer(g, srv)
 	return g

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/google/uuid"
 	"golang.org/x/time/rate"
 	corev1 "k8s.io/api/core/v1"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -18,6 +19,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/metrics"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
 )
@@ -54,6 +56,9 @@ type ControllerConfig struct {
 	// OnAnonymousCheck, when set, is told the outcome of every
 	// anonymous-access check (for readiness).
 	OnAnonymousCheck func(AnonymousCheck)
+	// Metrics, when set, counts reconciles and resyncs and gets the
+	// workqueue's metrics.
+	Metrics *metrics.Metrics
 }
 
 // Controller runs Reconcile for record keys from a rate-limited workqueue.
@@ -80,7 +85,7 @@ func NewController(r *Reconciler, inf Informers, cfg ControllerConfig, log logr.
 		cfg: cfg,
 		log: log,
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(RecordRateLimiter(),
-			workqueue.TypedRateLimitingQueueConfig[Key]{Name: "records"}),
+			workqueue.TypedRateLimitingQueueConfig[Key]{Name: "records", MetricsProvider: cfg.Metrics.Workqueue()}),
 		bucketAccesses: cfg.BucketAccesses,
 	}
 	for kind, inf := range map[string]cache.SharedIndexInformer{store.KindBucket: inf.Buckets, store.KindAccess: inf.Accesses} {
@@ -232,12 +237,14 @@ func (c *Controller) processNext(ctx context.Context) bool {
 	}
 	defer c.queue.Done(key)
 
-	log := c.log.WithValues("kind", key.Kind, "record", key.Name)
+	// The reconcile id ties together every line one reconcile logs (its
+	// applied steps at V(1), its error).
+	log := c.log.WithValues("kind", key.Kind, "record", key.Name, "reconcileID", uuid.NewString())
 	callCtx, cancel := context.WithTimeout(logr.NewContext(ctx, log), c.cfg.CallTimeout)
 	start := time.Now()
 	res, err := c.r.Reconcile(callCtx, key)
 	cancel()
-	observeReconcile(key.Kind, err, time.Since(start))
+	c.cfg.Metrics.ObserveReconcile(key.Kind, resultOf(err), time.Since(start))
 	switch {
 	case err != nil && IsTerminal(err):
 		// Retrying cannot help; the next change or resync looks again.
@@ -267,16 +274,14 @@ func (c *Controller) resync(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, max(c.cfg.CallTimeout, c.cfg.ResyncPeriod))
 	defer cancel()
 	start := time.Now()
-	if err := c.resyncOnce(ctx); err != nil {
+	snap, err := c.resyncOnce(ctx)
+	c.cfg.Metrics.ObserveResync(err, time.Since(start), len(snap.Buckets), len(snap.Users))
+	if err != nil {
 		c.log.Error(err, "resync failed")
-		resyncTotal.WithLabelValues("error").Inc()
-		return
 	}
-	resyncTotal.WithLabelValues("ok").Inc()
-	resyncDuration.Observe(time.Since(start).Seconds())
 }
 
-func (c *Controller) resyncOnce(ctx context.Context) error {
+func (c *Controller) resyncOnce(ctx context.Context) (Snapshot, error) {
 	// Records first: see PlanResync for why the order matters.
 	var buckets []*store.Bucket
 	for _, obj := range c.inf.Buckets.GetStore().List() {
@@ -293,7 +298,7 @@ func (c *Controller) resyncOnce(ctx context.Context) error {
 	var snap Snapshot
 	var err error
 	if snap.Buckets, err = c.r.Admin.ListMarkedBuckets(ctx); err != nil {
-		return fmt.Errorf("list marked buckets: %w", err)
+		return snap, fmt.Errorf("list marked buckets: %w", err)
 	}
 	// Users named under an earlier configured prefix are still the users of
 	// their records: list them too.
@@ -304,7 +309,7 @@ func (c *Controller) resyncOnce(ctx context.Context) error {
 		}
 	}
 	if snap.Users, err = c.r.Admin.ListOwnedUsers(ctx, earlier...); err != nil {
-		return fmt.Errorf("list owned users: %w", err)
+		return snap, fmt.Errorf("list owned users: %w", err)
 	}
 	var uids BucketAccessUIDs
 	if c.bucketAccesses != nil {
@@ -318,13 +323,18 @@ func (c *Controller) resyncOnce(ctx context.Context) error {
 	for _, k := range plan.Requeue {
 		c.queue.Add(k)
 	}
+	revoked := map[string]*store.Access{}
+	for _, a := range accesses {
+		revoked[a.RecordName] = a
+	}
 	for _, name := range plan.Revoke {
 		if err := c.r.Store.DeleteAccess(ctx, name); err != nil {
 			c.log.Error(err, "cannot revoke access of a deleted BucketAccess", "record", name)
 			continue
 		}
-		garbageCollected.WithLabelValues("access").Inc()
+		c.cfg.Metrics.GarbageCollected(store.KindAccess)
 		c.log.Info("revoking access whose BucketAccess is gone", "record", name)
+		c.credentialsCollected(buckets, revoked[name])
 	}
 	for _, u := range plan.OrphanUsers {
 		c.collectUser(ctx, u)
@@ -333,7 +343,22 @@ func (c *Controller) resyncOnce(ctx context.Context) error {
 		c.collectBucket(ctx, b)
 	}
 	c.checkAnonymous(ctx, buckets)
-	return nil
+	return snap, nil
+}
+
+// credentialsCollected tells the users of the access's bucket that its
+// credentials were revoked: the BucketAccess itself is gone.
+func (c *Controller) credentialsCollected(buckets []*store.Bucket, a *store.Access) {
+	if a == nil {
+		return
+	}
+	for _, b := range buckets {
+		if b.Spec.BucketID == a.Spec.BucketID {
+			c.r.Observer.notifyBucket(b, Notice{Type: EventNormal, Reason: ReasonCredentialsCollected, Action: "Revoke",
+				Message: fmt.Sprintf("the credentials of access %s were revoked: its BucketAccess no longer exists", a.Spec.Name)})
+			return
+		}
+	}
 }
 
 // collectUser deletes an owned user that no access record asks for. The cache
@@ -349,7 +374,7 @@ func (c *Controller) collectUser(ctx context.Context, user string) {
 		c.log.Error(err, "garbage collection of user failed", "user", user)
 		return
 	}
-	garbageCollected.WithLabelValues("user").Inc()
+	c.cfg.Metrics.GarbageCollected("user")
 	c.log.Info("garbage-collected user without access record", "user", user)
 }
 
@@ -372,7 +397,7 @@ func (c *Controller) collectBucket(ctx context.Context, mb s3admin.MarkedBucket)
 	case err != nil:
 		c.log.Error(err, "garbage collection of bucket failed", "bucket", bucket)
 	default:
-		garbageCollected.WithLabelValues("bucket").Inc()
+		c.cfg.Metrics.GarbageCollected(store.KindBucket)
 		c.log.Info("garbage-collected empty bucket without record", "bucket", bucket)
 	}
 }

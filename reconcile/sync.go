@@ -33,6 +33,8 @@ type Reconciler struct {
 	Store *store.Store
 	Admin s3admin.Admin
 	Cfg   Config
+	// Observer, when set, gets metrics, Events and debug logs (observe.go).
+	Observer *Observer
 }
 
 // Reconcile brings SeaweedFS in line with the record named by key. It reads
@@ -100,6 +102,7 @@ steps:
 			return Result{}, r.recordBucketError(ctx, rec, fmt.Errorf("%s: %w", step, err))
 		}
 		if step == StepRelease {
+			r.bucketReconciled(ctx, rec, plan)
 			return Result{}, nil
 		}
 	}
@@ -114,6 +117,7 @@ steps:
 			return Result{}, err
 		}
 	}
+	r.bucketReconciled(ctx, rec, plan)
 	return r.result(plan), nil
 }
 
@@ -211,6 +215,7 @@ func (r *Reconciler) reconcileAccess(ctx context.Context, name string) (Result, 
 			return Result{}, r.recordAccessError(ctx, rec, fmt.Errorf("%s: %w", step, err))
 		}
 		if step == StepRelease {
+			r.accessReconciled(ctx, rec, plan)
 			return Result{}, nil
 		}
 	}
@@ -219,6 +224,7 @@ func (r *Reconciler) reconcileAccess(ctx context.Context, name string) (Result, 
 			return Result{}, err
 		}
 	}
+	r.accessReconciled(ctx, rec, plan)
 	return r.result(plan), nil
 }
 
@@ -272,6 +278,7 @@ func (r *Reconciler) result(p Plan) Result {
 // err for the workqueue to retry with backoff. Only the error's class goes into
 // the status; messages from the backend stay in the logs.
 func (r *Reconciler) recordBucketError(ctx context.Context, rec *store.Bucket, err error) error {
+	r.bucketFailed(rec, err)
 	if rec.Status.Phase != store.PhaseReady && !rec.Deleting {
 		st := rec.Status
 		st.Phase, st.Reason, st.Message = store.PhasePending, store.ReasonBackendError, describe(err)
@@ -281,6 +288,7 @@ func (r *Reconciler) recordBucketError(ctx context.Context, rec *store.Bucket, e
 }
 
 func (r *Reconciler) recordAccessError(ctx context.Context, rec *store.Access, err error) error {
+	r.accessFailed(rec, err)
 	if rec.Status.Phase != store.PhaseReady && !rec.Deleting {
 		st := rec.Status
 		st.Phase, st.Reason, st.Message = store.PhasePending, store.ReasonBackendError, describe(err)

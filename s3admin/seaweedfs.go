@@ -19,6 +19,7 @@ import (
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go/middleware"
 )
 
 // Config configures the SeaweedFS client.
@@ -43,6 +44,14 @@ type Config struct {
 	MaxAttempts int
 	// HTTPClient is optional.
 	HTTPClient *http.Client
+	// Credentials, when set, supplies the admin credentials in place of
+	// AccessKeyID and SecretAccessKey (still required, as the values the
+	// driver started with). A provider that re-reads mounted files
+	// lets a rotated admin Secret take effect without a restart.
+	Credentials aws.CredentialsProvider
+	// APIOptions are added to every S3 and IAM call's middleware stack
+	// (metrics).
+	APIOptions []func(*middleware.Stack) error
 }
 
 // SeaweedFS implements Admin against a SeaweedFS S3 gateway (4.34 or newer;
@@ -98,7 +107,10 @@ func NewSeaweedFS(cfg Config) (*SeaweedFS, error) {
 	if httpClient == nil {
 		httpClient = &http.Client{}
 	}
-	creds := credentials.NewStaticCredentialsProvider(cfg.AccessKeyID, cfg.SecretAccessKey, "")
+	var creds aws.CredentialsProvider = credentials.NewStaticCredentialsProvider(cfg.AccessKeyID, cfg.SecretAccessKey, "")
+	if cfg.Credentials != nil {
+		creds = cfg.Credentials
+	}
 	// The reconciler has its own backoff; the SDK's client-side retry quota
 	// would turn an outage into "retry quota exceeded" errors that say less.
 	retryer := func() aws.Retryer {
@@ -116,6 +128,7 @@ func NewSeaweedFS(cfg Config) (*SeaweedFS, error) {
 			Credentials:  creds,
 			HTTPClient:   httpClient,
 			Retryer:      retryer(),
+			APIOptions:   slices.Clip(cfg.APIOptions),
 			// SeaweedFS does not implement every checksum newer SDKs add by
 			// default; send and check them only where the operation needs one.
 			RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
@@ -127,6 +140,7 @@ func NewSeaweedFS(cfg Config) (*SeaweedFS, error) {
 			Credentials:  creds,
 			HTTPClient:   httpClient,
 			Retryer:      retryer(),
+			APIOptions:   slices.Clip(cfg.APIOptions),
 		}),
 		http:     httpClient,
 		iamWrite: newCtxMutex(),

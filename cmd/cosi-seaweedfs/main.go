@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -23,6 +24,11 @@ func main() {
 
 func run(ctx context.Context) error {
 	cfg, err := app.ParseFlags(os.Args[1:], os.Getenv)
+	var help *app.HelpError
+	if errors.As(err, &help) {
+		fmt.Print(help.Text)
+		return nil
+	}
 	if err != nil {
 		return err
 	}

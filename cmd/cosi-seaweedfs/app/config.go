@@ -32,6 +32,14 @@ type Config struct {
 	UserPrefix  string
 	OwnerID     string // bucket ownership marker value
 	MetricsAddr string
+	HealthAddr  string // /healthz and /readyz; empty: off
+	// AccessKeyFile and SecretKeyFile, when set, are re-read while the
+	// driver runs, so that a rotated admin Secret takes effect.
+	AccessKeyFile string
+	SecretKeyFile string
+	// LeaderIdentity names this replica in the leader Lease; empty: the host
+	// name and a random suffix.
+	LeaderIdentity string
 
 	BackendTimeout time.Duration
 	WaitTimeout    time.Duration
@@ -74,7 +82,9 @@ func ParseFlags(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&c.PublicRegn, "public-region", env("PUBLIC_S3_REGION", ""), "region written into consumers' credentials (default: --s3-region)")
 	fs.StringVar(&c.UserPrefix, "user-prefix", env("USER_PREFIX", "cosi-"), "name prefix of the SeaweedFS users this driver owns; users without it are never touched")
 	fs.StringVar(&c.OwnerID, "owner-id", env("OWNER_ID", ""), "owner id tagged on every bucket this installation creates; unique per installation sharing a SeaweedFS (default: ns-<UID of --namespace>)")
-	fs.StringVar(&c.MetricsAddr, "metrics-address", env("METRICS_ADDRESS", ""), "address for /metrics and /healthz, e.g. :8080; empty: off")
+	fs.StringVar(&c.MetricsAddr, "metrics-address", env("METRICS_ADDRESS", ""), "address for /metrics, e.g. :8080; empty: off")
+	fs.StringVar(&c.HealthAddr, "health-address", env("HEALTH_ADDRESS", ""), "address for the /healthz (liveness) and /readyz (readiness) probes, e.g. :8081; empty: off")
+	fs.StringVar(&c.LeaderIdentity, "leader-identity", env("POD_NAME", ""), "this replica's name in the leader Lease; keep it stable across restarts of one pod (the pod name) so a restarted driver takes its Lease back at once; empty: host name and a random suffix")
 	fs.DurationVar(&c.BackendTimeout, "backend-timeout", 10*time.Second, "bound on every single SeaweedFS call")
 	fs.DurationVar(&c.WaitTimeout, "wait-timeout", 20*time.Second, "how long a gRPC call waits for convergence before answering UNAVAILABLE")
 	fs.DurationVar(&c.ResyncPeriod, "resync-period", time.Minute, "how often SeaweedFS is listed to repair drift and collect garbage")
@@ -83,9 +93,12 @@ func ParseFlags(args []string, getenv func(string) string) (Config, error) {
 	fs.BoolVar(&c.LeaderElect, "leader-elect", true, "elect one reconciling replica with a Lease")
 	fs.BoolVar(&c.CollectRevoked, "collect-deleted-bucketaccesses", true, "revoke accesses whose BucketAccess no longer exists (the COSI sidecar v0.1.0 never calls Revoke); needs cluster-wide list on bucketaccesses")
 	fs.DurationVar(&c.LeaseDuration, "lease-duration", 15*time.Second, "leader Lease duration")
-	fs.IntVar(&c.Verbosity, "v", 0, "log verbosity")
+	fs.IntVar(&c.Verbosity, "v", 0, "log verbosity: 0 changes and errors, 1 also each reconcile's applied steps, 2 and more also client-go's detail")
 	fs.BoolVar(&c.ShowVersion, "version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return c, &HelpError{Text: usage(fs)}
+		}
 		return c, fmt.Errorf("%w (flags: %s)", err, flagNames(fs))
 	}
 	if fs.NArg() > 0 {
@@ -95,6 +108,7 @@ func ParseFlags(args []string, getenv func(string) string) (Config, error) {
 		return c, nil
 	}
 
+	c.AccessKeyFile, c.SecretKeyFile = accessKeyFile, secretKeyFile
 	var err error
 	if c.AccessKey, err = secretValue(accessKeyFile, getenv("SEAWEEDFS_ACCESS_KEY_ID"), "admin access key"); err != nil {
 		return c, err

@@ -6,18 +6,15 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/aws/smithy-go/middleware"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
@@ -27,6 +24,9 @@ import (
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/grpcapi"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/health"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/metrics"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/objectevents"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/reconcile"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
@@ -49,14 +49,21 @@ func Run(ctx context.Context, cfg Config, log logr.Logger) error {
 	if err != nil {
 		return fmt.Errorf("kubernetes client: %w", err)
 	}
-	admin, err := s3admin.NewSeaweedFS(s3admin.Config{
+	routeKlog(log, cfg.Verbosity)
+	m := metrics.New()
+	adminCfg := s3admin.Config{
 		Endpoint:        cfg.S3Endpoint,
 		Region:          cfg.S3Region,
 		AccessKeyID:     cfg.AccessKey,
 		SecretAccessKey: cfg.SecretKey,
 		UserPrefix:      cfg.UserPrefix,
 		CallTimeout:     cfg.BackendTimeout,
-	})
+		APIOptions:      []func(*middleware.Stack) error{m.SeaweedFSAPIOption()},
+	}
+	if cfg.AccessKeyFile != "" && cfg.SecretKeyFile != "" {
+		adminCfg.Credentials = fileCredentials{idFile: cfg.AccessKeyFile, secretFile: cfg.SecretKeyFile, refresh: credentialsRefresh}
+	}
+	admin, err := s3admin.NewSeaweedFS(adminCfg)
 	if err != nil {
 		return fmt.Errorf("seaweedfs client: %w", err)
 	}
@@ -80,6 +87,17 @@ func Run(ctx context.Context, cfg Config, log logr.Logger) error {
 		Buckets:  factory.Core().V1().ConfigMaps().Informer(),
 		Accesses: factory.Core().V1().Secrets().Informer(),
 	}
+	m.RegisterRecords(inf.Buckets.GetStore(), inf.Accesses.GetStore())
+	meta, err := metadata.NewForConfig(restCfg)
+	if err != nil {
+		return fmt.Errorf("kubernetes metadata client: %w", err)
+	}
+	dyn, err := dynamic.NewForConfig(restCfg)
+	if err != nil {
+		return fmt.Errorf("kubernetes dynamic client: %w", err)
+	}
+	checks := health.New(cfg.BackendTimeout, m.SetReadyCheck)
+	events := objectevents.New(client, dyn, meta, log.WithName("events"))
 	rec := &reconcile.Reconciler{Store: st, Admin: admin, Cfg: reconcile.Config{
 		UserPrefix:      cfg.UserPrefix,
 		OwnerID:         cfg.OwnerID,
@@ -87,17 +105,14 @@ func Run(ctx context.Context, cfg Config, log logr.Logger) error {
 		// Short: each pass removes a bounded number of keys, and other
 		// records' reconciles run in between.
 		UnfinishedInterval: time.Second,
-	}}
+	}, Observer: &reconcile.Observer{Metrics: m, Notifier: events, Health: checks}}
 	ctrlCfg := reconcile.ControllerConfig{
 		Workers:      cfg.Workers,
 		ResyncPeriod: cfg.ResyncPeriod,
 		CallTimeout:  cfg.BackendTimeout * 6, // one reconcile makes a handful of backend calls
+		Metrics:      m,
 	}
 	if cfg.CollectRevoked {
-		meta, err := metadata.NewForConfig(restCfg)
-		if err != nil {
-			return fmt.Errorf("kubernetes metadata client: %w", err)
-		}
 		ctrlCfg.BucketAccesses = reconcile.MetadataBucketAccesses{Client: meta}
 	}
 	ctrl, err := reconcile.NewController(rec, inf, ctrlCfg, log.WithName("reconcile"))
@@ -123,17 +138,25 @@ func Run(ctx context.Context, cfg Config, log logr.Logger) error {
 	}, st, inf.Buckets.GetStore(), inf.Accesses.GetStore(),
 		func(kind, name string) { ctrl.Enqueue(reconcile.Key{Kind: kind, Name: name}) },
 		log.WithName("grpc"))
-	g := grpcapi.NewGRPCServer(srv, &grpcapi.Identity{Name: cfg.DriverName, Version: version.Get(), Log: log.WithName("grpc")}, log.WithName("grpc"))
+	g := grpcapi.NewGRPCServer(srv, &grpcapi.Identity{Name: cfg.DriverName, Version: version.Get(), Log: log.WithName("grpc")}, log.WithName("grpc"), m.GRPC.UnaryServerInterceptor())
+	m.GRPC.InitializeMetrics(g)
+	liveness := health.New(cfg.BackendTimeout, nil)
+	closeProbes, err := addChecks(checks, liveness, cfg, sockPath, admin, inf)
+	if err != nil {
+		return err
+	}
+	defer closeProbes()
 
 	factory.Start(ctx.Done())
 	defer factory.Shutdown()
 
 	var wg sync.WaitGroup
-	errc := make(chan error, 3)
+	errc := make(chan error, 5)
 	wg.Go(func() { errc <- grpcapi.Serve(ctx, g, lis, cfg.GracePeriod) })
-	wg.Go(func() { errc <- reconcileLoop(ctx, cfg, client, ctrl, log) })
-	if cfg.MetricsAddr != "" {
-		wg.Go(func() { errc <- serveMetrics(ctx, cfg.MetricsAddr) })
+	wg.Go(func() { errc <- reconcileLoop(ctx, cfg, client, ctrl, m, log) })
+	wg.Go(func() { errc <- events.Run(ctx) })
+	for addr, mux := range httpMuxes(cfg, m, checks, liveness) {
+		wg.Go(func() { errc <- serveHTTP(ctx, addr, mux) })
 	}
 	log.Info("driver started", "version", version.Get(), "driverName", cfg.DriverName, "socket", sockPath, "namespace", cfg.Namespace, "s3Endpoint", cfg.S3Endpoint)
 
@@ -199,11 +222,13 @@ func defaultOwnerID(ctx context.Context, cfg Config, client kubernetes.Interface
 // reconcileLoop runs the reconciler while this replica holds the leader
 // Lease. Losing the Lease ends the process: another replica has taken over,
 // and a reconciler that might still act on stale state must not go on.
-func reconcileLoop(ctx context.Context, cfg Config, client kubernetes.Interface, ctrl *reconcile.Controller, log logr.Logger) error {
+func reconcileLoop(ctx context.Context, cfg Config, client kubernetes.Interface, ctrl *reconcile.Controller, m *metrics.Metrics, log logr.Logger) error {
 	if !cfg.LeaderElect {
+		m.SetLeader(true)
+		defer m.SetLeader(false)
 		return ctrl.Run(ctx)
 	}
-	id, err := identity()
+	id, err := leaderIdentity(cfg.LeaderIdentity)
 	if err != nil {
 		return err
 	}
@@ -230,6 +255,8 @@ func reconcileLoop(ctx context.Context, cfg Config, client kubernetes.Interface,
 		Callbacks: leaderelection.LeaderCallbacks{
 			OnStartedLeading: func(lctx context.Context) {
 				started.Store(true)
+				m.SetLeader(true)
+				defer m.SetLeader(false)
 				log.Info("leader lease acquired", "identity", id)
 				rctx, rcancel := context.WithCancel(lctx)
 				defer rcancel()
@@ -271,7 +298,18 @@ func leaseName(driver string) string {
 	return "cosi-seaweedfs-" + store.AccessID(driver)[:10]
 }
 
-func identity() (string, error) {
+// leaderIdentity is this replica's name in the Lease. A configured name
+// (the pod name, from the downward API) survives container restarts: the
+// leader elector treats a Lease held under its own name as its own, so a
+// driver restarted after a crash takes the Lease back at once instead of
+// waiting a whole lease duration for its previous self to expire. That is
+// safe because one pod runs one driver container at a time: the previous
+// holder of that name is dead. Without a name, the host name and a random
+// suffix keep separate processes on one host (tests, the demo) distinct.
+func leaderIdentity(configured string) (string, error) {
+	if configured != "" {
+		return configured, nil
+	}
 	host, err := os.Hostname()
 	if err != nil {
 		return "", fmt.Errorf("hostname: %w", err)
@@ -281,28 +319,4 @@ func identity() (string, error) {
 		return "", err
 	}
 	return host + "_" + hex.EncodeToString(b), nil
-}
-
-func serveMetrics(ctx context.Context, addr string) error {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	reg.MustRegister(reconcile.Collectors()...)
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) })
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("metrics listen: %w", err)
-	}
-	s := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		_ = s.Shutdown(sctx)
-	}()
-	if err := s.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("metrics server: %w", err)
-	}
-	return nil
 }
