@@ -186,3 +186,8 @@ func (m *Metrics) SetReadyCheck(name string, ok bool) {
 	}
 	m.readyCheck.WithLabelValues(name).Set(v)
 }
+
+// DriftRepairedCounter is the drift counter of one kind, for tests.
+func (m *Metrics) DriftRepairedCounter(kind string) prometheus.Counter {
+	return m.driftRepaired.WithLabelValues(kind)
+}
