@@ -26,7 +26,11 @@ import (
 type driver struct {
 	dir    string
 	socket string
-	args   []string
+	// httpAddr serves /metrics, /healthz and /readyz.
+	httpAddr string
+	// secretFile holds the admin secret key the driver reads.
+	secretFile string
+	args       []string
 	// adminSecret is the SeaweedFS admin secret key, which must never
 	// appear in the log.
 	adminSecret string
@@ -59,12 +63,25 @@ func newDriver(dir string, saCfg *rest.Config, sw *stack.Seaweed) (*driver, erro
 		return nil, fmt.Errorf("open driver log: %w", err)
 	}
 	socket := filepath.Join(dir, "cosi.sock")
+	port, err := stack.FreePort()
+	if err != nil {
+		return nil, err
+	}
+	httpAddr := fmt.Sprintf("127.0.0.1:%d", port)
 	return &driver{
 		dir:         dir,
 		socket:      socket,
+		httpAddr:    httpAddr,
+		secretFile:  secretFile,
 		adminSecret: sw.SecretKey,
 		log:         logFile,
 		args: []string{
+			// Metrics and probes on one port; the debug level puts each
+			// reconcile's steps and client-go's lines into the log that
+			// is checked for secrets.
+			"--metrics-address=" + httpAddr,
+			"--health-address=" + httpAddr,
+			"--v=2",
 			"--driver-name=" + driverName,
 			"--cosi-endpoint=unix://" + socket,
 			"--namespace=" + driverNamespace,
@@ -99,7 +116,7 @@ func (d *driver) start(ctx context.Context) error {
 	runCtx, cancel := context.WithCancel(context.Background())
 	r := &run{cancel: cancel, exited: make(chan struct{})}
 	go func() {
-		r.err = app.Run(runCtx, cfg, app.NewLogger(d.log, 0))
+		r.err = app.Run(runCtx, cfg, app.NewLogger(d.log, cfg.Verbosity))
 		close(r.exited)
 	}()
 

@@ -276,6 +276,18 @@ func (sw *Seaweed) Restart(ctx context.Context) error {
 	return sw.start(ctx)
 }
 
+// Kill ends SeaweedFS with SIGKILL and leaves it down, keeping its data
+// directory: an outage. Restart brings it back with all state.
+func (sw *Seaweed) Kill() {
+	sw.mu.Lock()
+	p := sw.proc
+	sw.mu.Unlock()
+	if p != nil {
+		p.Kill()
+	}
+	sw.removeGrpcSockets()
+}
+
 // Stop ends SeaweedFS at once and removes its directory if StartSeaweed
 // created it. SIGKILL is used because SIGTERM takes seconds and the state is
 // thrown away anyway. Safe to call more than once.

@@ -1,0 +1,476 @@
+package conformance
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"google.golang.org/grpc/codes"
+	eventsv1 "k8s.io/api/events/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	cosi "sigs.k8s.io/container-object-storage-interface-spec"
+)
+
+// ---- probes and metrics ----
+
+// httpGet fetches path from the driver's metrics and probe address.
+func (d *driver) httpGet(t testing.TB, path string) (int, string) {
+	t.Helper()
+	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(c, http.MethodGet, "http://"+d.httpAddr+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("read %s: %v", path, err)
+	}
+	return resp.StatusCode, string(body)
+}
+
+// samples are scraped values by series: name{label="value",...} with the
+// labels sorted; a histogram contributes name_count.
+type samples map[string]float64
+
+func series(name string, labels ...string) string {
+	var pairs []string
+	for i := 0; i+1 < len(labels); i += 2 {
+		pairs = append(pairs, labels[i]+"="+labels[i+1])
+	}
+	sort.Strings(pairs)
+	return name + "{" + strings.Join(pairs, ",") + "}"
+}
+
+func (d *driver) scrape(t testing.TB) samples {
+	t.Helper()
+	code, body := d.httpGet(t, "/metrics")
+	if code != http.StatusOK {
+		t.Fatalf("GET /metrics = %d", code)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("parse /metrics: %v", err)
+	}
+	out := samples{}
+	for name, f := range families {
+		for _, m := range f.GetMetric() {
+			var labels []string
+			for _, l := range m.GetLabel() {
+				labels = append(labels, l.GetName(), l.GetValue())
+			}
+			switch f.GetType() {
+			case dto.MetricType_COUNTER:
+				out[series(name, labels...)] = m.GetCounter().GetValue()
+			case dto.MetricType_GAUGE:
+				out[series(name, labels...)] = m.GetGauge().GetValue()
+			case dto.MetricType_HISTOGRAM:
+				out[series(name+"_count", labels...)] = float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	return out
+}
+
+// grpcOK is the series counting a method's OK answers.
+func grpcOK(method string) string {
+	return series("grpc_server_handled_total", "grpc_code", "OK", "grpc_method", method,
+		"grpc_service", "cosi.v1alpha1.Provisioner", "grpc_type", "unary")
+}
+
+func backendOK(service, operation string) string {
+	return series("cosi_seaweedfs_seaweedfs_requests_total", "operation", operation, "outcome", "ok", "service", service)
+}
+
+func readyRecords(kind string) string {
+	return series("cosi_seaweedfs_records", "kind", kind, "phase", "Ready")
+}
+
+// requireIncreased fails the test unless every series grew by at least 1
+// from before to after.
+func requireIncreased(t testing.TB, before, after samples, keys ...string) {
+	t.Helper()
+	for _, k := range keys {
+		if _, ok := after[k]; !ok {
+			t.Errorf("%s is not exported", k)
+			continue
+		}
+		if after[k] < before[k]+1 {
+			t.Errorf("%s = %v, was %v: want an increase", k, after[k], before[k])
+		}
+	}
+}
+
+// TestReadiness: /readyz says whether the driver can do its work; /healthz
+// only whether it should be restarted.
+func TestReadiness(t *testing.T) {
+	e := mustEnv(t)
+	d := e.driver
+	requireProbe := func(t *testing.T, path string, want int, words ...string) error {
+		t.Helper()
+		code, body := d.httpGet(t, path+"?verbose")
+		if code != want {
+			return fmt.Errorf("%s = %d, want %d:\n%s", path, code, want, body)
+		}
+		for _, w := range words {
+			if !strings.Contains(body, w) {
+				return fmt.Errorf("%s does not say %q:\n%s", path, w, body)
+			}
+		}
+		return nil
+	}
+
+	t.Run("A running driver is live and ready, and names every check", func(t *testing.T) {
+		eventually(t, 30*time.Second, func() error {
+			return requireProbe(t, "/readyz", http.StatusOK, "[+]informers ok", "[+]seaweedfs ok", "[+]grpc ok")
+		})
+		if err := requireProbe(t, "/healthz", http.StatusOK, "[+]grpc ok"); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("Readiness fails while SeaweedFS is down, liveness does not, and both recover", func(t *testing.T) {
+		e.stack.Seaweed.Kill()
+		restarted := false
+		restart := func() {
+			if restarted {
+				return
+			}
+			restarted = true
+			c, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			if err := e.stack.Seaweed.Restart(c); err != nil {
+				t.Fatalf("restart SeaweedFS: %v", err)
+			}
+		}
+		t.Cleanup(restart)
+		eventually(t, 30*time.Second, func() error {
+			return requireProbe(t, "/readyz", http.StatusServiceUnavailable, "[-]seaweedfs failed", "[+]grpc ok")
+		})
+		if err := requireProbe(t, "/healthz", http.StatusOK); err != nil {
+			t.Error(err)
+		}
+		if v := d.scrape(t)[series("cosi_seaweedfs_ready_check", "check", "seaweedfs")]; v != 0 {
+			t.Errorf("ready_check{check=seaweedfs} = %v while SeaweedFS is down, want 0", v)
+		}
+		restart()
+		eventually(t, 30*time.Second, func() error { return requireProbe(t, "/readyz", http.StatusOK) })
+	})
+
+	t.Run("Readiness fails while the admin credentials are wrong and recovers when they are fixed", func(t *testing.T) {
+		good, err := os.ReadFile(d.secretFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		restore := func() {
+			if err := os.WriteFile(d.secretFile, good, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		t.Cleanup(restore)
+		// The kubelet rewrites a mounted Secret in place; the driver reads
+		// the files again within seconds.
+		if err := os.WriteFile(d.secretFile, []byte("not-the-admin-secret"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, time.Minute, func() error {
+			return requireProbe(t, "/readyz", http.StatusServiceUnavailable, "[-]seaweedfs failed: admin credentials")
+		})
+		restore()
+		eventually(t, time.Minute, func() error { return requireProbe(t, "/readyz", http.StatusOK, "[+]seaweedfs ok") })
+	})
+}
+
+// TestMetrics: the scraped values follow a bucket and an access through
+// create, grant, drift repair, revoke and delete.
+func TestMetrics(t *testing.T) {
+	e := mustEnv(t)
+	d := e.driver
+	start := d.scrape(t)
+	if start[series("cosi_seaweedfs_leader")] != 1 {
+		t.Errorf("leader = %v on the only driver, want 1", start[series("cosi_seaweedfs_leader")])
+	}
+
+	name := bucketName()
+	var id string
+	var a access
+	var beforeGrant, beforeRevoke samples
+	t.Run("Create counts the call, the SeaweedFS create, the reconcile and a Ready bucket record", func(t *testing.T) {
+		id = e.mustCreateBucket(t, name, nil)
+		eventually(t, 10*time.Second, func() error {
+			if got := d.scrape(t)[readyRecords("bucket")]; got < start[readyRecords("bucket")]+1 {
+				return fmt.Errorf("Ready bucket records = %v, was %v", got, start[readyRecords("bucket")])
+			}
+			return nil
+		})
+		requireIncreased(t, start, d.scrape(t),
+			grpcOK("DriverCreateBucket"),
+			backendOK("S3", "CreateBucket"),
+			series("cosi_seaweedfs_reconcile_total", "kind", "bucket", "result", "ok"),
+			series("cosi_seaweedfs_reconcile_duration_seconds_count", "kind", "bucket"),
+			series("workqueue_adds_total", "name", "records"),
+			series("grpc_server_handling_seconds_count", "grpc_method", "DriverCreateBucket", "grpc_service", "cosi.v1alpha1.Provisioner", "grpc_type", "unary"),
+			series("cosi_seaweedfs_seaweedfs_request_duration_seconds_count", "operation", "CreateBucket", "service", "S3"))
+	})
+	if id == "" {
+		t.FailNow()
+	}
+
+	t.Run("Grant counts the call, the IAM writes and a Ready access record", func(t *testing.T) {
+		beforeGrant = d.scrape(t)
+		a = e.mustGrant(t, id, nil)
+		eventually(t, 10*time.Second, func() error {
+			if got := d.scrape(t)[readyRecords("access")]; got < beforeGrant[readyRecords("access")]+1 {
+				return fmt.Errorf("Ready access records = %v, was %v", got, beforeGrant[readyRecords("access")])
+			}
+			return nil
+		})
+		requireIncreased(t, beforeGrant, d.scrape(t),
+			grpcOK("DriverGrantBucketAccess"),
+			backendOK("IAM", "CreateUser"),
+			backendOK("IAM", "CreateAccessKey"),
+			series("cosi_seaweedfs_reconcile_total", "kind", "access", "result", "ok"))
+	})
+
+	t.Run("A bucket removed out of band counts a repaired bucket and a repaired access", func(t *testing.T) {
+		before := d.scrape(t)
+		if _, err := e.s3.DeleteBucket(ctx(t), &s3.DeleteBucketInput{Bucket: aws.String(id)}); err != nil {
+			t.Fatalf("admin DeleteBucket: %v", err)
+		}
+		eventually(t, repairWithin, func() error {
+			after := d.scrape(t)
+			for _, kind := range []string{"bucket", "access"} {
+				k := series("cosi_seaweedfs_drift_repaired_total", "kind", kind)
+				if after[k] < before[k]+1 {
+					return fmt.Errorf("%s = %v, was %v", k, after[k], before[k])
+				}
+			}
+			return nil
+		})
+		after := d.scrape(t)
+		requireIncreased(t, before, after, series("cosi_seaweedfs_resync_total", "result", "ok"),
+			series("cosi_seaweedfs_resync_duration_seconds_count"))
+		if after[series("cosi_seaweedfs_backend_objects", "kind", "bucket")] < 1 || after[series("cosi_seaweedfs_backend_objects", "kind", "user")] < 1 {
+			t.Errorf("backend_objects = %v buckets, %v users; want at least this test's",
+				after[series("cosi_seaweedfs_backend_objects", "kind", "bucket")], after[series("cosi_seaweedfs_backend_objects", "kind", "user")])
+		}
+	})
+
+	t.Run("Revoke counts the call and the user's deletion, and the access record goes", func(t *testing.T) {
+		beforeRevoke = d.scrape(t)
+		requireOK(t, e.revoke(t, id, a.account), "DriverRevokeBucketAccess")
+		eventually(t, 10*time.Second, func() error {
+			if got := d.scrape(t)[readyRecords("access")]; got != beforeGrant[readyRecords("access")] {
+				return fmt.Errorf("Ready access records = %v, want %v as before the grant", got, beforeGrant[readyRecords("access")])
+			}
+			return nil
+		})
+		requireIncreased(t, beforeRevoke, d.scrape(t), grpcOK("DriverRevokeBucketAccess"), backendOK("IAM", "DeleteUser"))
+	})
+
+	t.Run("Delete counts the call and the bucket's deletion, and the bucket record goes", func(t *testing.T) {
+		before := d.scrape(t)
+		requireOK(t, e.deleteBucket(t, id), "DriverDeleteBucket")
+		eventually(t, 10*time.Second, func() error {
+			if got := d.scrape(t)[readyRecords("bucket")]; got != start[readyRecords("bucket")] {
+				return fmt.Errorf("Ready bucket records = %v, want %v as before the create", got, start[readyRecords("bucket")])
+			}
+			return nil
+		})
+		requireIncreased(t, before, d.scrape(t), grpcOK("DriverDeleteBucket"), backendOK("S3", "DeleteBucket"))
+	})
+}
+
+// ---- Events ----
+
+var (
+	bucketResource      = schema.GroupVersionResource{Group: "objectstorage.k8s.io", Version: "v1alpha1", Resource: "buckets"}
+	bucketClaimResource = schema.GroupVersionResource{Group: "objectstorage.k8s.io", Version: "v1alpha1", Resource: "bucketclaims"}
+)
+
+// cosiBucket creates a BucketClaim and the Bucket made for it, as the COSI
+// controller would, so that the driver finds the objects its Events belong
+// to. Both are deleted when the test ends.
+func (e *environment) cosiBucket(t *testing.T, name string) (claim *unstructured.Unstructured) {
+	t.Helper()
+	dyn := e.stack.Kube.Dynamic
+	claim, err := dyn.Resource(bucketClaimResource).Namespace(workloadNamespace).Create(ctx(t), &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "objectstorage.k8s.io/v1alpha1",
+		"kind":       "BucketClaim",
+		"metadata":   map[string]any{"generateName": "conformance-", "namespace": workloadNamespace},
+		"spec":       map[string]any{"bucketClassName": "conformance", "protocols": []any{"S3"}},
+	}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("create BucketClaim: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = dyn.Resource(bucketClaimResource).Namespace(workloadNamespace).Delete(context.Background(), claim.GetName(), metav1.DeleteOptions{})
+	})
+	_, err = dyn.Resource(bucketResource).Create(ctx(t), &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "objectstorage.k8s.io/v1alpha1",
+		"kind":       "Bucket",
+		"metadata":   map[string]any{"name": name},
+		"spec": map[string]any{
+			"driverName": driverName, "bucketClassName": "conformance", "protocols": []any{"S3"},
+			"bucketClaim": map[string]any{"kind": "BucketClaim", "apiVersion": "objectstorage.k8s.io/v1alpha1",
+				"name": claim.GetName(), "namespace": workloadNamespace, "uid": string(claim.GetUID())},
+		},
+	}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("create Bucket: %v", err)
+	}
+	t.Cleanup(func() { _ = dyn.Resource(bucketResource).Delete(context.Background(), name, metav1.DeleteOptions{}) })
+	return claim
+}
+
+// requireEvent waits for an Event with reason on the object of kind and name
+// in namespace, and returns it.
+func (e *environment) requireEvent(t *testing.T, namespace, kind, name, reason string) eventsv1.Event {
+	t.Helper()
+	var found eventsv1.Event
+	eventually(t, repairWithin, func() error {
+		list, err := e.kube.EventsV1().Events(namespace).List(ctx(t), metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		var seen []string
+		for _, ev := range list.Items {
+			if ev.Regarding.Kind == kind && ev.Regarding.Name == name {
+				if ev.Reason == reason {
+					found = ev
+					return nil
+				}
+				seen = append(seen, ev.Reason)
+			}
+		}
+		return fmt.Errorf("no %s Event on %s %s/%s (seen: %v)", reason, kind, namespace, name, seen)
+	})
+	if found.Regarding.UID == "" {
+		t.Errorf("the %s Event names no UID of its %s: kubectl describe would not show it", reason, kind)
+	}
+	if found.ReportingController != "cosi-seaweedfs.io/driver" {
+		t.Errorf("reportingController = %q", found.ReportingController)
+	}
+	requireNoSecret(t, found.Note)
+	return found
+}
+
+// requireNoSecret fails the test if s holds the admin secret key or a secret
+// key a Grant returned.
+func requireNoSecret(t testing.TB, s string) {
+	t.Helper()
+	if strings.Contains(s, env.stack.Seaweed.SecretKey) {
+		t.Errorf("the admin secret key appears in %q", s)
+	}
+	issuedSecrets.Range(func(k, _ any) bool {
+		if strings.Contains(s, k.(string)) {
+			t.Errorf("an issued secret key appears in an Event")
+		}
+		return true
+	})
+}
+
+// TestEvents: what a user of a bucket must see is recorded as Events on the
+// Bucket, its BucketClaim and the BucketAccess.
+func TestEvents(t *testing.T) {
+	e := mustEnv(t)
+	name := bucketName()
+	claim := e.cosiBucket(t, name)
+	id := e.mustCreateBucket(t, name, nil)
+
+	t.Run("A bucket removed out of band and created again is reported on the Bucket and its claim", func(t *testing.T) {
+		if _, err := e.s3.DeleteBucket(ctx(t), &s3.DeleteBucketInput{Bucket: aws.String(id)}); err != nil {
+			t.Fatalf("admin DeleteBucket: %v", err)
+		}
+		ev := e.requireEvent(t, metav1.NamespaceDefault, "Bucket", name, "DriftRepaired")
+		if ev.Type != "Normal" {
+			t.Errorf("type = %q, want Normal", ev.Type)
+		}
+		onClaim := e.requireEvent(t, workloadNamespace, "BucketClaim", claim.GetName(), "DriftRepaired")
+		if onClaim.Related == nil || onClaim.Related.Name != name {
+			t.Errorf("the claim's Event relates to %v, want the Bucket %s", onClaim.Related, name)
+		}
+	})
+
+	t.Run("A repaired access is reported on its BucketAccess", func(t *testing.T) {
+		grantName, baName := e.bucketAccess(t)
+		resp, err := e.grant(t, grantRequest(id, grantName, nil))
+		requireOK(t, err, "DriverGrantBucketAccess")
+		e.deleteUserOutOfBand(t, accessFrom(resp).account)
+		e.requireEvent(t, workloadNamespace, "BucketAccess", baName, "DriftRepaired")
+	})
+
+	t.Run("A delete blocked on a non-empty bucket is reported on the Bucket and its claim", func(t *testing.T) {
+		e.putObject(t, id, "keep.txt", "data")
+		_, _, err := retry(t, func(c context.Context) (*cosi.DriverDeleteBucketResponse, error) {
+			return e.driver.provisioner().DriverDeleteBucket(c, &cosi.DriverDeleteBucketRequest{BucketId: id})
+		})
+		requireCode(t, err, codes.FailedPrecondition)
+		ev := e.requireEvent(t, metav1.NamespaceDefault, "Bucket", name, "BucketNotEmpty")
+		if ev.Type != "Warning" || !strings.Contains(ev.Note, "not empty") {
+			t.Errorf("Event %s %q, want a Warning saying the bucket is not empty", ev.Type, ev.Note)
+		}
+		e.requireEvent(t, workloadNamespace, "BucketClaim", claim.GetName(), "BucketNotEmpty")
+	})
+}
+
+// ---- one log stream ----
+
+// TestLogIsOneJSONStream: the driver's log, client-go's lines included, is
+// one JSON object per line, and at --v=1 and above every reconcile logs its
+// steps under a reconcile id.
+func TestLogIsOneJSONStream(t *testing.T) {
+	e := mustEnv(t)
+	// Make sure at least one reconcile ran since the start.
+	e.mustCreateBucket(t, bucketName(), nil)
+	data, err := os.ReadFile(e.driver.log.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fromKlog, reconciled int
+	for i, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var obj map[string]any
+		if err := json.Unmarshal([]byte(line), &obj); err != nil {
+			t.Fatalf("line %d is not JSON: %q", i+1, line)
+		}
+		if logger, _ := obj["logger"].(string); strings.HasPrefix(logger, "klog") {
+			fromKlog++
+		}
+		if obj["msg"] == "reconciled" {
+			if _, ok := obj["reconcileID"]; !ok {
+				t.Errorf("a reconcile's line has no reconcileID: %q", line)
+			}
+			if _, ok := obj["steps"]; !ok {
+				t.Errorf("a reconcile's line has no steps: %q", line)
+			}
+			reconciled++
+		}
+	}
+	if fromKlog == 0 {
+		t.Error("no line came from client-go through klog")
+	}
+	if reconciled == 0 {
+		t.Error("no reconcile logged its steps at --v=2")
+	}
+	requireNoSecret(t, string(data))
+}
