@@ -73,7 +73,7 @@ func Listen(path string) (net.Listener, error) {
 // NewGRPCServer registers the services with panic recovery and call logging.
 // observe are interceptors that see every call first (metrics).
 func NewGRPCServer(srv *Server, id *Identity, log logr.Logger, observe ...grpc.UnaryServerInterceptor) *grpc.Server {
-	chain := slices.Concat(observe, []grpc.UnaryServerInterceptor{logCalls(log), recoverPanics(log), boundCalls(srv.cfg.WaitTimeout+callSlack)})
+	chain := slices.Concat(observe, []grpc.UnaryServerInterceptor{logCalls(log), recoverPanics(log), boundCalls(srv.cfg.WaitTimeout + callSlack)})
 	g := grpc.NewServer(grpc.ChainUnaryInterceptor(chain...))
 	cosi.RegisterIdentityServer(g, id)
 	cosi.RegisterProvisionerServer(g, srv)
