@@ -30,6 +30,11 @@ const (
 	CheckGRPC = "grpc"
 )
 
+// probeTimeout bounds each check of one probe request: below the chart's
+// probe timeout (5 s), so that a slow check is reported as failing by name
+// rather than the whole probe timing out.
+const probeTimeout = 4 * time.Second
+
 // readinessProbeUser is a user name the SeaweedFS check looks up. It carries
 // the driver's prefix (so the admin client accepts it) but is no access's
 // user name (those are the prefix and 32 hex digits), so it never exists

@@ -96,7 +96,7 @@ func Run(ctx context.Context, cfg Config, log logr.Logger) error {
 	if err != nil {
 		return fmt.Errorf("kubernetes dynamic client: %w", err)
 	}
-	checks := health.New(cfg.BackendTimeout, m.SetReadyCheck)
+	checks := health.New(probeTimeout, m.SetReadyCheck)
 	events := objectevents.New(client, dyn, meta, log.WithName("events"))
 	rec := &reconcile.Reconciler{Store: st, Admin: admin, Cfg: reconcile.Config{
 		UserPrefix:      cfg.UserPrefix,
@@ -140,7 +140,7 @@ func Run(ctx context.Context, cfg Config, log logr.Logger) error {
 		log.WithName("grpc"))
 	g := grpcapi.NewGRPCServer(srv, &grpcapi.Identity{Name: cfg.DriverName, Version: version.Get(), Log: log.WithName("grpc")}, log.WithName("grpc"), m.GRPC.UnaryServerInterceptor())
 	m.GRPC.InitializeMetrics(g)
-	liveness := health.New(cfg.BackendTimeout, nil)
+	liveness := health.New(probeTimeout, nil)
 	closeProbes, err := addChecks(checks, liveness, cfg, sockPath, admin, inf)
 	if err != nil {
 		return err
