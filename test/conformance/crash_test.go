@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	cosi "sigs.k8s.io/container-object-storage-interface-spec"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
@@ -31,7 +33,7 @@ type processDriver struct {
 	proc *stack.Process
 }
 
-func (p *processDriver) start(t *testing.T) time.Time {
+func (p *processDriver) start(t testing.TB) time.Time {
 	t.Helper()
 	started := time.Now()
 	proc, err := stack.StartProcess("driver-process", p.bin, p.args, []string{"POD_NAME=" + podName}, p.dir)
@@ -51,6 +53,100 @@ func (p *processDriver) start(t *testing.T) time.Time {
 	return started
 }
 
+// processDriverWithBucket stops the in-process driver (a graceful stop
+// releases its Lease; it comes back when tb ends), starts the driver binary
+// as a process with the leader identity podName, and creates one bucket
+// through it, deleted when tb ends. It returns the process and the bucket.
+func (e *environment) processDriverWithBucket(tb testing.TB) (*processDriver, string) {
+	tb.Helper()
+	bin, err := stack.Binary("cosi-seaweedfs")
+	if err != nil {
+		tb.Fatalf("%v (make build builds it)", err)
+	}
+	c, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	saCfg, err := e.stack.Kube.ServiceAccountConfig(c, driverNamespace, serviceAccount)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("", "cosi-crash-")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	d, err := newDriver(dir, saCfg, e.stack.Seaweed)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p := &processDriver{driver: d, bin: bin}
+
+	if err := e.driver.stop(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if p.proc != nil {
+			p.proc.Stop(10 * time.Second)
+		}
+		if e.driver.run == nil {
+			if err := e.driver.start(context.Background()); err != nil {
+				tb.Errorf("restart the in-process driver: %v", err)
+			}
+		}
+		logs, _ := os.ReadFile(filepath.Join(dir, "driver-process.log"))
+		requireNoSecret(tb, string(logs))
+		if tb.Failed() {
+			fmt.Fprintf(os.Stderr, "----- driver process log -----\n%s\n", logs)
+		}
+		d.removeDir()
+	})
+
+	p.start(tb)
+	eventually(tb, 30*time.Second, func() error {
+		if h := e.leaseHolderTB(tb); h != podName {
+			return fmt.Errorf("Lease holder %q, want %q", h, podName)
+		}
+		return nil
+	})
+	conn, err := grpc.NewClient("unix://"+d.socket, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer conn.Close()
+	name := bucketName()
+	resp, _, err := retry(tb, func(c context.Context) (*cosi.DriverCreateBucketResponse, error) {
+		return cosi.NewProvisionerClient(conn).DriverCreateBucket(c, &cosi.DriverCreateBucketRequest{Name: name})
+	})
+	if err != nil {
+		tb.Fatalf("DriverCreateBucket on the driver process: %v", err)
+	}
+	id := resp.GetBucketId()
+	tb.Cleanup(func() { e.cleanupBucket(tb, id) })
+	return p, id
+}
+
+// killAndDrift SIGKILLs the driver process and then deletes its bucket out
+// of band: drift only a reconciler can repair, made while no driver runs.
+func (e *environment) killAndDrift(tb testing.TB, p *processDriver, id string) {
+	tb.Helper()
+	p.proc.Kill()
+	if _, err := e.s3.DeleteBucket(ctx(tb), &s3.DeleteBucketInput{Bucket: aws.String(id)}); err != nil {
+		tb.Fatalf("admin DeleteBucket: %v", err)
+	}
+}
+
+// restartAndAwaitRepair starts the driver process again and returns how long
+// after its start the bucket existed again.
+func (e *environment) restartAndAwaitRepair(tb testing.TB, p *processDriver, id string) time.Duration {
+	tb.Helper()
+	started := p.start(tb)
+	eventually(tb, time.Minute, func() error {
+		if !e.bucketExists(tb, id) {
+			return errors.New("the bucket was not created again")
+		}
+		return nil
+	})
+	return time.Since(started)
+}
+
 // TestCrashedDriverTakesItsLeaseBackAtOnce: a driver that is killed and
 // restarted in the same pod (same leader identity) takes its own Lease back
 // and reconciles again at once, instead of waiting a lease duration (15 s)
@@ -58,85 +154,13 @@ func (p *processDriver) start(t *testing.T) time.Time {
 // never takes a Lease that is held.
 func TestCrashedDriverTakesItsLeaseBackAtOnce(t *testing.T) {
 	e := mustEnv(t)
-	bin, err := stack.Binary("cosi-seaweedfs")
-	if err != nil {
-		t.Fatalf("%v (make build builds it)", err)
-	}
-	c, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	saCfg, err := e.stack.Kube.ServiceAccountConfig(c, driverNamespace, serviceAccount)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir, err := os.MkdirTemp("", "cosi-crash-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := newDriver(dir, saCfg, e.stack.Seaweed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &processDriver{driver: d, bin: bin}
+	p, id := e.processDriverWithBucket(t)
 
-	// The in-process driver steps aside (a graceful stop releases its
-	// Lease) and comes back when the test ends.
-	if err := e.driver.stop(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if p.proc != nil {
-			p.proc.Stop(10 * time.Second)
-		}
-		if e.driver.run == nil {
-			if err := e.driver.start(context.Background()); err != nil {
-				t.Errorf("restart the in-process driver: %v", err)
-			}
-		}
-		logs, _ := os.ReadFile(fmt.Sprintf("%s/driver-process.log", dir))
-		requireNoSecret(t, string(logs))
-		if t.Failed() {
-			fmt.Fprintf(os.Stderr, "----- driver process log -----\n%s\n", logs)
-		}
-		d.removeDir()
-	})
-
-	p.start(t)
-	eventually(t, 30*time.Second, func() error {
-		if h := e.leaseHolder(t); h != podName {
-			return fmt.Errorf("Lease holder %q, want %q", h, podName)
-		}
-		return nil
-	})
-	conn, err := grpc.NewClient("unix://"+d.socket, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	name := bucketName()
-	resp, _, err := retry(t, func(c context.Context) (*cosi.DriverCreateBucketResponse, error) {
-		return cosi.NewProvisionerClient(conn).DriverCreateBucket(c, &cosi.DriverCreateBucketRequest{Name: name})
-	})
-	requireOK(t, err, "DriverCreateBucket on the driver process")
-	id := resp.GetBucketId()
-	t.Cleanup(func() { e.cleanupBucket(t, id) })
-
-	var took time.Duration
 	t.Run("A SIGKILLed driver restarted with the same identity reconciles again at once", func(t *testing.T) {
-		p.proc.Kill()
-		// Drift only a reconciler can repair, made while no driver runs.
-		if _, err := e.s3.DeleteBucket(ctx(t), &s3.DeleteBucketInput{Bucket: aws.String(id)}); err != nil {
-			t.Fatalf("admin DeleteBucket: %v", err)
-		}
-		started := p.start(t)
-		eventually(t, time.Minute, func() error {
-			if !e.bucketExists(t, id) {
-				return errors.New("the bucket was not created again")
-			}
-			return nil
-		})
-		took = time.Since(started)
-		// The figure the restart is judged by; `make bench` is not needed
-		// to see it: go test -v prints it.
+		e.killAndDrift(t, p, id)
+		took := e.restartAndAwaitRepair(t, p, id)
+		// The figure the restart is judged by (go test -v prints it;
+		// BenchmarkRestartAfterKill measures it too).
 		t.Logf("the restarted driver repaired the bucket %.2fs after its process started (lease duration 15s)", took.Seconds())
 		if h := e.leaseHolder(t); h != podName {
 			t.Errorf("Lease holder %q after the restart, want %q", h, podName)
@@ -178,4 +202,37 @@ func TestCrashedDriverTakesItsLeaseBackAtOnce(t *testing.T) {
 			return nil
 		})
 	})
+}
+
+// leaseHolderTB is leaseHolder for benchmarks too.
+func (e *environment) leaseHolderTB(tb testing.TB) string {
+	tb.Helper()
+	leases, err := e.kube.CoordinationV1().Leases(driverNamespace).List(ctx(tb), metav1.ListOptions{})
+	if err != nil {
+		tb.Fatalf("list leases: %v", err)
+	}
+	for _, l := range leases.Items {
+		if l.Spec.HolderIdentity != nil {
+			return *l.Spec.HolderIdentity
+		}
+	}
+	return ""
+}
+
+// BenchmarkRestartAfterKill measures how long a driver process that was
+// SIGKILLed takes, from the start of its new process with the same leader
+// identity, to repair drift made while it was down: the start-up checks,
+// taking its own Lease back, the cache sync and the reconcile.
+func BenchmarkRestartAfterKill(b *testing.B) {
+	e := env
+	if e == nil {
+		b.Fatalf("set-up failed: %v", setupErr)
+	}
+	p, id := e.processDriverWithBucket(b)
+	for b.Loop() {
+		b.StopTimer()
+		e.killAndDrift(b, p, id)
+		b.StartTimer()
+		e.restartAndAwaitRepair(b, p, id)
+	}
 }
