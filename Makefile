@@ -53,7 +53,7 @@ test: tools build ## Build the tools and the driver if needed and run every test
 	go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: bench
-bench: tools ## Run the benchmarks: IAM cost of one grant at 0, 100 and 300 users; driver call latency; drift repair time.
+bench: tools build ## Run the benchmarks: IAM cost of one grant at 0, 100 and 300 users; driver call latency; drift repair time; restart after a crash.
 	go test -run '^$$' -bench . -benchtime 3x -timeout 30m ./s3admin/ ./test/conformance/
 
 .PHONY: lint
