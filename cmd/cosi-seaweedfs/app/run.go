@@ -40,6 +40,7 @@ import (
 func Run(ctx context.Context, cfg Config, log logr.Logger) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	routeKlog(log, cfg.Verbosity)
 
 	restCfg, err := restConfig(cfg.Kubeconfig)
 	if err != nil {
@@ -49,7 +50,6 @@ func Run(ctx context.Context, cfg Config, log logr.Logger) error {
 	if err != nil {
 		return fmt.Errorf("kubernetes client: %w", err)
 	}
-	routeKlog(log, cfg.Verbosity)
 	m := metrics.New()
 	adminCfg := s3admin.Config{
 		Endpoint:        cfg.S3Endpoint,
