@@ -105,6 +105,7 @@ var resources = map[string]schema.GroupVersionResource{
 	"ClusterRole":        {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterroles"},
 	"ClusterRoleBinding": {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterrolebindings"},
 	"Deployment":         {Group: "apps", Version: "v1", Resource: "deployments"},
+	"Service":            {Version: "v1", Resource: "services"},
 }
 
 // FieldManager owns the fields the tests apply.
@@ -119,7 +120,7 @@ func Apply(ctx context.Context, client dynamic.Interface, objs []*unstructured.U
 	for _, k := range kinds {
 		want[k] = true
 	}
-	order := map[string]int{"ServiceAccount": 0, "Secret": 0, "ClusterRole": 1, "Role": 1, "ClusterRoleBinding": 2, "RoleBinding": 2, "Deployment": 3, "Pod": 3}
+	order := map[string]int{"ServiceAccount": 0, "Secret": 0, "ClusterRole": 1, "Role": 1, "ClusterRoleBinding": 2, "RoleBinding": 2, "Deployment": 3, "Pod": 3, "Service": 3}
 	sorted := append([]*unstructured.Unstructured(nil), objs...)
 	sort.SliceStable(sorted, func(i, j int) bool { return order[sorted[i].GetKind()] < order[sorted[j].GetKind()] })
 	for _, o := range sorted {

@@ -198,6 +198,7 @@ func TestChartAppliesServerSideAndGrantsWhatEachSidecarNeeds(t *testing.T) {
 		return ra{Verb: verb, Group: "objectstorage.k8s.io", Resource: r, Subresource: sub}
 	}
 	in := func(ns string, a ra) ra { a.Namespace = ns; return a }
+	events := func(ns, verb string) ra { return ra{Namespace: ns, Verb: verb, Group: "events.k8s.io", Resource: "events"} }
 	core := func(ns, verb, resource string) ra { return ra{Namespace: ns, Verb: verb, Resource: resource} }
 	lease := func(ns, verb, name string) ra {
 		return ra{Namespace: ns, Verb: verb, Group: "coordination.k8s.io", Resource: "leases", Name: name}
@@ -215,6 +216,8 @@ func TestChartAppliesServerSideAndGrantsWhatEachSidecarNeeds(t *testing.T) {
 				core("chart-v02", "watch", "configmaps"), core("chart-v02", "delete", "secrets"),
 				lease("chart-v02", "update", driverLease), cosi("list", "bucketaccesses"),
 				ra{Verb: "get", Resource: "namespaces", Name: "chart-v02"},
+				// driver: Events on Buckets ("default"), claims and BucketAccesses
+				events("default", "create"), events("other", "patch"), cosi("get", "buckets"),
 				// sidecar v0.2 beyond v0.1
 				in("other", cosi("update", "bucketclaims/status")), cosi("get", "bucketclasses"),
 				core("other", "delete", "secrets"), core("other", "create", "events"), core("default", "patch", "events"),
@@ -226,11 +229,14 @@ func TestChartAppliesServerSideAndGrantsWhatEachSidecarNeeds(t *testing.T) {
 				in("other", cosi("create", "bucketclaims")), cosi("update", "bucketclasses"),
 				lease("chart-v02", "update", "kube-controller-manager"), lease("other", "update", sidecarLease),
 				ra{Verb: "get", Resource: "namespaces", Name: "other"}, ra{Verb: "list", Resource: "namespaces"},
+				events("other", "delete"), events("other", "update"),
 				in("chart-v02", ra{Verb: "create", Group: "rbac.authorization.k8s.io", Resource: "roles"}),
 			}},
 		{"v0.1", v01, "chart-v01",
 			[]ra{
 				core("other", "create", "secrets"), core("chart-v01", "create", "events"),
+				// the driver's Events need no collection of deleted accesses
+				events("other", "create"), cosi("list", "bucketaccesses"),
 				in("other", cosi("update", "bucketclaims")), cosi("update", "bucketaccesses/status"),
 			},
 			[]ra{
@@ -401,4 +407,87 @@ func TestHelmInstallPrintsNotesAndUninstalls(t *testing.T) {
 	if _, err := st.Kube.Client.AppsV1().Deployments(ns).Get(ctx, "swfs-cosi-seaweedfs", metav1.GetOptions{}); err == nil {
 		t.Error("the Deployment is still there after helm uninstall")
 	}
+}
+
+// The probes do not depend on metrics, the pod name is the leader identity,
+// and the monitoring objects are there only when asked for.
+func TestChartProbesAndMonitoring(t *testing.T) {
+	ctx := testCtx(t, time.Minute)
+	kinds := func(objs []*unstructured.Unstructured) map[string]*unstructured.Unstructured {
+		m := map[string]*unstructured.Unstructured{}
+		for _, o := range objs {
+			m[o.GetKind()] = o
+		}
+		return m
+	}
+	driverContainer := func(t *testing.T, dep *unstructured.Unstructured) map[string]any {
+		t.Helper()
+		containers, _, _ := unstructured.NestedSlice(dep.Object, "spec", "template", "spec", "containers")
+		for _, c := range containers {
+			if c := c.(map[string]any); c["name"] == "driver" {
+				return c
+			}
+		}
+		t.Fatal("no driver container")
+		return nil
+	}
+
+	for _, metricsEnabled := range []string{"true", "false"} {
+		t.Run("metrics.enabled="+metricsEnabled, func(t *testing.T) {
+			objs, err := Render(ctx, "cosi-seaweedfs", "chart-test", "metrics.enabled="+metricsEnabled)
+			if err != nil {
+				t.Fatal(err)
+			}
+			k := kinds(objs)
+			c := driverContainer(t, k["Deployment"])
+			for probe, path := range map[string]string{"livenessProbe": "/healthz", "readinessProbe": "/readyz"} {
+				if got, _, _ := unstructured.NestedString(c, probe, "httpGet", "path"); got != path {
+					t.Errorf("%s path = %q, want %q", probe, got, path)
+				}
+			}
+			env, _, _ := unstructured.NestedSlice(c, "env")
+			var podName bool
+			for _, e := range env {
+				e := e.(map[string]any)
+				if f, _, _ := unstructured.NestedString(e, "valueFrom", "fieldRef", "fieldPath"); e["name"] == "POD_NAME" && f == "metadata.name" {
+					podName = true
+				}
+			}
+			if !podName {
+				t.Error("POD_NAME is not the pod name from the downward API")
+			}
+			if _, ok := k["Service"]; ok != (metricsEnabled == "true") {
+				t.Errorf("metrics Service rendered = %v with metrics.enabled=%s", ok, metricsEnabled)
+			}
+			if _, ok := k["ServiceMonitor"]; ok {
+				t.Error("a ServiceMonitor is rendered by default")
+			}
+			if _, ok := k["PrometheusRule"]; ok {
+				t.Error("a PrometheusRule is rendered by default")
+			}
+		})
+	}
+
+	t.Run("ServiceMonitor and PrometheusRule when enabled", func(t *testing.T) {
+		objs, err := Render(ctx, "cosi-seaweedfs", "chart-test", "metrics.serviceMonitor.enabled=true", "metrics.prometheusRule.enabled=true")
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := kinds(objs)
+		if sm := k["ServiceMonitor"]; sm == nil {
+			t.Error("no ServiceMonitor")
+		}
+		pr := k["PrometheusRule"]
+		if pr == nil {
+			t.Fatal("no PrometheusRule")
+		}
+		groups, _, _ := unstructured.NestedSlice(pr.Object, "spec", "groups")
+		if len(groups) != 1 {
+			t.Fatalf("%d rule groups", len(groups))
+		}
+		rules, _, _ := unstructured.NestedSlice(groups[0].(map[string]any), "rules")
+		if len(rules) < 5 {
+			t.Errorf("%d alert rules", len(rules))
+		}
+	})
 }
