@@ -97,11 +97,12 @@ func changesBackend(steps []Step) bool {
 }
 
 // bucketReconciled is called once the steps of plan were applied and its
-// status recorded. A record that was Ready and still needed backend steps
-// had drifted: that is a repair.
-func (r *Reconciler) bucketReconciled(ctx context.Context, rec *store.Bucket, plan Plan) {
+// status recorded; prior is the record's status when it was read. A record
+// that was Ready and still needed backend steps had drifted: that is a
+// repair.
+func (r *Reconciler) bucketReconciled(ctx context.Context, rec *store.Bucket, prior store.Status, plan Plan) {
 	logr.FromContextOrDiscard(ctx).V(1).Info("reconciled", "steps", plan.Steps, "phase", phaseOf(plan.Status), "deleting", rec.Deleting)
-	if !rec.Deleting && rec.Status.Phase == store.PhaseReady && changesBackend(plan.Steps) {
+	if !rec.Deleting && prior.Phase == store.PhaseReady && changesBackend(plan.Steps) {
 		r.Observer.metrics().DriftRepaired(store.KindBucket)
 		r.Observer.notifyBucket(rec, Notice{Type: EventNormal, Reason: ReasonDriftRepaired, Action: "Repair",
 			Message: "the bucket was missing from SeaweedFS and was created again; the permissions of its accesses are written again"})

@@ -72,6 +72,7 @@ func (r *Reconciler) reconcileBucket(ctx context.Context, name string) (Result, 
 		obs.Accesses = len(accesses)
 	}
 
+	prior := rec.Status // the steps may update rec.Status
 	plan := PlanBucket(rec, obs)
 steps:
 	for _, step := range plan.Steps {
@@ -102,7 +103,7 @@ steps:
 			return Result{}, r.recordBucketError(ctx, rec, fmt.Errorf("%s: %w", step, err))
 		}
 		if step == StepRelease {
-			r.bucketReconciled(ctx, rec, plan)
+			r.bucketReconciled(ctx, rec, prior, plan)
 			return Result{}, nil
 		}
 	}
@@ -117,7 +118,7 @@ steps:
 			return Result{}, err
 		}
 	}
-	r.bucketReconciled(ctx, rec, plan)
+	r.bucketReconciled(ctx, rec, prior, plan)
 	return r.result(plan), nil
 }
 
