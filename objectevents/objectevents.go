@@ -14,7 +14,6 @@ package objectevents
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
 
@@ -49,6 +48,9 @@ const (
 	resolveTimeout = 10 * time.Second
 	// cacheSize bounds the remembered objects per request name.
 	cacheSize = 2048
+	// missingFor is how long a name whose objects were not found is not
+	// looked up again: finding a BucketAccess lists them all.
+	missingFor = 5 * time.Minute
 )
 
 var bucketResource = schema.GroupVersionResource{Group: "objectstorage.k8s.io", Version: "v1alpha1", Resource: "buckets"}
@@ -63,7 +65,14 @@ type Recorder struct {
 	queue       chan notice
 
 	mu    sync.Mutex
-	cache map[string][]target
+	cache map[string]cached
+}
+
+// cached is what was found for one request name; a name with no objects
+// is remembered only until the time given.
+type cached struct {
+	targets []target
+	until   time.Time
 }
 
 var _ reconcile.Notifier = (*Recorder)(nil)
@@ -92,7 +101,7 @@ func New(client kubernetes.Interface, dyn dynamic.Interface, meta metadata.Inter
 		meta:        meta,
 		log:         log,
 		queue:       make(chan notice, queueSize),
-		cache:       map[string][]target{},
+		cache:       map[string]cached{},
 	}
 }
 
@@ -149,39 +158,35 @@ func (r *Recorder) record(ctx context.Context, n notice) {
 func (r *Recorder) targets(ctx context.Context, kind, name string) ([]target, error) {
 	key := kind + "/" + name
 	r.mu.Lock()
-	t, ok := r.cache[key]
+	c, ok := r.cache[key]
 	r.mu.Unlock()
-	if ok {
-		return t, nil
+	if ok && (c.until.IsZero() || time.Now().Before(c.until)) {
+		return c.targets, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, resolveTimeout)
 	defer cancel()
+	var t []target
+	var err error
 	switch kind {
 	case store.KindBucket:
-		t, err := r.bucketTargets(ctx, name)
-		if err != nil || len(t) == 0 {
-			return nil, err
-		}
-		r.remember(key, t)
-		return t, nil
+		t, err = r.bucketTargets(ctx, name)
 	case store.KindAccess:
-		t, err := r.accessTargets(ctx, name)
-		if err != nil || len(t) == 0 {
-			return nil, err
-		}
-		r.remember(key, t)
-		return t, nil
+		t, err = r.accessTargets(ctx, name)
 	}
-	return nil, nil
-}
-
-func (r *Recorder) remember(key string, t []target) {
+	if err != nil {
+		return nil, err
+	}
+	c = cached{targets: t}
+	if len(t) == 0 {
+		c.until = time.Now().Add(missingFor)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(r.cache) >= cacheSize {
 		clear(r.cache)
 	}
-	r.cache[key] = t
+	r.cache[key] = c
+	return t, nil
 }
 
 // bucketTargets finds the Bucket by name and, from its spec, the BucketClaim
@@ -208,16 +213,13 @@ func (r *Recorder) bucketTargets(ctx context.Context, name string) ([]target, er
 	return targets, nil
 }
 
-// errNoUID: the grant name does not name a BucketAccess.
-var errNoUID = errors.New("grant name is not ba-<BucketAccess UID>")
-
 // accessTargets finds the BucketAccess whose UID the grant name carries.
 // Listing is the only way from a UID to an object; the result is
 // remembered, and Events on accesses are rare.
 func (r *Recorder) accessTargets(ctx context.Context, name string) ([]target, error) {
 	uid, ok := reconcile.BucketAccessUID(name)
 	if !ok {
-		return nil, errNoUID
+		return nil, nil // not a sidecar's grant: no BucketAccess to find
 	}
 	opts := metav1.ListOptions{Limit: 500}
 	for {

@@ -127,14 +127,17 @@ func (r *Reconciler) accessReconciled(ctx context.Context, rec *store.Access, pl
 
 // bucketFailed and accessFailed report a failed backend call on the record's
 // objects, naming the operation, the error class and SeaweedFS's error code.
+// Only records a user waits on (not yet Ready, or being deleted) report: a
+// converged record's failed check during an outage tells its user nothing
+// they can act on, and would cost an Event write per record and retry.
 func (r *Reconciler) bucketFailed(rec *store.Bucket, err error) {
-	if n, ok := backendNotice(err); ok {
+	if n, ok := backendNotice(err); ok && (rec.Status.Phase != store.PhaseReady || rec.Deleting) {
 		r.Observer.notifyBucket(rec, n)
 	}
 }
 
 func (r *Reconciler) accessFailed(rec *store.Access, err error) {
-	if n, ok := backendNotice(err); ok {
+	if n, ok := backendNotice(err); ok && (rec.Status.Phase != store.PhaseReady || rec.Deleting) {
 		r.Observer.notifyAccess(rec, n)
 	}
 }
