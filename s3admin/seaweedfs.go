@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
@@ -108,8 +109,13 @@ func NewSeaweedFS(cfg Config) (*SeaweedFS, error) {
 		httpClient = &http.Client{}
 	}
 	var creds aws.CredentialsProvider = credentials.NewStaticCredentialsProvider(cfg.AccessKeyID, cfg.SecretAccessKey, "")
+	var s3Signer s3.HTTPSignerV4
+	var iamSigner iam.HTTPSignerV4
 	if cfg.Credentials != nil {
 		creds = cfg.Credentials
+		// Options as the SDK's default signers have them.
+		s3Signer = newRotatingSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true })
+		iamSigner = newRotatingSigner(nil)
 	}
 	// The reconciler has its own backoff; the SDK's client-side retry quota
 	// would turn an outage into "retry quota exceeded" errors that say less.
@@ -126,6 +132,7 @@ func NewSeaweedFS(cfg Config) (*SeaweedFS, error) {
 			BaseEndpoint: aws.String(cfg.Endpoint),
 			UsePathStyle: true,
 			Credentials:  creds,
+			HTTPSignerV4: s3Signer,
 			HTTPClient:   httpClient,
 			Retryer:      retryer(),
 			APIOptions:   slices.Clip(cfg.APIOptions),
@@ -138,6 +145,7 @@ func NewSeaweedFS(cfg Config) (*SeaweedFS, error) {
 			Region:       cfg.Region,
 			BaseEndpoint: aws.String(cfg.Endpoint),
 			Credentials:  creds,
+			HTTPSignerV4: iamSigner,
 			HTTPClient:   httpClient,
 			Retryer:      retryer(),
 			APIOptions:   slices.Clip(cfg.APIOptions),
