@@ -45,7 +45,11 @@ func (p *processDriver) start(t testing.TB) time.Time {
 		if exited, err := proc.Exited(); exited {
 			t.Fatalf("the driver process exited: %v", err)
 		}
-		if code, body := p.httpGet(t, "/readyz"); code != http.StatusOK {
+		code, body, err := p.tryGet("/readyz")
+		if err != nil {
+			return err
+		}
+		if code != http.StatusOK {
 			return fmt.Errorf("/readyz = %d: %s", code, body)
 		}
 		return nil
