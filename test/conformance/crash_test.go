@@ -86,6 +86,14 @@ func (e *environment) processDriverWithBucket(tb testing.TB) (*processDriver, st
 	if err := e.driver.stop(); err != nil {
 		tb.Fatal(err)
 	}
+	// Cleanups run last first: the bucket goes through the in-process
+	// driver once it is back.
+	var id string
+	tb.Cleanup(func() {
+		if id != "" {
+			e.cleanupBucket(tb, id)
+		}
+	})
 	tb.Cleanup(func() {
 		if p.proc != nil {
 			p.proc.Stop(10 * time.Second)
@@ -122,8 +130,7 @@ func (e *environment) processDriverWithBucket(tb testing.TB) (*processDriver, st
 	if err != nil {
 		tb.Fatalf("DriverCreateBucket on the driver process: %v", err)
 	}
-	id := resp.GetBucketId()
-	tb.Cleanup(func() { e.cleanupBucket(tb, id) })
+	id = resp.GetBucketId()
 	return p, id
 }
 
