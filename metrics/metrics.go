@@ -36,6 +36,8 @@ type Metrics struct {
 	backendCalls      *prometheus.CounterVec
 	backendDuration   *prometheus.HistogramVec
 	readyCheck        *prometheus.GaugeVec
+	anonymousAccess   *prometheus.GaugeVec
+	unissuedKeys      prometheus.Counter
 
 	workqueue *workqueueProvider
 }
@@ -94,6 +96,14 @@ func New() *Metrics {
 			Namespace: Namespace, Name: "ready_check",
 			Help: "Result of each readiness check when last run: 1 passing, 0 failing.",
 		}, []string{"check"}),
+		anonymousAccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: Namespace, Name: "anonymous_access",
+			Help: "1 when the last check found that unsigned requests may do the operation (read, list, write) in the driver's buckets.",
+		}, []string{"operation"}),
+		unissuedKeys: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "unissued_keys_removed_total",
+			Help: "Access keys removed from the driver's users that the driver did not issue (self-minted or added by hand).",
+		}),
 	}
 	m.workqueue = newWorkqueueProvider()
 	m.Registry.MustRegister(
@@ -102,7 +112,7 @@ func New() *Metrics {
 		m.GRPC,
 		m.reconcileTotal, m.reconcileDuration, m.resyncTotal, m.resyncDuration,
 		m.garbageCollected, m.driftRepaired, m.backendObjects, m.leader,
-		m.backendCalls, m.backendDuration, m.readyCheck,
+		m.backendCalls, m.backendDuration, m.readyCheck, m.anonymousAccess, m.unissuedKeys,
 	)
 	m.Registry.MustRegister(m.workqueue.collectors()...)
 	// Series that exist from the start read 0 instead of being absent, so
@@ -185,6 +195,28 @@ func (m *Metrics) SetReadyCheck(name string, ok bool) {
 		v = 1
 	}
 	m.readyCheck.WithLabelValues(name).Set(v)
+}
+
+// SetAnonymousAccess records whether unsigned requests may do operation
+// (read, list, write) in the driver's buckets.
+func (m *Metrics) SetAnonymousAccess(operation string, allowed bool) {
+	if m == nil {
+		return
+	}
+	v := 0.0
+	if allowed {
+		v = 1
+	}
+	m.anonymousAccess.WithLabelValues(operation).Set(v)
+}
+
+// UnissuedKeysRemoved counts access keys removed from the driver's users
+// that the driver did not issue.
+func (m *Metrics) UnissuedKeysRemoved(n int) {
+	if m == nil || n <= 0 {
+		return
+	}
+	m.unissuedKeys.Add(float64(n))
 }
 
 // DriftRepairedCounter is the drift counter of one kind, for tests.

@@ -2,32 +2,25 @@ package reconcile
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
 )
 
-// unissuedKeysRemoved counts access keys removed from the driver's users
-// that the driver did not issue: keys the users minted for themselves
-// (SeaweedFS lets every user manage its own keys) or added by hand.
-var unissuedKeysRemoved = prometheus.NewCounter(prometheus.CounterOpts{
-	Name: "cosi_seaweedfs_unissued_keys_removed_total",
-	Help: "Access keys removed from the driver's users that the driver did not issue (self-minted or added by hand).",
-})
-
-// anonymousAccess is 1 for each operation unsigned requests may do in the
-// driver's buckets, as the last check found.
-var anonymousAccess = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-	Name: "cosi_seaweedfs_anonymous_access",
-	Help: "1 when the last check found that unsigned requests may do the operation (read, list, write) in the driver's buckets.",
-}, []string{"operation"})
-
 // anonymousSample is how many of the driver's buckets each check reads and
 // lists anonymously besides the probe bucket.
 const anonymousSample = 3
+
+// Err is nil unless the check found the driver's buckets open to unsigned
+// requests; it says which operations (for readiness).
+func (a AnonymousCheck) Err() error {
+	if !a.Access.Any() {
+		return nil
+	}
+	return fmt.Errorf("anonymous requests may access the driver's buckets (%s)", a.Access.String())
+}
 
 // AnonymousCheck is the outcome of the last anonymous-access check.
 type AnonymousCheck struct {
@@ -63,11 +56,7 @@ func (c *Controller) checkAnonymous(ctx context.Context, buckets []*store.Bucket
 		return
 	}
 	for op, allowed := range map[string]bool{"read": got.Read, "list": got.List, "write": got.Write} {
-		v := 0.0
-		if allowed {
-			v = 1
-		}
-		anonymousAccess.WithLabelValues(op).Set(v)
+		c.r.Observer.metrics().SetAnonymousAccess(op, allowed)
 	}
 	prev := c.Anonymous()
 	check := AnonymousCheck{Checked: true, Access: got}

@@ -207,7 +207,7 @@ func (r *Reconciler) reconcileAccess(ctx context.Context, name string) (Result, 
 			// a few at a time, so that a user with hundreds of them cannot
 			// hold up every other grant and revoke: the rest, and the check
 			// that the user converged, come on the next pass.
-			unissuedKeysRemoved.Add(float64(unissued.Removed))
+			r.Observer.metrics().UnissuedKeysRemoved(unissued.Removed)
 			logr.FromContextOrDiscard(ctx).Info("removed access keys the driver did not issue",
 				"user", unissued.User, "removed", unissued.Removed, "remaining", unissued.Remaining)
 			return Result{RequeueAfter: r.Cfg.UnfinishedInterval}, nil

@@ -151,7 +151,8 @@ func TestReadiness(t *testing.T) {
 
 	t.Run("A running driver is live and ready, and names every check", func(t *testing.T) {
 		eventually(t, 30*time.Second, func() error {
-			return requireProbe(t, "/readyz", http.StatusOK, "[+]informers ok", "[+]seaweedfs ok", "[+]grpc ok")
+			// anonymousAccess is reported by the leader's resync.
+			return requireProbe(t, "/readyz", http.StatusOK, "[+]informers ok", "[+]seaweedfs ok", "[+]grpc ok", "[+]anonymousAccess ok")
 		})
 		if err := requireProbe(t, "/healthz", http.StatusOK, "[+]grpc ok"); err != nil {
 			t.Fatal(err)

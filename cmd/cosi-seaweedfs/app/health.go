@@ -28,6 +28,9 @@ const (
 	CheckSeaweedFS = "seaweedfs"
 	// CheckGRPC: the driver answers DriverGetInfo on its own socket.
 	CheckGRPC = "grpc"
+	// CheckAnonymousAccess: the leader's last resync found the driver's
+	// buckets closed to unsigned requests (reported by the reconciler).
+	CheckAnonymousAccess = "anonymousAccess"
 )
 
 // probeTimeout bounds each check of one probe request: below the chart's

@@ -111,6 +111,9 @@ func Run(ctx context.Context, cfg Config, log logr.Logger) error {
 		ResyncPeriod: cfg.ResyncPeriod,
 		CallTimeout:  cfg.BackendTimeout * 6, // one reconcile makes a handful of backend calls
 		Metrics:      m,
+		OnAnonymousCheck: func(a reconcile.AnonymousCheck) {
+			checks.Set(CheckAnonymousAccess, a.Err())
+		},
 	}
 	if cfg.CollectRevoked {
 		ctrlCfg.BucketAccesses = reconcile.MetadataBucketAccesses{Client: meta}
