@@ -3,6 +3,8 @@ package conformance
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -67,6 +69,18 @@ func TestAnonymousAccessIsReported(t *testing.T) {
 		})
 	})
 
+	t.Run("Readiness fails and the metric says which operation is open", func(t *testing.T) {
+		eventually(t, repairWithin, func() error {
+			if code, body := e.driver.httpGet(t, "/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "[-]anonymousAccess failed") {
+				return fmt.Errorf("/readyz = %d:\n%s", code, body)
+			}
+			return nil
+		})
+		if v := e.driver.scrape(t)[series("cosi_seaweedfs_anonymous_access", "operation", "read")]; v != 1 {
+			t.Errorf("anonymous_access{operation=read} = %v, want 1", v)
+		}
+	})
+
 	t.Run("Their end is reported too", func(t *testing.T) {
 		removeGrant()
 		offset := e.driver.logSize(t)
@@ -76,5 +90,14 @@ func TestAnonymousAccessIsReported(t *testing.T) {
 			}
 			return nil
 		})
+		eventually(t, repairWithin, func() error {
+			if code, body := e.driver.httpGet(t, "/readyz"); code != http.StatusOK {
+				return fmt.Errorf("/readyz = %d:\n%s", code, body)
+			}
+			return nil
+		})
+		if v := e.driver.scrape(t)[series("cosi_seaweedfs_anonymous_access", "operation", "read")]; v != 0 {
+			t.Errorf("anonymous_access{operation=read} = %v, want 0", v)
+		}
 	})
 }
