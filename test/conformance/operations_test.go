@@ -450,6 +450,23 @@ func TestEvents(t *testing.T) {
 	})
 }
 
+// TestEventsOnATakenName: a bucket name that somebody else's bucket holds
+// in SeaweedFS is reported where the claim's owner looks.
+func TestEventsOnATakenName(t *testing.T) {
+	e := mustEnv(t)
+	name := bucketName()
+	claim := e.cosiBucket(t, name)
+	e.foreignBucket(t, name)
+	_, err := e.createBucket(t, name, nil)
+	requireCode(t, err, codes.AlreadyExists)
+	t.Cleanup(func() { _ = e.deleteBucket(t, name) }) // a no-op: nothing was recorded
+	ev := e.requireEvent(t, metav1.NamespaceDefault, "Bucket", name, "BucketNotOwned")
+	if ev.Type != "Warning" {
+		t.Errorf("type = %q, want Warning", ev.Type)
+	}
+	e.requireEvent(t, workloadNamespace, "BucketClaim", claim.GetName(), "BucketNotOwned")
+}
+
 // ---- one log stream ----
 
 // TestLogIsOneJSONStream: the driver's log, client-go's lines included, is
