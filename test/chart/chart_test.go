@@ -198,7 +198,9 @@ func TestChartAppliesServerSideAndGrantsWhatEachSidecarNeeds(t *testing.T) {
 		return ra{Verb: verb, Group: "objectstorage.k8s.io", Resource: r, Subresource: sub}
 	}
 	in := func(ns string, a ra) ra { a.Namespace = ns; return a }
-	events := func(ns, verb string) ra { return ra{Namespace: ns, Verb: verb, Group: "events.k8s.io", Resource: "events"} }
+	events := func(ns, verb string) ra {
+		return ra{Namespace: ns, Verb: verb, Group: "events.k8s.io", Resource: "events"}
+	}
 	core := func(ns, verb, resource string) ra { return ra{Namespace: ns, Verb: verb, Resource: resource} }
 	lease := func(ns, verb, name string) ra {
 		return ra{Namespace: ns, Verb: verb, Group: "coordination.k8s.io", Resource: "leases", Name: name}
