@@ -10,6 +10,9 @@ RUN go mod download
 # against `go list -deps ./cmd/cosi-seaweedfs`.
 COPY cmd/ cmd/
 COPY grpcapi/ grpcapi/
+COPY health/ health/
+COPY metrics/ metrics/
+COPY objectevents/ objectevents/
 COPY reconcile/ reconcile/
 COPY s3admin/ s3admin/
 COPY store/ store/
