@@ -47,6 +47,10 @@ func TestBadInput(t *testing.T) {
 		{"Create with control characters in the name", createReq("bucket-\n-x", nil), []string{"name"}},
 		{"Create with an unknown parameter", createReq(bucketName(), map[string]string{"quota": "1Gi"}), []string{`"quota"`, grpcapi.ParamPurge}},
 		{`Create with purge that is not "true" or "false"`, createReq(bucketName(), map[string]string{grpcapi.ParamPurge: "yes"}), []string{`"purge"`, `"yes"`}},
+		{`Create with purge "1" (a boolean elsewhere, not here)`, createReq(bucketName(), map[string]string{grpcapi.ParamPurge: "1"}), []string{`"purge"`, `"1"`}},
+		{`Create with purge "TRUE"`, createReq(bucketName(), map[string]string{grpcapi.ParamPurge: "TRUE"}), []string{`"purge"`, `"TRUE"`}},
+		{"Create with a right-to-left override in the name", createReq("bucket-\u202egnp", nil), []string{"name"}},
+		{"Grant with a zero-width joiner in the name", grantReq(grantRequest(bucket, "ba-\u200d"+uid(), nil)), []string{"name"}},
 		{"Delete with an empty bucket_id", func(c context.Context, p cosi.ProvisionerClient) error {
 			_, err := p.DriverDeleteBucket(c, &cosi.DriverDeleteBucketRequest{})
 			return err
