@@ -40,9 +40,11 @@ import (
 //
 // The fill does not go through the IAM query API, which rewrites every
 // identity on each change: each filled user is one CreateUser call of the
-// filer's IAM gRPC service (8 in parallel), and their inline policy
-// documents are written in one go into /etc/iam/policies.json, the file
-// SeaweedFS's credential store keeps them in. SeaweedFS is then restarted,
+// filer's IAM gRPC service (8 in parallel) carrying its key and the
+// identity actions PutUserPolicy derives, and the inline policy documents
+// are written in one go into /etc/iam/policies.json, the file SeaweedFS's
+// credential store keeps them in (set aside while the identities are
+// written, see fill). SeaweedFS is then restarted,
 // so the S3 gateway loads the filled state once instead of working through
 // one full reload per filled user, and a sample of filled users is checked
 // to authenticate and to be authorized exactly for their own bucket.
@@ -241,6 +243,15 @@ func (s *scaleRun) fill(ctx context.Context, from, to int) {
 	for i := from; i < to; i++ {
 		users = append(users, s.newAccess(fmt.Sprintf("cosi-fill-%05d", i), fillBucket(i)))
 	}
+	// Every identity written makes the S3 gateway reload all identities
+	// and every inline policy document; with thousands of documents each
+	// reload takes seconds and the gateway falls minutes behind. The
+	// documents are therefore set aside while identities are written (they
+	// do not decide authorization: each identity's actions do) and written
+	// back together with the new ones below; policies.json itself is not
+	// a file whose change makes the gateway reload.
+	pol, inline := s.policies(ctx)
+	s.savePolicies(ctx, pol, map[string]map[string]json.RawMessage{})
 	work := make(chan Access)
 	errs := make(chan error, 8)
 	var wg sync.WaitGroup
@@ -270,22 +281,12 @@ func (s *scaleRun) fill(ctx context.Context, from, to int) {
 	s.must(<-errs, "fill")
 	identities := time.Since(began)
 
-	// Inline policy documents: one read-modify-write of policies.json.
-	var pol map[string]json.RawMessage
-	s.must(s.filerJSON(ctx, "/etc/iam/policies.json", &pol), "read policies.json")
-	inline := map[string]map[string]json.RawMessage{}
-	if raw := pol["inlinePolicies"]; len(raw) > 0 {
-		s.must(json.Unmarshal(raw, &inline), "parse inlinePolicies")
-	}
+	// Inline policy documents: the set-aside ones and the new ones, in one
+	// write of policies.json.
 	for _, a := range users {
 		inline[a.User] = map[string]json.RawMessage{PolicyName: json.RawMessage(rebucket(string(s.doc), a.Bucket))}
 	}
-	raw, err := json.Marshal(inline)
-	s.must(err, "encode inlinePolicies")
-	pol["inlinePolicies"] = raw
-	content, err := json.Marshal(pol)
-	s.must(err, "encode policies.json")
-	s.must(s.filer.SaveFile(ctx, "/etc/iam", "policies.json", content), "write policies.json")
+	s.savePolicies(ctx, pol, inline)
 
 	restartBegan := time.Now()
 	s.must(s.sw.Restart(ctx), "restart seaweedfs")
@@ -293,6 +294,27 @@ func (s *scaleRun) fill(ctx context.Context, from, to int) {
 	s.verify(ctx, users)
 	s.note("filled %d→%d users in %s (identities %s, restart %s, then checked a sample)",
 		from, to, time.Since(began).Round(time.Millisecond), identities.Round(time.Millisecond), restart.Round(time.Millisecond))
+}
+
+// policies reads /etc/iam/policies.json: its top-level fields and its
+// inline policy documents by user and policy name.
+func (s *scaleRun) policies(ctx context.Context) (map[string]json.RawMessage, map[string]map[string]json.RawMessage) {
+	var pol map[string]json.RawMessage
+	s.must(s.filerJSON(ctx, "/etc/iam/policies.json", &pol), "read policies.json")
+	inline := map[string]map[string]json.RawMessage{}
+	if raw := pol["inlinePolicies"]; len(raw) > 0 {
+		s.must(json.Unmarshal(raw, &inline), "parse inlinePolicies")
+	}
+	return pol, inline
+}
+
+func (s *scaleRun) savePolicies(ctx context.Context, pol map[string]json.RawMessage, inline map[string]map[string]json.RawMessage) {
+	raw, err := json.Marshal(inline)
+	s.must(err, "encode inlinePolicies")
+	pol["inlinePolicies"] = raw
+	content, err := json.Marshal(pol)
+	s.must(err, "encode policies.json")
+	s.must(s.filer.SaveFile(ctx, "/etc/iam", "policies.json", content), "write policies.json")
 }
 
 // verify checks that filled users authenticate and are authorized exactly
