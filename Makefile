@@ -53,8 +53,9 @@ test: tools build ## Build the tools and the driver if needed and run every test
 	go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: bench
-bench: tools build ## Run the benchmarks: IAM cost of one grant at 0, 100 and 300 users; driver call latency; drift repair time; restart after a crash.
-	go test -run '^$$' -bench . -benchtime 3x -timeout 30m ./s3admin/ ./test/conformance/
+bench: tools build ## Run the benchmarks: grants, revokes and resync at 0-5000 realistic users (COSI_BENCH_USERS); driver call latency; drift repair time; restart after a crash.
+	go test -run '^$$' -bench '^BenchmarkScale$$' -benchtime 1x -timeout 60m ./s3admin/
+	go test -run '^$$' -bench . -benchtime 3x -timeout 30m ./test/conformance/
 
 .PHONY: lint
 lint: ## gofmt, go vet, and actionlint on the GitHub Actions workflows.

@@ -242,6 +242,13 @@ func (sw *Seaweed) ready(ctx context.Context) error {
 	return nil
 }
 
+// FilerGRPCAddress is the filer's gRPC address (host:port), which also
+// serves SeaweedFS's IAM gRPC service; FilerURL is its HTTP endpoint.
+func (sw *Seaweed) FilerGRPCAddress() string { return "127.0.0.1:" + strconv.Itoa(sw.ports[2]+10000) }
+
+// FilerURL is the filer's HTTP endpoint, http://127.0.0.1:<port>.
+func (sw *Seaweed) FilerURL() string { return "http://127.0.0.1:" + strconv.Itoa(sw.ports[2]) }
+
 // S3Client returns an S3 client for the admin identity, path-style, with
 // checksums only where an operation requires them (SeaweedFS does not
 // implement every newer default checksum).

@@ -1,0 +1,271 @@
+package s3admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
+)
+
+// errSampled ends a sampling early: nothing is left to sample.
+var errSampled = errors.New("nothing left to sample")
+
+// sample runs op up to cfg.samples times, stopping early once opTime is
+// spent; it returns the durations.
+func (s *scaleRun) sample(op func(i int) error) []time.Duration {
+	var out []time.Duration
+	began := time.Now()
+	for i := range s.cfg.samples {
+		t := time.Now()
+		err := op(i)
+		if errors.Is(err, errSampled) {
+			break
+		}
+		s.must(err, "sample")
+		out = append(out, time.Since(t))
+		if time.Since(began) > s.cfg.opTime {
+			break
+		}
+	}
+	return out
+}
+
+// usable polls until the key answers for its bucket (any answer but an
+// unknown key or a bad signature), like the driver's own check but with a
+// finer interval, so the floor is not rounded up.
+func (s *scaleRun) usable(ctx context.Context, a Access) error {
+	c := stack.NewS3Client(s.sw.Endpoint, s.sw.Region, a.AccessKeyID, a.SecretAccessKey, func(o *s3.Options) { o.RetryMaxAttempts = 1 })
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		_, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(a.Bucket), MaxKeys: aws.Int32(1)})
+		if err == nil || errors.Is(classify("ListObjectsV2", err), ErrAccessDenied) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("key of %s not usable: %w", a.User, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// ensure converges a new access the way the reconciler does: a transient
+// error (such as a key SeaweedFS does not accept yet after the driver's
+// bounded wait) is retried at once, and the time until success is what the
+// sidecar waits for.
+func (s *scaleRun) ensure(ctx context.Context, a Access) error {
+	for attempt := 1; ; attempt++ {
+		_, err := s.admin.EnsureAccess(ctx, a)
+		if err == nil || !IsTransient(err) || attempt == 20 {
+			if attempt > 1 {
+				s.retries++
+			}
+			return err
+		}
+	}
+}
+
+func (s *scaleRun) next(kind string) Access {
+	s.seq++
+	return s.newAccess(fmt.Sprintf("cosi-scale-%s-%05d", kind, s.seq), scaleBucket)
+}
+
+func (s *scaleRun) measure(ctx context.Context, size int) {
+	fmt.Fprintf(os.Stderr, "scale: measuring at %d users\n", size)
+	row := func(op string) *scaleRow {
+		r := &scaleRow{size: size, op: op}
+		s.rows = append(s.rows, r)
+		return r
+	}
+
+	// New grant: the driver's EnsureAccess (which returns once the key is
+	// accepted), the IAM query API's three writes, the filer gRPC CreateUser
+	// with the key and identity actions; both raw paths then wait until the
+	// key is usable.
+	grant := row("new grant (until usable)")
+	writes := row("  of which backend writes")
+	var driverUsers, iamUsers, grpcUsers []Access
+	grant.driver = s.sample(func(int) error {
+		a := s.next("drv")
+		driverUsers = append(driverUsers, a)
+		return s.ensure(ctx, a)
+	})
+	var iamWrites, grpcWrites []time.Duration
+	grant.iam = s.sample(func(int) error {
+		a := s.next("iam")
+		iamUsers = append(iamUsers, a)
+		t := time.Now()
+		if _, err := s.rawIAM.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(a.User)}); err != nil {
+			return err
+		}
+		doc, err := PolicyDocument(a.Bucket, a.Mode)
+		if err != nil {
+			return err
+		}
+		if _, err := s.rawIAM.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String(a.User), PolicyName: aws.String(PolicyName), PolicyDocument: aws.String(doc)}); err != nil {
+			return err
+		}
+		if _, err := s.rawIAM.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(a.User)}, withSuppliedAccessKey(a.AccessKeyID, a.SecretAccessKey)); err != nil {
+			return err
+		}
+		iamWrites = append(iamWrites, time.Since(t))
+		return s.usable(ctx, a)
+	})
+	grant.filerG = s.sample(func(int) error {
+		a := s.next("grpc")
+		grpcUsers = append(grpcUsers, a)
+		actions := make([]string, len(s.actions))
+		for i, act := range s.actions {
+			actions[i] = rebucket(act, a.Bucket)
+		}
+		t := time.Now()
+		if err := s.filer.CreateUser(ctx, rawIdentity{Name: a.User, AccessKey: a.AccessKeyID, SecretKey: a.SecretAccessKey, Actions: actions}); err != nil {
+			return err
+		}
+		grpcWrites = append(grpcWrites, time.Since(t))
+		return s.usable(ctx, a)
+	})
+	writes.iam, writes.filerG, writes.driverNote = iamWrites, grpcWrites, "-"
+
+	repeat := row("repeat grant (converged)")
+	last := driverUsers[len(driverUsers)-1]
+	repeat.driver = s.sample(func(int) error {
+		changed, err := s.admin.EnsureAccess(ctx, last)
+		if err == nil && changed {
+			err = errors.New("converged EnsureAccess wrote")
+		}
+		return err
+	})
+	lastIAM := iamUsers[len(iamUsers)-1]
+	repeat.iam = s.sample(func(int) error {
+		if _, err := s.rawIAM.GetUser(ctx, &iam.GetUserInput{UserName: aws.String(lastIAM.User)}); err != nil {
+			return err
+		}
+		if _, err := s.rawIAM.GetUserPolicy(ctx, &iam.GetUserPolicyInput{UserName: aws.String(lastIAM.User), PolicyName: aws.String(PolicyName)}); err != nil {
+			return err
+		}
+		_, err := s.rawIAM.ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: aws.String(lastIAM.User)})
+		return err
+	})
+	lastGRPC := grpcUsers[len(grpcUsers)-1]
+	repeat.filerG = s.sample(func(int) error { _, err := s.filer.GetUser(ctx, lastGRPC.User); return err })
+
+	revoke := row("revoke")
+	revoke.driver = s.sample(func(i int) error {
+		if i >= len(driverUsers) {
+			return errSampled
+		}
+		return s.admin.DeleteUser(ctx, driverUsers[i].User, "")
+	})
+	revoke.iam = s.sample(func(i int) error {
+		if i >= len(iamUsers) {
+			return errSampled
+		}
+		_, err := s.rawIAM.DeleteUser(ctx, &iam.DeleteUserInput{UserName: aws.String(iamUsers[i].User)})
+		return err
+	})
+	revoke.filerG = s.sample(func(i int) error {
+		if i >= len(grpcUsers) {
+			return errSampled
+		}
+		return s.filer.DeleteUser(ctx, grpcUsers[i].User)
+	})
+	// Users a stopped sampling left behind stay: a few more users among
+	// thousands, where removing them would cost as much as the revokes.
+
+	create := row("bucket create")
+	create.driver = s.sample(func(int) error {
+		s.seq++
+		return s.admin.CreateBucket(ctx, fmt.Sprintf("scale-drv-%05d", s.seq), testOwn)
+	})
+	create.iam = s.sample(func(int) error {
+		s.seq++
+		_, err := s.rawS3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(fmt.Sprintf("scale-raw-%05d", s.seq))})
+		return err
+	})
+
+	// One resync listing pass; the raw floors are one IAM ListUsers pass
+	// (names only) and one gRPC GetConfiguration (every identity).
+	resync := row("resync listing pass")
+	rctx, cancel := context.WithTimeout(ctx, s.cfg.resyncBound)
+	t := time.Now()
+	users, err := s.admin.ListOwnedUsers(rctx)
+	if err == nil {
+		_, err = s.admin.ListMarkedBuckets(rctx)
+	}
+	cancel()
+	switch {
+	case err == nil:
+		resync.driver = []time.Duration{time.Since(t)}
+		if len(users) < size {
+			s.b.Fatalf("resync listed %d owned users, want at least %d", len(users), size)
+		}
+	case rctx.Err() != nil:
+		resync.driverNote = "> " + s.cfg.resyncBound.String() + " (bound)"
+	default:
+		s.must(err, "resync")
+	}
+	t = time.Now()
+	p := iam.NewListUsersPaginator(s.rawIAM, &iam.ListUsersInput{})
+	for p.HasMorePages() {
+		_, err := p.NextPage(ctx)
+		s.must(err, "ListUsers")
+	}
+	resync.iam = []time.Duration{time.Since(t)}
+	t = time.Now()
+	_, err = s.filer.GetConfiguration(ctx)
+	s.must(err, "GetConfiguration")
+	resync.filerG = []time.Duration{time.Since(t)}
+}
+
+func (s *scaleRun) print(w io.Writer, took time.Duration) {
+	fmt.Fprintf(w, "\nSeaweedFS scale benchmark: other users each hold one key and one read-write inline policy; p50 / p90 over n samples\n\n")
+	fmt.Fprintf(w, "| N | operation | driver (s3admin) | raw IAM query API | raw filer IAM gRPC |\n|---:|---|---|---|---|\n")
+	for _, r := range s.rows {
+		d := quantiles(r.driver)
+		if r.driverNote != "" {
+			d = r.driverNote
+		}
+		fmt.Fprintf(w, "| %d | %s | %s | %s | %s |\n", r.size, r.op, d, quantiles(r.iam), quantiles(r.filerG))
+	}
+	fmt.Fprintln(w)
+	for _, n := range s.notes {
+		fmt.Fprintln(w, "- "+n)
+	}
+	fmt.Fprintf(w, "- driver grants that needed more than one EnsureAccess: %d\n", s.retries)
+	fmt.Fprintf(w, "- whole run %s\n\n", took.Round(time.Second))
+}
+
+func quantiles(d []time.Duration) string {
+	if len(d) == 0 {
+		return "-"
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	// Nearest rank: the smallest sample with at least q of all at or below it.
+	at := func(q float64) time.Duration { return s[max(0, int(math.Ceil(q*float64(len(s))))-1)] }
+	if len(s) == 1 {
+		return round(s[0])
+	}
+	return fmt.Sprintf("%s / %s (n=%d)", round(at(0.5)), round(at(0.9)), len(s))
+}
+
+func round(d time.Duration) string {
+	switch {
+	case d >= 10*time.Second:
+		return d.Round(100 * time.Millisecond).String()
+	case d >= time.Second:
+		return d.Round(10 * time.Millisecond).String()
+	default:
+		return d.Round(100 * time.Microsecond).String()
+	}
+}
