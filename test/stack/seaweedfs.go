@@ -273,13 +273,7 @@ func NewS3Client(endpoint, region, accessKey, secretKey string, optFns ...func(*
 // Restart kills SeaweedFS with SIGKILL, as a crash would, and starts it again
 // with the same flags, environment and data directory, so all state survives.
 func (sw *Seaweed) Restart(ctx context.Context) error {
-	sw.mu.Lock()
-	p := sw.proc
-	sw.mu.Unlock()
-	if p != nil {
-		p.Kill()
-	}
-	sw.removeGrpcSockets()
+	sw.Kill()
 	return sw.start(ctx)
 }
 
@@ -299,14 +293,9 @@ func (sw *Seaweed) Kill() {
 // created it. SIGKILL is used because SIGTERM takes seconds and the state is
 // thrown away anyway. Safe to call more than once.
 func (sw *Seaweed) Stop() {
+	sw.Kill()
 	sw.mu.Lock()
 	p := sw.proc
-	sw.mu.Unlock()
-	if p != nil {
-		p.Kill()
-	}
-	sw.removeGrpcSockets()
-	sw.mu.Lock()
 	first := sw.keptLog == nil
 	sw.mu.Unlock()
 	if sw.ownDir && sw.Dir != "" && first {
