@@ -47,9 +47,6 @@ func (a AnonymousAccess) String() string {
 // leaves alone.
 const ProbeMarker = "anonymous-probe"
 
-// ProbeObject is the object kept in the probe bucket for anonymous reads.
-const ProbeObject = "cosi-seaweedfs-probe"
-
 // ProbeBucketName is the name of the installation's probe bucket: the driver
 // creates it (and nothing else lives in it) to check what anonymous
 // requests may do in a bucket of the driver's.
@@ -58,16 +55,17 @@ func ProbeBucketName(ownerID string) string {
 	return "cosi-probe-" + hex.EncodeToString(sum[:])[:20]
 }
 
-// probeAnonymous sends unsigned requests to bucket: GetObject of key (404
-// still proves the read was allowed: only an authorized request learns
-// that the key is missing), ListObjectsV2, and, if write is set, PutObject of
-// a probe key. Each answer is judged by its status alone: 2xx or 404 is
-// allowed, 401/403 refused; anything else is a transient error.
-func (c *SeaweedFS) probeAnonymous(ctx context.Context, bucket, key string, write bool) (AnonymousAccess, error) {
+// probeAnonymous sends unsigned requests to bucket: GetObject of a key that
+// does not exist (404 proves the read was allowed: only an authorized
+// request learns that the key is missing, and nothing is read where reading
+// is allowed), ListObjectsV2, and, if write is set, PutObject of a probe
+// key. Each answer is judged by its status alone: 2xx or 404 is allowed,
+// 401/403 refused; anything else is a transient error.
+func (c *SeaweedFS) probeAnonymous(ctx context.Context, bucket string, write bool) (AnonymousAccess, error) {
 	var got AnonymousAccess
 	base := strings.TrimSuffix(c.cfg.Endpoint, "/") + "/" + url.PathEscape(bucket)
 	var err error
-	if got.Read, err = c.unsigned(ctx, http.MethodGet, base+"/"+url.PathEscape(key)); err != nil {
+	if got.Read, err = c.unsigned(ctx, http.MethodGet, base+"/cosi-seaweedfs-anonymous-probe-"+randomSuffix()); err != nil {
 		return got, err
 	}
 	if got.List, err = c.unsigned(ctx, http.MethodGet, base+"?list-type=2&max-keys=1"); err != nil {
@@ -126,24 +124,15 @@ func (c *SeaweedFS) CheckAnonymousAccess(ctx context.Context, probe Ownership, s
 	if err := c.CreateBucket(ctx, name, probe); err != nil {
 		return AnonymousAccess{}, fmt.Errorf("probe bucket %s: %w", name, err)
 	}
-	err := c.write(ctx, "PutObject", func(ctx context.Context) error {
-		_, err := c.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(name), Key: aws.String(ProbeObject),
-			Body: strings.NewReader("probe")})
-		return err
-	})
-	if err != nil {
-		return AnonymousAccess{}, err
-	}
-	got, err := c.probeAnonymous(ctx, name, ProbeObject, true)
+	got, err := c.probeAnonymous(ctx, name, true)
 	if err != nil {
 		return got, err
 	}
 	// Grants scoped to bucket names (an anonymous identity with Read on
 	// bucket-*, say) miss the probe bucket: read and list are asked of some
-	// of the driver's own buckets too. A missing key is asked for, so that
-	// nothing is read even where reading is allowed.
+	// of the driver's own buckets too.
 	for _, b := range sample {
-		a, err := c.probeAnonymous(ctx, b, "cosi-seaweedfs-anonymous-probe-"+randomSuffix(), false)
+		a, err := c.probeAnonymous(ctx, b, false)
 		if err != nil {
 			return got, err
 		}

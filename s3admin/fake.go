@@ -640,6 +640,5 @@ func (f *Fake) CheckAnonymousAccess(ctx context.Context, probe Ownership, sample
 	if err := f.op("anonymous GET", false); err != nil {
 		return AnonymousAccess{}, err
 	}
-	f.buckets[ProbeBucketName(probe.Owner)].objects[ProbeObject] = true
 	return f.anonymousObj, nil
 }
