@@ -135,7 +135,7 @@ func (s *Server) DriverRevokeBucketAccess(ctx context.Context, req *cosi.DriverR
 	// The account is found by its access id alone, not by the configured
 	// prefix: an access granted before the prefix changed must still be
 	// revoked (answering OK without revoking would leave its key working).
-	id, ok := accessIDFromAccount(req.GetAccountId())
+	_, id, ok := store.AccessIDOf(req.GetAccountId())
 	if !ok {
 		return &cosi.DriverRevokeBucketAccessResponse{}, nil
 	}

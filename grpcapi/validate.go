@@ -139,18 +139,3 @@ func accessParams(params map[string]string) (s3admin.Mode, error) {
 	return "", invalid("parameter %q must be %s, %s or %s, not %q", ParamMode,
 		s3admin.ModeReadWrite, s3admin.ModeReadOnly, s3admin.ModeWriteOnly, v)
 }
-
-// accessIDFromAccount recovers the access id from an account_id we issued:
-// <user prefix><32 hex digits>, whatever the prefix was when it was issued.
-func accessIDFromAccount(account string) (string, bool) {
-	if len(account) <= 32 {
-		return "", false
-	}
-	id := account[len(account)-32:]
-	for _, r := range id {
-		if !strings.ContainsRune("0123456789abcdef", r) {
-			return "", false
-		}
-	}
-	return id, true
-}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -323,9 +322,9 @@ func (c *Controller) resyncOnce(ctx context.Context) (Snapshot, error) {
 	for _, k := range plan.Requeue {
 		c.queue.Add(k)
 	}
-	revoked := map[string]*store.Access{}
+	accessByName := map[string]*store.Access{}
 	for _, a := range accesses {
-		revoked[a.RecordName] = a
+		accessByName[a.RecordName] = a
 	}
 	for _, name := range plan.Revoke {
 		if err := c.r.Store.DeleteAccess(ctx, name); err != nil {
@@ -334,7 +333,7 @@ func (c *Controller) resyncOnce(ctx context.Context) (Snapshot, error) {
 		}
 		c.cfg.Metrics.GarbageCollected(store.KindAccess)
 		c.log.Info("revoking access whose BucketAccess is gone", "record", name)
-		c.credentialsCollected(buckets, revoked[name])
+		c.credentialsCollected(buckets, accessByName[name])
 	}
 	for _, u := range plan.OrphanUsers {
 		c.collectUser(ctx, u)
@@ -365,7 +364,7 @@ func (c *Controller) credentialsCollected(buckets []*store.Bucket, a *store.Acce
 // said the record is missing; a cache can lag behind a fresh grant, so the
 // record is read from the API server before anything is deleted.
 func (c *Controller) collectUser(ctx context.Context, user string) {
-	id := strings.TrimPrefix(user, c.r.Cfg.UserPrefix)
+	_, id, _ := store.AccessIDOf(user) // an orphan's name was checked by PlanResync
 	_, err := c.r.Store.GetAccess(ctx, store.AccessRecordName(id))
 	if !errors.Is(err, store.ErrNotFound) {
 		return // the record exists (or we cannot tell): keep the user

@@ -242,15 +242,13 @@ type ResyncPlan struct {
 	Revoke []string
 }
 
-// isDriverUserName reports whether name is one the driver gives its users:
-// the prefix and an access id (32 hex digits). A user that only shares the
-// prefix (an administrator's "cosi-admin", say) is never collected.
+// isDriverUserName reports whether name is one the driver gives its users
+// under prefix: the prefix and an access id (32 hex digits). A user that only
+// shares the prefix (an administrator's "cosi-admin", say) is never collected.
 func isDriverUserName(name, prefix string) bool {
-	id, ok := strings.CutPrefix(name, prefix)
-	return ok && accessIDRE.MatchString(id)
+	p, _, ok := store.AccessIDOf(name)
+	return ok && p == prefix
 }
-
-var accessIDRE = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
 // UserPrefixOf returns the prefix an access record's user was named with:
 // the user is that prefix and the access id derived from the grant name. It

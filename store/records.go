@@ -8,6 +8,7 @@ package store
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
@@ -168,6 +169,24 @@ func BucketRecordName(bucketID string) string { return bucketPrefix + hashOf(buc
 // it names both the access record and the SeaweedFS user (with the driver's
 // user prefix), so Revoke can find the record from the account_id alone.
 func AccessID(name string) string { return hashOf(name, 32) }
+
+// AccessIDOf splits a SeaweedFS user name the driver gave (<user prefix>
+// <access id>) into its prefix and access id; ok is false for any other
+// name. The prefix is whatever it was when the user was named: the
+// configured one may have changed since.
+func AccessIDOf(user string) (prefix, id string, ok bool) {
+	const n = 32 // len(AccessID(...))
+	if len(user) <= n {
+		return "", "", false
+	}
+	prefix, id = user[:len(user)-n], user[len(user)-n:]
+	for _, r := range id {
+		if !strings.ContainsRune("0123456789abcdef", r) {
+			return "", "", false
+		}
+	}
+	return prefix, id, true
+}
 
 // AccessRecordName is the record name for an AccessID.
 func AccessRecordName(accessID string) string { return accessPrefix + accessID }
