@@ -122,9 +122,8 @@ func (s *Store) SetBucketStatus(ctx context.Context, recordName string, st Statu
 func (s *Store) MarkCreateAttempted(ctx context.Context, recordName, message, owner, marker string) (Status, error) {
 	var recorded Status
 	err := s.updateBucketStatus(ctx, recordName, func(old Status) Status {
-		recorded = Status{Phase: PhasePending, Message: message, CreateAttempted: true, Creations: old.Creations + 1,
+		return Status{Phase: PhasePending, Message: message, CreateAttempted: true, Creations: old.Creations + 1,
 			Owner: owner, Marker: marker}
-		return recorded
 	}, func(st Status) { recorded = st })
 	return recorded, err
 }
