@@ -36,6 +36,10 @@ help: ## Show this help.
 build: ## Build the driver into bin/cosi-seaweedfs, VERSION stamped in.
 	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o $(OUT) ./cmd/cosi-seaweedfs
 
+.PHONY: build-crashpoints
+build-crashpoints: ## Build the test binary with crash points (package crashpoint) into bin/cosi-seaweedfs-crashpoints.
+	CGO_ENABLED=0 go build -trimpath -tags crashpoints -ldflags "$(LDFLAGS)" -o bin/cosi-seaweedfs-crashpoints ./cmd/cosi-seaweedfs
+
 .PHONY: image
 image: ## Build the driver image IMAGE:VERSION with docker, podman or buildah.
 	@if [ -z "$(CONTAINER_TOOL)" ]; then \
@@ -49,7 +53,7 @@ tools: ## Build the pinned real components (test/tools/*) into bin/; only change
 	@for t in $(TOOLS); do test/tools/build.sh $$t || exit 1; done
 
 .PHONY: test
-test: tools build ## Build the tools and the driver if needed and run every test against the real local stack.
+test: tools build build-crashpoints ## Build the tools and the driver if needed and run every test against the real local stack.
 	go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: bench

@@ -21,6 +21,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go/middleware"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/crashpoint"
 )
 
 // Config configures the SeaweedFS client.
@@ -185,7 +187,18 @@ func read[T any](ctx context.Context, c *SeaweedFS, op string, fn func(context.C
 // write is call for a mutating S3 call.
 func (c *SeaweedFS) write(ctx context.Context, op string, fn func(context.Context) error) error {
 	c.writes.Add(1)
-	return c.call(ctx, op, fn)
+	return mutation(op, func() error { return c.call(ctx, op, fn) })
+}
+
+// mutation runs one change to SeaweedFS between its crash points (see
+// package crashpoint): the "after" point only once SeaweedFS acknowledged it.
+func mutation(op string, fn func() error) error {
+	crashpoint.Hit(crashpoint.Before(crashpoint.Backend(op)))
+	err := fn()
+	if err == nil {
+		crashpoint.Hit(crashpoint.After(crashpoint.Backend(op)))
+	}
+	return err
 }
 
 // iamMutate is call for an IAM mutation: serialized process-wide, counted,
@@ -196,7 +209,7 @@ func (c *SeaweedFS) iamMutate(ctx context.Context, op string, fn func(context.Co
 	}
 	defer c.iamWrite.unlock()
 	c.writes.Add(1)
-	return writeDenied(c.call(ctx, op, fn))
+	return mutation(op, func() error { return writeDenied(c.call(ctx, op, fn)) })
 }
 
 // ---- buckets ----
@@ -290,6 +303,7 @@ func (c *SeaweedFS) readBucketMarks(ctx context.Context, bucket string) (exists 
 // bucket created by anybody else is ErrNotOwned. No SDK retry: the
 // reconciler retries with its own backoff.
 func (c *SeaweedFS) claimBucket(ctx context.Context, name string) error {
+	crashpoint.Hit(crashpoint.Before(crashpoint.Backend("CreateBucket")))
 	err := c.call(ctx, "CreateBucket", func(ctx context.Context) error {
 		_, err := c.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)},
 			func(o *s3.Options) { o.RetryMaxAttempts = 1 })
@@ -300,6 +314,7 @@ func (c *SeaweedFS) claimBucket(ctx context.Context, name string) error {
 		// Only a create that made the bucket counts as a write: the other
 		// answers change nothing.
 		c.writes.Add(1)
+		crashpoint.Hit(crashpoint.After(crashpoint.Backend("CreateBucket")))
 		return nil
 	case isCode(err, "BucketAlreadyOwnedByYou"):
 		return nil

@@ -16,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/crashpoint"
 )
 
 // ErrNotFound: no record by that name (or it is not one of ours).
@@ -62,6 +64,7 @@ func (s *Store) CreateBucket(ctx context.Context, spec BucketSpec) (b *Bucket, c
 		},
 		Data: map[string]string{keySpec: string(specJSON)},
 	}
+	crashpoint.Hit(crashpoint.Before(crashpoint.StoreCreateBucket))
 	out, err := s.client.CoreV1().ConfigMaps(s.namespace).Create(ctx, cm, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
 		existing, err := s.GetBucket(ctx, cm.Name)
@@ -70,6 +73,7 @@ func (s *Store) CreateBucket(ctx context.Context, spec BucketSpec) (b *Bucket, c
 	if err != nil {
 		return nil, false, fmt.Errorf("create bucket record %s: %w", cm.Name, err)
 	}
+	crashpoint.Hit(crashpoint.After(crashpoint.StoreCreateBucket))
 	b, err = BucketFromConfigMap(out)
 	return b, true, err
 }
@@ -89,20 +93,24 @@ func (s *Store) GetBucket(ctx context.Context, recordName string) (*Bucket, erro
 // DeleteBucket marks a bucket record for deletion. The finalizer keeps it
 // until the reconciler has removed the bucket; a missing record is not an error.
 func (s *Store) DeleteBucket(ctx context.Context, recordName string) error {
+	crashpoint.Hit(crashpoint.Before(crashpoint.StoreDeleteBucket))
 	err := s.client.CoreV1().ConfigMaps(s.namespace).Delete(ctx, recordName, metav1.DeleteOptions{})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("delete bucket record %s: %w", recordName, err)
 	}
+	crashpoint.Hit(crashpoint.After(crashpoint.StoreDeleteBucket))
 	return nil
 }
 
 // DeleteBucketIncarnation is DeleteBucket for one incarnation of the record:
 // a later record of the same name (another UID) is left alone.
 func (s *Store) DeleteBucketIncarnation(ctx context.Context, recordName string, uid types.UID) error {
+	crashpoint.Hit(crashpoint.Before(crashpoint.StoreDeleteBucket))
 	err := s.client.CoreV1().ConfigMaps(s.namespace).Delete(ctx, recordName, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
 	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 		return fmt.Errorf("delete bucket record %s: %w", recordName, err)
 	}
+	crashpoint.Hit(crashpoint.After(crashpoint.StoreDeleteBucket))
 	return nil
 }
 
@@ -110,7 +118,7 @@ func (s *Store) DeleteBucketIncarnation(ctx context.Context, recordName string, 
 // retries on conflicts, because the handlers may have changed the record
 // (marked it deleted) since the reconciler read it.
 func (s *Store) SetBucketStatus(ctx context.Context, recordName string, st Status) error {
-	return s.updateBucketStatus(ctx, recordName, func(Status) Status { return st }, nil)
+	return s.updateBucketStatus(ctx, recordName, crashpoint.StoreSetBucketStatus, func(Status) Status { return st }, nil)
 }
 
 // MarkCreateAttempted records, before the reconciler asks SeaweedFS to create
@@ -121,7 +129,7 @@ func (s *Store) SetBucketStatus(ctx context.Context, recordName string, st Statu
 // kept; the status returned says which are in force.
 func (s *Store) MarkCreateAttempted(ctx context.Context, recordName, message, owner, marker string) (Status, error) {
 	var recorded Status
-	err := s.updateBucketStatus(ctx, recordName, func(old Status) Status {
+	err := s.updateBucketStatus(ctx, recordName, crashpoint.StoreMarkCreateAttempted, func(old Status) Status {
 		return Status{Phase: PhasePending, Message: message, CreateAttempted: true, Creations: old.Creations + 1,
 			Owner: owner, Marker: marker}
 	}, func(st Status) { recorded = st })
@@ -131,8 +139,8 @@ func (s *Store) MarkCreateAttempted(ctx context.Context, recordName, message, ow
 // updateBucketStatus writes next(old) on a fresh read of the record, keeping
 // what must never be lost; written, when not nil, learns the status in force
 // afterwards.
-func (s *Store) updateBucketStatus(ctx context.Context, recordName string, next func(old Status) Status, written func(Status)) error {
-	return s.updateConfigMap(ctx, recordName, func(cm *corev1.ConfigMap) (bool, error) {
+func (s *Store) updateBucketStatus(ctx context.Context, recordName, point string, next func(old Status) Status, written func(Status)) error {
+	return s.updateConfigMap(ctx, recordName, point, func(cm *corev1.ConfigMap) (bool, error) {
 		old, _ := decodeStatus(cm.Data[keyStatus])
 		st := next(old)
 		// Once recorded, a create attempt stays recorded whatever status a
@@ -167,12 +175,14 @@ func (s *Store) updateBucketStatus(ctx context.Context, recordName string, next 
 // ReleaseBucket removes the finalizer, letting Kubernetes delete the record.
 // Only the reconciler calls it, after SeaweedFS no longer holds the bucket.
 func (s *Store) ReleaseBucket(ctx context.Context, recordName string) error {
-	return s.updateConfigMap(ctx, recordName, func(cm *corev1.ConfigMap) (bool, error) {
+	return s.updateConfigMap(ctx, recordName, crashpoint.StoreReleaseBucket, func(cm *corev1.ConfigMap) (bool, error) {
 		return removeFinalizer(&cm.ObjectMeta), nil
 	})
 }
 
-func (s *Store) updateConfigMap(ctx context.Context, name string, mutate func(*corev1.ConfigMap) (bool, error)) error {
+// updateConfigMap applies mutate to a fresh read of the record and writes it
+// when it changed; point names the write's crash points.
+func (s *Store) updateConfigMap(ctx context.Context, name, point string, mutate func(*corev1.ConfigMap) (bool, error)) error {
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		cm, err := s.client.CoreV1().ConfigMaps(s.namespace).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
@@ -185,8 +195,12 @@ func (s *Store) updateConfigMap(ctx context.Context, name string, mutate func(*c
 		if err != nil || !changed {
 			return err
 		}
-		_, err = s.client.CoreV1().ConfigMaps(s.namespace).Update(ctx, cm, metav1.UpdateOptions{})
-		return err
+		crashpoint.Hit(crashpoint.Before(point))
+		if _, err = s.client.CoreV1().ConfigMaps(s.namespace).Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
+			return err
+		}
+		crashpoint.Hit(crashpoint.After(point))
+		return nil
 	})
 	if apierrors.IsNotFound(err) {
 		return fmt.Errorf("bucket record %s: %w", name, ErrNotFound)
@@ -221,6 +235,7 @@ func (s *Store) CreateAccess(ctx context.Context, spec AccessSpec, accessKeyID, 
 			keySecretAccessKey: []byte(secretAccessKey),
 		},
 	}
+	crashpoint.Hit(crashpoint.Before(crashpoint.StoreCreateAccess))
 	out, err := s.client.CoreV1().Secrets(s.namespace).Create(ctx, sec, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
 		existing, err := s.GetAccess(ctx, sec.Name)
@@ -229,6 +244,9 @@ func (s *Store) CreateAccess(ctx context.Context, spec AccessSpec, accessKeyID, 
 	if err != nil {
 		return nil, false, fmt.Errorf("create access record %s: %w", sec.Name, err)
 	}
+	// Recorded, not yet applied: the reconciler creates the user from this
+	// record, so a crash from here on loses nothing.
+	crashpoint.Hit(crashpoint.After(crashpoint.StoreCreateAccess))
 	a, err = AccessFromSecret(out)
 	return a, true, err
 }
@@ -273,16 +291,18 @@ func (s *Store) ListAccesses(ctx context.Context, bucketRecord string) ([]*Acces
 
 // DeleteAccess marks an access record for deletion; a missing record is not an error.
 func (s *Store) DeleteAccess(ctx context.Context, recordName string) error {
+	crashpoint.Hit(crashpoint.Before(crashpoint.StoreDeleteAccess))
 	err := s.client.CoreV1().Secrets(s.namespace).Delete(ctx, recordName, metav1.DeleteOptions{})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("delete access record %s: %w", recordName, err)
 	}
+	crashpoint.Hit(crashpoint.After(crashpoint.StoreDeleteAccess))
 	return nil
 }
 
 // SetAccessStatus writes the observed status on a fresh read, retrying conflicts.
 func (s *Store) SetAccessStatus(ctx context.Context, recordName string, st Status) error {
-	return s.updateSecret(ctx, recordName, func(sec *corev1.Secret) (bool, error) {
+	return s.updateSecret(ctx, recordName, crashpoint.StoreSetAccessStatus, func(sec *corev1.Secret) (bool, error) {
 		old, _ := decodeStatus(string(sec.Data[keyStatus]))
 		st = withTransition(old, st)
 		if old == st {
@@ -299,12 +319,13 @@ func (s *Store) SetAccessStatus(ctx context.Context, recordName string, st Statu
 
 // ReleaseAccess removes the finalizer after the user is gone from SeaweedFS.
 func (s *Store) ReleaseAccess(ctx context.Context, recordName string) error {
-	return s.updateSecret(ctx, recordName, func(sec *corev1.Secret) (bool, error) {
+	return s.updateSecret(ctx, recordName, crashpoint.StoreReleaseAccess, func(sec *corev1.Secret) (bool, error) {
 		return removeFinalizer(&sec.ObjectMeta), nil
 	})
 }
 
-func (s *Store) updateSecret(ctx context.Context, name string, mutate func(*corev1.Secret) (bool, error)) error {
+// updateSecret is updateConfigMap for access records.
+func (s *Store) updateSecret(ctx context.Context, name, point string, mutate func(*corev1.Secret) (bool, error)) error {
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		sec, err := s.client.CoreV1().Secrets(s.namespace).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
@@ -317,8 +338,12 @@ func (s *Store) updateSecret(ctx context.Context, name string, mutate func(*core
 		if err != nil || !changed {
 			return err
 		}
-		_, err = s.client.CoreV1().Secrets(s.namespace).Update(ctx, sec, metav1.UpdateOptions{})
-		return err
+		crashpoint.Hit(crashpoint.Before(point))
+		if _, err = s.client.CoreV1().Secrets(s.namespace).Update(ctx, sec, metav1.UpdateOptions{}); err != nil {
+			return err
+		}
+		crashpoint.Hit(crashpoint.After(point))
+		return nil
 	})
 	if apierrors.IsNotFound(err) {
 		return fmt.Errorf("access record %s: %w", name, ErrNotFound)
