@@ -90,11 +90,17 @@ type Kube struct {
 	// Dir holds the etcd data, certificates, kubeconfig and logs.
 	Dir string
 
-	etcdURL   string
-	etcd      *Process
-	apiserver *Process
-	removeDir bool
-	stopOnce  sync.Once
+	etcdURL string
+	etcd    *Process
+	// apiserverBin and apiserverArgs start the apiserver again after
+	// StopAPIServer: same port, certificates and etcd, so clients and
+	// kubeconfigs stay valid.
+	apiserverBin  string
+	apiserverArgs []string
+	mu            sync.Mutex
+	apiserver     *Process
+	removeDir     bool
+	stopOnce      sync.Once
 }
 
 // StartKube starts etcd and kube-apiserver on free 127.0.0.1 ports and waits
@@ -198,6 +204,7 @@ func StartKube(ctx context.Context, opts KubeOptions) (k *Kube, err error) {
 	if err := WaitFor(ctx, k.etcd, opts.Timeout, HTTPStatusCheck(http.DefaultClient, etcdURL+"/health", http.StatusOK)); err != nil {
 		return k, err
 	}
+	k.apiserverBin, k.apiserverArgs = apiserverBin, args
 	if k.apiserver, err = StartProcess("kube-apiserver", apiserverBin, args, nil, k.Dir); err != nil {
 		return k, err
 	}
@@ -314,9 +321,7 @@ func (k *Kube) Stop() {
 		// The state is thrown away, so a graceful shutdown, which takes the
 		// apiserver about a second, buys nothing; the apiserver still goes
 		// first so it never logs a lost etcd.
-		if k.apiserver != nil {
-			k.apiserver.Kill()
-		}
+		k.StopAPIServer()
 		if k.etcd != nil {
 			k.etcd.Kill()
 		}
@@ -326,10 +331,39 @@ func (k *Kube) Stop() {
 	})
 }
 
+// StopAPIServer ends the kube-apiserver with SIGKILL and leaves it down, an
+// outage of the Kubernetes API; etcd keeps every object. StartAPIServer
+// brings it back.
+func (k *Kube) StopAPIServer() {
+	k.mu.Lock()
+	p := k.apiserver
+	k.mu.Unlock()
+	if p != nil {
+		p.Kill()
+	}
+}
+
+// StartAPIServer starts the kube-apiserver again after StopAPIServer, on the
+// same port with the same flags, and waits until it is ready. Its log goes on
+// in the same file.
+func (k *Kube) StartAPIServer(ctx context.Context, timeout time.Duration) error {
+	p, err := StartProcess("kube-apiserver", k.apiserverBin, k.apiserverArgs, nil, k.Dir)
+	if err != nil {
+		return err
+	}
+	k.mu.Lock()
+	k.apiserver = p
+	k.mu.Unlock()
+	return WaitFor(ctx, p, timeout, k.readyCheck)
+}
+
 // Processes returns the running etcd and kube-apiserver, in start order.
 func (k *Kube) Processes() []*Process {
+	k.mu.Lock()
+	apiserver := k.apiserver
+	k.mu.Unlock()
 	var ps []*Process
-	for _, p := range []*Process{k.etcd, k.apiserver} {
+	for _, p := range []*Process{k.etcd, apiserver} {
 		if p != nil {
 			ps = append(ps, p)
 		}

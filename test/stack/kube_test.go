@@ -199,3 +199,37 @@ func TestCRDsEstablished(t *testing.T) {
 		t.Errorf("list bucketclaims in default: %v", err)
 	}
 }
+
+// TestKubeAPIServerRestartKeepsObjects stops the apiserver as an outage
+// would and starts it again: requests fail while it is down, and every
+// object is still there after, served on the same address to the same
+// clients.
+func TestKubeAPIServerRestartKeepsObjects(t *testing.T) {
+	k := kube(t)
+	ctx := testContext(t)
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "outage-survivor", Namespace: metav1.NamespaceDefault},
+		Data: map[string]string{"k": "v"}}
+	if _, err := k.Client.CoreV1().ConfigMaps(cm.Namespace).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	k.StopAPIServer()
+	short, cancel := context.WithTimeout(ctx, 2*time.Second)
+	_, err := k.Client.CoreV1().ConfigMaps(cm.Namespace).Get(short, cm.Name, metav1.GetOptions{})
+	cancel()
+	if err == nil {
+		t.Fatal("a request succeeded while the apiserver was stopped")
+	}
+	if err := k.StartAPIServer(ctx, 25*time.Second); err != nil {
+		t.Fatalf("StartAPIServer: %v", err)
+	}
+	got, err := k.Client.CoreV1().ConfigMaps(cm.Namespace).Get(ctx, cm.Name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("after the restart: %v", err)
+	}
+	if got.Data["k"] != "v" {
+		t.Errorf("after the restart the ConfigMap holds %v, want k=v", got.Data)
+	}
+	if err := k.Client.CoreV1().ConfigMaps(cm.Namespace).Delete(ctx, cm.Name, metav1.DeleteOptions{}); err != nil {
+		t.Error(err)
+	}
+}
