@@ -151,7 +151,7 @@ func (r *replica) start(t testing.TB, arm string) {
 		t.Fatalf("replica %s is running or stopped", r.name)
 	}
 	r.done = make(chan struct{})
-	err := r.launch(arm)
+	err := r.launch(arm, false)
 	r.mu.Unlock()
 	if err != nil {
 		t.Fatal(err)
@@ -161,7 +161,7 @@ func (r *replica) start(t testing.TB, arm string) {
 }
 
 // launch starts one process; r.mu is held.
-func (r *replica) launch(arm string) error {
+func (r *replica) launch(arm string, restart bool) error {
 	r.gen++
 	env := []string{"POD_NAME=" + r.name, crashpoint.EnvRecord + "=" + r.e.record}
 	if arm != "" {
@@ -172,7 +172,7 @@ func (r *replica) launch(arm string) error {
 		return err
 	}
 	r.proc, r.arm, r.testKill = p, arm, false
-	r.e.stats.started()
+	r.e.stats.started(restart)
 	return nil
 }
 
@@ -220,7 +220,7 @@ func (r *replica) supervise() {
 			r.mu.Lock()
 		}
 		for {
-			err := r.launch(arm)
+			err := r.launch(arm, true)
 			if err == nil {
 				break
 			}

@@ -92,6 +92,8 @@ func TestMain(m *testing.M) {
 		}
 	})
 	if env != nil {
+		// go test shows this only with -v or when the package fails
+		// (make test-resilience passes -v).
 		env.stats.print(os.Stderr, env.record)
 		if os.Getenv(stack.KeepLogsEnv) == "1" || code != 0 {
 			fmt.Fprintf(os.Stderr, "resilience: kept the driver logs and the crash record in %s\n", env.dir)

@@ -17,8 +17,9 @@ type stats struct {
 	mu sync.Mutex
 	// crashes are the "<point>:<n>" the processes were killed at.
 	crashes map[string]int
-	// kills are SIGKILLs by the test; starts every process started.
-	kills, starts int
+	// kills are SIGKILLs by the test; starts every process started,
+	// restarts those the supervisor started after one ended.
+	kills, starts, restarts int
 	// recoveries are how long interrupted calls took, from their first
 	// failed answer to their first other answer.
 	recoveries []time.Duration
@@ -43,9 +44,12 @@ func (s *stats) killed() {
 	s.mu.Unlock()
 }
 
-func (s *stats) started() {
+func (s *stats) started(restart bool) {
 	s.mu.Lock()
 	s.starts++
+	if restart {
+		s.restarts++
+	}
 	s.mu.Unlock()
 }
 
@@ -97,7 +101,7 @@ func (s *stats) print(w io.Writer, record string) {
 	fmt.Fprintln(w, "resilience summary:")
 	fmt.Fprintf(w, "  crash points reached: %d of %d; crashed on: %d of %d (%d distinct point:hit targets)\n",
 		countIn(reached, names), len(names), countIn(crashedPoints, names), len(names), len(s.crashes))
-	fmt.Fprintf(w, "  kills: %d at crash points, %d SIGKILLs by the test; driver processes started: %d\n", crashKills, s.kills, s.starts)
+	fmt.Fprintf(w, "  kills: %d at crash points, %d SIGKILLs by the test; driver processes: %d started, %d of them restarts\n", crashKills, s.kills, s.starts, s.restarts)
 	fmt.Fprintf(w, "  interrupted calls answered after: p50 %s, max %s (%d calls)\n", pct(s.recoveries, 50), pct(s.recoveries, 100), len(s.recoveries))
 	fmt.Fprintf(w, "  time to converge: p50 %s, max %s (%s)\n", pct(conv, 50), pct(conv, 100), strings.Join(passes, ", "))
 	var missing []string
@@ -106,7 +110,7 @@ func (s *stats) print(w io.Writer, record string) {
 			missing = append(missing, n)
 		}
 	}
-	if len(missing) > 0 {
+	if len(missing) > 0 && len(s.crashes) > 0 {
 		fmt.Fprintf(w, "  never crashed on: %s\n", strings.Join(missing, ", "))
 	}
 }

@@ -274,6 +274,11 @@ func (w *workload) call(t testing.TB, what string, fn func(context.Context, cosi
 			}
 			return resp, err
 		}
+		if code == codes.DeadlineExceeded {
+			// The driver bounds every wait by --wait-timeout, well below
+			// callTimeout: a call that outlasts it is a wait without bound.
+			t.Errorf("%s: no answer within %s", what, callTimeout)
+		}
 		if firstFailure.IsZero() {
 			firstFailure = time.Now()
 		}
