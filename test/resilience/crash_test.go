@@ -3,7 +3,6 @@ package resilience
 import (
 	"math/rand/v2"
 	"os"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -35,7 +34,6 @@ func TestCrashAtEveryPoint(t *testing.T) {
 		mu         sync.Mutex
 		next       int // index of the armed target
 		armedAt    int // w.stepsDone() when it was armed
-		unreached  []string
 		unexpected []exit
 	)
 	current := func() string {
@@ -52,8 +50,8 @@ func TestCrashAtEveryPoint(t *testing.T) {
 			next++
 			armedAt = w.stepsDone()
 		case x.crash != "":
-			// Reached just after it was given up on below.
-			unreached = slices.DeleteFunc(unreached, func(s string) bool { return s == x.crash })
+			// Reached just after it was given up on below: counted by
+			// stats all the same.
 		case x.testKill:
 		default:
 			unexpected = append(unexpected, x)
@@ -67,7 +65,6 @@ func TestCrashAtEveryPoint(t *testing.T) {
 		done := next >= len(targets)
 		stale := !done && w.stepsDone()-armedAt >= maxStepsPerTarget
 		if stale {
-			unreached = append(unreached, targets[next])
 			next++
 			armedAt = w.stepsDone()
 		}
@@ -89,6 +86,12 @@ func TestCrashAtEveryPoint(t *testing.T) {
 	defer mu.Unlock()
 	for _, x := range unexpected {
 		t.Errorf("driver process %s ended on its own after %s: %v (log %s)", x.proc, x.lifetime.Round(time.Millisecond), x.err, x.log)
+	}
+	if next < len(targets) {
+		// The workload failed first: the targets it never armed say
+		// nothing about the crash points.
+		t.Logf("stopped with %d of %d targets not armed yet", len(targets)-next, len(targets))
+		targets = targets[:next]
 	}
 	for _, target := range targets {
 		if !e.stats.crashedAt(target) {

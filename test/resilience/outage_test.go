@@ -78,7 +78,8 @@ func (e *environment) outage(t *testing.T, what string, exitsExpected bool, down
 	err = up(c)
 	cancel()
 	if err != nil {
-		t.Fatalf("start %s again: %v", what, err)
+		// Not Fatalf: the workload goroutine still reports into t.
+		t.Errorf("start %s again: %v", what, err)
 	}
 	fmt.Fprintf(os.Stderr, "resilience: %s up again after %.1fs\n", what, time.Since(downAt).Seconds())
 	// The probe's intent may have been recorded: it is retried to the end,
