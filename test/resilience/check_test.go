@@ -110,16 +110,13 @@ func (e *environment) converged() error {
 		if err := a.works(c); err != nil {
 			errs = append(errs, err)
 		}
+		// Another live bucket, taken in turn; the probe bucket when there
+		// is no other.
 		other := e.probeBucket
-		if len(buckets) > 1 {
-			for _, b := range buckets[i%len(buckets):] {
-				if b.name != a.bucket {
-					other = b.name
-					break
-				}
-			}
-			if other == e.probeBucket && buckets[0].name != a.bucket {
-				other = buckets[0].name
+		for k := range buckets {
+			if b := buckets[(i+k)%len(buckets)]; b.name != a.bucket {
+				other = b.name
+				break
 			}
 		}
 		_, err := s3check.List(c, a.client(), other)

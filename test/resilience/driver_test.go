@@ -2,7 +2,6 @@ package resilience
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -41,8 +40,6 @@ type replica struct {
 
 	mu   sync.Mutex
 	proc *stack.Process
-	// arm is COSI_CRASH_AT of the running process, "" when none is armed.
-	arm string
 	// testKill marks the running process as SIGKILLed by the test.
 	testKill bool
 	gen      int
@@ -171,7 +168,7 @@ func (r *replica) launch(arm string, restart bool) error {
 	if err != nil {
 		return err
 	}
-	r.proc, r.arm, r.testKill = p, arm, false
+	r.proc, r.testKill = p, false
 	r.e.stats.started(restart)
 	return nil
 }
@@ -296,13 +293,6 @@ func (r *replica) setNext(next func(exit) (string, bool)) {
 	r.mu.Lock()
 	r.next = next
 	r.mu.Unlock()
-}
-
-// armed is the crash point the running process is armed with.
-func (r *replica) armed() string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.arm
 }
 
 // running reports whether a process is up.
@@ -445,5 +435,3 @@ func parseArm(arm string) (string, int) {
 	n, _ := strconv.Atoi(arm[i+1:])
 	return arm[:i], n
 }
-
-var errNoProcess = errors.New("no driver process is running")
