@@ -1,9 +1,13 @@
 package crashpoint
 
 import (
+	"bytes"
+	"os"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
 )
 
 func TestNamesAreUniqueAndPaired(t *testing.T) {
@@ -21,5 +25,31 @@ func TestNamesAreUniqueAndPaired(t *testing.T) {
 	}
 	if got, want := len(names), 2*len(steps); got != want {
 		t.Errorf("len(Names()) = %d, want %d", got, want)
+	}
+}
+
+// TestOnlyTheTestBuildCarriesCrashPoints reads the two driver binaries `make
+// test` builds: the production one must not contain the code that acts on a
+// crash point (its message is the witness), the crashpoints build must.
+func TestOnlyTheTestBuildCarriesCrashPoints(t *testing.T) {
+	const witness = "killing the process"
+	for _, c := range []struct {
+		bin  string
+		want bool
+	}{
+		{"cosi-seaweedfs", false},
+		{"cosi-seaweedfs-crashpoints", true},
+	} {
+		path, err := stack.Binary(c.bin)
+		if err != nil {
+			t.Fatalf("%v (make build build-crashpoints builds it)", err)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := bytes.Contains(data, []byte(witness)); got != c.want {
+			t.Errorf("%s contains the crash point code: %v, want %v", c.bin, got, c.want)
+		}
 	}
 }
