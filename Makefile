@@ -56,6 +56,10 @@ tools: ## Build the pinned real components (test/tools/*) into bin/; only change
 test: tools build build-crashpoints ## Build the tools and the driver if needed and run every test against the real local stack.
 	go test $(GO_TEST_FLAGS) ./...
 
+.PHONY: test-resilience
+test-resilience: tools build-crashpoints ## Crash the driver at every crash point, kill it at random (COSI_RESILIENCE_SEED replays, COSI_RESILIENCE_SEEDS=n runs more), stop SeaweedFS and the Kubernetes API, hand the Lease over; check nothing is lost.
+	go test -count=1 -timeout 40m -v ./test/resilience/
+
 .PHONY: bench
 bench: tools build ## Run the benchmarks: grants, revokes and resync at 0-5000 realistic users (COSI_BENCH_USERS); driver call latency; drift repair time; restart after a crash; 200 grants at once (COSI_BENCH_BURST).
 	go test -run '^$$' -bench '^BenchmarkScale$$' -benchtime 1x -timeout 60m ./s3admin/

@@ -496,4 +496,17 @@ func TestDeleteFence(t *testing.T) {
 		}
 	})
 
+	t.Run("a purge delete retried after an earlier attempt fenced the bucket deletes it with its objects", func(t *testing.T) {
+		// The earlier attempt ended (the driver crashed) between the fence
+		// and the delete: the fence also denies listing the unfinished
+		// uploads that a purge aborts before fencing.
+		b := e.bucket("p")
+		createBucket(t, e, b)
+		e.bd.putObject(t, b, "purged")
+		mustNil(t, "fence", bd.admin.fence(ctx, b))
+		mustNil(t, "DeleteBucket with purge", e.admin.DeleteBucket(ctx, b, e.own, true))
+		if st := observeBucket(t, e, b); st.Exists {
+			t.Fatal("bucket still exists")
+		}
+	})
 }

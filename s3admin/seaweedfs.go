@@ -509,8 +509,22 @@ func (c *SeaweedFS) DeleteBucket(ctx context.Context, name string, own Ownership
 		}
 	} else if err := c.abortUploads(ctx, name); err != nil {
 		// Purged: unfinished uploads go before the fence, which denies
-		// aborting them too.
-		return err
+		// listing and aborting them too. Refused on a bucket that already
+		// carries our fence, the upload listing is that fence's doing: an
+		// earlier attempt fenced the bucket and then ended (the driver
+		// crashed, a call failed). Retrying would be refused forever; no
+		// upload can be completed behind the fence, so what is left of one
+		// is discarded with the bucket, as bucketEmpty judges too.
+		if !errors.Is(err, ErrAccessDenied) {
+			return err
+		}
+		fenced, ferr := c.fenced(ctx, name)
+		if ferr != nil {
+			return ferr
+		}
+		if !fenced {
+			return err
+		}
 	}
 	if err := c.fence(ctx, name); err != nil {
 		return err

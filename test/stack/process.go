@@ -65,6 +65,9 @@ func StartProcess(name, bin string, args, env []string, logDir string) (*Process
 // PID returns the operating-system process id.
 func (p *Process) PID() int { return p.cmd.Process.Pid }
 
+// Done is closed when the process has ended; Exited then says how.
+func (p *Process) Done() <-chan struct{} { return p.done }
+
 // Exited reports whether the process has ended, and how.
 func (p *Process) Exited() (bool, error) {
 	select {
