@@ -54,7 +54,9 @@ tools: ## Build the pinned real components (test/tools/*) into bin/; only change
 
 .PHONY: test
 test: tools build build-crashpoints ## Build the tools and the driver if needed and run every test against the real local stack.
-	go test $(GO_TEST_FLAGS) ./...
+	go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v '/test/resilience$$')
+	@# The resilience suite last and verbose: its summary is the point of it.
+	$(MAKE) --no-print-directory test-resilience
 
 .PHONY: test-resilience
 test-resilience: tools build-crashpoints ## Crash the driver at every crash point, kill it at random (COSI_RESILIENCE_SEED replays, COSI_RESILIENCE_SEEDS=n runs more), stop SeaweedFS and the Kubernetes API, hand the Lease over; check nothing is lost.
