@@ -9,6 +9,7 @@ RUN go mod download
 # Every package the binary imports; test/image checks this list
 # against `go list -deps ./cmd/cosi-seaweedfs`.
 COPY cmd/ cmd/
+COPY crashpoint/ crashpoint/
 COPY grpcapi/ grpcapi/
 COPY health/ health/
 COPY metrics/ metrics/
