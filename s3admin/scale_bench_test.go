@@ -64,7 +64,7 @@ func BenchmarkScale(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	filer, err := dialFiler(sw.FilerGRPCAddress())
+	filer, err := dialFiler(sw.FilerGRPCAddress(), nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -145,7 +145,7 @@ type scaleRun struct {
 	cfg    scaleSettings
 	sw     *stack.Seaweed
 	admin  *SeaweedFS
-	filer  *rawFiler
+	filer  *filer
 	rawIAM *iam.Client
 	rawS3  *s3.Client
 
@@ -261,7 +261,7 @@ func (s *scaleRun) fill(ctx context.Context, from, to int) {
 				for i, act := range s.actions {
 					actions[i] = rebucket(act, a.Bucket)
 				}
-				err := s.filer.CreateUser(ctx, rawIdentity{Name: a.User, AccessKey: a.AccessKeyID, SecretKey: a.SecretAccessKey, Actions: actions})
+				err := s.filer.createRaw(ctx, rawIdentity{Name: a.User, AccessKey: a.AccessKeyID, SecretKey: a.SecretAccessKey, Actions: actions})
 				if err != nil {
 					select {
 					case errs <- fmt.Errorf("fill %s: %w", a.User, err):

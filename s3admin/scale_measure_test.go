@@ -128,7 +128,7 @@ func (s *scaleRun) measure(ctx context.Context, size int) {
 			actions[i] = rebucket(act, a.Bucket)
 		}
 		t := time.Now()
-		if err := s.filer.CreateUser(ctx, rawIdentity{Name: a.User, AccessKey: a.AccessKeyID, SecretKey: a.SecretAccessKey, Actions: actions}); err != nil {
+		if err := s.filer.createRaw(ctx, rawIdentity{Name: a.User, AccessKey: a.AccessKeyID, SecretKey: a.SecretAccessKey, Actions: actions}); err != nil {
 			return err
 		}
 		grpcWrites = append(grpcWrites, time.Since(t))
@@ -157,7 +157,7 @@ func (s *scaleRun) measure(ctx context.Context, size int) {
 		return err
 	})
 	lastGRPC := grpcUsers[len(grpcUsers)-1]
-	repeat.filerG = s.sample(func(int) error { _, err := s.filer.GetUser(ctx, lastGRPC.User); return err })
+	repeat.filerG = s.sample(func(int) error { return s.filer.getUserSize(ctx, lastGRPC.User) })
 
 	revoke := row("revoke")
 	revoke.driver = s.sample(func(i int) error {
