@@ -63,10 +63,19 @@ func Run(ctx context.Context, cfg Config, log logr.Logger) error {
 	if cfg.AccessKeyFile != "" && cfg.SecretKeyFile != "" {
 		adminCfg.Credentials = fileCredentials{idFile: cfg.AccessKeyFile, secretFile: cfg.SecretKeyFile, refresh: credentialsRefresh}
 	}
+	if cfg.FilerGRPCAddress != "" {
+		adminCfg.FilerGRPCAddress = cfg.FilerGRPCAddress
+		if cfg.FilerCertFile != "" {
+			if adminCfg.FilerTLS, err = s3admin.FilerTLSConfig(cfg.FilerCertFile, cfg.FilerKeyFile, cfg.FilerCAFile, cfg.FilerServerName); err != nil {
+				return err
+			}
+		}
+	}
 	admin, err := s3admin.NewSeaweedFS(adminCfg)
 	if err != nil {
 		return fmt.Errorf("seaweedfs client: %w", err)
 	}
+	defer admin.Close()
 	if err := preflight(ctx, cfg, client, admin); err != nil {
 		return err
 	}
@@ -192,7 +201,7 @@ func restConfig(kubeconfig string) (*rest.Config, error) {
 }
 
 // preflight checks, before serving anything, that the configuration works.
-func preflight(ctx context.Context, cfg Config, client kubernetes.Interface, admin s3admin.Admin) error {
+func preflight(ctx context.Context, cfg Config, client kubernetes.Interface, admin *s3admin.SeaweedFS) error {
 	ctx, cancel := context.WithTimeout(ctx, 3*cfg.BackendTimeout)
 	defer cancel()
 	if _, err := client.CoreV1().ConfigMaps(cfg.Namespace).List(ctx, metav1.ListOptions{Limit: 1}); err != nil {
@@ -203,6 +212,23 @@ func preflight(ctx context.Context, cfg Config, client kubernetes.Interface, adm
 	}
 	if _, err := admin.ListMarkedBuckets(ctx); err != nil {
 		return fmt.Errorf("cannot use SeaweedFS at %s with the admin credentials: %w", cfg.S3Endpoint, err)
+	}
+	if cfg.FilerGRPCAddress == "" {
+		return nil
+	}
+	// Whoever reaches an unsecured filer's gRPC port can change every
+	// identity, this driver's users included: such a filer is used only
+	// when explicitly allowed, whatever this client's own settings.
+	plaintext, err := s3admin.FilerAcceptsPlaintext(ctx, cfg.FilerGRPCAddress, cfg.BackendTimeout)
+	if err != nil {
+		return fmt.Errorf("cannot tell whether the filer at %s requires TLS: %w", cfg.FilerGRPCAddress, err)
+	}
+	if plaintext && !cfg.AllowInsecureFiler {
+		return fmt.Errorf("refusing to start: the filer at %s answers its IAM gRPC service without TLS, so anyone reaching its port can change every identity; "+
+			"secure its gRPC with mutual TLS (security.toml [grpc] ca, [grpc.filer] cert and key) or start with --allow-insecure-filer", cfg.FilerGRPCAddress)
+	}
+	if err := admin.CheckFiler(ctx); err != nil {
+		return fmt.Errorf("cannot use the filer's IAM gRPC service at %s: %w", cfg.FilerGRPCAddress, err)
 	}
 	return nil
 }
