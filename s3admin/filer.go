@@ -327,17 +327,15 @@ func (f *filer) DeletePolicy(ctx context.Context, name string) error {
 
 // ReadFile returns the content of a small file the filer keeps inside its
 // entry, as SeaweedFS keeps every file under /etc/iam; ok is false for a
-// missing file.
+// missing file. It lists the directory from the file's name on: a lookup of
+// a missing entry answers with an error that carries no status code.
 func (f *filer) ReadFile(ctx context.Context, dir, name string) (content []byte, ok bool, err error) {
-	resp, err := f.invoke(ctx, filerService+"LookupDirectoryEntry", appendString(appendString(nil, 1, dir), 2, name))
-	if errors.Is(err, ErrNotFound) {
-		return nil, false, nil
-	}
+	files, err := f.listDir(ctx, dir, name, 1)
 	if err != nil {
 		return nil, false, err
 	}
-	// LookupDirectoryEntryResponse.entry (1), Entry.content (9).
-	return bytesOf(bytesOf(resp, 1), 9), true, nil
+	content, ok = files[name]
+	return content, ok, nil
 }
 
 func appendString(b []byte, num protowire.Number, s string) []byte {
@@ -410,12 +408,20 @@ func (rawCodec) Name() string { return "proto" }
 // the filer keeps inside its entry (as for every file under /etc/iam), up
 // to limit files; a missing directory is empty.
 func (f *filer) ReadDir(ctx context.Context, dir string, limit int) (map[string][]byte, error) {
+	return f.listDir(ctx, dir, "", limit)
+}
+
+// listDir lists up to limit files of dir whose names start with prefix.
+func (f *filer) listDir(ctx context.Context, dir, prefix string, limit int) (map[string][]byte, error) {
 	const method = filerService + "ListEntries"
 	stream, err := f.conn.NewStream(ctx, &grpc.StreamDesc{ServerStreams: true}, method)
 	if err != nil {
 		return nil, classifyGRPC(method, err)
 	}
 	req := appendString(nil, 1, dir)
+	if prefix != "" {
+		req = appendString(req, 2, prefix)
+	}
 	req = protowire.AppendTag(req, 5, protowire.VarintType)
 	req = protowire.AppendVarint(req, uint64(limit))
 	if err := stream.SendMsg(&req); err != nil {

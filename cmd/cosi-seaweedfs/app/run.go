@@ -51,29 +51,9 @@ func Run(ctx context.Context, cfg Config, log logr.Logger) error {
 		return fmt.Errorf("kubernetes client: %w", err)
 	}
 	m := metrics.New()
-	adminCfg := s3admin.Config{
-		Endpoint:        cfg.S3Endpoint,
-		Region:          cfg.S3Region,
-		AccessKeyID:     cfg.AccessKey,
-		SecretAccessKey: cfg.SecretKey,
-		UserPrefix:      cfg.UserPrefix,
-		CallTimeout:     cfg.BackendTimeout,
-		APIOptions:      []func(*middleware.Stack) error{m.SeaweedFSAPIOption()},
-	}
-	if cfg.AccessKeyFile != "" && cfg.SecretKeyFile != "" {
-		adminCfg.Credentials = fileCredentials{idFile: cfg.AccessKeyFile, secretFile: cfg.SecretKeyFile, refresh: credentialsRefresh}
-	}
-	if cfg.FilerGRPCAddress != "" {
-		adminCfg.FilerGRPCAddress = cfg.FilerGRPCAddress
-		if cfg.FilerCertFile != "" {
-			if adminCfg.FilerTLS, err = s3admin.FilerTLSConfig(cfg.FilerCertFile, cfg.FilerKeyFile, cfg.FilerCAFile, cfg.FilerServerName); err != nil {
-				return err
-			}
-		}
-	}
-	admin, err := s3admin.NewSeaweedFS(adminCfg)
+	admin, err := newAdmin(cfg, m.SeaweedFSAPIOption())
 	if err != nil {
-		return fmt.Errorf("seaweedfs client: %w", err)
+		return err
 	}
 	defer admin.Close()
 	if err := preflight(ctx, cfg, client, admin); err != nil {
@@ -213,6 +193,12 @@ func preflight(ctx context.Context, cfg Config, client kubernetes.Interface, adm
 	if _, err := admin.ListMarkedBuckets(ctx); err != nil {
 		return fmt.Errorf("cannot use SeaweedFS at %s with the admin credentials: %w", cfg.S3Endpoint, err)
 	}
+	return checkFiler(ctx, cfg, admin)
+}
+
+// checkFiler checks the filer's IAM gRPC service, when configured: that it
+// requires TLS (unless allowed not to) and answers this client.
+func checkFiler(ctx context.Context, cfg Config, admin *s3admin.SeaweedFS) error {
 	if cfg.FilerGRPCAddress == "" {
 		return nil
 	}
@@ -231,6 +217,36 @@ func preflight(ctx context.Context, cfg Config, client kubernetes.Interface, adm
 		return fmt.Errorf("cannot use the filer's IAM gRPC service at %s: %w", cfg.FilerGRPCAddress, err)
 	}
 	return nil
+}
+
+// newAdmin is the SeaweedFS client of cfg.
+func newAdmin(cfg Config, apiOptions ...func(*middleware.Stack) error) (*s3admin.SeaweedFS, error) {
+	adminCfg := s3admin.Config{
+		Endpoint:        cfg.S3Endpoint,
+		Region:          cfg.S3Region,
+		AccessKeyID:     cfg.AccessKey,
+		SecretAccessKey: cfg.SecretKey,
+		UserPrefix:      cfg.UserPrefix,
+		CallTimeout:     cfg.BackendTimeout,
+		APIOptions:      apiOptions,
+	}
+	if cfg.AccessKeyFile != "" && cfg.SecretKeyFile != "" {
+		adminCfg.Credentials = fileCredentials{idFile: cfg.AccessKeyFile, secretFile: cfg.SecretKeyFile, refresh: credentialsRefresh}
+	}
+	if cfg.FilerGRPCAddress != "" {
+		adminCfg.FilerGRPCAddress = cfg.FilerGRPCAddress
+		if cfg.FilerCertFile != "" {
+			var err error
+			if adminCfg.FilerTLS, err = s3admin.FilerTLSConfig(cfg.FilerCertFile, cfg.FilerKeyFile, cfg.FilerCAFile, cfg.FilerServerName); err != nil {
+				return nil, err
+			}
+		}
+	}
+	admin, err := s3admin.NewSeaweedFS(adminCfg)
+	if err != nil {
+		return nil, fmt.Errorf("seaweedfs client: %w", err)
+	}
+	return admin, nil
 }
 
 // defaultOwnerID derives the owner id from the UID of the driver's
