@@ -16,10 +16,19 @@ import (
 // certificate (SeaweedFS signs every component's and client's certificate
 // with that one CA). serverName, when set, is the name the filer's
 // certificate must carry instead of the host of the address.
+//
+// The certificate is read again for every new connection, so a rotated
+// certificate (a mounted Secret) is presented from the next one on.
 func FilerTLSConfig(certFile, keyFile, caFile, serverName string) (*tls.Config, error) {
-	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
-	if err != nil {
-		return nil, fmt.Errorf("%w: filer client certificate %s and key %s: %w", ErrInvalid, certFile, keyFile, err)
+	load := func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("%w: filer client certificate %s and key %s: %w", ErrInvalid, certFile, keyFile, err)
+		}
+		return &cert, nil
+	}
+	if _, err := load(nil); err != nil {
+		return nil, err
 	}
 	ca, err := os.ReadFile(caFile)
 	if err != nil {
@@ -30,10 +39,10 @@ func FilerTLSConfig(certFile, keyFile, caFile, serverName string) (*tls.Config, 
 		return nil, fmt.Errorf("%w: filer CA %s holds no PEM certificate", ErrInvalid, caFile)
 	}
 	return &tls.Config{
-		Certificates: []tls.Certificate{cert},
-		RootCAs:      pool,
-		ServerName:   serverName,
-		MinVersion:   tls.VersionTLS12,
+		GetClientCertificate: load,
+		RootCAs:              pool,
+		ServerName:           serverName,
+		MinVersion:           tls.VersionTLS12,
 	}, nil
 }
 
