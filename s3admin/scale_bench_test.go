@@ -69,7 +69,15 @@ func BenchmarkScale(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer filer.Close()
-	s := &scaleRun{b: b, cfg: cfg, sw: sw, admin: admin, filer: filer,
+	filerAdmin, err := NewSeaweedFS(Config{
+		Endpoint: sw.Endpoint, Region: sw.Region, AccessKeyID: sw.AccessKey, SecretAccessKey: sw.SecretKey,
+		CallTimeout: 5 * time.Minute, MaxAttempts: 1, FilerGRPCAddress: sw.FilerGRPCAddress(),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer filerAdmin.Close()
+	s := &scaleRun{b: b, cfg: cfg, sw: sw, admin: admin, filerAdmin: filerAdmin, filer: filer,
 		rawIAM: iam.New(iam.Options{Region: sw.Region, BaseEndpoint: aws.String(sw.Endpoint),
 			Credentials: credentials.NewStaticCredentialsProvider(sw.AccessKey, sw.SecretKey, "")}),
 		rawS3: sw.S3Client()}
@@ -141,13 +149,15 @@ func loadScaleSettings(b *testing.B) scaleSettings {
 }
 
 type scaleRun struct {
-	b      *testing.B
-	cfg    scaleSettings
-	sw     *stack.Seaweed
-	admin  *SeaweedFS
-	filer  *filer
-	rawIAM *iam.Client
-	rawS3  *s3.Client
+	b     *testing.B
+	cfg   scaleSettings
+	sw    *stack.Seaweed
+	admin *SeaweedFS
+	// filerAdmin is the driver's client on the filer IAM gRPC path.
+	filerAdmin *SeaweedFS
+	filer      *filer
+	rawIAM     *iam.Client
+	rawS3      *s3.Client
 
 	// actions and doc are what SeaweedFS stored for a user the driver
 	// granted read-write on fillBucket(0), the shape every filled user copies.
@@ -163,10 +173,10 @@ type scaleRun struct {
 }
 
 type scaleRow struct {
-	size                int
-	op                  string
-	driver, iam, filerG []time.Duration
-	driverNote          string
+	size                          int
+	op                            string
+	driver, filerDrv, iam, filerG []time.Duration
+	driverNote, filerDrvNote      string
 }
 
 func (s *scaleRun) must(err error, what string) {

@@ -62,9 +62,9 @@ func (s *scaleRun) usable(ctx context.Context, a Access) error {
 // error (such as a key SeaweedFS does not accept yet after the driver's
 // bounded wait) is retried at once, and the time until success is what the
 // sidecar waits for.
-func (s *scaleRun) ensure(ctx context.Context, a Access) error {
+func (s *scaleRun) ensure(ctx context.Context, admin *SeaweedFS, a Access) error {
 	for attempt := 1; ; attempt++ {
-		_, err := s.admin.EnsureAccess(ctx, a)
+		_, err := admin.EnsureAccess(ctx, a)
 		if err == nil || !IsTransient(err) || attempt == 20 {
 			if attempt > 1 {
 				s.retries++
@@ -93,11 +93,16 @@ func (s *scaleRun) measure(ctx context.Context, size int) {
 	// key is usable.
 	grant := row("new grant (until usable)")
 	writes := row("  of which backend writes")
-	var driverUsers, iamUsers, grpcUsers []Access
+	var driverUsers, filerDrvUsers, iamUsers, grpcUsers []Access
 	grant.driver = s.sample(func(int) error {
 		a := s.next("drv")
 		driverUsers = append(driverUsers, a)
-		return s.ensure(ctx, a)
+		return s.ensure(ctx, s.admin, a)
+	})
+	grant.filerDrv = s.sample(func(int) error {
+		a := s.next("fdrv")
+		filerDrvUsers = append(filerDrvUsers, a)
+		return s.ensure(ctx, s.filerAdmin, a)
 	})
 	var iamWrites, grpcWrites []time.Duration
 	grant.iam = s.sample(func(int) error {
@@ -134,12 +139,20 @@ func (s *scaleRun) measure(ctx context.Context, size int) {
 		grpcWrites = append(grpcWrites, time.Since(t))
 		return s.usable(ctx, a)
 	})
-	writes.iam, writes.filerG, writes.driverNote = iamWrites, grpcWrites, "-"
+	writes.iam, writes.filerG, writes.driverNote, writes.filerDrvNote = iamWrites, grpcWrites, "-", "-"
 
 	repeat := row("repeat grant (converged)")
 	last := driverUsers[len(driverUsers)-1]
 	repeat.driver = s.sample(func(int) error {
 		changed, err := s.admin.EnsureAccess(ctx, last)
+		if err == nil && changed {
+			err = errors.New("converged EnsureAccess wrote")
+		}
+		return err
+	})
+	lastFiler := filerDrvUsers[len(filerDrvUsers)-1]
+	repeat.filerDrv = s.sample(func(int) error {
+		changed, err := s.filerAdmin.EnsureAccess(ctx, lastFiler)
 		if err == nil && changed {
 			err = errors.New("converged EnsureAccess wrote")
 		}
@@ -166,6 +179,12 @@ func (s *scaleRun) measure(ctx context.Context, size int) {
 		}
 		return s.admin.DeleteUser(ctx, driverUsers[i].User, "")
 	})
+	revoke.filerDrv = s.sample(func(i int) error {
+		if i >= len(filerDrvUsers) {
+			return errSampled
+		}
+		return s.filerAdmin.DeleteUser(ctx, filerDrvUsers[i].User, "")
+	})
 	revoke.iam = s.sample(func(i int) error {
 		if i >= len(iamUsers) {
 			return errSampled
@@ -187,6 +206,7 @@ func (s *scaleRun) measure(ctx context.Context, size int) {
 		s.seq++
 		return s.admin.CreateBucket(ctx, fmt.Sprintf("scale-drv-%05d", s.seq), testOwn)
 	})
+	create.filerDrvNote = "(S3, as the other column)"
 	create.iam = s.sample(func(int) error {
 		s.seq++
 		_, err := s.rawS3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(fmt.Sprintf("scale-raw-%05d", s.seq))})
@@ -214,6 +234,7 @@ func (s *scaleRun) measure(ctx context.Context, size int) {
 	default:
 		s.must(err, "resync")
 	}
+	resync.filerDrv, resync.filerDrvNote = s.resyncPass(ctx, s.filerAdmin, size)
 	t = time.Now()
 	p := iam.NewListUsersPaginator(s.rawIAM, &iam.ListUsersInput{})
 	for p.HasMorePages() {
@@ -229,13 +250,17 @@ func (s *scaleRun) measure(ctx context.Context, size int) {
 
 func (s *scaleRun) print(w io.Writer, took time.Duration) {
 	fmt.Fprintf(w, "\nSeaweedFS scale benchmark: other users each hold one key and one read-write inline policy; p50 / p90 over n samples\n\n")
-	fmt.Fprintf(w, "| N | operation | driver (s3admin) | raw IAM query API | raw filer IAM gRPC |\n|---:|---|---|---|---|\n")
+	fmt.Fprintf(w, "| N | operation | driver, IAM query API path | driver, filer gRPC path | raw IAM query API | raw filer IAM gRPC |\n|---:|---|---|---|---|---|\n")
 	for _, r := range s.rows {
 		d := quantiles(r.driver)
 		if r.driverNote != "" {
 			d = r.driverNote
 		}
-		fmt.Fprintf(w, "| %d | %s | %s | %s | %s |\n", r.size, r.op, d, quantiles(r.iam), quantiles(r.filerG))
+		f := quantiles(r.filerDrv)
+		if r.filerDrvNote != "" {
+			f = r.filerDrvNote
+		}
+		fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s |\n", r.size, r.op, d, f, quantiles(r.iam), quantiles(r.filerG))
 	}
 	fmt.Fprintln(w)
 	for _, n := range s.notes {
@@ -268,4 +293,27 @@ func round(d time.Duration) string {
 	default:
 		return d.Round(100 * time.Microsecond).String()
 	}
+}
+
+// resyncPass times one resync listing pass of admin (ListOwnedUsers and
+// ListMarkedBuckets) within the resync bound.
+func (s *scaleRun) resyncPass(ctx context.Context, admin *SeaweedFS, size int) ([]time.Duration, string) {
+	rctx, cancel := context.WithTimeout(ctx, s.cfg.resyncBound)
+	defer cancel()
+	t := time.Now()
+	users, err := admin.ListOwnedUsers(rctx)
+	if err == nil {
+		_, err = admin.ListMarkedBuckets(rctx)
+	}
+	switch {
+	case err == nil:
+		if len(users) < size {
+			s.b.Fatalf("resync listed %d owned users, want at least %d", len(users), size)
+		}
+		return []time.Duration{time.Since(t)}, ""
+	case rctx.Err() != nil:
+		return nil, "> " + s.cfg.resyncBound.String() + " (bound)"
+	}
+	s.must(err, "resync")
+	return nil, ""
 }
