@@ -28,16 +28,17 @@ type filer struct {
 
 // dialFiler prepares a connection to addr; it makes no request. tlsCfg nil
 // means plaintext, which the caller allows only when told to.
-func dialFiler(addr string, tlsCfg *tls.Config) (*filer, error) {
+func dialFiler(addr string, tlsCfg *tls.Config, opts ...grpc.DialOption) (*filer, error) {
 	creds := insecure.NewCredentials()
 	if tlsCfg != nil {
 		creds = credentials.NewTLS(tlsCfg)
 	}
-	conn, err := grpc.NewClient(addr,
+	conn, err := grpc.NewClient(addr, append([]grpc.DialOption{
 		grpc.WithTransportCredentials(creds),
 		// The whole identity configuration comes in one answer: thousands of
 		// identities are a few megabytes.
-		grpc.WithDefaultCallOptions(grpc.ForceCodec(rawCodec{}), grpc.MaxCallRecvMsgSize(256<<20), grpc.MaxCallSendMsgSize(64<<20)))
+		grpc.WithDefaultCallOptions(grpc.ForceCodec(rawCodec{}), grpc.MaxCallRecvMsgSize(256<<20), grpc.MaxCallSendMsgSize(64<<20)),
+	}, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: filer gRPC address %q: %w", ErrInvalid, addr, err)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go/middleware"
+	"google.golang.org/grpc"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/crashpoint"
 )
@@ -64,6 +65,8 @@ type Config struct {
 	// FilerTLS is the client's TLS configuration for the filer (its client
 	// certificate and the CA that signed the filer's); nil is plaintext.
 	FilerTLS *tls.Config
+	// FilerDialOptions are added to the filer connection (metrics).
+	FilerDialOptions []grpc.DialOption
 }
 
 // SeaweedFS implements Admin against a SeaweedFS S3 gateway (4.34 or newer;
@@ -143,7 +146,7 @@ func NewSeaweedFS(cfg Config) (*SeaweedFS, error) {
 	var fl *filer
 	if cfg.FilerGRPCAddress != "" {
 		var err error
-		if fl, err = dialFiler(cfg.FilerGRPCAddress, cfg.FilerTLS); err != nil {
+		if fl, err = dialFiler(cfg.FilerGRPCAddress, cfg.FilerTLS, cfg.FilerDialOptions...); err != nil {
 			return nil, err
 		}
 	}

@@ -32,7 +32,7 @@ func TestFilerMutualTLS(t *testing.T) {
 	}
 	check := func(cfg Config) (*s3admin.SeaweedFS, error) {
 		t.Helper()
-		admin, err := newAdmin(cfg)
+		admin, err := newAdmin(cfg, nil)
 		if err != nil {
 			return nil, err
 		}

@@ -51,7 +51,7 @@ func Run(ctx context.Context, cfg Config, log logr.Logger) error {
 		return fmt.Errorf("kubernetes client: %w", err)
 	}
 	m := metrics.New()
-	admin, err := newAdmin(cfg, m.SeaweedFSAPIOption())
+	admin, err := newAdmin(cfg, m)
 	if err != nil {
 		return err
 	}
@@ -219,8 +219,9 @@ func checkFiler(ctx context.Context, cfg Config, admin *s3admin.SeaweedFS) error
 	return nil
 }
 
-// newAdmin is the SeaweedFS client of cfg.
-func newAdmin(cfg Config, apiOptions ...func(*middleware.Stack) error) (*s3admin.SeaweedFS, error) {
+// newAdmin is the SeaweedFS client of cfg, its calls counted in m (nil: not
+// counted).
+func newAdmin(cfg Config, m *metrics.Metrics) (*s3admin.SeaweedFS, error) {
 	adminCfg := s3admin.Config{
 		Endpoint:        cfg.S3Endpoint,
 		Region:          cfg.S3Region,
@@ -228,13 +229,14 @@ func newAdmin(cfg Config, apiOptions ...func(*middleware.Stack) error) (*s3admin
 		SecretAccessKey: cfg.SecretKey,
 		UserPrefix:      cfg.UserPrefix,
 		CallTimeout:     cfg.BackendTimeout,
-		APIOptions:      apiOptions,
+		APIOptions:      []func(*middleware.Stack) error{m.SeaweedFSAPIOption()},
 	}
 	if cfg.AccessKeyFile != "" && cfg.SecretKeyFile != "" {
 		adminCfg.Credentials = fileCredentials{idFile: cfg.AccessKeyFile, secretFile: cfg.SecretKeyFile, refresh: credentialsRefresh}
 	}
 	if cfg.FilerGRPCAddress != "" {
 		adminCfg.FilerGRPCAddress = cfg.FilerGRPCAddress
+		adminCfg.FilerDialOptions = m.FilerGRPCInterceptors()
 		if cfg.FilerCertFile != "" {
 			var err error
 			if adminCfg.FilerTLS, err = s3admin.FilerTLSConfig(cfg.FilerCertFile, cfg.FilerKeyFile, cfg.FilerCAFile, cfg.FilerServerName); err != nil {
