@@ -55,14 +55,15 @@ const (
 )
 
 // filerMutate is one write through the filer's IAM service: counted, between
-// its crash points, and serialized with this process's IAM query API writes,
-// which rewrite every identity from what they read before (a concurrent
-// gRPC write could be overwritten).
+// its crash points, concurrent with other such writes (each changes files of
+// its own) and never with this process's IAM query API writes, which rewrite
+// every identity from what they read before (a concurrent gRPC write could
+// be overwritten, or a new user's file deleted).
 func (c *SeaweedFS) filerMutate(ctx context.Context, op string, fn func(context.Context) error) error {
-	if err := c.iamWrite.lock(ctx); err != nil {
+	if err := c.iamWrite.rlock(ctx); err != nil {
 		return &Error{Op: op, Kind: ErrTransient, Err: err}
 	}
-	defer c.iamWrite.unlock()
+	defer c.iamWrite.runlock()
 	c.writes.Add(1)
 	return mutation(op, func() error { return c.call(ctx, op, fn) })
 }

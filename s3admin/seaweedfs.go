@@ -86,7 +86,12 @@ type SeaweedFS struct {
 	// iamWrite serializes every IAM mutation in this process: SeaweedFS
 	// rewrites the whole identity set on each one, older versions lost
 	// concurrent updates, and parallel writes only queue up on the server.
-	iamWrite ctxMutex
+	//
+	// Writes through the filer's IAM service (each to the files of one user
+	// or policy) hold it shared and run together; an IAM query API write,
+	// which rewrites every identity from what it read before, holds it alone
+	// so that it never writes back over one of them.
+	iamWrite *ctxRWMutex
 	// users and buckets serialize observe-then-write per object so that two
 	// reconciles of the same object cannot act on each other's stale reads.
 	users   keyedMutex
@@ -177,7 +182,7 @@ func NewSeaweedFS(cfg Config) (*SeaweedFS, error) {
 			APIOptions:   slices.Clip(cfg.APIOptions),
 		}),
 		http:     httpClient,
-		iamWrite: newCtxMutex(),
+		iamWrite: newCtxRWMutex(),
 	}, nil
 }
 
