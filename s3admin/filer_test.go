@@ -19,7 +19,9 @@ import (
 // An access the IAM query API path wrote (an inline policy) is moved to the
 // filer path's form (a managed policy) by the filer path's next
 // EnsureAccess, and its key keeps every permission of its mode throughout:
-// a prober uses each key from before the move until after it.
+// a prober uses each key from before the move until after it. The inline
+// policy stays while it grants exactly the same, and goes once the access
+// changes: then only the new grant is in force.
 func TestFilerPathMovesAnAccessWithoutBreakingItsKey(t *testing.T) {
 	e := newSeaweedEnv(t, fmt.Sprintf("mig%04x", time.Now().UnixNano()&0xffff))
 	filerAdmin := newSeaweedAdminOn(t, e.prefix, seaweed.FilerGRPCAddress())
@@ -77,8 +79,8 @@ func TestFilerPathMovesAnAccessWithoutBreakingItsKey(t *testing.T) {
 		}
 		obs, err := filerAdmin.observeFilerUser(ctx, a.User)
 		mustNil(t, "observe", err)
-		if len(obs.inline) != 0 || !obs.converged(a, e.prefix) {
-			t.Fatalf("%s after the move: inline %v, converged %t", a.Mode, obs.inline, obs.converged(a, e.prefix))
+		if !obs.converged(a, e.prefix) || !obs.hasAccessPolicy || len(obs.inline) > 1 {
+			t.Fatalf("%s after the move: inline %v, managed %t, converged %t", a.Mode, obs.inline, obs.hasAccessPolicy, obs.converged(a, e.prefix))
 		}
 	}
 	// Let the prober run on past the S3 gateway's reloads after the last
@@ -107,6 +109,21 @@ func TestFilerPathMovesAnAccessWithoutBreakingItsKey(t *testing.T) {
 			}
 		}
 	})
+
+	// The read-write access becomes read-only: the old inline policy, which
+	// would still grant writes, goes.
+	rw := accesses[0]
+	rw.Mode = ModeReadOnly
+	_, err := filerAdmin.EnsureAccess(ctx, rw)
+	mustNil(t, "EnsureAccess read-only", err)
+	obs, err := filerAdmin.observeFilerUser(ctx, rw.User)
+	mustNil(t, "observe", err)
+	if len(obs.inline) != 0 || !obs.converged(rw, e.prefix) {
+		t.Fatalf("after the change: inline %v, converged %t", obs.inline, obs.converged(rw, e.prefix))
+	}
+	o := s3ops{t: t, c: userS3(rw), ctx: ctx, bucket: b}
+	s3check.RequireDenied(t, "PutObject after read-write became read-only", o.put("late"))
+	s3check.RequireAllowed(t, "GetObject after read-write became read-only", o.get("seed"))
 }
 
 // Why the filer path keeps a policy document for every mode: SeaweedFS's

@@ -227,12 +227,23 @@ func (c *SeaweedFS) listFilerUsers(ctx context.Context, prefixes []string) ([]Us
 // nothing else) and, so that an access written by the IAM query API path is
 // still recognised, in that form (its inline policy), which is never exact
 // here: the next EnsureAccess moves it to the managed policy.
+//
+// An access moved from the IAM query API path may keep its inline policy
+// beside the managed one as long as both grant the same (see
+// redundantInline): it grants nothing more, and removing it is an IAM query
+// API write, which rewrites every identity.
 func (o userObservation) filerState(st UserState) UserState {
 	pname := accessPolicyName(st.Name)
 	if o.hasAccessPolicy && slices.Contains(o.attached, pname) {
 		if b, m, ok := recognisePolicy(o.accessPolicy); ok {
 			st.Bucket, st.Mode = b, m
-			st.PolicyExact = len(o.attached) == 1 && len(o.inline) == 0 && len(o.groups) == 0 &&
+			others := 0
+			for p, doc := range o.inline {
+				if !redundantInline(p, doc, b, m) {
+					others++
+				}
+			}
+			st.PolicyExact = len(o.attached) == 1 && others == 0 && len(o.groups) == 0 &&
 				len(o.identity.actions) == 0 && !o.identity.disabled && len(o.identity.serviceAccounts) == 0
 			return st
 		}
@@ -241,6 +252,14 @@ func (o userObservation) filerState(st UserState) UserState {
 		st.Bucket, st.Mode = b, m
 	}
 	return st
+}
+
+// redundantInline reports whether an inline policy is the one the IAM query
+// API path wrote for exactly this bucket and mode: beside the access policy
+// it grants nothing more.
+func redundantInline(name, doc, bucket string, mode Mode) bool {
+	b, m, ok := recognisePolicy(doc)
+	return name == PolicyName && ok && b == bucket && m == mode
 }
 
 // ensureFilerAccess is EnsureAccess through the filer: the grant is written
@@ -311,8 +330,15 @@ func (c *SeaweedFS) ensureFilerAccess(ctx context.Context, a Access) (changed bo
 
 		// The grant is in force in its own form now; whatever else granted
 		// access goes. Inline policies and group membership are only
-		// reachable through the IAM query API.
-		for p := range obs.inline {
+		// reachable through the IAM query API. The inline policy of an
+		// access the IAM query API path wrote stays while it grants the
+		// same as the access policy (see filerState): removing it would
+		// rewrite every identity, tens of seconds per access with thousands
+		// of users, and it goes when the access changes or is revoked.
+		for p, doc := range obs.inline {
+			if redundantInline(p, doc, a.Bucket, a.Mode) {
+				continue
+			}
 			if err := c.deleteUserPolicy(ctx, a.User, p); err != nil {
 				return changed, err
 			}
