@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -169,7 +170,7 @@ type scaleRun struct {
 	seq   int
 	// retries counts new grants the driver needed more than one
 	// EnsureAccess for.
-	retries int
+	retries atomic.Int64
 }
 
 type scaleRow struct {

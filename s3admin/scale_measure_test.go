@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -67,7 +68,7 @@ func (s *scaleRun) ensure(ctx context.Context, admin *SeaweedFS, a Access) error
 		_, err := admin.EnsureAccess(ctx, a)
 		if err == nil || !IsTransient(err) || attempt == 20 {
 			if attempt > 1 {
-				s.retries++
+				s.retries.Add(1)
 			}
 			return err
 		}
@@ -235,6 +236,7 @@ func (s *scaleRun) measure(ctx context.Context, size int) {
 		s.must(err, "resync")
 	}
 	resync.filerDrv, resync.filerDrvNote = s.resyncPass(ctx, s.filerAdmin, size)
+	defer s.burst(ctx, size, row("200 new grants at once (each until usable)"))
 	t = time.Now()
 	p := iam.NewListUsersPaginator(s.rawIAM, &iam.ListUsersInput{})
 	for p.HasMorePages() {
@@ -266,7 +268,7 @@ func (s *scaleRun) print(w io.Writer, took time.Duration) {
 	for _, n := range s.notes {
 		fmt.Fprintln(w, "- "+n)
 	}
-	fmt.Fprintf(w, "- driver grants that needed more than one EnsureAccess: %d\n", s.retries)
+	fmt.Fprintf(w, "- driver grants that needed more than one EnsureAccess: %d\n", s.retries.Load())
 	fmt.Fprintf(w, "- whole run %s\n\n", took.Round(time.Second))
 }
 
@@ -316,4 +318,60 @@ func (s *scaleRun) resyncPass(ctx context.Context, admin *SeaweedFS, size int) (
 	}
 	s.must(err, "resync")
 	return nil, ""
+}
+
+// burstSize grants arrive at once, as when many BucketAccesses are created
+// together; each is timed from the common start until it is answered.
+const burstSize = 200
+
+// burst measures burstSize concurrent new grants on the filer gRPC path
+// (the IAM query API path serializes every write: one at a time, as in the
+// rows above) and removes them again.
+func (s *scaleRun) burst(ctx context.Context, size int, r *scaleRow) {
+	r.driverNote = "-"
+	accesses := make([]Access, burstSize)
+	for i := range accesses {
+		accesses[i] = s.next("burst")
+	}
+	bctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	var mu sync.Mutex
+	failed := 0
+	start := time.Now()
+	var wg sync.WaitGroup
+	for _, a := range accesses {
+		wg.Go(func() {
+			err := s.ensure(bctx, s.filerAdmin, a)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				failed++
+				return
+			}
+			r.filerDrv = append(r.filerDrv, time.Since(start))
+		})
+	}
+	wg.Wait()
+	within := 0
+	for _, d := range r.filerDrv {
+		if d <= 20*time.Second {
+			within++
+		}
+	}
+	slowest := slices.Max(append([]time.Duration{0}, r.filerDrv...))
+	s.note("at %d users, %d grants at once on the filer path: %d answered within the default wait of 20s, the slowest after %s, %d not within 3m",
+		size, burstSize, within, round(slowest), failed)
+	work := make(chan Access)
+	for range 8 {
+		wg.Go(func() {
+			for a := range work {
+				_ = s.filerAdmin.DeleteUser(ctx, a.User, "")
+			}
+		})
+	}
+	for _, a := range accesses {
+		work <- a
+	}
+	close(work)
+	wg.Wait()
 }
