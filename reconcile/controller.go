@@ -281,7 +281,8 @@ func (c *Controller) resync(ctx context.Context) {
 }
 
 func (c *Controller) resyncOnce(ctx context.Context) (Snapshot, error) {
-	// Records first: see PlanResync for why the order matters.
+	// Records first: a record read before the BucketAccess listing proves its
+	// BucketAccess existed before it (see PlanRevocations).
 	var buckets []*store.Bucket
 	for _, obj := range c.inf.Buckets.GetStore().List() {
 		if b, err := store.BucketFromConfigMap(obj.(*corev1.ConfigMap)); err == nil {
@@ -294,6 +295,12 @@ func (c *Controller) resyncOnce(ctx context.Context) (Snapshot, error) {
 			accesses = append(accesses, a)
 		}
 	}
+	// Deleted BucketAccesses are collected from the Kubernetes side alone,
+	// before SeaweedFS is listed: a key whose BucketAccess is gone must stop
+	// working even while SeaweedFS cannot be listed, or takes the whole
+	// period to list.
+	c.collectDeletedBucketAccesses(ctx, buckets, accesses)
+
 	var snap Snapshot
 	var err error
 	if snap.Buckets, err = c.r.Admin.ListMarkedBuckets(ctx); err != nil {
@@ -310,30 +317,9 @@ func (c *Controller) resyncOnce(ctx context.Context) (Snapshot, error) {
 	if snap.Users, err = c.r.Admin.ListOwnedUsers(ctx, earlier...); err != nil {
 		return snap, fmt.Errorf("list owned users: %w", err)
 	}
-	var uids BucketAccessUIDs
-	if c.bucketAccesses != nil {
-		if uids, err = c.bucketAccesses.UIDs(ctx); err != nil {
-			// Without the listing nothing is revoked; the rest of the pass goes on.
-			c.log.Error(err, "cannot list BucketAccesses; accesses of deleted BucketAccesses are not collected this pass")
-			uids = nil
-		}
-	}
-	plan := PlanResync(buckets, accesses, snap, uids, c.r.Cfg.UserPrefix, c.r.Cfg.OwnerID)
+	plan := PlanResync(buckets, accesses, snap, c.r.Cfg.UserPrefix, c.r.Cfg.OwnerID)
 	for _, k := range plan.Requeue {
 		c.queue.Add(k)
-	}
-	accessByName := map[string]*store.Access{}
-	for _, a := range accesses {
-		accessByName[a.RecordName] = a
-	}
-	for _, name := range plan.Revoke {
-		if err := c.r.Store.DeleteAccess(ctx, name); err != nil {
-			c.log.Error(err, "cannot revoke access of a deleted BucketAccess", "record", name)
-			continue
-		}
-		c.cfg.Metrics.GarbageCollected(store.KindAccess)
-		c.log.Info("revoking access whose BucketAccess is gone", "record", name)
-		c.credentialsCollected(buckets, accessByName[name])
 	}
 	for _, u := range plan.OrphanUsers {
 		c.collectUser(ctx, u)
@@ -343,6 +329,34 @@ func (c *Controller) resyncOnce(ctx context.Context) (Snapshot, error) {
 	}
 	c.checkAnonymous(ctx, buckets)
 	return snap, nil
+}
+
+// collectDeletedBucketAccesses revokes the accesses whose BucketAccess no
+// longer exists. Revoking deletes the record; its reconcile then removes the
+// user (see PlanAccess), so nothing here waits for SeaweedFS.
+func (c *Controller) collectDeletedBucketAccesses(ctx context.Context, buckets []*store.Bucket, accesses []*store.Access) {
+	if c.bucketAccesses == nil {
+		return
+	}
+	uids, err := c.bucketAccesses.UIDs(ctx)
+	if err != nil {
+		// Without the listing nothing is revoked; the rest of the pass goes on.
+		c.log.Error(err, "cannot list BucketAccesses; accesses of deleted BucketAccesses are not collected this pass")
+		return
+	}
+	accessByName := map[string]*store.Access{}
+	for _, a := range accesses {
+		accessByName[a.RecordName] = a
+	}
+	for _, name := range PlanRevocations(accesses, uids) {
+		if err := c.r.Store.DeleteAccess(ctx, name); err != nil {
+			c.log.Error(err, "cannot revoke access of a deleted BucketAccess", "record", name)
+			continue
+		}
+		c.cfg.Metrics.GarbageCollected(store.KindAccess)
+		c.log.Info("revoking access whose BucketAccess is gone", "record", name)
+		c.credentialsCollected(buckets, accessByName[name])
+	}
 }
 
 // credentialsCollected tells the users of the access's bucket that its

@@ -237,9 +237,6 @@ type ResyncPlan struct {
 	// the record is gone, and only if SeaweedFS says the driver created them
 	// (the marks alone can be forged).
 	OrphanBuckets []s3admin.MarkedBucket
-	// Revoke: access records whose BucketAccess no longer exists (the COSI
-	// sidecar v0.1.0 never calls DriverRevokeBucketAccess).
-	Revoke []string
 }
 
 // isDriverUserName reports whether name is one the driver gives its users
@@ -277,12 +274,33 @@ func BucketAccessUID(grantName string) (string, bool) {
 	return m[1], true
 }
 
-// PlanResync compares every record with one listing of the backend.
+// PlanRevocations returns the access records whose BucketAccess no longer
+// exists (the COSI sidecar v0.1.0 never calls DriverRevokeBucketAccess),
+// sorted. It needs nothing from SeaweedFS, so that a backend that cannot be
+// listed never keeps a deleted BucketAccess's key alive.
 //
-// The records must have been read before the Snapshot and the UIDs were
-// listed: a record then proves its BucketAccess existed before the listing,
-// so a UID missing from the listing means the BucketAccess is really gone.
-func PlanResync(buckets []*store.Bucket, accesses []*store.Access, snap Snapshot, uids BucketAccessUIDs, userPrefix, ownerID string) ResyncPlan {
+// The records must have been read before the UIDs were listed: a record then
+// proves its BucketAccess existed before the listing, so a UID missing from
+// the listing means the BucketAccess is really gone. nil uids (not listed)
+// revoke nothing.
+func PlanRevocations(accesses []*store.Access, uids BucketAccessUIDs) []string {
+	if uids == nil {
+		return nil
+	}
+	var revoke []string
+	for _, a := range accesses {
+		if uid, ok := BucketAccessUID(a.Spec.Name); ok && !uids[uid] && !a.Deleting {
+			revoke = append(revoke, a.RecordName)
+		}
+	}
+	slices.Sort(revoke)
+	return revoke
+}
+
+// PlanResync compares every record with one listing of the backend. An
+// orphan is only a candidate: it is collected after a direct read of its
+// record from the API server (see Controller.collectUser).
+func PlanResync(buckets []*store.Bucket, accesses []*store.Access, snap Snapshot, userPrefix, ownerID string) ResyncPlan {
 	var p ResyncPlan
 	marked := map[string]s3admin.MarkedBucket{}
 	for _, b := range snap.Buckets {
@@ -323,9 +341,6 @@ func PlanResync(buckets []*store.Bucket, accesses []*store.Access, snap Snapshot
 		if a.Deleting || drifted || a.Status.Phase != store.PhaseReady || !recorded[a.Spec.BucketID] {
 			p.Requeue = append(p.Requeue, Key{Kind: store.KindAccess, Name: a.RecordName})
 		}
-		if uid, ok := BucketAccessUID(a.Spec.Name); ok && uids != nil && !uids[uid] && !a.Deleting {
-			p.Revoke = append(p.Revoke, a.RecordName)
-		}
 	}
 	for _, u := range snap.Users {
 		if isDriverUserName(u.Name, userPrefix) && !wanted[u.Name] {
@@ -335,6 +350,5 @@ func PlanResync(buckets []*store.Bucket, accesses []*store.Access, snap Snapshot
 	slices.SortFunc(p.Requeue, func(a, b Key) int { return strings.Compare(a.String(), b.String()) })
 	slices.Sort(p.OrphanUsers)
 	slices.SortFunc(p.OrphanBuckets, func(a, b s3admin.MarkedBucket) int { return strings.Compare(a.Name, b.Name) })
-	slices.Sort(p.Revoke)
 	return p
 }

@@ -307,11 +307,6 @@ func TestPlanAccess(t *testing.T) {
 	}
 }
 
-func withName(a *store.Access, name string) *store.Access {
-	a.Spec.Name = name
-	return a
-}
-
 func TestPlanResync(t *testing.T) {
 	// A record's marker is "m-" and its bucket id; the installation's owner
 	// id is "owner".
@@ -341,7 +336,6 @@ func TestPlanResync(t *testing.T) {
 		buckets  []*store.Bucket
 		accesses []*store.Access
 		snap     Snapshot
-		uids     BucketAccessUIDs
 		want     ResyncPlan
 	}{
 		{
@@ -423,28 +417,6 @@ func TestPlanResync(t *testing.T) {
 			snap: Snapshot{Buckets: []s3admin.MarkedBucket{{Name: "a", Owner: "old-owner", Marker: "m-a"}}},
 		},
 		{
-			name:    "an access whose BucketAccess is gone is revoked",
-			buckets: []*store.Bucket{readyB("bucket-a", "a")},
-			accesses: []*store.Access{
-				withName(readyA("access-1", "cosi-1", "a", "K1"), "ba-0f3c7a52-9d61-4c0e-8f7a-2b1d9e6c4a10"),
-				withName(readyA("access-2", "cosi-2", "a", "K2"), "ba-11111111-2222-4333-8444-555555555555"),
-				withName(readyA("access-3", "cosi-3", "a", "K3"), "not-a-grant-name"),
-			},
-			snap: Snapshot{Buckets: marked("a"), Users: []s3admin.UserState{
-				user("cosi-1", "a", "K1"), user("cosi-2", "a", "K2"), user("cosi-3", "a", "K3"),
-			}},
-			uids: BucketAccessUIDs{"11111111-2222-4333-8444-555555555555": true},
-			want: ResyncPlan{Revoke: []string{"access-1"}},
-		},
-		{
-			name:    "without a BucketAccess listing nothing is revoked",
-			buckets: []*store.Bucket{readyB("bucket-a", "a")},
-			accesses: []*store.Access{
-				withName(readyA("access-1", "cosi-1", "a", "K1"), "ba-0f3c7a52-9d61-4c0e-8f7a-2b1d9e6c4a10"),
-			},
-			snap: Snapshot{Buckets: marked("a"), Users: []s3admin.UserState{user("cosi-1", "a", "K1")}},
-		},
-		{
 			name: "users outside the prefix are never orphans",
 			snap: Snapshot{Users: []s3admin.UserState{user("alice", "a", "K")}},
 		},
@@ -464,9 +436,51 @@ func TestPlanResync(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := PlanResync(tt.buckets, tt.accesses, tt.snap, tt.uids, "cosi-", "owner")
+			got := PlanResync(tt.buckets, tt.accesses, tt.snap, "cosi-", "owner")
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("PlanResync (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestPlanRevocations(t *testing.T) {
+	access := func(record, grant string, deleting bool) *store.Access {
+		return &store.Access{RecordName: record, Deleting: deleting, Status: store.Status{Phase: store.PhaseReady},
+			Spec: store.AccessSpec{Name: grant, User: "cosi-" + record, BucketID: "a", Mode: "read-write"}}
+	}
+	accesses := []*store.Access{
+		access("access-3", "ba-0f3c7a52-9d61-4c0e-8f7a-2b1d9e6c4a10", false),
+		access("access-1", "ba-2a3c7a52-9d61-4c0e-8f7a-2b1d9e6c4a10", false),
+		access("access-2", "ba-11111111-2222-4333-8444-555555555555", false),
+		access("access-4", "not-a-grant-name", false),
+		access("access-5", "ba-33333333-2222-4333-8444-555555555555", true),
+	}
+	tests := []struct {
+		name string
+		uids BucketAccessUIDs
+		want []string
+	}{
+		{
+			name: "accesses whose BucketAccess is gone are revoked; names that are no grant names and deleting records are not",
+			uids: BucketAccessUIDs{"11111111-2222-4333-8444-555555555555": true},
+			want: []string{"access-1", "access-3"},
+		},
+		{
+			name: "without a BucketAccess listing nothing is revoked",
+		},
+		{
+			name: "every BucketAccess still there: nothing is revoked",
+			uids: BucketAccessUIDs{
+				"0f3c7a52-9d61-4c0e-8f7a-2b1d9e6c4a10": true, "2a3c7a52-9d61-4c0e-8f7a-2b1d9e6c4a10": true,
+				"11111111-2222-4333-8444-555555555555": true,
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, PlanRevocations(accesses, tt.uids)); diff != "" {
+				t.Errorf("PlanRevocations (-want +got):\n%s", diff)
 			}
 		})
 	}

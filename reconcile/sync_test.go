@@ -194,7 +194,7 @@ func TestReconcileRewritesAccessesOfABucketCreatedAgain(t *testing.T) {
 	if !Converged(rec, user) {
 		t.Fatalf("the access no longer looks converged (%+v): this test would prove nothing", user)
 	}
-	if plan := PlanResync([]*store.Bucket{bucket}, []*store.Access{rec}, Snapshot{Buckets: []s3admin.MarkedBucket{{Name: "bucket-one", Owner: "owner", Marker: bucket.Status.Marker}}, Users: []s3admin.UserState{user}}, nil, "cosi-", "owner"); len(plan.Requeue) != 1 || plan.Requeue[0] != accessKey {
+	if plan := PlanResync([]*store.Bucket{bucket}, []*store.Access{rec}, Snapshot{Buckets: []s3admin.MarkedBucket{{Name: "bucket-one", Owner: "owner", Marker: bucket.Status.Marker}}, Users: []s3admin.UserState{user}}, "cosi-", "owner"); len(plan.Requeue) != 1 || plan.Requeue[0] != accessKey {
 		t.Fatalf("resync requeues %v, want only %s", plan.Requeue, accessKey)
 	}
 	reconcile(accessKey)

@@ -145,6 +145,11 @@ func classify(op string, err error) error {
 	if err == nil {
 		return nil
 	}
+	var classified *Error
+	if errors.As(err, &classified) {
+		// Already classified where it was made (the filer's gRPC calls).
+		return err
+	}
 	e := &Error{Op: op, Err: err}
 	var ae smithy.APIError
 	if errors.As(err, &ae) {

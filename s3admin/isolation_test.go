@@ -28,6 +28,25 @@ func isoEnv(t *testing.T, tag string) *env {
 	return newSeaweedEnv(t, id)
 }
 
+// userPaths are the two ways the client can manage users: the IAM query API
+// and the filer's IAM gRPC service.
+var userPaths = []struct {
+	name   string
+	newEnv func(t *testing.T, id string) *env
+}{
+	{"iam", newSeaweedEnv},
+	{"filer", newSeaweedFilerEnv},
+}
+
+// onEachUserPath runs test once per user path, each with an env of its own.
+func onEachUserPath(t *testing.T, tag string, test func(t *testing.T, e *env)) {
+	for _, p := range userPaths {
+		t.Run(p.name, func(t *testing.T) {
+			test(t, p.newEnv(t, fmt.Sprintf("%s%04x", tag, time.Now().UnixNano()&0xffff)))
+		})
+	}
+}
+
 // userS3 is an S3 client signing with a user's key; no retries, so a refusal
 // shows as it is.
 func userS3(a Access) *s3.Client {
@@ -138,8 +157,9 @@ func bucketAdminDenied(t *testing.T, ctx context.Context, c *s3.Client, bucket, 
 
 // TestIsolation checks with real S3 requests what each mode's credentials can
 // and cannot do.
-func TestIsolation(t *testing.T) {
-	e := isoEnv(t, "iso")
+func TestIsolation(t *testing.T) { onEachUserPath(t, "iso", testIsolation) }
+
+func testIsolation(t *testing.T, e *env) {
 	ctx := testCtx(t)
 	b, c := e.bucket("b"), e.bucket("c")
 	// Buckets whose names start with b's name: a policy on arn:aws:s3:::b*
@@ -309,7 +329,10 @@ func TestIsolation(t *testing.T) {
 // and a bucket the driver did not create and checks, with the admin key,
 // that nothing about them changed.
 func TestForeignObjectsAreNeverModified(t *testing.T) {
-	e := isoEnv(t, "frg")
+	onEachUserPath(t, "frg", testForeignObjectsAreNeverModified)
+}
+
+func testForeignObjectsAreNeverModified(t *testing.T, e *env) {
 	ctx := testCtx(t)
 	bd := e.bd.(*seaweedBackdoor)
 	raw := bd.raw
@@ -412,8 +435,9 @@ func TestForeignObjectsAreNeverModified(t *testing.T) {
 
 // TestConcurrentEnsureAccess runs 20 EnsureAccess calls for distinct users at
 // once: every grant must persist and every key authenticate.
-func TestConcurrentEnsureAccess(t *testing.T) {
-	e := isoEnv(t, "par")
+func TestConcurrentEnsureAccess(t *testing.T) { onEachUserPath(t, "par", testConcurrentEnsureAccess) }
+
+func testConcurrentEnsureAccess(t *testing.T, e *env) {
 	ctx := testCtx(t)
 	b := e.bucket("b")
 	createBucket(t, e, b)

@@ -66,3 +66,44 @@ func (k *keyedMutex) lock(ctx context.Context, key string) (unlock func(), err e
 		release()
 	}, nil
 }
+
+// ctxRWMutex is a readers-writer lock whose waits give up when the context
+// ends. Shared holders run together; an exclusive holder runs alone. A
+// stream of shared holders can keep an exclusive one waiting: the shared
+// holders here are single short writes.
+type ctxRWMutex struct {
+	excl ctxMutex // held by an exclusive holder, or on behalf of all shared ones
+	// count guards shared.
+	count  ctxMutex
+	shared int
+}
+
+func newCtxRWMutex() *ctxRWMutex { return &ctxRWMutex{excl: newCtxMutex(), count: newCtxMutex()} }
+
+func (m *ctxRWMutex) lock(ctx context.Context) error { return m.excl.lock(ctx) }
+
+func (m *ctxRWMutex) unlock() { m.excl.unlock() }
+
+func (m *ctxRWMutex) rlock(ctx context.Context) error {
+	if err := m.count.lock(ctx); err != nil {
+		return err
+	}
+	defer m.count.unlock()
+	if m.shared == 0 {
+		if err := m.excl.lock(ctx); err != nil {
+			return err
+		}
+	}
+	m.shared++
+	return nil
+}
+
+func (m *ctxRWMutex) runlock() {
+	// Never gives up: the lock is held, and releasing it takes no time.
+	_ = m.count.lock(context.Background())
+	defer m.count.unlock()
+	m.shared--
+	if m.shared == 0 {
+		m.excl.unlock()
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -64,12 +65,20 @@ func BenchmarkScale(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	filer, err := dialFiler(sw.FilerGRPCAddress())
+	filer, err := dialFiler(sw.FilerGRPCAddress(), nil)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer filer.Close()
-	s := &scaleRun{b: b, cfg: cfg, sw: sw, admin: admin, filer: filer,
+	filerAdmin, err := NewSeaweedFS(Config{
+		Endpoint: sw.Endpoint, Region: sw.Region, AccessKeyID: sw.AccessKey, SecretAccessKey: sw.SecretKey,
+		CallTimeout: 5 * time.Minute, MaxAttempts: 1, FilerGRPCAddress: sw.FilerGRPCAddress(),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer filerAdmin.Close()
+	s := &scaleRun{b: b, cfg: cfg, sw: sw, admin: admin, filerAdmin: filerAdmin, filer: filer,
 		rawIAM: iam.New(iam.Options{Region: sw.Region, BaseEndpoint: aws.String(sw.Endpoint),
 			Credentials: credentials.NewStaticCredentialsProvider(sw.AccessKey, sw.SecretKey, "")}),
 		rawS3: sw.S3Client()}
@@ -141,13 +150,15 @@ func loadScaleSettings(b *testing.B) scaleSettings {
 }
 
 type scaleRun struct {
-	b      *testing.B
-	cfg    scaleSettings
-	sw     *stack.Seaweed
-	admin  *SeaweedFS
-	filer  *rawFiler
-	rawIAM *iam.Client
-	rawS3  *s3.Client
+	b     *testing.B
+	cfg   scaleSettings
+	sw    *stack.Seaweed
+	admin *SeaweedFS
+	// filerAdmin is the driver's client on the filer IAM gRPC path.
+	filerAdmin *SeaweedFS
+	filer      *filer
+	rawIAM     *iam.Client
+	rawS3      *s3.Client
 
 	// actions and doc are what SeaweedFS stored for a user the driver
 	// granted read-write on fillBucket(0), the shape every filled user copies.
@@ -159,14 +170,14 @@ type scaleRun struct {
 	seq   int
 	// retries counts new grants the driver needed more than one
 	// EnsureAccess for.
-	retries int
+	retries atomic.Int64
 }
 
 type scaleRow struct {
-	size                int
-	op                  string
-	driver, iam, filerG []time.Duration
-	driverNote          string
+	size                          int
+	op                            string
+	driver, filerDrv, iam, filerG []time.Duration
+	driverNote, filerDrvNote      string
 }
 
 func (s *scaleRun) must(err error, what string) {
@@ -261,7 +272,7 @@ func (s *scaleRun) fill(ctx context.Context, from, to int) {
 				for i, act := range s.actions {
 					actions[i] = rebucket(act, a.Bucket)
 				}
-				err := s.filer.CreateUser(ctx, rawIdentity{Name: a.User, AccessKey: a.AccessKeyID, SecretKey: a.SecretAccessKey, Actions: actions})
+				err := s.filer.createRaw(ctx, rawIdentity{Name: a.User, AccessKey: a.AccessKeyID, SecretKey: a.SecretAccessKey, Actions: actions})
 				if err != nil {
 					select {
 					case errs <- fmt.Errorf("fill %s: %w", a.User, err):

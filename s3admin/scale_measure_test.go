@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -62,12 +63,12 @@ func (s *scaleRun) usable(ctx context.Context, a Access) error {
 // error (such as a key SeaweedFS does not accept yet after the driver's
 // bounded wait) is retried at once, and the time until success is what the
 // sidecar waits for.
-func (s *scaleRun) ensure(ctx context.Context, a Access) error {
+func (s *scaleRun) ensure(ctx context.Context, admin *SeaweedFS, a Access) error {
 	for attempt := 1; ; attempt++ {
-		_, err := s.admin.EnsureAccess(ctx, a)
+		_, err := admin.EnsureAccess(ctx, a)
 		if err == nil || !IsTransient(err) || attempt == 20 {
 			if attempt > 1 {
-				s.retries++
+				s.retries.Add(1)
 			}
 			return err
 		}
@@ -93,11 +94,16 @@ func (s *scaleRun) measure(ctx context.Context, size int) {
 	// key is usable.
 	grant := row("new grant (until usable)")
 	writes := row("  of which backend writes")
-	var driverUsers, iamUsers, grpcUsers []Access
+	var driverUsers, filerDrvUsers, iamUsers, grpcUsers []Access
 	grant.driver = s.sample(func(int) error {
 		a := s.next("drv")
 		driverUsers = append(driverUsers, a)
-		return s.ensure(ctx, a)
+		return s.ensure(ctx, s.admin, a)
+	})
+	grant.filerDrv = s.sample(func(int) error {
+		a := s.next("fdrv")
+		filerDrvUsers = append(filerDrvUsers, a)
+		return s.ensure(ctx, s.filerAdmin, a)
 	})
 	var iamWrites, grpcWrites []time.Duration
 	grant.iam = s.sample(func(int) error {
@@ -128,18 +134,26 @@ func (s *scaleRun) measure(ctx context.Context, size int) {
 			actions[i] = rebucket(act, a.Bucket)
 		}
 		t := time.Now()
-		if err := s.filer.CreateUser(ctx, rawIdentity{Name: a.User, AccessKey: a.AccessKeyID, SecretKey: a.SecretAccessKey, Actions: actions}); err != nil {
+		if err := s.filer.createRaw(ctx, rawIdentity{Name: a.User, AccessKey: a.AccessKeyID, SecretKey: a.SecretAccessKey, Actions: actions}); err != nil {
 			return err
 		}
 		grpcWrites = append(grpcWrites, time.Since(t))
 		return s.usable(ctx, a)
 	})
-	writes.iam, writes.filerG, writes.driverNote = iamWrites, grpcWrites, "-"
+	writes.iam, writes.filerG, writes.driverNote, writes.filerDrvNote = iamWrites, grpcWrites, "-", "-"
 
 	repeat := row("repeat grant (converged)")
 	last := driverUsers[len(driverUsers)-1]
 	repeat.driver = s.sample(func(int) error {
 		changed, err := s.admin.EnsureAccess(ctx, last)
+		if err == nil && changed {
+			err = errors.New("converged EnsureAccess wrote")
+		}
+		return err
+	})
+	lastFiler := filerDrvUsers[len(filerDrvUsers)-1]
+	repeat.filerDrv = s.sample(func(int) error {
+		changed, err := s.filerAdmin.EnsureAccess(ctx, lastFiler)
 		if err == nil && changed {
 			err = errors.New("converged EnsureAccess wrote")
 		}
@@ -157,7 +171,7 @@ func (s *scaleRun) measure(ctx context.Context, size int) {
 		return err
 	})
 	lastGRPC := grpcUsers[len(grpcUsers)-1]
-	repeat.filerG = s.sample(func(int) error { _, err := s.filer.GetUser(ctx, lastGRPC.User); return err })
+	repeat.filerG = s.sample(func(int) error { return s.filer.getUserSize(ctx, lastGRPC.User) })
 
 	revoke := row("revoke")
 	revoke.driver = s.sample(func(i int) error {
@@ -165,6 +179,12 @@ func (s *scaleRun) measure(ctx context.Context, size int) {
 			return errSampled
 		}
 		return s.admin.DeleteUser(ctx, driverUsers[i].User, "")
+	})
+	revoke.filerDrv = s.sample(func(i int) error {
+		if i >= len(filerDrvUsers) {
+			return errSampled
+		}
+		return s.filerAdmin.DeleteUser(ctx, filerDrvUsers[i].User, "")
 	})
 	revoke.iam = s.sample(func(i int) error {
 		if i >= len(iamUsers) {
@@ -187,6 +207,7 @@ func (s *scaleRun) measure(ctx context.Context, size int) {
 		s.seq++
 		return s.admin.CreateBucket(ctx, fmt.Sprintf("scale-drv-%05d", s.seq), testOwn)
 	})
+	create.filerDrvNote = "(S3, as the other column)"
 	create.iam = s.sample(func(int) error {
 		s.seq++
 		_, err := s.rawS3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(fmt.Sprintf("scale-raw-%05d", s.seq))})
@@ -214,6 +235,8 @@ func (s *scaleRun) measure(ctx context.Context, size int) {
 	default:
 		s.must(err, "resync")
 	}
+	resync.filerDrv, resync.filerDrvNote = s.resyncPass(ctx, s.filerAdmin, size)
+	defer s.burst(ctx, size, row("200 new grants at once (each until usable)"))
 	t = time.Now()
 	p := iam.NewListUsersPaginator(s.rawIAM, &iam.ListUsersInput{})
 	for p.HasMorePages() {
@@ -229,19 +252,23 @@ func (s *scaleRun) measure(ctx context.Context, size int) {
 
 func (s *scaleRun) print(w io.Writer, took time.Duration) {
 	fmt.Fprintf(w, "\nSeaweedFS scale benchmark: other users each hold one key and one read-write inline policy; p50 / p90 over n samples\n\n")
-	fmt.Fprintf(w, "| N | operation | driver (s3admin) | raw IAM query API | raw filer IAM gRPC |\n|---:|---|---|---|---|\n")
+	fmt.Fprintf(w, "| N | operation | driver, IAM query API path | driver, filer gRPC path | raw IAM query API | raw filer IAM gRPC |\n|---:|---|---|---|---|---|\n")
 	for _, r := range s.rows {
 		d := quantiles(r.driver)
 		if r.driverNote != "" {
 			d = r.driverNote
 		}
-		fmt.Fprintf(w, "| %d | %s | %s | %s | %s |\n", r.size, r.op, d, quantiles(r.iam), quantiles(r.filerG))
+		f := quantiles(r.filerDrv)
+		if r.filerDrvNote != "" {
+			f = r.filerDrvNote
+		}
+		fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s |\n", r.size, r.op, d, f, quantiles(r.iam), quantiles(r.filerG))
 	}
 	fmt.Fprintln(w)
 	for _, n := range s.notes {
 		fmt.Fprintln(w, "- "+n)
 	}
-	fmt.Fprintf(w, "- driver grants that needed more than one EnsureAccess: %d\n", s.retries)
+	fmt.Fprintf(w, "- driver grants that needed more than one EnsureAccess: %d\n", s.retries.Load())
 	fmt.Fprintf(w, "- whole run %s\n\n", took.Round(time.Second))
 }
 
@@ -268,4 +295,83 @@ func round(d time.Duration) string {
 	default:
 		return d.Round(100 * time.Microsecond).String()
 	}
+}
+
+// resyncPass times one resync listing pass of admin (ListOwnedUsers and
+// ListMarkedBuckets) within the resync bound.
+func (s *scaleRun) resyncPass(ctx context.Context, admin *SeaweedFS, size int) ([]time.Duration, string) {
+	rctx, cancel := context.WithTimeout(ctx, s.cfg.resyncBound)
+	defer cancel()
+	t := time.Now()
+	users, err := admin.ListOwnedUsers(rctx)
+	if err == nil {
+		_, err = admin.ListMarkedBuckets(rctx)
+	}
+	switch {
+	case err == nil:
+		if len(users) < size {
+			s.b.Fatalf("resync listed %d owned users, want at least %d", len(users), size)
+		}
+		return []time.Duration{time.Since(t)}, ""
+	case rctx.Err() != nil:
+		return nil, "> " + s.cfg.resyncBound.String() + " (bound)"
+	}
+	s.must(err, "resync")
+	return nil, ""
+}
+
+// burstSize grants arrive at once, as when many BucketAccesses are created
+// together; each is timed from the common start until it is answered.
+const burstSize = 200
+
+// burst measures burstSize concurrent new grants on the filer gRPC path
+// (the IAM query API path serializes every write: one at a time, as in the
+// rows above) and removes them again.
+func (s *scaleRun) burst(ctx context.Context, size int, r *scaleRow) {
+	r.driverNote = "-"
+	accesses := make([]Access, burstSize)
+	for i := range accesses {
+		accesses[i] = s.next("burst")
+	}
+	bctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	var mu sync.Mutex
+	failed := 0
+	start := time.Now()
+	var wg sync.WaitGroup
+	for _, a := range accesses {
+		wg.Go(func() {
+			err := s.ensure(bctx, s.filerAdmin, a)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				failed++
+				return
+			}
+			r.filerDrv = append(r.filerDrv, time.Since(start))
+		})
+	}
+	wg.Wait()
+	within := 0
+	for _, d := range r.filerDrv {
+		if d <= 20*time.Second {
+			within++
+		}
+	}
+	slowest := slices.Max(append([]time.Duration{0}, r.filerDrv...))
+	s.note("at %d users, %d grants at once on the filer path: %d answered within the default wait of 20s, the slowest after %s, %d not within 3m",
+		size, burstSize, within, round(slowest), failed)
+	work := make(chan Access)
+	for range 8 {
+		wg.Go(func() {
+			for a := range work {
+				_ = s.filerAdmin.DeleteUser(ctx, a.User, "")
+			}
+		})
+	}
+	for _, a := range accesses {
+		work <- a
+	}
+	close(work)
+	wg.Wait()
 }

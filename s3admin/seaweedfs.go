@@ -2,6 +2,7 @@ package s3admin
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go/middleware"
+	"google.golang.org/grpc"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/crashpoint"
 )
@@ -55,6 +57,16 @@ type Config struct {
 	// APIOptions are added to every S3 and IAM call's middleware stack
 	// (metrics).
 	APIOptions []func(*middleware.Stack) error
+	// FilerGRPCAddress, when set (host:port of the filer's gRPC port), moves
+	// users, keys and grants to the filer's IAM gRPC service (see
+	// filerusers.go): one write per change instead of a rewrite of every
+	// identity, and one listing for all users. Empty: the IAM query API.
+	FilerGRPCAddress string
+	// FilerTLS is the client's TLS configuration for the filer (its client
+	// certificate and the CA that signed the filer's); nil is plaintext.
+	FilerTLS *tls.Config
+	// FilerDialOptions are added to the filer connection (metrics).
+	FilerDialOptions []grpc.DialOption
 }
 
 // SeaweedFS implements Admin against a SeaweedFS S3 gateway (4.34 or newer;
@@ -74,11 +86,20 @@ type SeaweedFS struct {
 	// iamWrite serializes every IAM mutation in this process: SeaweedFS
 	// rewrites the whole identity set on each one, older versions lost
 	// concurrent updates, and parallel writes only queue up on the server.
-	iamWrite ctxMutex
+	//
+	// Writes through the filer's IAM service (each to the files of one user
+	// or policy) hold it shared and run together; an IAM query API write,
+	// which rewrites every identity from what it read before, holds it alone
+	// so that it never writes back over one of them.
+	iamWrite *ctxRWMutex
 	// users and buckets serialize observe-then-write per object so that two
 	// reconciles of the same object cannot act on each other's stale reads.
 	users   keyedMutex
 	buckets keyedMutex
+
+	// filer is the filer's IAM gRPC service; nil: users go through the IAM
+	// query API.
+	filer *filer
 
 	writes atomic.Int64
 	calls  atomic.Int64
@@ -127,8 +148,16 @@ func NewSeaweedFS(cfg Config) (*SeaweedFS, error) {
 			o.RateLimiter = ratelimit.None
 		})
 	}
+	var fl *filer
+	if cfg.FilerGRPCAddress != "" {
+		var err error
+		if fl, err = dialFiler(cfg.FilerGRPCAddress, cfg.FilerTLS, cfg.FilerDialOptions...); err != nil {
+			return nil, err
+		}
+	}
 	return &SeaweedFS{
-		cfg: cfg,
+		filer: fl,
+		cfg:   cfg,
 		s3: s3.New(s3.Options{
 			Region:       cfg.Region,
 			BaseEndpoint: aws.String(cfg.Endpoint),
@@ -153,8 +182,16 @@ func NewSeaweedFS(cfg Config) (*SeaweedFS, error) {
 			APIOptions:   slices.Clip(cfg.APIOptions),
 		}),
 		http:     httpClient,
-		iamWrite: newCtxMutex(),
+		iamWrite: newCtxRWMutex(),
 	}, nil
+}
+
+// Close releases the connection to the filer, if any.
+func (c *SeaweedFS) Close() error {
+	if c.filer != nil {
+		return c.filer.Close()
+	}
+	return nil
 }
 
 // Writes returns how many mutating backend calls this client has made, for
@@ -753,6 +790,8 @@ func (c *SeaweedFS) ListMarkedBuckets(ctx context.Context) ([]MarkedBucket, erro
 type keyInfo struct {
 	id     string
 	active bool
+	// secret is known through the filer only; never logged.
+	secret string
 }
 
 // userObservation is everything about one user that decides its access.
@@ -760,8 +799,15 @@ type userObservation struct {
 	exists   bool
 	keys     []keyInfo
 	inline   map[string]string // policy name → document
-	attached []string          // managed policy ARNs
+	attached []string          // managed policy ARNs (through the filer: names)
 	groups   []string
+
+	// Through the filer (see filerusers.go): the stored identity and the
+	// access policy's document, if that policy exists.
+	viaFiler        bool
+	identity        identity
+	accessPolicy    string
+	hasAccessPolicy bool
 }
 
 func (o userObservation) keyIDs() []string {
@@ -779,6 +825,9 @@ func (o userObservation) state(name, prefix string) UserState {
 		return st
 	}
 	st.AccessKeyIDs = o.keyIDs()
+	if o.viaFiler {
+		return o.filerState(st)
+	}
 	if doc, ok := o.inline[PolicyName]; ok {
 		if b, m, ok := recognisePolicy(doc); ok {
 			st.Bucket, st.Mode = b, m
@@ -792,7 +841,10 @@ func (o userObservation) state(name, prefix string) UserState {
 func (o userObservation) converged(a Access, prefix string) bool {
 	st := o.state(a.User, prefix)
 	return st.Exists && st.PolicyExact && st.Bucket == a.Bucket && st.Mode == a.Mode &&
-		len(o.keys) == 1 && o.keys[0].id == a.AccessKeyID && o.keys[0].active
+		len(o.keys) == 1 && o.keys[0].id == a.AccessKeyID && o.keys[0].active &&
+		// The filer shows the secret too: a key whose secret was changed
+		// would not work with the workload's credentials.
+		(!o.viaFiler || o.keys[0].secret == a.SecretAccessKey)
 }
 
 // observeUser reads the user, its keys, inline policies, attached policies
@@ -909,7 +961,11 @@ func (c *SeaweedFS) ObserveUser(ctx context.Context, name string) (UserState, er
 	if !userNameRE.MatchString(name) {
 		return UserState{}, fmt.Errorf("%w: user name %q", ErrInvalid, name)
 	}
-	obs, err := c.observeUser(ctx, name)
+	observe := c.observeUser
+	if c.filer != nil {
+		observe = c.observeFilerUser
+	}
+	obs, err := observe(ctx, name)
 	if err != nil {
 		return UserState{}, err
 	}
@@ -947,6 +1003,9 @@ func (c *SeaweedFS) EnsureAccess(ctx context.Context, a Access) (changed bool, e
 		return false, newError("EnsureAccess", ErrNotOwned, "bucket %q does not carry its record's marks", a.Bucket)
 	}
 
+	if c.filer != nil {
+		return c.ensureFilerAccess(ctx, a)
+	}
 	wantPolicy, err := PolicyDocument(a.Bucket, a.Mode)
 	if err != nil {
 		return false, err
@@ -1173,6 +1232,9 @@ func (c *SeaweedFS) DeleteUser(ctx context.Context, name, prefix string) error {
 		return err
 	}
 	defer unlock()
+	if c.filer != nil {
+		return c.deleteFilerUser(ctx, name)
+	}
 	obs, err := c.observeUser(ctx, name)
 	if err != nil {
 		return err
@@ -1219,6 +1281,9 @@ func (c *SeaweedFS) DeleteUser(ctx context.Context, name, prefix string) error {
 // ListOwnedUsers implements Admin.
 func (c *SeaweedFS) ListOwnedUsers(ctx context.Context, extraPrefixes ...string) ([]UserState, error) {
 	prefixes := append([]string{c.cfg.UserPrefix}, extraPrefixes...)
+	if c.filer != nil {
+		return c.listFilerUsers(ctx, prefixes)
+	}
 	var names []string
 	var marker *string
 	for {

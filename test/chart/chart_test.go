@@ -79,6 +79,10 @@ func TestSchemaRefusesBadValues(t *testing.T) {
 		{"sidecar.rbac=v0.1", []string{"sidecar.rbac", "sidecar.image.tag", "v0.2"}},
 		{"seaweedfs.adminSecret.existingSecret=", []string{"seaweedfs.adminSecret.existingSecret"}},
 		{"seaweedfs.adminSecret.create=true", []string{"seaweedfs.adminSecret.accessKeyID"}},
+		{"seaweedfs.filer.grpcAddress=http://filer:18888", []string{"/seaweedfs/filer/grpcAddress", "pattern"}},
+		{"seaweedfs.filer.tls.cert=x", []string{"/seaweedfs/filer/tls", "'cert'"}},
+		{"seaweedfs.filer.allowInsecure=yes", []string{"/seaweedfs/filer/allowInsecure", "want boolean"}},
+		{"seaweedfs.filer.grpcAddress=filer:18888", []string{"seaweedfs.filer.tls.existingSecret", "seaweedfs.filer.allowInsecure"}},
 	} {
 		t.Run(tc.set, func(t *testing.T) {
 			args := []string{"template", "r", dir}
@@ -154,6 +158,46 @@ func TestLabelsNamesAndPodOptions(t *testing.T) {
 	}
 	if n := find(t, full, "Deployment").GetName(); n != "cosi" {
 		t.Errorf("fullnameOverride: Deployment %q, want cosi", n)
+	}
+}
+
+// With the filer's address and a Secret holding the client certificate, the
+// driver gets the flags naming the mounted files and the Secret is mounted
+// read-only; without the Secret, only when insecure use is allowed.
+func TestFilerMutualTLSValues(t *testing.T) {
+	ctx := testCtx(t, time.Minute)
+	objs, err := Render(ctx, "rel", "ns1", "seaweedfs.filer.grpcAddress=seaweedfs-filer:18888",
+		"seaweedfs.filer.tls.existingSecret=driver-filer-tls", "seaweedfs.filer.tls.serverName=seaweedfs-filer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := mustJSON(t, find(t, objs, "Deployment"))
+	for _, want := range []string{
+		"--filer-grpc-address=seaweedfs-filer:18888",
+		"--filer-tls-cert-file=/etc/cosi-seaweedfs/filer-tls/tls.crt", "--filer-tls-key-file=/etc/cosi-seaweedfs/filer-tls/tls.key",
+		"--filer-tls-ca-file=/etc/cosi-seaweedfs/filer-tls/ca.crt", "--filer-tls-server-name=seaweedfs-filer",
+		`"secretName":"driver-filer-tls"`, `"mountPath":"/etc/cosi-seaweedfs/filer-tls","name":"filer-tls","readOnly":true`,
+	} {
+		if !strings.Contains(d, want) {
+			t.Errorf("the Deployment does not contain %s", want)
+		}
+	}
+	if strings.Contains(d, "--allow-insecure-filer") {
+		t.Error("insecure filer use allowed without being asked for")
+	}
+	objs, err = Render(ctx, "rel", "ns1", "seaweedfs.filer.grpcAddress=seaweedfs-filer:18888", "seaweedfs.filer.allowInsecure=true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := mustJSON(t, find(t, objs, "Deployment")); !strings.Contains(d, "--allow-insecure-filer") || strings.Contains(d, "filer-tls") {
+		t.Errorf("insecure filer: the Deployment has no --allow-insecure-filer or mounts a certificate:\n%s", d)
+	}
+	objs, err = Render(ctx, "rel", "ns1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := mustJSON(t, find(t, objs, "Deployment")); strings.Contains(d, "filer") {
+		t.Error("the default Deployment mentions the filer")
 	}
 }
 

@@ -49,6 +49,10 @@ type SeaweedOptions struct {
 	StartTimeout time.Duration
 	// ExtraArgs are appended to the weed command line.
 	ExtraArgs []string
+	// MutualTLS starts SeaweedFS with a generated security.toml that makes
+	// every gRPC port, the filer's included, require a client certificate
+	// signed by a generated CA; FilerTLS names the files a client presents.
+	MutualTLS bool
 }
 
 // Seaweed is a running single-process SeaweedFS (master, volume, filer and S3
@@ -63,6 +67,8 @@ type Seaweed struct {
 	Dir string
 	// StartDuration is how long the last start took until S3 was ready.
 	StartDuration time.Duration
+	// FilerTLS is set when the server was started with MutualTLS.
+	FilerTLS *FilerClientTLS
 
 	bin     string
 	open    bool
@@ -125,6 +131,13 @@ func StartSeaweed(ctx context.Context, opts SeaweedOptions) (*Seaweed, error) {
 	dataDir := filepath.Join(sw.Dir, "data")
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create seaweedfs data dir: %w", err)
+	}
+	if opts.MutualTLS {
+		files, err := writeMutualTLS(sw.Dir)
+		if err != nil {
+			return nil, fmt.Errorf("seaweedfs mutual TLS: %w", err)
+		}
+		sw.FilerTLS = &files
 	}
 
 	// Every HTTP port P also serves gRPC on P+10000, so each one is a pair.

@@ -40,6 +40,16 @@ type Config struct {
 	// LeaderIdentity names this replica in the leader Lease; empty: the host
 	// name and a random suffix.
 	LeaderIdentity string
+	// FilerGRPCAddress, when set, moves users, keys and grants to the
+	// filer's IAM gRPC service; empty: the IAM query API.
+	FilerGRPCAddress string
+	// The client's certificate, key and the CA of the filer's certificate
+	// for mutual TLS; FilerServerName overrides the name checked in the
+	// filer's certificate.
+	FilerCertFile, FilerKeyFile, FilerCAFile, FilerServerName string
+	// AllowInsecureFiler lets the driver use a filer that answers its IAM
+	// service without TLS.
+	AllowInsecureFiler bool
 
 	BackendTimeout time.Duration
 	WaitTimeout    time.Duration
@@ -85,6 +95,12 @@ func ParseFlags(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&c.MetricsAddr, "metrics-address", env("METRICS_ADDRESS", ""), "address for /metrics, e.g. :8080; empty: off")
 	fs.StringVar(&c.HealthAddr, "health-address", env("HEALTH_ADDRESS", ""), "address for the /healthz (liveness) and /readyz (readiness) probes, e.g. :8081; empty: off")
 	fs.StringVar(&c.LeaderIdentity, "leader-identity", env("POD_NAME", ""), "this replica's name in the leader Lease; keep it stable across restarts of one pod (the pod name) so a restarted driver takes its Lease back at once; empty: host name and a random suffix")
+	fs.StringVar(&c.FilerGRPCAddress, "filer-grpc-address", env("SEAWEEDFS_FILER_GRPC_ADDRESS", ""), "host:port of the SeaweedFS filer's gRPC port: users, keys and grants go through its IAM gRPC service (one write per grant, one listing for all users); empty: the IAM query API of the S3 endpoint")
+	fs.StringVar(&c.FilerCertFile, "filer-tls-cert-file", env("SEAWEEDFS_FILER_TLS_CERT_FILE", ""), "client certificate (PEM) for the filer's mutual TLS, signed by the CA of security.toml [grpc] ca")
+	fs.StringVar(&c.FilerKeyFile, "filer-tls-key-file", env("SEAWEEDFS_FILER_TLS_KEY_FILE", ""), "key (PEM) of --filer-tls-cert-file")
+	fs.StringVar(&c.FilerCAFile, "filer-tls-ca-file", env("SEAWEEDFS_FILER_TLS_CA_FILE", ""), "CA certificate (PEM) that signed the filer's certificate")
+	fs.StringVar(&c.FilerServerName, "filer-tls-server-name", env("SEAWEEDFS_FILER_TLS_SERVER_NAME", ""), "name the filer's certificate must carry (default: the host of --filer-grpc-address)")
+	fs.BoolVar(&c.AllowInsecureFiler, "allow-insecure-filer", false, "use a filer whose IAM gRPC service answers without TLS (anyone reaching its port can change every identity)")
 	fs.DurationVar(&c.BackendTimeout, "backend-timeout", 10*time.Second, "bound on every single SeaweedFS call")
 	fs.DurationVar(&c.WaitTimeout, "wait-timeout", 20*time.Second, "how long a gRPC call waits for convergence before answering UNAVAILABLE")
 	fs.DurationVar(&c.ResyncPeriod, "resync-period", time.Minute, "how often SeaweedFS is listed to repair drift and collect garbage")
@@ -160,6 +176,22 @@ func (c Config) validate() error {
 	}
 	if c.Workers < 1 {
 		errs = append(errs, errors.New("--workers must be at least 1"))
+	}
+	tlsFiles := 0
+	for _, f := range []string{c.FilerCertFile, c.FilerKeyFile, c.FilerCAFile} {
+		if f != "" {
+			tlsFiles++
+		}
+	}
+	switch {
+	case c.FilerGRPCAddress == "" && (tlsFiles > 0 || c.FilerServerName != "" || c.AllowInsecureFiler):
+		errs = append(errs, errors.New("--filer-tls-* and --allow-insecure-filer need --filer-grpc-address"))
+	case tlsFiles != 0 && tlsFiles != 3:
+		errs = append(errs, errors.New("--filer-tls-cert-file, --filer-tls-key-file and --filer-tls-ca-file go together"))
+	case c.FilerGRPCAddress != "" && tlsFiles == 0 && !c.AllowInsecureFiler:
+		// The filer's IAM service changes every identity for whoever
+		// reaches it: never used in plaintext by accident.
+		errs = append(errs, errors.New("--filer-grpc-address needs mutual TLS (--filer-tls-cert-file, --filer-tls-key-file, --filer-tls-ca-file) or --allow-insecure-filer"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("invalid configuration: %w", err)

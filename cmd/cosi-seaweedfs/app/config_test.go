@@ -59,7 +59,20 @@ func TestParseFlags(t *testing.T) {
 		{name: "an owner id that is no S3 tag value is refused", args: []string{"--owner-id=a b"}, env: base, words: []string{"--owner-id"}},
 		{name: "an unknown flag is refused", args: []string{"--frobnicate"}, env: base, words: []string{"frobnicate"}},
 		{name: "an unreadable credentials file is refused", args: []string{"--admin-access-key-file=/nonexistent"}, env: base, words: []string{"access key file"}},
+		{name: "a filer without mutual TLS is refused unless insecure use is allowed", args: []string{"--filer-grpc-address=127.0.0.1:18888"}, env: base, words: []string{"--filer-grpc-address", "--allow-insecure-filer", "--filer-tls-cert-file"}},
+		{name: "filer TLS files go together", args: []string{"--filer-grpc-address=127.0.0.1:18888", "--filer-tls-cert-file=c.pem"}, env: base, words: []string{"--filer-tls-key-file", "--filer-tls-ca-file"}},
+		{name: "filer settings need a filer address", args: []string{"--allow-insecure-filer"}, env: base, words: []string{"--filer-grpc-address"}},
 	}
+	t.Run("a filer is used with mutual TLS, or in plaintext when allowed", func(t *testing.T) {
+		for _, args := range [][]string{
+			{"--filer-grpc-address=127.0.0.1:18888", "--filer-tls-cert-file=c.pem", "--filer-tls-key-file=k.pem", "--filer-tls-ca-file=ca.pem"},
+			{"--filer-grpc-address=127.0.0.1:18888", "--allow-insecure-filer"},
+		} {
+			if _, err := ParseFlags(args, env(base)); err != nil {
+				t.Errorf("%v: %v", args, err)
+			}
+		}
+	})
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := ParseFlags(tt.args, env(tt.env))

@@ -23,6 +23,11 @@ var flagEnv = map[string]string{
 	"metrics-address":       "METRICS_ADDRESS",
 	"health-address":        "HEALTH_ADDRESS",
 	"leader-identity":       "POD_NAME",
+	"filer-grpc-address":    "SEAWEEDFS_FILER_GRPC_ADDRESS",
+	"filer-tls-cert-file":   "SEAWEEDFS_FILER_TLS_CERT_FILE",
+	"filer-tls-key-file":    "SEAWEEDFS_FILER_TLS_KEY_FILE",
+	"filer-tls-ca-file":     "SEAWEEDFS_FILER_TLS_CA_FILE",
+	"filer-tls-server-name": "SEAWEEDFS_FILER_TLS_SERVER_NAME",
 }
 
 // HelpError is what ParseFlags returns for -h/--help: not a failure, Text

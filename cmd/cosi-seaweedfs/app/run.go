@@ -51,22 +51,11 @@ func Run(ctx context.Context, cfg Config, log logr.Logger) error {
 		return fmt.Errorf("kubernetes client: %w", err)
 	}
 	m := metrics.New()
-	adminCfg := s3admin.Config{
-		Endpoint:        cfg.S3Endpoint,
-		Region:          cfg.S3Region,
-		AccessKeyID:     cfg.AccessKey,
-		SecretAccessKey: cfg.SecretKey,
-		UserPrefix:      cfg.UserPrefix,
-		CallTimeout:     cfg.BackendTimeout,
-		APIOptions:      []func(*middleware.Stack) error{m.SeaweedFSAPIOption()},
-	}
-	if cfg.AccessKeyFile != "" && cfg.SecretKeyFile != "" {
-		adminCfg.Credentials = fileCredentials{idFile: cfg.AccessKeyFile, secretFile: cfg.SecretKeyFile, refresh: credentialsRefresh}
-	}
-	admin, err := s3admin.NewSeaweedFS(adminCfg)
+	admin, err := newAdmin(cfg, m)
 	if err != nil {
-		return fmt.Errorf("seaweedfs client: %w", err)
+		return err
 	}
+	defer admin.Close()
 	if err := preflight(ctx, cfg, client, admin); err != nil {
 		return err
 	}
@@ -192,7 +181,7 @@ func restConfig(kubeconfig string) (*rest.Config, error) {
 }
 
 // preflight checks, before serving anything, that the configuration works.
-func preflight(ctx context.Context, cfg Config, client kubernetes.Interface, admin s3admin.Admin) error {
+func preflight(ctx context.Context, cfg Config, client kubernetes.Interface, admin *s3admin.SeaweedFS) error {
 	ctx, cancel := context.WithTimeout(ctx, 3*cfg.BackendTimeout)
 	defer cancel()
 	if _, err := client.CoreV1().ConfigMaps(cfg.Namespace).List(ctx, metav1.ListOptions{Limit: 1}); err != nil {
@@ -204,7 +193,62 @@ func preflight(ctx context.Context, cfg Config, client kubernetes.Interface, adm
 	if _, err := admin.ListMarkedBuckets(ctx); err != nil {
 		return fmt.Errorf("cannot use SeaweedFS at %s with the admin credentials: %w", cfg.S3Endpoint, err)
 	}
+	return checkFiler(ctx, cfg, admin)
+}
+
+// checkFiler checks the filer's IAM gRPC service, when configured: that it
+// requires TLS (unless allowed not to) and answers this client.
+func checkFiler(ctx context.Context, cfg Config, admin *s3admin.SeaweedFS) error {
+	if cfg.FilerGRPCAddress == "" {
+		return nil
+	}
+	// Whoever reaches an unsecured filer's gRPC port can change every
+	// identity, this driver's users included: such a filer is used only
+	// when explicitly allowed, whatever this client's own settings.
+	plaintext, err := s3admin.FilerAcceptsPlaintext(ctx, cfg.FilerGRPCAddress, cfg.BackendTimeout)
+	if err != nil {
+		return fmt.Errorf("cannot tell whether the filer at %s requires TLS: %w", cfg.FilerGRPCAddress, err)
+	}
+	if plaintext && !cfg.AllowInsecureFiler {
+		return fmt.Errorf("refusing to start: the filer at %s answers its IAM gRPC service without TLS, so anyone reaching its port can change every identity; "+
+			"secure its gRPC with mutual TLS (security.toml [grpc] ca, [grpc.filer] cert and key) or start with --allow-insecure-filer", cfg.FilerGRPCAddress)
+	}
+	if err := admin.CheckFiler(ctx); err != nil {
+		return fmt.Errorf("cannot use the filer's IAM gRPC service at %s: %w", cfg.FilerGRPCAddress, err)
+	}
 	return nil
+}
+
+// newAdmin is the SeaweedFS client of cfg, its calls counted in m (nil: not
+// counted).
+func newAdmin(cfg Config, m *metrics.Metrics) (*s3admin.SeaweedFS, error) {
+	adminCfg := s3admin.Config{
+		Endpoint:        cfg.S3Endpoint,
+		Region:          cfg.S3Region,
+		AccessKeyID:     cfg.AccessKey,
+		SecretAccessKey: cfg.SecretKey,
+		UserPrefix:      cfg.UserPrefix,
+		CallTimeout:     cfg.BackendTimeout,
+		APIOptions:      []func(*middleware.Stack) error{m.SeaweedFSAPIOption()},
+	}
+	if cfg.AccessKeyFile != "" && cfg.SecretKeyFile != "" {
+		adminCfg.Credentials = fileCredentials{idFile: cfg.AccessKeyFile, secretFile: cfg.SecretKeyFile, refresh: credentialsRefresh}
+	}
+	if cfg.FilerGRPCAddress != "" {
+		adminCfg.FilerGRPCAddress = cfg.FilerGRPCAddress
+		adminCfg.FilerDialOptions = m.FilerGRPCInterceptors()
+		if cfg.FilerCertFile != "" {
+			var err error
+			if adminCfg.FilerTLS, err = s3admin.FilerTLSConfig(cfg.FilerCertFile, cfg.FilerKeyFile, cfg.FilerCAFile, cfg.FilerServerName); err != nil {
+				return nil, err
+			}
+		}
+	}
+	admin, err := s3admin.NewSeaweedFS(adminCfg)
+	if err != nil {
+		return nil, fmt.Errorf("seaweedfs client: %w", err)
+	}
+	return admin, nil
 }
 
 // defaultOwnerID derives the owner id from the UID of the driver's

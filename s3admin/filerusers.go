@@ -1,0 +1,449 @@
+package s3admin
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+)
+
+// The filer IAM gRPC path (Config.FilerGRPCAddress) keeps users, keys and
+// grants in SeaweedFS's credential store through the filer's IAM service,
+// which writes one identity file per change instead of rewriting every
+// identity as the IAM query API does.
+//
+// An access is written there as a managed policy named after its user
+// (accessPolicyName) holding exactly the document PolicyDocument returns,
+// and the user's identity carrying its one key and that policy's name. The
+// S3 gateway authorizes an identity with policy names by its policy
+// documents, action by action and resource by resource.
+//
+// SeaweedFS's identity actions ("Read:b", "Write:b", "List:b") would need
+// no policy document at all, but cannot express any mode exactly (see the
+// README's Scale section): "Write" covers PutBucketPolicy,
+// DeleteBucketPolicy, PutBucketCors, PutBucketVersioning and the bucket's
+// lifecycle and object-lock settings, and an action scoped to objects
+// ("Write:b/*") is matched against the request's prefix parameter too, so
+// any bucket-level request with ?prefix=x passes as an object write; "Write"
+// also includes DeleteObject, which write-only does not grant; and "Read"
+// includes reading object tags, object versions, unfinished uploads and the
+// bucket's policy and settings, which read-only does not grant. So every
+// mode keeps its policy document, as a managed policy.
+
+// accessPolicyName is the name of the managed policy holding the grant of
+// the access whose user is user. Managed policy names allow fewer characters
+// than user names, hence the digest; the prefix keeps them apart from
+// policies an operator writes.
+func accessPolicyName(user string) string {
+	sum := sha256.Sum256([]byte(user))
+	return "cosi-access-" + hex.EncodeToString(sum[:16])
+}
+
+// Where SeaweedFS's credential store keeps inline policies (written by the
+// IAM query API's PutUserPolicy) and groups; the IAM gRPC service reads
+// neither.
+const (
+	iamDir          = "/etc/iam"
+	iamPoliciesFile = "policies.json"
+	iamGroupsDir    = "/etc/iam/groups"
+)
+
+// filerMutate is one write through the filer's IAM service: counted, between
+// its crash points, concurrent with other such writes (each changes files of
+// its own) and never with this process's IAM query API writes, which rewrite
+// every identity from what they read before (a concurrent gRPC write could
+// be overwritten, or a new user's file deleted).
+func (c *SeaweedFS) filerMutate(ctx context.Context, op string, fn func(context.Context) error) error {
+	if err := c.iamWrite.rlock(ctx); err != nil {
+		return &Error{Op: op, Kind: ErrTransient, Err: err}
+	}
+	defer c.iamWrite.runlock()
+	c.writes.Add(1)
+	return mutation(op, func() error { return c.call(ctx, op, fn) })
+}
+
+// fromIdentity is the observation of a stored identity.
+func fromIdentity(id identity) userObservation {
+	obs := userObservation{exists: true, viaFiler: true, inline: map[string]string{}, identity: id}
+	for _, cr := range id.credentials {
+		obs.keys = append(obs.keys, keyInfo{id: cr.accessKey, active: cr.active(), secret: cr.secretKey})
+	}
+	obs.attached = slices.Clone(id.policyNames)
+	return obs
+}
+
+// inlinePolicies reads every user's inline policy documents by user and
+// policy name, in one read of the credential store's policies file.
+func (c *SeaweedFS) inlinePolicies(ctx context.Context) (map[string]map[string]string, error) {
+	type file struct {
+		Inline map[string]map[string]json.RawMessage `json:"inlinePolicies"`
+	}
+	content, err := read(ctx, c, "FilerReadPolicies", func(ctx context.Context) ([]byte, error) {
+		b, _, err := c.filer.ReadFile(ctx, iamDir, iamPoliciesFile)
+		return b, err
+	})
+	if err != nil || len(content) == 0 {
+		return nil, err
+	}
+	var f file
+	if err := json.Unmarshal(content, &f); err != nil {
+		return nil, newError("FilerReadPolicies", ErrTransient, "%s/%s is not the policies file this client reads: %w", iamDir, iamPoliciesFile, err)
+	}
+	out := make(map[string]map[string]string, len(f.Inline))
+	for user, docs := range f.Inline {
+		out[user] = make(map[string]string, len(docs))
+		for name, doc := range docs {
+			out[user][name] = string(doc)
+		}
+	}
+	return out, nil
+}
+
+// maxGroups bounds the groups read for one observation: SeaweedFS groups
+// are made by operators, a handful in any installation.
+const maxGroups = 10000
+
+// groupsOf reads which groups every user is a member of, from the group
+// files (one read, whatever the number of users).
+func (c *SeaweedFS) groupsOf(ctx context.Context) (map[string][]string, error) {
+	files, err := read(ctx, c, "FilerReadGroups", func(ctx context.Context) (map[string][]byte, error) {
+		return c.filer.ReadDir(ctx, iamGroupsDir, maxGroups)
+	})
+	if err != nil {
+		return nil, err
+	}
+	var groups []group
+	for name, content := range files {
+		var g struct {
+			Name    string   `json:"name"`
+			Members []string `json:"members"`
+		}
+		if err := json.Unmarshal(content, &g); err != nil {
+			return nil, newError("FilerReadGroups", ErrTransient, "group file %s/%s is not the form this client reads: %w", iamGroupsDir, name, err)
+		}
+		groups = append(groups, group{name: g.Name, members: g.Members})
+	}
+	return membership(groups), nil
+}
+
+func membership(groups []group) map[string][]string {
+	out := map[string][]string{}
+	for _, g := range groups {
+		for _, m := range g.members {
+			out[m] = append(out[m], g.name)
+		}
+	}
+	return out
+}
+
+// observeFilerUser reads the user's identity, its access policy, its
+// inline policies and its groups: four reads, whatever the number of users
+// but the last (the configuration holds every identity).
+func (c *SeaweedFS) observeFilerUser(ctx context.Context, name string) (userObservation, error) {
+	id, err := read(ctx, c, "IAMGetUser", func(ctx context.Context) (identity, error) { return c.filer.GetUser(ctx, name) })
+	obs := userObservation{viaFiler: true, inline: map[string]string{}}
+	switch {
+	case errors.Is(err, ErrNotFound):
+	case err != nil:
+		return obs, err
+	default:
+		obs = fromIdentity(id)
+	}
+	doc, err := read(ctx, c, "IAMGetPolicy", func(ctx context.Context) (string, error) {
+		return c.filer.GetPolicy(ctx, accessPolicyName(name))
+	})
+	switch {
+	case errors.Is(err, ErrNotFound):
+	case err != nil:
+		return obs, err
+	default:
+		obs.accessPolicy, obs.hasAccessPolicy = doc, true
+	}
+	if !obs.exists {
+		return obs, nil
+	}
+	inline, err := c.inlinePolicies(ctx)
+	if err != nil {
+		return obs, err
+	}
+	for p, d := range inline[name] {
+		obs.inline[p] = d
+	}
+	groups, err := c.groupsOf(ctx)
+	if err != nil {
+		return obs, err
+	}
+	obs.groups = groups[name]
+	return obs, nil
+}
+
+// listFilerUsers observes every user carrying one of prefixes in three
+// reads: the whole configuration, every managed policy, the inline policies.
+func (c *SeaweedFS) listFilerUsers(ctx context.Context, prefixes []string) ([]UserState, error) {
+	cfg, err := read(ctx, c, "IAMGetConfiguration", func(ctx context.Context) (configuration, error) {
+		return c.filer.GetConfiguration(ctx)
+	})
+	if err != nil {
+		return nil, err
+	}
+	policies, err := read(ctx, c, "IAMListPolicies", func(ctx context.Context) (map[string]string, error) {
+		return c.filer.ListPolicies(ctx)
+	})
+	if err != nil {
+		return nil, err
+	}
+	inline, err := c.inlinePolicies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	groups := membership(cfg.groups)
+	var states []UserState
+	seen := map[string]bool{}
+	for _, id := range cfg.identities {
+		if !hasAnyPrefix(id.name, prefixes) || seen[id.name] {
+			continue
+		}
+		seen[id.name] = true
+		obs := fromIdentity(id)
+		obs.accessPolicy, obs.hasAccessPolicy = policies[accessPolicyName(id.name)]
+		for p, d := range inline[id.name] {
+			obs.inline[p] = d
+		}
+		obs.groups = groups[id.name]
+		states = append(states, obs.state(id.name, c.cfg.UserPrefix))
+	}
+	slices.SortFunc(states, func(a, b UserState) int { return strings.Compare(a.Name, b.Name) })
+	return states, nil
+}
+
+// filerState is state for an observation through the filer: the access is
+// recognised in the form this path writes (the access policy, attached and
+// nothing else) and, so that an access written by the IAM query API path is
+// still recognised, in that form (its inline policy), which is never exact
+// here: the next EnsureAccess moves it to the managed policy.
+//
+// An access moved from the IAM query API path may keep its inline policy
+// beside the managed one as long as both grant the same (see
+// redundantInline): it grants nothing more, and removing it is an IAM query
+// API write, which rewrites every identity.
+func (o userObservation) filerState(st UserState) UserState {
+	pname := accessPolicyName(st.Name)
+	if o.hasAccessPolicy && slices.Contains(o.attached, pname) {
+		if b, m, ok := recognisePolicy(o.accessPolicy); ok {
+			st.Bucket, st.Mode = b, m
+			others := 0
+			for p, doc := range o.inline {
+				if !redundantInline(p, doc, b, m) {
+					others++
+				}
+			}
+			st.PolicyExact = len(o.attached) == 1 && others == 0 && len(o.groups) == 0 &&
+				len(o.identity.actions) == 0 && !o.identity.disabled && len(o.identity.serviceAccounts) == 0
+			return st
+		}
+	}
+	if b, m, ok := recognisePolicy(o.inline[PolicyName]); ok {
+		st.Bucket, st.Mode = b, m
+	}
+	return st
+}
+
+// redundantInline reports whether an inline policy is the one the IAM query
+// API path wrote for exactly this bucket and mode: beside the access policy
+// it grants nothing more.
+func redundantInline(name, doc, bucket string, mode Mode) bool {
+	b, m, ok := recognisePolicy(doc)
+	return name == PolicyName && ok && b == bucket && m == mode
+}
+
+// ensureFilerAccess is EnsureAccess through the filer: the grant is written
+// first (one PutPolicy that replaces it), then the identity with exactly the
+// access's key and the grant's name (one CreateUser or UpdateUser), and only
+// then is anything else that granted the user access removed, so a live key
+// never loses its permissions on the way (an access written by the IAM
+// query API path, an inline policy, keeps working until the managed policy
+// is attached).
+func (c *SeaweedFS) ensureFilerAccess(ctx context.Context, a Access) (changed bool, err error) {
+	wantPolicy, err := PolicyDocument(a.Bucket, a.Mode)
+	if err != nil {
+		return false, err
+	}
+	want, _ := parsePolicy(wantPolicy)
+	pname := accessPolicyName(a.User)
+	rewrite := a.RewritePolicy
+	for range maxEnsureRounds {
+		obs, err := c.observeFilerUser(ctx, a.User)
+		if err != nil {
+			return changed, err
+		}
+		if obs.converged(a, c.cfg.UserPrefix) && !rewrite {
+			if changed {
+				return changed, c.keyAccepted(ctx, a)
+			}
+			return changed, nil
+		}
+		if got, ok := parsePolicy(obs.accessPolicy); rewrite || !obs.hasAccessPolicy || !ok || !got.equal(want) {
+			err := c.filerMutate(ctx, "IAMPutPolicy", func(ctx context.Context) error { return c.filer.PutPolicy(ctx, pname, wantPolicy) })
+			if err != nil {
+				return changed, err
+			}
+			changed, rewrite = true, false
+		}
+
+		id, removed, remaining := desiredIdentity(a, pname, obs)
+		if !identityEqual(obs, id) {
+			if !slices.ContainsFunc(obs.keys, func(k keyInfo) bool { return k.id == a.AccessKeyID }) {
+				// The IAM service stores whatever key it is given; the IAM
+				// query API refuses a key id another identity holds, and so
+				// must this path, or two identities would answer to one key.
+				holder, err := read(ctx, c, "IAMGetUserByAccessKey", func(ctx context.Context) (identity, error) {
+					return c.filer.GetUserByAccessKey(ctx, a.AccessKeyID)
+				})
+				switch {
+				case errors.Is(err, ErrNotFound):
+				case err != nil:
+					return changed, err
+				case holder.name != a.User:
+					return changed, newError("IAMCreateUser", ErrAlreadyExists, "access key id %s is in use by another identity", a.AccessKeyID)
+				}
+			}
+			if obs.exists {
+				err = c.filerMutate(ctx, "IAMUpdateUser", func(ctx context.Context) error { return c.filer.UpdateUser(ctx, id) })
+			} else {
+				err = c.filerMutate(ctx, "IAMCreateUser", func(ctx context.Context) error { return c.filer.CreateUser(ctx, id) })
+				if errors.Is(err, ErrAlreadyExists) {
+					// Created concurrently: the next round sees it.
+					continue
+				}
+			}
+			if err != nil {
+				return changed, err
+			}
+			changed = true
+		}
+
+		// The grant is in force in its own form now; whatever else granted
+		// access goes. Inline policies and group membership are only
+		// reachable through the IAM query API. The inline policy of an
+		// access the IAM query API path wrote stays while it grants the
+		// same as the access policy (see filerState): removing it would
+		// rewrite every identity, tens of seconds per access with thousands
+		// of users, and it goes when the access changes or is revoked.
+		for p, doc := range obs.inline {
+			if redundantInline(p, doc, a.Bucket, a.Mode) {
+				continue
+			}
+			if err := c.deleteUserPolicy(ctx, a.User, p); err != nil {
+				return changed, err
+			}
+			changed = true
+		}
+		for _, g := range obs.groups {
+			if err := c.removeFromGroup(ctx, a.User, g); err != nil {
+				return changed, err
+			}
+			changed = true
+		}
+		if removed > 0 {
+			return true, &UnissuedKeysError{User: a.User, Removed: removed, Remaining: remaining}
+		}
+	}
+	return changed, newError("EnsureAccess", ErrTransient,
+		"user %q did not converge after %d rounds: it is being changed concurrently", a.User, maxEnsureRounds)
+}
+
+// desiredIdentity is the identity the access wants: its one key, active and
+// with its secret, and the access policy's name; nothing else that grants
+// anything. Keys the driver did not issue are dropped in the same write, at
+// most MaxUnissuedKeyRemovals of them, like the IAM query API path removes
+// them (see MaxUnissuedKeyRemovals).
+func desiredIdentity(a Access, pname string, obs userObservation) (id identity, removed, remaining int) {
+	id = identity{
+		name:        a.User,
+		credentials: []credential{{accessKey: a.AccessKeyID, secretKey: a.SecretAccessKey, status: "Active"}},
+		policyNames: []string{pname},
+		others:      obs.identity.others,
+	}
+	for _, cr := range obs.identity.credentials {
+		if cr.accessKey == a.AccessKeyID {
+			continue
+		}
+		if removed < MaxUnissuedKeyRemovals {
+			removed++
+			continue
+		}
+		id.credentials = append(id.credentials, cr)
+		remaining++
+	}
+	return id, removed, remaining
+}
+
+// identityEqual reports whether the stored identity is already id.
+func identityEqual(obs userObservation, id identity) bool {
+	have := obs.identity
+	return obs.exists && have.name == id.name && !have.disabled && len(have.actions) == 0 &&
+		len(have.serviceAccounts) == 0 && slices.Equal(have.policyNames, id.policyNames) &&
+		slices.Equal(have.credentials, id.credentials)
+}
+
+// deleteFilerUser is DeleteUser through the filer. The grant goes first,
+// taking every permission away, then the identity with every key it holds.
+// Inline policies (of an access the IAM query API path wrote) go before
+// either: the credential store keeps them after the user is deleted and a
+// later user of the same name would inherit them.
+func (c *SeaweedFS) deleteFilerUser(ctx context.Context, name string) error {
+	obs, err := c.observeFilerUser(ctx, name)
+	if err != nil {
+		return err
+	}
+	if obs.exists {
+		for p := range obs.inline {
+			if err := c.deleteUserPolicy(ctx, name, p); err != nil {
+				return err
+			}
+		}
+	}
+	if obs.hasAccessPolicy {
+		err := c.filerMutate(ctx, "IAMDeletePolicy", func(ctx context.Context) error { return c.filer.DeletePolicy(ctx, accessPolicyName(name)) })
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+	}
+	if !obs.exists {
+		return nil
+	}
+	err = c.filerMutate(ctx, "IAMDeleteUser", func(ctx context.Context) error { return c.filer.DeleteUser(ctx, name) })
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	// Read back: a user that is still there (e.g. re-created concurrently)
+	// must not be reported as deleted.
+	_, err = read(ctx, c, "IAMGetUser", func(ctx context.Context) (identity, error) { return c.filer.GetUser(ctx, name) })
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	}
+	return newError("DeleteUser", ErrTransient, "user %q still exists after deletion", name)
+}
+
+// removeFromGroup takes the user out of a group through the IAM query API
+// (the IAM gRPC service has no call for it). Membership is the user's
+// property; the group itself is not touched.
+func (c *SeaweedFS) removeFromGroup(ctx context.Context, user, group string) error {
+	err := c.iamMutate(ctx, "RemoveUserFromGroup", func(ctx context.Context) error {
+		_, err := c.iam.RemoveUserFromGroup(ctx, &iam.RemoveUserFromGroupInput{UserName: aws.String(user), GroupName: aws.String(group)})
+		return err
+	})
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	return err
+}
