@@ -41,29 +41,56 @@ func Before(step string) string { return step + ".before" }
 // After names the point right after a step's write was acknowledged.
 func After(step string) string { return step + ".after" }
 
-// steps are the durable steps a workload of creates, grants, revokes and
-// deletes (buckets with and without accesses, one of them purged of its
-// objects) passes through; the suite fails when one of their points is never
-// reached. Only these are armed: the other mutations (drift repair of foreign
-// changes, the anonymous probe's object) pass their points unarmed.
-var steps = []string{
+// storeAndBucketSteps are the durable steps both ways of writing users
+// share: the records, and the buckets (claim, mark, fence before deleting,
+// a purge's emptying, delete).
+var storeAndBucketSteps = []string{
 	StoreCreateBucket, StoreMarkCreateAttempted, StoreSetBucketStatus, StoreDeleteBucket, StoreReleaseBucket,
 	StoreCreateAccess, StoreSetAccessStatus, StoreDeleteAccess, StoreReleaseAccess,
-	// Buckets: claim, mark, fence before deleting, delete.
-	Backend("CreateBucket"), Backend("PutBucketTagging"), Backend("PutBucketPolicy"), Backend("DeleteBucket"),
-	// A purge empties the bucket first.
-	Backend("DeleteObjects"),
-	// Accesses: the user, its policy and its key; a revoke removes the
-	// policy, then the user with its keys.
+	Backend("CreateBucket"), Backend("PutBucketTagging"), Backend("PutBucketPolicy"), Backend("DeleteObjects"),
+	Backend("DeleteBucket"),
+}
+
+// queryAPISteps are the user steps through the IAM query API: the user, its
+// inline policy and its key; a revoke removes the policy, then the user with
+// its keys.
+var queryAPISteps = []string{
 	Backend("CreateUser"), Backend("PutUserPolicy"), Backend("CreateAccessKey"),
 	Backend("DeleteUserPolicy"), Backend("DeleteUser"),
 }
 
-// Names returns every point name, sorted.
-func Names() []string {
+// filerSteps are the user steps through the filer's IAM gRPC service
+// (--filer-grpc-address): the access's managed policy, then the user with
+// its key naming it; a revoke deletes the policy, then the user. (An update
+// of an existing user, IAMUpdateUser, repairs drift or moves an access, which
+// a workload of grants and revokes does not do: it passes its points
+// unarmed.)
+var filerSteps = []string{
+	Backend("IAMPutPolicy"), Backend("IAMCreateUser"), Backend("IAMDeletePolicy"), Backend("IAMDeleteUser"),
+}
+
+// QueryAPINames returns the points a workload of creates, grants, revokes and
+// deletes (buckets with and without accesses, one of them purged of its
+// objects) passes through when users are written through the IAM query API,
+// sorted; the suite fails when one of them is never reached. Only the points
+// of QueryAPINames and FilerNames are armed: the other mutations (drift
+// repair of foreign changes, the anonymous probe's object) pass their points
+// unarmed.
+func QueryAPINames() []string { return pointsOf(storeAndBucketSteps, queryAPISteps) }
+
+// FilerNames is QueryAPINames for users written through the filer's IAM
+// gRPC service.
+func FilerNames() []string { return pointsOf(storeAndBucketSteps, filerSteps) }
+
+// Names returns every armable point, sorted.
+func Names() []string { return pointsOf(storeAndBucketSteps, queryAPISteps, filerSteps) }
+
+func pointsOf(lists ...[]string) []string {
 	var names []string
-	for _, s := range steps {
-		names = append(names, Before(s), After(s))
+	for _, l := range lists {
+		for _, s := range l {
+			names = append(names, Before(s), After(s))
+		}
 	}
 	slices.Sort(names)
 	return names

@@ -23,8 +23,15 @@ func TestNamesAreUniqueAndPaired(t *testing.T) {
 			t.Errorf("point %q is neither a before nor an after point", n)
 		}
 	}
-	if got, want := len(names), 2*len(steps); got != want {
+	if got, want := len(names), 2*(len(storeAndBucketSteps)+len(queryAPISteps)+len(filerSteps)); got != want {
 		t.Errorf("len(Names()) = %d, want %d", got, want)
+	}
+	for _, path := range [][]string{QueryAPINames(), FilerNames()} {
+		for _, n := range path {
+			if !slices.Contains(names, n) {
+				t.Errorf("point %q of a path is not armable", n)
+			}
+		}
 	}
 }
 

@@ -21,13 +21,25 @@ const maxStepsPerTarget = 6
 // next process armed with the next point at once, and the interrupted call
 // is retried until it answers. Points the workload did not reach within a
 // few steps are reported, and fail the test.
+//
+// It runs once for each way of writing users: the IAM query API (the
+// default) and the filer's IAM gRPC service, each with its own points.
 func TestCrashAtEveryPoint(t *testing.T) {
 	e := mustEnv(t)
+	t.Run("IAM query API", func(t *testing.T) {
+		e.crashAtEveryPoint(t, "points", crashpoint.QueryAPINames(), replicaOptions{})
+	})
+	t.Run("filer IAM gRPC", func(t *testing.T) {
+		e.crashAtEveryPoint(t, "points-filer", crashpoint.FilerNames(), replicaOptions{filer: true})
+	})
+}
+
+func (e *environment) crashAtEveryPoint(t *testing.T, pass string, points []string, opts replicaOptions) {
 	var targets []string
-	for _, n := range crashpoint.Names() {
+	for _, n := range points {
 		targets = append(targets, n+":1", n+":2")
 	}
-	r := e.newReplica(t, "points", "resilience-0", replicaOptions{})
+	r := e.newReplica(t, pass, "resilience-0", opts)
 	w := e.newWorkload(rand.Uint64(), r.provisioner)
 
 	var (
@@ -35,6 +47,8 @@ func TestCrashAtEveryPoint(t *testing.T) {
 		next       int // index of the armed target
 		armedAt    int // w.stepsDone() when it was armed
 		unexpected []exit
+		// crashed are this pass's targets a process was killed at.
+		crashed = map[string]bool{}
 	)
 	current := func() string {
 		if next < len(targets) {
@@ -47,6 +61,7 @@ func TestCrashAtEveryPoint(t *testing.T) {
 		defer mu.Unlock()
 		switch {
 		case x.crash != "" && x.crash == current():
+			crashed[x.crash] = true
 			next++
 			armedAt = w.stepsDone()
 		case x.crash != "":
@@ -80,7 +95,7 @@ func TestCrashAtEveryPoint(t *testing.T) {
 		w.bucketStep(t, step)
 	}
 	t.Logf("%d targets in %d bucket steps, %.0fs; %s", len(targets), w.stepsDone(), time.Since(began).Seconds(), e.describe())
-	e.requireConverged(t, "crash points", r)
+	e.requireConverged(t, pass, r)
 
 	mu.Lock()
 	defer mu.Unlock()
@@ -94,7 +109,7 @@ func TestCrashAtEveryPoint(t *testing.T) {
 		targets = targets[:next]
 	}
 	for _, target := range targets {
-		if !e.stats.crashedAt(target) {
+		if !crashed[target] {
 			t.Errorf("never crashed at %s: the workload did not reach it within %d bucket steps of arming it", target, maxStepsPerTarget)
 		}
 	}

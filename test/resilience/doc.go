@@ -5,7 +5,8 @@
 // process, SeaweedFS or the Kubernetes API at the worst moments:
 //
 //   - TestCrashAtEveryPoint: a crash on the first and on the second hit of
-//     every point of crashpoint.Names() (the test fails if one is never
+//     every point of crashpoint.QueryAPINames() and, with users written
+//     through the filer, of crashpoint.FilerNames() (the test fails if one is never
 //     reached);
 //   - TestRandomKills: SIGKILL at random moments, seeded
 //     (COSI_RESILIENCE_SEED replays a seed, COSI_RESILIENCE_SEEDS runs more);

@@ -67,6 +67,9 @@ func (x exit) expected() bool { return x.crash != "" || x.testKill }
 // replicaOptions are what passes vary.
 type replicaOptions struct {
 	leaseDuration time.Duration
+	// filer writes users through the filer's IAM gRPC service instead of
+	// the IAM query API.
+	filer bool
 }
 
 // newReplica prepares a replica; start runs its first process.
@@ -118,6 +121,10 @@ func (e *environment) newReplica(t testing.TB, pass, name string, opts replicaOp
 		// does; it creates no BucketAccess objects for the collection of
 		// deleted ones (test/conformance covers that).
 		"--collect-deleted-bucketaccesses=false",
+	}
+	if opts.filer {
+		// The stack's filer is a plaintext one on loopback.
+		r.args = append(r.args, "--filer-grpc-address="+e.stack.Seaweed.FilerGRPCAddress(), "--allow-insecure-filer")
 	}
 	// Reconnect quickly: the process is back within a second of a kill, and
 	// gRPC's default backoff would leave the calls waiting far longer.

@@ -65,13 +65,6 @@ func (s *stats) converged(pass string, d time.Duration) {
 	s.mu.Unlock()
 }
 
-// crashedAt reports whether a process was killed at "<point>:<n>".
-func (s *stats) crashedAt(at string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.crashes[at] > 0
-}
-
 // print writes the summary: points reached (from the crash record) and
 // crashed on, kills, restarts, and the recovery and convergence times.
 func (s *stats) print(w io.Writer, record string) {
