@@ -22,7 +22,9 @@ import (
 // BenchmarkGrantBurst sends COSI_BENCH_BURST (default 200) grants for one
 // bucket at the same moment, as a sidecar does when a namespace full of
 // BucketAccesses is applied, to the driver binary running as its own
-// process. It reports how many were answered OK within the driver's wait
+// process (users written through the IAM query API, or with
+// COSI_BENCH_BURST_FILER=1 through the filer's IAM gRPC service). It reports
+// how many were answered OK within the driver's wait
 // (--wait-timeout; the others answered UNAVAILABLE "still being applied" and
 // are retried as the sidecar would), the answer latencies, the time until
 // every grant was answered OK (grants still pending after
@@ -50,7 +52,14 @@ func BenchmarkGrantBurst(b *testing.B) {
 		}
 		bound = d
 	}
-	p, bucketID := e.processDriverWithBucket(b)
+	var extra []string
+	path := "IAM query API"
+	if os.Getenv("COSI_BENCH_BURST_FILER") == "1" {
+		// The stack's filer is a plaintext one on loopback.
+		extra = []string{"--filer-grpc-address=" + e.stack.Seaweed.FilerGRPCAddress(), "--allow-insecure-filer"}
+		path = "filer IAM gRPC"
+	}
+	p, bucketID := e.processDriverWithBucket(b, extra...)
 	conn, err := grpc.NewClient("unix://"+p.socket, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		b.Fatal(err)
@@ -120,8 +129,8 @@ func BenchmarkGrantBurst(b *testing.B) {
 		b.ReportMetric(answers[len(answers)-1].Seconds(), "max-ok-s")
 		b.ReportMetric(all.Seconds(), "all-ok-s")
 		b.ReportMetric(hwm/(1<<20), "peak-rss-MiB")
-		b.Logf("%d grants at once, wait %s: %d answered OK within the wait, %d not OK after %s; first answer p50 %s max %s; OK p50 %s max %s; driver RSS %.0f MiB (peak %.0f MiB)",
-			burst, waitTimeout, inWait, unanswered, bound, firsts[len(firsts)/2].Round(time.Millisecond), firsts[len(firsts)-1].Round(time.Millisecond),
+		b.Logf("%s path, %d grants at once, wait %s: %d answered OK within the wait, %d not OK after %s; first answer p50 %s max %s; OK p50 %s max %s; driver RSS %.0f MiB (peak %.0f MiB)",
+			path, burst, waitTimeout, inWait, unanswered, bound, firsts[len(firsts)/2].Round(time.Millisecond), firsts[len(firsts)-1].Round(time.Millisecond),
 			answers[len(answers)/2].Round(time.Millisecond), answers[len(answers)-1].Round(time.Millisecond), rss/(1<<20), hwm/(1<<20))
 
 		// Revoked again at once (a namespace deleted), so that the bucket

@@ -61,7 +61,7 @@ func (p *processDriver) start(t testing.TB) time.Time {
 // releases its Lease; it comes back when tb ends), starts the driver binary
 // as a process with the leader identity podName, and creates one bucket
 // through it, deleted when tb ends. It returns the process and the bucket.
-func (e *environment) processDriverWithBucket(tb testing.TB) (*processDriver, string) {
+func (e *environment) processDriverWithBucket(tb testing.TB, extraArgs ...string) (*processDriver, string) {
 	tb.Helper()
 	bin, err := stack.Binary("cosi-seaweedfs")
 	if err != nil {
@@ -81,6 +81,7 @@ func (e *environment) processDriverWithBucket(tb testing.TB) (*processDriver, st
 	if err != nil {
 		tb.Fatal(err)
 	}
+	d.args = append(d.args, extraArgs...)
 	p := &processDriver{driver: d, bin: bin}
 
 	if err := e.driver.stop(); err != nil {
