@@ -15,8 +15,9 @@ import (
 // and pass through. Everything else comes from the Kubernetes API (the state
 // store): anything that may pass — timeouts, throttling, an unavailable or
 // overloaded API server, a broken connection — is UNAVAILABLE so that the
-// sidecar retries; the rest is INTERNAL. Messages are fixed sentences: store
-// errors can carry object contents and are logged, not returned.
+// sidecar retries, and so is a refusal (see below); the rest is INTERNAL.
+// Messages are fixed sentences: store errors can carry object contents and
+// are logged, not returned.
 func toStatus(err error) error {
 	if err == nil {
 		return nil
@@ -35,7 +36,11 @@ func toStatus(err error) error {
 		errors.As(err, &netErr):
 		return status.Error(codes.Unavailable, "the Kubernetes API is unavailable; the request can be retried")
 	case apierrors.IsForbidden(err), apierrors.IsUnauthorized(err):
-		return status.Error(codes.Internal, "the driver may not read or write its records in the Kubernetes API: check its RBAC")
+		// Also retryable: an API server that has just started answers
+		// before its authorizer and authenticator caches are filled, and
+		// refuses everybody for a moment. A refusal that lasts is a
+		// missing RBAC rule, which the message and the log name.
+		return status.Error(codes.Unavailable, "the Kubernetes API refused the driver's request; while an API server starts this passes, otherwise check the driver's RBAC")
 	default:
 		return status.Error(codes.Internal, "internal error; see the driver log")
 	}
