@@ -1,0 +1,385 @@
+package s3admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+type keyInfo struct {
+	id     string
+	active bool
+	// secret is known through the filer only; never logged.
+	secret string
+}
+
+// userObservation is everything about one user that decides its access.
+type userObservation struct {
+	exists   bool
+	keys     []keyInfo
+	inline   map[string]string // policy name → document
+	attached []string          // managed policy ARNs (through the filer: names)
+	groups   []string
+
+	// Through the filer (see filerusers.go): the stored identity and the
+	// access policy's document, if that policy exists.
+	viaFiler        bool
+	identity        identity
+	accessPolicy    string
+	hasAccessPolicy bool
+}
+
+func (o userObservation) keyIDs() []string {
+	ids := make([]string, 0, len(o.keys))
+	for _, k := range o.keys {
+		ids = append(ids, k.id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+func (o userObservation) state(name, prefix string) UserState {
+	st := UserState{Name: name, Exists: o.exists, Owned: strings.HasPrefix(name, prefix)}
+	if !o.exists {
+		return st
+	}
+	st.AccessKeyIDs = o.keyIDs()
+	if o.viaFiler {
+		return o.filerState(st)
+	}
+	if doc, ok := o.inline[PolicyName]; ok {
+		if b, m, ok := recognisePolicy(doc); ok {
+			st.Bucket, st.Mode = b, m
+			st.PolicyExact = len(o.inline) == 1 && len(o.attached) == 0 && len(o.groups) == 0
+		}
+	}
+	return st
+}
+
+// converged reports whether the user is exactly the desired access.
+func (o userObservation) converged(a Access, prefix string) bool {
+	st := o.state(a.User, prefix)
+	return st.Exists && st.PolicyExact && st.Bucket == a.Bucket && st.Mode == a.Mode &&
+		len(o.keys) == 1 && o.keys[0].id == a.AccessKeyID && o.keys[0].active &&
+		// The filer shows the secret too: a key whose secret was changed
+		// would not work with the workload's credentials.
+		(!o.viaFiler || o.keys[0].secret == a.SecretAccessKey)
+}
+
+// observeUser reads the user, its keys, inline policies, attached policies
+// and groups. A user deleted half-way reads as missing.
+func (c *SeaweedFS) observeUser(ctx context.Context, name string) (userObservation, error) {
+	obs := userObservation{inline: map[string]string{}}
+	err := c.call(ctx, "GetUser", func(ctx context.Context) error {
+		_, err := c.iam.GetUser(ctx, &iam.GetUserInput{UserName: aws.String(name)})
+		return err
+	})
+	if errors.Is(err, ErrNotFound) {
+		return userObservation{}, nil
+	}
+	if err != nil {
+		return obs, err
+	}
+	obs.exists = true
+
+	err = c.observeUserDetails(ctx, name, &obs)
+	if errors.Is(err, ErrNotFound) {
+		return userObservation{}, nil
+	}
+	return obs, err
+}
+
+func (c *SeaweedFS) observeUserDetails(ctx context.Context, name string, obs *userObservation) error {
+	// ListAccessKeys must always carry UserName: without it SeaweedFS lists
+	// the caller's own keys.
+	var marker *string
+	for {
+		out, err := read(ctx, c, "ListAccessKeys", func(ctx context.Context) (*iam.ListAccessKeysOutput, error) {
+			return c.iam.ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: aws.String(name), Marker: marker})
+		})
+		if err != nil {
+			return err
+		}
+		for _, k := range out.AccessKeyMetadata {
+			obs.keys = append(obs.keys, keyInfo{
+				id: aws.ToString(k.AccessKeyId),
+				// An empty status is Active in SeaweedFS.
+				active: k.Status == "" || k.Status == iamtypes.StatusTypeActive,
+			})
+		}
+		if !out.IsTruncated || out.Marker == nil {
+			break
+		}
+		marker = out.Marker
+	}
+
+	var policyNames []string
+	marker = nil
+	for {
+		out, err := read(ctx, c, "ListUserPolicies", func(ctx context.Context) (*iam.ListUserPoliciesOutput, error) {
+			return c.iam.ListUserPolicies(ctx, &iam.ListUserPoliciesInput{UserName: aws.String(name), Marker: marker})
+		})
+		if err != nil {
+			return err
+		}
+		policyNames = append(policyNames, out.PolicyNames...)
+		if !out.IsTruncated || out.Marker == nil {
+			break
+		}
+		marker = out.Marker
+	}
+	for _, p := range policyNames {
+		out, err := read(ctx, c, "GetUserPolicy", func(ctx context.Context) (*iam.GetUserPolicyOutput, error) {
+			return c.iam.GetUserPolicy(ctx, &iam.GetUserPolicyInput{UserName: aws.String(name), PolicyName: aws.String(p)})
+		})
+		if err != nil {
+			return err
+		}
+		obs.inline[p] = aws.ToString(out.PolicyDocument)
+	}
+
+	marker = nil
+	for {
+		out, err := read(ctx, c, "ListAttachedUserPolicies", func(ctx context.Context) (*iam.ListAttachedUserPoliciesOutput, error) {
+			return c.iam.ListAttachedUserPolicies(ctx, &iam.ListAttachedUserPoliciesInput{UserName: aws.String(name), Marker: marker})
+		})
+		if err != nil {
+			return err
+		}
+		for _, p := range out.AttachedPolicies {
+			obs.attached = append(obs.attached, aws.ToString(p.PolicyArn))
+		}
+		if !out.IsTruncated || out.Marker == nil {
+			break
+		}
+		marker = out.Marker
+	}
+
+	marker = nil
+	for {
+		out, err := read(ctx, c, "ListGroupsForUser", func(ctx context.Context) (*iam.ListGroupsForUserOutput, error) {
+			return c.iam.ListGroupsForUser(ctx, &iam.ListGroupsForUserInput{UserName: aws.String(name), Marker: marker})
+		})
+		if err != nil {
+			return err
+		}
+		for _, g := range out.Groups {
+			obs.groups = append(obs.groups, aws.ToString(g.GroupName))
+		}
+		if !out.IsTruncated || out.Marker == nil {
+			break
+		}
+		marker = out.Marker
+	}
+	return nil
+}
+
+// ObserveUser implements Admin. Any user can be observed; only owned users
+// can be changed.
+func (c *SeaweedFS) ObserveUser(ctx context.Context, name string) (UserState, error) {
+	if !userNameRE.MatchString(name) {
+		return UserState{}, fmt.Errorf("%w: user name %q", ErrInvalid, name)
+	}
+	observe := c.observeUser
+	if c.filer != nil {
+		observe = c.observeFilerUser
+	}
+	obs, err := observe(ctx, name)
+	if err != nil {
+		return UserState{}, err
+	}
+	return obs.state(name, c.cfg.UserPrefix), nil
+}
+
+// keyAccepted waits, for up to about two seconds, until SeaweedFS's S3
+// authentication knows the access's key. SeaweedFS reloads the identities it
+// authenticates with after each IAM write, asynchronously and unordered with
+// the write itself, so a key handed to a workload at once could be refused as
+// unknown. Any answer but "unknown key" or "bad signature" proves the key
+// known: a listing, or AccessDenied for a write-only key. Still unknown after
+// the wait, the access is reported not yet converged and retried.
+func (c *SeaweedFS) keyAccepted(ctx context.Context, a Access) error {
+	probe := s3.New(c.s3.Options(), func(o *s3.Options) {
+		o.Credentials = credentials.NewStaticCredentialsProvider(a.AccessKeyID, a.SecretAccessKey, "")
+		o.RetryMaxAttempts = 1
+	})
+	accepted, err := settle(ctx, "EnsureAccess", keyAcceptAttempts, keyAcceptInterval, func() (bool, error) {
+		err := c.call(ctx, "ListObjectsV2", func(ctx context.Context) error {
+			_, err := probe.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(a.Bucket), MaxKeys: aws.Int32(1)})
+			return err
+		})
+		switch {
+		case isCode(err, "InvalidAccessKeyId"), isCode(err, "SignatureDoesNotMatch"):
+			return false, nil
+		case err == nil, errors.Is(err, ErrAccessDenied):
+			return true, nil
+		default:
+			return false, err
+		}
+	})
+	if err == nil && !accepted {
+		err = newError("EnsureAccess", ErrTransient, "SeaweedFS does not accept the access key %s yet", a.AccessKeyID)
+	}
+	return err
+}
+
+// A written access's key is tried up to keyAcceptAttempts times, a
+// keyAcceptInterval apart (see keyAccepted).
+const (
+	keyAcceptAttempts = 20
+	keyAcceptInterval = 100 * time.Millisecond
+)
+
+// createAccessKey creates the caller-supplied key. SeaweedFS before 4.22
+// ignores the supplied fields and generates its own key; that key is deleted
+// again and the server reported as too old.
+func (c *SeaweedFS) createAccessKey(ctx context.Context, a Access) error {
+	var out *iam.CreateAccessKeyOutput
+	err := c.iamMutate(ctx, "CreateAccessKey", func(ctx context.Context) error {
+		var err error
+		out, err = c.iam.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(a.User)},
+			withSuppliedAccessKey(a.AccessKeyID, a.SecretAccessKey))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if out.AccessKey == nil || aws.ToString(out.AccessKey.AccessKeyId) != a.AccessKeyID {
+		if out.AccessKey != nil && out.AccessKey.AccessKeyId != nil {
+			_ = c.deleteAccessKey(ctx, a.User, aws.ToString(out.AccessKey.AccessKeyId))
+		}
+		return newError("CreateAccessKey", ErrInvalid,
+			"the server ignored the caller-supplied access key: SeaweedFS 4.22 or newer is required")
+	}
+	return nil
+}
+
+func (c *SeaweedFS) deleteAccessKey(ctx context.Context, user, id string) error {
+	err := c.iamMutate(ctx, "DeleteAccessKey", func(ctx context.Context) error {
+		_, err := c.iam.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: aws.String(user), AccessKeyId: aws.String(id)})
+		return err
+	})
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+func (c *SeaweedFS) deleteUserPolicy(ctx context.Context, user, policy string) error {
+	err := c.iamMutate(ctx, "DeleteUserPolicy", func(ctx context.Context) error {
+		_, err := c.iam.DeleteUserPolicy(ctx, &iam.DeleteUserPolicyInput{UserName: aws.String(user), PolicyName: aws.String(policy)})
+		return err
+	})
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// DeleteUser implements Admin. The order matters: SeaweedFS's DeleteUser
+// leaves the user's inline policies behind and a later user with the same
+// name inherits them, so policies go first, taking every permission away;
+// then the user, with all its keys.
+func (c *SeaweedFS) DeleteUser(ctx context.Context, name, prefix string) error {
+	if err := validateUserName(name, prefixOr(prefix, c.cfg.UserPrefix)); err != nil {
+		return err
+	}
+	unlock, err := c.users.lock(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if c.filer != nil {
+		return c.deleteFilerUser(ctx, name)
+	}
+	obs, err := c.observeUser(ctx, name)
+	if err != nil {
+		return err
+	}
+	if !obs.exists {
+		return nil
+	}
+	for p := range obs.inline {
+		if err := c.deleteUserPolicy(ctx, name, p); err != nil {
+			return err
+		}
+	}
+	for _, arn := range obs.attached {
+		err := c.iamMutate(ctx, "DetachUserPolicy", func(ctx context.Context) error {
+			_, err := c.iam.DetachUserPolicy(ctx, &iam.DetachUserPolicyInput{UserName: aws.String(name), PolicyArn: aws.String(arn)})
+			return err
+		})
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+	}
+	// No key is deleted one by one: SeaweedFS's DeleteUser removes the user
+	// with every credential it holds in one write, however many keys the
+	// user minted for itself, and the user has no permission left by now.
+	err = c.iamMutate(ctx, "DeleteUser", func(ctx context.Context) error {
+		_, err := c.iam.DeleteUser(ctx, &iam.DeleteUserInput{UserName: aws.String(name)})
+		return err
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	// Read back: a user that is still there (e.g. re-created concurrently)
+	// must not be reported as deleted.
+	after, err := c.observeUser(ctx, name)
+	if err != nil {
+		return err
+	}
+	if after.exists {
+		return newError("DeleteUser", ErrTransient, "user %q still exists after deletion", name)
+	}
+	return nil
+}
+
+// ListOwnedUsers implements Admin.
+func (c *SeaweedFS) ListOwnedUsers(ctx context.Context, extraPrefixes ...string) ([]UserState, error) {
+	prefixes := append([]string{c.cfg.UserPrefix}, extraPrefixes...)
+	if c.filer != nil {
+		return c.listFilerUsers(ctx, prefixes)
+	}
+	var names []string
+	var marker *string
+	for {
+		out, err := read(ctx, c, "ListUsers", func(ctx context.Context) (*iam.ListUsersOutput, error) {
+			return c.iam.ListUsers(ctx, &iam.ListUsersInput{Marker: marker})
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range out.Users {
+			if n := aws.ToString(u.UserName); hasAnyPrefix(n, prefixes) {
+				names = append(names, n)
+			}
+		}
+		if !out.IsTruncated || out.Marker == nil {
+			break
+		}
+		marker = out.Marker
+	}
+	slices.Sort(names)
+	names = slices.Compact(names)
+	states := make([]UserState, 0, len(names))
+	for _, n := range names {
+		obs, err := c.observeUser(ctx, n)
+		if err != nil {
+			return nil, err
+		}
+		if obs.exists {
+			states = append(states, obs.state(n, c.cfg.UserPrefix))
+		}
+	}
+	return states, nil
+}
