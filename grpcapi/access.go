@@ -64,7 +64,7 @@ func (s *Server) DriverGrantBucketAccess(ctx context.Context, req *cosi.DriverGr
 		Name:     req.GetName(),
 		BucketID: bucketID,
 		Mode:     string(mode),
-		User:     s.cfg.UserPrefix + id,
+		User:     store.UserName(s.cfg.UserPrefix, id),
 		Params:   req.GetParameters(),
 	}
 	// Fresh credentials are generated for every call, but only the first

@@ -170,6 +170,10 @@ func BucketRecordName(bucketID string) string { return bucketPrefix + hashOf(buc
 // user prefix), so Revoke can find the record from the account_id alone.
 func AccessID(name string) string { return hashOf(name, 32) }
 
+// UserName names the SeaweedFS user of an access: the user prefix, then the
+// access id. AccessIDOf is its inverse.
+func UserName(prefix, accessID string) string { return prefix + accessID }
+
 // AccessIDOf splits a SeaweedFS user name the driver gave (<user prefix>
 // <access id>) into its prefix and access id; ok is false for any other
 // name. The prefix is whatever it was when the user was named: the

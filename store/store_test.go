@@ -63,3 +63,13 @@ func TestAccessIDOf(t *testing.T) {
 		}
 	}
 }
+
+func TestUserNameAndAccessIDOfAreInverse(t *testing.T) {
+	id := AccessID("ba-0f6a7c2e-3f5d-4a5b-9c1d-2e3f4a5b6c7d")
+	for _, prefix := range []string{"cosi-", "tenant-a.cosi-", "x"} {
+		p, got, ok := AccessIDOf(UserName(prefix, id))
+		if !ok || p != prefix || got != id {
+			t.Errorf("AccessIDOf(UserName(%q, %q)) = %q, %q, %t", prefix, id, p, got, ok)
+		}
+	}
+}
