@@ -11,6 +11,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
 )
 
 // logSince returns what the driver logged after offset bytes.
@@ -60,7 +62,7 @@ func TestAnonymousAccessIsReported(t *testing.T) {
 	}
 
 	t.Run("Anonymous reads of the driver's buckets are reported in the log on the next resync", func(t *testing.T) {
-		eventually(t, repairWithin, func() error {
+		stack.Eventually(t, repairWithin, func() error {
 			log := e.driver.logSince(t, offset)
 			if !strings.Contains(log, "anonymous requests may access the driver's buckets") || !strings.Contains(log, `"allowed":"read"`) {
 				return errors.New("the driver has not reported anonymous reads")
@@ -70,7 +72,7 @@ func TestAnonymousAccessIsReported(t *testing.T) {
 	})
 
 	t.Run("Readiness fails and the metric says which operation is open", func(t *testing.T) {
-		eventually(t, repairWithin, func() error {
+		stack.Eventually(t, repairWithin, func() error {
 			if code, body := e.driver.httpGet(t, "/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "[-]anonymousAccess failed") {
 				return fmt.Errorf("/readyz = %d:\n%s", code, body)
 			}
@@ -84,13 +86,13 @@ func TestAnonymousAccessIsReported(t *testing.T) {
 	t.Run("Their end is reported too", func(t *testing.T) {
 		removeGrant()
 		offset := e.driver.logSize(t)
-		eventually(t, repairWithin, func() error {
+		stack.Eventually(t, repairWithin, func() error {
 			if !strings.Contains(e.driver.logSince(t, offset), "anonymous requests are refused again") {
 				return errors.New("the driver has not reported that anonymous requests are refused again")
 			}
 			return nil
 		})
-		eventually(t, repairWithin, func() error {
+		stack.Eventually(t, repairWithin, func() error {
 			if code, body := e.driver.httpGet(t, "/readyz"); code != http.StatusOK {
 				return fmt.Errorf("/readyz = %d:\n%s", code, body)
 			}

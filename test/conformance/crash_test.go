@@ -41,7 +41,7 @@ func (p *processDriver) start(t testing.TB) time.Time {
 		t.Fatal(err)
 	}
 	p.proc = proc
-	eventually(t, time.Minute, func() error {
+	stack.Eventually(t, time.Minute, func() error {
 		if exited, err := proc.Exited(); exited {
 			t.Fatalf("the driver process exited: %v", err)
 		}
@@ -113,7 +113,7 @@ func (e *environment) processDriverWithBucket(tb testing.TB, extraArgs ...string
 	})
 
 	p.start(tb)
-	eventually(tb, 30*time.Second, func() error {
+	stack.Eventually(tb, 30*time.Second, func() error {
 		if h := e.leaseHolderTB(tb); h != podName {
 			return fmt.Errorf("Lease holder %q, want %q", h, podName)
 		}
@@ -150,7 +150,7 @@ func (e *environment) killAndDrift(tb testing.TB, p *processDriver, id string) {
 func (e *environment) restartAndAwaitRepair(tb testing.TB, p *processDriver, id string) time.Duration {
 	tb.Helper()
 	started := p.start(tb)
-	eventually(tb, time.Minute, func() error {
+	stack.Eventually(tb, time.Minute, func() error {
 		if !e.bucketExists(tb, id) {
 			return errors.New("the bucket was not created again")
 		}
@@ -204,7 +204,7 @@ func TestCrashedDriverTakesItsLeaseBackAtOnce(t *testing.T) {
 
 	t.Run("A graceful stop releases the Lease and the other process takes over", func(t *testing.T) {
 		p.proc.Stop(10 * time.Second)
-		eventually(t, 30*time.Second, func() error {
+		stack.Eventually(t, 30*time.Second, func() error {
 			if h := e.leaseHolder(t); h == "" || h == podName {
 				return fmt.Errorf("Lease holder %q", h)
 			}

@@ -16,6 +16,7 @@ import (
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/grpcapi"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
 )
 
 func TestIdentity(t *testing.T) {
@@ -28,7 +29,7 @@ func TestIdentity(t *testing.T) {
 		}
 	})
 	t.Run("The driver holds the leader Lease with nothing but its Role", func(t *testing.T) {
-		eventually(t, repairWithin, func() error {
+		stack.Eventually(t, repairWithin, func() error {
 			if h := e.leaseHolder(t); h == "" {
 				return fmt.Errorf("no Lease in %s is held", driverNamespace)
 			}
@@ -77,7 +78,7 @@ func TestCreateBucket(t *testing.T) {
 		// SeaweedFS serves bucket tags from a cache refreshed asynchronously:
 		// a late event can show the untagged bucket for a moment after the
 		// driver saw its tag.
-		eventually(t, 2*time.Second, func() error {
+		stack.Eventually(t, 2*time.Second, func() error {
 			if got := e.owner(t, name); got != e.ownerID {
 				return fmt.Errorf("owner tag = %q, want %q", got, e.ownerID)
 			}
@@ -179,7 +180,7 @@ func TestCreateBucket(t *testing.T) {
 		if body, err := e.objectBody(t, name, "foreign.txt"); err != nil || body != "not the driver's" {
 			t.Errorf("the foreign bucket's object: %q, %v", body, err)
 		}
-		eventually(t, repairWithin, func() error {
+		stack.Eventually(t, repairWithin, func() error {
 			if e.bucketRecordExists(t, store.BucketRecordName(name)) {
 				return fmt.Errorf("bucket record %s still exists", store.BucketRecordName(name))
 			}

@@ -270,23 +270,6 @@ func wire(t testing.TB, m proto.Message) []byte {
 	return b
 }
 
-// eventually polls cond until it returns nil, failing the test with cond's
-// last error after within.
-func eventually(t testing.TB, within time.Duration, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %v", within, err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
 // ---- what the store holds ----
 
 // records are the names of the driver's records in its namespace.

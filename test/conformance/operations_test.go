@@ -23,6 +23,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	cosi "sigs.k8s.io/container-object-storage-interface-spec"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
 )
 
 // ---- probes and metrics ----
@@ -150,7 +152,7 @@ func TestReadiness(t *testing.T) {
 	}
 
 	t.Run("A running driver is live and ready, and names every check", func(t *testing.T) {
-		eventually(t, 30*time.Second, func() error {
+		stack.Eventually(t, 30*time.Second, func() error {
 			// anonymousAccess is reported by the leader's resync.
 			return requireProbe(t, "/readyz", http.StatusOK, "[+]informers ok", "[+]seaweedfs ok", "[+]grpc ok", "[+]anonymousAccess ok")
 		})
@@ -174,7 +176,7 @@ func TestReadiness(t *testing.T) {
 			}
 		}
 		t.Cleanup(restart)
-		eventually(t, 30*time.Second, func() error {
+		stack.Eventually(t, 30*time.Second, func() error {
 			return requireProbe(t, "/readyz", http.StatusServiceUnavailable, "[-]seaweedfs failed", "[+]grpc ok")
 		})
 		if err := requireProbe(t, "/healthz", http.StatusOK); err != nil {
@@ -184,7 +186,7 @@ func TestReadiness(t *testing.T) {
 			t.Errorf("ready_check{check=seaweedfs} = %v while SeaweedFS is down, want 0", v)
 		}
 		restart()
-		eventually(t, 30*time.Second, func() error { return requireProbe(t, "/readyz", http.StatusOK) })
+		stack.Eventually(t, 30*time.Second, func() error { return requireProbe(t, "/readyz", http.StatusOK) })
 	})
 
 	t.Run("Readiness fails while the admin credentials are wrong and recovers when they are fixed", func(t *testing.T) {
@@ -203,11 +205,11 @@ func TestReadiness(t *testing.T) {
 		if err := os.WriteFile(d.secretFile, []byte("not-the-admin-secret"), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, time.Minute, func() error {
+		stack.Eventually(t, time.Minute, func() error {
 			return requireProbe(t, "/readyz", http.StatusServiceUnavailable, "[-]seaweedfs failed: admin credentials")
 		})
 		restore()
-		eventually(t, time.Minute, func() error { return requireProbe(t, "/readyz", http.StatusOK, "[+]seaweedfs ok") })
+		stack.Eventually(t, time.Minute, func() error { return requireProbe(t, "/readyz", http.StatusOK, "[+]seaweedfs ok") })
 	})
 }
 
@@ -229,7 +231,7 @@ func TestMetrics(t *testing.T) {
 	outer := t
 	t.Run("Create counts the call, the SeaweedFS create, the reconcile and a Ready bucket record", func(t *testing.T) {
 		id = e.mustCreateBucket(outer, name, nil)
-		eventually(t, 10*time.Second, func() error {
+		stack.Eventually(t, 10*time.Second, func() error {
 			if got := d.scrape(t)[readyRecords("bucket")]; got < start[readyRecords("bucket")]+1 {
 				return fmt.Errorf("Ready bucket records = %v, was %v", got, start[readyRecords("bucket")])
 			}
@@ -251,7 +253,7 @@ func TestMetrics(t *testing.T) {
 	t.Run("Grant counts the call, the IAM writes and a Ready access record", func(t *testing.T) {
 		beforeGrant = d.scrape(t)
 		a = e.mustGrant(outer, id, nil)
-		eventually(t, 10*time.Second, func() error {
+		stack.Eventually(t, 10*time.Second, func() error {
 			if got := d.scrape(t)[readyRecords("access")]; got < beforeGrant[readyRecords("access")]+1 {
 				return fmt.Errorf("Ready access records = %v, was %v", got, beforeGrant[readyRecords("access")])
 			}
@@ -269,7 +271,7 @@ func TestMetrics(t *testing.T) {
 		if _, err := e.s3.DeleteBucket(ctx(t), &s3.DeleteBucketInput{Bucket: aws.String(id)}); err != nil {
 			t.Fatalf("admin DeleteBucket: %v", err)
 		}
-		eventually(t, repairWithin, func() error {
+		stack.Eventually(t, repairWithin, func() error {
 			after := d.scrape(t)
 			for _, kind := range []string{"bucket", "access"} {
 				k := series("cosi_seaweedfs_drift_repaired_total", "kind", kind)
@@ -282,7 +284,7 @@ func TestMetrics(t *testing.T) {
 		// The resync that found the drift counts itself once its whole pass
 		// (collection, the anonymous-access check) is over, which can be
 		// after the workers repaired what it requeued.
-		eventually(t, repairWithin, func() error {
+		stack.Eventually(t, repairWithin, func() error {
 			after := d.scrape(t)
 			for _, k := range []string{series("cosi_seaweedfs_resync_total", "result", "ok"), series("cosi_seaweedfs_resync_duration_seconds_count")} {
 				if after[k] <= before[k] {
@@ -292,7 +294,7 @@ func TestMetrics(t *testing.T) {
 			return nil
 		})
 		// The next resync lists the repaired bucket.
-		eventually(t, repairWithin, func() error {
+		stack.Eventually(t, repairWithin, func() error {
 			got := d.scrape(t)
 			if b, u := got[series("cosi_seaweedfs_backend_objects", "kind", "bucket")], got[series("cosi_seaweedfs_backend_objects", "kind", "user")]; b < 1 || u < 1 {
 				return fmt.Errorf("backend_objects = %v buckets, %v users; want at least this test's", b, u)
@@ -304,7 +306,7 @@ func TestMetrics(t *testing.T) {
 	t.Run("Revoke counts the call and the user's deletion, and the access record goes", func(t *testing.T) {
 		beforeRevoke = d.scrape(t)
 		requireOK(t, e.revoke(t, id, a.account), "DriverRevokeBucketAccess")
-		eventually(t, 10*time.Second, func() error {
+		stack.Eventually(t, 10*time.Second, func() error {
 			if got := d.scrape(t)[readyRecords("access")]; got != beforeGrant[readyRecords("access")] {
 				return fmt.Errorf("Ready access records = %v, want %v as before the grant", got, beforeGrant[readyRecords("access")])
 			}
@@ -316,7 +318,7 @@ func TestMetrics(t *testing.T) {
 	t.Run("Delete counts the call and the bucket's deletion, and the bucket record goes", func(t *testing.T) {
 		before := d.scrape(t)
 		requireOK(t, e.deleteBucket(t, id), "DriverDeleteBucket")
-		eventually(t, 10*time.Second, func() error {
+		stack.Eventually(t, 10*time.Second, func() error {
 			if got := d.scrape(t)[readyRecords("bucket")]; got != start[readyRecords("bucket")] {
 				return fmt.Errorf("Ready bucket records = %v, want %v as before the create", got, start[readyRecords("bucket")])
 			}
@@ -373,7 +375,7 @@ func (e *environment) cosiBucket(t *testing.T, name string) (claim *unstructured
 func (e *environment) requireEvent(t *testing.T, namespace, kind, name, reason string) eventsv1.Event {
 	t.Helper()
 	var found eventsv1.Event
-	eventually(t, repairWithin, func() error {
+	stack.Eventually(t, repairWithin, func() error {
 		list, err := e.kube.EventsV1().Events(namespace).List(ctx(t), metav1.ListOptions{})
 		if err != nil {
 			return err

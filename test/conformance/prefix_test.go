@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/s3check"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
 )
 
 // restartWith restarts the driver with flag set to value, and restores the
@@ -73,7 +74,7 @@ func TestUserPrefixChange(t *testing.T) {
 			t.Fatalf("write with the kept access: %v", err)
 		}
 		e.deleteUserOutOfBand(t, kept.account)
-		eventually(t, repairWithin, func() error {
+		stack.Eventually(t, repairWithin, func() error {
 			if !e.userExists(t, kept.account) {
 				return fmt.Errorf("user %s was not re-created", kept.account)
 			}
@@ -92,7 +93,7 @@ func TestUserPrefixChange(t *testing.T) {
 	})
 
 	t.Run("No access record is left failed or stuck", func(t *testing.T) {
-		eventually(t, repairWithin, func() error {
+		stack.Eventually(t, repairWithin, func() error {
 			if e.accessRecordExists(t, "access-"+revoked.account[len(revoked.account)-32:]) {
 				return errors.New("the revoked access's record is still there")
 			}

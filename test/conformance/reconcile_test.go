@@ -17,6 +17,7 @@ import (
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/s3check"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
 )
 
 // TestDriftRepairAndGarbageCollection: the sidecar never calls again for a
@@ -33,7 +34,7 @@ func TestDriftRepairAndGarbageCollection(t *testing.T) {
 		if _, err := e.s3.DeleteBucket(ctx(t), &s3.DeleteBucketInput{Bucket: aws.String(bucket)}); err != nil {
 			t.Fatalf("admin DeleteBucket: %v", err)
 		}
-		eventually(t, repairWithin, func() error {
+		stack.Eventually(t, repairWithin, func() error {
 			if !e.bucketExists(t, bucket) {
 				return fmt.Errorf("bucket %s was not re-created", bucket)
 			}
@@ -42,14 +43,14 @@ func TestDriftRepairAndGarbageCollection(t *testing.T) {
 			}
 			return nil
 		})
-		eventually(t, repairWithin, func() error {
+		stack.Eventually(t, repairWithin, func() error {
 			return s3check.Put(ctx(t), a.s3(), bucket, "after-repair.txt", "ok")
 		})
 	})
 
 	t.Run("A user deleted out of band is re-created with the same credentials", func(t *testing.T) {
 		e.deleteUserOutOfBand(t, a.account)
-		eventually(t, repairWithin, func() error {
+		stack.Eventually(t, repairWithin, func() error {
 			if !e.userExists(t, a.account) {
 				return fmt.Errorf("user %s was not re-created", a.account)
 			}
@@ -59,7 +60,7 @@ func TestDriftRepairAndGarbageCollection(t *testing.T) {
 			return nil
 		})
 		// The workload's existing Secret works again without any change.
-		eventually(t, repairWithin, func() error {
+		stack.Eventually(t, repairWithin, func() error {
 			if err := s3check.Put(ctx(t), a.s3(), bucket, "old-key.txt", "works"); err != nil {
 				return fmt.Errorf("put with the original key: %w", err)
 			}
@@ -78,7 +79,7 @@ func TestDriftRepairAndGarbageCollection(t *testing.T) {
 			t.Fatalf("list before the BucketAccess is deleted: %v", err)
 		}
 		e.deleteBucketAccess(t, object)
-		eventually(t, repairWithin, func() error {
+		stack.Eventually(t, repairWithin, func() error {
 			if e.userExists(t, gone.account) {
 				return fmt.Errorf("user %s of the deleted BucketAccess still exists", gone.account)
 			}
@@ -103,7 +104,7 @@ func TestDriftRepairAndGarbageCollection(t *testing.T) {
 		foreign := "foreign-" + randomHex(12)
 		e.foreignBucket(t, foreign)
 
-		eventually(t, repairWithin, func() error {
+		stack.Eventually(t, repairWithin, func() error {
 			if e.userExists(t, orphan) {
 				return fmt.Errorf("owned user %s without a record still exists", orphan)
 			}
@@ -139,7 +140,7 @@ func TestDriftRepairAndGarbageCollection(t *testing.T) {
 		if err := e.kube.CoreV1().ConfigMaps(driverNamespace).Delete(ctx(t), rec, metav1.DeleteOptions{}); err != nil {
 			t.Fatalf("delete bucket record: %v", err)
 		}
-		eventually(t, repairWithin, func() error {
+		stack.Eventually(t, repairWithin, func() error {
 			if e.userExists(t, orphan.account) {
 				return fmt.Errorf("user %s of the access still exists", orphan.account)
 			}
@@ -166,7 +167,7 @@ func TestDriftRepairAndGarbageCollection(t *testing.T) {
 			}
 		}
 		e.emptyBucket(t, empty)
-		eventually(t, repairWithin, func() error {
+		stack.Eventually(t, repairWithin, func() error {
 			if e.bucketExists(t, empty) {
 				return errors.New("the empty owned bucket without a record still exists")
 			}

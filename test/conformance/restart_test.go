@@ -14,6 +14,7 @@ import (
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/grpcapi"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/s3check"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
 )
 
 // TestRestart: a driver that stops and starts again (a rolling update, a
@@ -59,7 +60,7 @@ func TestRestart(t *testing.T) {
 	})
 
 	t.Run("The restarted driver takes over the leader Lease", func(t *testing.T) {
-		eventually(t, repairWithin, func() error {
+		stack.Eventually(t, repairWithin, func() error {
 			if h := e.leaseHolder(t); h == "" || h == holder {
 				return errors.New("the Lease is not held by the restarted driver")
 			}

@@ -17,6 +17,7 @@ import (
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/s3check"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
 )
 
 // The hostile identity of the threat model: another tenant of the same
@@ -81,7 +82,7 @@ func TestOwnershipAgainstAHostileTenant(t *testing.T) {
 		_, err := e.grant(t, &cosi.DriverGrantBucketAccessRequest{BucketId: name, Name: accessName(),
 			AuthenticationType: cosi.AuthenticationType_Key})
 		requireCode(t, err, codes.NotFound)
-		eventually(t, repairWithin, func() error {
+		stack.Eventually(t, repairWithin, func() error {
 			if e.bucketRecordExists(t, store.BucketRecordName(name)) {
 				return errors.New("the bucket record is still there")
 			}
@@ -113,7 +114,7 @@ func TestOwnershipAgainstAHostileTenant(t *testing.T) {
 		// The sidecar's retry of the interrupted call.
 		_, err := e.createBucket(t, name, params)
 		requireCode(t, err, codes.AlreadyExists, name)
-		eventually(t, repairWithin, func() error {
+		stack.Eventually(t, repairWithin, func() error {
 			if e.bucketRecordExists(t, store.BucketRecordName(name)) {
 				return errors.New("the bucket record is still there")
 			}

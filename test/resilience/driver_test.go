@@ -319,7 +319,7 @@ func (r *replica) provisioner() cosi.ProvisionerClient { return cosi.NewProvisio
 // awaitReady waits until /readyz answers 200.
 func (r *replica) awaitReady(t testing.TB) {
 	t.Helper()
-	eventually(t, time.Minute, func() error {
+	stack.Eventually(t, time.Minute, func() error {
 		code, body, err := r.get("/readyz")
 		if err != nil {
 			return err

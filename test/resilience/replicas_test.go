@@ -9,6 +9,8 @@ import (
 	"time"
 
 	cosi "sigs.k8s.io/container-object-storage-interface-spec"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
 )
 
 // TestLeaderHandover runs two replicas with leader election: calls go to
@@ -35,7 +37,7 @@ func TestLeaderHandover(t *testing.T) {
 		})
 	}
 	a.start(t, "")
-	eventually(t, time.Minute, func() error {
+	stack.Eventually(t, time.Minute, func() error {
 		if h := e.leaseHolder(t); h != a.name {
 			return fmt.Errorf("Lease holder %q, want %q", h, a.name)
 		}
@@ -82,7 +84,7 @@ func TestLeaderHandover(t *testing.T) {
 	a.kill()
 	killedAt := time.Now()
 	w.round(t, roundBuckets/2, nil)
-	eventually(t, time.Minute, func() error {
+	stack.Eventually(t, time.Minute, func() error {
 		if h := e.leaseHolder(t); h != b.name {
 			return fmt.Errorf("Lease holder %q, want %q", h, b.name)
 		}
