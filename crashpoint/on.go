@@ -20,7 +20,7 @@ var state = struct {
 	at     int
 	hits   map[string]int
 	record *os.File
-	// armable are the listed points (Names); see steps.
+	// armable are the listed points (Names); see QueryAPINames.
 	armable map[string]bool
 }{hits: map[string]int{}, armable: map[string]bool{}}
 
@@ -53,7 +53,7 @@ func init() {
 // serialized so that "the n-th hit" is well defined across goroutines.
 func Hit(name string) {
 	if !state.armable[name] {
-		return // a mutation outside the listed steps: see steps
+		return // a mutation outside the listed points: see QueryAPINames
 	}
 	state.Lock()
 	state.hits[name]++
