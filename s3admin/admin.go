@@ -277,26 +277,3 @@ func validateAccess(a Access, prefix string) error {
 	}
 	return ValidateCredentials(a.AccessKeyID, a.SecretAccessKey)
 }
-
-// removeUnissued removes the user's keys other than the access's, at most
-// MaxUnissuedKeyRemovals of them, and reports any removal as an
-// UnissuedKeysError (see MaxUnissuedKeyRemovals).
-func removeUnissued(a Access, keys []keyInfo, remove func(id string) error) error {
-	var extra []string
-	for _, k := range keys {
-		if k.id != a.AccessKeyID {
-			extra = append(extra, k.id)
-		}
-	}
-	if len(extra) == 0 {
-		return nil
-	}
-	removed := 0
-	for _, id := range extra[:min(len(extra), MaxUnissuedKeyRemovals)] {
-		if err := remove(id); err != nil {
-			return err
-		}
-		removed++
-	}
-	return &UnissuedKeysError{User: a.User, Removed: removed, Remaining: len(extra) - removed}
-}

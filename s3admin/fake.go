@@ -14,6 +14,9 @@ import (
 type Fake struct {
 	prefix string
 
+	// userLocks serializes observe-then-write per user, as in SeaweedFS.
+	userLocks keyedMutex
+
 	mu      sync.Mutex
 	buckets map[string]*fakeBucket
 	users   map[string]*fakeUser
@@ -224,6 +227,10 @@ func (f *Fake) AttachUserPolicy(user, policyARN string) error {
 func (f *Fake) RemoveUser(name string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.removeUserLocked(name)
+}
+
+func (f *Fake) removeUserLocked(name string) {
 	if u := f.users[name]; u != nil {
 		if len(u.inline) > 0 {
 			f.orphanPolicies[name] = u.inline
@@ -246,6 +253,15 @@ func (f *Fake) addKeyLocked(user, keyID string) error {
 	if u == nil {
 		return fmt.Errorf("CreateAccessKey: %w: user %q", ErrNotFound, user)
 	}
+	if err := f.keyFreeLocked(keyID); err != nil {
+		return err
+	}
+	u.keys = append(u.keys, keyInfo{id: keyID, active: true})
+	return nil
+}
+
+// keyFreeLocked refuses a key id another identity holds, as SeaweedFS does.
+func (f *Fake) keyFreeLocked(keyID string) error {
 	for _, other := range f.users {
 		for _, k := range other.keys {
 			if k.id == keyID {
@@ -254,7 +270,6 @@ func (f *Fake) addKeyLocked(user, keyID string) error {
 			}
 		}
 	}
-	u.keys = append(u.keys, keyInfo{id: keyID, active: true})
 	return nil
 }
 

@@ -2,10 +2,30 @@ package s3admin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
 )
+
+// fakeUsers is the Fake's userBackend: users, keys and inline policies in
+// memory, behaving as SeaweedFS's IAM query API does (a new user inherits
+// the inline policies a deleted namesake left, a key id is unique across
+// identities, a grant lapses when its bucket is deleted). The rules of what
+// to change are the planner's, shared with the real paths.
+type fakeUsers struct{ f *Fake }
+
+func (fakeUsers) form() grantForm { return inlineGrant }
+
+// awaitKey: the Fake accepts a key as soon as it is written.
+func (fakeUsers) awaitKey(context.Context, Access) error { return nil }
+
+func (b fakeUsers) observe(ctx context.Context, name string) (userObservation, error) {
+	f := b.f
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.observeUserLocked(name)
+}
 
 func (f *Fake) observeUserLocked(name string) (userObservation, error) {
 	if err := f.op("GetUser", false); err != nil {
@@ -27,118 +47,111 @@ func (f *Fake) observeUserLocked(name string) (userObservation, error) {
 	}, nil
 }
 
-// ObserveUser implements Admin.
-func (f *Fake) ObserveUser(ctx context.Context, name string) (UserState, error) {
-	if !userNameRE.MatchString(name) {
-		return UserState{}, fmt.Errorf("%w: user name %q", ErrInvalid, name)
+func (b fakeUsers) list(ctx context.Context, prefixes []string) (map[string]userObservation, error) {
+	f := b.f
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.op("ListUsers", false); err != nil {
+		return nil, err
+	}
+	out := map[string]userObservation{}
+	for n := range f.users {
+		if !hasAnyPrefix(n, prefixes) {
+			continue
+		}
+		obs, err := f.observeUserLocked(n)
+		if err != nil {
+			return nil, err
+		}
+		out[n] = obs
+	}
+	return out, nil
+}
+
+// fakeOps names each step as the IAM query API call that makes it, for
+// SetHook and the write count.
+var fakeOps = map[stepKind]string{
+	stepCreateUser: "CreateUser", stepPutGrant: "PutUserPolicy", stepDeleteInline: "DeleteUserPolicy",
+	stepDetach: "DetachUserPolicy", stepLeaveGroup: "RemoveUserFromGroup", stepCreateKey: "CreateAccessKey",
+	stepActivateKey: "UpdateAccessKey", stepDeleteKey: "DeleteAccessKey", stepDeleteUser: "DeleteUser",
+}
+
+func (b fakeUsers) apply(ctx context.Context, s userStep) error {
+	f := b.f
+	op, ok := fakeOps[s.kind]
+	if !ok {
+		return fmt.Errorf("%w: step %s is not one of the IAM query API's", ErrInvalid, s)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	obs, err := f.observeUserLocked(name)
-	if err != nil {
-		return UserState{}, err
+	u := f.users[s.user]
+	switch {
+	case s.kind == stepCreateUser && u != nil:
+		return &Error{Op: op, Kind: ErrAlreadyExists, Code: "EntityAlreadyExists", Status: 409, Err: errors.New("user exists")}
+	case s.kind != stepCreateUser && u == nil:
+		return &Error{Op: op, Kind: ErrNotFound, Code: "NoSuchEntity", Status: 404, Err: fmt.Errorf("user %q", s.user)}
 	}
-	return obs.state(name, f.prefix), nil
+	if s.kind == stepCreateKey {
+		if err := f.keyFreeLocked(s.key.accessKey); err != nil {
+			return err
+		}
+	}
+	if err := f.op(op, true); err != nil {
+		return err
+	}
+	switch s.kind {
+	case stepCreateUser:
+		f.users[s.user] = f.newUserLocked(s.user)
+	case stepPutGrant:
+		u.inline[PolicyName] = s.doc
+		u.lapsed = false
+	case stepDeleteInline:
+		delete(u.inline, s.name)
+	case stepDetach:
+		u.attached = slices.DeleteFunc(u.attached, func(arn string) bool { return arn == s.name })
+	case stepLeaveGroup:
+		u.groups = slices.DeleteFunc(u.groups, func(g string) bool { return g == s.name })
+	case stepCreateKey:
+		u.keys = append(u.keys, keyInfo{id: s.key.accessKey, active: true})
+	case stepActivateKey:
+		for i := range u.keys {
+			if u.keys[i].id == s.name {
+				u.keys[i].active = true
+			}
+		}
+	case stepDeleteKey:
+		u.keys = slices.DeleteFunc(u.keys, func(k keyInfo) bool { return k.id == s.name })
+	case stepDeleteUser:
+		f.removeUserLocked(s.user)
+	}
+	return nil
 }
 
-// EnsureAccess implements Admin with the same observe-then-write-the-difference
-// logic as SeaweedFS.
+// ObserveUser implements Admin.
+func (f *Fake) ObserveUser(ctx context.Context, name string) (UserState, error) {
+	return observeUserState(ctx, fakeUsers{f}, name, f.prefix)
+}
+
+// EnsureAccess implements Admin with the planner the SeaweedFS client uses.
 func (f *Fake) EnsureAccess(ctx context.Context, a Access) (changed bool, err error) {
 	if err := validateAccess(a, f.prefix); err != nil {
 		return false, err
 	}
+	unlock, err := f.userLocks.lock(ctx, a.User)
+	if err != nil {
+		return false, err
+	}
+	defer unlock()
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	exists, marks, err := f.bucketMarksLocked(a.Bucket)
+	f.mu.Unlock()
 	if err != nil {
 		return false, err
 	}
-	if !exists {
-		return false, newError("EnsureAccess", ErrNotFound, "bucket %q does not exist", a.Bucket)
-	}
-	if a.BucketOwner.Owner == "" || !marks.Owns(a.BucketOwner) {
-		return false, newError("EnsureAccess", ErrNotOwned, "bucket %q does not carry its record's marks", a.Bucket)
-	}
-	obs, err := f.observeUserLocked(a.User)
-	if err != nil {
+	if err := checkGrantBucket(a, exists, marks); err != nil {
 		return false, err
 	}
-	if obs.converged(a, f.prefix) && !a.RewritePolicy {
-		return false, nil
-	}
-	wantPolicy, err := PolicyDocument(a.Bucket, a.Mode)
-	if err != nil {
-		return false, err
-	}
-	u := f.users[a.User]
-	if u == nil {
-		if err := f.op("CreateUser", true); err != nil {
-			return false, err
-		}
-		u = f.newUserLocked(a.User)
-		f.users[a.User] = u
-		changed = true
-	}
-	want, _ := parsePolicy(wantPolicy)
-	if got, ok := parsePolicy(u.inline[PolicyName]); a.RewritePolicy || !ok || !got.equal(want) {
-		if err := f.op("PutUserPolicy", true); err != nil {
-			return changed, err
-		}
-		u.inline[PolicyName] = wantPolicy
-		u.lapsed = false
-		changed = true
-	}
-	for p := range u.inline {
-		if p != PolicyName {
-			if err := f.op("DeleteUserPolicy", true); err != nil {
-				return changed, err
-			}
-			delete(u.inline, p)
-			changed = true
-		}
-	}
-	for range u.attached {
-		if err := f.op("DetachUserPolicy", true); err != nil {
-			return changed, err
-		}
-		changed = true
-	}
-	u.attached = nil
-	for range u.groups {
-		if err := f.op("RemoveUserFromGroup", true); err != nil {
-			return changed, err
-		}
-		changed = true
-	}
-	u.groups = nil
-	idx := slices.IndexFunc(u.keys, func(k keyInfo) bool { return k.id == a.AccessKeyID })
-	switch {
-	case idx < 0:
-		if err := f.op("CreateAccessKey", true); err != nil {
-			return changed, err
-		}
-		if err := f.addKeyLocked(a.User, a.AccessKeyID); err != nil {
-			return changed, err
-		}
-		changed = true
-	case !u.keys[idx].active:
-		if err := f.op("UpdateAccessKey", true); err != nil {
-			return changed, err
-		}
-		u.keys[idx].active = true
-		changed = true
-	}
-	err = removeUnissued(a, u.keys, func(id string) error {
-		if err := f.op("DeleteAccessKey", true); err != nil {
-			return err
-		}
-		u.keys = slices.DeleteFunc(u.keys, func(k keyInfo) bool { return k.id == id })
-		return nil
-	})
-	if err != nil {
-		return true, err
-	}
-	return changed, nil
+	return ensureAccess(ctx, fakeUsers{f}, a, f.prefix)
 }
 
 // DeleteUser implements Admin.
@@ -146,54 +159,15 @@ func (f *Fake) DeleteUser(ctx context.Context, name, prefix string) error {
 	if err := validateUserName(name, prefixOr(prefix, f.prefix)); err != nil {
 		return err
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	obs, err := f.observeUserLocked(name)
-	if err != nil || !obs.exists {
+	unlock, err := f.userLocks.lock(ctx, name)
+	if err != nil {
 		return err
 	}
-	u := f.users[name]
-	for p := range u.inline {
-		if err := f.op("DeleteUserPolicy", true); err != nil {
-			return err
-		}
-		delete(u.inline, p)
-	}
-	for range u.attached {
-		if err := f.op("DetachUserPolicy", true); err != nil {
-			return err
-		}
-	}
-	u.attached = nil
-	if err := f.op("DeleteUser", true); err != nil {
-		return err
-	}
-	delete(f.users, name)
-	return nil
+	defer unlock()
+	return deleteUser(ctx, fakeUsers{f}, name)
 }
 
 // ListOwnedUsers implements Admin.
 func (f *Fake) ListOwnedUsers(ctx context.Context, extraPrefixes ...string) ([]UserState, error) {
-	prefixes := append([]string{f.prefix}, extraPrefixes...)
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.op("ListUsers", false); err != nil {
-		return nil, err
-	}
-	var names []string
-	for n := range f.users {
-		if hasAnyPrefix(n, prefixes) {
-			names = append(names, n)
-		}
-	}
-	slices.Sort(names)
-	states := make([]UserState, 0, len(names))
-	for _, n := range names {
-		obs, err := f.observeUserLocked(n)
-		if err != nil {
-			return nil, err
-		}
-		states = append(states, obs.state(n, f.prefix))
-	}
-	return states, nil
+	return listUsers(ctx, fakeUsers{f}, f.prefix, extraPrefixes)
 }

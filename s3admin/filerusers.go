@@ -6,11 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
-	"strings"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 )
 
 // The filer IAM gRPC path (Config.FilerGRPCAddress) keeps users, keys and
@@ -183,45 +180,6 @@ func (c *SeaweedFS) observeFilerUser(ctx context.Context, name string) (userObse
 	return obs, nil
 }
 
-// listFilerUsers observes every user carrying one of prefixes in three
-// reads: the whole configuration, every managed policy, the inline policies.
-func (c *SeaweedFS) listFilerUsers(ctx context.Context, prefixes []string) ([]UserState, error) {
-	cfg, err := read(ctx, c, "IAMGetConfiguration", func(ctx context.Context) (configuration, error) {
-		return c.filer.GetConfiguration(ctx)
-	})
-	if err != nil {
-		return nil, err
-	}
-	policies, err := read(ctx, c, "IAMListPolicies", func(ctx context.Context) (map[string]string, error) {
-		return c.filer.ListPolicies(ctx)
-	})
-	if err != nil {
-		return nil, err
-	}
-	inline, err := c.inlinePolicies(ctx)
-	if err != nil {
-		return nil, err
-	}
-	groups := membership(cfg.groups)
-	var states []UserState
-	seen := map[string]bool{}
-	for _, id := range cfg.identities {
-		if !hasAnyPrefix(id.name, prefixes) || seen[id.name] {
-			continue
-		}
-		seen[id.name] = true
-		obs := fromIdentity(id)
-		obs.accessPolicy, obs.hasAccessPolicy = policies[accessPolicyName(id.name)]
-		for p, d := range inline[id.name] {
-			obs.inline[p] = d
-		}
-		obs.groups = groups[id.name]
-		states = append(states, obs.state(id.name, c.cfg.UserPrefix))
-	}
-	slices.SortFunc(states, func(a, b UserState) int { return strings.Compare(a.Name, b.Name) })
-	return states, nil
-}
-
 // filerState is state for an observation through the filer: the access is
 // recognised in the form this path writes (the access policy, attached and
 // nothing else) and, so that an access written by the IAM query API path is
@@ -254,196 +212,90 @@ func (o userObservation) filerState(st UserState) UserState {
 	return st
 }
 
-// redundantInline reports whether an inline policy is the one the IAM query
-// API path wrote for exactly this bucket and mode: beside the access policy
-// it grants nothing more.
-func redundantInline(name, doc, bucket string, mode Mode) bool {
-	b, m, ok := recognisePolicy(doc)
-	return name == PolicyName && ok && b == bucket && m == mode
+// filerUsers is the filer IAM gRPC service's userBackend: the grant is a
+// managed policy named after its user, and the identity (its one key and
+// that policy's name) is written whole. Inline policies and group
+// membership, which only the IAM query API reaches, are removed through it.
+type filerUsers struct{ c *SeaweedFS }
+
+func (filerUsers) form() grantForm { return managedGrant }
+
+func (b filerUsers) observe(ctx context.Context, name string) (userObservation, error) {
+	return b.c.observeFilerUser(ctx, name)
 }
 
-// ensureFilerAccess is EnsureAccess through the filer: the grant is written
-// first (one PutPolicy that replaces it), then the identity with exactly the
-// access's key and the grant's name (one CreateUser or UpdateUser), and only
-// then is anything else that granted the user access removed, so a live key
-// never loses its permissions on the way (an access written by the IAM
-// query API path, an inline policy, keeps working until the managed policy
-// is attached).
-func (c *SeaweedFS) ensureFilerAccess(ctx context.Context, a Access) (changed bool, err error) {
-	wantPolicy, err := PolicyDocument(a.Bucket, a.Mode)
-	if err != nil {
-		return false, err
-	}
-	want, _ := parsePolicy(wantPolicy)
-	pname := accessPolicyName(a.User)
-	rewrite := a.RewritePolicy
-	for range maxEnsureRounds {
-		obs, err := c.observeFilerUser(ctx, a.User)
-		if err != nil {
-			return changed, err
-		}
-		if obs.converged(a, c.cfg.UserPrefix) && !rewrite {
-			if changed {
-				return changed, c.keyAccepted(ctx, a)
-			}
-			return changed, nil
-		}
-		if got, ok := parsePolicy(obs.accessPolicy); rewrite || !obs.hasAccessPolicy || !ok || !got.equal(want) {
-			err := c.filerMutate(ctx, "IAMPutPolicy", func(ctx context.Context) error { return c.filer.PutPolicy(ctx, pname, wantPolicy) })
-			if err != nil {
-				return changed, err
-			}
-			changed, rewrite = true, false
-		}
+func (b filerUsers) awaitKey(ctx context.Context, a Access) error { return b.c.keyAccepted(ctx, a) }
 
-		id, removed, remaining := desiredIdentity(a, pname, obs)
-		if !identityEqual(obs, id) {
-			if !slices.ContainsFunc(obs.keys, func(k keyInfo) bool { return k.id == a.AccessKeyID }) {
-				// The IAM service stores whatever key it is given; the IAM
-				// query API refuses a key id another identity holds, and so
-				// must this path, or two identities would answer to one key.
-				holder, err := read(ctx, c, "IAMGetUserByAccessKey", func(ctx context.Context) (identity, error) {
-					return c.filer.GetUserByAccessKey(ctx, a.AccessKeyID)
-				})
-				switch {
-				case errors.Is(err, ErrNotFound):
-				case err != nil:
-					return changed, err
-				case holder.name != a.User:
-					return changed, newError("IAMCreateUser", ErrAlreadyExists, "access key id %s is in use by another identity", a.AccessKeyID)
-				}
-			}
-			if obs.exists {
-				err = c.filerMutate(ctx, "IAMUpdateUser", func(ctx context.Context) error { return c.filer.UpdateUser(ctx, id) })
-			} else {
-				err = c.filerMutate(ctx, "IAMCreateUser", func(ctx context.Context) error { return c.filer.CreateUser(ctx, id) })
-				if errors.Is(err, ErrAlreadyExists) {
-					// Created concurrently: the next round sees it.
-					continue
-				}
-			}
-			if err != nil {
-				return changed, err
-			}
-			changed = true
-		}
-
-		// The grant is in force in its own form now; whatever else granted
-		// access goes. Inline policies and group membership are only
-		// reachable through the IAM query API. The inline policy of an
-		// access the IAM query API path wrote stays while it grants the
-		// same as the access policy (see filerState): removing it would
-		// rewrite every identity, tens of seconds per access with thousands
-		// of users, and it goes when the access changes or is revoked.
-		for p, doc := range obs.inline {
-			if redundantInline(p, doc, a.Bucket, a.Mode) {
-				continue
-			}
-			if err := c.deleteUserPolicy(ctx, a.User, p); err != nil {
-				return changed, err
-			}
-			changed = true
-		}
-		for _, g := range obs.groups {
-			if err := c.removeFromGroup(ctx, a.User, g); err != nil {
-				return changed, err
-			}
-			changed = true
-		}
-		if removed > 0 {
-			return true, &UnissuedKeysError{User: a.User, Removed: removed, Remaining: remaining}
-		}
-	}
-	return changed, newError("EnsureAccess", ErrTransient,
-		"user %q did not converge after %d rounds: it is being changed concurrently", a.User, maxEnsureRounds)
-}
-
-// desiredIdentity is the identity the access wants: its one key, active and
-// with its secret, and the access policy's name; nothing else that grants
-// anything. Keys the driver did not issue are dropped in the same write, at
-// most MaxUnissuedKeyRemovals of them, like the IAM query API path removes
-// them (see MaxUnissuedKeyRemovals).
-func desiredIdentity(a Access, pname string, obs userObservation) (id identity, removed, remaining int) {
-	id = identity{
-		name:        a.User,
-		credentials: []credential{{accessKey: a.AccessKeyID, secretKey: a.SecretAccessKey, status: "Active"}},
-		policyNames: []string{pname},
-		others:      obs.identity.others,
-	}
-	for _, cr := range obs.identity.credentials {
-		if cr.accessKey == a.AccessKeyID {
-			continue
-		}
-		if removed < MaxUnissuedKeyRemovals {
-			removed++
-			continue
-		}
-		id.credentials = append(id.credentials, cr)
-		remaining++
-	}
-	return id, removed, remaining
-}
-
-// identityEqual reports whether the stored identity is already id.
-func identityEqual(obs userObservation, id identity) bool {
-	have := obs.identity
-	return obs.exists && have.name == id.name && !have.disabled && len(have.actions) == 0 &&
-		len(have.serviceAccounts) == 0 && slices.Equal(have.policyNames, id.policyNames) &&
-		slices.Equal(have.credentials, id.credentials)
-}
-
-// deleteFilerUser is DeleteUser through the filer. The grant goes first,
-// taking every permission away, then the identity with every key it holds.
-// Inline policies (of an access the IAM query API path wrote) go before
-// either: the credential store keeps them after the user is deleted and a
-// later user of the same name would inherit them.
-func (c *SeaweedFS) deleteFilerUser(ctx context.Context, name string) error {
-	obs, err := c.observeFilerUser(ctx, name)
-	if err != nil {
-		return err
-	}
-	if obs.exists {
-		for p := range obs.inline {
-			if err := c.deleteUserPolicy(ctx, name, p); err != nil {
-				return err
-			}
-		}
-	}
-	if obs.hasAccessPolicy {
-		err := c.filerMutate(ctx, "IAMDeletePolicy", func(ctx context.Context) error { return c.filer.DeletePolicy(ctx, accessPolicyName(name)) })
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return err
-		}
-	}
-	if !obs.exists {
-		return nil
-	}
-	err = c.filerMutate(ctx, "IAMDeleteUser", func(ctx context.Context) error { return c.filer.DeleteUser(ctx, name) })
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return err
-	}
-	// Read back: a user that is still there (e.g. re-created concurrently)
-	// must not be reported as deleted.
-	_, err = read(ctx, c, "IAMGetUser", func(ctx context.Context) (identity, error) { return c.filer.GetUser(ctx, name) })
-	switch {
-	case errors.Is(err, ErrNotFound):
-		return nil
-	case err != nil:
-		return err
-	}
-	return newError("DeleteUser", ErrTransient, "user %q still exists after deletion", name)
-}
-
-// removeFromGroup takes the user out of a group through the IAM query API
-// (the IAM gRPC service has no call for it). Membership is the user's
-// property; the group itself is not touched.
-func (c *SeaweedFS) removeFromGroup(ctx context.Context, user, group string) error {
-	err := c.iamMutate(ctx, "RemoveUserFromGroup", func(ctx context.Context) error {
-		_, err := c.iam.RemoveUserFromGroup(ctx, &iam.RemoveUserFromGroupInput{UserName: aws.String(user), GroupName: aws.String(group)})
-		return err
+// list observes every user carrying one of prefixes in three reads: the
+// whole configuration, every managed policy, the inline policies.
+func (b filerUsers) list(ctx context.Context, prefixes []string) (map[string]userObservation, error) {
+	c := b.c
+	cfg, err := read(ctx, c, "IAMGetConfiguration", func(ctx context.Context) (configuration, error) {
+		return c.filer.GetConfiguration(ctx)
 	})
-	if errors.Is(err, ErrNotFound) {
-		return nil
+	if err != nil {
+		return nil, err
 	}
-	return err
+	policies, err := read(ctx, c, "IAMListPolicies", func(ctx context.Context) (map[string]string, error) {
+		return c.filer.ListPolicies(ctx)
+	})
+	if err != nil {
+		return nil, err
+	}
+	inline, err := c.inlinePolicies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	groups := membership(cfg.groups)
+	out := map[string]userObservation{}
+	for _, id := range cfg.identities {
+		if _, seen := out[id.name]; seen || !hasAnyPrefix(id.name, prefixes) {
+			continue
+		}
+		obs := fromIdentity(id)
+		obs.accessPolicy, obs.hasAccessPolicy = policies[accessPolicyName(id.name)]
+		for p, d := range inline[id.name] {
+			obs.inline[p] = d
+		}
+		obs.groups = groups[id.name]
+		out[id.name] = obs
+	}
+	return out, nil
+}
+
+func (b filerUsers) apply(ctx context.Context, s userStep) error {
+	c := b.c
+	switch s.kind {
+	case stepPutGrant:
+		return c.filerMutate(ctx, "IAMPutPolicy", func(ctx context.Context) error {
+			return c.filer.PutPolicy(ctx, accessPolicyName(s.user), s.doc)
+		})
+	case stepCheckKeyFree:
+		holder, err := read(ctx, c, "IAMGetUserByAccessKey", func(ctx context.Context) (identity, error) {
+			return c.filer.GetUserByAccessKey(ctx, s.name)
+		})
+		switch {
+		case errors.Is(err, ErrNotFound):
+			return nil
+		case err != nil:
+			return err
+		case holder.name != s.user:
+			return newError("IAMCreateUser", ErrAlreadyExists, "access key id %s is in use by another identity", s.name)
+		}
+		return nil
+	case stepWriteIdentity:
+		if s.create {
+			return c.filerMutate(ctx, "IAMCreateUser", func(ctx context.Context) error { return c.filer.CreateUser(ctx, s.identity) })
+		}
+		return c.filerMutate(ctx, "IAMUpdateUser", func(ctx context.Context) error { return c.filer.UpdateUser(ctx, s.identity) })
+	case stepDeleteInline:
+		return c.deleteUserPolicy(ctx, s.user, s.name)
+	case stepLeaveGroup:
+		return c.removeFromGroup(ctx, s.user, s.name)
+	case stepDeleteGrant:
+		return c.filerMutate(ctx, "IAMDeletePolicy", func(ctx context.Context) error { return c.filer.DeletePolicy(ctx, s.name) })
+	case stepDeleteUser:
+		return c.filerMutate(ctx, "IAMDeleteUser", func(ctx context.Context) error { return c.filer.DeleteUser(ctx, s.user) })
+	}
+	return fmt.Errorf("%w: step %s is not one of the filer IAM service's", ErrInvalid, s)
 }

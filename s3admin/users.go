@@ -183,23 +183,6 @@ func (c *SeaweedFS) observeUserDetails(ctx context.Context, name string, obs *us
 	return nil
 }
 
-// ObserveUser implements Admin. Any user can be observed; only owned users
-// can be changed.
-func (c *SeaweedFS) ObserveUser(ctx context.Context, name string) (UserState, error) {
-	if !userNameRE.MatchString(name) {
-		return UserState{}, fmt.Errorf("%w: user name %q", ErrInvalid, name)
-	}
-	observe := c.observeUser
-	if c.filer != nil {
-		observe = c.observeFilerUser
-	}
-	obs, err := observe(ctx, name)
-	if err != nil {
-		return UserState{}, err
-	}
-	return obs.state(name, c.cfg.UserPrefix), nil
-}
-
 // keyAccepted waits, for up to about two seconds, until SeaweedFS's S3
 // authentication knows the access's key. SeaweedFS reloads the identities it
 // authenticates with after each IAM write, asynchronously and unordered with
@@ -285,101 +268,108 @@ func (c *SeaweedFS) deleteUserPolicy(ctx context.Context, user, policy string) e
 	return err
 }
 
-// DeleteUser implements Admin. The order matters: SeaweedFS's DeleteUser
-// leaves the user's inline policies behind and a later user with the same
-// name inherits them, so policies go first, taking every permission away;
-// then the user, with all its keys.
-func (c *SeaweedFS) DeleteUser(ctx context.Context, name, prefix string) error {
-	if err := validateUserName(name, prefixOr(prefix, c.cfg.UserPrefix)); err != nil {
-		return err
-	}
-	unlock, err := c.users.lock(ctx, name)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	if c.filer != nil {
-		return c.deleteFilerUser(ctx, name)
-	}
-	obs, err := c.observeUser(ctx, name)
-	if err != nil {
-		return err
-	}
-	if !obs.exists {
-		return nil
-	}
-	for p := range obs.inline {
-		if err := c.deleteUserPolicy(ctx, name, p); err != nil {
-			return err
-		}
-	}
-	for _, arn := range obs.attached {
-		err := c.iamMutate(ctx, "DetachUserPolicy", func(ctx context.Context) error {
-			_, err := c.iam.DetachUserPolicy(ctx, &iam.DetachUserPolicyInput{UserName: aws.String(name), PolicyArn: aws.String(arn)})
-			return err
-		})
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return err
-		}
-	}
-	// No key is deleted one by one: SeaweedFS's DeleteUser removes the user
-	// with every credential it holds in one write, however many keys the
-	// user minted for itself, and the user has no permission left by now.
-	err = c.iamMutate(ctx, "DeleteUser", func(ctx context.Context) error {
-		_, err := c.iam.DeleteUser(ctx, &iam.DeleteUserInput{UserName: aws.String(name)})
-		return err
-	})
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return err
-	}
-	// Read back: a user that is still there (e.g. re-created concurrently)
-	// must not be reported as deleted.
-	after, err := c.observeUser(ctx, name)
-	if err != nil {
-		return err
-	}
-	if after.exists {
-		return newError("DeleteUser", ErrTransient, "user %q still exists after deletion", name)
-	}
-	return nil
+// iamUsers is the IAM query API's userBackend: the grant is the user's
+// inline policy, keys are created and deleted one by one, and every write
+// rewrites every identity (see iamMutate).
+type iamUsers struct{ c *SeaweedFS }
+
+func (iamUsers) form() grantForm { return inlineGrant }
+
+func (b iamUsers) observe(ctx context.Context, name string) (userObservation, error) {
+	return b.c.observeUser(ctx, name)
 }
 
-// ListOwnedUsers implements Admin.
-func (c *SeaweedFS) ListOwnedUsers(ctx context.Context, extraPrefixes ...string) ([]UserState, error) {
-	prefixes := append([]string{c.cfg.UserPrefix}, extraPrefixes...)
-	if c.filer != nil {
-		return c.listFilerUsers(ctx, prefixes)
-	}
-	var names []string
+func (b iamUsers) awaitKey(ctx context.Context, a Access) error { return b.c.keyAccepted(ctx, a) }
+
+// list reads the user names, then observes each user: several reads per
+// user (the IAM query API has no call that returns users with their keys
+// and policies).
+func (b iamUsers) list(ctx context.Context, prefixes []string) (map[string]userObservation, error) {
+	c := b.c
+	out := map[string]userObservation{}
 	var marker *string
 	for {
-		out, err := read(ctx, c, "ListUsers", func(ctx context.Context) (*iam.ListUsersOutput, error) {
+		page, err := read(ctx, c, "ListUsers", func(ctx context.Context) (*iam.ListUsersOutput, error) {
 			return c.iam.ListUsers(ctx, &iam.ListUsersInput{Marker: marker})
 		})
 		if err != nil {
 			return nil, err
 		}
-		for _, u := range out.Users {
+		for _, u := range page.Users {
 			if n := aws.ToString(u.UserName); hasAnyPrefix(n, prefixes) {
-				names = append(names, n)
+				out[n] = userObservation{}
 			}
 		}
-		if !out.IsTruncated || out.Marker == nil {
+		if !page.IsTruncated || page.Marker == nil {
 			break
 		}
-		marker = out.Marker
+		marker = page.Marker
 	}
-	slices.Sort(names)
-	names = slices.Compact(names)
-	states := make([]UserState, 0, len(names))
-	for _, n := range names {
+	for n := range out {
 		obs, err := c.observeUser(ctx, n)
 		if err != nil {
 			return nil, err
 		}
-		if obs.exists {
-			states = append(states, obs.state(n, c.cfg.UserPrefix))
+		if !obs.exists {
+			// Deleted since it was listed.
+			delete(out, n)
+			continue
 		}
+		out[n] = obs
 	}
-	return states, nil
+	return out, nil
+}
+
+func (b iamUsers) apply(ctx context.Context, s userStep) error {
+	c, user := b.c, aws.String(s.user)
+	switch s.kind {
+	case stepCreateUser:
+		return c.iamMutate(ctx, "CreateUser", func(ctx context.Context) error {
+			_, err := c.iam.CreateUser(ctx, &iam.CreateUserInput{UserName: user})
+			return err
+		})
+	case stepPutGrant:
+		return c.iamMutate(ctx, "PutUserPolicy", func(ctx context.Context) error {
+			_, err := c.iam.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: user, PolicyName: aws.String(PolicyName), PolicyDocument: aws.String(s.doc)})
+			return err
+		})
+	case stepDeleteInline:
+		return c.deleteUserPolicy(ctx, s.user, s.name)
+	case stepDetach:
+		return c.iamMutate(ctx, "DetachUserPolicy", func(ctx context.Context) error {
+			_, err := c.iam.DetachUserPolicy(ctx, &iam.DetachUserPolicyInput{UserName: user, PolicyArn: aws.String(s.name)})
+			return err
+		})
+	case stepLeaveGroup:
+		return c.removeFromGroup(ctx, s.user, s.name)
+	case stepCreateKey:
+		return c.createAccessKey(ctx, Access{User: s.user, AccessKeyID: s.key.accessKey, SecretAccessKey: s.key.secretKey})
+	case stepActivateKey:
+		return c.iamMutate(ctx, "UpdateAccessKey", func(ctx context.Context) error {
+			_, err := c.iam.UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{UserName: user, AccessKeyId: aws.String(s.name), Status: iamtypes.StatusTypeActive})
+			return err
+		})
+	case stepDeleteKey:
+		return c.deleteAccessKey(ctx, s.user, s.name)
+	case stepDeleteUser:
+		return c.iamMutate(ctx, "DeleteUser", func(ctx context.Context) error {
+			_, err := c.iam.DeleteUser(ctx, &iam.DeleteUserInput{UserName: user})
+			return err
+		})
+	}
+	return fmt.Errorf("%w: step %s is not one of the IAM query API's", ErrInvalid, s)
+}
+
+// removeFromGroup takes the user out of a group through the IAM query API
+// (the IAM gRPC service has no call for it). Membership is the user's
+// property; the group itself is not touched.
+func (c *SeaweedFS) removeFromGroup(ctx context.Context, user, group string) error {
+	err := c.iamMutate(ctx, "RemoveUserFromGroup", func(ctx context.Context) error {
+		_, err := c.iam.RemoveUserFromGroup(ctx, &iam.RemoveUserFromGroupInput{UserName: aws.String(user), GroupName: aws.String(group)})
+		return err
+	})
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	return err
 }

@@ -1,0 +1,223 @@
+package s3admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// userBackend is where one user path keeps users, keys and grants: what the
+// access planner (accessplan.go) needs read, and the steps it plans applied.
+// The SeaweedFS client has one per path (iamUsers, filerUsers); the Fake
+// keeps them in memory (fakeUsers), so every implementation runs the same
+// rules.
+type userBackend interface {
+	// form is how this path stores a grant.
+	form() grantForm
+	// observe reads everything about one user that decides its access; a
+	// missing user (or one deleted half-way) reads as not existing.
+	observe(ctx context.Context, name string) (userObservation, error)
+	// list observes every existing user carrying one of prefixes.
+	list(ctx context.Context, prefixes []string) (map[string]userObservation, error)
+	// apply makes one change. A step that creates what exists already
+	// returns ErrAlreadyExists; one that removes what is gone may return
+	// ErrNotFound.
+	apply(ctx context.Context, s userStep) error
+	// awaitKey returns once the store authenticates requests signed with the
+	// access's key, or an ErrTransient error if it does not yet.
+	awaitKey(ctx context.Context, a Access) error
+}
+
+// maxEnsureRounds bounds observe-and-fix rounds. One round fixes everything
+// that was observed; the next only confirms it, unless something changed
+// behind our back in between (or a new user inherited policies a deleted
+// namesake left behind).
+const maxEnsureRounds = 4
+
+// ensureAccess converges one user to the access: observe, plan, apply,
+// observe again, until the plan is empty. The caller holds the user's lock
+// and has checked the bucket's ownership.
+func ensureAccess(ctx context.Context, be userBackend, a Access, prefix string) (changed bool, err error) {
+	rewrite := a.RewritePolicy
+	keyConflicts := 0
+	for range maxEnsureRounds {
+		obs, err := be.observe(ctx, a.User)
+		if err != nil {
+			return changed, err
+		}
+		plan, err := planAccess(a, obs, be.form(), prefix, rewrite)
+		if err != nil {
+			return changed, err
+		}
+		if len(plan.steps) == 0 {
+			if changed {
+				// Written is not yet usable: the workload gets the key only
+				// once S3 accepts it.
+				return changed, be.awaitKey(ctx, a)
+			}
+			return changed, nil
+		}
+		again := false
+		for _, s := range plan.steps {
+			err := be.apply(ctx, s)
+			switch {
+			case err == nil:
+				changed = changed || s.kind != stepCheckKeyFree
+				if s.kind == stepPutGrant {
+					rewrite = false
+				}
+				continue
+			case s.kind.removes() && errors.Is(err, ErrNotFound):
+				continue
+			case (s.kind == stepCreateUser || s.kind == stepWriteIdentity && s.create) && errors.Is(err, ErrAlreadyExists):
+				// Created concurrently, or by an earlier attempt whose answer
+				// was lost: the next round observes what is there.
+				again = true
+			case s.kind == stepCreateKey && errors.Is(err, ErrAlreadyExists):
+				// Either an earlier attempt of ours succeeded after all (the
+				// next observation shows the key on this user) or the key id
+				// belongs to another identity; a second conflict settles it.
+				keyConflicts++
+				if keyConflicts > 1 {
+					return changed, newError("CreateAccessKey", ErrAlreadyExists,
+						"access key id %s is in use by another identity", a.AccessKeyID)
+				}
+				again = true
+			default:
+				return changed, err
+			}
+			break
+		}
+		if again {
+			continue
+		}
+		if plan.removed > 0 {
+			return true, &UnissuedKeysError{User: a.User, Removed: plan.removed, Remaining: plan.remaining}
+		}
+	}
+	return changed, newError("EnsureAccess", ErrTransient,
+		"user %q did not converge after %d rounds: it is being changed concurrently", a.User, maxEnsureRounds)
+}
+
+// deleteUser removes the user (see planDeleteUser), then reads it back: a
+// user that is still there (re-created concurrently, say) must not be
+// reported as deleted. The caller holds the user's lock.
+func deleteUser(ctx context.Context, be userBackend, name string) error {
+	obs, err := be.observe(ctx, name)
+	if err != nil {
+		return err
+	}
+	steps := planDeleteUser(name, obs, be.form())
+	if len(steps) == 0 {
+		return nil
+	}
+	for _, s := range steps {
+		if err := be.apply(ctx, s); err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+	}
+	after, err := be.observe(ctx, name)
+	if err != nil {
+		return err
+	}
+	if after.exists {
+		return newError("DeleteUser", ErrTransient, "user %q still exists after deletion", name)
+	}
+	return nil
+}
+
+// listUsers returns the state of every user carrying prefix or one of
+// extra, sorted by name.
+func listUsers(ctx context.Context, be userBackend, prefix string, extra []string) ([]UserState, error) {
+	observed, err := be.list(ctx, append([]string{prefix}, extra...))
+	if err != nil {
+		return nil, err
+	}
+	states := make([]UserState, 0, len(observed))
+	for name, obs := range observed {
+		states = append(states, obs.state(name, prefix))
+	}
+	slices.SortFunc(states, func(a, b UserState) int { return strings.Compare(a.Name, b.Name) })
+	return states, nil
+}
+
+// observeUserState is ObserveUser on any backend.
+func observeUserState(ctx context.Context, be userBackend, name, prefix string) (UserState, error) {
+	if !userNameRE.MatchString(name) {
+		return UserState{}, fmt.Errorf("%w: user name %q", ErrInvalid, name)
+	}
+	obs, err := be.observe(ctx, name)
+	if err != nil {
+		return UserState{}, err
+	}
+	return obs.state(name, prefix), nil
+}
+
+// userBackend is the backend of the configured user path.
+func (c *SeaweedFS) userBackend() userBackend {
+	if c.filer != nil {
+		return filerUsers{c}
+	}
+	return iamUsers{c}
+}
+
+// EnsureAccess implements Admin.
+func (c *SeaweedFS) EnsureAccess(ctx context.Context, a Access) (changed bool, err error) {
+	if err := validateAccess(a, c.cfg.UserPrefix); err != nil {
+		return false, err
+	}
+	unlock, err := c.users.lock(ctx, a.User)
+	if err != nil {
+		return false, err
+	}
+	defer unlock()
+	// Granting on a bucket the driver does not own would change who can read
+	// someone else's data; granting on a missing bucket would pre-authorize
+	// whoever creates that name next.
+	exists, marks, _, err := c.bucketMarks(ctx, a.Bucket, a.BucketOwner)
+	if err != nil {
+		return false, err
+	}
+	if err := checkGrantBucket(a, exists, marks); err != nil {
+		return false, err
+	}
+	return ensureAccess(ctx, c.userBackend(), a, c.cfg.UserPrefix)
+}
+
+// checkGrantBucket refuses an access whose bucket is missing or does not
+// carry its record's marks.
+func checkGrantBucket(a Access, exists bool, marks MarkedBucket) error {
+	if !exists {
+		return newError("EnsureAccess", ErrNotFound, "bucket %q does not exist", a.Bucket)
+	}
+	if a.BucketOwner.Owner == "" || !marks.Owns(a.BucketOwner) {
+		return newError("EnsureAccess", ErrNotOwned, "bucket %q does not carry its record's marks", a.Bucket)
+	}
+	return nil
+}
+
+// ObserveUser implements Admin. Any user can be observed; only owned users
+// can be changed.
+func (c *SeaweedFS) ObserveUser(ctx context.Context, name string) (UserState, error) {
+	return observeUserState(ctx, c.userBackend(), name, c.cfg.UserPrefix)
+}
+
+// DeleteUser implements Admin.
+func (c *SeaweedFS) DeleteUser(ctx context.Context, name, prefix string) error {
+	if err := validateUserName(name, prefixOr(prefix, c.cfg.UserPrefix)); err != nil {
+		return err
+	}
+	unlock, err := c.users.lock(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return deleteUser(ctx, c.userBackend(), name)
+}
+
+// ListOwnedUsers implements Admin.
+func (c *SeaweedFS) ListOwnedUsers(ctx context.Context, extraPrefixes ...string) ([]UserState, error) {
+	return listUsers(ctx, c.userBackend(), c.cfg.UserPrefix, extraPrefixes)
+}
