@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"google.golang.org/grpc"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
 )
@@ -70,15 +71,17 @@ func BenchmarkScale(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer filer.Close()
+	calls := newCallTimes()
 	filerAdmin, err := NewSeaweedFS(Config{
 		Endpoint: sw.Endpoint, Region: sw.Region, AccessKeyID: sw.AccessKey, SecretAccessKey: sw.SecretKey,
 		CallTimeout: 5 * time.Minute, MaxAttempts: 1, FilerGRPCAddress: sw.FilerGRPCAddress(),
+		FilerDialOptions: []grpc.DialOption{calls.dialOption()},
 	})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer filerAdmin.Close()
-	s := &scaleRun{b: b, cfg: cfg, sw: sw, admin: admin, filerAdmin: filerAdmin, filer: filer,
+	s := &scaleRun{b: b, cfg: cfg, sw: sw, admin: admin, filerAdmin: filerAdmin, filer: filer, calls: calls,
 		rawIAM: iam.New(iam.Options{Region: sw.Region, BaseEndpoint: aws.String(sw.Endpoint),
 			Credentials: credentials.NewStaticCredentialsProvider(sw.AccessKey, sw.SecretKey, "")}),
 		rawS3: sw.S3Client()}
@@ -156,9 +159,11 @@ type scaleRun struct {
 	admin *SeaweedFS
 	// filerAdmin is the driver's client on the filer IAM gRPC path.
 	filerAdmin *SeaweedFS
-	filer      *filer
-	rawIAM     *iam.Client
-	rawS3      *s3.Client
+	// calls times filerAdmin's filer calls.
+	calls  *callTimes
+	filer  *filer
+	rawIAM *iam.Client
+	rawS3  *s3.Client
 
 	// actions and doc are what SeaweedFS stored for a user the driver
 	// granted read-write on fillBucket(0), the shape every filled user copies.
@@ -177,7 +182,10 @@ type scaleRow struct {
 	size                          int
 	op                            string
 	driver, filerDrv, iam, filerG []time.Duration
-	driverNote, filerDrvNote      string
+	// filerLP is the least-privilege floor on the filer path: the writes an
+	// exact grant needs there (a policy and the identity naming it).
+	filerLP                  []time.Duration
+	driverNote, filerDrvNote string
 }
 
 func (s *scaleRun) must(err error, what string) {

@@ -92,7 +92,7 @@ func (s *scaleRun) measure(ctx context.Context, size int) {
 	// accepted), the IAM query API's three writes, the filer gRPC CreateUser
 	// with the key and identity actions; both raw paths then wait until the
 	// key is usable.
-	grant := row("new grant (until usable)")
+	grant := row(grantOp)
 	writes := row("  of which backend writes")
 	var driverUsers, filerDrvUsers, iamUsers, grpcUsers []Access
 	grant.driver = s.sample(func(int) error {
@@ -100,11 +100,17 @@ func (s *scaleRun) measure(ctx context.Context, size int) {
 		driverUsers = append(driverUsers, a)
 		return s.ensure(ctx, s.admin, a)
 	})
+	s.calls.reset()
 	grant.filerDrv = s.sample(func(int) error {
 		a := s.next("fdrv")
 		filerDrvUsers = append(filerDrvUsers, a)
 		return s.ensure(ctx, s.filerAdmin, a)
 	})
+	var spent time.Duration
+	for _, d := range grant.filerDrv {
+		spent += d
+	}
+	s.note("at %d users, a driver grant on the filer path spends per grant: %s", size, s.calls.breakdown(len(grant.filerDrv), spent))
 	var iamWrites, grpcWrites []time.Duration
 	grant.iam = s.sample(func(int) error {
 		a := s.next("iam")
@@ -140,7 +146,31 @@ func (s *scaleRun) measure(ctx context.Context, size int) {
 		grpcWrites = append(grpcWrites, time.Since(t))
 		return s.usable(ctx, a)
 	})
-	writes.iam, writes.filerG, writes.driverNote, writes.filerDrvNote = iamWrites, grpcWrites, "-", "-"
+	// The least-privilege floor: what the driver's filer path must write for
+	// an exact grant, the access's managed policy and the identity naming
+	// it (identity actions are not least privilege, see filerusers.go).
+	var lpUsers []Access
+	var lpWrites []time.Duration
+	grant.filerLP = s.sample(func(int) error {
+		a := s.next("lp")
+		lpUsers = append(lpUsers, a)
+		doc, err := PolicyDocument(a.Bucket, a.Mode)
+		if err != nil {
+			return err
+		}
+		t := time.Now()
+		if err := s.filer.PutPolicy(ctx, accessPolicyName(a.User), doc); err != nil {
+			return err
+		}
+		id := rawIdentity{Name: a.User, AccessKey: a.AccessKeyID, SecretKey: a.SecretAccessKey}.identity()
+		id.policyNames = []string{accessPolicyName(a.User)}
+		if err := s.filer.CreateUser(ctx, id); err != nil {
+			return err
+		}
+		lpWrites = append(lpWrites, time.Since(t))
+		return s.usable(ctx, a)
+	})
+	writes.iam, writes.filerG, writes.filerLP, writes.driverNote, writes.filerDrvNote = iamWrites, grpcWrites, lpWrites, "-", "-"
 
 	repeat := row("repeat grant (converged)")
 	last := driverUsers[len(driverUsers)-1]
@@ -172,6 +202,14 @@ func (s *scaleRun) measure(ctx context.Context, size int) {
 	})
 	lastGRPC := grpcUsers[len(grpcUsers)-1]
 	repeat.filerG = s.sample(func(int) error { return s.filer.getUserSize(ctx, lastGRPC.User) })
+	lastLP := lpUsers[len(lpUsers)-1]
+	repeat.filerLP = s.sample(func(int) error {
+		if err := s.filer.getUserSize(ctx, lastLP.User); err != nil {
+			return err
+		}
+		_, err := s.filer.GetPolicy(ctx, accessPolicyName(lastLP.User))
+		return err
+	})
 
 	revoke := row("revoke")
 	revoke.driver = s.sample(func(i int) error {
@@ -198,6 +236,15 @@ func (s *scaleRun) measure(ctx context.Context, size int) {
 			return errSampled
 		}
 		return s.filer.DeleteUser(ctx, grpcUsers[i].User)
+	})
+	revoke.filerLP = s.sample(func(i int) error {
+		if i >= len(lpUsers) {
+			return errSampled
+		}
+		if err := s.filer.DeletePolicy(ctx, accessPolicyName(lpUsers[i].User)); err != nil {
+			return err
+		}
+		return s.filer.DeleteUser(ctx, lpUsers[i].User)
 	})
 	// Users a stopped sampling left behind stay: a few more users among
 	// thousands, where removing them would cost as much as the revokes.
@@ -248,11 +295,17 @@ func (s *scaleRun) measure(ctx context.Context, size int) {
 	_, err = s.filer.GetConfiguration(ctx)
 	s.must(err, "GetConfiguration")
 	resync.filerG = []time.Duration{time.Since(t)}
+	t = time.Now()
+	_, err = s.filer.GetConfiguration(ctx)
+	s.must(err, "GetConfiguration")
+	_, err = s.filer.ListPolicies(ctx)
+	s.must(err, "ListPolicies")
+	resync.filerLP = []time.Duration{time.Since(t)}
 }
 
 func (s *scaleRun) print(w io.Writer, took time.Duration) {
 	fmt.Fprintf(w, "\nSeaweedFS scale benchmark: other users each hold one key and one read-write inline policy; p50 / p90 over n samples\n\n")
-	fmt.Fprintf(w, "| N | operation | driver, IAM query API path | driver, filer gRPC path | raw IAM query API | raw filer IAM gRPC |\n|---:|---|---|---|---|---|\n")
+	fmt.Fprintf(w, "| N | operation | driver, IAM query API path | driver, filer gRPC path | raw IAM query API | raw filer IAM gRPC | raw filer, least privilege |\n|---:|---|---|---|---|---|---|\n")
 	for _, r := range s.rows {
 		d := quantiles(r.driver)
 		if r.driverNote != "" {
@@ -262,7 +315,14 @@ func (s *scaleRun) print(w io.Writer, took time.Duration) {
 		if r.filerDrvNote != "" {
 			f = r.filerDrvNote
 		}
-		fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s |\n", r.size, r.op, d, f, quantiles(r.iam), quantiles(r.filerG))
+		fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s | %s |\n", r.size, r.op, d, f, quantiles(r.iam), quantiles(r.filerG), quantiles(r.filerLP))
+	}
+	fmt.Fprintln(w)
+	for _, r := range s.rows {
+		if r.op == grantOp && len(r.filerDrv) > 0 && len(r.filerLP) > 0 {
+			fmt.Fprintf(w, "- N=%d: new grant, driver on the filer path / least-privilege floor (p50): %.2f\n",
+				r.size, float64(median(r.filerDrv))/float64(median(r.filerLP)))
+		}
 	}
 	fmt.Fprintln(w)
 	for _, n := range s.notes {
@@ -270,6 +330,14 @@ func (s *scaleRun) print(w io.Writer, took time.Duration) {
 	}
 	fmt.Fprintf(w, "- driver grants that needed more than one EnsureAccess: %d\n", s.retries.Load())
 	fmt.Fprintf(w, "- whole run %s\n\n", took.Round(time.Second))
+}
+
+const grantOp = "new grant (until usable)"
+
+func median(d []time.Duration) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[(len(s)-1)/2]
 }
 
 func quantiles(d []time.Duration) string {
