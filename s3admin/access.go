@@ -16,9 +16,9 @@ import (
 type userBackend interface {
 	// form is how this path stores a grant.
 	form() grantForm
-	// observe reads everything about one user that decides its access; a
-	// missing user (or one deleted half-way) reads as not existing.
-	observe(ctx context.Context, name string) (userObservation, error)
+	// observe reads what scope asks of one user; a missing user (or one
+	// deleted half-way) reads as not existing.
+	observe(ctx context.Context, name string, scope observeScope) (userObservation, error)
 	// list observes every existing user carrying one of prefixes.
 	list(ctx context.Context, prefixes []string) (map[string]userObservation, error)
 	// apply makes one change. A step that creates what exists already
@@ -29,6 +29,24 @@ type userBackend interface {
 	// access's key, or an ErrTransient error if it does not yet.
 	awaitKey(ctx context.Context, a Access) error
 }
+
+// observeScope is how much of a user an observation reads.
+type observeScope int
+
+const (
+	// scopeAll: everything that decides the user's access, and a grant a
+	// missing user left behind (an interrupted deletion, which a deletion
+	// must finish).
+	scopeAll observeScope = iota
+	// scopeGrant: everything that decides an existing user's access; of a
+	// missing user nothing more. A missing user's grant is written anyway,
+	// and reading a grant that does not exist can cost a read of every
+	// grant (SeaweedFS's filer credential store falls back to loading all
+	// policies when one is not found).
+	scopeGrant
+	// scopeExists: whether the user exists (a read-back after a deletion).
+	scopeExists
+)
 
 // maxEnsureRounds bounds observe-and-fix rounds. One round fixes everything
 // that was observed; the next only confirms it, unless something changed
@@ -43,7 +61,7 @@ func ensureAccess(ctx context.Context, be userBackend, a Access, prefix string) 
 	rewrite := a.RewritePolicy
 	keyConflicts := 0
 	for range maxEnsureRounds {
-		obs, err := be.observe(ctx, a.User)
+		obs, err := be.observe(ctx, a.User, scopeGrant)
 		if err != nil {
 			return changed, err
 		}
@@ -105,7 +123,7 @@ func ensureAccess(ctx context.Context, be userBackend, a Access, prefix string) 
 // user that is still there (re-created concurrently, say) must not be
 // reported as deleted. The caller holds the user's lock.
 func deleteUser(ctx context.Context, be userBackend, name string) error {
-	obs, err := be.observe(ctx, name)
+	obs, err := be.observe(ctx, name, scopeAll)
 	if err != nil {
 		return err
 	}
@@ -118,7 +136,7 @@ func deleteUser(ctx context.Context, be userBackend, name string) error {
 			return err
 		}
 	}
-	after, err := be.observe(ctx, name)
+	after, err := be.observe(ctx, name, scopeExists)
 	if err != nil {
 		return err
 	}
@@ -148,7 +166,7 @@ func observeUserState(ctx context.Context, be userBackend, name, prefix string) 
 	if !userNameRE.MatchString(name) {
 		return UserState{}, fmt.Errorf("%w: user name %q", ErrInvalid, name)
 	}
-	obs, err := be.observe(ctx, name)
+	obs, err := be.observe(ctx, name, scopeAll)
 	if err != nil {
 		return UserState{}, err
 	}

@@ -20,10 +20,16 @@ func (fakeUsers) form() grantForm { return inlineGrant }
 // awaitKey: the Fake accepts a key as soon as it is written.
 func (fakeUsers) awaitKey(context.Context, Access) error { return nil }
 
-func (b fakeUsers) observe(ctx context.Context, name string) (userObservation, error) {
+func (b fakeUsers) observe(ctx context.Context, name string, scope observeScope) (userObservation, error) {
 	f := b.f
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if scope == scopeExists {
+		if err := f.op("GetUser", false); err != nil {
+			return userObservation{}, err
+		}
+		return userObservation{exists: f.users[name] != nil}, nil
+	}
 	return f.observeUserLocked(name)
 }
 

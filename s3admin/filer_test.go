@@ -77,7 +77,7 @@ func TestFilerPathMovesAnAccessWithoutBreakingItsKey(t *testing.T) {
 		if !changed {
 			t.Fatalf("%s: the move reported no change", a.Mode)
 		}
-		obs, err := filerAdmin.observeFilerUser(ctx, a.User)
+		obs, err := filerAdmin.observeFilerUser(ctx, a.User, scopeAll)
 		mustNil(t, "observe", err)
 		if !obs.converged(a, e.prefix) || !obs.hasAccessPolicy || len(obs.inline) > 1 {
 			t.Fatalf("%s after the move: inline %v, managed %t, converged %t", a.Mode, obs.inline, obs.hasAccessPolicy, obs.converged(a, e.prefix))
@@ -116,7 +116,7 @@ func TestFilerPathMovesAnAccessWithoutBreakingItsKey(t *testing.T) {
 	rw.Mode = ModeReadOnly
 	_, err := filerAdmin.EnsureAccess(ctx, rw)
 	mustNil(t, "EnsureAccess read-only", err)
-	obs, err := filerAdmin.observeFilerUser(ctx, rw.User)
+	obs, err := filerAdmin.observeFilerUser(ctx, rw.User, scopeAll)
 	mustNil(t, "observe", err)
 	if len(obs.inline) != 0 || !obs.converged(rw, e.prefix) {
 		t.Fatalf("after the change: inline %v, converged %t", obs.inline, obs.converged(rw, e.prefix))

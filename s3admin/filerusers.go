@@ -140,17 +140,23 @@ func membership(groups []group) map[string][]string {
 }
 
 // observeFilerUser reads the user's identity, its access policy, its
-// inline policies and its groups: four reads, whatever the number of users
-// but the last (the configuration holds every identity).
-func (c *SeaweedFS) observeFilerUser(ctx context.Context, name string) (userObservation, error) {
+// inline policies and its groups, as far as scope asks (see observeScope):
+// four reads, whatever the number of users.
+func (c *SeaweedFS) observeFilerUser(ctx context.Context, name string, scope observeScope) (userObservation, error) {
 	id, err := read(ctx, c, "IAMGetUser", func(ctx context.Context) (identity, error) { return c.filer.GetUser(ctx, name) })
 	obs := userObservation{viaFiler: true, inline: map[string]string{}}
 	switch {
 	case errors.Is(err, ErrNotFound):
+		if scope != scopeAll {
+			return obs, nil
+		}
 	case err != nil:
 		return obs, err
 	default:
 		obs = fromIdentity(id)
+		if scope == scopeExists {
+			return obs, nil
+		}
 	}
 	doc, err := read(ctx, c, "IAMGetPolicy", func(ctx context.Context) (string, error) {
 		return c.filer.GetPolicy(ctx, accessPolicyName(name))
@@ -220,8 +226,8 @@ type filerUsers struct{ c *SeaweedFS }
 
 func (filerUsers) form() grantForm { return managedGrant }
 
-func (b filerUsers) observe(ctx context.Context, name string) (userObservation, error) {
-	return b.c.observeFilerUser(ctx, name)
+func (b filerUsers) observe(ctx context.Context, name string, scope observeScope) (userObservation, error) {
+	return b.c.observeFilerUser(ctx, name, scope)
 }
 
 func (b filerUsers) awaitKey(ctx context.Context, a Access) error { return b.c.keyAccepted(ctx, a) }

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	smithymiddleware "github.com/aws/smithy-go/middleware"
 	"google.golang.org/grpc"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
@@ -75,7 +76,8 @@ func BenchmarkScale(b *testing.B) {
 	filerAdmin, err := NewSeaweedFS(Config{
 		Endpoint: sw.Endpoint, Region: sw.Region, AccessKeyID: sw.AccessKey, SecretAccessKey: sw.SecretKey,
 		CallTimeout: 5 * time.Minute, MaxAttempts: 1, FilerGRPCAddress: sw.FilerGRPCAddress(),
-		FilerDialOptions: []grpc.DialOption{calls.dialOption()},
+		FilerDialOptions: []grpc.DialOption{calls.dialOption(), calls.streamOption()},
+		APIOptions:       []func(*smithymiddleware.Stack) error{calls.apiOption()},
 	})
 	if err != nil {
 		b.Fatal(err)

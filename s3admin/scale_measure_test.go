@@ -154,17 +154,8 @@ func (s *scaleRun) measure(ctx context.Context, size int) {
 	grant.filerLP = s.sample(func(int) error {
 		a := s.next("lp")
 		lpUsers = append(lpUsers, a)
-		doc, err := PolicyDocument(a.Bucket, a.Mode)
-		if err != nil {
-			return err
-		}
 		t := time.Now()
-		if err := s.filer.PutPolicy(ctx, accessPolicyName(a.User), doc); err != nil {
-			return err
-		}
-		id := rawIdentity{Name: a.User, AccessKey: a.AccessKeyID, SecretKey: a.SecretAccessKey}.identity()
-		id.policyNames = []string{accessPolicyName(a.User)}
-		if err := s.filer.CreateUser(ctx, id); err != nil {
+		if err := s.writeLeastPrivilege(ctx, a); err != nil {
 			return err
 		}
 		lpWrites = append(lpWrites, time.Since(t))
@@ -442,4 +433,68 @@ func (s *scaleRun) burst(ctx context.Context, size int, r *scaleRow) {
 	}
 	close(work)
 	wg.Wait()
+	s.rawBurst(ctx, size, r)
+}
+
+// rawBurst is the floor of burst: burstSize least-privilege grants written
+// at once straight to the filer's IAM service (the access's managed policy,
+// then the identity naming it), each timed until its key is usable.
+func (s *scaleRun) rawBurst(ctx context.Context, size int, r *scaleRow) {
+	accesses := make([]Access, burstSize)
+	for i := range accesses {
+		accesses[i] = s.next("rawburst")
+	}
+	bctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	var mu sync.Mutex
+	failed := 0
+	start := time.Now()
+	var wg sync.WaitGroup
+	for _, a := range accesses {
+		wg.Go(func() {
+			err := s.writeLeastPrivilege(bctx, a)
+			if err == nil {
+				err = s.usable(bctx, a)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				failed++
+				return
+			}
+			r.filerLP = append(r.filerLP, time.Since(start))
+		})
+	}
+	wg.Wait()
+	s.note("at %d users, the raw floor of %d least-privilege grants at once: the slowest usable after %s, %d not within 3m",
+		size, burstSize, round(slices.Max(append([]time.Duration{0}, r.filerLP...))), failed)
+	work := make(chan Access)
+	for range 8 {
+		wg.Go(func() {
+			for a := range work {
+				_ = s.filer.DeletePolicy(ctx, accessPolicyName(a.User))
+				_ = s.filer.DeleteUser(ctx, a.User)
+			}
+		})
+	}
+	for _, a := range accesses {
+		work <- a
+	}
+	close(work)
+	wg.Wait()
+}
+
+// writeLeastPrivilege writes an exact grant the way the filer path must:
+// the access's managed policy, then the identity with its key naming it.
+func (s *scaleRun) writeLeastPrivilege(ctx context.Context, a Access) error {
+	doc, err := PolicyDocument(a.Bucket, a.Mode)
+	if err != nil {
+		return err
+	}
+	if err := s.filer.PutPolicy(ctx, accessPolicyName(a.User), doc); err != nil {
+		return err
+	}
+	id := rawIdentity{Name: a.User, AccessKey: a.AccessKeyID, SecretKey: a.SecretAccessKey}.identity()
+	id.policyNames = []string{accessPolicyName(a.User)}
+	return s.filer.CreateUser(ctx, id)
 }

@@ -195,7 +195,7 @@ func (c *SeaweedFS) keyAccepted(ctx context.Context, a Access) error {
 		o.Credentials = credentials.NewStaticCredentialsProvider(a.AccessKeyID, a.SecretAccessKey, "")
 		o.RetryMaxAttempts = 1
 	})
-	accepted, err := settle(ctx, "EnsureAccess", keyAcceptAttempts, keyAcceptInterval, func() (bool, error) {
+	accepted, err := settleSoon(ctx, "EnsureAccess", func() (bool, error) {
 		err := c.call(ctx, "ListObjectsV2", func(ctx context.Context) error {
 			_, err := probe.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(a.Bucket), MaxKeys: aws.Int32(1)})
 			return err
@@ -215,12 +215,40 @@ func (c *SeaweedFS) keyAccepted(ctx context.Context, a Access) error {
 	return err
 }
 
-// A written access's key is tried up to keyAcceptAttempts times, a
-// keyAcceptInterval apart (see keyAccepted).
+// A written access's key is tried for up to keyAcceptWait: first after
+// keyAcceptFirst, the interval doubling up to keyAcceptInterval (see
+// keyAccepted). SeaweedFS often knows a key within tens of milliseconds of
+// the write; a fixed coarse interval would add half of itself to every
+// grant on average, a fixed fine one would flood a gateway that is busy
+// reloading identities with probes.
 const (
-	keyAcceptAttempts = 20
+	keyAcceptWait     = 2 * time.Second
+	keyAcceptFirst    = 10 * time.Millisecond
 	keyAcceptInterval = 100 * time.Millisecond
 )
+
+// settleSoon calls try until it reports done or fails, for up to
+// keyAcceptWait, at intervals growing from keyAcceptFirst to
+// keyAcceptInterval; false without an error: not done within the wait.
+func settleSoon(ctx context.Context, op string, try func() (done bool, err error)) (bool, error) {
+	deadline := time.Now().Add(keyAcceptWait)
+	interval := keyAcceptFirst
+	for {
+		done, err := try()
+		if err != nil || done {
+			return done, err
+		}
+		if time.Now().Add(interval).After(deadline) {
+			return false, nil
+		}
+		select {
+		case <-ctx.Done():
+			return false, &Error{Op: op, Kind: ErrTransient, Err: ctx.Err()}
+		case <-time.After(interval):
+		}
+		interval = min(2*interval, keyAcceptInterval)
+	}
+}
 
 // createAccessKey creates the caller-supplied key. SeaweedFS before 4.22
 // ignores the supplied fields and generates its own key; that key is deleted
@@ -275,7 +303,17 @@ type iamUsers struct{ c *SeaweedFS }
 
 func (iamUsers) form() grantForm { return inlineGrant }
 
-func (b iamUsers) observe(ctx context.Context, name string) (userObservation, error) {
+func (b iamUsers) observe(ctx context.Context, name string, scope observeScope) (userObservation, error) {
+	if scope == scopeExists {
+		err := b.c.call(ctx, "GetUser", func(ctx context.Context) error {
+			_, err := b.c.iam.GetUser(ctx, &iam.GetUserInput{UserName: aws.String(name)})
+			return err
+		})
+		if errors.Is(err, ErrNotFound) {
+			return userObservation{}, nil
+		}
+		return userObservation{exists: err == nil}, err
+	}
 	return b.c.observeUser(ctx, name)
 }
 
