@@ -43,6 +43,22 @@ func (f *Fake) ListMarkedBuckets(ctx context.Context) ([]MarkedBucket, error) {
 	return f.bucketEngine().ListMarkedBuckets(ctx)
 }
 
+// SetBucketTags replaces a bucket's tags behind the client's back, as an
+// identity allowed PutBucketTagging on it may (nil: removes them all).
+func (f *Fake) SetBucketTags(name string, tags map[string]string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b := f.buckets[name]
+	if b == nil {
+		return newError("PutBucketTagging", ErrNotFound, "no bucket %q", name)
+	}
+	b.tags = maps.Clone(tags)
+	if b.tags == nil {
+		b.tags = map[string]string{}
+	}
+	return nil
+}
+
 // bucketMarksLocked is one read of the bucket's marks, with f.mu held.
 func (f *Fake) bucketMarksLocked(name string) (exists bool, marks MarkedBucket, err error) {
 	if err := f.op("GetBucketTagging", false); err != nil {
