@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -276,6 +277,15 @@ func (e *bucketEngine) requireEmpty(ctx context.Context, name string) error {
 
 // ListMarkedBuckets implements Admin.
 func (e *bucketEngine) ListMarkedBuckets(ctx context.Context) ([]MarkedBucket, error) {
+	if l, ok := e.be.(bucketTagLister); ok {
+		all, ok, err := l.allBucketTags(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return markedOf(all), nil
+		}
+	}
 	names, err := e.be.listBuckets(ctx)
 	if err != nil {
 		return nil, err
@@ -295,6 +305,18 @@ func (e *bucketEngine) ListMarkedBuckets(ctx context.Context) ([]MarkedBucket, e
 		}
 	}
 	return marked, nil
+}
+
+// markedOf is the buckets of all (tags by bucket name) that carry an owner
+// tag, sorted by name.
+func markedOf(all map[string]map[string]string) []MarkedBucket {
+	var marked []MarkedBucket
+	for _, n := range slices.Sorted(maps.Keys(all)) {
+		if m := marksOf(n, all[n]); m.Owner != "" {
+			marked = append(marked, m)
+		}
+	}
+	return marked
 }
 
 // removeEmptyFolders runs stepRemoveFolders. SeaweedFS keeps the empty
