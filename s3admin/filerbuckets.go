@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -28,10 +29,7 @@ func (b s3Buckets) allBucketTags(ctx context.Context) (map[string]map[string]str
 	if b.c.filer == nil {
 		return nil, false, nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, b.c.cfg.CallTimeout)
-	defer cancel()
-	b.c.calls.Add(1)
-	tags, err := b.c.filer.BucketTags(ctx)
+	tags, err := b.c.filer.BucketTags(ctx, b.c.cfg.CallTimeout)
 	return tags, err == nil, err
 }
 
@@ -50,13 +48,16 @@ const bucketsPage = 1024
 // holds every bucket's tags. Like the gateway, it counts only directories
 // whose names do not start with ".", and reads content it cannot decode as
 // no tags.
-func (f *filer) BucketTags(ctx context.Context) (map[string]map[string]string, error) {
-	return f.bucketTags(ctx, bucketsPage)
+//
+// Each request is bounded by timeout, not the whole listing, which grows
+// with the number of buckets.
+func (f *filer) BucketTags(ctx context.Context, timeout time.Duration) (map[string]map[string]string, error) {
+	return f.bucketTags(ctx, timeout, bucketsPage)
 }
 
 // bucketTags is BucketTags reading page entries per request.
-func (f *filer) bucketTags(ctx context.Context, page int) (map[string]map[string]string, error) {
-	dir, err := f.bucketsDir(ctx)
+func (f *filer) bucketTags(ctx context.Context, timeout time.Duration, page int) (map[string]map[string]string, error) {
+	dir, err := f.bucketsDir(ctx, timeout)
 	if err != nil {
 		return nil, err
 	}
@@ -64,13 +65,15 @@ func (f *filer) bucketTags(ctx context.Context, page int) (map[string]map[string
 	start := ""
 	for {
 		n := 0
-		err := f.eachEntry(ctx, dir, start, page, func(name string, isDir bool, content []byte) {
+		pageCtx, cancel := context.WithTimeout(ctx, timeout)
+		err := f.eachEntry(pageCtx, dir, start, page, func(name string, isDir bool, content []byte) {
 			n++
 			start = name
 			if isDir && !strings.HasPrefix(name, ".") {
 				all[name] = bucketMetadataTags(content)
 			}
 		})
+		cancel()
 		if err != nil {
 			return nil, err
 		}
@@ -82,7 +85,9 @@ func (f *filer) bucketTags(ctx context.Context, page int) (map[string]map[string
 
 // bucketsDir is the filer's buckets directory
 // (GetFilerConfigurationResponse.dir_buckets, field 5).
-func (f *filer) bucketsDir(ctx context.Context) (string, error) {
+func (f *filer) bucketsDir(ctx context.Context, timeout time.Duration) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	resp, err := f.invoke(ctx, filerService+"GetFilerConfiguration", nil)
 	if err != nil {
 		return "", err

@@ -98,7 +98,7 @@ func TestFilerBucketTagsPages(t *testing.T) {
 		e.bd.addBucket(t, b, map[string]string{"n": fmt.Sprint(i)})
 		want[b] = map[string]string{"n": fmt.Sprint(i)}
 	}
-	all, err := a.filer.bucketTags(testCtx(t), 2)
+	all, err := a.filer.bucketTags(testCtx(t), 30*time.Second, 2)
 	mustNil(t, "bucketTags", err)
 	got := map[string]map[string]string{}
 	for n, tags := range all {
