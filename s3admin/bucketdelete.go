@@ -2,8 +2,8 @@ package s3admin
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
-	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -11,248 +11,194 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
 
-// DeleteBucket implements Admin.
-//
-// SeaweedFS deletes a non-empty bucket with all its data unless the server
-// runs with -s3.allowDeleteBucketNotEmpty=false, so without purge this client
-// checks emptiness itself first. The check and the delete are two calls; the
-// bucket is fenced against every writer before the check (see fence), so
-// nothing written in between can be lost.
-func (c *SeaweedFS) DeleteBucket(ctx context.Context, name string, own Ownership, purge bool) error {
-	if err := ValidateBucketName(name); err != nil {
-		return err
-	}
-	unlock, err := c.buckets.lock(ctx, name)
+// The S3 requests behind a bucket's emptiness, its fence and its deletion
+// (see bucketBackend; what they are used for is decided in bucketplan.go).
+
+func (b s3Buckets) hasObjects(ctx context.Context, name string) (bool, error) {
+	out, err := read(ctx, b.c, "ListObjectsV2", func(ctx context.Context) (*s3.ListObjectsV2Output, error) {
+		return b.c.s3.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(name), MaxKeys: aws.Int32(1)})
+	})
 	if err != nil {
-		return err
+		return false, err
 	}
-	defer unlock()
-	exists, marks, _, err := c.bucketMarks(ctx, name, own)
-	if err != nil {
-		return err
-	}
-	if !exists {
-		return nil
-	}
-	if !marks.Owns(own) {
-		return newError("DeleteBucket", ErrNotOwned, "bucket %q does not carry this record's marks", name)
-	}
-	// The marks can be copied by anyone who can read them; what SeaweedFS
-	// recorded as the bucket's creator cannot. A bucket that was deleted and
-	// created again by another identity with our marks copied onto it holds
-	// somebody else's data, and is never deleted. (Should the bucket have
-	// gone in the meantime, this creates an empty one of ours, which the
-	// delete below removes again.)
-	if err := c.claimBucket(ctx, name); err != nil {
-		return err
-	}
-	if !purge {
-		// Not fenced while it visibly holds data: a bucket that stays
-		// blocked on its data should not also become read-only.
-		if err := c.requireEmpty(ctx, name); err != nil {
-			return err
-		}
-	} else if err := c.abortUploads(ctx, name); err != nil {
-		// Purged: unfinished uploads go before the fence, which denies
-		// listing and aborting them too. Refused on a bucket that already
-		// carries our fence, the upload listing is that fence's doing: an
-		// earlier attempt fenced the bucket and then ended (the driver
-		// crashed, a call failed). Retrying would be refused forever; no
-		// upload can be completed behind the fence, so what is left of one
-		// is discarded with the bucket, as bucketEmpty judges too.
-		if !errors.Is(err, ErrAccessDenied) {
-			return err
-		}
-		fenced, ferr := c.fenced(ctx, name)
-		if ferr != nil {
-			return ferr
-		}
-		if !fenced {
-			return err
-		}
-	}
-	if err := c.fence(ctx, name); err != nil {
-		return err
-	}
-	if !purge {
-		// Again behind the fence: what was written before it is all there is.
-		if err := c.requireEmpty(ctx, name); err != nil {
-			return err
-		}
-	}
-	err = c.deleteBucket(ctx, name)
-	if !errors.Is(err, ErrNotEmpty) {
-		return err
-	}
-	// The server refuses non-empty deletes (-s3.allowDeleteBucketNotEmpty=false).
-	if purge {
-		if err := c.emptyBucket(ctx, name); err != nil {
-			return err
-		}
-		if err = c.deleteBucket(ctx, name); !errors.Is(err, ErrNotEmpty) {
-			return err
-		}
-	}
-	// SeaweedFS keeps the empty folders of deleted nested keys for a few
-	// minutes and counts them as content, although S3 listings do not show
-	// them. They hold no data (the emptiness check above, or the purge,
-	// covered every key), so they are removed rather than reported.
-	if err := c.removeEmptyFolders(ctx, name); err != nil {
-		return err
-	}
-	return c.deleteBucket(ctx, name)
+	return len(out.Contents) > 0, nil
 }
 
-// removeEmptyFolders deletes the folder entries left in an emptied bucket,
-// deepest first (a folder with a subfolder is not deleted).
-func (c *SeaweedFS) removeEmptyFolders(ctx context.Context, name string) error {
-	var folders []string
-	queue := []string{""}
-	for len(queue) > 0 {
-		prefix := queue[0]
-		queue = queue[1:]
-		var token *string
-		for {
-			var out *s3.ListObjectsV2Output
-			err := c.call(ctx, "ListObjectsV2", func(ctx context.Context) error {
-				var err error
-				out, err = c.s3.ListObjectsV2(ctx, &s3.ListObjectsV2Input{
-					Bucket: aws.String(name), Prefix: aws.String(prefix), Delimiter: aws.String("/"), ContinuationToken: token,
-				})
-				return err
-			})
-			if err != nil {
-				return err
-			}
-			for _, o := range out.Contents {
-				// Listing inside a folder shows the folder itself as a key.
-				if k := aws.ToString(o.Key); k != prefix {
-					// New data arrived while purging; let the caller retry.
-					return newError("DeleteBucket", ErrNotEmpty, "bucket %q received object %q while being purged", name, k)
-				}
-			}
-			for _, p := range out.CommonPrefixes {
-				folders = append(folders, aws.ToString(p.Prefix))
-				queue = append(queue, aws.ToString(p.Prefix))
-			}
-			if !aws.ToBool(out.IsTruncated) || out.NextContinuationToken == nil {
-				break
-			}
-			token = out.NextContinuationToken
-		}
+func (b s3Buckets) hasVersions(ctx context.Context, name string) (bool, error) {
+	out, err := read(ctx, b.c, "ListObjectVersions", func(ctx context.Context) (*s3.ListObjectVersionsOutput, error) {
+		return b.c.s3.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(name), MaxKeys: aws.Int32(1)})
+	})
+	if err != nil {
+		return false, err
 	}
-	slices.SortFunc(folders, func(a, b string) int { return strings.Count(b, "/") - strings.Count(a, "/") })
-	for _, f := range folders {
-		err := c.write(ctx, "DeleteObject", func(ctx context.Context) error {
-			_, err := c.s3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(name), Key: aws.String(f)})
-			return err
+	return len(out.Versions) > 0 || len(out.DeleteMarkers) > 0, nil
+}
+
+func (b s3Buckets) uploads(ctx context.Context, name string, limit int) ([]upload, error) {
+	in := &s3.ListMultipartUploadsInput{Bucket: aws.String(name)}
+	if limit > 0 {
+		in.MaxUploads = aws.Int32(int32(limit))
+	}
+	out, err := read(ctx, b.c, "ListMultipartUploads", func(ctx context.Context) (*s3.ListMultipartUploadsOutput, error) {
+		return b.c.s3.ListMultipartUploads(ctx, in)
+	})
+	if err != nil {
+		return nil, err
+	}
+	ups := make([]upload, 0, len(out.Uploads))
+	for _, u := range out.Uploads {
+		ups = append(ups, upload{Key: aws.ToString(u.Key), ID: aws.ToString(u.UploadId)})
+	}
+	return ups, nil
+}
+
+func (b s3Buckets) abortUpload(ctx context.Context, name string, u upload) error {
+	return b.c.write(ctx, "AbortMultipartUpload", func(ctx context.Context) error {
+		_, err := b.c.s3.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
+			Bucket: aws.String(name), Key: aws.String(u.Key), UploadId: aws.String(u.ID),
 		})
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return err
-		}
-	}
-	return nil
-}
-
-// requireEmpty is nil for an empty bucket (or a missing one, which the
-// delete then finds gone) and ErrNotEmpty otherwise.
-func (c *SeaweedFS) requireEmpty(ctx context.Context, name string) error {
-	empty, err := c.bucketEmpty(ctx, name)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		return nil
-	case err != nil:
-		return err
-	case !empty:
-		return newError("DeleteBucket", ErrNotEmpty, "bucket %q still holds data", name)
-	}
-	return nil
-}
-
-func (c *SeaweedFS) deleteBucket(ctx context.Context, name string) error {
-	err := c.write(ctx, "DeleteBucket", func(ctx context.Context) error {
-		_, err := c.s3.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(name)})
 		return err
 	})
-	if errors.Is(err, ErrNotFound) {
-		return nil
-	}
-	return err
 }
 
-// emptyBucket deletes every object version and delete marker of the bucket,
-// one page at a time. (Unfinished uploads are aborted before the fence,
-// which denies listing and aborting them; see abortUploads.)
-func (c *SeaweedFS) emptyBucket(ctx context.Context, name string) error {
-	var keyMarker, versionMarker *string
-	for {
-		var page *s3.ListObjectVersionsOutput
-		err := c.call(ctx, "ListObjectVersions", func(ctx context.Context) error {
-			var err error
-			page, err = c.s3.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{
-				Bucket: aws.String(name), KeyMarker: keyMarker, VersionIdMarker: versionMarker,
-			})
-			return err
+func (b s3Buckets) putFence(ctx context.Context, name string) error {
+	return b.c.write(ctx, "PutBucketPolicy", func(ctx context.Context) error {
+		_, err := b.c.s3.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(name), Policy: aws.String(fencePolicy(name))})
+		return err
+	})
+}
+
+func (b s3Buckets) fenced(ctx context.Context, name string) (bool, error) {
+	out, err := read(ctx, b.c, "GetBucketPolicy", func(ctx context.Context) (*s3.GetBucketPolicyOutput, error) {
+		return b.c.s3.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(name)})
+	})
+	if isCode(err, "NoSuchBucketPolicy") || errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return isFencePolicy(aws.ToString(out.Policy)), nil
+}
+
+// isFencePolicy reports whether a bucket policy holds the fence's statement.
+func isFencePolicy(policy string) bool {
+	var doc struct {
+		Statement []struct {
+			Sid    string
+			Effect string
+		}
+	}
+	if json.Unmarshal([]byte(policy), &doc) != nil {
+		return false
+	}
+	for _, st := range doc.Statement {
+		if st.Sid == fenceSid && st.Effect == "Deny" {
+			return true
+		}
+	}
+	return false
+}
+
+func (b s3Buckets) probeWrite(ctx context.Context, name, key string) error {
+	return b.c.call(ctx, "PutObject", func(ctx context.Context) error {
+		_, err := b.c.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(name), Key: aws.String(key), Body: strings.NewReader("")})
+		return err
+	})
+}
+
+func (b s3Buckets) deleteObject(ctx context.Context, name, key string) error {
+	return b.c.write(ctx, "DeleteObject", func(ctx context.Context) error {
+		_, err := b.c.s3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(name), Key: aws.String(key)})
+		return err
+	})
+}
+
+func (b s3Buckets) versions(ctx context.Context, name string, cursor *versionCursor) ([]objectVersion, *versionCursor, error) {
+	in := &s3.ListObjectVersionsInput{Bucket: aws.String(name)}
+	if cursor != nil {
+		in.KeyMarker, in.VersionIdMarker = optional(cursor.Key), optional(cursor.VersionID)
+	}
+	page, err := read(ctx, b.c, "ListObjectVersions", func(ctx context.Context) (*s3.ListObjectVersionsOutput, error) {
+		return b.c.s3.ListObjectVersions(ctx, in)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	var vs []objectVersion
+	for _, v := range page.Versions {
+		vs = append(vs, objectVersion{Key: aws.ToString(v.Key), VersionID: aws.ToString(v.VersionId)})
+	}
+	for _, m := range page.DeleteMarkers {
+		vs = append(vs, objectVersion{Key: aws.ToString(m.Key), VersionID: aws.ToString(m.VersionId)})
+	}
+	if !aws.ToBool(page.IsTruncated) {
+		return vs, nil, nil
+	}
+	return vs, &versionCursor{Key: aws.ToString(page.NextKeyMarker), VersionID: aws.ToString(page.NextVersionIdMarker)}, nil
+}
+
+// optional is s as an optional request field: nil when empty.
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return aws.String(s)
+}
+
+func (b s3Buckets) deleteVersions(ctx context.Context, name string, vs []objectVersion) error {
+	ids := make([]s3types.ObjectIdentifier, 0, len(vs))
+	for _, v := range vs {
+		ids = append(ids, s3types.ObjectIdentifier{Key: aws.String(v.Key), VersionId: optional(v.VersionID)})
+	}
+	var out *s3.DeleteObjectsOutput
+	err := b.c.write(ctx, "DeleteObjects", func(ctx context.Context) error {
+		var err error
+		out, err = b.c.s3.DeleteObjects(ctx, &s3.DeleteObjectsInput{
+			Bucket: aws.String(name),
+			Delete: &s3types.Delete{Objects: ids, Quiet: aws.Bool(true)},
 		})
-		if err != nil {
-			return err
-		}
-		var ids []s3types.ObjectIdentifier
-		for _, v := range page.Versions {
-			ids = append(ids, s3types.ObjectIdentifier{Key: v.Key, VersionId: v.VersionId})
-		}
-		for _, m := range page.DeleteMarkers {
-			ids = append(ids, s3types.ObjectIdentifier{Key: m.Key, VersionId: m.VersionId})
-		}
-		if len(ids) > 0 {
-			var out *s3.DeleteObjectsOutput
-			err = c.write(ctx, "DeleteObjects", func(ctx context.Context) error {
-				var err error
-				out, err = c.s3.DeleteObjects(ctx, &s3.DeleteObjectsInput{
-					Bucket: aws.String(name),
-					Delete: &s3types.Delete{Objects: ids, Quiet: aws.Bool(true)},
-				})
-				return err
-			})
-			if err != nil {
-				return err
-			}
-			if len(out.Errors) > 0 {
-				e := out.Errors[0]
-				return newError("DeleteObjects", ErrTransient, "%d objects of bucket %q not deleted, first %q: %s",
-					len(out.Errors), name, aws.ToString(e.Key), aws.ToString(e.Code))
-			}
-		}
-		if !aws.ToBool(page.IsTruncated) {
-			break
-		}
-		keyMarker, versionMarker = page.NextKeyMarker, page.NextVersionIdMarker
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if len(out.Errors) > 0 {
+		e := out.Errors[0]
+		return newError("DeleteObjects", ErrTransient, "%d objects of bucket %q not deleted, first %q: %s",
+			len(out.Errors), name, aws.ToString(e.Key), aws.ToString(e.Code))
 	}
 	return nil
 }
 
-// abortUploads aborts every unfinished multipart upload of the bucket.
-func (c *SeaweedFS) abortUploads(ctx context.Context, name string) error {
+func (b s3Buckets) folderLevel(ctx context.Context, name, prefix string) (keys, folders []string, err error) {
+	var token *string
 	for {
-		ups, err := read(ctx, c, "ListMultipartUploads", func(ctx context.Context) (*s3.ListMultipartUploadsOutput, error) {
-			return c.s3.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String(name)})
+		var out *s3.ListObjectsV2Output
+		out, err = read(ctx, b.c, "ListObjectsV2", func(ctx context.Context) (*s3.ListObjectsV2Output, error) {
+			return b.c.s3.ListObjectsV2(ctx, &s3.ListObjectsV2Input{
+				Bucket: aws.String(name), Prefix: aws.String(prefix), Delimiter: aws.String("/"), ContinuationToken: token,
+			})
 		})
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
-		if len(ups.Uploads) == 0 {
-			return nil
+		for _, o := range out.Contents {
+			keys = append(keys, aws.ToString(o.Key))
 		}
-		for _, u := range ups.Uploads {
-			err := c.write(ctx, "AbortMultipartUpload", func(ctx context.Context) error {
-				_, err := c.s3.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
-					Bucket: aws.String(name), Key: u.Key, UploadId: u.UploadId,
-				})
-				return err
-			})
-			if err != nil && !errors.Is(err, ErrNotFound) {
-				return err
-			}
+		for _, p := range out.CommonPrefixes {
+			folders = append(folders, aws.ToString(p.Prefix))
 		}
+		if !aws.ToBool(out.IsTruncated) || out.NextContinuationToken == nil {
+			return keys, folders, nil
+		}
+		token = out.NextContinuationToken
 	}
+}
+
+func (b s3Buckets) deleteBucket(ctx context.Context, name string) error {
+	return b.c.write(ctx, "DeleteBucket", func(ctx context.Context) error {
+		_, err := b.c.s3.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(name)})
+		return err
+	})
 }

@@ -41,6 +41,9 @@ func (b fakeBackdoor) putObject(t *testing.T, bucket, key string) {
 	mustNil(t, "PutObject", b.f.PutObject(bucket, key))
 }
 func (b fakeBackdoor) removeBucket(t *testing.T, name string) { b.f.RemoveBucket(name) }
+func (b fakeBackdoor) setTags(t *testing.T, bucket string, tags map[string]string) {
+	mustNil(t, "SetBucketTags", b.f.SetBucketTags(bucket, tags))
+}
 func (b fakeBackdoor) addUser(t *testing.T, name string) string {
 	id, _, _ := GenerateCredentials()
 	mustNil(t, "AddUser", b.f.AddUser(name, id))
@@ -192,6 +195,18 @@ func (b *seaweedBackdoor) addBucket(t *testing.T, name string, tags map[string]s
 		_, err = b.raw.s3.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String(name), Tagging: &s3types.Tagging{TagSet: set}})
 		mustNil(t, "raw PutBucketTagging", err)
 	}
+}
+
+func (b *seaweedBackdoor) setTags(t *testing.T, bucket string, tags map[string]string) {
+	t.Helper()
+	ctx := testCtx(t)
+	if len(tags) == 0 {
+		_, err := b.raw.s3.DeleteBucketTagging(ctx, &s3.DeleteBucketTaggingInput{Bucket: aws.String(bucket)})
+		mustNil(t, "raw DeleteBucketTagging", err)
+		return
+	}
+	_, err := b.raw.s3.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String(bucket), Tagging: &s3types.Tagging{TagSet: tagSet(tags)}})
+	mustNil(t, "raw PutBucketTagging", err)
 }
 
 func (b *seaweedBackdoor) putObject(t *testing.T, bucket, key string) {

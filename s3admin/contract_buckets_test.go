@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // bucketCases are the contract's sentences about buckets and the store's
@@ -166,6 +167,41 @@ var bucketCases = []contractCase{
 		if got := listMarked(t, e); !slices.Equal(got, want) {
 			t.Fatalf("marked %v, want %v", got, want)
 		}
+	}},
+	{"ListMarkedBuckets lists a bucket another identity created with the record's marks, which CreateBucket and DeleteBucket still refuse", func(t *testing.T, e *env) {
+		// The listing says where to look, never what is owned: a tenant
+		// allowed to tag its bucket can copy any marks onto it.
+		b := e.bucket("copied")
+		e.bd.addTenantBucket(t, b, e.marks())
+		e.bd.tenantPutObject(t, b, "tenant-data")
+		if got, want := listMarked(t, e), []MarkedBucket{{Name: b, Owner: e.own.Owner, Marker: e.own.Marker}}; !slices.Equal(got, want) {
+			t.Fatalf("marked %v, want %v", got, want)
+		}
+		noWrites(t, e, "CreateBucket and DeleteBucket of the listed tenant's bucket", func() {
+			mustIs(t, "CreateBucket", e.admin.CreateBucket(testCtx(t), b, e.own), ErrNotOwned)
+			mustIs(t, "DeleteBucket", e.admin.DeleteBucket(testCtx(t), b, e.own, true), ErrNotOwned)
+		})
+		if st := observeBucket(t, e, b); !st.Exists || st.Empty {
+			t.Fatalf("the tenant's bucket changed: %+v", st)
+		}
+	}},
+	{"ListMarkedBuckets shows marks changed behind the client's back, and a bucket whose marks were removed no more", func(t *testing.T, e *env) {
+		moved, cleared := e.bucket("moved"), e.bucket("cleared")
+		createBucket(t, e, moved)
+		createBucket(t, e, cleared)
+		e.bd.setTags(t, moved, map[string]string{OwnerTagKey: e.owner, MarkerTagKey: e.otherRecord().Marker, "team": "x"})
+		e.bd.setTags(t, cleared, nil)
+		want := []MarkedBucket{{Name: moved, Owner: e.owner, Marker: e.otherRecord().Marker}}
+		// SeaweedFS's S3 gateway answers tag reads from a cache its filer
+		// subscription refreshes: give it the time a resync would.
+		var got []MarkedBucket
+		for range 20 {
+			if got = listMarked(t, e); slices.Equal(got, want) {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Fatalf("marked %v, want %v", got, want)
 	}},
 	{"CheckAnonymousDenied succeeds on a secured store", func(t *testing.T, e *env) {
 		mustNil(t, "CheckAnonymousDenied", e.admin.CheckAnonymousDenied(testCtx(t)))

@@ -24,6 +24,9 @@ type backdoor interface {
 	tenantPutObject(t *testing.T, bucket, key string)
 	putObject(t *testing.T, bucket, key string)
 	removeBucket(t *testing.T, name string)
+	// setTags replaces a bucket's tags as the Admin's own identity (nil:
+	// removes them all).
+	setTags(t *testing.T, bucket string, tags map[string]string)
 	// addUser creates a user with one key and no policy; returns the key id.
 	addUser(t *testing.T, name string) string
 	addUserKey(t *testing.T, user string) string

@@ -16,6 +16,8 @@ type Fake struct {
 
 	// userLocks serializes observe-then-write per user, as in SeaweedFS.
 	userLocks keyedMutex
+	// bucketLocks does the same per bucket (see bucketEngine).
+	bucketLocks keyedMutex
 
 	mu      sync.Mutex
 	buckets map[string]*fakeBucket
@@ -31,9 +33,9 @@ type Fake struct {
 
 type fakeBucket struct {
 	// creator is the identity that created the bucket; "" for the driver's
-	// own (see SeaweedFS.claimBucket).
+	// own (see createAnswer).
 	creator string
-	// fenced: DeleteBucket denied every write (see SeaweedFS.fence).
+	// fenced: DeleteBucket denied every write (see bucketEngine.fence).
 	fenced  bool
 	tags    map[string]string
 	objects map[string]bool

@@ -2,10 +2,64 @@ package s3admin
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strings"
 )
 
+// fakeBuckets is the Fake's bucketBackend: SeaweedFS's bucket requests on
+// the Fake's in-memory buckets, as the driver's identity (creator ""). Each
+// request runs the hook under its SeaweedFS operation name and counts as a
+// write exactly where the SeaweedFS client counts one.
+type fakeBuckets struct{ f *Fake }
+
+var _ bucketBackend = fakeBuckets{}
+
+// fakeSettling: the Fake shows every write at once, so a read is believed
+// the first time; the fence is still proven by a probe, as in SeaweedFS.
+var fakeSettling = settling{tagReads: 1, fenceProbes: seaweedSettling.fenceProbes}
+
+func (f *Fake) bucketEngine() *bucketEngine {
+	return &bucketEngine{be: fakeBuckets{f}, locks: &f.bucketLocks, settle: fakeSettling}
+}
+
+// CreateBucket implements Admin.
+func (f *Fake) CreateBucket(ctx context.Context, name string, own Ownership) error {
+	return f.bucketEngine().CreateBucket(ctx, name, own)
+}
+
+// ObserveBucket implements Admin.
+func (f *Fake) ObserveBucket(ctx context.Context, name string, own Ownership) (BucketState, error) {
+	return f.bucketEngine().ObserveBucket(ctx, name, own)
+}
+
+// DeleteBucket implements Admin.
+func (f *Fake) DeleteBucket(ctx context.Context, name string, own Ownership, purge bool) error {
+	return f.bucketEngine().DeleteBucket(ctx, name, own, purge)
+}
+
+// ListMarkedBuckets implements Admin.
+func (f *Fake) ListMarkedBuckets(ctx context.Context) ([]MarkedBucket, error) {
+	return f.bucketEngine().ListMarkedBuckets(ctx)
+}
+
+// SetBucketTags replaces a bucket's tags behind the client's back, as an
+// identity allowed PutBucketTagging on it may (nil: removes them all).
+func (f *Fake) SetBucketTags(name string, tags map[string]string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b := f.buckets[name]
+	if b == nil {
+		return newError("PutBucketTagging", ErrNotFound, "no bucket %q", name)
+	}
+	b.tags = maps.Clone(tags)
+	if b.tags == nil {
+		b.tags = map[string]string{}
+	}
+	return nil
+}
+
+// bucketMarksLocked is one read of the bucket's marks, with f.mu held.
 func (f *Fake) bucketMarksLocked(name string) (exists bool, marks MarkedBucket, err error) {
 	if err := f.op("GetBucketTagging", false); err != nil {
 		return false, MarkedBucket{}, err
@@ -14,133 +68,237 @@ func (f *Fake) bucketMarksLocked(name string) (exists bool, marks MarkedBucket, 
 	if b == nil {
 		return false, MarkedBucket{}, nil
 	}
-	return true, MarkedBucket{Name: name, Owner: b.tags[OwnerTagKey], Marker: b.tags[MarkerTagKey]}, nil
+	return true, marksOf(name, b.tags), nil
 }
 
-// claimBucketLocked creates the bucket, or finds it created by the driver's
-// identity; a bucket another identity created is ErrNotOwned (see
-// SeaweedFS.claimBucket).
-func (f *Fake) claimBucketLocked(name string) error {
+// bucket runs the hook for op (a write if write is set) and returns the
+// bucket, or ErrNotFound as SeaweedFS answers NoSuchBucket; with f.mu held.
+func (f *Fake) bucketLocked(op, name string, write bool) (*fakeBucket, error) {
+	if err := f.op(op, write); err != nil {
+		return nil, err
+	}
+	b := f.buckets[name]
+	if b == nil {
+		return nil, newError(op, ErrNotFound, "no bucket %q", name)
+	}
+	return b, nil
+}
+
+func (fb fakeBuckets) createBucket(ctx context.Context, name string) (createAnswer, error) {
+	f := fb.f
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	b := f.buckets[name]
 	if err := f.op("CreateBucket", b == nil); err != nil {
-		return err
+		return 0, err
 	}
 	switch {
 	case b == nil:
 		f.buckets[name] = &fakeBucket{tags: map[string]string{}, objects: map[string]bool{}}
-	case b.creator != "":
-		return newError("CreateBucket", ErrNotOwned, "bucket %q was created by another identity", name)
+		return answerCreated, nil
+	case b.creator == "":
+		return answerOwnedByYou, nil
+	default:
+		return answerExistsForAnother, nil
 	}
-	return nil
 }
 
-// CreateBucket implements Admin.
-func (f *Fake) CreateBucket(ctx context.Context, name string, own Ownership) error {
-	if err := ValidateBucketName(name); err != nil {
-		return err
-	}
-	if own.Owner == "" {
-		return newError("CreateBucket", ErrInvalid, "an owner id is required to mark bucket %q", name)
-	}
+func (fb fakeBuckets) tags(ctx context.Context, name string) (map[string]string, bool, error) {
+	f := fb.f
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	exists, marks, err := f.bucketMarksLocked(name)
-	switch {
-	case err != nil:
-		return err
-	case exists && !adoptable(marks, own):
-		return newError("CreateBucket", ErrNotOwned, "bucket %q is marked for another owner or record", name)
+	if err := f.op("GetBucketTagging", false); err != nil {
+		return nil, false, err
 	}
-	if err := f.claimBucketLocked(name); err != nil {
-		return err
+	b := f.buckets[name]
+	if b == nil {
+		return nil, false, nil
 	}
-	if exists && marks.Owns(own) {
-		return nil
-	}
-	if err := f.op("PutBucketTagging", true); err != nil {
-		return err
-	}
-	f.buckets[name].tags[OwnerTagKey] = own.Owner
-	if own.Marker != "" {
-		f.buckets[name].tags[MarkerTagKey] = own.Marker
-	}
-	return nil
+	return maps.Clone(b.tags), true, nil
 }
 
-// ObserveBucket implements Admin.
-func (f *Fake) ObserveBucket(ctx context.Context, name string, own Ownership) (BucketState, error) {
-	if err := ValidateBucketName(name); err != nil {
-		return BucketState{}, err
-	}
+func (fb fakeBuckets) putTags(ctx context.Context, name string, tags map[string]string) error {
+	f := fb.f
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	exists, marks, err := f.bucketMarksLocked(name)
-	if err != nil || !exists {
-		return BucketState{}, err
+	b, err := f.bucketLocked("PutBucketTagging", name, true)
+	if err == nil {
+		b.tags = maps.Clone(tags)
 	}
-	if err := f.op("ListObjectsV2", false); err != nil {
-		return BucketState{}, err
-	}
-	return BucketState{Exists: true, Owned: marks.Owns(own), Empty: len(f.buckets[name].objects) == 0}, nil
+	return err
 }
 
-// DeleteBucket implements Admin.
-func (f *Fake) DeleteBucket(ctx context.Context, name string, own Ownership, purge bool) error {
-	if err := ValidateBucketName(name); err != nil {
-		return err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	exists, marks, err := f.bucketMarksLocked(name)
-	if err != nil {
-		return err
-	}
-	if !exists {
-		return nil
-	}
-	if !marks.Owns(own) {
-		return newError("DeleteBucket", ErrNotOwned, "bucket %q does not carry this record's marks", name)
-	}
-	if err := f.claimBucketLocked(name); err != nil {
-		return err
-	}
-	if !purge {
-		if err := f.op("ListObjectsV2", false); err != nil {
-			return err
-		}
-		if len(f.buckets[name].objects) > 0 {
-			return newError("DeleteBucket", ErrNotEmpty, "bucket %q still holds data", name)
-		}
-	}
-	if !f.buckets[name].fenced {
-		if err := f.op("PutBucketPolicy", true); err != nil {
-			return err
-		}
-		f.buckets[name].fenced = true
-	}
-	if err := f.op("DeleteBucket", true); err != nil {
-		return err
-	}
-	delete(f.buckets, name)
-	f.lapseGrantsLocked(name)
-	return nil
-}
-
-// ListMarkedBuckets implements Admin.
-func (f *Fake) ListMarkedBuckets(ctx context.Context) ([]MarkedBucket, error) {
+func (fb fakeBuckets) listBuckets(ctx context.Context) ([]string, error) {
+	f := fb.f
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.op("ListBuckets", false); err != nil {
 		return nil, err
 	}
-	var marked []MarkedBucket
-	for n, b := range f.buckets {
-		if b.tags[OwnerTagKey] != "" {
-			marked = append(marked, MarkedBucket{Name: n, Owner: b.tags[OwnerTagKey], Marker: b.tags[MarkerTagKey]})
+	return slices.Collect(maps.Keys(f.buckets)), nil
+}
+
+func (fb fakeBuckets) hasObjects(ctx context.Context, name string) (bool, error) {
+	f := fb.f
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, err := f.bucketLocked("ListObjectsV2", name, false)
+	return err == nil && len(b.objects) > 0, err
+}
+
+// hasVersions: the Fake's buckets are unversioned, so each object is its
+// one version, as ListObjectVersions shows it in SeaweedFS.
+func (fb fakeBuckets) hasVersions(ctx context.Context, name string) (bool, error) {
+	f := fb.f
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, err := f.bucketLocked("ListObjectVersions", name, false)
+	return err == nil && len(b.objects) > 0, err
+}
+
+// uploads: the Fake holds no unfinished uploads; the fence denies listing
+// them, as SeaweedFS counts it as part of s3:PutObject.
+func (fb fakeBuckets) uploads(ctx context.Context, name string, limit int) ([]upload, error) {
+	f := fb.f
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, err := f.bucketLocked("ListMultipartUploads", name, false)
+	if err == nil && b.fenced {
+		err = newError("ListMultipartUploads", ErrAccessDenied, "bucket %q is fenced", name)
+	}
+	return nil, err
+}
+
+func (fb fakeBuckets) abortUpload(ctx context.Context, name string, u upload) error {
+	f := fb.f
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, err := f.bucketLocked("AbortMultipartUpload", name, true); err != nil {
+		return err
+	}
+	return newError("AbortMultipartUpload", ErrNotFound, "no upload %q", u.ID)
+}
+
+// putFence: the fence denies policy changes, its own renewal included.
+func (fb fakeBuckets) putFence(ctx context.Context, name string) error {
+	f := fb.f
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, err := f.bucketLocked("PutBucketPolicy", name, true)
+	switch {
+	case err != nil:
+		return err
+	case b.fenced:
+		return newError("PutBucketPolicy", ErrAccessDenied, "bucket %q is fenced", name)
+	}
+	b.fenced = true
+	return nil
+}
+
+func (fb fakeBuckets) fenced(ctx context.Context, name string) (bool, error) {
+	f := fb.f
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.op("GetBucketPolicy", false); err != nil {
+		return false, err
+	}
+	b := f.buckets[name]
+	return b != nil && b.fenced, nil
+}
+
+func (fb fakeBuckets) probeWrite(ctx context.Context, name, key string) error {
+	f := fb.f
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, err := f.bucketLocked("PutObject", name, false)
+	switch {
+	case err != nil:
+		return err
+	case b.fenced:
+		return newError("PutObject", ErrAccessDenied, "bucket %q is fenced", name)
+	}
+	b.objects[key] = true
+	return nil
+}
+
+func (fb fakeBuckets) deleteObject(ctx context.Context, name, key string) error {
+	f := fb.f
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, err := f.bucketLocked("DeleteObject", name, true)
+	if err == nil {
+		delete(b.objects, key)
+	}
+	return err
+}
+
+// versions lists every object (see hasVersions) in one page.
+func (fb fakeBuckets) versions(ctx context.Context, name string, cursor *versionCursor) ([]objectVersion, *versionCursor, error) {
+	f := fb.f
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, err := f.bucketLocked("ListObjectVersions", name, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	var vs []objectVersion
+	for _, k := range slices.Sorted(maps.Keys(b.objects)) {
+		vs = append(vs, objectVersion{Key: k, VersionID: "null"})
+	}
+	return vs, nil, nil
+}
+
+func (fb fakeBuckets) deleteVersions(ctx context.Context, name string, vs []objectVersion) error {
+	f := fb.f
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, err := f.bucketLocked("DeleteObjects", name, true)
+	for _, v := range vs {
+		if err == nil {
+			delete(b.objects, v.Key)
 		}
 	}
-	slices.SortFunc(marked, func(a, b MarkedBucket) int { return strings.Compare(a.Name, b.Name) })
-	return marked, nil
+	return err
+}
+
+// folderLevel: the Fake keeps no folder entries of its own; folders are the
+// key prefixes up to a "/".
+func (fb fakeBuckets) folderLevel(ctx context.Context, name, prefix string) (keys, folders []string, err error) {
+	f := fb.f
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, err := f.bucketLocked("ListObjectsV2", name, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, k := range slices.Sorted(maps.Keys(b.objects)) {
+		rest, ok := strings.CutPrefix(k, prefix)
+		if !ok {
+			continue
+		}
+		if dir, _, nested := strings.Cut(rest, "/"); nested {
+			if p := prefix + dir + "/"; !slices.Contains(folders, p) {
+				folders = append(folders, p)
+			}
+			continue
+		}
+		keys = append(keys, k)
+	}
+	return keys, folders, nil
+}
+
+// deleteBucket deletes the bucket with whatever it holds, as SeaweedFS does
+// by default, and takes away every user's permissions on it.
+func (fb fakeBuckets) deleteBucket(ctx context.Context, name string) error {
+	f := fb.f
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, err := f.bucketLocked("DeleteBucket", name, true); err != nil {
+		return err
+	}
+	delete(f.buckets, name)
+	f.lapseGrantsLocked(name)
+	return nil
 }
 
 // CheckAnonymousDenied implements Admin.

@@ -4,11 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"strings"
-	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
 // fenceActions are what the fence denies: every way to add data to the
@@ -38,26 +33,24 @@ const fenceSid = "cosi-seaweedfs-deleting"
 // fenceProbeKey is the key the fence is tested with.
 const fenceProbeKey = "cosi-seaweedfs-fence-probe"
 
-// fence stops every identity, the admin included, from writing to the
-// bucket, before the driver decides whether it is empty. Checking emptiness
-// and deleting are two requests, and SeaweedFS deletes a non-empty bucket
-// with its data (and even with -s3.allowDeleteBucketNotEmpty=false it skips
-// versions and uploads): without the fence, an object written in between by
-// anyone allowed to write (a tenant, a holder of the admin key) would be
-// deleted with the bucket. SeaweedFS lets an explicit Deny of a bucket policy
-// override every grant, the admin's too, while reads, deletes of objects and
-// of the bucket stay allowed. The bucket is being deleted for good, so the
-// fence is never lifted; a bucket that turns out not to be empty stays
-// readable and can be emptied.
+// fence runs stepFence. It stops every identity, the admin included, from
+// writing to the bucket, before the driver decides whether it is empty.
+// Checking emptiness and deleting are two requests, and SeaweedFS deletes a
+// non-empty bucket with its data (and even with
+// -s3.allowDeleteBucketNotEmpty=false it skips versions and uploads):
+// without the fence, an object written in between by anyone allowed to write
+// (a tenant, a holder of the admin key) would be deleted with the bucket.
+// SeaweedFS lets an explicit Deny of a bucket policy override every grant,
+// the admin's too, while reads, deletes of objects and of the bucket stay
+// allowed. The bucket is being deleted for good, so the fence is never
+// lifted; a bucket that turns out not to be empty stays readable and can be
+// emptied.
 //
 // SeaweedFS applies a new bucket policy asynchronously, so the fence is
 // proven with a write of the admin's own that must be refused before it is
 // trusted.
-func (c *SeaweedFS) fence(ctx context.Context, name string) error {
-	err := c.write(ctx, "PutBucketPolicy", func(ctx context.Context) error {
-		_, err := c.s3.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(name), Policy: aws.String(fencePolicy(name))})
-		return err
-	})
+func (e *bucketEngine) fence(ctx context.Context, name string) error {
+	err := e.be.putFence(ctx, name)
 	if errors.Is(err, ErrAccessDenied) {
 		// Refused: our own fence is already in place (it denies policy
 		// changes to everybody), checked below like a new one.
@@ -66,21 +59,14 @@ func (c *SeaweedFS) fence(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	held, err := settle(ctx, "PutBucketPolicy", fenceAttempts, fenceInterval, func() (bool, error) {
-		err := c.call(ctx, "PutObject", func(ctx context.Context) error {
-			_, err := c.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(name), Key: aws.String(fenceProbeKey),
-				Body: strings.NewReader("")})
-			return err
-		})
+	held, err := settle(ctx, "PutBucketPolicy", e.settle.fenceProbes, e.settle.fenceInterval, func() (bool, error) {
+		err := e.be.probeWrite(ctx, name, fenceProbeKey)
 		switch {
 		case errors.Is(err, ErrAccessDenied):
 			return true, nil
 		case err == nil:
 			// Not in force yet: remove the probe and try again.
-			return false, c.write(ctx, "DeleteObject", func(ctx context.Context) error {
-				_, err := c.s3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(name), Key: aws.String(fenceProbeKey)})
-				return err
-			})
+			return false, e.be.deleteObject(ctx, name, fenceProbeKey)
 		default:
 			return false, err
 		}
@@ -89,38 +75,4 @@ func (c *SeaweedFS) fence(ctx context.Context, name string) error {
 		err = newError("PutBucketPolicy", ErrTransient, "the write fence of bucket %q is not in force yet", name)
 	}
 	return err
-}
-
-// The fence is tried up to fenceAttempts times, fenceInterval apart.
-const (
-	fenceAttempts = 20
-	fenceInterval = 100 * time.Millisecond
-)
-
-// fenced reports whether the bucket carries the driver's fence.
-func (c *SeaweedFS) fenced(ctx context.Context, name string) (bool, error) {
-	out, err := read(ctx, c, "GetBucketPolicy", func(ctx context.Context) (*s3.GetBucketPolicyOutput, error) {
-		return c.s3.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(name)})
-	})
-	if isCode(err, "NoSuchBucketPolicy") || errors.Is(err, ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	var doc struct {
-		Statement []struct {
-			Sid    string
-			Effect string
-		}
-	}
-	if json.Unmarshal([]byte(aws.ToString(out.Policy)), &doc) != nil {
-		return false, nil
-	}
-	for _, st := range doc.Statement {
-		if st.Sid == fenceSid && st.Effect == "Deny" {
-			return true, nil
-		}
-	}
-	return false, nil
 }

@@ -1,0 +1,192 @@
+package s3admin
+
+// The bucket planner: what CreateBucket and DeleteBucket do, decided from
+// what was observed, without any I/O. bucketEngine runs the plans over a
+// bucketBackend; SeaweedFS and the Fake are two backends of one engine, so
+// the decisions below are tested once (bucketplan_test.go) and hold for both.
+
+// bucketObserved is one read of a bucket's tags.
+type bucketObserved struct {
+	Exists bool
+	// Marks are the owner and marker tags; "" where the bucket has none.
+	Marks MarkedBucket
+}
+
+// bucketStep is one backend action of a plan. Every step is idempotent: a
+// plan cut short (an error, a crash) is planned and run again from a fresh
+// observation.
+type bucketStep string
+
+const (
+	// stepClaim asks SeaweedFS to create the bucket. Its answer says who
+	// created an existing bucket (see createAnswer); a bucket another
+	// identity created ends the plan with ErrNotOwned.
+	stepClaim bucketStep = "Claim"
+	// stepMark writes own's tags, keeping the bucket's other tags, and reads
+	// them back.
+	stepMark bucketStep = "Mark"
+	// stepRequireEmpty ends the plan with ErrNotEmpty if the bucket holds
+	// objects, versions, delete markers or unfinished uploads.
+	stepRequireEmpty bucketStep = "RequireEmpty"
+	// stepAbortUploads aborts every unfinished multipart upload.
+	stepAbortUploads bucketStep = "AbortUploads"
+	// stepFence denies every write to the bucket, the admin's included, and
+	// waits until the denial is in force (see bucketEngine.fence).
+	stepFence bucketStep = "Fence"
+	// stepPurge deletes every object version and delete marker.
+	stepPurge bucketStep = "Purge"
+	// stepRemoveFolders deletes the empty folder entries SeaweedFS keeps for
+	// a while after nested keys are deleted.
+	stepRemoveFolders bucketStep = "RemoveFolders"
+	// stepDelete deletes the bucket. It ends the plan, unless SeaweedFS
+	// refuses it as not empty (a server run with
+	// -s3.allowDeleteBucketNotEmpty=false) and steps follow: they deal with
+	// what is left, and a later stepDelete tries again. A bucket already gone
+	// is deleted.
+	stepDelete bucketStep = "Delete"
+)
+
+// bucketPlan is what to do for one bucket: the steps in order, or a
+// refusal made before any of them.
+type bucketPlan struct {
+	Steps []bucketStep
+	// Refuse is the kind of error (ErrNotOwned) that ends the call before
+	// any step, with Reason saying why; nil: run Steps.
+	Refuse error
+	Reason string
+}
+
+// adoptable reports whether a bucket's marks leave room for own: none, or
+// only the same owner without a marker (a bucket from before markers).
+func adoptable(marks MarkedBucket, own Ownership) bool {
+	return (marks.Owner == "" || marks.Owner == own.Owner) && (marks.Marker == "" || marks.Marker == own.Marker)
+}
+
+// planCreateBucket decides what CreateBucket does with what one read of the
+// bucket's tags showed.
+func planCreateBucket(obs bucketObserved, own Ownership) bucketPlan {
+	switch {
+	case obs.Exists && !adoptable(obs.Marks, own):
+		// Somebody else's marks: another installation's bucket, or another
+		// record's of ours. Never changed, whoever created it.
+		return bucketPlan{Refuse: ErrNotOwned, Reason: "is marked for another owner or record"}
+	case obs.Exists && obs.Marks.Owns(own):
+		// Carries the record's marks already, but marks can be copied by
+		// anybody allowed to tag the bucket: only SeaweedFS's answer to a
+		// create request proves that the driver's identity created it.
+		return bucketPlan{Steps: []bucketStep{stepClaim}}
+	default:
+		// Missing (created now), or existing without anybody else's marks:
+		// adopted only if SeaweedFS says the driver's identity created it (a
+		// create interrupted before marking), then marked.
+		return bucketPlan{Steps: []bucketStep{stepClaim, stepMark}}
+	}
+}
+
+// planDeleteBucket decides what DeleteBucket does with what one read of the
+// bucket's tags showed.
+//
+// SeaweedFS deletes a non-empty bucket with all its data unless the server
+// runs with -s3.allowDeleteBucketNotEmpty=false, so without purge the
+// emptiness is checked here. The check and the delete are two requests; the
+// bucket is fenced against every writer in between (see bucketEngine.fence),
+// and checked again behind the fence, so nothing written meanwhile is lost.
+func planDeleteBucket(obs bucketObserved, own Ownership, purge bool) bucketPlan {
+	switch {
+	case !obs.Exists:
+		// Gone already: deleting is done.
+		return bucketPlan{}
+	case !obs.Marks.Owns(own):
+		return bucketPlan{Refuse: ErrNotOwned, Reason: "does not carry this record's marks"}
+	case purge:
+		// Unfinished uploads go before the fence, which denies listing and
+		// aborting them too. Then the contents go only if the server refuses
+		// to delete a non-empty bucket itself.
+		return bucketPlan{Steps: []bucketStep{
+			stepClaim, stepAbortUploads, stepFence, stepDelete, stepPurge, stepDelete, stepRemoveFolders, stepDelete,
+		}}
+	default:
+		// The marks can be copied; the claim proves the creator before
+		// anything changes. Not fenced while it visibly holds data: a bucket
+		// that stays blocked on its data should not also become read-only.
+		// Checked again behind the fence: what was written before it is all
+		// there is.
+		return bucketPlan{Steps: []bucketStep{
+			stepClaim, stepRequireEmpty, stepFence, stepRequireEmpty, stepDelete, stepRemoveFolders, stepDelete,
+		}}
+	}
+}
+
+// createAnswer is SeaweedFS's answer to a create request. It records the
+// identity that created each bucket and answers BucketAlreadyOwnedByYou only
+// to that identity, BucketAlreadyExists to everybody else.
+type createAnswer int
+
+const (
+	// answerCreated: the request made the bucket.
+	answerCreated createAnswer = iota
+	// answerOwnedByYou: the bucket exists and the driver's identity created
+	// it.
+	answerOwnedByYou
+	// answerExistsForAnother: the bucket exists and another identity created
+	// it.
+	answerExistsForAnother
+)
+
+// claimed is the outcome of stepClaim: nil when the bucket is the driver's
+// identity's (created now or before), ErrNotOwned otherwise.
+func claimed(a createAnswer) error {
+	if a == answerExistsForAnother {
+		return ErrNotOwned
+	}
+	return nil
+}
+
+// markedTags is the tag set stepMark writes: own's marks, and every other
+// tag the bucket carries (PutBucketTagging replaces the whole set).
+func markedTags(existing map[string]string, own Ownership) map[string]string {
+	tags := map[string]string{OwnerTagKey: own.Owner}
+	if own.Marker != "" {
+		tags[MarkerTagKey] = own.Marker
+	}
+	for k, v := range existing {
+		if k != OwnerTagKey && k != MarkerTagKey {
+			tags[k] = v
+		}
+	}
+	return tags
+}
+
+// marksOf reads the owner and marker out of a bucket's tags.
+func marksOf(name string, tags map[string]string) MarkedBucket {
+	return MarkedBucket{Name: name, Owner: tags[OwnerTagKey], Marker: tags[MarkerTagKey]}
+}
+
+// contentObserved is what the emptiness listings of a bucket showed, each
+// read only while the earlier ones found nothing.
+type contentObserved struct {
+	Objects  bool // ListObjectsV2 found a key
+	Versions bool // ListObjectVersions found a version or delete marker
+	Uploads  bool // ListMultipartUploads found an unfinished upload
+	// UploadsDenied: listing the uploads was refused, and Fenced says
+	// whether the bucket carries the driver's fence.
+	UploadsDenied bool
+	Fenced        bool
+}
+
+// contentVerdict judges a bucket's emptiness; denied is true when the
+// refused upload listing must be reported as it is.
+func contentVerdict(c contentObserved) (empty, denied bool) {
+	switch {
+	case c.Objects, c.Versions:
+		return false, false
+	case c.UploadsDenied:
+		// SeaweedFS counts listing uploads as part of s3:PutObject, which
+		// the driver's fence denies. Behind the fence no upload can be
+		// completed any more: an unfinished one is no data to keep. A
+		// refusal without the fence is somebody else's policy.
+		return c.Fenced, !c.Fenced
+	default:
+		return !c.Uploads, false
+	}
+}

@@ -1,0 +1,166 @@
+package s3admin
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+var (
+	planOwn   = Ownership{Owner: "o", Marker: "m"}
+	planOld   = Ownership{Owner: "o"} // a record from before markers
+	planOpts  = cmpopts.EquateErrors()
+	unmarked  = bucketObserved{Exists: true, Marks: MarkedBucket{Name: "b"}}
+	ownMarked = bucketObserved{Exists: true, Marks: MarkedBucket{Name: "b", Owner: "o", Marker: "m"}}
+)
+
+func marked(owner, marker string) bucketObserved {
+	return bucketObserved{Exists: true, Marks: MarkedBucket{Name: "b", Owner: owner, Marker: marker}}
+}
+
+func TestPlanCreateBucket(t *testing.T) {
+	claimAndMark := bucketPlan{Steps: []bucketStep{stepClaim, stepMark}}
+	notOwned := bucketPlan{Refuse: ErrNotOwned, Reason: "is marked for another owner or record"}
+	tests := []struct {
+		name string
+		obs  bucketObserved
+		own  Ownership
+		want bucketPlan
+	}{
+		{"a missing bucket is created, then marked", bucketObserved{}, planOwn, claimAndMark},
+		{"an unmarked bucket is claimed (adopted only if our identity created it), then marked", unmarked, planOwn, claimAndMark},
+		{"a bucket carrying the record's marks is only claimed, since marks can be copied", ownMarked, planOwn, bucketPlan{Steps: []bucketStep{stepClaim}}},
+		{"a bucket of the same owner from before markers is claimed and given the record's marker", marked("o", ""), planOwn, claimAndMark},
+		{"a bucket with the record's marker and no owner tag is claimed and given the owner tag", marked("", "m"), planOwn, claimAndMark},
+		{"a bucket marked for another owner is refused without a request", marked("x", ""), planOwn, notOwned},
+		{"a bucket marked for another owner with the record's marker is refused", marked("x", "m"), planOwn, notOwned},
+		{"a bucket marked for another record of the same owner is refused", marked("o", "other"), planOwn, notOwned},
+		{"a bucket carrying only another record's marker is refused", marked("", "other"), planOwn, notOwned},
+		{"a record from before markers claims its owner-tagged bucket without marking it again", marked("o", ""), planOld, bucketPlan{Steps: []bucketStep{stepClaim}}},
+		{"a record from before markers refuses a bucket that carries a marker", marked("o", "m"), planOld, notOwned},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, planCreateBucket(tt.obs, tt.own), planOpts); diff != "" {
+				t.Errorf("planCreateBucket (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestPlanDeleteBucket(t *testing.T) {
+	notOwned := bucketPlan{Refuse: ErrNotOwned, Reason: "does not carry this record's marks"}
+	checked := bucketPlan{Steps: []bucketStep{
+		stepClaim, stepRequireEmpty, stepFence, stepRequireEmpty, stepDelete, stepRemoveFolders, stepDelete,
+	}}
+	purged := bucketPlan{Steps: []bucketStep{
+		stepClaim, stepAbortUploads, stepFence, stepDelete, stepPurge, stepDelete, stepRemoveFolders, stepDelete,
+	}}
+	tests := []struct {
+		name  string
+		obs   bucketObserved
+		own   Ownership
+		purge bool
+		want  bucketPlan
+	}{
+		{"a missing bucket is deleted already: nothing to do", bucketObserved{}, planOwn, false, bucketPlan{}},
+		{"a missing bucket to purge is deleted already: nothing to do", bucketObserved{}, planOwn, true, bucketPlan{}},
+		{"an unmarked bucket is refused, even with purge", unmarked, planOwn, true, notOwned},
+		{"a bucket marked for another record is refused", marked("o", "other"), planOwn, false, notOwned},
+		{"a bucket of the same owner without the record's marker is refused", marked("o", ""), planOwn, false, notOwned},
+		{"a bucket marked for another owner is refused", marked("x", "m"), planOwn, true, notOwned},
+		{"an owned bucket is claimed, checked empty, fenced, checked again behind the fence, then deleted", ownMarked, planOwn, false, checked},
+		{"an owned bucket to purge is claimed, its uploads aborted before the fence, fenced, then deleted and emptied as needed", ownMarked, planOwn, true, purged},
+		{"a record from before markers deletes its owner-tagged bucket", marked("o", ""), planOld, false, checked},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, planDeleteBucket(tt.obs, tt.own, tt.purge), planOpts); diff != "" {
+				t.Errorf("planDeleteBucket (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// Every delete plan claims the bucket before its first change, and ends
+// with a delete.
+func TestDeletePlansClaimFirstAndEndWithTheDelete(t *testing.T) {
+	for _, purge := range []bool{false, true} {
+		steps := planDeleteBucket(ownMarked, planOwn, purge).Steps
+		if steps[0] != stepClaim || steps[len(steps)-1] != stepDelete {
+			t.Errorf("purge=%t: steps %v", purge, steps)
+		}
+	}
+}
+
+func TestClaimed(t *testing.T) {
+	tests := []struct {
+		name   string
+		answer createAnswer
+		want   error
+	}{
+		{"a bucket the request created is the driver's", answerCreated, nil},
+		{"a bucket SeaweedFS says the driver's identity created is the driver's", answerOwnedByYou, nil},
+		{"a bucket another identity created is not the driver's", answerExistsForAnother, ErrNotOwned},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, claimed(tt.answer), planOpts); diff != "" {
+				t.Errorf("claimed (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestMarkedTags(t *testing.T) {
+	tests := []struct {
+		name     string
+		existing map[string]string
+		own      Ownership
+		want     map[string]string
+	}{
+		{"a bucket without tags gets the owner and the marker", nil, planOwn,
+			map[string]string{OwnerTagKey: "o", MarkerTagKey: "m"}},
+		{"the bucket's other tags are kept", map[string]string{"team": "x"}, planOwn,
+			map[string]string{OwnerTagKey: "o", MarkerTagKey: "m", "team": "x"}},
+		{"an owner tag without marker is completed with the record's marker", map[string]string{OwnerTagKey: "o"}, planOwn,
+			map[string]string{OwnerTagKey: "o", MarkerTagKey: "m"}},
+		{"a record from before markers writes no marker", nil, planOld, map[string]string{OwnerTagKey: "o"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, markedTags(tt.existing, tt.own)); diff != "" {
+				t.Errorf("markedTags (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestContentVerdict(t *testing.T) {
+	type verdict struct{ Empty, Denied bool }
+	tests := []struct {
+		name string
+		c    contentObserved
+		want verdict
+	}{
+		{"a bucket with no key, version or upload is empty", contentObserved{}, verdict{Empty: true}},
+		{"a key is content", contentObserved{Objects: true}, verdict{}},
+		{"a noncurrent version or delete marker is content", contentObserved{Versions: true}, verdict{}},
+		{"an unfinished upload is content", contentObserved{Uploads: true}, verdict{}},
+		{"uploads the driver's fence keeps from being listed are no content: none can be completed",
+			contentObserved{UploadsDenied: true, Fenced: true}, verdict{Empty: true}},
+		{"uploads somebody else's policy keeps from being listed are reported as refused",
+			contentObserved{UploadsDenied: true}, verdict{Denied: true}},
+		{"a key is content even behind the fence", contentObserved{Objects: true, UploadsDenied: true, Fenced: true}, verdict{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got verdict
+			got.Empty, got.Denied = contentVerdict(tt.c)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("contentVerdict (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
