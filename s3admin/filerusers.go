@@ -171,18 +171,16 @@ func (c *SeaweedFS) observeFilerUser(ctx context.Context, name string, scope obs
 	if !obs.exists {
 		return obs, nil
 	}
-	inline, err := c.inlinePolicies(ctx)
+	inline, err := c.filerReads.inline.get(ctx, name)
 	if err != nil {
 		return obs, err
 	}
-	for p, d := range inline[name] {
+	for p, d := range inline {
 		obs.inline[p] = d
 	}
-	groups, err := c.groupsOf(ctx)
-	if err != nil {
+	if obs.groups, err = c.filerReads.groups.get(ctx, name); err != nil {
 		return obs, err
 	}
-	obs.groups = groups[name]
 	return obs, nil
 }
 
@@ -277,15 +275,11 @@ func (b filerUsers) apply(ctx context.Context, s userStep) error {
 			return c.filer.PutPolicy(ctx, accessPolicyName(s.user), s.doc)
 		})
 	case stepCheckKeyFree:
-		holder, err := read(ctx, c, "IAMGetUserByAccessKey", func(ctx context.Context) (identity, error) {
-			return c.filer.GetUserByAccessKey(ctx, s.name)
-		})
+		holder, err := c.filerReads.holders.get(ctx, s.name)
 		switch {
-		case errors.Is(err, ErrNotFound):
-			return nil
 		case err != nil:
 			return err
-		case holder.name != s.user:
+		case holder != "" && holder != s.user:
 			return newError("IAMCreateUser", ErrAlreadyExists, "access key id %s is in use by another identity", s.name)
 		}
 		return nil

@@ -97,6 +97,9 @@ type SeaweedFS struct {
 	// filer is the filer's IAM gRPC service; nil: users go through the IAM
 	// query API.
 	filer *filer
+	// filerReads shares the filer path's costly reads among concurrent
+	// observations.
+	filerReads *filerReads
 
 	writes atomic.Int64
 	calls  atomic.Int64
@@ -152,7 +155,7 @@ func NewSeaweedFS(cfg Config) (*SeaweedFS, error) {
 			return nil, err
 		}
 	}
-	return &SeaweedFS{
+	c := &SeaweedFS{
 		filer: fl,
 		cfg:   cfg,
 		s3: s3.New(s3.Options{
@@ -180,7 +183,11 @@ func NewSeaweedFS(cfg Config) (*SeaweedFS, error) {
 		}),
 		http:     httpClient,
 		iamWrite: newCtxRWMutex(),
-	}, nil
+	}
+	if fl != nil {
+		c.filerReads = newFilerReads(c)
+	}
+	return c, nil
 }
 
 // Close releases the connection to the filer, if any.
