@@ -205,11 +205,11 @@ func checkFiler(ctx context.Context, cfg Config, admin *s3admin.SeaweedFS) error
 	// Whoever reaches an unsecured filer's gRPC port can change every
 	// identity, this driver's users included: such a filer is used only
 	// when explicitly allowed, whatever this client's own settings.
-	plaintext, err := s3admin.FilerAcceptsPlaintext(ctx, cfg.FilerGRPCAddress, cfg.BackendTimeout)
+	sec, err := s3admin.ProbeFilerSecurity(ctx, cfg.FilerGRPCAddress, cfg.BackendTimeout)
 	if err != nil {
 		return fmt.Errorf("cannot tell whether the filer at %s requires TLS: %w", cfg.FilerGRPCAddress, err)
 	}
-	if plaintext && !cfg.AllowInsecureFiler {
+	if sec == s3admin.FilerOpen && !cfg.AllowInsecureFiler {
 		return fmt.Errorf("refusing to start: the filer at %s answers its IAM gRPC service without TLS, so anyone reaching its port can change every identity; "+
 			"secure its gRPC with mutual TLS (security.toml [grpc] ca, [grpc.filer] cert and key) or start with --allow-insecure-filer", cfg.FilerGRPCAddress)
 	}
