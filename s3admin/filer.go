@@ -79,7 +79,7 @@ func classifyGRPC(op string, err error) error {
 		e.Kind = ErrAlreadyExists
 	case codes.Unauthenticated, codes.PermissionDenied:
 		e.Kind = ErrAccessDenied
-		e.Hint = "the filer refused this client: check the client certificate and the filer's security.toml"
+		e.Hint = "the filer refused this client: check its client certificate or token signing key against the filer's security.toml"
 	case codes.InvalidArgument:
 		e.Kind = ErrInvalid
 	case codes.Unavailable, codes.DeadlineExceeded, codes.Aborted, codes.ResourceExhausted, codes.Internal, codes.Unknown:

@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // FilerTLSConfig is the client side of SeaweedFS's mutual TLS on gRPC
@@ -62,30 +65,63 @@ func (c *SeaweedFS) CheckFiler(ctx context.Context) error {
 	return err
 }
 
-// FilerAcceptsPlaintext reports whether the filer at addr answers its IAM
-// service over a plaintext connection, without any client certificate: then
-// anyone who reaches its gRPC port can read and change every identity. A
-// filer that requires TLS fails the handshake, which reads as unavailable.
-func FilerAcceptsPlaintext(ctx context.Context, addr string, timeout time.Duration) (bool, error) {
+// FilerSecurity is how a filer guards its IAM gRPC service against a
+// client that presents neither a certificate nor a token.
+type FilerSecurity int
+
+const (
+	// FilerSecurityUnknown: the probe could not tell (it failed).
+	FilerSecurityUnknown FilerSecurity = iota
+	// FilerOpen: the service answers in plaintext without any token, so
+	// anyone who reaches the port can read and change every identity.
+	FilerOpen
+	// FilerRequiresTLS: the filer refuses a plaintext connection (mutual
+	// TLS in security.toml [grpc.filer]).
+	FilerRequiresTLS
+	// FilerRequiresToken: the service answers in plaintext but refuses a
+	// call without a token signed with jwt.filer_signing.key.
+	FilerRequiresToken
+)
+
+func (s FilerSecurity) String() string {
+	switch s {
+	case FilerOpen:
+		return "open"
+	case FilerRequiresTLS:
+		return "secured by TLS"
+	case FilerRequiresToken:
+		return "secured by token"
+	}
+	return "unknown"
+}
+
+// ProbeFilerSecurity makes one read of the filer's IAM service at addr over
+// a plaintext connection, without client certificate or token, and tells
+// from the answer how the filer is secured: whatever this client's own
+// settings, a filer that serves such a call serves everyone.
+func ProbeFilerSecurity(ctx context.Context, addr string, timeout time.Duration) (FilerSecurity, error) {
 	f, err := dialFiler(addr, nil)
 	if err != nil {
-		return false, err
+		return FilerSecurityUnknown, err
 	}
 	defer f.Close()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	_, err = f.GetPolicy(ctx, accessPolicyName("cosi-probe"))
-	var e *Error
 	switch {
-	case err == nil, errors.Is(err, ErrNotFound), errors.Is(err, ErrAccessDenied), errors.Is(err, ErrInvalid):
+	case err == nil, errors.Is(err, ErrNotFound), errors.Is(err, ErrInvalid):
 		// An answer of the IAM service itself: the connection carried it.
-		// (Refused for want of a token is still an answer in plaintext.)
-		return true, nil
-	case errors.As(err, &e) && e.Code == "Unavailable":
-		return false, nil
-	case errors.Is(err, ErrTransient):
-		// Timed out or failed otherwise: cannot tell.
-		return false, err
+		return FilerOpen, nil
+	case status.Code(err) == codes.Unauthenticated:
+		// SeaweedFS's checkAdminAuth: no token, no answer.
+		return FilerRequiresToken, nil
+	case status.Code(err) == codes.Unavailable:
+		// A filer requiring TLS fails the handshake. (So does one that is
+		// down; the client's own first call then fails too.)
+		return FilerRequiresTLS, nil
 	}
-	return false, err
+	// Timed out, or refused otherwise (PermissionDenied is no answer
+	// SeaweedFS gives here): cannot tell, and a filer that might be open
+	// is not taken for a secured one.
+	return FilerSecurityUnknown, err
 }

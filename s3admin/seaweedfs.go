@@ -62,6 +62,10 @@ type Config struct {
 	// FilerTLS is the client's TLS configuration for the filer (its client
 	// certificate and the CA that signed the filer's); nil is plaintext.
 	FilerTLS *tls.Config
+	// FilerJWT, when set, adds a token signed with the filer's
+	// jwt.filer_signing.key to every filer call (see filerjwt.go), over
+	// plaintext or together with FilerTLS.
+	FilerJWT *FilerJWT
 	// FilerDialOptions are added to the filer connection (metrics).
 	FilerDialOptions []grpc.DialOption
 }
@@ -151,7 +155,7 @@ func NewSeaweedFS(cfg Config) (*SeaweedFS, error) {
 	var fl *filer
 	if cfg.FilerGRPCAddress != "" {
 		var err error
-		if fl, err = dialFiler(cfg.FilerGRPCAddress, cfg.FilerTLS, cfg.FilerDialOptions...); err != nil {
+		if fl, err = dialFiler(cfg.FilerGRPCAddress, cfg.FilerTLS, cfg.filerDialOptions()...); err != nil {
 			return nil, err
 		}
 	}

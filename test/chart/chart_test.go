@@ -82,7 +82,10 @@ func TestSchemaRefusesBadValues(t *testing.T) {
 		{"seaweedfs.filer.grpcAddress=http://filer:18888", []string{"/seaweedfs/filer/grpcAddress", "pattern"}},
 		{"seaweedfs.filer.tls.cert=x", []string{"/seaweedfs/filer/tls", "'cert'"}},
 		{"seaweedfs.filer.allowInsecure=yes", []string{"/seaweedfs/filer/allowInsecure", "want boolean"}},
-		{"seaweedfs.filer.grpcAddress=filer:18888", []string{"seaweedfs.filer.tls.existingSecret", "seaweedfs.filer.allowInsecure"}},
+		{"seaweedfs.filer.jwt.keyFile=x", []string{"/seaweedfs/filer/jwt", "'keyFile'"}},
+		{"seaweedfs.filer.jwt.secretName=Filer_JWT", []string{"/seaweedfs/filer/jwt/secretName", "pattern"}},
+		{"seaweedfs.filer.jwt.key=a/b", []string{"/seaweedfs/filer/jwt/key", "pattern"}},
+		{"seaweedfs.filer.grpcAddress=filer:18888", []string{"seaweedfs.filer.tls.existingSecret", "seaweedfs.filer.jwt.secretName", "seaweedfs.filer.allowInsecure"}},
 	} {
 		t.Run(tc.set, func(t *testing.T) {
 			args := []string{"template", "r", dir}
@@ -201,6 +204,54 @@ func TestFilerMutualTLSValues(t *testing.T) {
 	}
 }
 
+// With the filer's address and a Secret holding the filer's signing key, the
+// driver gets the flag naming the mounted key, and only that key of the
+// Secret is mounted, read-only; with a client certificate too, both; the
+// token never brings --allow-insecure-filer.
+func TestFilerJWTValues(t *testing.T) {
+	ctx := testCtx(t, time.Minute)
+	objs, err := Render(ctx, "rel", "ns1", "seaweedfs.filer.grpcAddress=seaweedfs-filer:18888", "seaweedfs.filer.jwt.secretName=filer-jwt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := mustJSON(t, find(t, objs, "Deployment"))
+	for _, want := range []string{
+		"--filer-grpc-address=seaweedfs-filer:18888", "--filer-jwt-signing-key-file=/etc/cosi-seaweedfs/filer-jwt/signing-key",
+		`"mountPath":"/etc/cosi-seaweedfs/filer-jwt","name":"filer-jwt","readOnly":true`,
+		`"items":[{"key":"signing-key","path":"signing-key"}],"secretName":"filer-jwt"`,
+	} {
+		if !strings.Contains(d, want) {
+			t.Errorf("the Deployment does not contain %s:\n%s", want, d)
+		}
+	}
+	for _, unwanted := range []string{"--allow-insecure-filer", "filer-tls"} {
+		if strings.Contains(d, unwanted) {
+			t.Errorf("the Deployment with a token only contains %s", unwanted)
+		}
+	}
+	objs, err = Render(ctx, "rel", "ns1", "seaweedfs.filer.grpcAddress=seaweedfs-filer:18888",
+		"seaweedfs.filer.jwt.secretName=filer-jwt", "seaweedfs.filer.jwt.key=jwt.key", "seaweedfs.filer.tls.existingSecret=driver-filer-tls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d = mustJSON(t, find(t, objs, "Deployment"))
+	for _, want := range []string{
+		"--filer-jwt-signing-key-file=/etc/cosi-seaweedfs/filer-jwt/jwt.key", "--filer-tls-cert-file=/etc/cosi-seaweedfs/filer-tls/tls.crt",
+		`"items":[{"key":"jwt.key","path":"jwt.key"}],"secretName":"filer-jwt"`, `"secretName":"driver-filer-tls"`,
+	} {
+		if !strings.Contains(d, want) {
+			t.Errorf("the Deployment with token and TLS does not contain %s", want)
+		}
+	}
+	objs, err = Render(ctx, "rel", "ns1", "seaweedfs.filer.jwt.secretName=filer-jwt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := mustJSON(t, find(t, objs, "Deployment")); strings.Contains(d, "filer") {
+		t.Error("a signing key Secret without the filer's address mounts or passes something")
+	}
+}
+
 // The chart for the sidecar v0.2 and v0.1 and with every optional object is
 // accepted by a real API server with server-side apply (schema-validated,
 // unknown fields refused), and the pod's identity may do what each
@@ -232,7 +283,9 @@ func TestChartAppliesServerSideAndGrantsWhatEachSidecarNeeds(t *testing.T) {
 	v02 := apply("cosi-seaweedfs", "chart-v02", append(adminSecret, "bucketClass.create=true", "bucketAccessClass.create=true",
 		"bucketClass.name=chart-v02", "bucketAccessClass.name=chart-v02", "bucketAccessClass.parameters.mode=read-only")...)
 	v01 := apply("cosi-seaweedfs", "chart-v01", "sidecar.rbac=v0.1", "sidecar.image.tag=v0.1.0", "collectDeletedBucketAccesses=false")
-	limited := apply("cosi-seaweedfs", "chart-limited", "rbac.secretNamespaces={apps}")
+	// The filer's certificate and signing key mounted, too.
+	limited := apply("cosi-seaweedfs", "chart-limited", "rbac.secretNamespaces={apps}", "seaweedfs.filer.grpcAddress=seaweedfs-filer:18888",
+		"seaweedfs.filer.tls.existingSecret=filer-tls", "seaweedfs.filer.jwt.secretName=filer-jwt")
 
 	sidecarLease := "cosi-seaweedfs-io-cosi"
 	driverLease := "cosi-seaweedfs-" + sha256Hex("cosi-seaweedfs.io")[:10]

@@ -53,6 +53,13 @@ type SeaweedOptions struct {
 	// every gRPC port, the filer's included, require a client certificate
 	// signed by a generated CA; FilerTLS names the files a client presents.
 	MutualTLS bool
+	// FilerJWTKey, when set, is written to security.toml as
+	// [jwt.filer_signing] key: the filer's IAM gRPC service then refuses
+	// calls without a token signed with it, and the filer's HTTP writes
+	// need one too (the S3 gateway of the same process signs its own).
+	// Printable characters only (it is written as a TOML string). Combines
+	// with MutualTLS.
+	FilerJWTKey string
 }
 
 // Seaweed is a running single-process SeaweedFS (master, volume, filer and S3
@@ -69,6 +76,8 @@ type Seaweed struct {
 	StartDuration time.Duration
 	// FilerTLS is set when the server was started with MutualTLS.
 	FilerTLS *FilerClientTLS
+	// FilerJWTKey is the filer's signing key, when it was started with one.
+	FilerJWTKey string
 
 	bin     string
 	open    bool
@@ -132,12 +141,23 @@ func StartSeaweed(ctx context.Context, opts SeaweedOptions) (*Seaweed, error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create seaweedfs data dir: %w", err)
 	}
+	var security []string
 	if opts.MutualTLS {
-		files, err := writeMutualTLS(sw.Dir)
+		files, toml, err := writeMutualTLS(sw.Dir)
 		if err != nil {
 			return nil, fmt.Errorf("seaweedfs mutual TLS: %w", err)
 		}
 		sw.FilerTLS = &files
+		security = append(security, toml)
+	}
+	if opts.FilerJWTKey != "" {
+		sw.FilerJWTKey = opts.FilerJWTKey
+		security = append(security, fmt.Sprintf("[jwt.filer_signing]\nkey = %q\n", opts.FilerJWTKey))
+	}
+	if len(security) > 0 {
+		if err := writeSecurityTOML(sw.Dir, security...); err != nil {
+			return nil, fmt.Errorf("seaweedfs security.toml: %w", err)
+		}
 	}
 
 	// Every HTTP port P also serves gRPC on P+10000, so each one is a pair.

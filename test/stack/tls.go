@@ -26,17 +26,16 @@ type FilerClientTLS struct {
 // writeMutualTLS makes a CA, one certificate for every SeaweedFS component
 // (valid for 127.0.0.1 and localhost), one client certificate for the
 // components' connections to each other and one for outside clients, and
-// the security.toml that makes every gRPC port of SeaweedFS require a
-// client certificate signed by that CA. SeaweedFS reads it from
-// $HOME/.seaweedfs (HOME is the stack's directory).
-func writeMutualTLS(dir string) (FilerClientTLS, error) {
+// the security.toml sections that make every gRPC port of SeaweedFS
+// require a client certificate signed by that CA.
+func writeMutualTLS(dir string) (FilerClientTLS, string, error) {
 	tlsDir := filepath.Join(dir, "tls")
 	if err := os.MkdirAll(tlsDir, 0o700); err != nil {
-		return FilerClientTLS{}, err
+		return FilerClientTLS{}, "", err
 	}
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return FilerClientTLS{}, err
+		return FilerClientTLS{}, "", err
 	}
 	now := time.Now()
 	caTmpl := &x509.Certificate{
@@ -46,15 +45,15 @@ func writeMutualTLS(dir string) (FilerClientTLS, error) {
 	}
 	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
 	if err != nil {
-		return FilerClientTLS{}, err
+		return FilerClientTLS{}, "", err
 	}
 	ca, err := x509.ParseCertificate(caDER)
 	if err != nil {
-		return FilerClientTLS{}, err
+		return FilerClientTLS{}, "", err
 	}
 	caFile := filepath.Join(tlsDir, "ca.pem")
 	if err := writePEM(caFile, "CERTIFICATE", caDER); err != nil {
-		return FilerClientTLS{}, err
+		return FilerClientTLS{}, "", err
 	}
 	issue := func(name string, serial int64, usage x509.ExtKeyUsage, server bool) (certFile, keyFile string, err error) {
 		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -89,15 +88,15 @@ func writeMutualTLS(dir string) (FilerClientTLS, error) {
 	}
 	serverCert, serverKey, err := issue("seaweedfs", 2, x509.ExtKeyUsageServerAuth, true)
 	if err != nil {
-		return FilerClientTLS{}, fmt.Errorf("issue server certificate: %w", err)
+		return FilerClientTLS{}, "", fmt.Errorf("issue server certificate: %w", err)
 	}
 	internalCert, internalKey, err := issue("seaweedfs-client", 3, x509.ExtKeyUsageClientAuth, false)
 	if err != nil {
-		return FilerClientTLS{}, fmt.Errorf("issue client certificate: %w", err)
+		return FilerClientTLS{}, "", fmt.Errorf("issue client certificate: %w", err)
 	}
 	clientCert, clientKey, err := issue("cosi-seaweedfs", 4, x509.ExtKeyUsageClientAuth, false)
 	if err != nil {
-		return FilerClientTLS{}, fmt.Errorf("issue client certificate: %w", err)
+		return FilerClientTLS{}, "", fmt.Errorf("issue client certificate: %w", err)
 	}
 	var toml strings.Builder
 	fmt.Fprintf(&toml, "[grpc]\nca = %q\n\n", caFile)
@@ -105,14 +104,17 @@ func writeMutualTLS(dir string) (FilerClientTLS, error) {
 		fmt.Fprintf(&toml, "[grpc.%s]\ncert = %q\nkey = %q\n\n", c, serverCert, serverKey)
 	}
 	fmt.Fprintf(&toml, "[grpc.client]\ncert = %q\nkey = %q\n", internalCert, internalKey)
+	return FilerClientTLS{CertFile: clientCert, KeyFile: clientKey, CAFile: caFile}, toml.String(), nil
+}
+
+// writeSecurityTOML writes the sections into the security.toml SeaweedFS
+// reads from $HOME/.seaweedfs (HOME is the stack's directory).
+func writeSecurityTOML(dir string, sections ...string) error {
 	confDir := filepath.Join(dir, ".seaweedfs")
 	if err := os.MkdirAll(confDir, 0o700); err != nil {
-		return FilerClientTLS{}, err
+		return err
 	}
-	if err := os.WriteFile(filepath.Join(confDir, "security.toml"), []byte(toml.String()), 0o600); err != nil {
-		return FilerClientTLS{}, err
-	}
-	return FilerClientTLS{CertFile: clientCert, KeyFile: clientKey, CAFile: caFile}, nil
+	return os.WriteFile(filepath.Join(confDir, "security.toml"), []byte(strings.Join(sections, "\n")), 0o600)
 }
 
 func writePEM(path, typ string, der []byte) error {

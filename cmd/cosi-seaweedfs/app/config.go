@@ -47,8 +47,12 @@ type Config struct {
 	// for mutual TLS; FilerServerName overrides the name checked in the
 	// filer's certificate.
 	FilerCertFile, FilerKeyFile, FilerCAFile, FilerServerName string
+	// FilerJWTKeyFile holds the filer's jwt.filer_signing.key: every filer
+	// call carries a token signed with it. Read again while the driver runs,
+	// so that a rotated Secret takes effect.
+	FilerJWTKeyFile string
 	// AllowInsecureFiler lets the driver use a filer that answers its IAM
-	// service without TLS.
+	// service in plaintext without any token.
 	AllowInsecureFiler bool
 
 	BackendTimeout time.Duration
@@ -100,7 +104,8 @@ func ParseFlags(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&c.FilerKeyFile, "filer-tls-key-file", env("SEAWEEDFS_FILER_TLS_KEY_FILE", ""), "key (PEM) of --filer-tls-cert-file")
 	fs.StringVar(&c.FilerCAFile, "filer-tls-ca-file", env("SEAWEEDFS_FILER_TLS_CA_FILE", ""), "CA certificate (PEM) that signed the filer's certificate")
 	fs.StringVar(&c.FilerServerName, "filer-tls-server-name", env("SEAWEEDFS_FILER_TLS_SERVER_NAME", ""), "name the filer's certificate must carry (default: the host of --filer-grpc-address)")
-	fs.BoolVar(&c.AllowInsecureFiler, "allow-insecure-filer", false, "use a filer whose IAM gRPC service answers without TLS (anyone reaching its port can change every identity)")
+	fs.StringVar(&c.FilerJWTKeyFile, "filer-jwt-signing-key-file", env("SEAWEEDFS_FILER_JWT_SIGNING_KEY_FILE", ""), "file holding the filer's security.toml [jwt.filer_signing] key: every filer call carries a short-lived token signed with it (over plaintext or with --filer-tls-*); read again every 10s")
+	fs.BoolVar(&c.AllowInsecureFiler, "allow-insecure-filer", false, "use a filer whose IAM gRPC service answers in plaintext without any token (anyone reaching its port can change every identity)")
 	fs.DurationVar(&c.BackendTimeout, "backend-timeout", 10*time.Second, "bound on every single SeaweedFS call")
 	fs.DurationVar(&c.WaitTimeout, "wait-timeout", 20*time.Second, "how long a gRPC call waits for convergence before answering UNAVAILABLE")
 	fs.DurationVar(&c.ResyncPeriod, "resync-period", time.Minute, "how often SeaweedFS is listed to repair drift and collect garbage")
@@ -184,14 +189,15 @@ func (c Config) validate() error {
 		}
 	}
 	switch {
-	case c.FilerGRPCAddress == "" && (tlsFiles > 0 || c.FilerServerName != "" || c.AllowInsecureFiler):
-		errs = append(errs, errors.New("--filer-tls-* and --allow-insecure-filer need --filer-grpc-address"))
+	case c.FilerGRPCAddress == "" && (tlsFiles > 0 || c.FilerServerName != "" || c.FilerJWTKeyFile != "" || c.AllowInsecureFiler):
+		errs = append(errs, errors.New("--filer-tls-*, --filer-jwt-signing-key-file and --allow-insecure-filer need --filer-grpc-address"))
 	case tlsFiles != 0 && tlsFiles != 3:
 		errs = append(errs, errors.New("--filer-tls-cert-file, --filer-tls-key-file and --filer-tls-ca-file go together"))
-	case c.FilerGRPCAddress != "" && tlsFiles == 0 && !c.AllowInsecureFiler:
+	case c.FilerGRPCAddress != "" && tlsFiles == 0 && c.FilerJWTKeyFile == "" && !c.AllowInsecureFiler:
 		// The filer's IAM service changes every identity for whoever
-		// reaches it: never used in plaintext by accident.
-		errs = append(errs, errors.New("--filer-grpc-address needs mutual TLS (--filer-tls-cert-file, --filer-tls-key-file, --filer-tls-ca-file) or --allow-insecure-filer"))
+		// reaches it: never used unsecured by accident.
+		errs = append(errs, errors.New("--filer-grpc-address needs mutual TLS (--filer-tls-cert-file, --filer-tls-key-file, --filer-tls-ca-file), "+
+			"a token signing key (--filer-jwt-signing-key-file) or --allow-insecure-filer"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("invalid configuration: %w", err)

@@ -3,6 +3,7 @@ package app
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -86,6 +87,63 @@ func TestParseFlags(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), "admin-secret-value") {
 				t.Error("the error shows the secret")
+			}
+		})
+	}
+}
+
+// How the filer's IAM gRPC service may be secured: mutual TLS, a token
+// signing key, both, or explicitly neither; and the filer flags need the
+// filer's address.
+func TestParseFlagsFilerSecurity(t *testing.T) {
+	env := map[string]string{"POD_NAMESPACE": "cosi", "SEAWEEDFS_S3_ENDPOINT": "http://127.0.0.1:8333",
+		"SEAWEEDFS_ACCESS_KEY_ID": "ADMINKEY", "SEAWEEDFS_SECRET_ACCESS_KEY": "admin-secret-value"}
+	const addr = "--filer-grpc-address=127.0.0.1:18888"
+	const jwt = "--filer-jwt-signing-key-file=/etc/cosi-seaweedfs/filer-jwt/key"
+	tls := []string{"--filer-tls-cert-file=c.pem", "--filer-tls-key-file=k.pem", "--filer-tls-ca-file=ca.pem"}
+	for _, tt := range []struct {
+		name  string
+		args  []string
+		env   map[string]string
+		words []string // empty: accepted
+	}{
+		{name: "mutual TLS", args: append([]string{addr}, tls...)},
+		{name: "a token signing key", args: []string{addr, jwt}},
+		{name: "the token signing key from the environment", args: []string{addr},
+			env: map[string]string{"SEAWEEDFS_FILER_JWT_SIGNING_KEY_FILE": "/etc/cosi-seaweedfs/filer-jwt/key"}},
+		{name: "mutual TLS and a token signing key", args: append([]string{addr, jwt}, tls...)},
+		{name: "neither, explicitly allowed", args: []string{addr, "--allow-insecure-filer"}},
+		{name: "neither is refused, naming every way to secure it", args: []string{addr},
+			words: []string{"--filer-grpc-address", "--filer-tls-cert-file", "--filer-jwt-signing-key-file", "--allow-insecure-filer"}},
+		{name: "a token signing key without the filer's address is refused", args: []string{jwt},
+			words: []string{"--filer-jwt-signing-key-file", "need --filer-grpc-address"}},
+		{name: "half the TLS files are refused, even with a token signing key", args: []string{addr, jwt, tls[0]},
+			words: []string{"--filer-tls-key-file", "--filer-tls-ca-file"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := map[string]string{}
+			for _, m := range []map[string]string{env, tt.env} {
+				for k, v := range m {
+					e[k] = v
+				}
+			}
+			c, err := ParseFlags(tt.args, func(k string) string { return e[k] })
+			if len(tt.words) == 0 {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				if want := slices.Contains(tt.args, jwt) || tt.env != nil; want != (c.FilerJWTKeyFile != "") {
+					t.Errorf("FilerJWTKeyFile = %q", c.FilerJWTKeyFile)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, w := range tt.words {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
 			}
 		})
 	}

@@ -2,6 +2,9 @@ package app
 
 import (
 	"context"
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/s3check"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
 )
 
@@ -96,6 +100,73 @@ func TestFilerMutualTLS(t *testing.T) {
 	t.Run("a filer answering without TLS is used when allowed", func(t *testing.T) {
 		if _, err := check(config(open, "--allow-insecure-filer")); err != nil {
 			t.Fatalf("checkFiler with --allow-insecure-filer: %v", err)
+		}
+	})
+}
+
+// The driver uses a filer secured by a token signing key with that key,
+// says which flag is missing when started without it, and still refuses a
+// filer that answers without TLS or token.
+func TestFilerJWTAtStart(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	key := "filer-signing-key-" + s3check.RandomSuffix()
+	secured, err := stack.StartSeaweed(ctx, stack.SeaweedOptions{FilerJWTKey: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer secured.Stop()
+	keyFile := filepath.Join(t.TempDir(), "key")
+	if err := os.WriteFile(keyFile, []byte(key+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	check := func(sw *stack.Seaweed, args ...string) error {
+		t.Helper()
+		env := map[string]string{"POD_NAMESPACE": "cosi", "SEAWEEDFS_S3_ENDPOINT": sw.Endpoint,
+			"SEAWEEDFS_ACCESS_KEY_ID": sw.AccessKey, "SEAWEEDFS_SECRET_ACCESS_KEY": sw.SecretKey}
+		cfg, err := ParseFlags(append([]string{"--filer-grpc-address=" + sw.FilerGRPCAddress(), "--backend-timeout=5s"}, args...),
+			func(k string) string { return env[k] })
+		if err != nil {
+			t.Fatal(err)
+		}
+		admin, err := newAdmin(cfg, nil)
+		if err != nil {
+			return err
+		}
+		defer admin.Close()
+		return checkFiler(ctx, cfg, admin)
+	}
+
+	t.Run("a filer secured by a token is used with its signing key", func(t *testing.T) {
+		if err := check(secured, "--filer-jwt-signing-key-file="+keyFile); err != nil {
+			t.Fatalf("checkFiler: %v", err)
+		}
+	})
+	t.Run("without the key the error names the flag", func(t *testing.T) {
+		err := check(secured, "--allow-insecure-filer")
+		if err == nil || !strings.Contains(err.Error(), "--filer-jwt-signing-key-file") || strings.Contains(err.Error(), key) {
+			t.Fatalf("checkFiler = %v, want a refusal naming --filer-jwt-signing-key-file", err)
+		}
+	})
+	t.Run("a wrong key is refused", func(t *testing.T) {
+		wrong := filepath.Join(t.TempDir(), "wrong")
+		if err := os.WriteFile(wrong, []byte("not-"+key), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := check(secured, "--filer-jwt-signing-key-file="+wrong); !errors.Is(err, s3admin.ErrAccessDenied) {
+			t.Fatalf("checkFiler = %v, want ErrAccessDenied", err)
+		}
+	})
+
+	open, err := stack.StartSeaweed(ctx, stack.SeaweedOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer open.Stop()
+	t.Run("a filer answering without TLS or token is refused even to a client holding a key", func(t *testing.T) {
+		err := check(open, "--filer-jwt-signing-key-file="+keyFile)
+		if err == nil || !strings.Contains(err.Error(), "--allow-insecure-filer") {
+			t.Fatalf("checkFiler = %v, want a refusal naming --allow-insecure-filer", err)
 		}
 	})
 }

@@ -197,7 +197,7 @@ func preflight(ctx context.Context, cfg Config, client kubernetes.Interface, adm
 }
 
 // checkFiler checks the filer's IAM gRPC service, when configured: that it
-// requires TLS (unless allowed not to) and answers this client.
+// requires TLS or a token (unless allowed not to) and answers this client.
 func checkFiler(ctx context.Context, cfg Config, admin *s3admin.SeaweedFS) error {
 	if cfg.FilerGRPCAddress == "" {
 		return nil
@@ -205,16 +205,22 @@ func checkFiler(ctx context.Context, cfg Config, admin *s3admin.SeaweedFS) error
 	// Whoever reaches an unsecured filer's gRPC port can change every
 	// identity, this driver's users included: such a filer is used only
 	// when explicitly allowed, whatever this client's own settings.
-	plaintext, err := s3admin.FilerAcceptsPlaintext(ctx, cfg.FilerGRPCAddress, cfg.BackendTimeout)
+	sec, err := s3admin.ProbeFilerSecurity(ctx, cfg.FilerGRPCAddress, cfg.BackendTimeout)
 	if err != nil {
-		return fmt.Errorf("cannot tell whether the filer at %s requires TLS: %w", cfg.FilerGRPCAddress, err)
+		return fmt.Errorf("cannot tell whether the filer at %s requires TLS or a token: %w", cfg.FilerGRPCAddress, err)
 	}
-	if plaintext && !cfg.AllowInsecureFiler {
-		return fmt.Errorf("refusing to start: the filer at %s answers its IAM gRPC service without TLS, so anyone reaching its port can change every identity; "+
-			"secure its gRPC with mutual TLS (security.toml [grpc] ca, [grpc.filer] cert and key) or start with --allow-insecure-filer", cfg.FilerGRPCAddress)
+	switch {
+	case sec == s3admin.FilerOpen && !cfg.AllowInsecureFiler:
+		return fmt.Errorf("refusing to start: the filer at %s answers its IAM gRPC service in plaintext without any token, so anyone reaching its port can change every identity; "+
+			"secure its gRPC with mutual TLS (security.toml [grpc] ca, [grpc.filer] cert and key; --filer-tls-*) or a token signing key "+
+			"(security.toml [jwt.filer_signing] key; --filer-jwt-signing-key-file), or start with --allow-insecure-filer", cfg.FilerGRPCAddress)
+	case sec == s3admin.FilerRequiresToken && cfg.FilerJWTKeyFile == "":
+		// Said here rather than left to the refusal below, which cannot
+		// tell a missing token from a wrong certificate.
+		return fmt.Errorf("the filer at %s is %s: start with --filer-jwt-signing-key-file naming a file that holds its security.toml [jwt.filer_signing] key", cfg.FilerGRPCAddress, sec)
 	}
 	if err := admin.CheckFiler(ctx); err != nil {
-		return fmt.Errorf("cannot use the filer's IAM gRPC service at %s: %w", cfg.FilerGRPCAddress, err)
+		return fmt.Errorf("cannot use the filer's IAM gRPC service at %s (%s): %w", cfg.FilerGRPCAddress, sec, err)
 	}
 	return nil
 }
@@ -237,9 +243,15 @@ func newAdmin(cfg Config, m *metrics.Metrics) (*s3admin.SeaweedFS, error) {
 	if cfg.FilerGRPCAddress != "" {
 		adminCfg.FilerGRPCAddress = cfg.FilerGRPCAddress
 		adminCfg.FilerDialOptions = m.FilerGRPCInterceptors()
+		var err error
 		if cfg.FilerCertFile != "" {
-			var err error
 			if adminCfg.FilerTLS, err = s3admin.FilerTLSConfig(cfg.FilerCertFile, cfg.FilerKeyFile, cfg.FilerCAFile, cfg.FilerServerName); err != nil {
+				return nil, err
+			}
+		}
+		if cfg.FilerJWTKeyFile != "" {
+			// The key file is re-read as often as the admin key files.
+			if adminCfg.FilerJWT, err = s3admin.NewFilerJWT(cfg.FilerJWTKeyFile, credentialsRefresh); err != nil {
 				return nil, err
 			}
 		}
