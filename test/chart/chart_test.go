@@ -83,9 +83,9 @@ func TestSchemaRefusesBadValues(t *testing.T) {
 		{"seaweedfs.filer.tls.cert=x", []string{"/seaweedfs/filer/tls", "'cert'"}},
 		{"seaweedfs.filer.allowInsecure=yes", []string{"/seaweedfs/filer/allowInsecure", "want boolean"}},
 		{"seaweedfs.filer.jwt.keyFile=x", []string{"/seaweedfs/filer/jwt", "'keyFile'"}},
-		{"seaweedfs.filer.jwt.secretName=Filer_JWT", []string{"/seaweedfs/filer/jwt/secretName", "pattern"}},
+		{"seaweedfs.filer.jwt.existingSecret=Filer_JWT", []string{"/seaweedfs/filer/jwt/existingSecret", "pattern"}},
 		{"seaweedfs.filer.jwt.key=a/b", []string{"/seaweedfs/filer/jwt/key", "pattern"}},
-		{"seaweedfs.filer.grpcAddress=filer:18888", []string{"seaweedfs.filer.tls.existingSecret", "seaweedfs.filer.jwt.secretName", "seaweedfs.filer.allowInsecure"}},
+		{"seaweedfs.filer.grpcAddress=filer:18888", []string{"seaweedfs.filer.tls.existingSecret", "seaweedfs.filer.jwt.existingSecret", "seaweedfs.filer.allowInsecure"}},
 	} {
 		t.Run(tc.set, func(t *testing.T) {
 			args := []string{"template", "r", dir}
@@ -210,7 +210,7 @@ func TestFilerMutualTLSValues(t *testing.T) {
 // token never brings --allow-insecure-filer.
 func TestFilerJWTValues(t *testing.T) {
 	ctx := testCtx(t, time.Minute)
-	objs, err := Render(ctx, "rel", "ns1", "seaweedfs.filer.grpcAddress=seaweedfs-filer:18888", "seaweedfs.filer.jwt.secretName=filer-jwt")
+	objs, err := Render(ctx, "rel", "ns1", "seaweedfs.filer.grpcAddress=seaweedfs-filer:18888", "seaweedfs.filer.jwt.existingSecret=filer-jwt")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +230,7 @@ func TestFilerJWTValues(t *testing.T) {
 		}
 	}
 	objs, err = Render(ctx, "rel", "ns1", "seaweedfs.filer.grpcAddress=seaweedfs-filer:18888",
-		"seaweedfs.filer.jwt.secretName=filer-jwt", "seaweedfs.filer.jwt.key=jwt.key", "seaweedfs.filer.tls.existingSecret=driver-filer-tls")
+		"seaweedfs.filer.jwt.existingSecret=filer-jwt", "seaweedfs.filer.jwt.key=jwt.key", "seaweedfs.filer.tls.existingSecret=driver-filer-tls")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +243,7 @@ func TestFilerJWTValues(t *testing.T) {
 			t.Errorf("the Deployment with token and TLS does not contain %s", want)
 		}
 	}
-	objs, err = Render(ctx, "rel", "ns1", "seaweedfs.filer.jwt.secretName=filer-jwt")
+	objs, err = Render(ctx, "rel", "ns1", "seaweedfs.filer.jwt.existingSecret=filer-jwt")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +285,7 @@ func TestChartAppliesServerSideAndGrantsWhatEachSidecarNeeds(t *testing.T) {
 	v01 := apply("cosi-seaweedfs", "chart-v01", "sidecar.rbac=v0.1", "sidecar.image.tag=v0.1.0", "collectDeletedBucketAccesses=false")
 	// The filer's certificate and signing key mounted, too.
 	limited := apply("cosi-seaweedfs", "chart-limited", "rbac.secretNamespaces={apps}", "seaweedfs.filer.grpcAddress=seaweedfs-filer:18888",
-		"seaweedfs.filer.tls.existingSecret=filer-tls", "seaweedfs.filer.jwt.secretName=filer-jwt")
+		"seaweedfs.filer.tls.existingSecret=filer-tls", "seaweedfs.filer.jwt.existingSecret=filer-jwt")
 
 	sidecarLease := "cosi-seaweedfs-io-cosi"
 	driverLease := "cosi-seaweedfs-" + sha256Hex("cosi-seaweedfs.io")[:10]
