@@ -44,6 +44,12 @@ const probeTimeout = 4 * time.Second
 // and the lookup is one cheap authenticated read.
 const readinessProbeUser = "readiness-probe"
 
+// readinessProbeBucket is a bucket name the SeaweedFS check looks up with
+// the admin key: one cheap signed read, whether or not the bucket exists.
+// No record names it (record buckets are named by the COSI controller, with
+// a UID), so the driver never creates or changes it.
+const readinessProbeBucket = "cosi-readiness-probe"
+
 // addChecks registers the driver's readiness checks (informers synced,
 // SeaweedFS usable with the admin credentials and closed to anonymous
 // requests, gRPC socket serving) and its liveness check (gRPC serving: a
@@ -62,6 +68,12 @@ func addChecks(ready, live *health.Checks, cfg Config, sockPath string, admin s3
 			return err
 		}
 		if _, err := admin.ObserveUser(ctx, cfg.UserPrefix+readinessProbeUser); err != nil {
+			return fmt.Errorf("admin credentials: %w", err)
+		}
+		// On the filer path the user lookup goes through the filer's IAM
+		// gRPC service, which never sees the admin key; every bucket call
+		// is still signed with it, so one signed S3 read proves it.
+		if _, err := admin.ObserveBucket(ctx, readinessProbeBucket, s3admin.Ownership{}); err != nil {
 			return fmt.Errorf("admin credentials: %w", err)
 		}
 		return nil
