@@ -17,10 +17,21 @@ import (
 // ---- what SeaweedFS holds ----
 
 // backend is everything SeaweedFS holds that the driver could touch: every
-// bucket, and every user with its access key ids.
+// bucket, every user with its access key ids, the managed policies attached
+// to each user that has any, and every managed policy. On the filer path a
+// grant is a managed policy (cosi-access-<hash of the user>) attached to the
+// user by name, and a policy outlives its user unless it is deleted too: the
+// policies show a grant or a revoke that leaves one behind.
+//
+// Every view reads through the IAM query API with the admin identity on
+// both paths: it loads the same credential store the filer's IAM gRPC
+// service writes, afresh on each request, and keeps the check independent
+// of the driver's own client.
 type backend struct {
-	Buckets []string
-	Users   map[string][]string
+	Buckets  []string
+	Users    map[string][]string
+	Attached map[string][]string
+	Policies []string
 }
 
 func (e *environment) backend(t testing.TB) backend {
@@ -29,15 +40,82 @@ func (e *environment) backend(t testing.TB) backend {
 	if err != nil {
 		t.Fatalf("admin ListBuckets: %v", err)
 	}
-	b := backend{Buckets: []string{}, Users: map[string][]string{}}
+	b := backend{Buckets: []string{}, Users: map[string][]string{}, Attached: map[string][]string{}, Policies: e.policies(t)}
 	for _, bk := range out.Buckets {
 		b.Buckets = append(b.Buckets, aws.ToString(bk.Name))
 	}
 	slices.Sort(b.Buckets)
 	for _, u := range e.users(t) {
 		b.Users[u] = e.keyIDs(t, u)
+		if p := e.attached(t, u); len(p) > 0 {
+			b.Attached[u] = p
+		}
 	}
 	return b
+}
+
+// policies lists every managed policy by name, sorted.
+func (e *environment) policies(t testing.TB) []string {
+	t.Helper()
+	names := []string{}
+	p := iam.NewListPoliciesPaginator(e.iam, &iam.ListPoliciesInput{})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx(t))
+		if err != nil {
+			t.Fatalf("admin ListPolicies: %v", err)
+		}
+		for _, pol := range out.Policies {
+			names = append(names, aws.ToString(pol.PolicyName))
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// attached lists the managed policies attached to a user by name, sorted; a
+// missing user has none.
+func (e *environment) attached(t testing.TB, user string) []string {
+	t.Helper()
+	names := []string{}
+	for _, p := range e.attachedPolicies(t, user) {
+		names = append(names, aws.ToString(p.PolicyName))
+	}
+	slices.Sort(names)
+	return names
+}
+
+// inline lists a user's inline policies by name, sorted.
+func (e *environment) inline(t testing.TB, user string) []string {
+	t.Helper()
+	names := []string{}
+	p := iam.NewListUserPoliciesPaginator(e.iam, &iam.ListUserPoliciesInput{UserName: aws.String(user)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx(t))
+		if err != nil {
+			t.Fatalf("admin ListUserPolicies(%s): %v", user, err)
+		}
+		names = append(names, page.PolicyNames...)
+	}
+	slices.Sort(names)
+	return names
+}
+
+func (e *environment) attachedPolicies(t testing.TB, user string) []iamtypes.AttachedPolicy {
+	t.Helper()
+	var out []iamtypes.AttachedPolicy
+	p := iam.NewListAttachedUserPoliciesPaginator(e.iam, &iam.ListAttachedUserPoliciesInput{UserName: aws.String(user)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx(t))
+		var missing *iamtypes.NoSuchEntityException
+		if errors.As(err, &missing) {
+			return nil
+		}
+		if err != nil {
+			t.Fatalf("admin ListAttachedUserPolicies(%s): %v", user, err)
+		}
+		out = append(out, page.AttachedPolicies...)
+	}
+	return out
 }
 
 func (e *environment) users(t testing.TB) []string {
@@ -169,9 +247,17 @@ func (e *environment) emptyBucket(t testing.TB, bucket string) {
 }
 
 // deleteUserOutOfBand removes a user the way an operator would with the IAM
-// API: its inline policies, its keys, then the user.
+// API: it detaches its managed policies (the filer path's grant; the policy
+// itself stays, as an operator who only removes the user leaves it), deletes
+// its inline policies (the IAM query API path's grant) and its keys, then
+// the user.
 func (e *environment) deleteUserOutOfBand(t testing.TB, user string) {
 	t.Helper()
+	for _, p := range e.attachedPolicies(t, user) {
+		if _, err := e.iam.DetachUserPolicy(ctx(t), &iam.DetachUserPolicyInput{UserName: aws.String(user), PolicyArn: p.PolicyArn}); err != nil {
+			t.Fatalf("admin DetachUserPolicy(%s, %s): %v", user, aws.ToString(p.PolicyName), err)
+		}
+	}
 	pols, err := e.iam.ListUserPolicies(ctx(t), &iam.ListUserPoliciesInput{UserName: aws.String(user)})
 	if err != nil {
 		t.Fatalf("admin ListUserPolicies(%s): %v", user, err)

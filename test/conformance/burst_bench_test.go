@@ -17,13 +17,16 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	cosi "sigs.k8s.io/container-object-storage-interface-spec"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
 )
 
 // BenchmarkGrantBurst sends COSI_BENCH_BURST (default 200) grants for one
 // bucket at the same moment, as a sidecar does when a namespace full of
 // BucketAccesses is applied, to the driver binary running as its own
-// process (users written through the IAM query API, or with
-// COSI_BENCH_BURST_FILER=1 through the filer's IAM gRPC service). It reports
+// process (users written on the pass's user path; in the IAM query API
+// pass, COSI_BENCH_BURST_FILER=1 writes them through the plaintext filer's
+// IAM gRPC service instead). It reports
 // how many were answered OK within the driver's wait
 // (--wait-timeout; the others answered UNAVAILABLE "still being applied" and
 // are retried as the sidecar would), the answer latencies, the time until
@@ -53,11 +56,12 @@ func BenchmarkGrantBurst(b *testing.B) {
 		bound = d
 	}
 	var extra []string
-	path := "IAM query API"
-	if os.Getenv("COSI_BENCH_BURST_FILER") == "1" {
-		// The stack's filer is a plaintext one on loopback.
+	path := e.path.String()
+	if os.Getenv("COSI_BENCH_BURST_FILER") == "1" && e.path == stack.IAMQueryAPI {
+		// The IAM pass's filer is a plaintext one on loopback; the filer
+		// pass's driver is on the filer path (with mutual TLS) already.
 		extra = []string{"--filer-grpc-address=" + e.stack.Seaweed.FilerGRPCAddress(), "--allow-insecure-filer"}
-		path = "filer IAM gRPC"
+		path = "filer IAM gRPC path (plaintext)"
 	}
 	p, bucketID := e.processDriverWithBucket(b, extra...)
 	conn, err := grpc.NewClient("unix://"+p.socket, grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -129,7 +133,7 @@ func BenchmarkGrantBurst(b *testing.B) {
 		b.ReportMetric(answers[len(answers)-1].Seconds(), "max-ok-s")
 		b.ReportMetric(all.Seconds(), "all-ok-s")
 		b.ReportMetric(hwm/(1<<20), "peak-rss-MiB")
-		b.Logf("%s path, %d grants at once, wait %s: %d answered OK within the wait, %d not OK after %s; first answer p50 %s max %s; OK p50 %s max %s; driver RSS %.0f MiB (peak %.0f MiB)",
+		b.Logf("%s, %d grants at once, wait %s: %d answered OK within the wait, %d not OK after %s; first answer p50 %s max %s; OK p50 %s max %s; driver RSS %.0f MiB (peak %.0f MiB)",
 			path, burst, waitTimeout, inWait, unanswered, bound, firsts[len(firsts)/2].Round(time.Millisecond), firsts[len(firsts)-1].Round(time.Millisecond),
 			answers[len(answers)/2].Round(time.Millisecond), answers[len(answers)-1].Round(time.Millisecond), rss/(1<<20), hwm/(1<<20))
 

@@ -77,7 +77,7 @@ func (e *environment) processDriverWithBucket(tb testing.TB, extraArgs ...string
 	if err != nil {
 		tb.Fatal(err)
 	}
-	d, err := newDriver(dir, saCfg, e.stack.Seaweed)
+	d, err := e.newDriver(dir, saCfg)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -10,5 +10,11 @@
 // app.Run, authenticated as a service account that holds only the Role the
 // driver ships with. Test names are the sentences of the contract they check.
 //
+// Every test runs twice, once per way the driver writes users, keys and
+// grants: the IAM query API, then the filer's IAM gRPC service with mutual
+// TLS. Each pass has a stack and a driver of its own; a test's output names
+// its pass in its first line, and a failed pass is named at the end.
+//
 // Run with: go test ./test/conformance/ -count=1 -v
+// (COSI_USER_PATHS=iam or =filer runs one pass only.)
 package conformance

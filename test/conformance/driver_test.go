@@ -42,10 +42,11 @@ type driver struct {
 }
 
 // newDriver writes the service account's kubeconfig and the admin
-// credential files into dir and prepares the driver's command line. The
-// socket lives in dir too: a short /tmp path keeps it under the 108-byte
-// limit of unix socket paths.
-func newDriver(dir string, saCfg *rest.Config, sw *stack.Seaweed) (*driver, error) {
+// credential files into dir and prepares the driver's command line, on the
+// environment's user path. The socket lives in dir too: a short /tmp path
+// keeps it under the 108-byte limit of unix socket paths.
+func (e *environment) newDriver(dir string, saCfg *rest.Config) (*driver, error) {
+	sw := e.stack.Seaweed
 	kubeconfig := filepath.Join(dir, "driver.kubeconfig")
 	if err := stack.WriteKubeconfig(saCfg, kubeconfig); err != nil {
 		return nil, err
@@ -75,7 +76,7 @@ func newDriver(dir string, saCfg *rest.Config, sw *stack.Seaweed) (*driver, erro
 		secretFile:  secretFile,
 		adminSecret: sw.SecretKey,
 		log:         logFile,
-		args: []string{
+		args: append([]string{
 			// Metrics and probes on one port; the debug level puts each
 			// reconcile's steps and client-go's lines into the log that
 			// is checked for secrets.
@@ -95,7 +96,7 @@ func newDriver(dir string, saCfg *rest.Config, sw *stack.Seaweed) (*driver, erro
 			"--wait-timeout=" + waitTimeout.String(),
 			"--leader-elect=true",
 			"--grace-period=5s",
-		},
+		}, e.pathArgs...),
 	}, nil
 }
 

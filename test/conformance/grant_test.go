@@ -16,6 +16,7 @@ import (
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/grpcapi"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/s3check"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
 )
 
 var accountRE = regexp.MustCompile("^" + regexp.QuoteMeta(userPrefix) + "[0-9a-f]{32}$")
@@ -110,6 +111,21 @@ func TestGrantBucketAccess(t *testing.T) {
 		}
 		if strings.Contains(meta, first.secret) {
 			t.Errorf("the secret key appears in labels, annotations or a ConfigMap")
+		}
+	})
+
+	t.Run("The user's permissions are one policy, in the form of the driver's user path", func(t *testing.T) {
+		inline, attached := e.inline(t, first.account), e.attached(t, first.account)
+		if e.path == stack.FilerGRPC {
+			// The IAM gRPC service reads no inline policy: the grant is a
+			// managed policy of the access's own, attached by name.
+			if len(inline) != 0 || len(attached) != 1 || !slices.Contains(e.policies(t), attached[0]) {
+				t.Errorf("user %s: inline policies %v, attached %v; want one existing managed policy only", first.account, inline, attached)
+			}
+			return
+		}
+		if len(inline) != 1 || len(attached) != 0 {
+			t.Errorf("user %s: inline policies %v, attached %v; want one inline policy only", first.account, inline, attached)
 		}
 	})
 

@@ -53,6 +53,13 @@ type environment struct {
 	// ownerID is the owner id the driver tags its buckets with: by default
 	// derived from the UID of its namespace.
 	ownerID string
+	// path is how the driver writes users, keys and grants in this pass, and
+	// pathArgs the flags that select it; every driver a test starts gets them.
+	path     stack.UserPath
+	pathArgs []string
+	// hostile is the tenant of the threat model, made when a test first
+	// needs it.
+	hostile hostileTenant
 }
 
 var (
@@ -61,23 +68,60 @@ var (
 )
 
 // mustEnv returns the environment, failing the test when TestMain could not
-// set it up.
+// set it up. Its first log line names the user path, so that the output of
+// a failed test says which pass it failed in.
 func mustEnv(t *testing.T) *environment {
 	t.Helper()
 	if setupErr != nil {
-		t.Fatalf("set-up failed: %v", setupErr)
+		t.Fatalf("set-up on the %s failed: %v", passPath, setupErr)
 	}
 	if env == nil {
 		t.Fatal("set-up did not run")
 	}
+	t.Logf("on the %s", env.path)
 	return env
 }
 
+// passPath is the user path of the pass that is running.
+var passPath stack.UserPath
+
+// TestMain runs every test once per user path (stack.UserPaths: both unless
+// COSI_USER_PATHS narrows it), each pass on a stack and a driver of its own,
+// so that nothing one pass leaves behind can decide the other's outcome.
+// The filer pass's SeaweedFS requires mutual TLS on every gRPC port, as the
+// driver requires it of a filer in production.
 func TestMain(m *testing.M) {
-	code := stack.Run(m, stack.Options{}, func(s *stack.Stack) {
-		env, setupErr = setUp(s)
+	paths, err := stack.UserPaths(os.Getenv)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "conformance: %v\n", err)
+		os.Exit(2)
+	}
+	code := 0
+	var failed []string
+	for _, p := range paths {
+		if c := runPass(m, p); c != 0 {
+			code = c
+			failed = append(failed, p.String())
+		}
+	}
+	if len(failed) > 0 {
+		fmt.Printf("conformance: FAIL on the %s\n", strings.Join(failed, " and on the "))
+	}
+	os.Exit(code)
+}
+
+// runPass starts a stack for path and the driver on it, runs the tests and
+// checks the driver's log.
+func runPass(m *testing.M, path stack.UserPath) int {
+	env, setupErr, passPath = nil, nil, path
+	// Printed between the passes' test lines (go test -v), which do not name
+	// the path themselves.
+	fmt.Printf("conformance: every test on the %s\n", path)
+	opts := stack.Options{Seaweed: path.Seaweed(stack.SeaweedOptions{})}
+	code := stack.Run(m, opts, func(s *stack.Stack) {
+		env, setupErr = setUp(s, path)
 		if setupErr != nil {
-			fmt.Fprintf(os.Stderr, "conformance: set-up: %v\n", setupErr)
+			fmt.Fprintf(os.Stderr, "conformance: set-up on the %s: %v\n", path, setupErr)
 		}
 	})
 	// The stack is already stopped here (stack.Run offers no hook between the
@@ -86,34 +130,43 @@ func TestMain(m *testing.M) {
 	if env != nil && env.driver != nil {
 		d := env.driver
 		if err := d.stop(); err != nil {
-			fmt.Fprintf(os.Stderr, "conformance: stop driver: %v\n", err)
+			fmt.Fprintf(os.Stderr, "conformance: stop driver on the %s: %v\n", path, err)
 		}
 		if leaked := d.logLeaks(); len(leaked) > 0 {
-			fmt.Fprintf(os.Stderr, "conformance: the driver log contains %d secret(s): %s\n", len(leaked), strings.Join(leaked, ", "))
+			fmt.Fprintf(os.Stderr, "conformance: the driver log on the %s contains %d secret(s): %s\n", path, len(leaked), strings.Join(leaked, ", "))
 			code = 1
 		}
 		if code != 0 {
+			fmt.Fprintf(os.Stderr, "conformance: driver log of the %s\n", path)
 			d.dumpLog(os.Stderr)
 		}
+		// The next pass's driver gets a log of its own.
+		klog.SetOutputBySeverity("INFO", io.Discard)
 		if os.Getenv(stack.KeepLogsEnv) == "1" {
-			fmt.Fprintf(os.Stderr, "conformance: kept the driver's files (log, kubeconfig, socket) in %s\n", d.dir)
+			fmt.Fprintf(os.Stderr, "conformance: kept the driver's files (log, kubeconfig, socket) of the %s in %s\n", path, d.dir)
 		} else {
 			d.removeDir()
 		}
 	}
-	os.Exit(code)
+	return code
 }
 
 // setUp creates the namespaces, the driver's service account and its roles,
-// and starts the driver as that service account.
-func setUp(s *stack.Stack) (*environment, error) {
+// and starts the driver on path as that service account.
+func setUp(s *stack.Stack, path stack.UserPath) (*environment, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
+	pathArgs, err := path.DriverArgs(s.Seaweed)
+	if err != nil {
+		return nil, err
+	}
 	e := &environment{
-		stack: s,
-		kube:  s.Kube.Client,
-		s3:    s.Seaweed.S3Client(),
-		iam:   newIAMClient(s.Seaweed.Endpoint, s.Seaweed.Region, s.Seaweed.AccessKey, s.Seaweed.SecretKey),
+		stack:    s,
+		kube:     s.Kube.Client,
+		s3:       s.Seaweed.S3Client(),
+		iam:      newIAMClient(s.Seaweed.Endpoint, s.Seaweed.Region, s.Seaweed.AccessKey, s.Seaweed.SecretKey),
+		path:     path,
+		pathArgs: pathArgs,
 	}
 	for _, ns := range []string{driverNamespace, workloadNamespace} {
 		if err := s.Kube.CreateNamespace(ctx, ns); err != nil {
@@ -157,7 +210,7 @@ func setUp(s *stack.Stack) (*environment, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create driver directory: %w", err)
 	}
-	d, err := newDriver(dir, saCfg, s.Seaweed)
+	d, err := e.newDriver(dir, saCfg)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err

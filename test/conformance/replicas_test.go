@@ -27,7 +27,7 @@ func TestSecondReplica(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	second, err := newDriver(dir, saCfg, e.stack.Seaweed)
+	second, err := e.newDriver(dir, saCfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,27 +20,28 @@ import (
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
 )
 
-// The hostile identity of the threat model: another tenant of the same
-// SeaweedFS, not an admin, allowed every S3 action on buckets named like the
-// ones the COSI controller asks for (bucket-*). It can create such buckets
-// before the driver does, tag them with whatever it reads or guesses, and
-// write data into them.
-var (
-	tenantOnce sync.Once
-	tenant     *s3check.Tenant
-	tenantErr  error
-)
+// hostileTenant is the hostile identity of the threat model: another tenant
+// of the same SeaweedFS, not an admin, allowed every S3 action on buckets
+// named like the ones the COSI controller asks for (bucket-*). It can create
+// such buckets before the driver does, tag them with whatever it reads or
+// guesses, and write data into them. Each pass's SeaweedFS gets its own.
+type hostileTenant struct {
+	once   sync.Once
+	tenant *s3check.Tenant
+	err    error
+}
 
 func (e *environment) tenant(t *testing.T) *s3check.Tenant {
 	t.Helper()
-	tenantOnce.Do(func() {
-		tenant, tenantErr = s3check.NewTenant(ctx(t), e.iam, e.stack.Seaweed.Endpoint, e.stack.Seaweed.Region,
+	h := &e.hostile
+	h.once.Do(func() {
+		h.tenant, h.err = s3check.NewTenant(ctx(t), e.iam, e.stack.Seaweed.Endpoint, e.stack.Seaweed.Region,
 			"tenant-conformance", "bucket-*")
 	})
-	if tenantErr != nil {
-		t.Fatal(tenantErr)
+	if h.err != nil {
+		t.Fatal(h.err)
 	}
-	return tenant
+	return h.tenant
 }
 
 // tenantBucket creates a bucket as the tenant, tagged with tags, holding one
