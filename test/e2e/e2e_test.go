@@ -203,7 +203,14 @@ func TestDeletedBucketAccessIsRevoked(t *testing.T) {
 func TestDeletionPolicy(t *testing.T) {
 	setup(t)
 
-	t.Run("Delete removes the emptied bucket and every user", func(t *testing.T) {
+	t.Run("Delete removes the emptied bucket, every user and every policy", func(t *testing.T) {
+		var before []string
+		if env.adminIAM != nil {
+			var err error
+			if before, err = policies(testContext(t)); err != nil {
+				t.Fatal(err)
+			}
+		}
 		ns := newNamespace(t)
 		bucketClass := createBucketClass(t, framework.DeletionPolicyDelete, nil)
 		accessClass := createAccessClass(t, nil)
@@ -220,6 +227,26 @@ func TestDeletionPolicy(t *testing.T) {
 		requireUser(t, a.AccountID, false)
 		requireUser(t, b.AccountID, false)
 		requireBucket(t, framework.Str(bucket, "status", "bucketID"), false)
+		if env.adminIAM != nil {
+			waitFor(t, "the accesses' policies to be gone", func(ctx context.Context) error {
+				after, err := policies(ctx)
+				if err != nil {
+					return err
+				}
+				// Only what appeared since counts: in a shared cluster
+				// others may remove policies of their own meanwhile.
+				var left []string
+				for _, p := range after {
+					if !slices.Contains(before, p) {
+						left = append(left, p)
+					}
+				}
+				if len(left) > 0 {
+					return fmt.Errorf("managed policies created since the claim are still there: %v", left)
+				}
+				return nil
+			})
+		}
 	})
 
 	t.Run("Delete with purge removes a bucket with its objects", func(t *testing.T) {

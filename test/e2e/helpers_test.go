@@ -402,6 +402,25 @@ func users(ctx context.Context) ([]string, error) {
 	return names, nil
 }
 
+// policies lists every SeaweedFS managed policy by name, sorted. On the
+// filer path each access's grant is one (named after its user), which must
+// go when the access does.
+func policies(ctx context.Context) ([]string, error) {
+	names := []string{}
+	p := iam.NewListPoliciesPaginator(env.adminIAM, &iam.ListPoliciesInput{})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("ListPolicies: %w", err)
+		}
+		for _, pol := range page.Policies {
+			names = append(names, aws.ToString(pol.PolicyName))
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
 // bucketExists asks SeaweedFS with the admin identity whether a bucket exists.
 func bucketExists(ctx context.Context, name string) (bool, error) {
 	_, err := env.adminS3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(name)})

@@ -62,6 +62,9 @@ type suite struct {
 	// startErr is why the local components did not start; every test
 	// reports it.
 	startErr error
+	// path is how the local driver writes users, keys and grants in this
+	// pass; empty in cluster mode, where the driver is configured as it is.
+	path stack.UserPath
 }
 
 var env suite
@@ -79,17 +82,65 @@ func TestMain(m *testing.M) {
 	os.Exit(runLocal(m))
 }
 
-// runLocal starts the harness stack, then the driver and sidecar, and runs
-// the controller stand-in for the duration of the tests.
+// runLocal runs the tests once per user path (stack.UserPaths: both unless
+// COSI_USER_PATHS narrows it), each pass on a stack, a driver and a sidecar
+// of its own. The filer pass runs filerPassTests only.
 func runLocal(m *testing.M) int {
+	paths, err := stack.UserPaths(os.Getenv)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
+		return 2
+	}
+	code := 0
+	var failed []string
+	for _, p := range paths {
+		if c := runLocalPass(m, p); c != 0 {
+			code = c
+			failed = append(failed, p.String())
+		}
+	}
+	if len(failed) > 0 {
+		fmt.Printf("e2e: FAIL on the %s\n", strings.Join(failed, " and on the "))
+	}
+	return code
+}
+
+// filerPassTests are the tests the filer pass runs: a workload's whole flow
+// (claim, access, credentials Secret, S3 round trip, a read-only access,
+// revocation of a deleted BucketAccess, deletion with every policy), which
+// is where the driver's user path matters. The other tests exercise the
+// sidecar, the controller stand-in, restarts, name mapping, the shipped
+// manifests and chainsaw, which the user path does not change (the
+// conformance suite restarts and kills the driver on both paths); they run
+// in the IAM query API pass only, so the second pass adds little time.
+var filerPassTests = map[string]bool{
+	"TestClaimAndAccessGiveWorkingCredentials": true,
+	"TestReadOnlyAccessDeniesWrites":           true,
+	"TestDeletedBucketAccessIsRevoked":         true,
+	"TestDeletionPolicy":                       true,
+}
+
+// runLocalPass starts the harness stack for path, then the driver on path
+// and the sidecar, and runs the controller stand-in for the duration of the
+// tests.
+func runLocalPass(m *testing.M, path stack.UserPath) int {
+	env = suite{settings: env.settings, path: path}
+	// Printed between the passes' test lines (go test -v), which do not name
+	// the path themselves.
+	fmt.Printf("e2e: on the %s\n", path)
 	ctx, cancel := context.WithCancel(context.Background())
 	var dir string
-	code := stack.Run(m, stack.Options{}, func(s *stack.Stack) {
+	opts := stack.Options{Seaweed: path.Seaweed(stack.SeaweedOptions{})}
+	code := stack.Run(m, opts, func(s *stack.Stack) {
 		env.kube, env.dyn = s.Kube.Client, s.Kube.Dynamic
 		env.kubeconfig = s.Kube.KubeconfigPath
 		env.s3Endpoint = s.Seaweed.Endpoint
 		env.adminS3 = s.Seaweed.S3Client()
 		env.adminIAM = newIAMClient(s.Seaweed.Endpoint, s.Seaweed.Region, s.Seaweed.AccessKey, s.Seaweed.SecretKey)
+		var pathArgs []string
+		if pathArgs, env.startErr = path.DriverArgs(s.Seaweed); env.startErr != nil {
+			return
+		}
 		// A short path: the unix socket lives here.
 		if dir, env.startErr = os.MkdirTemp("", "e2e-"); env.startErr != nil {
 			return
@@ -106,6 +157,7 @@ func runLocal(m *testing.M) int {
 			Namespace:      "cosi-seaweedfs",
 			DriverName:     env.settings.DriverName,
 			Dir:            dir,
+			DriverArgs:     pathArgs,
 		})
 		if env.startErr != nil {
 			var b bytes.Buffer
@@ -113,7 +165,7 @@ func runLocal(m *testing.M) int {
 			fmt.Fprint(os.Stderr, b.String())
 			return
 		}
-		fmt.Fprintf(os.Stderr, "e2e: driver and sidecar ready in %s (logs in %s)\n", time.Since(began).Round(time.Millisecond), dir)
+		fmt.Fprintf(os.Stderr, "e2e: driver (%s) and sidecar ready in %s (logs in %s)\n", path, time.Since(began).Round(time.Millisecond), dir)
 		ctrl := &framework.Controller{Dynamic: s.Kube.Dynamic, PresetSidecarFinalizer: true}
 		env.replaceController = localController(ctx, ctrl)
 		env.restart = restartLocal
@@ -124,7 +176,7 @@ func runLocal(m *testing.M) int {
 	// the whole run is checked once more here.
 	if env.local != nil {
 		if lines := env.local.ProblemLines(); len(lines) > 0 {
-			fmt.Fprintf(os.Stderr, "e2e: RBAC refusals or panics in the driver or sidecar logs:\n%s\n", strings.Join(lines, "\n"))
+			fmt.Fprintf(os.Stderr, "e2e: RBAC refusals or panics in the driver or sidecar logs on the %s:\n%s\n", path, strings.Join(lines, "\n"))
 			if code == 0 {
 				code = 1
 			}
@@ -133,7 +185,7 @@ func runLocal(m *testing.M) int {
 	if dir != "" && code == 0 && os.Getenv(stack.KeepLogsEnv) != "1" {
 		_ = os.RemoveAll(dir)
 	} else if dir != "" {
-		fmt.Fprintf(os.Stderr, "e2e: driver and sidecar logs kept in %s\n", dir)
+		fmt.Fprintf(os.Stderr, "e2e: driver and sidecar logs of the %s kept in %s\n", path, dir)
 	}
 	return code
 }
@@ -181,12 +233,20 @@ func newIAMClient(endpoint, region, accessKey, secretKey string) *iam.Client {
 	})
 }
 
-// setup is the first call of every test: it fails the test if the suite
-// could not start, and dumps the component logs when the test fails.
+// setup is the first call of every test: it skips a test the pass does not
+// run, fails the test if the suite could not start, and dumps the component
+// logs when the test fails.
 func setup(t *testing.T) {
 	t.Helper()
+	if env.path != "" {
+		if env.path != stack.IAMQueryAPI && !filerPassTests[t.Name()] {
+			t.Skipf("not on the %s: the user path does not change what it checks (see filerPassTests)", env.path)
+		}
+		// The first line of a failed test's output says which pass it was.
+		t.Logf("on the %s", env.path)
+	}
 	if env.startErr != nil {
-		t.Fatalf("the local driver and sidecar did not start: %v", env.startErr)
+		t.Fatalf("the local driver and sidecar did not start on the %s: %v", env.path, env.startErr)
 	}
 	if env.kube == nil {
 		t.Fatal("the suite has no cluster")
