@@ -198,14 +198,9 @@ func TestReadiness(t *testing.T) {
 	})
 
 	t.Run("Readiness fails while the admin credentials are wrong and recovers when they are fixed", func(t *testing.T) {
-		if e.path == stack.FilerGRPC {
-			// The driver's SeaweedFS check signs nothing with the admin key
-			// on this path: it checks that anonymous requests are refused,
-			// then reads a user through the filer's IAM gRPC service, which
-			// authenticates the client certificate only. With wrong admin
-			// credentials /readyz stays 200 while every bucket call fails.
-			t.Skip("the driver's readiness does not check the admin credentials on the filer path")
-		}
+		// On the filer path too: the admin key still signs every bucket call,
+		// though users go through the filer's IAM gRPC service (which
+		// authenticates the client certificate only).
 		good, err := os.ReadFile(d.secretFile)
 		if err != nil {
 			t.Fatal(err)
