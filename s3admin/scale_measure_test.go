@@ -420,11 +420,19 @@ func (s *scaleRun) burst(ctx context.Context, size int, r *scaleRow) {
 	slowest := slices.Max(append([]time.Duration{0}, r.filerDrv...))
 	s.note("at %d users, %d grants at once on the filer path: %d answered within the default wait of 20s, the slowest after %s, %d not within 3m",
 		size, burstSize, within, round(slowest), failed)
+	eachOf(accesses, func(a Access) { _ = s.filerAdmin.DeleteUser(ctx, a.User, "") })
+	s.rawBurst(ctx, size, r)
+}
+
+// eachOf runs fn for every access, 8 at a time, and returns when all are
+// done: the burst's clean-up, which is not measured.
+func eachOf(accesses []Access, fn func(Access)) {
 	work := make(chan Access)
+	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
 			for a := range work {
-				_ = s.filerAdmin.DeleteUser(ctx, a.User, "")
+				fn(a)
 			}
 		})
 	}
@@ -433,7 +441,6 @@ func (s *scaleRun) burst(ctx context.Context, size int, r *scaleRow) {
 	}
 	close(work)
 	wg.Wait()
-	s.rawBurst(ctx, size, r)
 }
 
 // rawBurst is the floor of burst: burstSize least-privilege grants written
@@ -468,20 +475,10 @@ func (s *scaleRun) rawBurst(ctx context.Context, size int, r *scaleRow) {
 	wg.Wait()
 	s.note("at %d users, the raw floor of %d least-privilege grants at once: the slowest usable after %s, %d not within 3m",
 		size, burstSize, round(slices.Max(append([]time.Duration{0}, r.filerLP...))), failed)
-	work := make(chan Access)
-	for range 8 {
-		wg.Go(func() {
-			for a := range work {
-				_ = s.filer.DeletePolicy(ctx, accessPolicyName(a.User))
-				_ = s.filer.DeleteUser(ctx, a.User)
-			}
-		})
-	}
-	for _, a := range accesses {
-		work <- a
-	}
-	close(work)
-	wg.Wait()
+	eachOf(accesses, func(a Access) {
+		_ = s.filer.DeletePolicy(ctx, accessPolicyName(a.User))
+		_ = s.filer.DeleteUser(ctx, a.User)
+	})
 }
 
 // writeLeastPrivilege writes an exact grant the way the filer path must:
