@@ -177,18 +177,25 @@ func planInline(a Access, obs userObservation, doc string, rewrite bool) accessP
 func planManaged(a Access, obs userObservation, doc string, rewrite bool) accessPlan {
 	var p accessPlan
 	add := func(s userStep) { s.user = a.User; p.steps = append(p.steps, s) }
+	id, removed, remaining := desiredIdentity(a, accessPolicyName(a.User), obs)
+	p.removed, p.remaining = removed, remaining
+	writeIdentity := !identityEqual(obs, id)
+	if writeIdentity && !slices.ContainsFunc(obs.keys, func(k keyInfo) bool { return k.id == a.AccessKeyID }) {
+		// The IAM service stores whatever key it is given; the IAM query
+		// API refuses a key id another identity holds, and so must this
+		// path, or two identities would answer to one key. Checked before
+		// anything is written, so that a refused access writes nothing,
+		// and so that the grant and the identity are written back to back:
+		// the S3 gateway reloads every identity after each of them, and a
+		// reload that starts between the two writes can drop the identity
+		// the second one announced, leaving the key unknown until the
+		// next reload.
+		add(userStep{kind: stepCheckKeyFree, name: a.AccessKeyID})
+	}
 	if !obs.hasAccessPolicy || !grantEqual(obs.accessPolicy, doc) || rewrite {
 		add(userStep{kind: stepPutGrant, doc: doc})
 	}
-	id, removed, remaining := desiredIdentity(a, accessPolicyName(a.User), obs)
-	p.removed, p.remaining = removed, remaining
-	if !identityEqual(obs, id) {
-		if !slices.ContainsFunc(obs.keys, func(k keyInfo) bool { return k.id == a.AccessKeyID }) {
-			// The IAM service stores whatever key it is given; the IAM
-			// query API refuses a key id another identity holds, and so
-			// must this path, or two identities would answer to one key.
-			add(userStep{kind: stepCheckKeyFree, name: a.AccessKeyID})
-		}
+	if writeIdentity {
 		add(userStep{kind: stepWriteIdentity, identity: id, create: !obs.exists})
 	}
 	// The grant is in force in its own form now; whatever else granted

@@ -130,13 +130,13 @@ var planAccessCases = []struct {
 		},
 	},
 	{
-		name: "managed: a missing user gets its grant first, then the key is checked free and the identity created naming it",
+		name: "managed: a missing user's key is checked free first, then it gets its grant and the identity naming it",
 		form: managedGrant,
 		obs:  func(t *testing.T) userObservation { return userObservation{viaFiler: true} },
 		want: func(t *testing.T) accessPlan {
 			return accessPlan{steps: []userStep{
-				{kind: stepPutGrant, user: planUser, doc: planDoc(t, "bkt", ModeReadWrite)},
 				{kind: stepCheckKeyFree, user: planUser, name: planKey},
+				{kind: stepPutGrant, user: planUser, doc: planDoc(t, "bkt", ModeReadWrite)},
 				{kind: stepWriteIdentity, user: planUser, create: true, identity: planIdentity()},
 			}}
 		},
