@@ -388,40 +388,49 @@ const burstSize = 200
 // rows above) and removes them again.
 func (s *scaleRun) burst(ctx context.Context, size int, r *scaleRow) {
 	r.driverNote = "-"
-	accesses := make([]Access, burstSize)
-	for i := range accesses {
-		accesses[i] = s.next("burst")
+	accesses, took, failed := s.atOnce(ctx, "burst", func(ctx context.Context, a Access) error {
+		return s.ensure(ctx, s.filerAdmin, a)
+	})
+	r.filerDrv = took
+	within := 0
+	for _, d := range took {
+		if d <= 20*time.Second {
+			within++
+		}
 	}
-	bctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	s.note("at %d users, %d grants at once on the filer path: %d answered within the default wait of 20s, the slowest after %s, %d not within 3m",
+		size, burstSize, within, round(slices.Max(append([]time.Duration{0}, took...))), failed)
+	eachOf(accesses, func(a Access) { _ = s.filerAdmin.DeleteUser(ctx, a.User, "") })
+	s.rawBurst(ctx, size, r)
+}
+
+// atOnce starts burstSize new accesses named after kind at the same moment,
+// each through grant, and returns them, the time from the start until each
+// grant that succeeded did (within three minutes), and how many did not.
+func (s *scaleRun) atOnce(ctx context.Context, kind string, grant func(context.Context, Access) error) (accesses []Access, took []time.Duration, failed int) {
+	accesses = make([]Access, burstSize)
+	for i := range accesses {
+		accesses[i] = s.next(kind)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
 	var mu sync.Mutex
-	failed := 0
 	start := time.Now()
 	var wg sync.WaitGroup
 	for _, a := range accesses {
 		wg.Go(func() {
-			err := s.ensure(bctx, s.filerAdmin, a)
+			err := grant(ctx, a)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
 				failed++
 				return
 			}
-			r.filerDrv = append(r.filerDrv, time.Since(start))
+			took = append(took, time.Since(start))
 		})
 	}
 	wg.Wait()
-	within := 0
-	for _, d := range r.filerDrv {
-		if d <= 20*time.Second {
-			within++
-		}
-	}
-	slowest := slices.Max(append([]time.Duration{0}, r.filerDrv...))
-	s.note("at %d users, %d grants at once on the filer path: %d answered within the default wait of 20s, the slowest after %s, %d not within 3m",
-		size, burstSize, within, round(slowest), failed)
-	eachOf(accesses, func(a Access) { _ = s.filerAdmin.DeleteUser(ctx, a.User, "") })
-	s.rawBurst(ctx, size, r)
+	return accesses, took, failed
 }
 
 // eachOf runs fn for every access, 8 at a time, and returns when all are
@@ -447,34 +456,15 @@ func eachOf(accesses []Access, fn func(Access)) {
 // at once straight to the filer's IAM service (the access's managed policy,
 // then the identity naming it), each timed until its key is usable.
 func (s *scaleRun) rawBurst(ctx context.Context, size int, r *scaleRow) {
-	accesses := make([]Access, burstSize)
-	for i := range accesses {
-		accesses[i] = s.next("rawburst")
-	}
-	bctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
-	defer cancel()
-	var mu sync.Mutex
-	failed := 0
-	start := time.Now()
-	var wg sync.WaitGroup
-	for _, a := range accesses {
-		wg.Go(func() {
-			err := s.writeLeastPrivilege(bctx, a)
-			if err == nil {
-				err = s.usable(bctx, a)
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				failed++
-				return
-			}
-			r.filerLP = append(r.filerLP, time.Since(start))
-		})
-	}
-	wg.Wait()
+	accesses, took, failed := s.atOnce(ctx, "rawburst", func(ctx context.Context, a Access) error {
+		if err := s.writeLeastPrivilege(ctx, a); err != nil {
+			return err
+		}
+		return s.usable(ctx, a)
+	})
+	r.filerLP = took
 	s.note("at %d users, the raw floor of %d least-privilege grants at once: the slowest usable after %s, %d not within 3m",
-		size, burstSize, round(slices.Max(append([]time.Duration{0}, r.filerLP...))), failed)
+		size, burstSize, round(slices.Max(append([]time.Duration{0}, took...))), failed)
 	eachOf(accesses, func(a Access) {
 		_ = s.filer.DeletePolicy(ctx, accessPolicyName(a.User))
 		_ = s.filer.DeleteUser(ctx, a.User)
