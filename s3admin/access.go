@@ -191,26 +191,24 @@ func (c *SeaweedFS) EnsureAccess(ctx context.Context, a Access) (changed bool, e
 		return false, err
 	}
 	defer unlock()
-	// Granting on a bucket the driver does not own would change who can read
-	// someone else's data; granting on a missing bucket would pre-authorize
-	// whoever creates that name next.
-	exists, marks, _, err := c.bucketMarks(ctx, a.Bucket, a.BucketOwner)
-	if err != nil {
-		return false, err
-	}
-	if err := checkGrantBucket(a, exists, marks); err != nil {
+	if err := checkGrantBucket(ctx, c.bucketEngine(), a); err != nil {
 		return false, err
 	}
 	return ensureAccess(ctx, c.userBackend(), a, c.cfg.UserPrefix)
 }
 
 // checkGrantBucket refuses an access whose bucket is missing or does not
-// carry its record's marks.
-func checkGrantBucket(a Access, exists bool, marks MarkedBucket) error {
-	if !exists {
+// carry its record's marks. Granting on a bucket the driver does not own
+// would change who can read someone else's data; granting on a missing
+// bucket would pre-authorize whoever creates that name next.
+func checkGrantBucket(ctx context.Context, buckets *bucketEngine, a Access) error {
+	obs, _, err := buckets.marks(ctx, a.Bucket, a.BucketOwner)
+	switch {
+	case err != nil:
+		return err
+	case !obs.Exists:
 		return newError("EnsureAccess", ErrNotFound, "bucket %q does not exist", a.Bucket)
-	}
-	if a.BucketOwner.Owner == "" || !marks.Owns(a.BucketOwner) {
+	case a.BucketOwner.Owner == "" || !obs.Marks.Owns(a.BucketOwner):
 		return newError("EnsureAccess", ErrNotOwned, "bucket %q does not carry its record's marks", a.Bucket)
 	}
 	return nil

@@ -24,21 +24,19 @@ type bucketEngine struct {
 
 // settling is how long the engine waits for a store to show its own writes.
 type settling struct {
-	// tagReads reads of a bucket that does not carry the caller's marks are
-	// made, tagInterval apart, before that answer is believed (see marks).
-	tagReads    int
-	tagInterval time.Duration
-	// fenceProbes writes are tried, fenceInterval apart, before a new fence
-	// is reported as not in force yet (see fence).
-	fenceProbes   int
-	fenceInterval time.Duration
+	// tags: reads of a bucket that does not carry the caller's marks are
+	// repeated at this pace before that answer is believed (see marks).
+	tags pace
+	// fence: writes are tried at this pace before a new fence is reported
+	// as not in force yet (see fence).
+	fence pace
 }
 
 // seaweedSettling is what SeaweedFS needs: its S3 gateway answers from
 // caches that its filer subscription refreshes asynchronously.
 var seaweedSettling = settling{
-	tagReads: 10, tagInterval: 100 * time.Millisecond,
-	fenceProbes: 20, fenceInterval: 100 * time.Millisecond,
+	tags:  pace{tries: 10, first: 100 * time.Millisecond},
+	fence: pace{tries: 20, first: 100 * time.Millisecond},
 }
 
 // marks reads the bucket's tags for a decision about it.
@@ -52,7 +50,7 @@ var seaweedSettling = settling{
 // own bucket look foreign. (A missing bucket is reliable: deleting and
 // creating a bucket update the cache before they answer.)
 func (e *bucketEngine) marks(ctx context.Context, name string, own Ownership) (obs bucketObserved, tags map[string]string, err error) {
-	_, waitErr := settle(ctx, "GetBucketTagging", e.settle.tagReads, e.settle.tagInterval, func() (bool, error) {
+	_, waitErr := settle(ctx, "GetBucketTagging", e.settle.tags, func() (bool, error) {
 		obs, tags, err = e.readMarks(ctx, name)
 		return err != nil || !obs.Exists || obs.Marks.Owns(own), nil
 	})
@@ -72,23 +70,35 @@ func (e *bucketEngine) readMarks(ctx context.Context, name string) (bucketObserv
 	return bucketObserved{Exists: true, Marks: marksOf(name, tags)}, tags, nil
 }
 
-// settle calls try up to attempts times, interval apart, until it reports
-// done, and says whether it did. SeaweedFS refreshes what several calls read
-// asynchronously after a write (see bucketEngine.marks, keyAccepted); a wait
-// cut short by ctx is a transient error of op, as is an error from try.
-func settle(ctx context.Context, op string, attempts int, interval time.Duration, try func() (done bool, err error)) (bool, error) {
+// pace is how settle spaces its tries: up to tries of them, the first wait
+// first long, each next one twice the last up to max (0: every wait is
+// first).
+type pace struct {
+	tries      int
+	first, max time.Duration
+}
+
+// settle calls try at pace p until it reports done, and says whether it
+// did. SeaweedFS refreshes what several calls read asynchronously after a
+// write (see bucketEngine.marks, keyAccepted); a wait cut short by ctx is a
+// transient error of op, as is an error from try.
+func settle(ctx context.Context, op string, p pace, try func() (done bool, err error)) (bool, error) {
+	wait := p.first
 	for attempt := 1; ; attempt++ {
 		done, err := try()
 		if err != nil || done {
 			return done, err
 		}
-		if attempt >= attempts {
+		if attempt >= p.tries {
 			return false, nil
 		}
 		select {
 		case <-ctx.Done():
 			return false, &Error{Op: op, Kind: ErrTransient, Err: ctx.Err()}
-		case <-time.After(interval):
+		case <-time.After(wait):
+		}
+		if p.max > wait {
+			wait = min(2*wait, p.max)
 		}
 	}
 }

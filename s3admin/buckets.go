@@ -49,14 +49,6 @@ func (c *SeaweedFS) fence(ctx context.Context, name string) error {
 	return c.bucketEngine().fence(ctx, name)
 }
 
-// bucketMarks reads the owner and marker tags for a decision about the
-// bucket, waiting out a lagging cache (see bucketEngine.marks). exists is
-// false for a missing bucket; the marks are "" for a bucket without them.
-func (c *SeaweedFS) bucketMarks(ctx context.Context, bucket string, own Ownership) (exists bool, marks MarkedBucket, tags []s3types.Tag, err error) {
-	obs, set, err := c.bucketEngine().marks(ctx, bucket, own)
-	return obs.Exists, obs.Marks, tagSet(set), err
-}
-
 // createBucket is one CreateBucket request. No SDK retry: the reconciler
 // retries with its own backoff. Only a create that made the bucket counts as
 // a write (and passes its "after" crash point): the other answers change

@@ -17,7 +17,7 @@ var _ bucketBackend = fakeBuckets{}
 
 // fakeSettling: the Fake shows every write at once, so a read is believed
 // the first time; the fence is still proven by a probe, as in SeaweedFS.
-var fakeSettling = settling{tagReads: 1, fenceProbes: seaweedSettling.fenceProbes}
+var fakeSettling = settling{tags: pace{tries: 1}, fence: pace{tries: seaweedSettling.fence.tries}}
 
 func (f *Fake) bucketEngine() *bucketEngine {
 	return &bucketEngine{be: fakeBuckets{f}, locks: &f.bucketLocks, settle: fakeSettling}
@@ -57,18 +57,6 @@ func (f *Fake) SetBucketTags(name string, tags map[string]string) error {
 		b.tags = map[string]string{}
 	}
 	return nil
-}
-
-// bucketMarksLocked is one read of the bucket's marks, with f.mu held.
-func (f *Fake) bucketMarksLocked(name string) (exists bool, marks MarkedBucket, err error) {
-	if err := f.op("GetBucketTagging", false); err != nil {
-		return false, MarkedBucket{}, err
-	}
-	b := f.buckets[name]
-	if b == nil {
-		return false, MarkedBucket{}, nil
-	}
-	return true, marksOf(name, b.tags), nil
 }
 
 // bucket runs the hook for op (a write if write is set) and returns the

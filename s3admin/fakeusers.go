@@ -24,22 +24,19 @@ func (b fakeUsers) observe(ctx context.Context, name string, scope observeScope)
 	f := b.f
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if scope == scopeExists {
-		if err := f.op("GetUser", false); err != nil {
-			return userObservation{}, err
-		}
-		return userObservation{exists: f.users[name] != nil}, nil
-	}
-	return f.observeUserLocked(name)
+	return f.observeUserLocked(name, scope)
 }
 
-func (f *Fake) observeUserLocked(name string) (userObservation, error) {
+func (f *Fake) observeUserLocked(name string, scope observeScope) (userObservation, error) {
 	if err := f.op("GetUser", false); err != nil {
 		return userObservation{}, err
 	}
 	u := f.users[name]
 	if u == nil {
 		return userObservation{}, nil
+	}
+	if scope == scopeExists {
+		return userObservation{exists: true}, nil
 	}
 	if err := f.op("ListAccessKeys", false); err != nil {
 		return userObservation{}, err
@@ -65,7 +62,7 @@ func (b fakeUsers) list(ctx context.Context, prefixes []string) (map[string]user
 		if !hasAnyPrefix(n, prefixes) {
 			continue
 		}
-		obs, err := f.observeUserLocked(n)
+		obs, err := f.observeUserLocked(n, scopeAll)
 		if err != nil {
 			return nil, err
 		}
@@ -148,13 +145,7 @@ func (f *Fake) EnsureAccess(ctx context.Context, a Access) (changed bool, err er
 		return false, err
 	}
 	defer unlock()
-	f.mu.Lock()
-	exists, marks, err := f.bucketMarksLocked(a.Bucket)
-	f.mu.Unlock()
-	if err != nil {
-		return false, err
-	}
-	if err := checkGrantBucket(a, exists, marks); err != nil {
+	if err := checkGrantBucket(ctx, f.bucketEngine(), a); err != nil {
 		return false, err
 	}
 	return ensureAccess(ctx, fakeUsers{f}, a, f.prefix)

@@ -59,7 +59,7 @@ func (e *bucketEngine) fence(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	held, err := settle(ctx, "PutBucketPolicy", e.settle.fenceProbes, e.settle.fenceInterval, func() (bool, error) {
+	held, err := settle(ctx, "PutBucketPolicy", e.settle.fence, func() (bool, error) {
 		err := e.be.probeWrite(ctx, name, fenceProbeKey)
 		switch {
 		case errors.Is(err, ErrAccessDenied):

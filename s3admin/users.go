@@ -75,9 +75,10 @@ func (o userObservation) converged(a Access, prefix string) bool {
 		(!o.viaFiler || o.keys[0].secret == a.SecretAccessKey)
 }
 
-// observeUser reads the user, its keys, inline policies, attached policies
-// and groups. A user deleted half-way reads as missing.
-func (c *SeaweedFS) observeUser(ctx context.Context, name string) (userObservation, error) {
+// observeUser reads the user and, unless scope asks only whether it exists,
+// its keys, inline policies, attached policies and groups. A user deleted
+// half-way reads as missing.
+func (c *SeaweedFS) observeUser(ctx context.Context, name string, scope observeScope) (userObservation, error) {
 	obs := userObservation{inline: map[string]string{}}
 	err := c.call(ctx, "GetUser", func(ctx context.Context) error {
 		_, err := c.iam.GetUser(ctx, &iam.GetUserInput{UserName: aws.String(name)})
@@ -90,6 +91,9 @@ func (c *SeaweedFS) observeUser(ctx context.Context, name string) (userObservati
 		return obs, err
 	}
 	obs.exists = true
+	if scope == scopeExists {
+		return obs, nil
+	}
 
 	err = c.observeUserDetails(ctx, name, &obs)
 	if errors.Is(err, ErrNotFound) {
@@ -195,7 +199,7 @@ func (c *SeaweedFS) keyAccepted(ctx context.Context, a Access) error {
 		o.Credentials = credentials.NewStaticCredentialsProvider(a.AccessKeyID, a.SecretAccessKey, "")
 		o.RetryMaxAttempts = 1
 	})
-	accepted, err := settleSoon(ctx, "EnsureAccess", func() (bool, error) {
+	accepted, err := settle(ctx, "EnsureAccess", keyAcceptPace, func() (bool, error) {
 		err := c.call(ctx, "ListObjectsV2", func(ctx context.Context) error {
 			_, err := probe.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(a.Bucket), MaxKeys: aws.Int32(1)})
 			return err
@@ -215,40 +219,13 @@ func (c *SeaweedFS) keyAccepted(ctx context.Context, a Access) error {
 	return err
 }
 
-// A written access's key is tried for up to keyAcceptWait: first after
-// keyAcceptFirst, the interval doubling up to keyAcceptInterval (see
-// keyAccepted). SeaweedFS often knows a key within tens of milliseconds of
-// the write; a fixed coarse interval would add half of itself to every
-// grant on average, a fixed fine one would flood a gateway that is busy
-// reloading identities with probes.
-const (
-	keyAcceptWait     = 2 * time.Second
-	keyAcceptFirst    = 10 * time.Millisecond
-	keyAcceptInterval = 100 * time.Millisecond
-)
-
-// settleSoon calls try until it reports done or fails, for up to
-// keyAcceptWait, at intervals growing from keyAcceptFirst to
-// keyAcceptInterval; false without an error: not done within the wait.
-func settleSoon(ctx context.Context, op string, try func() (done bool, err error)) (bool, error) {
-	deadline := time.Now().Add(keyAcceptWait)
-	interval := keyAcceptFirst
-	for {
-		done, err := try()
-		if err != nil || done {
-			return done, err
-		}
-		if time.Now().Add(interval).After(deadline) {
-			return false, nil
-		}
-		select {
-		case <-ctx.Done():
-			return false, &Error{Op: op, Kind: ErrTransient, Err: ctx.Err()}
-		case <-time.After(interval):
-		}
-		interval = min(2*interval, keyAcceptInterval)
-	}
-}
+// A written access's key is tried at keyAcceptPace (see keyAccepted): first
+// after 10 ms, the interval doubling up to 100 ms, for about two seconds in
+// all (10+20+40+80 ms, then 19 waits of 100 ms). SeaweedFS often knows a
+// key within tens of milliseconds of the write; a fixed coarse interval
+// would add half of itself to every grant on average, a fixed fine one
+// would flood a gateway that is busy reloading identities with probes.
+var keyAcceptPace = pace{tries: 24, first: 10 * time.Millisecond, max: 100 * time.Millisecond}
 
 // createAccessKey creates the caller-supplied key. SeaweedFS before 4.22
 // ignores the supplied fields and generates its own key; that key is deleted
@@ -304,17 +281,7 @@ type iamUsers struct{ c *SeaweedFS }
 func (iamUsers) form() grantForm { return inlineGrant }
 
 func (b iamUsers) observe(ctx context.Context, name string, scope observeScope) (userObservation, error) {
-	if scope == scopeExists {
-		err := b.c.call(ctx, "GetUser", func(ctx context.Context) error {
-			_, err := b.c.iam.GetUser(ctx, &iam.GetUserInput{UserName: aws.String(name)})
-			return err
-		})
-		if errors.Is(err, ErrNotFound) {
-			return userObservation{}, nil
-		}
-		return userObservation{exists: err == nil}, err
-	}
-	return b.c.observeUser(ctx, name)
+	return b.c.observeUser(ctx, name, scope)
 }
 
 func (b iamUsers) awaitKey(ctx context.Context, a Access) error { return b.c.keyAccepted(ctx, a) }
@@ -344,7 +311,7 @@ func (b iamUsers) list(ctx context.Context, prefixes []string) (map[string]userO
 		marker = page.Marker
 	}
 	for n := range out {
-		obs, err := c.observeUser(ctx, n)
+		obs, err := c.observeUser(ctx, n, scopeAll)
 		if err != nil {
 			return nil, err
 		}
