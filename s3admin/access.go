@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // userBackend is where one user path keeps users, keys and grants: what the
@@ -25,9 +26,9 @@ type userBackend interface {
 	// returns ErrAlreadyExists; one that removes what is gone may return
 	// ErrNotFound.
 	apply(ctx context.Context, s userStep) error
-	// awaitKey returns once the store authenticates requests signed with the
-	// access's key, or an ErrTransient error if it does not yet.
-	awaitKey(ctx context.Context, a Access) error
+	// probeKey reports whether the store authenticates a request signed
+	// with the access's key (one request).
+	probeKey(ctx context.Context, a Access) (bool, error)
 }
 
 // observeScope is how much of a user an observation reads.
@@ -55,9 +56,10 @@ const (
 const maxEnsureRounds = 4
 
 // ensureAccess converges one user to the access: observe, plan, apply,
-// observe again, until the plan is empty. The caller holds the user's lock
+// observe again, until the plan is empty; after a write it waits up to
+// keyWait for the store to accept the key. The caller holds the user's lock
 // and has checked the bucket's ownership.
-func ensureAccess(ctx context.Context, be userBackend, a Access, prefix string) (changed bool, err error) {
+func ensureAccess(ctx context.Context, be userBackend, a Access, prefix string, keyWait time.Duration) (changed bool, err error) {
 	rewrite := a.RewritePolicy
 	keyConflicts := 0
 	for range maxEnsureRounds {
@@ -73,7 +75,7 @@ func ensureAccess(ctx context.Context, be userBackend, a Access, prefix string) 
 			if changed {
 				// Written is not yet usable: the workload gets the key only
 				// once S3 accepts it.
-				return changed, be.awaitKey(ctx, a)
+				return changed, awaitKey(ctx, be, a, keyWait)
 			}
 			return changed, nil
 		}
@@ -117,6 +119,31 @@ func ensureAccess(ctx context.Context, be userBackend, a Access, prefix string) 
 	}
 	return changed, newError("EnsureAccess", ErrTransient,
 		"user %q did not converge after %d rounds: it is being changed concurrently", a.User, maxEnsureRounds)
+}
+
+// awaitKey waits up to wait for the store to accept the access's key. The
+// key is tried first after 10 ms, the interval doubling up to 100 ms:
+// SeaweedFS often knows a key within tens of milliseconds of the write; a
+// fixed coarse interval would add half of itself to every grant on average,
+// a fixed fine one would flood a gateway that is busy reloading identities
+// with probes. Still unknown after the wait, it returns ErrKeyPending:
+// everything is written, and the caller polls with KeyAccepted rather than
+// holding on (or writing again, which would only queue one more reload).
+func awaitKey(ctx context.Context, be userBackend, a Access, wait time.Duration) error {
+	accepted, err := settle(ctx, "EnsureAccess", pace{first: 10 * time.Millisecond, max: 100 * time.Millisecond, within: wait},
+		func() (bool, error) { return be.probeKey(ctx, a) })
+	if err == nil && !accepted {
+		err = newError("EnsureAccess", ErrKeyPending, "SeaweedFS does not accept the access key %s yet", a.AccessKeyID)
+	}
+	return err
+}
+
+// keyAccepted is KeyAccepted on any backend: one probe.
+func keyAccepted(ctx context.Context, be userBackend, a Access, prefix string) (bool, error) {
+	if err := validateAccess(a, prefix); err != nil {
+		return false, err
+	}
+	return be.probeKey(ctx, a)
 }
 
 // deleteUser removes the user (see planDeleteUser), then reads it back: a
@@ -194,7 +221,12 @@ func (c *SeaweedFS) EnsureAccess(ctx context.Context, a Access) (changed bool, e
 	if err := checkGrantBucket(ctx, c.bucketEngine(), a); err != nil {
 		return false, err
 	}
-	return ensureAccess(ctx, c.userBackend(), a, c.cfg.UserPrefix)
+	return ensureAccess(ctx, c.userBackend(), a, c.cfg.UserPrefix, c.cfg.KeyWait)
+}
+
+// KeyAccepted implements Admin.
+func (c *SeaweedFS) KeyAccepted(ctx context.Context, a Access) (bool, error) {
+	return keyAccepted(ctx, c.userBackend(), a, c.cfg.UserPrefix)
 }
 
 // checkGrantBucket refuses an access whose bucket is missing or does not

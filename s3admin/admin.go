@@ -160,7 +160,15 @@ type Admin interface {
 	// that is already converged makes no write (unless RewritePolicy asks for
 	// the policy to be written again). changed reports whether anything was
 	// written. The bucket must exist and be owned.
+	//
+	// After a write it waits a bounded time for the store's S3
+	// authentication to accept the key; if it does not yet, EnsureAccess
+	// returns ErrKeyPending with everything written, and KeyAccepted tells
+	// when it does.
 	EnsureAccess(ctx context.Context, access Access) (changed bool, err error)
+	// KeyAccepted reports whether the store authenticates a request signed
+	// with the access's key (one request, no wait).
+	KeyAccepted(ctx context.Context, access Access) (bool, error)
 	ObserveUser(ctx context.Context, name string) (UserState, error)
 	// DeleteUser removes the user's policies, then its keys, then the user. A
 	// missing user is success. prefix is the reserved prefix the user was

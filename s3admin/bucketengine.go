@@ -70,26 +70,28 @@ func (e *bucketEngine) readMarks(ctx context.Context, name string) (bucketObserv
 	return bucketObserved{Exists: true, Marks: marksOf(name, tags)}, tags, nil
 }
 
-// pace is how settle spaces its tries: up to tries of them, the first wait
-// first long, each next one twice the last up to max (0: every wait is
-// first).
+// pace is how settle spaces its tries: the first wait first long, each next
+// one twice the last up to max (0: every wait is first); up to tries of
+// them, or (tries 0) as many as fit within.
 type pace struct {
 	tries      int
 	first, max time.Duration
+	within     time.Duration
 }
 
 // settle calls try at pace p until it reports done, and says whether it
 // did. SeaweedFS refreshes what several calls read asynchronously after a
-// write (see bucketEngine.marks, keyAccepted); a wait cut short by ctx is a
+// write (see bucketEngine.marks, awaitKey); a wait cut short by ctx is a
 // transient error of op, as is an error from try.
 func settle(ctx context.Context, op string, p pace, try func() (done bool, err error)) (bool, error) {
+	start := time.Now()
 	wait := p.first
 	for attempt := 1; ; attempt++ {
 		done, err := try()
 		if err != nil || done {
 			return done, err
 		}
-		if attempt >= p.tries {
+		if p.tries > 0 && attempt >= p.tries || p.tries == 0 && time.Since(start)+wait > p.within {
 			return false, nil
 		}
 		select {

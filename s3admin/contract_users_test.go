@@ -18,6 +18,30 @@ var userCases = []contractCase{
 		}
 		wantExactly(t, e, a)
 	}},
+	{"KeyAccepted knows the key EnsureAccess returned with, not a key never issued, and writes nothing", func(t *testing.T, e *env) {
+		b := e.bucket("b")
+		createBucket(t, e, b)
+		a := e.access(t, e.user("probe"), b, ModeWriteOnly)
+		ensure(t, e, a)
+		other := e.access(t, a.User, b, ModeWriteOnly)
+		noWrites(t, e, "KeyAccepted", func() {
+			ok, err := e.admin.KeyAccepted(testCtx(t), a)
+			mustNil(t, "KeyAccepted of the issued key", err)
+			if !ok {
+				t.Fatal("KeyAccepted: the key EnsureAccess returned with is not accepted")
+			}
+			ok, err = e.admin.KeyAccepted(testCtx(t), other)
+			mustNil(t, "KeyAccepted of a key never issued", err)
+			if ok {
+				t.Fatal("KeyAccepted: a key never issued is accepted")
+			}
+		})
+		bad := a
+		bad.Mode = "everything"
+		if _, err := e.admin.KeyAccepted(testCtx(t), bad); !errors.Is(err, ErrInvalid) {
+			t.Fatalf("KeyAccepted of an invalid access: %v, want ErrInvalid", err)
+		}
+	}},
 	{"EnsureAccess twice makes no write the second time", func(t *testing.T, e *env) {
 		b := e.bucket("b")
 		createBucket(t, e, b)

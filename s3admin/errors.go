@@ -40,6 +40,12 @@ var (
 	// ErrUnfinished: the call made progress and stopped at its bound, to
 	// leave the store to others for a while; call it again soon.
 	ErrUnfinished = errors.New("unfinished")
+	// ErrKeyPending: everything the access needs is written, but the
+	// store's S3 authentication does not know its key yet (SeaweedFS's
+	// gateways take IAM changes in asynchronously, after a reload that grows
+	// with the number of identities). Writing again cannot help and only
+	// queues another reload: ask KeyAccepted until it does.
+	ErrKeyPending = errors.New("access key not yet accepted")
 )
 
 // MaxUnissuedKeyRemovals bounds how many access keys one EnsureAccess call

@@ -29,6 +29,9 @@ type Fake struct {
 	hook           func(op string) error
 	anonymous      bool
 	anonymousObj   AnonymousAccess
+	// keyLag and keyLagLeft: see SetKeyLag.
+	keyLag     int
+	keyLagLeft map[string]int
 }
 
 type fakeBucket struct {
@@ -84,6 +87,7 @@ func NewFake(prefix string) *Fake {
 		buckets:        map[string]*fakeBucket{},
 		users:          map[string]*fakeUser{},
 		orphanPolicies: map[string]map[string]string{},
+		keyLagLeft:     map[string]int{},
 	}
 }
 

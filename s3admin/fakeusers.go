@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 )
 
 // fakeUsers is the Fake's userBackend: users, keys and inline policies in
@@ -17,8 +18,38 @@ type fakeUsers struct{ f *Fake }
 
 func (fakeUsers) form() grantForm { return inlineGrant }
 
-// awaitKey: the Fake accepts a key as soon as it is written.
-func (fakeUsers) awaitKey(context.Context, Access) error { return nil }
+// probeKey: the Fake accepts an active key of the access's user, once the
+// probes SetKeyLag asked to refuse it are spent.
+func (b fakeUsers) probeKey(ctx context.Context, a Access) (bool, error) {
+	f := b.f
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.op("ListObjectsV2", false); err != nil {
+		return false, err
+	}
+	u := f.users[a.User]
+	if u == nil || !slices.ContainsFunc(u.keys, func(k keyInfo) bool { return k.id == a.AccessKeyID && k.active }) {
+		return false, nil
+	}
+	if f.keyLagLeft[a.AccessKeyID] > 0 {
+		f.keyLagLeft[a.AccessKeyID]--
+		return false, nil
+	}
+	return true, nil
+}
+
+// SetKeyLag makes every key created from now on refused by its next n
+// probes, as SeaweedFS refuses a new key until its gateway has reloaded.
+func (f *Fake) SetKeyLag(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.keyLag = n
+}
+
+// KeyAccepted implements Admin.
+func (f *Fake) KeyAccepted(ctx context.Context, a Access) (bool, error) {
+	return keyAccepted(ctx, fakeUsers{f}, a, f.prefix)
+}
 
 func (b fakeUsers) observe(ctx context.Context, name string, scope observeScope) (userObservation, error) {
 	f := b.f
@@ -116,6 +147,9 @@ func (b fakeUsers) apply(ctx context.Context, s userStep) error {
 		u.groups = slices.DeleteFunc(u.groups, func(g string) bool { return g == s.name })
 	case stepCreateKey:
 		u.keys = append(u.keys, keyInfo{id: s.key.accessKey, active: true})
+		if f.keyLag > 0 {
+			f.keyLagLeft[s.key.accessKey] = f.keyLag
+		}
 	case stepActivateKey:
 		for i := range u.keys {
 			if u.keys[i].id == s.name {
@@ -135,6 +169,10 @@ func (f *Fake) ObserveUser(ctx context.Context, name string) (UserState, error) 
 	return observeUserState(ctx, fakeUsers{f}, name, f.prefix)
 }
 
+// fakeKeyWait is how long the Fake's EnsureAccess waits for a lagging key
+// (see SetKeyLag): a few probes.
+const fakeKeyWait = 50 * time.Millisecond
+
 // EnsureAccess implements Admin with the planner the SeaweedFS client uses.
 func (f *Fake) EnsureAccess(ctx context.Context, a Access) (changed bool, err error) {
 	if err := validateAccess(a, f.prefix); err != nil {
@@ -148,7 +186,7 @@ func (f *Fake) EnsureAccess(ctx context.Context, a Access) (changed bool, err er
 	if err := checkGrantBucket(ctx, f.bucketEngine(), a); err != nil {
 		return false, err
 	}
-	return ensureAccess(ctx, fakeUsers{f}, a, f.prefix)
+	return ensureAccess(ctx, fakeUsers{f}, a, f.prefix, fakeKeyWait)
 }
 
 // DeleteUser implements Admin.

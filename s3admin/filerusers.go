@@ -228,7 +228,9 @@ func (b filerUsers) observe(ctx context.Context, name string, scope observeScope
 	return b.c.observeFilerUser(ctx, name, scope)
 }
 
-func (b filerUsers) awaitKey(ctx context.Context, a Access) error { return b.c.keyAccepted(ctx, a) }
+func (b filerUsers) probeKey(ctx context.Context, a Access) (bool, error) {
+	return b.c.probeKey(ctx, a)
+}
 
 // list observes every user carrying one of prefixes in three reads: the
 // whole configuration, every managed policy, the inline policies.

@@ -62,7 +62,7 @@ func BenchmarkScale(b *testing.B) {
 	defer sw.Stop()
 	admin, err := NewSeaweedFS(Config{
 		Endpoint: sw.Endpoint, Region: sw.Region, AccessKeyID: sw.AccessKey, SecretAccessKey: sw.SecretKey,
-		CallTimeout: 5 * time.Minute, MaxAttempts: 1,
+		CallTimeout: 5 * time.Minute, MaxAttempts: 1, KeyWait: benchKeyWait,
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -75,7 +75,7 @@ func BenchmarkScale(b *testing.B) {
 	calls := newCallTimes()
 	filerAdmin, err := NewSeaweedFS(Config{
 		Endpoint: sw.Endpoint, Region: sw.Region, AccessKeyID: sw.AccessKey, SecretAccessKey: sw.SecretKey,
-		CallTimeout: 5 * time.Minute, MaxAttempts: 1, FilerGRPCAddress: sw.FilerGRPCAddress(),
+		CallTimeout: 5 * time.Minute, MaxAttempts: 1, KeyWait: benchKeyWait, FilerGRPCAddress: sw.FilerGRPCAddress(),
 		FilerDialOptions: []grpc.DialOption{calls.dialOption(), calls.streamOption()},
 		APIOptions:       []func(*smithymiddleware.Stack) error{calls.apiOption()},
 	})
@@ -108,6 +108,9 @@ func BenchmarkScale(b *testing.B) {
 	}
 	s.print(os.Stdout, time.Since(began))
 }
+
+// benchKeyWait is the driver's default --key-accept-wait.
+const benchKeyWait = time.Second
 
 const (
 	scaleBucket      = "scale-bench"

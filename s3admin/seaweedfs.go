@@ -41,6 +41,10 @@ type Config struct {
 	// write in SeaweedFS rewrites every identity, so it grows with the number
 	// of users.
 	CallTimeout time.Duration
+	// KeyWait bounds how long EnsureAccess waits, after a write, for the S3
+	// gateway to accept the access's key before it returns ErrKeyPending;
+	// default 2 s.
+	KeyWait time.Duration
 	// MaxAttempts per backend call, including SDK retries of transient
 	// errors; default 3.
 	MaxAttempts int
@@ -130,6 +134,9 @@ func NewSeaweedFS(cfg Config) (*SeaweedFS, error) {
 	}
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = 3
+	}
+	if cfg.KeyWait <= 0 {
+		cfg.KeyWait = 2 * time.Second
 	}
 	httpClient := cfg.HTTPClient
 	if httpClient == nil {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -187,45 +186,31 @@ func (c *SeaweedFS) observeUserDetails(ctx context.Context, name string, obs *us
 	return nil
 }
 
-// keyAccepted waits, for up to about two seconds, until SeaweedFS's S3
-// authentication knows the access's key. SeaweedFS reloads the identities it
-// authenticates with after each IAM write, asynchronously and unordered with
-// the write itself, so a key handed to a workload at once could be refused as
-// unknown. Any answer but "unknown key" or "bad signature" proves the key
-// known: a listing, or AccessDenied for a write-only key. Still unknown after
-// the wait, the access is reported not yet converged and retried.
-func (c *SeaweedFS) keyAccepted(ctx context.Context, a Access) error {
+// probeKey makes one request signed with the access's key and reports
+// whether SeaweedFS's S3 authentication knows the key. SeaweedFS reloads the
+// identities it authenticates with after each IAM write, asynchronously and
+// unordered with the write itself, so a key handed to a workload at once
+// could be refused as unknown. Any answer but "unknown key" or "bad
+// signature" proves the key known: a listing, or AccessDenied for a
+// write-only key.
+func (c *SeaweedFS) probeKey(ctx context.Context, a Access) (bool, error) {
 	probe := s3.New(c.s3.Options(), func(o *s3.Options) {
 		o.Credentials = credentials.NewStaticCredentialsProvider(a.AccessKeyID, a.SecretAccessKey, "")
 		o.RetryMaxAttempts = 1
 	})
-	accepted, err := settle(ctx, "EnsureAccess", keyAcceptPace, func() (bool, error) {
-		err := c.call(ctx, "ListObjectsV2", func(ctx context.Context) error {
-			_, err := probe.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(a.Bucket), MaxKeys: aws.Int32(1)})
-			return err
-		})
-		switch {
-		case isCode(err, "InvalidAccessKeyId"), isCode(err, "SignatureDoesNotMatch"):
-			return false, nil
-		case err == nil, errors.Is(err, ErrAccessDenied):
-			return true, nil
-		default:
-			return false, err
-		}
+	err := c.call(ctx, "ListObjectsV2", func(ctx context.Context) error {
+		_, err := probe.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(a.Bucket), MaxKeys: aws.Int32(1)})
+		return err
 	})
-	if err == nil && !accepted {
-		err = newError("EnsureAccess", ErrTransient, "SeaweedFS does not accept the access key %s yet", a.AccessKeyID)
+	switch {
+	case isCode(err, "InvalidAccessKeyId"), isCode(err, "SignatureDoesNotMatch"):
+		return false, nil
+	case err == nil, errors.Is(err, ErrAccessDenied):
+		return true, nil
+	default:
+		return false, err
 	}
-	return err
 }
-
-// A written access's key is tried at keyAcceptPace (see keyAccepted): first
-// after 10 ms, the interval doubling up to 100 ms, for about two seconds in
-// all (10+20+40+80 ms, then 19 waits of 100 ms). SeaweedFS often knows a
-// key within tens of milliseconds of the write; a fixed coarse interval
-// would add half of itself to every grant on average, a fixed fine one
-// would flood a gateway that is busy reloading identities with probes.
-var keyAcceptPace = pace{tries: 24, first: 10 * time.Millisecond, max: 100 * time.Millisecond}
 
 // createAccessKey creates the caller-supplied key. SeaweedFS before 4.22
 // ignores the supplied fields and generates its own key; that key is deleted
@@ -284,7 +269,7 @@ func (b iamUsers) observe(ctx context.Context, name string, scope observeScope) 
 	return b.c.observeUser(ctx, name, scope)
 }
 
-func (b iamUsers) awaitKey(ctx context.Context, a Access) error { return b.c.keyAccepted(ctx, a) }
+func (b iamUsers) probeKey(ctx context.Context, a Access) (bool, error) { return b.c.probeKey(ctx, a) }
 
 // list reads the user names, then observes each user: several reads per
 // user (the IAM query API has no call that returns users with their keys
