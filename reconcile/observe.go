@@ -150,7 +150,7 @@ func backendNotice(err error) (Notice, bool) {
 		return Notice{}, false
 	}
 	n := Notice{Type: EventWarning, Reason: ReasonBackendRefused, Action: be.Op}
-	if errors.Is(err, s3admin.ErrTransient) {
+	if errors.Is(err, s3admin.ErrTransient) || errors.Is(err, s3admin.ErrKeyPending) {
 		n.Reason = ReasonBackendUnavailable
 	}
 	n.Message = fmt.Sprintf("SeaweedFS %s: %s", be.Op, describe(err))

@@ -32,6 +32,9 @@ const (
 	// when the earlier bucket was deleted (see store.Status.Creations).
 	StepRewriteAccess Step = "RewriteAccess"
 	StepDeleteUser    Step = "DeleteUser"
+	// StepConfirmKey asks SeaweedFS once whether it accepts a written
+	// access's key (see store.ReasonKeyPending).
+	StepConfirmKey Step = "ConfirmKey"
 	// StepRevokeSelf marks the access record itself for deletion.
 	StepRevokeSelf Step = "RevokeSelf"
 	// StepRelease removes the record's finalizer: the record may now go.
@@ -204,6 +207,11 @@ func PlanAccess(rec *store.Access, obs AccessObserved) Plan {
 		// Written for an earlier creation of the bucket (or never written):
 		// what SeaweedFS stores may not be in force.
 		return Plan{Steps: []Step{StepRewriteAccess}, Status: ready}
+	case rec.Status.Reason == store.ReasonKeyPending && rec.Status.Phase != store.PhaseReady && Converged(rec, obs.User):
+		// Written, and the key not yet seen accepted: only ask. Writing
+		// again would queue one more reload of every identity in each S3
+		// gateway, the very thing the key is waiting behind.
+		return Plan{Steps: []Step{StepConfirmKey}, Status: ready}
 	case Converged(rec, obs.User):
 		return Plan{Status: ready}
 	default:

@@ -261,6 +261,34 @@ func TestPlanAccess(t *testing.T) {
 			want: Plan{Status: &store.Status{Phase: store.PhaseReady, BucketCreations: 2}},
 		},
 		{
+			name: "a written access whose key is not accepted yet is only asked about",
+			rec: accessRec(func(a *store.Access) {
+				a.Status = store.Status{Reason: store.ReasonKeyPending, BucketCreations: 2}
+			}),
+			obs:  AccessObserved{Bucket: createdTwice, User: converged},
+			want: Plan{Steps: []Step{StepConfirmKey}, Status: &store.Status{Phase: store.PhaseReady, BucketCreations: 2}},
+		},
+		{
+			name: "a pending key's user changed out of band is written again",
+			rec: accessRec(func(a *store.Access) {
+				a.Status = store.Status{Reason: store.ReasonKeyPending, BucketCreations: 2}
+			}),
+			obs: AccessObserved{Bucket: createdTwice, User: func() s3admin.UserState {
+				u := converged
+				u.AccessKeyIDs = nil
+				return u
+			}()},
+			want: Plan{Steps: []Step{StepEnsureAccess}, Status: &store.Status{Phase: store.PhaseReady, BucketCreations: 2}},
+		},
+		{
+			name: "a pending key written for an earlier creation of its bucket is written again",
+			rec: accessRec(func(a *store.Access) {
+				a.Status = store.Status{Reason: store.ReasonKeyPending, BucketCreations: 1}
+			}),
+			obs:  AccessObserved{Bucket: createdTwice, User: converged},
+			want: Plan{Steps: []Step{StepRewriteAccess}, Status: &store.Status{Phase: store.PhaseReady, BucketCreations: 2}},
+		},
+		{
 			name: "an access waits for its bucket to be ready",
 			rec:  accessRec(nil),
 			obs:  AccessObserved{Bucket: bucketRec(nil)},

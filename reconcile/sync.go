@@ -26,6 +26,13 @@ type Config struct {
 	// BlockedInterval is how soon a blocked record (a non-empty bucket to
 	// delete) is looked at again.
 	BlockedInterval time.Duration
+	// KeyPollInterval is how soon an access whose key SeaweedFS does not
+	// accept yet (store.ReasonKeyPending) is asked about again.
+	KeyPollInterval time.Duration
+	// KeyPendingPatience is how long a key may stay unaccepted before its
+	// access is reported as failing and retried with backoff instead of
+	// polled.
+	KeyPendingPatience time.Duration
 }
 
 // Reconciler converges SeaweedFS to one record at a time.
@@ -212,6 +219,9 @@ func (r *Reconciler) reconcileAccess(ctx context.Context, name string) (Result, 
 				"user", unissued.User, "removed", unissued.Removed, "remaining", unissued.Remaining)
 			return Result{RequeueAfter: r.Cfg.UnfinishedInterval}, nil
 		}
+		if errors.Is(err, s3admin.ErrKeyPending) {
+			return r.keyPending(ctx, rec, obs.Bucket, err)
+		}
 		if err != nil {
 			return Result{}, r.recordAccessError(ctx, rec, fmt.Errorf("%s: %w", step, err))
 		}
@@ -229,6 +239,51 @@ func (r *Reconciler) reconcileAccess(ctx context.Context, name string) (Result, 
 	return r.result(plan), nil
 }
 
+// keyPending records that the access is written for the bucket's current
+// creation and that its key waits for SeaweedFS to accept it, and polls.
+// Polling is not a failure: it holds no worker while the S3 gateways work
+// through their reloads, its interval does not grow the way a failure's
+// backoff does (a burst of grants would otherwise be answered seconds after
+// their keys work), and it writes nothing to SeaweedFS again. A key still
+// pending after KeyPendingPatience (counted from the status's transition to
+// KeyPending) is reported and retried with backoff like any other failure,
+// and stays KeyPending: the record turns Ready only once the key is seen
+// accepted.
+func (r *Reconciler) keyPending(ctx context.Context, rec *store.Access, bucket *store.Bucket, err error) (Result, error) {
+	st := accessStatus(rec, store.PhasePending, store.ReasonKeyPending, "waiting for SeaweedFS to accept the new access key")
+	if rec.Status.Phase == store.PhaseReady {
+		// The key was accepted before (a drifted user was written again):
+		// the workload holds it already, and the next resync checks the
+		// user again.
+		st = accessStatus(rec, store.PhaseReady, "", "")
+	}
+	st.BucketCreations = bucket.Status.Creations
+	if err := r.Store.SetAccessStatus(ctx, rec.RecordName, *st); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return Result{}, err
+	}
+	switch {
+	case st.Phase == store.PhaseReady:
+		return Result{}, nil
+	case rec.Status.Reason == store.ReasonKeyPending && time.Since(rec.Status.LastTransition) >= r.Cfg.KeyPendingPatience:
+		r.accessFailed(rec, err)
+		return Result{}, err
+	}
+	return Result{RequeueAfter: r.Cfg.KeyPollInterval}, nil
+}
+
+// accessOf is the s3admin access a record asks for.
+func accessOf(rec *store.Access, prefix string, bucket *store.Bucket, ownerID string) s3admin.Access {
+	return s3admin.Access{
+		User:            rec.Spec.User,
+		Bucket:          rec.Spec.BucketID,
+		Mode:            s3admin.Mode(rec.Spec.Mode),
+		AccessKeyID:     rec.AccessKeyID,
+		SecretAccessKey: rec.SecretAccessKey,
+		BucketOwner:     Ownership(bucket, ownerID),
+		UserPrefix:      prefix,
+	}
+}
+
 // applyAccessStep runs one step; prefix is the one the record's user was
 // named with (see UserPrefixOf), bucket the access's bucket record (nil when
 // there is none, which PlanAccess never pairs with a write).
@@ -238,16 +293,18 @@ func (r *Reconciler) applyAccessStep(ctx context.Context, rec *store.Access, pre
 		if bucket == nil {
 			return fmt.Errorf("%s without a bucket record", step)
 		}
-		_, err := r.Admin.EnsureAccess(ctx, s3admin.Access{
-			User:            rec.Spec.User,
-			Bucket:          rec.Spec.BucketID,
-			Mode:            s3admin.Mode(rec.Spec.Mode),
-			AccessKeyID:     rec.AccessKeyID,
-			SecretAccessKey: rec.SecretAccessKey,
-			BucketOwner:     Ownership(bucket, r.Cfg.OwnerID),
-			UserPrefix:      prefix,
-			RewritePolicy:   step == StepRewriteAccess,
-		})
+		a := accessOf(rec, prefix, bucket, r.Cfg.OwnerID)
+		a.RewritePolicy = step == StepRewriteAccess
+		_, err := r.Admin.EnsureAccess(ctx, a)
+		return err
+	case StepConfirmKey:
+		if bucket == nil {
+			return fmt.Errorf("%s without a bucket record", step)
+		}
+		accepted, err := r.Admin.KeyAccepted(ctx, accessOf(rec, prefix, bucket, r.Cfg.OwnerID))
+		if err == nil && !accepted {
+			err = &s3admin.Error{Op: "KeyAccepted", Kind: s3admin.ErrKeyPending, Err: fmt.Errorf("user %q", rec.Spec.User)}
+		}
 		return err
 	case StepDeleteUser:
 		return r.Admin.DeleteUser(ctx, rec.Spec.User, prefix)
@@ -305,6 +362,8 @@ func describe(err error) string {
 		return "SeaweedFS refused the driver's admin credentials or IAM writes are disabled"
 	case errors.Is(err, s3admin.ErrTransient):
 		return "SeaweedFS is unavailable or timed out"
+	case errors.Is(err, s3admin.ErrKeyPending):
+		return "SeaweedFS has not accepted the new access key for a while"
 	case errors.Is(err, s3admin.ErrAlreadyExists):
 		return "SeaweedFS reports a conflicting object"
 	default:

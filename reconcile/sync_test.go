@@ -344,3 +344,108 @@ func TestReconcileRemovesUnissuedKeysInBoundedPasses(t *testing.T) {
 		t.Fatalf("user after the passes: %+v, %v; want only the issued key", u, err)
 	}
 }
+
+// A written access whose key SeaweedFS does not accept yet is recorded as
+// KeyPending and polled: no error (no backoff), nothing written again, and
+// Ready only once the key is seen accepted.
+func TestReconcilePollsAKeyNotYetAccepted(t *testing.T) {
+	ctx, r, admin := newTestReconciler(t)
+	r.Cfg.KeyPollInterval, r.Cfg.KeyPendingPatience = 5*time.Millisecond, time.Minute
+	b, _, err := r.Store.CreateBucket(ctx, store.BucketSpec{Name: "bucket-one", BucketID: "bucket-one"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Reconcile(ctx, Key{Kind: store.KindBucket, Name: b.RecordName}); err != nil {
+		t.Fatal(err)
+	}
+	const lag = 12 // more probes than the Fake's EnsureAccess makes in its wait
+	admin.SetKeyLag(lag)
+	id, secret, err := s3admin.GenerateCredentials()
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := store.AccessSpec{Name: "ba-one", BucketID: "bucket-one", Mode: "read-write", User: "cosi-" + store.AccessID("ba-one")}
+	a, _, err := r.Store.CreateAccess(ctx, spec, id, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := Key{Kind: store.KindAccess, Name: a.RecordName}
+
+	res, err := r.Reconcile(ctx, key)
+	if err != nil || res.RequeueAfter != r.Cfg.KeyPollInterval {
+		t.Fatalf("first pass: %+v, %v; want a poll after %s and no error", res, err, r.Cfg.KeyPollInterval)
+	}
+	got, err := r.Store.GetAccess(ctx, a.RecordName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status.Phase != store.PhasePending || got.Status.Reason != store.ReasonKeyPending || got.Status.BucketCreations != 1 {
+		t.Fatalf("status after the write: %+v; want pending, KeyPending, written for creation 1", got.Status)
+	}
+	writes := admin.Writes()
+	polls := 0
+	for ; polls < 2*lag; polls++ {
+		res, err = r.Reconcile(ctx, key)
+		if err != nil {
+			t.Fatalf("poll %d: %v", polls+1, err)
+		}
+		if res.RequeueAfter == 0 {
+			break
+		}
+		if res.RequeueAfter != r.Cfg.KeyPollInterval {
+			t.Fatalf("poll %d: requeue after %s, want %s", polls+1, res.RequeueAfter, r.Cfg.KeyPollInterval)
+		}
+	}
+	if polls == 0 || polls >= 2*lag {
+		t.Fatalf("ready after %d polls; want at least one and fewer than %d", polls, 2*lag)
+	}
+	if w := admin.Writes(); w != writes {
+		t.Fatalf("polling wrote to SeaweedFS: %d writes, want %d", w, writes)
+	}
+	if got, err = r.Store.GetAccess(ctx, a.RecordName); err != nil || got.Status.Phase != store.PhaseReady {
+		t.Fatalf("status after the key was accepted: %+v, %v; want Ready", got.Status, err)
+	}
+}
+
+// A key that stays unaccepted past the patience is reported and retried
+// with backoff, and its record never turns Ready on the strength of the
+// written user alone.
+func TestReconcileReportsAKeyPendingPastItsPatience(t *testing.T) {
+	ctx, r, admin := newTestReconciler(t)
+	r.Cfg.KeyPollInterval, r.Cfg.KeyPendingPatience = 5*time.Millisecond, 0
+	b, _, err := r.Store.CreateBucket(ctx, store.BucketSpec{Name: "bucket-one", BucketID: "bucket-one"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Reconcile(ctx, Key{Kind: store.KindBucket, Name: b.RecordName}); err != nil {
+		t.Fatal(err)
+	}
+	admin.SetKeyLag(1000)
+	id, secret, err := s3admin.GenerateCredentials()
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := store.AccessSpec{Name: "ba-one", BucketID: "bucket-one", Mode: "read-write", User: "cosi-" + store.AccessID("ba-one")}
+	a, _, err := r.Store.CreateAccess(ctx, spec, id, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := Key{Kind: store.KindAccess, Name: a.RecordName}
+	// The first pass writes and starts the wait: polled, whatever the
+	// patience, since the key only now became pending.
+	if res, err := r.Reconcile(ctx, key); err != nil || res.RequeueAfter == 0 {
+		t.Fatalf("first pass: %+v, %v; want a poll", res, err)
+	}
+	for pass := range 3 {
+		if _, err := r.Reconcile(ctx, key); !errors.Is(err, s3admin.ErrKeyPending) {
+			t.Fatalf("pass %d past the patience: %v, want ErrKeyPending", pass+2, err)
+		}
+		got, err := r.Store.GetAccess(ctx, a.RecordName)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status.Phase == store.PhaseReady || got.Status.Reason != store.ReasonKeyPending {
+			t.Fatalf("status past the patience: %+v; want still KeyPending", got.Status)
+		}
+	}
+}

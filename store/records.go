@@ -57,7 +57,8 @@ const (
 	PhaseBlocked Phase = "Blocked"
 )
 
-// Reasons recorded with PhaseFailed/PhaseBlocked; grpcapi maps them to codes.
+// Reasons recorded with a phase; grpcapi maps those of PhaseFailed and
+// PhaseBlocked to codes.
 const (
 	ReasonBucketNotOwned = "BucketNotOwned"
 	// ReasonBucketLostMarker: a bucket that was ready lost the driver's
@@ -66,6 +67,10 @@ const (
 	ReasonBucketNotEmpty   = "BucketNotEmpty"
 	ReasonBucketGone       = "BucketGone"
 	ReasonBackendError     = "BackendError"
+	// ReasonKeyPending (PhasePending, access records): the access is
+	// written for the bucket creation in BucketCreations and waits for the
+	// S3 gateway to accept its key; nothing needs writing again.
+	ReasonKeyPending = "KeyPending"
 )
 
 // Status is what the reconciler last observed; only the reconciler writes it.

@@ -57,10 +57,15 @@ type Config struct {
 
 	BackendTimeout time.Duration
 	WaitTimeout    time.Duration
-	ResyncPeriod   time.Duration
-	GracePeriod    time.Duration
-	Workers        int
-	LeaderElect    bool
+	// KeyAcceptWait bounds how long a reconcile that wrote an access waits
+	// for the S3 gateway to accept its key; KeyPollInterval is how often
+	// the key is asked about afterwards.
+	KeyAcceptWait   time.Duration
+	KeyPollInterval time.Duration
+	ResyncPeriod    time.Duration
+	GracePeriod     time.Duration
+	Workers         int
+	LeaderElect     bool
 	// CollectRevoked: revoke accesses whose BucketAccess is gone (needs
 	// cluster-wide list on bucketaccesses.objectstorage.k8s.io).
 	CollectRevoked bool
@@ -108,6 +113,8 @@ func ParseFlags(args []string, getenv func(string) string) (Config, error) {
 	fs.BoolVar(&c.AllowInsecureFiler, "allow-insecure-filer", false, "use a filer whose IAM gRPC service answers in plaintext without any token (anyone reaching its port can change every identity)")
 	fs.DurationVar(&c.BackendTimeout, "backend-timeout", 10*time.Second, "bound on every single SeaweedFS call")
 	fs.DurationVar(&c.WaitTimeout, "wait-timeout", 20*time.Second, "how long a gRPC call waits for convergence before answering UNAVAILABLE")
+	fs.DurationVar(&c.KeyAcceptWait, "key-accept-wait", time.Second, "how long a reconcile that wrote an access waits for SeaweedFS's S3 gateway to accept the new key before it hands the access to polling")
+	fs.DurationVar(&c.KeyPollInterval, "key-poll-interval", 200*time.Millisecond, "how often a key SeaweedFS's S3 gateway does not accept yet is asked about again (one signed request each time)")
 	fs.DurationVar(&c.ResyncPeriod, "resync-period", time.Minute, "how often SeaweedFS is listed to repair drift and collect garbage")
 	fs.DurationVar(&c.GracePeriod, "grace-period", 10*time.Second, "how long running gRPC calls may finish on shutdown")
 	fs.IntVar(&c.Workers, "workers", 4, "concurrent reconciles")
@@ -174,7 +181,7 @@ func (c Config) validate() error {
 	if c.S3Endpoint != "" && !strings.HasPrefix(c.S3Endpoint, "http://") && !strings.HasPrefix(c.S3Endpoint, "https://") {
 		errs = append(errs, fmt.Errorf("--s3-endpoint %q must start with http:// or https://", c.S3Endpoint))
 	}
-	for name, d := range map[string]time.Duration{"--backend-timeout": c.BackendTimeout, "--wait-timeout": c.WaitTimeout, "--resync-period": c.ResyncPeriod, "--grace-period": c.GracePeriod, "--lease-duration": c.LeaseDuration} {
+	for name, d := range map[string]time.Duration{"--backend-timeout": c.BackendTimeout, "--wait-timeout": c.WaitTimeout, "--key-accept-wait": c.KeyAcceptWait, "--key-poll-interval": c.KeyPollInterval, "--resync-period": c.ResyncPeriod, "--grace-period": c.GracePeriod, "--lease-duration": c.LeaseDuration} {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive", name))
 		}

@@ -94,6 +94,11 @@ func Run(ctx context.Context, cfg Config, log logr.Logger) error {
 		// Short: each pass removes a bounded number of keys, and other
 		// records' reconciles run in between.
 		UnfinishedInterval: time.Second,
+		KeyPollInterval:    cfg.KeyPollInterval,
+		// A gateway that has not taken a key in after a minute is not busy
+		// reloading: something is wrong, which a warning Event and backoff
+		// say better than polling on.
+		KeyPendingPatience: time.Minute,
 	}, Observer: &reconcile.Observer{Metrics: m, Notifier: events, Health: checks}}
 	ctrlCfg := reconcile.ControllerConfig{
 		Workers:      cfg.Workers,
@@ -235,6 +240,7 @@ func newAdmin(cfg Config, m *metrics.Metrics) (*s3admin.SeaweedFS, error) {
 		SecretAccessKey: cfg.SecretKey,
 		UserPrefix:      cfg.UserPrefix,
 		CallTimeout:     cfg.BackendTimeout,
+		KeyWait:         cfg.KeyAcceptWait,
 		APIOptions:      []func(*middleware.Stack) error{m.SeaweedFSAPIOption()},
 	}
 	if cfg.AccessKeyFile != "" && cfg.SecretKeyFile != "" {
