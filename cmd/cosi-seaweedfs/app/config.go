@@ -65,7 +65,11 @@ type Config struct {
 	ResyncPeriod    time.Duration
 	GracePeriod     time.Duration
 	Workers         int
-	LeaderElect     bool
+	// KubeQPS and KubeBurst limit the driver's requests to the Kubernetes
+	// API (client-side).
+	KubeQPS     float32
+	KubeBurst   int
+	LeaderElect bool
 	// CollectRevoked: revoke accesses whose BucketAccess is gone (needs
 	// cluster-wide list on bucketaccesses.objectstorage.k8s.io).
 	CollectRevoked bool
@@ -118,6 +122,9 @@ func ParseFlags(args []string, getenv func(string) string) (Config, error) {
 	fs.DurationVar(&c.ResyncPeriod, "resync-period", time.Minute, "how often SeaweedFS is listed to repair drift and collect garbage")
 	fs.DurationVar(&c.GracePeriod, "grace-period", 10*time.Second, "how long running gRPC calls may finish on shutdown")
 	fs.IntVar(&c.Workers, "workers", 4, "concurrent reconciles")
+	var qps float64
+	fs.Float64Var(&qps, "kube-api-qps", 200, "sustained requests per second to the Kubernetes API (client-side limit; each grant or revoke costs about five)")
+	fs.IntVar(&c.KubeBurst, "kube-api-burst", 400, "requests to the Kubernetes API allowed at once above --kube-api-qps")
 	fs.BoolVar(&c.LeaderElect, "leader-elect", true, "elect one reconciling replica with a Lease")
 	fs.BoolVar(&c.CollectRevoked, "collect-deleted-bucketaccesses", true, "revoke accesses whose BucketAccess no longer exists (the COSI sidecar v0.1.0 never calls Revoke); needs cluster-wide list on bucketaccesses")
 	fs.DurationVar(&c.LeaseDuration, "lease-duration", 15*time.Second, "leader Lease duration")
@@ -129,6 +136,7 @@ func ParseFlags(args []string, getenv func(string) string) (Config, error) {
 		}
 		return c, fmt.Errorf("%w (flags: %s)", err, flagNames(fs))
 	}
+	c.KubeQPS = float32(qps)
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
@@ -188,6 +196,9 @@ func (c Config) validate() error {
 	}
 	if c.Workers < 1 {
 		errs = append(errs, errors.New("--workers must be at least 1"))
+	}
+	if c.KubeQPS <= 0 || c.KubeBurst < 1 {
+		errs = append(errs, errors.New("--kube-api-qps must be positive and --kube-api-burst at least 1"))
 	}
 	tlsFiles := 0
 	for _, f := range []string{c.FilerCertFile, c.FilerKeyFile, c.FilerCAFile} {

@@ -29,7 +29,8 @@ func TestParseFlags(t *testing.T) {
 			t.Fatal(err)
 		}
 		if c.Endpoint != "unix:///var/lib/cosi/cosi.sock" || c.PublicURL != c.S3Endpoint || c.PublicRegn != "us-east-1" ||
-			c.OwnerID != "" || c.UserPrefix != "cosi-" || c.WaitTimeout != 20*time.Second || !c.LeaderElect {
+			c.OwnerID != "" || c.UserPrefix != "cosi-" || c.WaitTimeout != 20*time.Second || !c.LeaderElect ||
+			c.KeyAcceptWait != time.Second || c.KeyPollInterval != 200*time.Millisecond || c.KubeQPS != 200 || c.KubeBurst != 400 {
 			t.Errorf("unexpected defaults: endpoint %q public %q/%q owner %q prefix %q wait %s leader %t",
 				c.Endpoint, c.PublicURL, c.PublicRegn, c.OwnerID, c.UserPrefix, c.WaitTimeout, c.LeaderElect)
 		}
@@ -54,6 +55,8 @@ func TestParseFlags(t *testing.T) {
 		{name: "missing credentials are named", env: map[string]string{"POD_NAMESPACE": "cosi", "SEAWEEDFS_S3_ENDPOINT": "http://x"}, words: []string{"access key", "secret key"}},
 		{name: "an endpoint without a scheme is refused", args: []string{"--s3-endpoint=seaweedfs:8333"}, env: base, words: []string{"http://"}},
 		{name: "a non-positive timeout is refused", args: []string{"--wait-timeout=0s"}, env: base, words: []string{"--wait-timeout"}},
+		{name: "a non-positive key poll interval is refused", args: []string{"--key-poll-interval=0s"}, env: base, words: []string{"--key-poll-interval"}},
+		{name: "a non-positive Kubernetes API limit is refused", args: []string{"--kube-api-qps=0"}, env: base, words: []string{"--kube-api-qps"}},
 		{name: "an empty user prefix is refused", args: []string{"--user-prefix="}, env: base, words: []string{"--user-prefix"}},
 		{name: "a user prefix that cannot name a SeaweedFS user is refused", args: []string{"--user-prefix=cosi/"}, env: base, words: []string{"--user-prefix", "cosi/"}},
 		{name: "a user prefix too long for a 64-character user name is refused", args: []string{"--user-prefix=" + strings.Repeat("p", 33)}, env: base, words: []string{"--user-prefix", "32"}},

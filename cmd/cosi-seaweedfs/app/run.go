@@ -42,7 +42,7 @@ func Run(ctx context.Context, cfg Config, log logr.Logger) error {
 	defer cancel()
 	routeKlog(log, cfg.Verbosity)
 
-	restCfg, err := restConfig(cfg.Kubeconfig)
+	restCfg, err := restConfig(cfg.Kubeconfig, cfg.KubeQPS, cfg.KubeBurst)
 	if err != nil {
 		return err
 	}
@@ -169,7 +169,7 @@ func Run(ctx context.Context, cfg Config, log logr.Logger) error {
 	return err
 }
 
-func restConfig(kubeconfig string) (*rest.Config, error) {
+func restConfig(kubeconfig string, qps float32, burst int) (*rest.Config, error) {
 	var cfg *rest.Config
 	var err error
 	if kubeconfig != "" {
@@ -180,8 +180,13 @@ func restConfig(kubeconfig string) (*rest.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes config (set --kubeconfig when running outside a cluster): %w", err)
 	}
-	// Handlers of 40 concurrent sidecar workers write records at once.
-	cfg.QPS, cfg.Burst = 50, 100
+	// Every grant and every revoke costs about five requests (the record,
+	// its reconcile's reads and its status), all of them through this one
+	// client-side limit: at client-go's default of 5 per second, or even
+	// 50, a namespace of 200 BucketAccesses waits on the limit far longer
+	// than on SeaweedFS. The API server protects itself with priority and
+	// fairness; the limit only keeps a runaway loop from flooding it.
+	cfg.QPS, cfg.Burst = qps, burst
 	return cfg, nil
 }
 
