@@ -41,19 +41,21 @@ func (s *scaleRun) sample(op func(i int) error) []time.Duration {
 	return out
 }
 
-// usable polls until the key answers for its bucket (any answer but an
-// unknown key or a bad signature), like the driver's own check but with a
-// finer interval, so the floor is not rounded up.
+// usable polls until S3 knows the key (keyKnown, the driver's own check),
+// with a finer interval than the driver's, so the floor is not rounded up.
 func (s *scaleRun) usable(ctx context.Context, a Access) error {
 	c := stack.NewS3Client(s.sw.Endpoint, s.sw.Region, a.AccessKeyID, a.SecretAccessKey, func(o *s3.Options) { o.RetryMaxAttempts = 1 })
 	deadline := time.Now().Add(5 * time.Minute)
 	for {
 		_, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(a.Bucket), MaxKeys: aws.Int32(1)})
-		if err == nil || errors.Is(classify("ListObjectsV2", err), ErrAccessDenied) {
+		known, err := keyKnown(classify("ListObjectsV2", err))
+		switch {
+		case known:
 			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("key of %s not usable: %w", a.User, err)
+		case err != nil && !IsTransient(err):
+			return fmt.Errorf("key of %s: %w", a.User, err)
+		case time.Now().After(deadline):
+			return fmt.Errorf("key of %s not usable after 5 minutes", a.User)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

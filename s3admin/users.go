@@ -202,6 +202,15 @@ func (c *SeaweedFS) probeKey(ctx context.Context, a Access) (bool, error) {
 		_, err := probe.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(a.Bucket), MaxKeys: aws.Int32(1)})
 		return err
 	})
+	return keyKnown(err)
+}
+
+// keyKnown reads the answer to a request signed with a key: known when the
+// request succeeded or was refused for what it asked (AccessDenied), not
+// known when S3 does not know the key or its secret. Both refusals are 403s
+// that classify as ErrAccessDenied, so the codes decide, and they go first.
+// Any other error is returned.
+func keyKnown(err error) (bool, error) {
 	switch {
 	case isCode(err, "InvalidAccessKeyId"), isCode(err, "SignatureDoesNotMatch"):
 		return false, nil
