@@ -273,13 +273,13 @@ func testIsolation(t *testing.T, e *env) {
 			t.Fatalf("EnsureAccess removed %d minted keys, want 1", n)
 		}
 		wantExactly(t, e, ro)
-		s3check.RequireDenied(t, "GetObject with the removed minted key", ops(minted, b).get("seed"))
+		s3check.RequireRejected(t, "GetObject with the removed minted key", ops(minted, b).get("seed"))
 	})
 	t.Run("a replaced key is rejected at once", func(t *testing.T) {
 		old := rw
 		rw2 := e.access(t, rw.User, b, ModeReadWrite)
 		ensureRemovingUnissued(t, e, rw2)
-		s3check.RequireDenied(t, "ListObjectsV2 with the old key", ops(old, b).list())
+		s3check.RequireRejected(t, "ListObjectsV2 with the old key", ops(old, b).list())
 		s3check.RequireAllowed(t, "ListObjectsV2 with the new key", ops(rw2, b).list())
 		rw = rw2
 	})
@@ -318,6 +318,6 @@ func testIsolation(t *testing.T, e *env) {
 		for deadline := time.Now().Add(2 * time.Second); err == nil && time.Now().Before(deadline); err = ops(ro, b).get("seed") {
 			time.Sleep(100 * time.Millisecond)
 		}
-		s3check.RequireDenied(t, "GetObject with a deleted user's key", err)
+		s3check.RequireRejected(t, "GetObject with a deleted user's key", err)
 	})
 }

@@ -41,6 +41,25 @@ func (s *scaleRun) sample(op func(i int) error) []time.Duration {
 	return out
 }
 
+// sampleTurns runs a and b in turns, sampled as sample samples one
+// operation, and returns the durations of each.
+func (s *scaleRun) sampleTurns(a, b func(i int) error) (da, db []time.Duration) {
+	s.sample(func(i int) error {
+		t := time.Now()
+		if err := a(i); err != nil {
+			return err
+		}
+		da = append(da, time.Since(t))
+		t = time.Now()
+		if err := b(i); err != nil {
+			return err
+		}
+		db = append(db, time.Since(t))
+		return nil
+	})
+	return da, db
+}
+
 // usable polls until S3 knows the key (keyKnown, the driver's own check),
 // with a finer interval than the driver's, so the floor is not rounded up.
 func (s *scaleRun) usable(ctx context.Context, a Access) error {
@@ -112,20 +131,34 @@ func (s *scaleRun) measure(ctx context.Context, size int) {
 	// New grant: the driver's EnsureAccess (which returns once the key is
 	// accepted), the IAM query API's three writes, the filer gRPC CreateUser
 	// with the key and identity actions; both raw paths then wait until the
-	// key is usable.
+	// key is usable. The filer path goes first: every IAM query API write
+	// rewrites every identity's file, and the gateway works through one
+	// reload per file long after the write returned, which would slow
+	// whatever is measured next.
 	grant := row(grantOp)
 	writes := row("  of which backend writes")
 	var driverUsers, filerDrvUsers, iamUsers, grpcUsers []Access
-	grant.driver = s.sample(func(int) error {
-		a := s.next("drv")
-		driverUsers = append(driverUsers, a)
-		return s.ensure(ctx, s.admin, a)
-	})
+	// The driver's filer grant and the least-privilege floor (what the
+	// driver's filer path must write for an exact grant: the access's
+	// managed policy and the identity naming it; identity actions are not
+	// least privilege, see filerusers.go) take turns, so that each pair
+	// meets the gateway in the same state.
+	var lpUsers []Access
+	var lpWrites []time.Duration
 	s.calls.reset()
-	grant.filerDrv = s.sample(func(int) error {
+	grant.filerDrv, grant.filerLP = s.sampleTurns(func(int) error {
 		a := s.next("fdrv")
 		filerDrvUsers = append(filerDrvUsers, a)
 		return s.ensure(ctx, s.filerAdmin, a)
+	}, func(int) error {
+		a := s.next("lp")
+		lpUsers = append(lpUsers, a)
+		t := time.Now()
+		if err := s.writeLeastPrivilege(ctx, a); err != nil {
+			return err
+		}
+		lpWrites = append(lpWrites, time.Since(t))
+		return s.usable(ctx, a)
 	})
 	var spent time.Duration
 	for _, d := range grant.filerDrv {
@@ -133,6 +166,25 @@ func (s *scaleRun) measure(ctx context.Context, size int) {
 	}
 	s.note("at %d users, a driver grant on the filer path spends per grant: %s", size, s.calls.breakdown(len(grant.filerDrv), spent))
 	var iamWrites, grpcWrites []time.Duration
+	grant.filerG = s.sample(func(int) error {
+		a := s.next("grpc")
+		grpcUsers = append(grpcUsers, a)
+		actions := make([]string, len(s.actions))
+		for i, act := range s.actions {
+			actions[i] = rebucket(act, a.Bucket)
+		}
+		t := time.Now()
+		if err := s.filer.createRaw(ctx, rawIdentity{Name: a.User, AccessKey: a.AccessKeyID, SecretKey: a.SecretAccessKey, Actions: actions}); err != nil {
+			return err
+		}
+		grpcWrites = append(grpcWrites, time.Since(t))
+		return s.usable(ctx, a)
+	})
+	grant.driver = s.sample(func(int) error {
+		a := s.next("drv")
+		driverUsers = append(driverUsers, a)
+		return s.ensure(ctx, s.admin, a)
+	})
 	grant.iam = s.sample(func(int) error {
 		a := s.next("iam")
 		iamUsers = append(iamUsers, a)
@@ -151,35 +203,6 @@ func (s *scaleRun) measure(ctx context.Context, size int) {
 			return err
 		}
 		iamWrites = append(iamWrites, time.Since(t))
-		return s.usable(ctx, a)
-	})
-	grant.filerG = s.sample(func(int) error {
-		a := s.next("grpc")
-		grpcUsers = append(grpcUsers, a)
-		actions := make([]string, len(s.actions))
-		for i, act := range s.actions {
-			actions[i] = rebucket(act, a.Bucket)
-		}
-		t := time.Now()
-		if err := s.filer.createRaw(ctx, rawIdentity{Name: a.User, AccessKey: a.AccessKeyID, SecretKey: a.SecretAccessKey, Actions: actions}); err != nil {
-			return err
-		}
-		grpcWrites = append(grpcWrites, time.Since(t))
-		return s.usable(ctx, a)
-	})
-	// The least-privilege floor: what the driver's filer path must write for
-	// an exact grant, the access's managed policy and the identity naming
-	// it (identity actions are not least privilege, see filerusers.go).
-	var lpUsers []Access
-	var lpWrites []time.Duration
-	grant.filerLP = s.sample(func(int) error {
-		a := s.next("lp")
-		lpUsers = append(lpUsers, a)
-		t := time.Now()
-		if err := s.writeLeastPrivilege(ctx, a); err != nil {
-			return err
-		}
-		lpWrites = append(lpWrites, time.Since(t))
 		return s.usable(ctx, a)
 	})
 	writes.iam, writes.filerG, writes.filerLP, writes.driverNote, writes.filerDrvNote = iamWrites, grpcWrites, lpWrites, "-", "-"
