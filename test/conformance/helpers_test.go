@@ -335,7 +335,7 @@ func requireKeyRejected(t testing.TB, a access, bucket string) {
 			break
 		}
 	}
-	s3check.RequireDenied(t, "ListObjectsV2 with a revoked key", err)
+	s3check.RequireRejected(t, "ListObjectsV2 with a revoked key", err)
 	if code := s3check.ErrorCode(err); err != nil && code != "InvalidAccessKeyId" {
 		t.Errorf("ListObjectsV2 with a revoked key: error code %q, want InvalidAccessKeyId", code)
 	}

@@ -38,9 +38,12 @@ func HTTPStatus(err error) int {
 	return 0
 }
 
-// RequireDenied fails the test unless err is the S3 or IAM API refusing the
-// request with HTTP 403 (an unknown key, a bad signature or a policy denial):
-// any other failure would let a broken request pass for a refused one.
+// RequireDenied fails the test unless err is the S3 or IAM API refusing a
+// request it authenticated: HTTP 403 for what was asked. A 403 for an
+// unknown key or a bad signature does not count: S3 then never looked at
+// what the key may do, and a check of isolation would pass without testing
+// anything (a key the gateway has not taken in yet answers that way). Any
+// other failure would let a broken request pass for a refused one.
 func RequireDenied(t testing.TB, what string, err error) {
 	t.Helper()
 	switch {
@@ -48,10 +51,31 @@ func RequireDenied(t testing.TB, what string, err error) {
 		t.Errorf("%s succeeded, want it denied", what)
 	case HTTPStatus(err) != http.StatusForbidden:
 		t.Errorf("%s: got %v, want HTTP 403", what, err)
+	case unauthenticated[ErrorCode(err)]:
+		t.Errorf("%s: S3 does not know the key (%s); want it known and the request denied", what, ErrorCode(err))
 	default:
 		t.Logf("%s denied as expected: %s", what, ErrorCode(err))
 	}
 }
+
+// RequireRejected fails the test unless err is HTTP 403 of any kind: for a
+// key that must no longer work (revoked, replaced, its user deleted), where
+// an unknown key is the expected answer.
+func RequireRejected(t testing.TB, what string, err error) {
+	t.Helper()
+	switch {
+	case err == nil:
+		t.Errorf("%s succeeded, want it rejected", what)
+	case HTTPStatus(err) != http.StatusForbidden:
+		t.Errorf("%s: got %v, want HTTP 403", what, err)
+	default:
+		t.Logf("%s rejected as expected: %s", what, ErrorCode(err))
+	}
+}
+
+// unauthenticated are the codes of a 403 that S3 answers before it looks
+// at what the request asks.
+var unauthenticated = map[string]bool{"InvalidAccessKeyId": true, "SignatureDoesNotMatch": true}
 
 // RequireAllowed fails the test if the request failed.
 func RequireAllowed(t testing.TB, what string, err error) {

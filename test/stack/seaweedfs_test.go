@@ -82,7 +82,7 @@ func TestSeaweedServesS3WithAdminCredentials(t *testing.T) {
 	t.Run("wrong secret is rejected", func(t *testing.T) {
 		bad := NewS3Client(sw.Endpoint, sw.Region, sw.AccessKey, sw.SecretKey+"x", func(o *s3.Options) { o.RetryMaxAttempts = 1 })
 		_, err := bad.ListBuckets(ctx, &s3.ListBucketsInput{})
-		s3check.RequireDenied(t, "ListBuckets with a wrong secret", err)
+		s3check.RequireRejected(t, "ListBuckets with a wrong secret", err)
 	})
 
 	t.Run("every listening socket is on 127.0.0.1", func(t *testing.T) {
