@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -183,19 +184,29 @@ func (e *environment) bucketExists(t testing.TB, bucket string) bool {
 // owner returns the bucket's owner tag, "" when it has none.
 func (e *environment) owner(t testing.TB, bucket string) string {
 	t.Helper()
+	o, err := e.ownerOf(t, bucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+// ownerOf is owner that returns the error, for checks that poll.
+func (e *environment) ownerOf(t testing.TB, bucket string) (string, error) {
+	t.Helper()
 	out, err := e.s3.GetBucketTagging(ctx(t), &s3.GetBucketTaggingInput{Bucket: aws.String(bucket)})
 	if s3check.ErrorCode(err) == "NoSuchTagSet" {
-		return ""
+		return "", nil
 	}
 	if err != nil {
-		t.Fatalf("admin GetBucketTagging(%s): %v", bucket, err)
+		return "", fmt.Errorf("admin GetBucketTagging(%s): %w", bucket, err)
 	}
 	for _, tag := range out.TagSet {
 		if aws.ToString(tag.Key) == ownerTag {
-			return aws.ToString(tag.Value)
+			return aws.ToString(tag.Value), nil
 		}
 	}
-	return ""
+	return "", nil
 }
 
 // foreignBucket creates a bucket with the admin identity, outside the
