@@ -68,6 +68,17 @@ func finalizingClientset() *fake.Clientset {
 // both, and returns the access record and its key.
 func readyAccess(ctx context.Context, t *testing.T, r *Reconciler) (*store.Access, Key) {
 	t.Helper()
+	a, key := recordAccess(ctx, t, r)
+	if _, err := r.Reconcile(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	return a, key
+}
+
+// recordAccess records bucket-one, reconciles it, and records an access
+// ba-one to it without reconciling it.
+func recordAccess(ctx context.Context, t *testing.T, r *Reconciler) (*store.Access, Key) {
+	t.Helper()
 	b, _, err := r.Store.CreateBucket(ctx, store.BucketSpec{Name: "bucket-one", BucketID: "bucket-one"})
 	if err != nil {
 		t.Fatal(err)
@@ -84,11 +95,7 @@ func readyAccess(ctx context.Context, t *testing.T, r *Reconciler) (*store.Acces
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := Key{Kind: store.KindAccess, Name: a.RecordName}
-	if _, err := r.Reconcile(ctx, key); err != nil {
-		t.Fatal(err)
-	}
-	return a, key
+	return a, Key{Kind: store.KindAccess, Name: a.RecordName}
 }
 
 // A create interrupted between creating the bucket and marking it ours must
@@ -351,25 +358,9 @@ func TestReconcileRemovesUnissuedKeysInBoundedPasses(t *testing.T) {
 func TestReconcilePollsAKeyNotYetAccepted(t *testing.T) {
 	ctx, r, admin := newTestReconciler(t)
 	r.Cfg.KeyPollInterval, r.Cfg.KeyPendingPatience = 5*time.Millisecond, time.Minute
-	b, _, err := r.Store.CreateBucket(ctx, store.BucketSpec{Name: "bucket-one", BucketID: "bucket-one"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.Reconcile(ctx, Key{Kind: store.KindBucket, Name: b.RecordName}); err != nil {
-		t.Fatal(err)
-	}
 	const lag = 12 // more probes than the Fake's EnsureAccess makes in its wait
 	admin.SetKeyLag(lag)
-	id, secret, err := s3admin.GenerateCredentials()
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec := store.AccessSpec{Name: "ba-one", BucketID: "bucket-one", Mode: "read-write", User: "cosi-" + store.AccessID("ba-one")}
-	a, _, err := r.Store.CreateAccess(ctx, spec, id, secret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := Key{Kind: store.KindAccess, Name: a.RecordName}
+	a, key := recordAccess(ctx, t, r)
 
 	res, err := r.Reconcile(ctx, key)
 	if err != nil || res.RequeueAfter != r.Cfg.KeyPollInterval {
@@ -413,24 +404,8 @@ func TestReconcilePollsAKeyNotYetAccepted(t *testing.T) {
 func TestReconcileReportsAKeyPendingPastItsPatience(t *testing.T) {
 	ctx, r, admin := newTestReconciler(t)
 	r.Cfg.KeyPollInterval, r.Cfg.KeyPendingPatience = 5*time.Millisecond, 0
-	b, _, err := r.Store.CreateBucket(ctx, store.BucketSpec{Name: "bucket-one", BucketID: "bucket-one"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.Reconcile(ctx, Key{Kind: store.KindBucket, Name: b.RecordName}); err != nil {
-		t.Fatal(err)
-	}
 	admin.SetKeyLag(1000)
-	id, secret, err := s3admin.GenerateCredentials()
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec := store.AccessSpec{Name: "ba-one", BucketID: "bucket-one", Mode: "read-write", User: "cosi-" + store.AccessID("ba-one")}
-	a, _, err := r.Store.CreateAccess(ctx, spec, id, secret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := Key{Kind: store.KindAccess, Name: a.RecordName}
+	a, key := recordAccess(ctx, t, r)
 	// The first pass writes and starts the wait: polled, whatever the
 	// patience, since the key only now became pending.
 	if res, err := r.Reconcile(ctx, key); err != nil || res.RequeueAfter == 0 {

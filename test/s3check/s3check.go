@@ -47,10 +47,7 @@ func HTTPStatus(err error) int {
 func RequireDenied(t testing.TB, what string, err error) {
 	t.Helper()
 	switch {
-	case err == nil:
-		t.Errorf("%s succeeded, want it denied", what)
-	case HTTPStatus(err) != http.StatusForbidden:
-		t.Errorf("%s: got %v, want HTTP 403", what, err)
+	case !requireForbidden(t, what, err):
 	case unauthenticated[ErrorCode(err)]:
 		t.Errorf("%s: S3 does not know the key (%s); want it known and the request denied", what, ErrorCode(err))
 	default:
@@ -63,14 +60,24 @@ func RequireDenied(t testing.TB, what string, err error) {
 // an unknown key is the expected answer.
 func RequireRejected(t testing.TB, what string, err error) {
 	t.Helper()
+	if requireForbidden(t, what, err) {
+		t.Logf("%s rejected as expected: %s", what, ErrorCode(err))
+	}
+}
+
+// requireForbidden reports whether err is an HTTP 403, failing the test if
+// not.
+func requireForbidden(t testing.TB, what string, err error) bool {
+	t.Helper()
 	switch {
 	case err == nil:
-		t.Errorf("%s succeeded, want it rejected", what)
+		t.Errorf("%s succeeded, want it refused", what)
 	case HTTPStatus(err) != http.StatusForbidden:
 		t.Errorf("%s: got %v, want HTTP 403", what, err)
 	default:
-		t.Logf("%s rejected as expected: %s", what, ErrorCode(err))
+		return true
 	}
+	return false
 }
 
 // unauthenticated are the codes of a 403 that S3 answers before it looks
