@@ -61,23 +61,25 @@ func (s *scaleRun) sampleTurns(a, b func(i int) error) (da, db []time.Duration) 
 }
 
 // usable polls until S3 knows the key (keyKnown, the driver's own check),
-// with a finer interval than the driver's, so the floor is not rounded up.
+// every 10 ms (finer than the driver, so the floor is not rounded up) for up
+// to 5 minutes; a transient answer is asked again.
 func (s *scaleRun) usable(ctx context.Context, a Access) error {
 	c := stack.NewS3Client(s.sw.Endpoint, s.sw.Region, a.AccessKeyID, a.SecretAccessKey, func(o *s3.Options) { o.RetryMaxAttempts = 1 })
-	deadline := time.Now().Add(5 * time.Minute)
-	for {
+	known, err := settle(ctx, "usable", pace{first: 10 * time.Millisecond, within: 5 * time.Minute}, func() (bool, error) {
 		_, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(a.Bucket), MaxKeys: aws.Int32(1)})
 		known, err := keyKnown(classify("ListObjectsV2", err))
-		switch {
-		case known:
-			return nil
-		case err != nil && !IsTransient(err):
-			return fmt.Errorf("key of %s: %w", a.User, err)
-		case time.Now().After(deadline):
-			return fmt.Errorf("key of %s not usable after 5 minutes", a.User)
+		if IsTransient(err) {
+			return false, nil
 		}
-		time.Sleep(10 * time.Millisecond)
+		return known, err
+	})
+	switch {
+	case err != nil:
+		return fmt.Errorf("key of %s: %w", a.User, err)
+	case !known:
+		return fmt.Errorf("key of %s not usable after 5 minutes", a.User)
 	}
+	return nil
 }
 
 // ensure converges a new access the way the reconciler does: a transient
