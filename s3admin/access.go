@@ -62,6 +62,14 @@ const maxEnsureRounds = 4
 func ensureAccess(ctx context.Context, be userBackend, a Access, prefix string, keyWait time.Duration) (changed bool, err error) {
 	rewrite := a.RewritePolicy
 	keyConflicts := 0
+	// watch probes the key from the first write on (see keyWatch). A key
+	// once accepted stays accepted: no step removes the access's own key.
+	var watch *keyWatch
+	defer func() {
+		if watch != nil {
+			watch.stop()
+		}
+	}()
 	for range maxEnsureRounds {
 		obs, err := be.observe(ctx, a.User, scopeGrant)
 		if err != nil {
@@ -75,16 +83,23 @@ func ensureAccess(ctx context.Context, be userBackend, a Access, prefix string, 
 			if changed {
 				// Written is not yet usable: the workload gets the key only
 				// once S3 accepts it.
-				return changed, awaitKey(ctx, be, a, keyWait)
+				return changed, watch.accepted(ctx, a, keyWait)
 			}
 			return changed, nil
 		}
 		again := false
 		for _, s := range plan.steps {
+			write := s.kind != stepCheckKeyFree
+			if write && watch == nil {
+				watch = watchKey(ctx, be, a)
+			}
 			err := be.apply(ctx, s)
+			if write {
+				watch.written()
+			}
 			switch {
 			case err == nil:
-				changed = changed || s.kind != stepCheckKeyFree
+				changed = changed || write
 				if s.kind == stepPutGrant {
 					rewrite = false
 				}
@@ -119,23 +134,6 @@ func ensureAccess(ctx context.Context, be userBackend, a Access, prefix string, 
 	}
 	return changed, newError("EnsureAccess", ErrTransient,
 		"user %q did not converge after %d rounds: it is being changed concurrently", a.User, maxEnsureRounds)
-}
-
-// awaitKey waits up to wait for the store to accept the access's key. The
-// key is tried first after 10 ms, the interval doubling up to 100 ms:
-// SeaweedFS often knows a key within tens of milliseconds of the write; a
-// fixed coarse interval would add half of itself to every grant on average,
-// a fixed fine one would flood a gateway that is busy reloading identities
-// with probes. Still unknown after the wait, it returns ErrKeyPending:
-// everything is written, and the caller polls with KeyAccepted rather than
-// holding on (or writing again, which would only queue one more reload).
-func awaitKey(ctx context.Context, be userBackend, a Access, wait time.Duration) error {
-	accepted, err := settle(ctx, "EnsureAccess", pace{first: 10 * time.Millisecond, max: 100 * time.Millisecond, within: wait},
-		func() (bool, error) { return be.probeKey(ctx, a) })
-	if err == nil && !accepted {
-		err = newError("EnsureAccess", ErrKeyPending, "SeaweedFS does not accept the access key %s yet", a.AccessKeyID)
-	}
-	return err
 }
 
 // keyAccepted is KeyAccepted on any backend: one probe.

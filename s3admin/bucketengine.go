@@ -81,7 +81,7 @@ type pace struct {
 
 // settle calls try at pace p until it reports done, and says whether it
 // did. SeaweedFS refreshes what several calls read asynchronously after a
-// write (see bucketEngine.marks, awaitKey); a wait cut short by ctx is a
+// write (see bucketEngine.marks); a wait cut short by ctx is a
 // transient error of op, as is an error from try.
 func settle(ctx context.Context, op string, p pace, try func() (done bool, err error)) (bool, error) {
 	start := time.Now()
