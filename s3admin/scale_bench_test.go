@@ -39,6 +39,7 @@ import (
 //	COSI_BENCH_OP_TIME  stop sampling an operation after this long; default 45s
 //	COSI_BENCH_RESYNC   bound of one resync listing pass; default 60s
 //	COSI_BENCH_BUDGET   do not start a larger size after this long; default 10m
+//	COSI_BENCH_QUIET    bound of each wait for SeaweedFS to go quiet; default 10m
 //
 // The fill does not go through the IAM query API, which rewrites every
 // identity on each change: each filled user is one CreateUser call of the
@@ -123,10 +124,12 @@ type scaleSettings struct {
 	sizes                       []int
 	samples                     int
 	opTime, resyncBound, budget time.Duration
+	// quietBound bounds each wait for SeaweedFS to go quiet (see quiet).
+	quietBound time.Duration
 }
 
 func loadScaleSettings(b *testing.B) scaleSettings {
-	c := scaleSettings{sizes: []int{0, 100, 1000, 5000}, samples: 5, opTime: 45 * time.Second, resyncBound: time.Minute, budget: 10 * time.Minute}
+	c := scaleSettings{sizes: []int{0, 100, 1000, 5000}, samples: 5, opTime: 45 * time.Second, resyncBound: time.Minute, budget: 10 * time.Minute, quietBound: 10 * time.Minute}
 	if v := os.Getenv("COSI_BENCH_USERS"); v != "" {
 		c.sizes = nil
 		for f := range strings.SplitSeq(v, ",") {
@@ -145,7 +148,7 @@ func loadScaleSettings(b *testing.B) scaleSettings {
 		}
 		c.samples = n
 	}
-	for env, d := range map[string]*time.Duration{"COSI_BENCH_OP_TIME": &c.opTime, "COSI_BENCH_RESYNC": &c.resyncBound, "COSI_BENCH_BUDGET": &c.budget} {
+	for env, d := range map[string]*time.Duration{"COSI_BENCH_OP_TIME": &c.opTime, "COSI_BENCH_RESYNC": &c.resyncBound, "COSI_BENCH_BUDGET": &c.budget, "COSI_BENCH_QUIET": &c.quietBound} {
 		if v := os.Getenv(env); v != "" {
 			p, err := time.ParseDuration(v)
 			if err != nil {
@@ -181,6 +184,13 @@ type scaleRun struct {
 	// retries counts new grants the driver needed more than one
 	// EnsureAccess for.
 	retries atomic.Int64
+	// loud: samples do not wait for SeaweedFS to go quiet (see quiet);
+	// quietFor is the time they waited at this size, quietLongest the
+	// longest single wait, quietMissed how many waits ended at
+	// cfg.quietBound.
+	loud                   bool
+	quietFor, quietLongest time.Duration
+	quietMissed            int
 }
 
 type scaleRow struct {

@@ -4,11 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"math"
 	"os"
-	"slices"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -21,43 +17,37 @@ import (
 // errSampled ends a sampling early: nothing is left to sample.
 var errSampled = errors.New("nothing left to sample")
 
-// sample runs op up to cfg.samples times, stopping early once opTime is
-// spent; it returns the durations.
-func (s *scaleRun) sample(op func(i int) error) []time.Duration {
-	var out []time.Duration
-	began := time.Now()
+// sample runs op up to cfg.samples times, each once SeaweedFS is quiet
+// (see quiet), stopping early once opTime is spent in op; it returns the
+// durations.
+func (s *scaleRun) sample(ctx context.Context, op func(i int) error) []time.Duration {
+	return s.sampleTurns(ctx, op)[0]
+}
+
+// sampleTurns runs ops in turns, each once SeaweedFS is quiet, up to
+// cfg.samples turns, stopping early once opTime is spent in them; it returns
+// the durations of each op. Taking turns, every op meets SeaweedFS in the
+// same state as the others.
+func (s *scaleRun) sampleTurns(ctx context.Context, ops ...func(i int) error) [][]time.Duration {
+	out := make([][]time.Duration, len(ops))
+	var spent time.Duration
 	for i := range s.cfg.samples {
-		t := time.Now()
-		err := op(i)
-		if errors.Is(err, errSampled) {
-			break
+		for j, op := range ops {
+			s.quiet(ctx)
+			t := time.Now()
+			err := op(i)
+			if errors.Is(err, errSampled) {
+				return out
+			}
+			s.must(err, "sample")
+			out[j] = append(out[j], time.Since(t))
+			spent += time.Since(t)
 		}
-		s.must(err, "sample")
-		out = append(out, time.Since(t))
-		if time.Since(began) > s.cfg.opTime {
+		if spent > s.cfg.opTime {
 			break
 		}
 	}
 	return out
-}
-
-// sampleTurns runs a and b in turns, sampled as sample samples one
-// operation, and returns the durations of each.
-func (s *scaleRun) sampleTurns(a, b func(i int) error) (da, db []time.Duration) {
-	s.sample(func(i int) error {
-		t := time.Now()
-		if err := a(i); err != nil {
-			return err
-		}
-		da = append(da, time.Since(t))
-		t = time.Now()
-		if err := b(i); err != nil {
-			return err
-		}
-		db = append(db, time.Since(t))
-		return nil
-	})
-	return da, db
 }
 
 // usable polls until S3 knows the key (keyKnown, the driver's own check),
@@ -122,6 +112,11 @@ func (s *scaleRun) next(kind string) Access {
 	return s.newAccess(fmt.Sprintf("cosi-scale-%s-%05d", kind, s.seq), scaleBucket)
 }
 
+// sizeRows are the rows of one size, in the table's order.
+type sizeRows struct {
+	grant, writes, repeat, revoke, create, resync, burst *scaleRow
+}
+
 func (s *scaleRun) measure(ctx context.Context, size int) {
 	fmt.Fprintf(os.Stderr, "scale: measuring at %d users\n", size)
 	row := func(op string) *scaleRow {
@@ -129,26 +124,37 @@ func (s *scaleRun) measure(ctx context.Context, size int) {
 		s.rows = append(s.rows, r)
 		return r
 	}
+	r := sizeRows{grant: row(grantOp), writes: row("  of which backend writes"), repeat: row("repeat grant (converged)"),
+		revoke: row("revoke"), create: row("bucket create"), resync: row("resync listing pass"),
+		burst: row("200 new grants at once (each until usable)")}
+	// The filer path first, each sample once SeaweedFS is quiet; then the
+	// IAM query API path, whose writes leave SeaweedFS a backlog of
+	// reloads that no later sample could wait out (see quiet).
+	s.loud, s.quietFor, s.quietLongest, s.quietMissed = false, 0, 0, 0
+	s.measureFiler(ctx, size, r)
+	s.note("at %d users, the filer path's samples waited %s in all for SeaweedFS to go quiet (the longest wait %s); %d of those waits ended at the bound of %s",
+		size, round(s.quietFor), round(s.quietLongest), s.quietMissed, s.cfg.quietBound)
+	// The bursts' clean-up left the gateway hundreds of reloads to work
+	// through; a restarted one starts from the state as it is.
+	s.must(s.sw.Restart(ctx), "restart seaweedfs")
+	s.loud = true
+	s.measureIAM(ctx, size, r)
+}
 
+// measureFiler samples the filer IAM gRPC path: the driver's client on it,
+// the raw identity-actions write and the least-privilege floor.
+func (s *scaleRun) measureFiler(ctx context.Context, size int, r sizeRows) {
 	// New grant: the driver's EnsureAccess (which returns once the key is
-	// accepted), the IAM query API's three writes, the filer gRPC CreateUser
-	// with the key and identity actions; both raw paths then wait until the
-	// key is usable. The filer path goes first: every IAM query API write
-	// rewrites every identity's file, and the gateway works through one
-	// reload per file long after the write returned, which would slow
-	// whatever is measured next.
-	grant := row(grantOp)
-	writes := row("  of which backend writes")
-	var driverUsers, filerDrvUsers, iamUsers, grpcUsers []Access
-	// The driver's filer grant and the least-privilege floor (what the
-	// driver's filer path must write for an exact grant: the access's
-	// managed policy and the identity naming it; identity actions are not
-	// least privilege, see filerusers.go) take turns, so that each pair
-	// meets the gateway in the same state.
-	var lpUsers []Access
-	var lpWrites []time.Duration
+	// accepted) and the least-privilege floor (what the driver's filer path
+	// must write for an exact grant: the access's managed policy and the
+	// identity naming it; identity actions are not least privilege, see
+	// filerusers.go) take turns, so that each meets SeaweedFS in the same
+	// state; then the filer gRPC CreateUser with the key and identity
+	// actions. Both raw paths wait until the key is usable.
+	var filerDrvUsers, lpUsers, grpcUsers []Access
+	var lpWrites, grpcWrites []time.Duration
 	s.calls.reset()
-	grant.filerDrv, grant.filerLP = s.sampleTurns(func(int) error {
+	turns := s.sampleTurns(ctx, func(int) error {
 		a := s.next("fdrv")
 		filerDrvUsers = append(filerDrvUsers, a)
 		return s.ensure(ctx, s.filerAdmin, a)
@@ -162,13 +168,13 @@ func (s *scaleRun) measure(ctx context.Context, size int) {
 		lpWrites = append(lpWrites, time.Since(t))
 		return s.usable(ctx, a)
 	})
+	r.grant.filerDrv, r.grant.filerLP = turns[0], turns[1]
 	var spent time.Duration
-	for _, d := range grant.filerDrv {
+	for _, d := range r.grant.filerDrv {
 		spent += d
 	}
-	s.note("at %d users, a driver grant on the filer path spends per grant: %s", size, s.calls.breakdown(len(grant.filerDrv), spent))
-	var iamWrites, grpcWrites []time.Duration
-	grant.filerG = s.sample(func(int) error {
+	s.note("at %d users, a driver grant on the filer path spends per grant: %s", size, s.calls.breakdown(len(r.grant.filerDrv), spent))
+	r.grant.filerG = s.sample(ctx, func(int) error {
 		a := s.next("grpc")
 		grpcUsers = append(grpcUsers, a)
 		actions := make([]string, len(s.actions))
@@ -182,12 +188,93 @@ func (s *scaleRun) measure(ctx context.Context, size int) {
 		grpcWrites = append(grpcWrites, time.Since(t))
 		return s.usable(ctx, a)
 	})
-	grant.driver = s.sample(func(int) error {
+	r.writes.filerG, r.writes.filerLP, r.writes.driverNote, r.writes.filerDrvNote = grpcWrites, lpWrites, "-", "-"
+
+	lastFiler := filerDrvUsers[len(filerDrvUsers)-1]
+	r.repeat.filerDrv = s.sample(ctx, func(int) error {
+		changed, err := s.filerAdmin.EnsureAccess(ctx, lastFiler)
+		if err == nil && changed {
+			err = errors.New("converged EnsureAccess wrote")
+		}
+		return err
+	})
+	lastGRPC := grpcUsers[len(grpcUsers)-1]
+	r.repeat.filerG = s.sample(ctx, func(int) error { return s.filer.getUserSize(ctx, lastGRPC.User) })
+	lastLP := lpUsers[len(lpUsers)-1]
+	r.repeat.filerLP = s.sample(ctx, func(int) error {
+		if err := s.filer.getUserSize(ctx, lastLP.User); err != nil {
+			return err
+		}
+		_, err := s.filer.GetPolicy(ctx, accessPolicyName(lastLP.User))
+		return err
+	})
+
+	r.revoke.filerDrv = s.sample(ctx, func(i int) error {
+		if i >= len(filerDrvUsers) {
+			return errSampled
+		}
+		return s.filerAdmin.DeleteUser(ctx, filerDrvUsers[i].User, "")
+	})
+	r.revoke.filerG = s.sample(ctx, func(i int) error {
+		if i >= len(grpcUsers) {
+			return errSampled
+		}
+		return s.filer.DeleteUser(ctx, grpcUsers[i].User)
+	})
+	r.revoke.filerLP = s.sample(ctx, func(i int) error {
+		if i >= len(lpUsers) {
+			return errSampled
+		}
+		if err := s.filer.DeletePolicy(ctx, accessPolicyName(lpUsers[i].User)); err != nil {
+			return err
+		}
+		return s.filer.DeleteUser(ctx, lpUsers[i].User)
+	})
+	// Users a stopped sampling left behind stay: a few more users among
+	// thousands, where removing them would cost as much as the revokes.
+
+	// Bucket creation is an S3 request on either path.
+	r.create.driver = s.sample(ctx, func(int) error {
+		s.seq++
+		return s.admin.CreateBucket(ctx, fmt.Sprintf("scale-drv-%05d", s.seq), testOwn)
+	})
+	r.create.filerDrvNote = "(S3, as the other column)"
+	r.create.iam = s.sample(ctx, func(int) error {
+		s.seq++
+		_, err := s.rawS3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(fmt.Sprintf("scale-raw-%05d", s.seq))})
+		return err
+	})
+
+	// One resync listing pass; the raw floors are one gRPC GetConfiguration
+	// (every identity), and that with ListPolicies (every managed policy).
+	s.quiet(ctx)
+	r.resync.filerDrv, r.resync.filerDrvNote = s.resyncPass(ctx, s.filerAdmin, size)
+	t := time.Now()
+	_, err := s.filer.GetConfiguration(ctx)
+	s.must(err, "GetConfiguration")
+	r.resync.filerG = []time.Duration{time.Since(t)}
+	t = time.Now()
+	_, err = s.filer.GetConfiguration(ctx)
+	s.must(err, "GetConfiguration")
+	_, err = s.filer.ListPolicies(ctx)
+	s.must(err, "ListPolicies")
+	r.resync.filerLP = []time.Duration{time.Since(t)}
+
+	s.burst(ctx, size, r.burst)
+}
+
+// measureIAM samples the IAM query API path: the driver's client on it and
+// the raw IAM query API, one after the other (each of its writes rewrites
+// every identity; nothing here waits for SeaweedFS to go quiet).
+func (s *scaleRun) measureIAM(ctx context.Context, size int, r sizeRows) {
+	var driverUsers, iamUsers []Access
+	var iamWrites []time.Duration
+	r.grant.driver = s.sample(ctx, func(int) error {
 		a := s.next("drv")
 		driverUsers = append(driverUsers, a)
 		return s.ensure(ctx, s.admin, a)
 	})
-	grant.iam = s.sample(func(int) error {
+	r.grant.iam = s.sample(ctx, func(int) error {
 		a := s.next("iam")
 		iamUsers = append(iamUsers, a)
 		t := time.Now()
@@ -207,27 +294,18 @@ func (s *scaleRun) measure(ctx context.Context, size int) {
 		iamWrites = append(iamWrites, time.Since(t))
 		return s.usable(ctx, a)
 	})
-	writes.iam, writes.filerG, writes.filerLP, writes.driverNote, writes.filerDrvNote = iamWrites, grpcWrites, lpWrites, "-", "-"
+	r.writes.iam = iamWrites
 
-	repeat := row("repeat grant (converged)")
 	last := driverUsers[len(driverUsers)-1]
-	repeat.driver = s.sample(func(int) error {
+	r.repeat.driver = s.sample(ctx, func(int) error {
 		changed, err := s.admin.EnsureAccess(ctx, last)
 		if err == nil && changed {
 			err = errors.New("converged EnsureAccess wrote")
 		}
 		return err
 	})
-	lastFiler := filerDrvUsers[len(filerDrvUsers)-1]
-	repeat.filerDrv = s.sample(func(int) error {
-		changed, err := s.filerAdmin.EnsureAccess(ctx, lastFiler)
-		if err == nil && changed {
-			err = errors.New("converged EnsureAccess wrote")
-		}
-		return err
-	})
 	lastIAM := iamUsers[len(iamUsers)-1]
-	repeat.iam = s.sample(func(int) error {
+	r.repeat.iam = s.sample(ctx, func(int) error {
 		if _, err := s.rawIAM.GetUser(ctx, &iam.GetUserInput{UserName: aws.String(lastIAM.User)}); err != nil {
 			return err
 		}
@@ -237,70 +315,23 @@ func (s *scaleRun) measure(ctx context.Context, size int) {
 		_, err := s.rawIAM.ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: aws.String(lastIAM.User)})
 		return err
 	})
-	lastGRPC := grpcUsers[len(grpcUsers)-1]
-	repeat.filerG = s.sample(func(int) error { return s.filer.getUserSize(ctx, lastGRPC.User) })
-	lastLP := lpUsers[len(lpUsers)-1]
-	repeat.filerLP = s.sample(func(int) error {
-		if err := s.filer.getUserSize(ctx, lastLP.User); err != nil {
-			return err
-		}
-		_, err := s.filer.GetPolicy(ctx, accessPolicyName(lastLP.User))
-		return err
-	})
 
-	revoke := row("revoke")
-	revoke.driver = s.sample(func(i int) error {
+	r.revoke.driver = s.sample(ctx, func(i int) error {
 		if i >= len(driverUsers) {
 			return errSampled
 		}
 		return s.admin.DeleteUser(ctx, driverUsers[i].User, "")
 	})
-	revoke.filerDrv = s.sample(func(i int) error {
-		if i >= len(filerDrvUsers) {
-			return errSampled
-		}
-		return s.filerAdmin.DeleteUser(ctx, filerDrvUsers[i].User, "")
-	})
-	revoke.iam = s.sample(func(i int) error {
+	r.revoke.iam = s.sample(ctx, func(i int) error {
 		if i >= len(iamUsers) {
 			return errSampled
 		}
 		_, err := s.rawIAM.DeleteUser(ctx, &iam.DeleteUserInput{UserName: aws.String(iamUsers[i].User)})
 		return err
 	})
-	revoke.filerG = s.sample(func(i int) error {
-		if i >= len(grpcUsers) {
-			return errSampled
-		}
-		return s.filer.DeleteUser(ctx, grpcUsers[i].User)
-	})
-	revoke.filerLP = s.sample(func(i int) error {
-		if i >= len(lpUsers) {
-			return errSampled
-		}
-		if err := s.filer.DeletePolicy(ctx, accessPolicyName(lpUsers[i].User)); err != nil {
-			return err
-		}
-		return s.filer.DeleteUser(ctx, lpUsers[i].User)
-	})
-	// Users a stopped sampling left behind stay: a few more users among
-	// thousands, where removing them would cost as much as the revokes.
 
-	create := row("bucket create")
-	create.driver = s.sample(func(int) error {
-		s.seq++
-		return s.admin.CreateBucket(ctx, fmt.Sprintf("scale-drv-%05d", s.seq), testOwn)
-	})
-	create.filerDrvNote = "(S3, as the other column)"
-	create.iam = s.sample(func(int) error {
-		s.seq++
-		_, err := s.rawS3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(fmt.Sprintf("scale-raw-%05d", s.seq))})
-		return err
-	})
-
-	// One resync listing pass; the raw floors are one IAM ListUsers pass
-	// (names only) and one gRPC GetConfiguration (every identity).
-	resync := row("resync listing pass")
+	// One resync listing pass; the raw floor is one IAM ListUsers pass
+	// (names only).
 	rctx, cancel := context.WithTimeout(ctx, s.cfg.resyncBound)
 	t := time.Now()
 	users, err := s.admin.ListOwnedUsers(rctx)
@@ -310,96 +341,22 @@ func (s *scaleRun) measure(ctx context.Context, size int) {
 	cancel()
 	switch {
 	case err == nil:
-		resync.driver = []time.Duration{time.Since(t)}
+		r.resync.driver = []time.Duration{time.Since(t)}
 		if len(users) < size {
 			s.b.Fatalf("resync listed %d owned users, want at least %d", len(users), size)
 		}
 	case rctx.Err() != nil:
-		resync.driverNote = "> " + s.cfg.resyncBound.String() + " (bound)"
+		r.resync.driverNote = "> " + s.cfg.resyncBound.String() + " (bound)"
 	default:
 		s.must(err, "resync")
 	}
-	resync.filerDrv, resync.filerDrvNote = s.resyncPass(ctx, s.filerAdmin, size)
-	defer s.burst(ctx, size, row("200 new grants at once (each until usable)"))
 	t = time.Now()
 	p := iam.NewListUsersPaginator(s.rawIAM, &iam.ListUsersInput{})
 	for p.HasMorePages() {
 		_, err := p.NextPage(ctx)
 		s.must(err, "ListUsers")
 	}
-	resync.iam = []time.Duration{time.Since(t)}
-	t = time.Now()
-	_, err = s.filer.GetConfiguration(ctx)
-	s.must(err, "GetConfiguration")
-	resync.filerG = []time.Duration{time.Since(t)}
-	t = time.Now()
-	_, err = s.filer.GetConfiguration(ctx)
-	s.must(err, "GetConfiguration")
-	_, err = s.filer.ListPolicies(ctx)
-	s.must(err, "ListPolicies")
-	resync.filerLP = []time.Duration{time.Since(t)}
-}
-
-func (s *scaleRun) print(w io.Writer, took time.Duration) {
-	fmt.Fprintf(w, "\nSeaweedFS scale benchmark: other users each hold one key and one read-write inline policy; p50 / p90 over n samples\n\n")
-	fmt.Fprintf(w, "| N | operation | driver, IAM query API path | driver, filer gRPC path | raw IAM query API | raw filer IAM gRPC | raw filer, least privilege |\n|---:|---|---|---|---|---|---|\n")
-	for _, r := range s.rows {
-		d := quantiles(r.driver)
-		if r.driverNote != "" {
-			d = r.driverNote
-		}
-		f := quantiles(r.filerDrv)
-		if r.filerDrvNote != "" {
-			f = r.filerDrvNote
-		}
-		fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s | %s |\n", r.size, r.op, d, f, quantiles(r.iam), quantiles(r.filerG), quantiles(r.filerLP))
-	}
-	fmt.Fprintln(w)
-	for _, r := range s.rows {
-		if r.op == grantOp && len(r.filerDrv) > 0 && len(r.filerLP) > 0 {
-			fmt.Fprintf(w, "- N=%d: new grant, driver on the filer path / least-privilege floor (p50): %.2f\n",
-				r.size, float64(median(r.filerDrv))/float64(median(r.filerLP)))
-		}
-	}
-	fmt.Fprintln(w)
-	for _, n := range s.notes {
-		fmt.Fprintln(w, "- "+n)
-	}
-	fmt.Fprintf(w, "- driver grants that needed more than one EnsureAccess or polled their key: %d\n", s.retries.Load())
-	fmt.Fprintf(w, "- whole run %s\n\n", took.Round(time.Second))
-}
-
-const grantOp = "new grant (until usable)"
-
-func median(d []time.Duration) time.Duration {
-	s := slices.Clone(d)
-	slices.Sort(s)
-	return s[(len(s)-1)/2]
-}
-
-func quantiles(d []time.Duration) string {
-	if len(d) == 0 {
-		return "-"
-	}
-	s := slices.Clone(d)
-	slices.Sort(s)
-	// Nearest rank: the smallest sample with at least q of all at or below it.
-	at := func(q float64) time.Duration { return s[max(0, int(math.Ceil(q*float64(len(s))))-1)] }
-	if len(s) == 1 {
-		return round(s[0])
-	}
-	return fmt.Sprintf("%s / %s (n=%d)", round(at(0.5)), round(at(0.9)), len(s))
-}
-
-func round(d time.Duration) string {
-	switch {
-	case d >= 10*time.Second:
-		return d.Round(100 * time.Millisecond).String()
-	case d >= time.Second:
-		return d.Round(10 * time.Millisecond).String()
-	default:
-		return d.Round(100 * time.Microsecond).String()
-	}
+	r.resync.iam = []time.Duration{time.Since(t)}
 }
 
 // resyncPass times one resync listing pass of admin (ListOwnedUsers and
@@ -434,111 +391,4 @@ func (s *scaleRun) resyncPass(ctx context.Context, admin *SeaweedFS, size int) (
 			return nil, ""
 		}
 	}
-}
-
-// burstSize grants arrive at once, as when many BucketAccesses are created
-// together; each is timed from the common start until it is answered.
-const burstSize = 200
-
-// burst measures burstSize concurrent new grants on the filer gRPC path
-// (the IAM query API path serializes every write: one at a time, as in the
-// rows above) and removes them again.
-func (s *scaleRun) burst(ctx context.Context, size int, r *scaleRow) {
-	r.driverNote = "-"
-	accesses, took, failed := s.atOnce(ctx, "burst", func(ctx context.Context, a Access) error {
-		return s.ensure(ctx, s.filerAdmin, a)
-	})
-	r.filerDrv = took
-	within := 0
-	for _, d := range took {
-		if d <= 20*time.Second {
-			within++
-		}
-	}
-	s.note("at %d users, %d grants at once on the filer path: %d answered within the default wait of 20s, the slowest after %s, %d not within 3m",
-		size, burstSize, within, round(slices.Max(append([]time.Duration{0}, took...))), failed)
-	eachOf(accesses, func(a Access) { _ = s.filerAdmin.DeleteUser(ctx, a.User, "") })
-	s.rawBurst(ctx, size, r)
-}
-
-// atOnce starts burstSize new accesses named after kind at the same moment,
-// each through grant, and returns them, the time from the start until each
-// grant that succeeded did (within three minutes), and how many did not.
-func (s *scaleRun) atOnce(ctx context.Context, kind string, grant func(context.Context, Access) error) (accesses []Access, took []time.Duration, failed int) {
-	accesses = make([]Access, burstSize)
-	for i := range accesses {
-		accesses[i] = s.next(kind)
-	}
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
-	defer cancel()
-	var mu sync.Mutex
-	start := time.Now()
-	var wg sync.WaitGroup
-	for _, a := range accesses {
-		wg.Go(func() {
-			err := grant(ctx, a)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				failed++
-				return
-			}
-			took = append(took, time.Since(start))
-		})
-	}
-	wg.Wait()
-	return accesses, took, failed
-}
-
-// eachOf runs fn for every access, 8 at a time, and returns when all are
-// done: the burst's clean-up, which is not measured.
-func eachOf(accesses []Access, fn func(Access)) {
-	work := make(chan Access)
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Go(func() {
-			for a := range work {
-				fn(a)
-			}
-		})
-	}
-	for _, a := range accesses {
-		work <- a
-	}
-	close(work)
-	wg.Wait()
-}
-
-// rawBurst is the floor of burst: burstSize least-privilege grants written
-// at once straight to the filer's IAM service (the access's managed policy,
-// then the identity naming it), each timed until its key is usable.
-func (s *scaleRun) rawBurst(ctx context.Context, size int, r *scaleRow) {
-	accesses, took, failed := s.atOnce(ctx, "rawburst", func(ctx context.Context, a Access) error {
-		if err := s.writeLeastPrivilege(ctx, a); err != nil {
-			return err
-		}
-		return s.usable(ctx, a)
-	})
-	r.filerLP = took
-	s.note("at %d users, the raw floor of %d least-privilege grants at once: the slowest usable after %s, %d not within 3m",
-		size, burstSize, round(slices.Max(append([]time.Duration{0}, took...))), failed)
-	eachOf(accesses, func(a Access) {
-		_ = s.filer.DeletePolicy(ctx, accessPolicyName(a.User))
-		_ = s.filer.DeleteUser(ctx, a.User)
-	})
-}
-
-// writeLeastPrivilege writes an exact grant the way the filer path must:
-// the access's managed policy, then the identity with its key naming it.
-func (s *scaleRun) writeLeastPrivilege(ctx context.Context, a Access) error {
-	doc, err := PolicyDocument(a.Bucket, a.Mode)
-	if err != nil {
-		return err
-	}
-	if err := s.filer.PutPolicy(ctx, accessPolicyName(a.User), doc); err != nil {
-		return err
-	}
-	id := rawIdentity{Name: a.User, AccessKey: a.AccessKeyID, SecretKey: a.SecretAccessKey}.identity()
-	id.policyNames = []string{accessPolicyName(a.User)}
-	return s.filer.CreateUser(ctx, id)
 }
