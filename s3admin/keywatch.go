@@ -73,9 +73,11 @@ func (w *keyWatch) written() {
 }
 
 // accepted waits up to within for S3 to accept the key. Not accepted by
-// then, it returns ErrKeyPending, or the last probe's error if it failed;
-// the caller polls with KeyAccepted rather than holding on (or writing
-// again, which would only queue one more reload).
+// then, it returns ErrKeyPending, naming the last probe's error if it
+// failed: everything is written, and the caller polls with KeyAccepted
+// (which reports a failing probe) rather than holding on or retrying the
+// grant. A retry would find the grant written and succeed without asking
+// about the key at all; writing again would only queue one more reload.
 func (w *keyWatch) accepted(ctx context.Context, a Access, within time.Duration) error {
 	select {
 	case <-w.known:
@@ -92,7 +94,7 @@ func (w *keyWatch) accepted(ctx context.Context, a Access, within time.Duration)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.lastErr != nil {
-		return w.lastErr
+		return newError("EnsureAccess", ErrKeyPending, "SeaweedFS does not accept the access key %s yet; the last probe failed: %v", a.AccessKeyID, w.lastErr)
 	}
 	return newError("EnsureAccess", ErrKeyPending, "SeaweedFS does not accept the access key %s yet", a.AccessKeyID)
 }
