@@ -59,6 +59,9 @@ func (s *scaleRun) atOnce(ctx context.Context, kind string, grant func(context.C
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
+				if failed == 0 {
+					s.note("%s: the first failed grant: %v", kind, err)
+				}
 				failed++
 				return
 			}
