@@ -24,6 +24,28 @@ func (s *scaleRun) sample(ctx context.Context, op func(i int) error) []time.Dura
 	return s.sampleTurns(ctx, op)[0]
 }
 
+// sampleEach samples op once per access, at most len(accesses) times.
+func (s *scaleRun) sampleEach(ctx context.Context, accesses []Access, op func(Access) error) []time.Duration {
+	return s.sample(ctx, func(i int) error {
+		if i >= len(accesses) {
+			return errSampled
+		}
+		return op(accesses[i])
+	})
+}
+
+// sampleRepeat samples a repeated EnsureAccess of a converged access, which
+// must write nothing.
+func (s *scaleRun) sampleRepeat(ctx context.Context, admin *SeaweedFS, a Access) []time.Duration {
+	return s.sample(ctx, func(int) error {
+		changed, err := admin.EnsureAccess(ctx, a)
+		if err == nil && changed {
+			err = errors.New("converged EnsureAccess wrote")
+		}
+		return err
+	})
+}
+
 // sampleTurns runs ops in turns, each once SeaweedFS is quiet, up to
 // cfg.samples turns, stopping early once opTime is spent in them; it returns
 // the durations of each op. Taking turns, every op meets SeaweedFS in the
@@ -190,14 +212,7 @@ func (s *scaleRun) measureFiler(ctx context.Context, size int, r sizeRows) {
 	})
 	r.writes.filerG, r.writes.filerLP, r.writes.driverNote, r.writes.filerDrvNote = grpcWrites, lpWrites, "-", "-"
 
-	lastFiler := filerDrvUsers[len(filerDrvUsers)-1]
-	r.repeat.filerDrv = s.sample(ctx, func(int) error {
-		changed, err := s.filerAdmin.EnsureAccess(ctx, lastFiler)
-		if err == nil && changed {
-			err = errors.New("converged EnsureAccess wrote")
-		}
-		return err
-	})
+	r.repeat.filerDrv = s.sampleRepeat(ctx, s.filerAdmin, filerDrvUsers[len(filerDrvUsers)-1])
 	lastGRPC := grpcUsers[len(grpcUsers)-1]
 	r.repeat.filerG = s.sample(ctx, func(int) error { return s.filer.getUserSize(ctx, lastGRPC.User) })
 	lastLP := lpUsers[len(lpUsers)-1]
@@ -209,26 +224,17 @@ func (s *scaleRun) measureFiler(ctx context.Context, size int, r sizeRows) {
 		return err
 	})
 
-	r.revoke.filerDrv = s.sample(ctx, func(i int) error {
-		if i >= len(filerDrvUsers) {
-			return errSampled
-		}
-		return s.filerAdmin.DeleteUser(ctx, filerDrvUsers[i].User, "")
+	r.revoke.filerDrv = s.sampleEach(ctx, filerDrvUsers, func(a Access) error {
+		return s.filerAdmin.DeleteUser(ctx, a.User, "")
 	})
-	r.revoke.filerG = s.sample(ctx, func(i int) error {
-		if i >= len(grpcUsers) {
-			return errSampled
-		}
-		return s.filer.DeleteUser(ctx, grpcUsers[i].User)
+	r.revoke.filerG = s.sampleEach(ctx, grpcUsers, func(a Access) error {
+		return s.filer.DeleteUser(ctx, a.User)
 	})
-	r.revoke.filerLP = s.sample(ctx, func(i int) error {
-		if i >= len(lpUsers) {
-			return errSampled
-		}
-		if err := s.filer.DeletePolicy(ctx, accessPolicyName(lpUsers[i].User)); err != nil {
+	r.revoke.filerLP = s.sampleEach(ctx, lpUsers, func(a Access) error {
+		if err := s.filer.DeletePolicy(ctx, accessPolicyName(a.User)); err != nil {
 			return err
 		}
-		return s.filer.DeleteUser(ctx, lpUsers[i].User)
+		return s.filer.DeleteUser(ctx, a.User)
 	})
 	// Users a stopped sampling left behind stay: a few more users among
 	// thousands, where removing them would cost as much as the revokes.
@@ -296,14 +302,7 @@ func (s *scaleRun) measureIAM(ctx context.Context, size int, r sizeRows) {
 	})
 	r.writes.iam = iamWrites
 
-	last := driverUsers[len(driverUsers)-1]
-	r.repeat.driver = s.sample(ctx, func(int) error {
-		changed, err := s.admin.EnsureAccess(ctx, last)
-		if err == nil && changed {
-			err = errors.New("converged EnsureAccess wrote")
-		}
-		return err
-	})
+	r.repeat.driver = s.sampleRepeat(ctx, s.admin, driverUsers[len(driverUsers)-1])
 	lastIAM := iamUsers[len(iamUsers)-1]
 	r.repeat.iam = s.sample(ctx, func(int) error {
 		if _, err := s.rawIAM.GetUser(ctx, &iam.GetUserInput{UserName: aws.String(lastIAM.User)}); err != nil {
@@ -316,17 +315,11 @@ func (s *scaleRun) measureIAM(ctx context.Context, size int, r sizeRows) {
 		return err
 	})
 
-	r.revoke.driver = s.sample(ctx, func(i int) error {
-		if i >= len(driverUsers) {
-			return errSampled
-		}
-		return s.admin.DeleteUser(ctx, driverUsers[i].User, "")
+	r.revoke.driver = s.sampleEach(ctx, driverUsers, func(a Access) error {
+		return s.admin.DeleteUser(ctx, a.User, "")
 	})
-	r.revoke.iam = s.sample(ctx, func(i int) error {
-		if i >= len(iamUsers) {
-			return errSampled
-		}
-		_, err := s.rawIAM.DeleteUser(ctx, &iam.DeleteUserInput{UserName: aws.String(iamUsers[i].User)})
+	r.revoke.iam = s.sampleEach(ctx, iamUsers, func(a Access) error {
+		_, err := s.rawIAM.DeleteUser(ctx, &iam.DeleteUserInput{UserName: aws.String(a.User)})
 		return err
 	})
 
