@@ -184,6 +184,8 @@ type scaleRun struct {
 	// retries counts new grants the driver needed more than one
 	// EnsureAccess for.
 	retries atomic.Int64
+	// probeErrors counts transient errors of the driver's key polls.
+	probeErrors atomic.Int64
 	// loud: samples do not wait for SeaweedFS to go quiet (see quiet);
 	// quietFor is the time they waited at this size, quietLongest the
 	// longest single wait, quietMissed how many waits ended at

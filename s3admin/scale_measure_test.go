@@ -118,10 +118,20 @@ func (s *scaleRun) ensure(ctx context.Context, admin *SeaweedFS, a Access) error
 // benchKeyPoll is the driver's default --key-poll-interval.
 const benchKeyPoll = 200 * time.Millisecond
 
+// pollKey asks about the key every benchKeyPoll, as the reconciler does
+// for a KeyPending access. A transient error is asked again and counted,
+// as the reconciler retries it (after a backoff): SeaweedFS has answered a
+// new key's probe with 500 InternalError during a burst of grants.
 func (s *scaleRun) pollKey(ctx context.Context, admin *SeaweedFS, a Access) error {
 	for range 600 {
 		time.Sleep(benchKeyPoll)
 		ok, err := admin.KeyAccepted(ctx, a)
+		if IsTransient(err) {
+			if s.probeErrors.Add(1) == 1 {
+				s.note("a key probe failed and was asked again: %v", err)
+			}
+			continue
+		}
 		if err != nil || ok {
 			return err
 		}

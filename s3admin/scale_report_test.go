@@ -33,7 +33,7 @@ func (s *scaleRun) print(w io.Writer, took time.Duration) {
 	for _, n := range s.notes {
 		fmt.Fprintln(w, "- "+n)
 	}
-	fmt.Fprintf(w, "- driver grants that needed more than one EnsureAccess or polled their key: %d\n", s.retries.Load())
+	fmt.Fprintf(w, "- driver grants that needed more than one EnsureAccess or polled their key: %d; key probes that failed and were asked again: %d\n", s.retries.Load(), s.probeErrors.Load())
 	fmt.Fprintf(w, "- whole run %s\n\n", took.Round(time.Second))
 }
 
