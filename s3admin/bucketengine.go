@@ -79,6 +79,15 @@ type pace struct {
 	within     time.Duration
 }
 
+// next is the wait after one of wait: twice it up to max, or (max 0) the
+// same again.
+func (p pace) next(wait time.Duration) time.Duration {
+	if p.max > wait {
+		return min(2*wait, p.max)
+	}
+	return wait
+}
+
 // settle calls try at pace p until it reports done, and says whether it
 // did. SeaweedFS refreshes what several calls read asynchronously after a
 // write (see bucketEngine.marks); a wait cut short by ctx is a
@@ -99,9 +108,7 @@ func settle(ctx context.Context, op string, p pace, try func() (done bool, err e
 			return false, &Error{Op: op, Kind: ErrTransient, Err: ctx.Err()}
 		case <-time.After(wait):
 		}
-		if p.max > wait {
-			wait = min(2*wait, p.max)
-		}
+		wait = p.next(wait)
 	}
 }
 

@@ -31,17 +31,16 @@ type keyWatch struct {
 	lastErr error
 }
 
-const (
-	keyProbeFirst = 10 * time.Millisecond
-	keyProbeMax   = 100 * time.Millisecond
-)
+// keyProbePace is the watch's pace between probes when no write nudges it
+// (tries and within do not apply: the caller's wait bounds it).
+var keyProbePace = pace{first: 10 * time.Millisecond, max: 100 * time.Millisecond}
 
 // watchKey starts probing the access's key; stop ends it.
 func watchKey(ctx context.Context, be userBackend, a Access) *keyWatch {
 	ctx, cancel := context.WithCancel(ctx)
 	w := &keyWatch{nudge: make(chan struct{}, 1), known: make(chan struct{}), stop: cancel}
 	go func() {
-		wait := keyProbeFirst
+		wait := keyProbePace.first
 		for {
 			ok, err := be.probeKey(ctx, a)
 			if err == nil && ok {
@@ -55,9 +54,9 @@ func watchKey(ctx context.Context, be userBackend, a Access) *keyWatch {
 			case <-ctx.Done():
 				return
 			case <-w.nudge:
-				wait = keyProbeFirst
+				wait = keyProbePace.first
 			case <-time.After(wait):
-				wait = min(2*wait, keyProbeMax)
+				wait = keyProbePace.next(wait)
 			}
 		}
 	}()

@@ -62,8 +62,9 @@ func (s *scaleRun) sampleTurns(ctx context.Context, ops ...func(i int) error) []
 				return out
 			}
 			s.must(err, "sample")
-			out[j] = append(out[j], time.Since(t))
-			spent += time.Since(t)
+			d := time.Since(t)
+			out[j] = append(out[j], d)
+			spent += d
 		}
 		if spent > s.cfg.opTime {
 			break
