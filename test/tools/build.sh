@@ -16,8 +16,10 @@ case $tool in
   weed) pkg=github.com/seaweedfs/seaweedfs/weed ;;
   # Without a version stamped in, /version reports v0.0.0-master+$Format:%H$,
   # which clients that parse it (the COSI sidecar v0.1.0) panic on.
-  kube-apiserver)
-    pkg=k8s.io/kubernetes/cmd/kube-apiserver
+  # The node's components build from the same k8s.io/kubernetes pin with the
+  # same version stamp, so the kubelet and the API server agree on v1.34.3.
+  kube-apiserver|kubelet|kube-controller-manager|kube-scheduler|kube-proxy)
+    pkg=k8s.io/kubernetes/cmd/$tool
     v=k8s.io/component-base/version
     ldflags="-X $v.gitVersion=v1.34.3 -X $v.gitMajor=1 -X $v.gitMinor=34 -X $v.gitTreeState=clean" ;;
   etcd) pkg=go.etcd.io/etcd/server/v3 ;;
@@ -28,6 +30,7 @@ case $tool in
   chainsaw) pkg=github.com/kyverno/chainsaw; export GONOSUMDB=github.com/kyverno/chainsaw ;;
   actionlint) pkg=github.com/rhysd/actionlint/cmd/actionlint ;;
   kind) pkg=sigs.k8s.io/kind ;;
+  coredns) pkg=github.com/coredns/coredns ;;
   *) echo "unknown tool: $tool" >&2; exit 2 ;;
 esac
 
