@@ -191,6 +191,8 @@ kind: KubeletConfiguration
 containerRuntimeEndpoint: unix://%s
 cgroupDriver: cgroupfs
 cgroupRoot: %s
+# No reserved slices: the machine's other work is not the node's to fence.
+enforceNodeAllocatable: []
 # This machine has swap or not; the node has no business refusing to start.
 failSwapOn: false
 # Ephemeral-storage accounting needs the root filesystem's mount point,

@@ -85,25 +85,39 @@ func (n *netns) command(bin string, args ...string) (string, []string) {
 	return "nsenter", append([]string{"--net=" + n.path, "--", bin}, args...)
 }
 
-// do runs fn on an OS thread moved into the namespace. The thread is never
-// handed back to the Go scheduler: it ends with the goroutine, so no other
-// goroutine ever runs in the namespace by accident.
+// do runs fn on an OS thread moved into the namespace, and moves the thread
+// back before handing it to other goroutines. The thread must not end
+// instead: a child started with Pdeathsig (stack.StartProcess) is killed
+// when the thread that forked it exits, and any pooled thread may have.
+// Only if it cannot be moved back is it left to end with the goroutine.
 func (n *netns) do(fn func() error) error {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
-		// No UnlockOSThread: the thread exits with this goroutine.
-		f, err := os.Open(n.path)
+		self, err := os.Open("/proc/thread-self/ns/net")
 		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("open own network namespace: %w", err)
+			return
+		}
+		defer self.Close()
+		target, err := os.Open(n.path)
+		if err != nil {
+			runtime.UnlockOSThread()
 			errc <- fmt.Errorf("open %s: %w", n.path, err)
 			return
 		}
-		defer f.Close()
-		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
+		defer target.Close()
+		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
 			errc <- fmt.Errorf("setns %s: %w", n.path, err)
 			return
 		}
-		errc <- fn()
+		err = fn()
+		if unix.Setns(int(self.Fd()), unix.CLONE_NEWNET) == nil {
+			runtime.UnlockOSThread()
+		}
+		errc <- err
 	}()
 	return <-errc
 }
