@@ -27,6 +27,8 @@ IMAGE ?= ghcr.io/cosi-seaweedfs/cosi-seaweedfs
 CONTAINER_TOOLS ?= docker podman buildah
 CONTAINER_TOOL ?= $(firstword $(foreach t,$(CONTAINER_TOOLS),$(shell command -v $(t) 2>/dev/null)))
 PLATFORM ?=
+# Where make image-archive (and make image without a builder) writes the image.
+IMAGE_ARCHIVE ?= bin/images/cosi-seaweedfs.tar
 
 .PHONY: help
 help: ## Show this help.
@@ -41,12 +43,23 @@ build-crashpoints: ## Build the test binary with crash points (package crashpoin
 	CGO_ENABLED=0 go build -trimpath -tags crashpoints -ldflags "$(LDFLAGS)" -o bin/cosi-seaweedfs-crashpoints ./cmd/cosi-seaweedfs
 
 .PHONY: image
-image: ## Build the driver image IMAGE:VERSION with docker, podman or buildah.
+image: ## Build the driver image IMAGE:VERSION with docker, podman or buildah; with none of them, into the archive IMAGE_ARCHIVE (make image-archive).
 	@if [ -z "$(CONTAINER_TOOL)" ]; then \
-		echo "make image: no container builder found: install docker, podman or buildah (looked for: $(CONTAINER_TOOLS)), or set CONTAINER_TOOL" >&2; exit 1; fi
-	$(CONTAINER_TOOL) build $(if $(PLATFORM),--platform $(PLATFORM)) \
-		--build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) \
-		-t $(IMAGE):$(VERSION) -f Dockerfile .
+		echo "make image: no container builder found (looked for: $(CONTAINER_TOOLS)): building $(IMAGE):$(VERSION) without one into $(IMAGE_ARCHIVE)"; \
+		$(MAKE) --no-print-directory image-archive; \
+	elif [ "$$(basename $(CONTAINER_TOOL))" = docker ] && ! $(CONTAINER_TOOL) info >/dev/null 2>&1; then \
+		echo "make image: docker is installed but no Docker engine answers (docker info): building $(IMAGE):$(VERSION) without one into $(IMAGE_ARCHIVE)"; \
+		$(MAKE) --no-print-directory image-archive; \
+	else \
+		$(CONTAINER_TOOL) build $(if $(PLATFORM),--platform $(PLATFORM)) \
+			--build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) \
+			-t $(IMAGE):$(VERSION) -f Dockerfile . ; \
+	fi
+
+.PHONY: image-archive
+image-archive: ## Build the driver image without a container engine, from the Dockerfile's stages, into IMAGE_ARCHIVE: an OCI archive for ctr images import, docker load and kind load image-archive.
+	go run ./test/image/build -f Dockerfile -ref $(IMAGE):$(VERSION) -version $(VERSION) -revision $(REVISION) \
+		-platform $(or $(PLATFORM),linux/$(shell go env GOARCH)) -o $(IMAGE_ARCHIVE)
 
 .PHONY: tools
 tools: ## Build the pinned real components (test/tools/*) into bin/; only changed pins are rebuilt.

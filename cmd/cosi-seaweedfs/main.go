@@ -36,5 +36,8 @@ func run(ctx context.Context) error {
 		fmt.Println("cosi-seaweedfs", version.Get())
 		return nil
 	}
+	if cfg.Command == app.CheckCommand {
+		return app.Check(ctx, cfg, os.Stdout)
+	}
 	return app.Run(ctx, cfg, app.NewLogger(os.Stderr, cfg.Verbosity))
 }

@@ -77,6 +77,9 @@ type Config struct {
 	Verbosity      int
 	// ShowVersion: print the version and exit; nothing else is validated.
 	ShowVersion bool
+	// Command is CheckCommand when the first argument asks to check
+	// SeaweedFS and exit (Check) rather than run the driver; empty: run.
+	Command string
 }
 
 // ParseFlags reads flags, falling back to environment variables for the
@@ -90,6 +93,9 @@ func ParseFlags(args []string, getenv func(string) string) (Config, error) {
 		return def
 	}
 	var c Config
+	if len(args) > 0 && args[0] == CheckCommand {
+		c.Command, args = CheckCommand, args[1:]
+	}
 	var accessKeyFile, secretKeyFile string
 	fs := flag.NewFlagSet("cosi-seaweedfs", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -173,7 +179,10 @@ func (c Config) validate() error {
 			errs = append(errs, errors.New(what+" is required"))
 		}
 	}
-	need(c.Namespace, "--namespace (or env POD_NAMESPACE)")
+	if c.Command != CheckCommand {
+		// The check talks to SeaweedFS only.
+		need(c.Namespace, "--namespace (or env POD_NAMESPACE)")
+	}
 	need(c.S3Endpoint, "--s3-endpoint (or env SEAWEEDFS_S3_ENDPOINT)")
 	need(c.AccessKey, "the admin access key (--admin-access-key-file or env SEAWEEDFS_ACCESS_KEY_ID)")
 	need(c.SecretKey, "the admin secret key (--admin-secret-key-file or env SEAWEEDFS_SECRET_ACCESS_KEY)")

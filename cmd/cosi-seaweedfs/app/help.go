@@ -41,7 +41,9 @@ func (e *HelpError) Error() string { return "help requested" }
 // variable.
 func usage(fs *flag.FlagSet) string {
 	var b strings.Builder
-	b.WriteString("Usage: cosi-seaweedfs [flags]\n\nThe COSI driver for SeaweedFS. Flags (each may also be given as --name=value):\n\n")
+	b.WriteString("Usage: cosi-seaweedfs [check] [flags]\n\nThe COSI driver for SeaweedFS; with check first, it checks with the same flags that SeaweedFS\n" +
+		"refuses anonymous requests and accepts the admin identity for buckets and users, prints what it found and exits.\n" +
+		"Flags (each may also be given as --name=value):\n\n")
 	fs.VisitAll(func(f *flag.Flag) {
 		fmt.Fprintf(&b, "  --%s\n        %s\n", f.Name, f.Usage)
 		var facts []string
