@@ -34,8 +34,7 @@ func BuildProgram(ctx context.Context, pkg, dir string) (string, error) {
 // WriteImage writes img as an archive in the node's directory and returns
 // its path, for Options.Images or LoadImages.
 func WriteImage(dir string, img Image) (string, error) {
-	name := strings.NewReplacer("/", "_", ":", "_").Replace(img.Ref) + ".tar"
-	p := filepath.Join(dir, name)
+	p := filepath.Join(dir, archiveName(img.Ref))
 	if err := img.WriteArchive(p); err != nil {
 		return "", err
 	}
