@@ -165,3 +165,35 @@ func TestDisruptionSpreadAndMetricsName(t *testing.T) {
 		t.Errorf("topology spread %+v", ts)
 	}
 }
+
+// The endpoint workloads are handed resolves from their namespaces: a bare
+// Service name is qualified with the release namespace (the Service the
+// driver itself reaches); qualified names, addresses and an explicit
+// public.endpoint are kept.
+func TestPublicEndpointResolvesFromOtherNamespaces(t *testing.T) {
+	ctx := testCtx(t, time.Minute)
+	for _, tc := range []struct{ set, want string }{
+		{"seaweedfs.endpoint=http://seaweedfs-s3:8333", "http://seaweedfs-s3.store.svc:8333"},
+		{"seaweedfs.endpoint=http://seaweedfs-s3", "http://seaweedfs-s3.store.svc"},
+		{"seaweedfs.endpoint=http://seaweedfs-s3.seaweedfs:8333", "http://seaweedfs-s3.seaweedfs:8333"},
+		{"seaweedfs.endpoint=https://s3.example.com", "https://s3.example.com"},
+		{"seaweedfs.endpoint=http://10.1.2.3:8333", "http://10.1.2.3:8333"},
+		{"public.endpoint=https://objects.example.org", "https://objects.example.org"},
+	} {
+		objs, err := Render(ctx, "rel", "store", tc.set)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d appsv1.Deployment
+		convert(t, find(t, objs, "Deployment"), &d)
+		var got string
+		for _, a := range d.Spec.Template.Spec.Containers[0].Args {
+			if v, ok := strings.CutPrefix(a, "--public-endpoint="); ok {
+				got = v
+			}
+		}
+		if got != tc.want {
+			t.Errorf("%s: --public-endpoint=%s, want %s", tc.set, got, tc.want)
+		}
+	}
+}

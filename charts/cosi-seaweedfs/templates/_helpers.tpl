@@ -176,3 +176,28 @@ be named.
 {{- required "serviceAccount.name: name the existing ServiceAccount the driver runs as, or set serviceAccount.create" .Values.serviceAccount.name -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+The endpoint workloads are told: public.endpoint, else seaweedfs.endpoint. A
+bare Service name there (http://seaweedfs-s3:8333) resolves only in the
+driver's own namespace, where the driver reaches it; workloads live in other
+namespaces, so it is qualified with the release namespace
+(http://seaweedfs-s3.<namespace>.svc:8333), the same Service. Names with a
+dot (svc.namespace, FQDNs) and IP addresses resolve everywhere and are kept.
+*/}}
+{{- define "cosi-seaweedfs.publicEndpoint" -}}
+{{- if .Values.public.endpoint -}}
+{{- .Values.public.endpoint -}}
+{{- else -}}
+{{- $u := urlParse .Values.seaweedfs.endpoint -}}
+{{- $hostPort := splitList ":" $u.host -}}
+{{- $host := first $hostPort -}}
+{{- if and (not (contains "." $host)) (ne $host "localhost") (not (contains "[" $u.host)) -}}
+{{- $qualified := printf "%s.%s.svc" $host .Release.Namespace -}}
+{{- if gt (len $hostPort) 1 }}{{ $qualified = printf "%s:%s" $qualified (last $hostPort) }}{{ end -}}
+{{- urlJoin (set $u "host" $qualified) -}}
+{{- else -}}
+{{- .Values.seaweedfs.endpoint -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
