@@ -17,7 +17,7 @@ OUT ?= bin/cosi-seaweedfs
 
 # The chart's RBAC as the demo installs it: release and namespace
 # cosi-seaweedfs, the default driver name, the sidecar v0.1.0 it runs.
-CHART_RBAC_LOCAL_ARGS := cosi-seaweedfs charts/cosi-seaweedfs --namespace cosi-seaweedfs \
+CHART_RBAC_LOCAL_ARGS := cosi-seaweedfs charts/cosi-seaweedfs --namespace cosi-seaweedfs --kube-version 1.34.3 \
 	--set sidecar.rbac=v0.1,sidecar.image.tag=v0.1.0 \
 	--show-only templates/serviceaccount.yaml --show-only templates/rbac.yaml
 

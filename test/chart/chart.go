@@ -55,6 +55,11 @@ func Lint(ctx context.Context) ([]byte, error) {
 	return helm(ctx, "lint", "--strict", dir)
 }
 
+// KubeVersion is the Kubernetes version charts are rendered for: the
+// kube-apiserver the tests run (test/tools/kube-apiserver). helm template
+// otherwise assumes an old default that the chart's kubeVersion refuses.
+const KubeVersion = "1.34.3"
+
 // Render runs helm template for release in namespace with --set values.
 func Render(ctx context.Context, release, namespace string, set ...string) ([]*unstructured.Unstructured, error) {
 	return RenderValues(ctx, release, namespace, nil, set...)
@@ -67,7 +72,7 @@ func RenderValues(ctx context.Context, release, namespace string, files []string
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"template", release, dir, "--namespace", namespace}
+	args := []string{"template", release, dir, "--namespace", namespace, "--kube-version", KubeVersion}
 	for _, f := range files {
 		args = append(args, "--values", f)
 	}
@@ -95,17 +100,18 @@ func RenderValues(ctx context.Context, release, namespace string, files []string
 }
 
 var resources = map[string]schema.GroupVersionResource{
-	"ServiceAccount":     {Version: "v1", Resource: "serviceaccounts"},
-	"Secret":             {Version: "v1", Resource: "secrets"},
-	"Pod":                {Version: "v1", Resource: "pods"},
-	"BucketClass":        {Group: "objectstorage.k8s.io", Version: "v1alpha1", Resource: "bucketclasses"},
-	"BucketAccessClass":  {Group: "objectstorage.k8s.io", Version: "v1alpha1", Resource: "bucketaccessclasses"},
-	"Role":               {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "roles"},
-	"RoleBinding":        {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "rolebindings"},
-	"ClusterRole":        {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterroles"},
-	"ClusterRoleBinding": {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterrolebindings"},
-	"Deployment":         {Group: "apps", Version: "v1", Resource: "deployments"},
-	"Service":            {Version: "v1", Resource: "services"},
+	"ServiceAccount":      {Version: "v1", Resource: "serviceaccounts"},
+	"Secret":              {Version: "v1", Resource: "secrets"},
+	"Pod":                 {Version: "v1", Resource: "pods"},
+	"BucketClass":         {Group: "objectstorage.k8s.io", Version: "v1alpha1", Resource: "bucketclasses"},
+	"BucketAccessClass":   {Group: "objectstorage.k8s.io", Version: "v1alpha1", Resource: "bucketaccessclasses"},
+	"Role":                {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "roles"},
+	"RoleBinding":         {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "rolebindings"},
+	"ClusterRole":         {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterroles"},
+	"ClusterRoleBinding":  {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterrolebindings"},
+	"Deployment":          {Group: "apps", Version: "v1", Resource: "deployments"},
+	"Service":             {Version: "v1", Resource: "services"},
+	"PodDisruptionBudget": {Group: "policy", Version: "v1", Resource: "poddisruptionbudgets"},
 }
 
 // FieldManager owns the fields the tests apply.
@@ -120,7 +126,7 @@ func Apply(ctx context.Context, client dynamic.Interface, objs []*unstructured.U
 	for _, k := range kinds {
 		want[k] = true
 	}
-	order := map[string]int{"ServiceAccount": 0, "Secret": 0, "ClusterRole": 1, "Role": 1, "ClusterRoleBinding": 2, "RoleBinding": 2, "Deployment": 3, "Pod": 3, "Service": 3}
+	order := map[string]int{"ServiceAccount": 0, "Secret": 0, "ClusterRole": 1, "Role": 1, "ClusterRoleBinding": 2, "RoleBinding": 2, "Deployment": 3, "Pod": 3, "Service": 3, "PodDisruptionBudget": 3}
 	sorted := append([]*unstructured.Unstructured(nil), objs...)
 	sort.SliceStable(sorted, func(i, j int) bool { return order[sorted[i].GetKind()] < order[sorted[j].GetKind()] })
 	for _, o := range sorted {

@@ -88,7 +88,7 @@ func TestSchemaRefusesBadValues(t *testing.T) {
 		{"seaweedfs.filer.grpcAddress=filer:18888", []string{"seaweedfs.filer.tls.existingSecret", "seaweedfs.filer.jwt.existingSecret", "seaweedfs.filer.allowInsecure"}},
 	} {
 		t.Run(tc.set, func(t *testing.T) {
-			args := []string{"template", "r", dir}
+			args := []string{"template", "r", dir, "--kube-version", KubeVersion}
 			if strings.Contains(tc.set, "\n") {
 				f := filepath.Join(t.TempDir(), "values.yaml")
 				if err := os.WriteFile(f, []byte(tc.set), 0o600); err != nil {
@@ -285,7 +285,9 @@ func TestChartAppliesServerSideAndGrantsWhatEachSidecarNeeds(t *testing.T) {
 	v01 := apply("cosi-seaweedfs", "chart-v01", "sidecar.rbac=v0.1", "sidecar.image.tag=v0.1.0", "collectDeletedBucketAccesses=false")
 	// The filer's certificate and signing key mounted, too.
 	limited := apply("cosi-seaweedfs", "chart-limited", "rbac.secretNamespaces={apps}", "seaweedfs.filer.grpcAddress=seaweedfs-filer:18888",
-		"seaweedfs.filer.tls.existingSecret=filer-tls", "seaweedfs.filer.jwt.existingSecret=filer-jwt")
+		"seaweedfs.filer.tls.existingSecret=filer-tls", "seaweedfs.filer.jwt.existingSecret=filer-jwt",
+		"replicas=2", "podDisruptionBudget.enabled=true", "topologySpreadConstraints[0].maxSkew=1",
+		"topologySpreadConstraints[0].topologyKey=kubernetes.io/hostname", "topologySpreadConstraints[0].whenUnsatisfiable=ScheduleAnyway")
 
 	sidecarLease := "cosi-seaweedfs-io-cosi"
 	driverLease := "cosi-seaweedfs-" + sha256Hex("cosi-seaweedfs.io")[:10]

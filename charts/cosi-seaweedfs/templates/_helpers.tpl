@@ -81,3 +81,123 @@ are not checked.
 {{- end -}}
 {{- end -}}
 {{- end -}}
+
+
+{{/* The driver image: image.repository, and image.tag or the chart's appVersion. */}}
+{{- define "cosi-seaweedfs.image" -}}
+"{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}"
+{{- end -}}
+
+{{/*
+The flags that say which SeaweedFS the driver administers and with which
+identity: shared by the driver and the `helm test` pod's `check`, so that the
+test checks exactly what the driver uses.
+*/}}
+{{- define "cosi-seaweedfs.seaweedfsArgs" -}}
+- --s3-endpoint={{ .Values.seaweedfs.endpoint }}
+- --s3-region={{ .Values.seaweedfs.region }}
+- --admin-access-key-file=/etc/cosi-seaweedfs/admin/{{ .Values.seaweedfs.adminSecret.accessKeyIDKey }}
+- --admin-secret-key-file=/etc/cosi-seaweedfs/admin/{{ .Values.seaweedfs.adminSecret.secretAccessKeyKey }}
+- --user-prefix={{ .Values.userPrefix }}
+- --backend-timeout={{ .Values.timeouts.backend }}
+{{- with .Values.seaweedfs.filer }}
+{{- if .grpcAddress }}
+- --filer-grpc-address={{ .grpcAddress }}
+{{- if .tls.existingSecret }}
+- --filer-tls-cert-file=/etc/cosi-seaweedfs/filer-tls/{{ .tls.certKey }}
+- --filer-tls-key-file=/etc/cosi-seaweedfs/filer-tls/{{ .tls.keyKey }}
+- --filer-tls-ca-file=/etc/cosi-seaweedfs/filer-tls/{{ .tls.caKey }}
+{{- with .tls.serverName }}
+- --filer-tls-server-name={{ . }}
+{{- end }}
+{{- end }}
+{{- if .jwt.existingSecret }}
+- --filer-jwt-signing-key-file=/etc/cosi-seaweedfs/filer-jwt/{{ .jwt.key }}
+{{- end }}
+{{- if not (or .tls.existingSecret .jwt.existingSecret .allowInsecure) }}
+{{- fail "seaweedfs.filer.grpcAddress needs seaweedfs.filer.tls.existingSecret (the driver's client certificate for the filer's mutual TLS), seaweedfs.filer.jwt.existingSecret (a Secret holding the filer's jwt.filer_signing.key) or seaweedfs.filer.allowInsecure=true" }}
+{{- end }}
+{{- if .allowInsecure }}
+- --allow-insecure-filer
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* The mounts of the Secrets the flags above name (driver and test pod). */}}
+{{- define "cosi-seaweedfs.seaweedfsMounts" -}}
+- name: admin
+  mountPath: /etc/cosi-seaweedfs/admin
+  readOnly: true
+{{- if and .Values.seaweedfs.filer.grpcAddress .Values.seaweedfs.filer.tls.existingSecret }}
+- name: filer-tls
+  mountPath: /etc/cosi-seaweedfs/filer-tls
+  readOnly: true
+{{- end }}
+{{- if and .Values.seaweedfs.filer.grpcAddress .Values.seaweedfs.filer.jwt.existingSecret }}
+- name: filer-jwt
+  mountPath: /etc/cosi-seaweedfs/filer-jwt
+  readOnly: true
+{{- end }}
+{{- end -}}
+
+{{/* The volumes of those Secrets. */}}
+{{- define "cosi-seaweedfs.seaweedfsVolumes" -}}
+- name: admin
+  secret:
+    secretName: {{ include "cosi-seaweedfs.adminSecretName" . }}
+    defaultMode: 0440
+{{- if and .Values.seaweedfs.filer.grpcAddress .Values.seaweedfs.filer.tls.existingSecret }}
+- name: filer-tls
+  secret:
+    secretName: {{ .Values.seaweedfs.filer.tls.existingSecret }}
+    defaultMode: 0440
+{{- end }}
+{{- if and .Values.seaweedfs.filer.grpcAddress .Values.seaweedfs.filer.jwt.existingSecret }}
+- name: filer-jwt
+  secret:
+    secretName: {{ .Values.seaweedfs.filer.jwt.existingSecret }}
+    defaultMode: 0440
+    items:
+      - key: {{ .Values.seaweedfs.filer.jwt.key }}
+        path: {{ .Values.seaweedfs.filer.jwt.key }}
+{{- end }}
+{{- end -}}
+
+{{/*
+The pod's ServiceAccount: created by the chart (serviceAccount.create, named
+serviceAccount.name or after the release) or an existing one, which then must
+be named.
+*/}}
+{{- define "cosi-seaweedfs.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "cosi-seaweedfs.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- required "serviceAccount.name: name the existing ServiceAccount the driver runs as, or set serviceAccount.create" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The endpoint workloads are told: public.endpoint, else seaweedfs.endpoint. A
+bare Service name there (http://seaweedfs-s3:8333) resolves only in the
+driver's own namespace, where the driver reaches it; workloads live in other
+namespaces, so it is qualified with the release namespace
+(http://seaweedfs-s3.<namespace>.svc:8333), the same Service. Names with a
+dot (svc.namespace, FQDNs) and IP addresses resolve everywhere and are kept.
+*/}}
+{{- define "cosi-seaweedfs.publicEndpoint" -}}
+{{- if .Values.public.endpoint -}}
+{{- .Values.public.endpoint -}}
+{{- else -}}
+{{- $u := urlParse .Values.seaweedfs.endpoint -}}
+{{- $hostPort := splitList ":" $u.host -}}
+{{- $host := first $hostPort -}}
+{{- if and (not (contains "." $host)) (ne $host "localhost") (not (contains "[" $u.host)) -}}
+{{- $qualified := printf "%s.%s.svc" $host .Release.Namespace -}}
+{{- if gt (len $hostPort) 1 }}{{ $qualified = printf "%s:%s" $qualified (last $hostPort) }}{{ end -}}
+{{- urlJoin (set $u "host" $qualified) -}}
+{{- else -}}
+{{- .Values.seaweedfs.endpoint -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
