@@ -3,6 +3,9 @@ SHELL := /usr/bin/env bash
 .DEFAULT_GOAL := help
 
 TOOLS := weed etcd kube-apiserver objectstorage-sidecar helm chainsaw
+# The single-node cluster of `make test-pods` (test/node): the same
+# k8s.io/kubernetes pin as kube-apiserver, and CoreDNS.
+NODE_TOOLS := kubelet kube-controller-manager kube-scheduler kube-proxy coredns
 # What `make demo` runs: no helm (it installs the chart's RBAC as rendered
 # into test/e2e/framework/chart-rbac-local.yaml), no chainsaw.
 DEMO_TOOLS := weed etcd kube-apiserver objectstorage-sidecar
@@ -62,18 +65,29 @@ image-archive: ## Build the driver image without a container engine, from the Do
 		-platform $(or $(PLATFORM),linux/$(shell go env GOARCH)) -o $(IMAGE_ARCHIVE)
 
 .PHONY: tools
-tools: ## Build the pinned real components (test/tools/*) into bin/; only changed pins are rebuilt.
-	@for t in $(TOOLS); do test/tools/build.sh $$t || exit 1; done
+tools: ## Build the pinned real components (test/tools/*) into bin/; only changed pins are rebuilt. Installs containerd, runc and the CNI plugins when missing (root, apt-get).
+	@for t in $(TOOLS) $(NODE_TOOLS); do test/tools/build.sh $$t || exit 1; done
+	@# Only the node of test-pods needs the packages; everything else runs
+	@# without them, so their absence is said, not fatal, here.
+	@test/tools/node-packages.sh || echo "make tools: containerd, runc or the CNI plugins are missing; make test-pods needs them" >&2
+
+.PHONY: node-packages
+node-packages:
+	@test/tools/node-packages.sh
 
 .PHONY: test
 test: tools build build-crashpoints ## Build the tools and the driver if needed and run every test against the real local stack.
-	go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v '/test/resilience$$')
+	go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v -e '/test/resilience$$' -e '/test/node$$' -e '/test/pods$$')
 	@# The resilience suite last and verbose: its summary is the point of it.
 	$(MAKE) --no-print-directory test-resilience
 
 .PHONY: test-resilience
 test-resilience: tools build-crashpoints ## Crash the driver at every crash point, kill it at random (COSI_RESILIENCE_SEED replays, COSI_RESILIENCE_SEEDS=n runs more), stop SeaweedFS and the Kubernetes API, hand the Lease over; check nothing is lost.
 	go test -count=1 -timeout 40m -v ./test/resilience/
+
+.PHONY: test-pods
+test-pods: tools node-packages ## As root: start a real single-node cluster (kubelet, containerd, CoreDNS in a network namespace of its own) and check it leaves nothing; install the chart with helm --wait, run helm test, the COSI flow from workload pods and the recovery cases.
+	go test -count=1 -p 1 -timeout 30m -v ./test/node/ ./test/pods/
 
 .PHONY: bench
 bench: tools build ## Run the benchmarks: grants, revokes and resync at 0-5000 realistic users (COSI_BENCH_USERS); driver call latency; drift repair time; restart after a crash; 200 grants at once (COSI_BENCH_BURST).
