@@ -83,6 +83,9 @@ func (n *Node) startControlPlane(ctx context.Context) error {
 		"--tls-cert-file="+p.serving.certFile,
 		"--tls-private-key-file="+p.serving.keyFile,
 		"--client-ca-file="+p.caFile,
+		// The node's name resolves nowhere: the namespace has no DNS but
+		// the cluster's, and the apiserver's lookups must not leave it.
+		"--kubelet-preferred-address-types=InternalIP",
 		"--kubelet-client-certificate="+kc.certFile,
 		"--kubelet-client-key="+kc.keyFile,
 		"--authorization-mode=Node,RBAC",
