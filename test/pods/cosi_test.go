@@ -52,7 +52,9 @@ func installArgs() []string {
 		"--set", "image.repository=" + driverRepo + ",image.tag=" + imageTag + ",image.pullPolicy=Never",
 		"--set", "sidecar.rbac=v0.1,sidecar.image.repository=" + sidecarRepo + ",sidecar.image.tag=" + sidecarTag + ",sidecar.image.pullPolicy=Never",
 		"--set", "public.endpoint=" + publicEndpoint,
-		"--set", "bucketClass.create=true,bucketClass.parameters.purge=true,bucketAccessClass.create=true",
+		"--set", "bucketClass.create=true,bucketAccessClass.create=true",
+		// Class parameters are strings, as COSI hands them to the driver.
+		"--set-string", "bucketClass.parameters.purge=true",
 		"--set", "timeouts.resync=5s,logLevel=1",
 	}
 }
