@@ -206,12 +206,9 @@ func deploySeaweed(ctx context.Context) error {
 					Containers: []corev1.Container{{
 						Name:  "weed",
 						Image: seaweedImage,
-						// The local sockets default to /tmp, which the
-						// read-only root filesystem does not have.
 						Args: []string{"server", "-dir=/data", "-ip=$(POD_IP)", "-ip.bind=0.0.0.0", "-master.peers=none",
 							"-master.volumeSizeLimitMB=64", "-master.telemetry=false", "-volume.max=50", "-volume.preStopSeconds=0",
-							"-filer", "-filer.localSocket=/data/filer.sock",
-							"-s3", "-s3.port=8333", "-s3.localSocket=/data/s3.sock", "-s3.port.iceberg=0", "-s3.iam=true", "-s3.iam.readOnly=false",
+							"-filer", "-s3", "-s3.port=8333", "-s3.port.iceberg=0", "-s3.iam=true", "-s3.iam.readOnly=false",
 							"-s3.allowDeleteBucketNotEmpty=true",
 							"-iam=false", "-webdav=false", "-sftp=false", "-mq.broker=false", "-mq.agent=false"},
 						Env: []corev1.EnvVar{
@@ -231,9 +228,14 @@ func deploySeaweed(ctx context.Context) error {
 							ReadOnlyRootFilesystem:   ptr.To(true),
 							Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
 						},
-						VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/data"}},
+						// weed writes its logs and its gRPC sockets to /tmp,
+						// which the read-only root filesystem does not have.
+						VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/data"}, {Name: "tmp", MountPath: "/tmp"}},
 					}},
-					Volumes: []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
+					Volumes: []corev1.Volume{
+						{Name: "data", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+						{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+					},
 				},
 			},
 		},
