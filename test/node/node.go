@@ -231,7 +231,7 @@ func (n *Node) Process(name string) *stack.Process {
 
 // Restart stops a component (SIGTERM, then SIGKILL after grace) and starts
 // it again with the same command line, as a node reboot or a service
-// restart would.
+// restart would, and returns once it has stayed up for 5 seconds.
 func (n *Node) Restart(name string, grace time.Duration) error {
 	n.mu.Lock()
 	p, fn := n.procs[name], n.starts[name]
@@ -242,7 +242,28 @@ func (n *Node) Restart(name string, grace time.Duration) error {
 	if p != nil {
 		p.Stop(grace)
 	}
-	return fn()
+	// A component that exits right after its start (the kubelet, when
+	// containerd is still initialising its CRI service) is started again a
+	// second later, as systemd's Restart=always does on a real node, until
+	// it stays up.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if err := fn(); err != nil {
+			return err
+		}
+		p := n.Process(name)
+		select {
+		case <-p.Done():
+			_, err := p.Exited()
+			if time.Now().After(deadline) {
+				return fmt.Errorf("%s keeps exiting after its restart (%v); see %s", name, err, p.LogPath)
+			}
+			n.logf("node: %s exited right after its restart (%v); starting it again", name, err)
+			time.Sleep(time.Second)
+		case <-time.After(5 * time.Second):
+			return nil
+		}
+	}
 }
 
 // Stop ends every pod and component, undoes the mounts and removes the
