@@ -25,6 +25,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/s3check"
 )
@@ -43,6 +44,9 @@ var driverLease = "cosi-seaweedfs-" + store.AccessID(driverName)[:10]
 func TestRecoveryWithRealPods(t *testing.T) {
 	ctx := context.Background()
 	const ns = "recovery"
+	if err := deploymentAvailable(ctx, releaseNamespace, release); err != nil {
+		t.Fatalf("the chart's Deployment is not available (TestChartOnANode installs it): %v", err)
+	}
 	if _, err := env.node.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +68,9 @@ func TestRecoveryWithRealPods(t *testing.T) {
 		{"the driver pod is deleted with --grace-period=0 --force", func(t *testing.T) { deleteDriverPod(t, ptr.To[int64](0)) }, false},
 		{"the driver pod's processes are killed from the host", killDriverProcesses, true},
 		{"the kubelet and containerd restart", func(t *testing.T) {
-			for _, name := range []string{"kubelet", "containerd"} {
+			// The runtime first, as a rebooted node starts it; the kubelet
+			// is started again until it finds the runtime ready.
+			for _, name := range []string{"containerd", "kubelet"} {
 				if err := env.node.Restart(name, 10*time.Second); err != nil {
 					t.Fatal(err)
 				}
@@ -85,11 +91,12 @@ func TestRecoveryWithRealPods(t *testing.T) {
 			waitClaimReady(t, ns, name)
 			a := grant(t, ns, name, name, accessClass)
 			live[name] = a
-			waitT(t, 3*time.Minute, "the driver Deployment available again", func(ctx context.Context) error {
-				return deploymentAvailable(ctx, releaseNamespace, release)
-			})
+			for _, d := range []struct{ ns, name string }{{releaseNamespace, release}, {releaseNamespace, "seaweedfs"}, {"cosi-controller", "cosi-controller"}} {
+				waitT(t, 3*time.Minute, "deployment "+d.ns+"/"+d.name+" available again", func(ctx context.Context) error {
+					return deploymentAvailable(ctx, d.ns, d.name)
+				})
+			}
 			holder := leaseHeldByRunningPod(t)
-			t.Logf("converged %s after the disturbance; Lease %s → %s", time.Since(start).Round(time.Millisecond), before, holder)
 			if c.sameHolder && holder != before {
 				t.Errorf("the Lease moved from %s to %s; the pod survived and should have kept it", before, holder)
 			}
@@ -101,6 +108,8 @@ func TestRecoveryWithRealPods(t *testing.T) {
 				}
 			}
 			checkExact(t, ns, live)
+			t.Logf("converged %s after the disturbance: claim and access granted, every pod available, every key works, SeaweedFS exact; Lease %s → %s",
+				time.Since(start).Round(time.Millisecond), before, holder)
 		})
 	}
 }
@@ -135,6 +144,24 @@ func killDriverProcesses(t *testing.T) {
 		}
 	}
 	t.Logf("killed %d processes of pod %s", len(pids), pod)
+	// The kubelet must see both containers die and start them again in
+	// the same pod.
+	restarts := map[string]int32{}
+	for _, c := range p.Status.ContainerStatuses {
+		restarts[c.Name] = c.RestartCount
+	}
+	waitT(t, 2*time.Minute, "both containers of "+pod+" restarted and ready", func(ctx context.Context) error {
+		p, err := env.node.Client.CoreV1().Pods(releaseNamespace).Get(ctx, pod, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		for _, c := range p.Status.ContainerStatuses {
+			if c.RestartCount <= restarts[c.Name] || !c.Ready {
+				return fmt.Errorf("container %s: restarts %d, ready %t", c.Name, c.RestartCount, c.Ready)
+			}
+		}
+		return nil
+	})
 }
 
 // podProcesses finds the processes of a pod's containers (not its sandbox)
@@ -250,14 +277,24 @@ func checkExact(t *testing.T, ns string, live map[string]*access) {
 		}
 		c := nodeS3(a.info.Spec.S3.AccessKeyID, a.info.Spec.S3.AccessSecretKey)
 		key := "recovery/" + name
-		if err := s3check.Put(ctx, c, a.info.Spec.BucketName, key, name); err != nil {
-			t.Errorf("the key of %s no longer writes: %v", name, err)
-		} else if err := s3check.Delete(ctx, c, a.info.Spec.BucketName, key); err != nil {
-			t.Errorf("the key of %s no longer deletes: %v", name, err)
-		}
+		// SeaweedFS's pod may itself be coming back (a restarted kubelet
+		// probes it again before the Service sends it traffic).
+		waitT(t, time.Minute, "the key of "+name+" writes and deletes", func(ctx context.Context) error {
+			if err := s3check.Put(ctx, c, a.info.Spec.BucketName, key, name); err != nil {
+				return err
+			}
+			return s3check.Delete(ctx, c, a.info.Spec.BucketName, key)
+		})
 		wantUsers[a.accountID] = true
 		wantBuckets[a.info.Spec.BucketName] = true
 	}
+	// The driver keeps one probe bucket of its own for its readiness check
+	// (s3admin.ProbeBucketName of its owner id, ns-<UID of its namespace>).
+	rns, err := env.node.Client.CoreV1().Namespaces().Get(ctx, releaseNamespace, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	probeBucket := s3admin.ProbeBucketName("ns-" + string(rns.UID))
 	waitT(t, time.Minute, "SeaweedFS holds exactly the live users and buckets", func(ctx context.Context) error {
 		users, err := seaweedUsers(ctx)
 		if err != nil {
@@ -269,7 +306,9 @@ func checkExact(t *testing.T, ns string, live map[string]*access) {
 		}
 		var gotBuckets []string
 		for _, b := range buckets.Buckets {
-			gotBuckets = append(gotBuckets, aws.ToString(b.Name))
+			if name := aws.ToString(b.Name); name != probeBucket {
+				gotBuckets = append(gotBuckets, name)
+			}
 		}
 		sort.Strings(gotBuckets)
 		want := slices.Sorted(maps.Keys(wantUsers))
