@@ -76,10 +76,12 @@ node-packages:
 	@test/tools/node-packages.sh
 
 .PHONY: test
-test: tools build build-crashpoints ## Build the tools and the driver if needed and run every test against the real local stack.
+test: tools build build-crashpoints ## Build the tools and the driver if needed and run every test: the real local stack, the resilience suite, then the real node (make test-pods, root).
 	go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v -e '/test/resilience$$' -e '/test/node$$' -e '/test/pods$$')
-	@# The resilience suite last and verbose: its summary is the point of it.
+	@# The resilience suite and the real node last and verbose: their
+	@# summaries are the point of them.
 	$(MAKE) --no-print-directory test-resilience
+	$(MAKE) --no-print-directory test-pods
 
 .PHONY: test-resilience
 test-resilience: tools build-crashpoints ## Crash the driver at every crash point, kill it at random (COSI_RESILIENCE_SEED replays, COSI_RESILIENCE_SEEDS=n runs more), stop SeaweedFS and the Kubernetes API, hand the Lease over; check nothing is lost.
