@@ -64,7 +64,7 @@ func (r *Reconciler) reconcileBucket(ctx context.Context, name string) (Result, 
 		return Result{}, nil // released: nothing left to do
 	}
 	if err != nil {
-		return Result{}, err
+		return Result{}, unreadable(err)
 	}
 	observedAt := time.Now().UTC()
 	var obs BucketObserved
@@ -183,7 +183,7 @@ func (r *Reconciler) reconcileAccess(ctx context.Context, name string) (Result, 
 		return Result{}, nil
 	}
 	if err != nil {
-		return Result{}, err
+		return Result{}, unreadable(err)
 	}
 	prefix, ok := UserPrefixOf(rec)
 	if !ok {
@@ -369,4 +369,17 @@ func describe(err error) string {
 	default:
 		return "SeaweedFS call failed"
 	}
+}
+
+// unreadable classifies a failed record read. A record in a format newer than
+// this driver's is left exactly as it is, in SeaweedFS too: retrying cannot
+// make it readable (only a driver that understands it can), so it is terminal;
+// the record is looked at again when it changes. Everything else (the API
+// server unavailable, say) is retried.
+func unreadable(err error) error {
+	var fe *store.FormatError
+	if errors.As(err, &fe) {
+		return Terminal(err)
+	}
+	return err
 }

@@ -424,3 +424,32 @@ func TestReconcileReportsAKeyPendingPastItsPatience(t *testing.T) {
 		}
 	}
 }
+
+// A record written by a newer driver (seen after a rollback) is left exactly
+// as it is: nothing is created in SeaweedFS for it, and the error is terminal
+// because no retry makes it readable.
+func TestReconcileLeavesARecordOfANewerFormatAlone(t *testing.T) {
+	ctx, r, admin := newTestReconciler(t)
+	client := finalizingClientset()
+	r.Store = store.New(client, "cosi")
+	rec, _, err := r.Store.CreateBucket(ctx, store.BucketSpec{Name: "bucket-one", BucketID: "bucket-one"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm, err := client.CoreV1().ConfigMaps("cosi").Get(ctx, rec.RecordName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm.Annotations[store.AnnotationFormat] = "2"
+	if _, err := client.CoreV1().ConfigMaps("cosi").Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.Reconcile(ctx, Key{Kind: store.KindBucket, Name: rec.RecordName})
+	var fe *store.FormatError
+	if !IsTerminal(err) || !errors.As(err, &fe) {
+		t.Fatalf("reconcile: %v, want a terminal FormatError", err)
+	}
+	if obs, err := admin.ObserveBucket(ctx, "bucket-one", s3admin.Ownership{}); err != nil || obs.Exists {
+		t.Fatalf("SeaweedFS: %+v, %v; want no bucket made for a record this driver cannot read", obs, err)
+	}
+}

@@ -57,10 +57,11 @@ func (s *Store) CreateBucket(ctx context.Context, spec BucketSpec) (b *Bucket, c
 	}
 	cm := &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{
-			Name:       BucketRecordName(spec.BucketID),
-			Namespace:  s.namespace,
-			Labels:     recordLabels(KindBucket),
-			Finalizers: []string{Finalizer},
+			Name:        BucketRecordName(spec.BucketID),
+			Namespace:   s.namespace,
+			Labels:      recordLabels(KindBucket),
+			Annotations: formatAnnotations(),
+			Finalizers:  []string{Finalizer},
 		},
 		Data: map[string]string{keySpec: string(specJSON)},
 	}
@@ -188,6 +189,11 @@ func (s *Store) updateConfigMap(ctx context.Context, name, point string, mutate 
 		if err != nil {
 			return err
 		}
+		// A record of a newer format is never written back: this driver
+		// would drop what it does not know.
+		if err := checkFormat(&cm.ObjectMeta); err != nil {
+			return err
+		}
 		if cm.Data == nil {
 			cm.Data = map[string]string{}
 		}
@@ -223,10 +229,11 @@ func (s *Store) CreateAccess(ctx context.Context, spec AccessSpec, accessKeyID, 
 	lbl[LabelBucketRecord] = BucketRecordName(spec.BucketID)
 	sec := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
-			Name:       AccessRecordName(AccessID(spec.Name)),
-			Namespace:  s.namespace,
-			Labels:     lbl,
-			Finalizers: []string{Finalizer},
+			Name:        AccessRecordName(AccessID(spec.Name)),
+			Namespace:   s.namespace,
+			Labels:      lbl,
+			Annotations: formatAnnotations(),
+			Finalizers:  []string{Finalizer},
 		},
 		Type: corev1.SecretTypeOpaque,
 		Data: map[string][]byte{
@@ -331,6 +338,9 @@ func (s *Store) updateSecret(ctx context.Context, name, point string, mutate fun
 		if err != nil {
 			return err
 		}
+		if err := checkFormat(&sec.ObjectMeta); err != nil {
+			return err
+		}
 		if sec.Data == nil {
 			sec.Data = map[string][]byte{}
 		}
@@ -377,6 +387,9 @@ func BucketFromConfigMap(cm *corev1.ConfigMap) (*Bucket, error) {
 	if cm.Labels[LabelKind] != KindBucket {
 		return nil, fmt.Errorf("configmap %s is not a bucket record: %w", cm.Name, ErrNotFound)
 	}
+	if err := checkFormat(&cm.ObjectMeta); err != nil {
+		return nil, err
+	}
 	b := &Bucket{
 		RecordName: cm.Name,
 		UID:        cm.UID,
@@ -397,6 +410,9 @@ func BucketFromConfigMap(cm *corev1.ConfigMap) (*Bucket, error) {
 func AccessFromSecret(sec *corev1.Secret) (*Access, error) {
 	if sec.Labels[LabelKind] != KindAccess {
 		return nil, fmt.Errorf("secret %s is not an access record: %w", sec.Name, ErrNotFound)
+	}
+	if err := checkFormat(&sec.ObjectMeta); err != nil {
+		return nil, err
 	}
 	a := &Access{
 		RecordName:      sec.Name,
