@@ -70,48 +70,6 @@ func (e *bucketEngine) readMarks(ctx context.Context, name string) (bucketObserv
 	return bucketObserved{Exists: true, Marks: marksOf(name, tags)}, tags, nil
 }
 
-// pace is how settle spaces its tries: the first wait first long, each next
-// one twice the last up to max (0: every wait is first); up to tries of
-// them, or (tries 0) as many as fit within.
-type pace struct {
-	tries      int
-	first, max time.Duration
-	within     time.Duration
-}
-
-// next is the wait after one of wait: twice it up to max, or (max 0) the
-// same again.
-func (p pace) next(wait time.Duration) time.Duration {
-	if p.max > wait {
-		return min(2*wait, p.max)
-	}
-	return wait
-}
-
-// settle calls try at pace p until it reports done, and says whether it
-// did. SeaweedFS refreshes what several calls read asynchronously after a
-// write (see bucketEngine.marks); a wait cut short by ctx is a
-// transient error of op, as is an error from try.
-func settle(ctx context.Context, op string, p pace, try func() (done bool, err error)) (bool, error) {
-	start := time.Now()
-	wait := p.first
-	for attempt := 1; ; attempt++ {
-		done, err := try()
-		if err != nil || done {
-			return done, err
-		}
-		if p.tries > 0 && attempt >= p.tries || p.tries == 0 && time.Since(start)+wait > p.within {
-			return false, nil
-		}
-		select {
-		case <-ctx.Done():
-			return false, &Error{Op: op, Kind: ErrTransient, Err: ctx.Err()}
-		case <-time.After(wait):
-		}
-		wait = p.next(wait)
-	}
-}
-
 // CreateBucket implements Admin.
 func (e *bucketEngine) CreateBucket(ctx context.Context, name string, own Ownership) error {
 	if err := ValidateBucketName(name); err != nil {

@@ -184,38 +184,6 @@ func (c *SeaweedFS) observeFilerUser(ctx context.Context, name string, scope obs
 	return obs, nil
 }
 
-// filerState is state for an observation through the filer: the access is
-// recognised in the form this path writes (the access policy, attached and
-// nothing else) and, so that an access written by the IAM query API path is
-// still recognised, in that form (its inline policy), which is never exact
-// here: the next EnsureAccess moves it to the managed policy.
-//
-// An access moved from the IAM query API path may keep its inline policy
-// beside the managed one as long as both grant the same (see
-// redundantInline): it grants nothing more, and removing it is an IAM query
-// API write, which rewrites every identity.
-func (o userObservation) filerState(st UserState) UserState {
-	pname := accessPolicyName(st.Name)
-	if o.hasAccessPolicy && slices.Contains(o.attached, pname) {
-		if b, m, ok := recognisePolicy(o.accessPolicy); ok {
-			st.Bucket, st.Mode = b, m
-			others := 0
-			for p, doc := range o.inline {
-				if !redundantInline(p, doc, b, m) {
-					others++
-				}
-			}
-			st.PolicyExact = len(o.attached) == 1 && others == 0 && len(o.groups) == 0 &&
-				len(o.identity.actions) == 0 && !o.identity.disabled && len(o.identity.serviceAccounts) == 0
-			return st
-		}
-	}
-	if b, m, ok := recognisePolicy(o.inline[PolicyName]); ok {
-		st.Bucket, st.Mode = b, m
-	}
-	return st
-}
-
 // filerUsers is the filer IAM gRPC service's userBackend: the grant is a
 // managed policy named after its user, and the identity (its one key and
 // that policy's name) is written whole. Inline policies and group

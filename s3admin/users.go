@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -13,66 +11,6 @@ import (
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
-
-type keyInfo struct {
-	id     string
-	active bool
-	// secret is known through the filer only; never logged.
-	secret string
-}
-
-// userObservation is everything about one user that decides its access.
-type userObservation struct {
-	exists   bool
-	keys     []keyInfo
-	inline   map[string]string // policy name → document
-	attached []string          // managed policy ARNs (through the filer: names)
-	groups   []string
-
-	// Through the filer (see filerusers.go): the stored identity and the
-	// access policy's document, if that policy exists.
-	viaFiler        bool
-	identity        identity
-	accessPolicy    string
-	hasAccessPolicy bool
-}
-
-func (o userObservation) keyIDs() []string {
-	ids := make([]string, 0, len(o.keys))
-	for _, k := range o.keys {
-		ids = append(ids, k.id)
-	}
-	slices.Sort(ids)
-	return ids
-}
-
-func (o userObservation) state(name, prefix string) UserState {
-	st := UserState{Name: name, Exists: o.exists, Owned: strings.HasPrefix(name, prefix)}
-	if !o.exists {
-		return st
-	}
-	st.AccessKeyIDs = o.keyIDs()
-	if o.viaFiler {
-		return o.filerState(st)
-	}
-	if doc, ok := o.inline[PolicyName]; ok {
-		if b, m, ok := recognisePolicy(doc); ok {
-			st.Bucket, st.Mode = b, m
-			st.PolicyExact = len(o.inline) == 1 && len(o.attached) == 0 && len(o.groups) == 0
-		}
-	}
-	return st
-}
-
-// converged reports whether the user is exactly the desired access.
-func (o userObservation) converged(a Access, prefix string) bool {
-	st := o.state(a.User, prefix)
-	return st.Exists && st.PolicyExact && st.Bucket == a.Bucket && st.Mode == a.Mode &&
-		len(o.keys) == 1 && o.keys[0].id == a.AccessKeyID && o.keys[0].active &&
-		// The filer shows the secret too: a key whose secret was changed
-		// would not work with the workload's credentials.
-		(!o.viaFiler || o.keys[0].secret == a.SecretAccessKey)
-}
 
 // observeUser reads the user and, unless scope asks only whether it exists,
 // its keys, inline policies, attached policies and groups. A user deleted
