@@ -1,6 +1,8 @@
 package s3admin
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"maps"
 	"slices"
@@ -299,4 +301,13 @@ func identityEqual(obs userObservation, id identity) bool {
 func redundantInline(name, doc, bucket string, mode Mode) bool {
 	b, m, ok := recognisePolicy(doc)
 	return name == PolicyName && ok && b == bucket && m == mode
+}
+
+// accessPolicyName is the name of the managed policy holding the grant of
+// the access whose user is user. Managed policy names allow fewer characters
+// than user names, hence the digest; the prefix keeps them apart from
+// policies an operator writes.
+func accessPolicyName(user string) string {
+	sum := sha256.Sum256([]byte(user))
+	return "cosi-access-" + hex.EncodeToString(sum[:16])
 }

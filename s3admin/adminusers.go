@@ -33,23 +33,6 @@ func (c *SeaweedFS) KeyAccepted(ctx context.Context, a Access) (bool, error) {
 	return keyAccepted(ctx, c.userBackend(), a, c.cfg.UserPrefix)
 }
 
-// checkGrantBucket refuses an access whose bucket is missing or does not
-// carry its record's marks. Granting on a bucket the driver does not own
-// would change who can read someone else's data; granting on a missing
-// bucket would pre-authorize whoever creates that name next.
-func checkGrantBucket(ctx context.Context, buckets *bucketEngine, a Access) error {
-	obs, _, err := buckets.marks(ctx, a.Bucket, a.BucketOwner)
-	switch {
-	case err != nil:
-		return err
-	case !obs.Exists:
-		return newError("EnsureAccess", ErrNotFound, "bucket %q does not exist", a.Bucket)
-	case a.BucketOwner.Owner == "" || !obs.Marks.Owns(a.BucketOwner):
-		return newError("EnsureAccess", ErrNotOwned, "bucket %q does not carry its record's marks", a.Bucket)
-	}
-	return nil
-}
-
 // ObserveUser implements Admin. Any user can be observed; only owned users
 // can be changed.
 func (c *SeaweedFS) ObserveUser(ctx context.Context, name string) (UserState, error) {

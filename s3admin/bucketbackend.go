@@ -65,3 +65,12 @@ type objectVersion struct{ Key, VersionID string }
 
 // versionCursor is where a listing of versions goes on.
 type versionCursor struct{ Key, VersionID string }
+
+// bucketTagLister is a bucketBackend that can read every bucket's tags in a
+// few requests, whatever the number of buckets.
+type bucketTagLister interface {
+	// allBucketTags returns the tags of every bucket (nil for none) by
+	// name; ok is false when this backend cannot, and the engine reads the
+	// tags bucket by bucket.
+	allBucketTags(ctx context.Context) (tags map[string]map[string]string, ok bool, err error)
+}

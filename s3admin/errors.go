@@ -218,25 +218,6 @@ func kindOf(err error, code string, status int) error {
 	return nil
 }
 
-// isCode reports whether err carries the given store error code.
-func isCode(err error, code string) bool {
-	var ae smithy.APIError
-	return errors.As(err, &ae) && ae.ErrorCode() == code
-}
-
-// writeDenied adds the server-side cause to an IAM write refused with
-// AccessDenied: SeaweedFS answers AccessDenied for every IAM write unless the
-// S3 gateway runs with IAM writes enabled, and the message text is not a
-// stable contract, so the hint names both possible causes.
-func writeDenied(err error) error {
-	var e *Error
-	if errors.As(err, &e) && e.Kind == ErrAccessDenied {
-		e.Hint = "IAM writes are disabled by default in SeaweedFS: start the gateway with " +
-			"-s3.iam.readOnly=false (weed server/filer) or -iam.readOnly=false (weed s3), and use admin credentials"
-	}
-	return err
-}
-
 // newError builds an *Error that did not come from the SDK.
 func newError(op string, kind error, format string, args ...any) error {
 	return &Error{Op: op, Kind: kind, Err: fmt.Errorf(format, args...)}

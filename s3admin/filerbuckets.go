@@ -11,15 +11,6 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
-// bucketTagLister is a bucketBackend that can read every bucket's tags in a
-// few requests, whatever the number of buckets.
-type bucketTagLister interface {
-	// allBucketTags returns the tags of every bucket (nil for none) by
-	// name; ok is false when this backend cannot, and the engine reads the
-	// tags bucket by bucket.
-	allBucketTags(ctx context.Context) (tags map[string]map[string]string, ok bool, err error)
-}
-
 // allBucketTags reads the tags of every bucket from the filer, when the
 // client has one (Config.FilerGRPCAddress): one GetBucketTagging per bucket
 // would make a resync cost a request per bucket of the whole store. The

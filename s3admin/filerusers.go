@@ -2,12 +2,9 @@ package s3admin
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 )
 
 // The filer IAM gRPC path (Config.FilerGRPCAddress) keeps users, keys and
@@ -33,15 +30,6 @@ import (
 // bucket's policy and settings, which read-only does not grant. So every
 // mode keeps its policy document, as a managed policy.
 
-// accessPolicyName is the name of the managed policy holding the grant of
-// the access whose user is user. Managed policy names allow fewer characters
-// than user names, hence the digest; the prefix keeps them apart from
-// policies an operator writes.
-func accessPolicyName(user string) string {
-	sum := sha256.Sum256([]byte(user))
-	return "cosi-access-" + hex.EncodeToString(sum[:16])
-}
-
 // Where SeaweedFS's credential store keeps inline policies (written by the
 // IAM query API's PutUserPolicy) and groups; the IAM gRPC service reads
 // neither.
@@ -63,16 +51,6 @@ func (c *SeaweedFS) filerMutate(ctx context.Context, op string, fn func(context.
 	defer c.iamWrite.runlock()
 	c.writes.Add(1)
 	return mutation(op, func() error { return c.call(ctx, op, fn) })
-}
-
-// fromIdentity is the observation of a stored identity.
-func fromIdentity(id identity) userObservation {
-	obs := userObservation{exists: true, viaFiler: true, inline: map[string]string{}, identity: id}
-	for _, cr := range id.credentials {
-		obs.keys = append(obs.keys, keyInfo{id: cr.accessKey, active: cr.active(), secret: cr.secretKey})
-	}
-	obs.attached = slices.Clone(id.policyNames)
-	return obs
 }
 
 // inlinePolicies reads every user's inline policy documents by user and

@@ -96,3 +96,13 @@ func (o userObservation) filerState(st UserState) UserState {
 	}
 	return st
 }
+
+// fromIdentity is the observation of a stored identity.
+func fromIdentity(id identity) userObservation {
+	obs := userObservation{exists: true, viaFiler: true, inline: map[string]string{}, identity: id}
+	for _, cr := range id.credentials {
+		obs.keys = append(obs.keys, keyInfo{id: cr.accessKey, active: cr.active(), secret: cr.secretKey})
+	}
+	obs.attached = slices.Clone(id.policyNames)
+	return obs
+}
