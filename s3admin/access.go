@@ -14,31 +14,31 @@ import (
 // The SeaweedFS client has one per path (iamUsers, filerUsers); the Fake
 // keeps them in memory (fakeUsers), so every implementation runs the same
 // rules.
-type userBackend interface {
+type UserBackend interface {
 	// form is how this path stores a grant.
-	form() grantForm
+	Form() Form
 	// observe reads what scope asks of one user; a missing user (or one
 	// deleted half-way) reads as not existing.
-	observe(ctx context.Context, name string, scope observeScope) (userObservation, error)
+	Observe(ctx context.Context, name string, scope Scope) (Observation, error)
 	// list observes every existing user carrying one of prefixes.
-	list(ctx context.Context, prefixes []string) (map[string]userObservation, error)
+	List(ctx context.Context, prefixes []string) (map[string]Observation, error)
 	// apply makes one change. A step that creates what exists already
 	// returns ErrAlreadyExists; one that removes what is gone may return
 	// ErrNotFound.
-	apply(ctx context.Context, s userStep) error
+	Apply(ctx context.Context, s Step) error
 	// probeKey reports whether the store authenticates a request signed
 	// with the access's key (one request).
-	probeKey(ctx context.Context, a Access) (bool, error)
+	ProbeKey(ctx context.Context, a Access) (bool, error)
 }
 
 // observeScope is how much of a user an observation reads.
-type observeScope int
+type Scope int
 
 const (
 	// scopeAll: everything that decides the user's access, and a grant a
 	// missing user left behind (an interrupted deletion, which a deletion
 	// must finish).
-	scopeAll observeScope = iota
+	ScopeAll Scope = iota
 	// scopeGrant: everything that decides an existing user's access; of a
 	// missing user nothing more. A missing user's grant is written anyway,
 	// and reading a grant that does not exist can cost a read of every
@@ -46,7 +46,7 @@ const (
 	// policies when one is not found).
 	scopeGrant
 	// scopeExists: whether the user exists (a read-back after a deletion).
-	scopeExists
+	ScopeExists
 )
 
 // maxEnsureRounds bounds observe-and-fix rounds. One round fixes everything
@@ -59,7 +59,7 @@ const maxEnsureRounds = 4
 // observe again, until the plan is empty; after a write it waits up to
 // keyWait for the store to accept the key. The caller holds the user's lock
 // and has checked the bucket's ownership.
-func ensureAccess(ctx context.Context, be userBackend, a Access, prefix string, keyWait time.Duration) (changed bool, err error) {
+func EnsureAccess(ctx context.Context, be UserBackend, a Access, prefix string, keyWait time.Duration) (changed bool, err error) {
 	rewrite := a.RewritePolicy
 	keyConflicts := 0
 	// watch probes the key from the first write on (see keyWatch). A key
@@ -71,15 +71,15 @@ func ensureAccess(ctx context.Context, be userBackend, a Access, prefix string, 
 		}
 	}()
 	for range maxEnsureRounds {
-		obs, err := be.observe(ctx, a.User, scopeGrant)
+		obs, err := be.Observe(ctx, a.User, scopeGrant)
 		if err != nil {
 			return changed, err
 		}
-		plan, err := planAccess(a, obs, be.form(), prefix, rewrite)
+		plan, err := PlanAccess(a, obs, be.Form(), prefix, rewrite)
 		if err != nil {
 			return changed, err
 		}
-		if len(plan.steps) == 0 {
+		if len(plan.Steps) == 0 {
 			if changed {
 				// Written is not yet usable: the workload gets the key only
 				// once S3 accepts it.
@@ -88,35 +88,35 @@ func ensureAccess(ctx context.Context, be userBackend, a Access, prefix string, 
 			return changed, nil
 		}
 		again := false
-		for _, s := range plan.steps {
-			write := s.kind != stepCheckKeyFree
+		for _, s := range plan.Steps {
+			write := s.Kind != StepCheckKeyFree
 			if write && watch == nil {
 				watch = watchKey(ctx, be, a)
 			}
-			err := be.apply(ctx, s)
+			err := be.Apply(ctx, s)
 			if write {
 				watch.written()
 			}
 			switch {
 			case err == nil:
 				changed = changed || write
-				if s.kind == stepPutGrant {
+				if s.Kind == StepPutGrant {
 					rewrite = false
 				}
 				continue
-			case s.kind.removes() && errors.Is(err, ErrNotFound):
+			case s.Kind.Removes() && errors.Is(err, ErrNotFound):
 				continue
-			case (s.kind == stepCreateUser || s.kind == stepWriteIdentity && s.create) && errors.Is(err, ErrAlreadyExists):
+			case (s.Kind == StepCreateUser || s.Kind == StepWriteIdentity && s.Create) && errors.Is(err, ErrAlreadyExists):
 				// Created concurrently, or by an earlier attempt whose answer
 				// was lost: the next round observes what is there.
 				again = true
-			case s.kind == stepCreateKey && errors.Is(err, ErrAlreadyExists):
+			case s.Kind == StepCreateKey && errors.Is(err, ErrAlreadyExists):
 				// Either an earlier attempt of ours succeeded after all (the
 				// next observation shows the key on this user) or the key id
 				// belongs to another identity; a second conflict settles it.
 				keyConflicts++
 				if keyConflicts > 1 {
-					return changed, newError("CreateAccessKey", ErrAlreadyExists,
+					return changed, NewError("CreateAccessKey", ErrAlreadyExists,
 						"access key id %s is in use by another identity", a.AccessKeyID)
 				}
 				again = true
@@ -128,89 +128,89 @@ func ensureAccess(ctx context.Context, be userBackend, a Access, prefix string, 
 		if again {
 			continue
 		}
-		if plan.removed > 0 {
-			return true, &UnissuedKeysError{User: a.User, Removed: plan.removed, Remaining: plan.remaining}
+		if plan.Removed > 0 {
+			return true, &UnissuedKeysError{User: a.User, Removed: plan.Removed, Remaining: plan.Remaining}
 		}
 	}
-	return changed, newError("EnsureAccess", ErrTransient,
+	return changed, NewError("EnsureAccess", ErrTransient,
 		"user %q did not converge after %d rounds: it is being changed concurrently", a.User, maxEnsureRounds)
 }
 
 // keyAccepted is KeyAccepted on any backend: one probe.
-func keyAccepted(ctx context.Context, be userBackend, a Access, prefix string) (bool, error) {
-	if err := validateAccess(a, prefix); err != nil {
+func KeyAccepted(ctx context.Context, be UserBackend, a Access, prefix string) (bool, error) {
+	if err := ValidateAccess(a, prefix); err != nil {
 		return false, err
 	}
-	return be.probeKey(ctx, a)
+	return be.ProbeKey(ctx, a)
 }
 
 // deleteUser removes the user (see planDeleteUser), then reads it back: a
 // user that is still there (re-created concurrently, say) must not be
 // reported as deleted. The caller holds the user's lock.
-func deleteUser(ctx context.Context, be userBackend, name string) error {
-	obs, err := be.observe(ctx, name, scopeAll)
+func DeleteUser(ctx context.Context, be UserBackend, name string) error {
+	obs, err := be.Observe(ctx, name, ScopeAll)
 	if err != nil {
 		return err
 	}
-	steps := planDeleteUser(name, obs, be.form())
+	steps := PlanDeleteUser(name, obs, be.Form())
 	if len(steps) == 0 {
 		return nil
 	}
 	for _, s := range steps {
-		if err := be.apply(ctx, s); err != nil && !errors.Is(err, ErrNotFound) {
+		if err := be.Apply(ctx, s); err != nil && !errors.Is(err, ErrNotFound) {
 			return err
 		}
 	}
-	after, err := be.observe(ctx, name, scopeExists)
+	after, err := be.Observe(ctx, name, ScopeExists)
 	if err != nil {
 		return err
 	}
-	if after.exists {
-		return newError("DeleteUser", ErrTransient, "user %q still exists after deletion", name)
+	if after.Exists {
+		return NewError("DeleteUser", ErrTransient, "user %q still exists after deletion", name)
 	}
 	return nil
 }
 
 // listUsers returns the state of every user carrying prefix or one of
 // extra, sorted by name.
-func listUsers(ctx context.Context, be userBackend, prefix string, extra []string) ([]UserState, error) {
-	observed, err := be.list(ctx, append([]string{prefix}, extra...))
+func ListUsers(ctx context.Context, be UserBackend, prefix string, extra []string) ([]UserState, error) {
+	observed, err := be.List(ctx, append([]string{prefix}, extra...))
 	if err != nil {
 		return nil, err
 	}
 	states := make([]UserState, 0, len(observed))
 	for name, obs := range observed {
-		states = append(states, obs.state(name, prefix))
+		states = append(states, obs.State(name, prefix))
 	}
 	slices.SortFunc(states, func(a, b UserState) int { return strings.Compare(a.Name, b.Name) })
 	return states, nil
 }
 
 // observeUserState is ObserveUser on any backend.
-func observeUserState(ctx context.Context, be userBackend, name, prefix string) (UserState, error) {
-	if !userNameRE.MatchString(name) {
+func ObserveUser(ctx context.Context, be UserBackend, name, prefix string) (UserState, error) {
+	if !UserNamePattern.MatchString(name) {
 		return UserState{}, fmt.Errorf("%w: user name %q", ErrInvalid, name)
 	}
-	obs, err := be.observe(ctx, name, scopeAll)
+	obs, err := be.Observe(ctx, name, ScopeAll)
 	if err != nil {
 		return UserState{}, err
 	}
-	return obs.state(name, prefix), nil
+	return obs.State(name, prefix), nil
 }
 
 // checkGrantBucket refuses an access whose bucket is missing or does not
 // carry its record's marks. Granting on a bucket the driver does not own
 // would change who can read someone else's data; granting on a missing
 // bucket would pre-authorize whoever creates that name next.
-func checkGrantBucket(ctx context.Context, buckets *bucketEngine, a Access) error {
+func CheckGrantBucket(ctx context.Context, buckets *Buckets, a Access) error {
 	obs, _, err := buckets.marks(ctx, a.Bucket, a.BucketOwner)
 	switch {
 	case err != nil:
 		return err
 	case !obs.Exists:
-		return newError("EnsureAccess", ErrNotFound, "bucket %q does not exist", a.Bucket)
+		return NewError("EnsureAccess", ErrNotFound, "bucket %q does not exist", a.Bucket)
 	case a.BucketOwner.Owner == "" || !obs.Marks.Owns(a.BucketOwner):
-		return newError("EnsureAccess", ErrNotOwned, "bucket %q does not carry its record's marks", a.Bucket)
+		return NewError("EnsureAccess", ErrNotOwned, "bucket %q does not carry its record's marks", a.Bucket)
 	}
 	return nil
 }

@@ -20,15 +20,15 @@ type reloadingUsers struct {
 	probed chan struct{}
 }
 
-func (b *reloadingUsers) apply(ctx context.Context, s userStep) error {
-	err := b.fakeUsers.apply(ctx, s)
+func (b *reloadingUsers) Apply(ctx context.Context, s Step) error {
+	err := b.fakeUsers.Apply(ctx, s)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.window, b.probed = true, make(chan struct{})
 	return err
 }
 
-func (b *reloadingUsers) observe(ctx context.Context, name string, scope observeScope) (userObservation, error) {
+func (b *reloadingUsers) Observe(ctx context.Context, name string, scope Scope) (Observation, error) {
 	b.mu.Lock()
 	window, probed := b.window, b.probed
 	b.mu.Unlock()
@@ -38,14 +38,14 @@ func (b *reloadingUsers) observe(ctx context.Context, name string, scope observe
 		case <-time.After(2 * time.Second):
 		}
 	}
-	obs, err := b.fakeUsers.observe(ctx, name, scope)
+	obs, err := b.fakeUsers.Observe(ctx, name, scope)
 	b.mu.Lock()
 	b.window = false
 	b.mu.Unlock()
 	return obs, err
 }
 
-func (b *reloadingUsers) probeKey(ctx context.Context, a Access) (bool, error) {
+func (b *reloadingUsers) ProbeKey(ctx context.Context, a Access) (bool, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if !b.window {
@@ -56,7 +56,7 @@ func (b *reloadingUsers) probeKey(ctx context.Context, a Access) (bool, error) {
 	default:
 		close(b.probed)
 	}
-	return b.fakeUsers.probeKey(ctx, a)
+	return b.fakeUsers.ProbeKey(ctx, a)
 }
 
 // A grant asks about its key as soon as it is written, beside the
@@ -70,12 +70,12 @@ func TestEnsureAccessProbesTheKeyAsSoonAsItIsWritten(t *testing.T) {
 	mustNil(t, "GenerateCredentials", err)
 	a := Access{User: f.prefix + "u", Bucket: "bucket-1", Mode: ModeReadWrite, AccessKeyID: id, SecretAccessKey: secret, BucketOwner: testOwn}
 	be := &reloadingUsers{fakeUsers: fakeUsers{f}}
-	changed, err := ensureAccess(ctx, be, a, f.prefix, time.Millisecond)
+	changed, err := EnsureAccess(ctx, be, a, f.prefix, time.Millisecond)
 	if err != nil || !changed {
 		t.Fatalf("ensureAccess: changed=%v err=%v, want a write accepted at once", changed, err)
 	}
 	// Converged, nothing is written and nothing is probed.
-	if changed, err := ensureAccess(ctx, be, a, f.prefix, time.Millisecond); err != nil || changed {
+	if changed, err := EnsureAccess(ctx, be, a, f.prefix, time.Millisecond); err != nil || changed {
 		t.Fatalf("converged ensureAccess: changed=%v err=%v", changed, err)
 	}
 }

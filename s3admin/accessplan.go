@@ -15,98 +15,98 @@ import (
 // memory, so every path shares one set of rules and one order.
 
 // grantForm is how a user path stores an access's grant.
-type grantForm int
+type Form int
 
 const (
 	// inlineGrant: the IAM query API path. The grant is the user's inline
 	// policy PolicyName; keys are created, activated and deleted one by one.
-	inlineGrant grantForm = iota
+	InlineGrant Form = iota
 	// managedGrant: the filer IAM gRPC path. The grant is the managed policy
 	// accessPolicyName(user), and the identity is written whole: its one key
 	// and that policy's name, in one write.
-	managedGrant
+	ManagedGrant
 )
 
 // stepKind is one change to a user.
-type stepKind int
+type StepKind int
 
 const (
-	stepCreateUser    stepKind = iota + 1 // a user without keys or policies (inline form)
-	stepPutGrant                          // write the grant's document, replacing it in one step
-	stepCheckKeyFree                      // a read: the key id is no other identity's (managed form)
-	stepWriteIdentity                     // the identity, exactly (managed form)
-	stepDeleteInline                      // an inline policy
-	stepDetach                            // an attached managed policy
-	stepLeaveGroup                        // a group membership; the group itself is not touched
-	stepCreateKey                         // the access's key, with its secret (inline form)
-	stepActivateKey                       // the access's key, deactivated behind the driver's back (inline form)
-	stepDeleteKey                         // a key the driver did not issue (inline form)
-	stepDeleteGrant                       // the access's managed policy (managed form)
-	stepDeleteUser                        // the user with every key it holds
+	StepCreateUser    StepKind = iota + 1 // a user without keys or policies (inline form)
+	StepPutGrant                          // write the grant's document, replacing it in one step
+	StepCheckKeyFree                      // a read: the key id is no other identity's (managed form)
+	StepWriteIdentity                     // the identity, exactly (managed form)
+	StepDeleteInline                      // an inline policy
+	StepDetach                            // an attached managed policy
+	StepLeaveGroup                        // a group membership; the group itself is not touched
+	StepCreateKey                         // the access's key, with its secret (inline form)
+	StepActivateKey                       // the access's key, deactivated behind the driver's back (inline form)
+	StepDeleteKey                         // a key the driver did not issue (inline form)
+	StepDeleteGrant                       // the access's managed policy (managed form)
+	StepDeleteUser                        // the user with every key it holds
 )
 
-var stepNames = map[stepKind]string{
-	stepCreateUser: "CreateUser", stepPutGrant: "PutGrant", stepCheckKeyFree: "CheckKeyFree",
-	stepWriteIdentity: "WriteIdentity", stepDeleteInline: "DeleteInline", stepDetach: "Detach",
-	stepLeaveGroup: "LeaveGroup", stepCreateKey: "CreateKey", stepActivateKey: "ActivateKey",
-	stepDeleteKey: "DeleteKey", stepDeleteGrant: "DeleteGrant", stepDeleteUser: "DeleteUser",
+var stepNames = map[StepKind]string{
+	StepCreateUser: "CreateUser", StepPutGrant: "PutGrant", StepCheckKeyFree: "CheckKeyFree",
+	StepWriteIdentity: "WriteIdentity", StepDeleteInline: "DeleteInline", StepDetach: "Detach",
+	StepLeaveGroup: "LeaveGroup", StepCreateKey: "CreateKey", StepActivateKey: "ActivateKey",
+	StepDeleteKey: "DeleteKey", StepDeleteGrant: "DeleteGrant", StepDeleteUser: "DeleteUser",
 }
 
-func (k stepKind) String() string { return stepNames[k] }
+func (k StepKind) String() string { return stepNames[k] }
 
 // removes reports whether the step takes something away, so that finding it
 // already gone is success.
-func (k stepKind) removes() bool {
+func (k StepKind) Removes() bool {
 	switch k {
-	case stepDeleteInline, stepDetach, stepLeaveGroup, stepDeleteKey, stepDeleteGrant, stepDeleteUser:
+	case StepDeleteInline, StepDetach, StepLeaveGroup, StepDeleteKey, StepDeleteGrant, StepDeleteUser:
 		return true
 	}
 	return false
 }
 
 // userStep is one change to one user.
-type userStep struct {
-	kind stepKind
-	user string
+type Step struct {
+	Kind StepKind
+	User string
 	// name is what the step acts on: the policy of DeleteInline and
 	// DeleteGrant, the policy ARN or name of Detach, the group of
 	// LeaveGroup, the key id of CheckKeyFree, ActivateKey and DeleteKey.
-	name string
+	Name string
 	// doc is PutGrant's policy document.
-	doc string
+	Doc string
 	// key is CreateKey's key, secret included.
-	key credential
+	Key Credential
 	// identity is WriteIdentity's identity, secrets included; create: the
 	// user does not exist yet.
-	identity identity
-	create   bool
+	Identity Identity
+	Create   bool
 }
 
 // String names the step and what it acts on, never a secret.
-func (s userStep) String() string {
-	switch s.kind {
-	case stepCreateKey:
-		return fmt.Sprintf("%s %s key %s", s.kind, s.user, s.key.accessKey)
-	case stepWriteIdentity:
-		return fmt.Sprintf("%s %s (create %t, %d keys, policies %v)", s.kind, s.user, s.create, len(s.identity.credentials), s.identity.policyNames)
-	case stepPutGrant:
-		return fmt.Sprintf("%s %s", s.kind, s.user)
+func (s Step) String() string {
+	switch s.Kind {
+	case StepCreateKey:
+		return fmt.Sprintf("%s %s key %s", s.Kind, s.User, s.Key.AccessKey)
+	case StepWriteIdentity:
+		return fmt.Sprintf("%s %s (create %t, %d keys, policies %v)", s.Kind, s.User, s.Create, len(s.Identity.Credentials), s.Identity.PolicyNames)
+	case StepPutGrant:
+		return fmt.Sprintf("%s %s", s.Kind, s.User)
 	}
-	if s.name != "" {
-		return fmt.Sprintf("%s %s %s", s.kind, s.user, s.name)
+	if s.Name != "" {
+		return fmt.Sprintf("%s %s %s", s.Kind, s.User, s.Name)
 	}
-	return fmt.Sprintf("%s %s", s.kind, s.user)
+	return fmt.Sprintf("%s %s", s.Kind, s.User)
 }
 
 // GoString keeps %#v from printing a secret.
-func (s userStep) GoString() string { return "userStep{" + s.String() + "}" }
+func (s Step) GoString() string { return "userStep{" + s.String() + "}" }
 
 // accessPlan is one round of changes towards an access.
-type accessPlan struct {
-	steps []userStep
+type AccessPlan struct {
+	Steps []Step
 	// removed keys the driver did not issue are among the steps; remaining
 	// ones are left for a later call (see MaxUnissuedKeyRemovals).
-	removed, remaining int
+	Removed, Remaining int
 }
 
 // planAccess returns the changes that make the observed user exactly the
@@ -116,73 +116,73 @@ type accessPlan struct {
 // old ones go, and whatever else granted the user anything last. No steps:
 // the user is the access already (unless rewrite asks for the grant to be
 // written again, see Access.RewritePolicy).
-func planAccess(a Access, obs userObservation, form grantForm, prefix string, rewrite bool) (accessPlan, error) {
-	if obs.converged(a, prefix) && !rewrite {
-		return accessPlan{}, nil
+func PlanAccess(a Access, obs Observation, form Form, prefix string, rewrite bool) (AccessPlan, error) {
+	if obs.Converged(a, prefix) && !rewrite {
+		return AccessPlan{}, nil
 	}
 	doc, err := PolicyDocument(a.Bucket, a.Mode)
 	if err != nil {
-		return accessPlan{}, err
+		return AccessPlan{}, err
 	}
-	if form == managedGrant {
+	if form == ManagedGrant {
 		return planManaged(a, obs, doc, rewrite), nil
 	}
 	return planInline(a, obs, doc, rewrite), nil
 }
 
-func planInline(a Access, obs userObservation, doc string, rewrite bool) accessPlan {
-	var p accessPlan
-	add := func(s userStep) { s.user = a.User; p.steps = append(p.steps, s) }
-	if !obs.exists {
+func planInline(a Access, obs Observation, doc string, rewrite bool) AccessPlan {
+	var p AccessPlan
+	add := func(s Step) { s.User = a.User; p.Steps = append(p.Steps, s) }
+	if !obs.Exists {
 		// A new user has no keys or policies of its own; one that inherited
 		// the inline policies of a deleted namesake shows them to the next
 		// round's observation, which removes them.
-		add(userStep{kind: stepCreateUser})
-		obs = userObservation{exists: true}
+		add(Step{Kind: StepCreateUser})
+		obs = Observation{Exists: true}
 	}
-	if !grantEqual(obs.inline[PolicyName], doc) || rewrite {
-		add(userStep{kind: stepPutGrant, doc: doc})
+	if !grantEqual(obs.Inline[PolicyName], doc) || rewrite {
+		add(Step{Kind: StepPutGrant, Doc: doc})
 	}
 	// Anything else granting the user access was not written for this
 	// access; the user is the driver's, so it goes.
-	for _, name := range slices.Sorted(maps.Keys(obs.inline)) {
+	for _, name := range slices.Sorted(maps.Keys(obs.Inline)) {
 		if name != PolicyName {
-			add(userStep{kind: stepDeleteInline, name: name})
+			add(Step{Kind: StepDeleteInline, Name: name})
 		}
 	}
-	for _, arn := range obs.attached {
-		add(userStep{kind: stepDetach, name: arn})
+	for _, arn := range obs.Attached {
+		add(Step{Kind: StepDetach, Name: arn})
 	}
-	for _, g := range obs.groups {
-		add(userStep{kind: stepLeaveGroup, name: g})
+	for _, g := range obs.Groups {
+		add(Step{Kind: StepLeaveGroup, Name: g})
 	}
-	switch i := slices.IndexFunc(obs.keys, func(k keyInfo) bool { return k.id == a.AccessKeyID }); {
+	switch i := slices.IndexFunc(obs.Keys, func(k KeyInfo) bool { return k.Id == a.AccessKeyID }); {
 	case i < 0:
-		add(userStep{kind: stepCreateKey, key: credential{accessKey: a.AccessKeyID, secretKey: a.SecretAccessKey, status: "Active"}})
-	case !obs.keys[i].active:
-		add(userStep{kind: stepActivateKey, name: a.AccessKeyID})
+		add(Step{Kind: StepCreateKey, Key: Credential{AccessKey: a.AccessKeyID, SecretKey: a.SecretAccessKey, Status: "Active"}})
+	case !obs.Keys[i].Active:
+		add(Step{Kind: StepActivateKey, Name: a.AccessKeyID})
 	}
-	for _, k := range obs.keys {
-		if k.id == a.AccessKeyID {
+	for _, k := range obs.Keys {
+		if k.Id == a.AccessKeyID {
 			continue
 		}
-		if p.removed == MaxUnissuedKeyRemovals {
-			p.remaining++
+		if p.Removed == MaxUnissuedKeyRemovals {
+			p.Remaining++
 			continue
 		}
-		add(userStep{kind: stepDeleteKey, name: k.id})
-		p.removed++
+		add(Step{Kind: StepDeleteKey, Name: k.Id})
+		p.Removed++
 	}
 	return p
 }
 
-func planManaged(a Access, obs userObservation, doc string, rewrite bool) accessPlan {
-	var p accessPlan
-	add := func(s userStep) { s.user = a.User; p.steps = append(p.steps, s) }
-	id, removed, remaining := desiredIdentity(a, accessPolicyName(a.User), obs)
-	p.removed, p.remaining = removed, remaining
+func planManaged(a Access, obs Observation, doc string, rewrite bool) AccessPlan {
+	var p AccessPlan
+	add := func(s Step) { s.User = a.User; p.Steps = append(p.Steps, s) }
+	id, removed, remaining := desiredIdentity(a, AccessPolicyName(a.User), obs)
+	p.Removed, p.Remaining = removed, remaining
 	writeIdentity := !identityEqual(obs, id)
-	if writeIdentity && !slices.ContainsFunc(obs.keys, func(k keyInfo) bool { return k.id == a.AccessKeyID }) {
+	if writeIdentity && !slices.ContainsFunc(obs.Keys, func(k KeyInfo) bool { return k.Id == a.AccessKeyID }) {
 		// The IAM service stores whatever key it is given; the IAM query
 		// API refuses a key id another identity holds, and so must this
 		// path, or two identities would answer to one key. Checked before
@@ -192,13 +192,13 @@ func planManaged(a Access, obs userObservation, doc string, rewrite bool) access
 		// reload that starts between the two writes can drop the identity
 		// the second one announced, leaving the key unknown until the
 		// next reload.
-		add(userStep{kind: stepCheckKeyFree, name: a.AccessKeyID})
+		add(Step{Kind: StepCheckKeyFree, Name: a.AccessKeyID})
 	}
-	if !obs.hasAccessPolicy || !grantEqual(obs.accessPolicy, doc) || rewrite {
-		add(userStep{kind: stepPutGrant, doc: doc})
+	if !obs.HasAccessPolicy || !grantEqual(obs.AccessPolicy, doc) || rewrite {
+		add(Step{Kind: StepPutGrant, Doc: doc})
 	}
 	if writeIdentity {
-		add(userStep{kind: stepWriteIdentity, identity: id, create: !obs.exists})
+		add(Step{Kind: StepWriteIdentity, Identity: id, Create: !obs.Exists})
 	}
 	// The grant is in force in its own form now; whatever else granted
 	// access goes. The inline policy of an access the IAM query API path
@@ -206,13 +206,13 @@ func planManaged(a Access, obs userObservation, doc string, rewrite bool) access
 	// redundantInline): removing it would rewrite every identity, tens of
 	// seconds per access with thousands of users, and it goes when the
 	// access changes or is revoked.
-	for _, name := range slices.Sorted(maps.Keys(obs.inline)) {
-		if !redundantInline(name, obs.inline[name], a.Bucket, a.Mode) {
-			add(userStep{kind: stepDeleteInline, name: name})
+	for _, name := range slices.Sorted(maps.Keys(obs.Inline)) {
+		if !redundantInline(name, obs.Inline[name], a.Bucket, a.Mode) {
+			add(Step{Kind: StepDeleteInline, Name: name})
 		}
 	}
-	for _, g := range obs.groups {
-		add(userStep{kind: stepLeaveGroup, name: g})
+	for _, g := range obs.Groups {
+		add(Step{Kind: StepLeaveGroup, Name: g})
 	}
 	return p
 }
@@ -231,33 +231,33 @@ func grantEqual(have, want string) bool {
 // keys are not deleted one by one, however many the user minted). Inline
 // policies go before the user on both paths: SeaweedFS keeps them after the
 // user is deleted and a later user of the same name would inherit them.
-func planDeleteUser(name string, obs userObservation, form grantForm) []userStep {
-	var steps []userStep
-	add := func(s userStep) { s.user = name; steps = append(steps, s) }
-	if obs.exists {
-		for _, p := range slices.Sorted(maps.Keys(obs.inline)) {
-			add(userStep{kind: stepDeleteInline, name: p})
+func PlanDeleteUser(name string, obs Observation, form Form) []Step {
+	var steps []Step
+	add := func(s Step) { s.User = name; steps = append(steps, s) }
+	if obs.Exists {
+		for _, p := range slices.Sorted(maps.Keys(obs.Inline)) {
+			add(Step{Kind: StepDeleteInline, Name: p})
 		}
 	}
 	switch form {
-	case inlineGrant:
-		if !obs.exists {
+	case InlineGrant:
+		if !obs.Exists {
 			return nil
 		}
-		for _, arn := range obs.attached {
-			add(userStep{kind: stepDetach, name: arn})
+		for _, arn := range obs.Attached {
+			add(Step{Kind: StepDetach, Name: arn})
 		}
-	case managedGrant:
+	case ManagedGrant:
 		// The managed policy is the access's alone (named after its user);
 		// it may outlive an interrupted deletion of the user.
-		if obs.hasAccessPolicy {
-			add(userStep{kind: stepDeleteGrant, name: accessPolicyName(name)})
+		if obs.HasAccessPolicy {
+			add(Step{Kind: StepDeleteGrant, Name: AccessPolicyName(name)})
 		}
-		if !obs.exists {
+		if !obs.Exists {
 			return steps
 		}
 	}
-	add(userStep{kind: stepDeleteUser})
+	add(Step{Kind: StepDeleteUser})
 	return steps
 }
 
@@ -266,40 +266,40 @@ func planDeleteUser(name string, obs userObservation, form grantForm) []userStep
 // nothing else that grants anything. Keys the driver did not issue are
 // dropped in the same write, at most MaxUnissuedKeyRemovals of them, as the
 // inline path removes them (see MaxUnissuedKeyRemovals).
-func desiredIdentity(a Access, pname string, obs userObservation) (id identity, removed, remaining int) {
-	id = identity{
-		name:        a.User,
-		credentials: []credential{{accessKey: a.AccessKeyID, secretKey: a.SecretAccessKey, status: "Active"}},
-		policyNames: []string{pname},
-		others:      obs.identity.others,
+func desiredIdentity(a Access, pname string, obs Observation) (id Identity, removed, remaining int) {
+	id = Identity{
+		Name:        a.User,
+		Credentials: []Credential{{AccessKey: a.AccessKeyID, SecretKey: a.SecretAccessKey, Status: "Active"}},
+		PolicyNames: []string{pname},
+		Others:      obs.identity.Others,
 	}
-	for _, cr := range obs.identity.credentials {
-		if cr.accessKey == a.AccessKeyID {
+	for _, cr := range obs.identity.Credentials {
+		if cr.AccessKey == a.AccessKeyID {
 			continue
 		}
 		if removed < MaxUnissuedKeyRemovals {
 			removed++
 			continue
 		}
-		id.credentials = append(id.credentials, cr)
+		id.Credentials = append(id.Credentials, cr)
 		remaining++
 	}
 	return id, removed, remaining
 }
 
 // identityEqual reports whether the stored identity is already id.
-func identityEqual(obs userObservation, id identity) bool {
+func identityEqual(obs Observation, id Identity) bool {
 	have := obs.identity
-	return obs.exists && have.name == id.name && !have.disabled && len(have.actions) == 0 &&
-		len(have.serviceAccounts) == 0 && slices.Equal(have.policyNames, id.policyNames) &&
-		slices.Equal(have.credentials, id.credentials)
+	return obs.Exists && have.Name == id.Name && !have.Disabled && len(have.Actions) == 0 &&
+		len(have.ServiceAccounts) == 0 && slices.Equal(have.PolicyNames, id.PolicyNames) &&
+		slices.Equal(have.Credentials, id.Credentials)
 }
 
 // redundantInline reports whether an inline policy is the one the IAM query
 // API path wrote for exactly this bucket and mode: beside the access policy
 // it grants nothing more.
 func redundantInline(name, doc, bucket string, mode Mode) bool {
-	b, m, ok := recognisePolicy(doc)
+	b, m, ok := RecognisePolicy(doc)
 	return name == PolicyName && ok && b == bucket && m == mode
 }
 
@@ -307,7 +307,7 @@ func redundantInline(name, doc, bucket string, mode Mode) bool {
 // the access whose user is user. Managed policy names allow fewer characters
 // than user names, hence the digest; the prefix keeps them apart from
 // policies an operator writes.
-func accessPolicyName(user string) string {
+func AccessPolicyName(user string) string {
 	sum := sha256.Sum256([]byte(user))
 	return "cosi-access-" + hex.EncodeToString(sum[:16])
 }

@@ -26,208 +26,208 @@ func planDoc(t *testing.T, bucket string, mode Mode) string {
 
 var planAccessCases = []struct {
 	name    string
-	form    grantForm
+	form    Form
 	rewrite bool
 	// obs builds the observation; the access is planUser with planKey,
 	// read-write on bucket "bkt".
-	obs  func(t *testing.T) userObservation
-	want func(t *testing.T) accessPlan
+	obs  func(t *testing.T) Observation
+	want func(t *testing.T) AccessPlan
 }{
 	{
 		name: "inline: a user that is the access already needs no change",
-		obs: func(t *testing.T) userObservation {
-			return userObservation{exists: true, keys: []keyInfo{{id: planKey, active: true}},
-				inline: map[string]string{PolicyName: planDoc(t, "bkt", ModeReadWrite)}}
+		obs: func(t *testing.T) Observation {
+			return Observation{Exists: true, Keys: []KeyInfo{{Id: planKey, Active: true}},
+				Inline: map[string]string{PolicyName: planDoc(t, "bkt", ModeReadWrite)}}
 		},
-		want: func(t *testing.T) accessPlan { return accessPlan{} },
+		want: func(t *testing.T) AccessPlan { return AccessPlan{} },
 	},
 	{
 		name: "inline: rewrite writes the grant of a converged user again, and nothing else", rewrite: true,
-		obs: func(t *testing.T) userObservation {
-			return userObservation{exists: true, keys: []keyInfo{{id: planKey, active: true}},
-				inline: map[string]string{PolicyName: planDoc(t, "bkt", ModeReadWrite)}}
+		obs: func(t *testing.T) Observation {
+			return Observation{Exists: true, Keys: []KeyInfo{{Id: planKey, Active: true}},
+				Inline: map[string]string{PolicyName: planDoc(t, "bkt", ModeReadWrite)}}
 		},
-		want: func(t *testing.T) accessPlan {
-			return accessPlan{steps: []userStep{{kind: stepPutGrant, user: planUser, doc: planDoc(t, "bkt", ModeReadWrite)}}}
+		want: func(t *testing.T) AccessPlan {
+			return AccessPlan{Steps: []Step{{Kind: StepPutGrant, User: planUser, Doc: planDoc(t, "bkt", ModeReadWrite)}}}
 		},
 	},
 	{
 		name: "inline: a missing user is created, granted, and then given its key",
-		obs:  func(t *testing.T) userObservation { return userObservation{} },
-		want: func(t *testing.T) accessPlan {
-			return accessPlan{steps: []userStep{
-				{kind: stepCreateUser, user: planUser},
-				{kind: stepPutGrant, user: planUser, doc: planDoc(t, "bkt", ModeReadWrite)},
-				{kind: stepCreateKey, user: planUser, key: credential{accessKey: planKey, secretKey: planSecret, status: "Active"}},
+		obs:  func(t *testing.T) Observation { return Observation{} },
+		want: func(t *testing.T) AccessPlan {
+			return AccessPlan{Steps: []Step{
+				{Kind: StepCreateUser, User: planUser},
+				{Kind: StepPutGrant, User: planUser, Doc: planDoc(t, "bkt", ModeReadWrite)},
+				{Kind: StepCreateKey, User: planUser, Key: Credential{AccessKey: planKey, SecretKey: planSecret, Status: "Active"}},
 			}}
 		},
 	},
 	{
 		name: "inline: another bucket or mode is replaced by the grant alone, keys untouched",
-		obs: func(t *testing.T) userObservation {
-			return userObservation{exists: true, keys: []keyInfo{{id: planKey, active: true}},
-				inline: map[string]string{PolicyName: planDoc(t, "other-bkt", ModeReadOnly)}}
+		obs: func(t *testing.T) Observation {
+			return Observation{Exists: true, Keys: []KeyInfo{{Id: planKey, Active: true}},
+				Inline: map[string]string{PolicyName: planDoc(t, "other-bkt", ModeReadOnly)}}
 		},
-		want: func(t *testing.T) accessPlan {
-			return accessPlan{steps: []userStep{{kind: stepPutGrant, user: planUser, doc: planDoc(t, "bkt", ModeReadWrite)}}}
+		want: func(t *testing.T) AccessPlan {
+			return AccessPlan{Steps: []Step{{Kind: StepPutGrant, User: planUser, Doc: planDoc(t, "bkt", ModeReadWrite)}}}
 		},
 	},
 	{
 		name: "inline: the new key comes before an old one goes",
-		obs: func(t *testing.T) userObservation {
-			return userObservation{exists: true, keys: []keyInfo{{id: "OLDKEY01", active: true}},
-				inline: map[string]string{PolicyName: planDoc(t, "bkt", ModeReadWrite)}}
+		obs: func(t *testing.T) Observation {
+			return Observation{Exists: true, Keys: []KeyInfo{{Id: "OLDKEY01", Active: true}},
+				Inline: map[string]string{PolicyName: planDoc(t, "bkt", ModeReadWrite)}}
 		},
-		want: func(t *testing.T) accessPlan {
-			return accessPlan{removed: 1, steps: []userStep{
-				{kind: stepCreateKey, user: planUser, key: credential{accessKey: planKey, secretKey: planSecret, status: "Active"}},
-				{kind: stepDeleteKey, user: planUser, name: "OLDKEY01"},
+		want: func(t *testing.T) AccessPlan {
+			return AccessPlan{Removed: 1, Steps: []Step{
+				{Kind: StepCreateKey, User: planUser, Key: Credential{AccessKey: planKey, SecretKey: planSecret, Status: "Active"}},
+				{Kind: StepDeleteKey, User: planUser, Name: "OLDKEY01"},
 			}}
 		},
 	},
 	{
 		name: "inline: a deactivated key is activated again",
-		obs: func(t *testing.T) userObservation {
-			return userObservation{exists: true, keys: []keyInfo{{id: planKey}},
-				inline: map[string]string{PolicyName: planDoc(t, "bkt", ModeReadWrite)}}
+		obs: func(t *testing.T) Observation {
+			return Observation{Exists: true, Keys: []KeyInfo{{Id: planKey}},
+				Inline: map[string]string{PolicyName: planDoc(t, "bkt", ModeReadWrite)}}
 		},
-		want: func(t *testing.T) accessPlan {
-			return accessPlan{steps: []userStep{{kind: stepActivateKey, user: planUser, name: planKey}}}
+		want: func(t *testing.T) AccessPlan {
+			return AccessPlan{Steps: []Step{{Kind: StepActivateKey, User: planUser, Name: planKey}}}
 		},
 	},
 	{
 		name: "inline: other policies, attached policies and groups go after the grant is in place",
-		obs: func(t *testing.T) userObservation {
-			return userObservation{exists: true, keys: []keyInfo{{id: planKey, active: true}},
-				inline:   map[string]string{PolicyName: planDoc(t, "bkt", ModeReadWrite), "zz": "{}", "aa": "{}"},
-				attached: []string{"arn:aws:iam:::policy/admin"}, groups: []string{"admins"}}
+		obs: func(t *testing.T) Observation {
+			return Observation{Exists: true, Keys: []KeyInfo{{Id: planKey, Active: true}},
+				Inline:   map[string]string{PolicyName: planDoc(t, "bkt", ModeReadWrite), "zz": "{}", "aa": "{}"},
+				Attached: []string{"arn:aws:iam:::policy/admin"}, Groups: []string{"admins"}}
 		},
-		want: func(t *testing.T) accessPlan {
-			return accessPlan{steps: []userStep{
-				{kind: stepDeleteInline, user: planUser, name: "aa"},
-				{kind: stepDeleteInline, user: planUser, name: "zz"},
-				{kind: stepDetach, user: planUser, name: "arn:aws:iam:::policy/admin"},
-				{kind: stepLeaveGroup, user: planUser, name: "admins"},
+		want: func(t *testing.T) AccessPlan {
+			return AccessPlan{Steps: []Step{
+				{Kind: StepDeleteInline, User: planUser, Name: "aa"},
+				{Kind: StepDeleteInline, User: planUser, Name: "zz"},
+				{Kind: StepDetach, User: planUser, Name: "arn:aws:iam:::policy/admin"},
+				{Kind: StepLeaveGroup, User: planUser, Name: "admins"},
 			}}
 		},
 	},
 	{
 		name: "inline: at most MaxUnissuedKeyRemovals unissued keys go per round, the rest are counted",
-		obs: func(t *testing.T) userObservation {
-			obs := userObservation{exists: true, keys: []keyInfo{{id: planKey, active: true}},
-				inline: map[string]string{PolicyName: planDoc(t, "bkt", ModeReadWrite)}}
+		obs: func(t *testing.T) Observation {
+			obs := Observation{Exists: true, Keys: []KeyInfo{{Id: planKey, Active: true}},
+				Inline: map[string]string{PolicyName: planDoc(t, "bkt", ModeReadWrite)}}
 			for i := range MaxUnissuedKeyRemovals + 2 {
-				obs.keys = append(obs.keys, keyInfo{id: fmt.Sprintf("MINTED%02d", i), active: true})
+				obs.Keys = append(obs.Keys, KeyInfo{Id: fmt.Sprintf("MINTED%02d", i), Active: true})
 			}
 			return obs
 		},
-		want: func(t *testing.T) accessPlan {
-			p := accessPlan{removed: MaxUnissuedKeyRemovals, remaining: 2}
+		want: func(t *testing.T) AccessPlan {
+			p := AccessPlan{Removed: MaxUnissuedKeyRemovals, Remaining: 2}
 			for i := range MaxUnissuedKeyRemovals {
-				p.steps = append(p.steps, userStep{kind: stepDeleteKey, user: planUser, name: fmt.Sprintf("MINTED%02d", i)})
+				p.Steps = append(p.Steps, Step{Kind: StepDeleteKey, User: planUser, Name: fmt.Sprintf("MINTED%02d", i)})
 			}
 			return p
 		},
 	},
 	{
 		name: "managed: a missing user's key is checked free first, then it gets its grant and the identity naming it",
-		form: managedGrant,
-		obs:  func(t *testing.T) userObservation { return userObservation{viaFiler: true} },
-		want: func(t *testing.T) accessPlan {
-			return accessPlan{steps: []userStep{
-				{kind: stepCheckKeyFree, user: planUser, name: planKey},
-				{kind: stepPutGrant, user: planUser, doc: planDoc(t, "bkt", ModeReadWrite)},
-				{kind: stepWriteIdentity, user: planUser, create: true, identity: planIdentity()},
+		form: ManagedGrant,
+		obs:  func(t *testing.T) Observation { return Observation{ViaFiler: true} },
+		want: func(t *testing.T) AccessPlan {
+			return AccessPlan{Steps: []Step{
+				{Kind: StepCheckKeyFree, User: planUser, Name: planKey},
+				{Kind: StepPutGrant, User: planUser, Doc: planDoc(t, "bkt", ModeReadWrite)},
+				{Kind: StepWriteIdentity, User: planUser, Create: true, Identity: planIdentity()},
 			}}
 		},
 	},
 	{
 		name: "managed: a converged identity needs no change, an identical inline policy of the IAM query API path included",
-		form: managedGrant,
-		obs: func(t *testing.T) userObservation {
-			obs := fromIdentity(planIdentity())
-			obs.accessPolicy, obs.hasAccessPolicy = planDoc(t, "bkt", ModeReadWrite), true
-			obs.inline[PolicyName] = planDoc(t, "bkt", ModeReadWrite)
+		form: ManagedGrant,
+		obs: func(t *testing.T) Observation {
+			obs := FromIdentity(planIdentity())
+			obs.AccessPolicy, obs.HasAccessPolicy = planDoc(t, "bkt", ModeReadWrite), true
+			obs.Inline[PolicyName] = planDoc(t, "bkt", ModeReadWrite)
 			return obs
 		},
-		want: func(t *testing.T) accessPlan { return accessPlan{} },
+		want: func(t *testing.T) AccessPlan { return AccessPlan{} },
 	},
 	{
 		name: "managed: an access of the IAM query API path gets the managed grant, then the identity names it, its key kept",
-		form: managedGrant,
-		obs: func(t *testing.T) userObservation {
+		form: ManagedGrant,
+		obs: func(t *testing.T) Observation {
 			id := planIdentity()
-			id.policyNames = nil
-			obs := fromIdentity(id)
-			obs.inline[PolicyName] = planDoc(t, "bkt", ModeReadWrite)
+			id.PolicyNames = nil
+			obs := FromIdentity(id)
+			obs.Inline[PolicyName] = planDoc(t, "bkt", ModeReadWrite)
 			return obs
 		},
-		want: func(t *testing.T) accessPlan {
-			return accessPlan{steps: []userStep{
-				{kind: stepPutGrant, user: planUser, doc: planDoc(t, "bkt", ModeReadWrite)},
-				{kind: stepWriteIdentity, user: planUser, identity: planIdentity()},
+		want: func(t *testing.T) AccessPlan {
+			return AccessPlan{Steps: []Step{
+				{Kind: StepPutGrant, User: planUser, Doc: planDoc(t, "bkt", ModeReadWrite)},
+				{Kind: StepWriteIdentity, User: planUser, Identity: planIdentity()},
 			}}
 		},
 	},
 	{
 		name: "managed: an inline policy granting anything else goes, after the identity is written",
-		form: managedGrant,
-		obs: func(t *testing.T) userObservation {
-			obs := fromIdentity(planIdentity())
-			obs.accessPolicy, obs.hasAccessPolicy = planDoc(t, "bkt", ModeReadWrite), true
-			obs.inline[PolicyName] = planDoc(t, "other-bkt", ModeReadWrite)
-			obs.groups = []string{"admins"}
+		form: ManagedGrant,
+		obs: func(t *testing.T) Observation {
+			obs := FromIdentity(planIdentity())
+			obs.AccessPolicy, obs.HasAccessPolicy = planDoc(t, "bkt", ModeReadWrite), true
+			obs.Inline[PolicyName] = planDoc(t, "other-bkt", ModeReadWrite)
+			obs.Groups = []string{"admins"}
 			return obs
 		},
-		want: func(t *testing.T) accessPlan {
-			return accessPlan{steps: []userStep{
-				{kind: stepDeleteInline, user: planUser, name: PolicyName},
-				{kind: stepLeaveGroup, user: planUser, name: "admins"},
+		want: func(t *testing.T) AccessPlan {
+			return AccessPlan{Steps: []Step{
+				{Kind: StepDeleteInline, User: planUser, Name: PolicyName},
+				{Kind: StepLeaveGroup, User: planUser, Name: "admins"},
 			}}
 		},
 	},
 	{
 		name: "managed: unissued keys are dropped in the identity write, at most MaxUnissuedKeyRemovals",
-		form: managedGrant,
-		obs: func(t *testing.T) userObservation {
+		form: ManagedGrant,
+		obs: func(t *testing.T) Observation {
 			id := planIdentity()
 			for i := range MaxUnissuedKeyRemovals + 1 {
-				id.credentials = append(id.credentials, credential{accessKey: fmt.Sprintf("MINTED%02d", i), secretKey: "s", status: "Active"})
+				id.Credentials = append(id.Credentials, Credential{AccessKey: fmt.Sprintf("MINTED%02d", i), SecretKey: "s", Status: "Active"})
 			}
-			obs := fromIdentity(id)
-			obs.accessPolicy, obs.hasAccessPolicy = planDoc(t, "bkt", ModeReadWrite), true
+			obs := FromIdentity(id)
+			obs.AccessPolicy, obs.HasAccessPolicy = planDoc(t, "bkt", ModeReadWrite), true
 			return obs
 		},
-		want: func(t *testing.T) accessPlan {
+		want: func(t *testing.T) AccessPlan {
 			id := planIdentity()
-			id.credentials = append(id.credentials, credential{accessKey: fmt.Sprintf("MINTED%02d", MaxUnissuedKeyRemovals), secretKey: "s", status: "Active"})
-			return accessPlan{removed: MaxUnissuedKeyRemovals, remaining: 1,
-				steps: []userStep{{kind: stepWriteIdentity, user: planUser, identity: id}}}
+			id.Credentials = append(id.Credentials, Credential{AccessKey: fmt.Sprintf("MINTED%02d", MaxUnissuedKeyRemovals), SecretKey: "s", Status: "Active"})
+			return AccessPlan{Removed: MaxUnissuedKeyRemovals, Remaining: 1,
+				Steps: []Step{{Kind: StepWriteIdentity, User: planUser, Identity: id}}}
 		},
 	},
 	{
 		name: "managed: a changed secret is written back in the identity",
-		form: managedGrant,
-		obs: func(t *testing.T) userObservation {
+		form: ManagedGrant,
+		obs: func(t *testing.T) Observation {
 			id := planIdentity()
-			id.credentials[0].secretKey = "changed-behind-the-drivers-back"
-			obs := fromIdentity(id)
-			obs.accessPolicy, obs.hasAccessPolicy = planDoc(t, "bkt", ModeReadWrite), true
+			id.Credentials[0].SecretKey = "changed-behind-the-drivers-back"
+			obs := FromIdentity(id)
+			obs.AccessPolicy, obs.HasAccessPolicy = planDoc(t, "bkt", ModeReadWrite), true
 			return obs
 		},
-		want: func(t *testing.T) accessPlan {
-			return accessPlan{steps: []userStep{{kind: stepWriteIdentity, user: planUser, identity: planIdentity()}}}
+		want: func(t *testing.T) AccessPlan {
+			return AccessPlan{Steps: []Step{{Kind: StepWriteIdentity, User: planUser, Identity: planIdentity()}}}
 		},
 	},
 }
 
-func planIdentity() identity {
-	return identity{name: planUser, policyNames: []string{accessPolicyName(planUser)},
-		credentials: []credential{{accessKey: planKey, secretKey: planSecret, status: "Active"}}}
+func planIdentity() Identity {
+	return Identity{Name: planUser, PolicyNames: []string{AccessPolicyName(planUser)},
+		Credentials: []Credential{{AccessKey: planKey, SecretKey: planSecret, Status: "Active"}}}
 }
 
 var planCmp = []cmp.Option{
-	cmp.AllowUnexported(accessPlan{}, userStep{}, credential{}, identity{}),
+	cmp.AllowUnexported(AccessPlan{}, Step{}, Credential{}, Identity{}),
 	cmpopts.EquateEmpty(),
 }
 
@@ -235,16 +235,16 @@ func TestPlanAccess(t *testing.T) {
 	a := Access{User: planUser, Bucket: "bkt", Mode: ModeReadWrite, AccessKeyID: planKey, SecretAccessKey: planSecret}
 	for _, c := range planAccessCases {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := planAccess(a, c.obs(t), c.form, DefaultUserPrefix, c.rewrite)
+			got, err := PlanAccess(a, c.obs(t), c.form, DefaultUserPrefix, c.rewrite)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if diff := cmp.Diff(c.want(t), got, planCmp...); diff != "" {
 				t.Errorf("plan (-want +got):\n%s", diff)
 			}
-			for _, s := range got.steps {
+			for _, s := range got.Steps {
 				if text := fmt.Sprintf("%v %#v", s, s); strings.Contains(text, planSecret) {
-					t.Errorf("step %s prints the secret", s.kind)
+					t.Errorf("step %s prints the secret", s.Kind)
 				}
 			}
 		})
@@ -254,42 +254,42 @@ func TestPlanAccess(t *testing.T) {
 func TestPlanDeleteUser(t *testing.T) {
 	cases := []struct {
 		name string
-		form grantForm
-		obs  userObservation
-		want []userStep
+		form Form
+		obs  Observation
+		want []Step
 	}{
-		{name: "inline: a missing user needs nothing", obs: userObservation{}},
+		{name: "inline: a missing user needs nothing", obs: Observation{}},
 		{
 			name: "inline: inline and attached policies go before the user, so a namesake inherits nothing",
-			obs: userObservation{exists: true, keys: []keyInfo{{id: planKey}, {id: "MINTED"}},
-				inline: map[string]string{PolicyName: "{}", "extra": "{}"}, attached: []string{"arn"}},
-			want: []userStep{
-				{kind: stepDeleteInline, user: planUser, name: PolicyName},
-				{kind: stepDeleteInline, user: planUser, name: "extra"},
-				{kind: stepDetach, user: planUser, name: "arn"},
-				{kind: stepDeleteUser, user: planUser},
+			obs: Observation{Exists: true, Keys: []KeyInfo{{Id: planKey}, {Id: "MINTED"}},
+				Inline: map[string]string{PolicyName: "{}", "extra": "{}"}, Attached: []string{"arn"}},
+			want: []Step{
+				{Kind: StepDeleteInline, User: planUser, Name: PolicyName},
+				{Kind: StepDeleteInline, User: planUser, Name: "extra"},
+				{Kind: StepDetach, User: planUser, Name: "arn"},
+				{Kind: StepDeleteUser, User: planUser},
 			},
 		},
-		{name: "managed: a missing user without a grant needs nothing", form: managedGrant, obs: userObservation{viaFiler: true}},
+		{name: "managed: a missing user without a grant needs nothing", form: ManagedGrant, obs: Observation{ViaFiler: true}},
 		{
-			name: "managed: the grant of an interrupted deletion goes though the user is gone", form: managedGrant,
-			obs:  userObservation{viaFiler: true, hasAccessPolicy: true},
-			want: []userStep{{kind: stepDeleteGrant, user: planUser, name: accessPolicyName(planUser)}},
+			name: "managed: the grant of an interrupted deletion goes though the user is gone", form: ManagedGrant,
+			obs:  Observation{ViaFiler: true, HasAccessPolicy: true},
+			want: []Step{{Kind: StepDeleteGrant, User: planUser, Name: AccessPolicyName(planUser)}},
 		},
 		{
-			name: "managed: inline policies, then the grant, then the user with its keys", form: managedGrant,
-			obs: userObservation{exists: true, viaFiler: true, hasAccessPolicy: true,
-				inline: map[string]string{PolicyName: "{}"}, keys: []keyInfo{{id: planKey}}},
-			want: []userStep{
-				{kind: stepDeleteInline, user: planUser, name: PolicyName},
-				{kind: stepDeleteGrant, user: planUser, name: accessPolicyName(planUser)},
-				{kind: stepDeleteUser, user: planUser},
+			name: "managed: inline policies, then the grant, then the user with its keys", form: ManagedGrant,
+			obs: Observation{Exists: true, ViaFiler: true, HasAccessPolicy: true,
+				Inline: map[string]string{PolicyName: "{}"}, Keys: []KeyInfo{{Id: planKey}}},
+			want: []Step{
+				{Kind: StepDeleteInline, User: planUser, Name: PolicyName},
+				{Kind: StepDeleteGrant, User: planUser, Name: AccessPolicyName(planUser)},
+				{Kind: StepDeleteUser, User: planUser},
 			},
 		},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got := planDeleteUser(planUser, c.obs, c.form)
+			got := PlanDeleteUser(planUser, c.obs, c.form)
 			if diff := cmp.Diff(c.want, got, planCmp...); diff != "" {
 				t.Errorf("steps (-want +got):\n%s", diff)
 			}

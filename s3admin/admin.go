@@ -209,7 +209,7 @@ var (
 	bucketNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 	// IAM user name characters. SeaweedFS also uses the name as a file name
 	// in the filer, so '/' must never get through.
-	userNameRE = regexp.MustCompile(`^[A-Za-z0-9+=,.@_-]{1,64}$`)
+	UserNamePattern = regexp.MustCompile(`^[A-Za-z0-9+=,.@_-]{1,64}$`)
 	// SeaweedFS accepts a caller-supplied AccessKeyId of 4–128 ASCII letters
 	// and digits (weed/iam/validation.go).
 	accessKeyIDRE = regexp.MustCompile(`^[A-Za-z0-9]{4,128}$`)
@@ -226,8 +226,8 @@ func ValidateBucketName(name string) error {
 
 // validateUserName checks the IAM user name characters and the reserved
 // prefix.
-func validateUserName(name, prefix string) error {
-	if !userNameRE.MatchString(name) {
+func ValidateUserName(name, prefix string) error {
+	if !UserNamePattern.MatchString(name) {
 		return fmt.Errorf("%w: user name %q: want 1–64 of [A-Za-z0-9+=,.@_-]", ErrInvalid, name)
 	}
 	if !strings.HasPrefix(name, prefix) || len(name) == len(prefix) {
@@ -256,7 +256,7 @@ func ValidateCredentials(accessKeyID, secret string) error {
 }
 
 // prefixOr is the prefix a call names, or the configured one.
-func prefixOr(prefix, configured string) string {
+func PrefixOr(prefix, configured string) string {
 	if prefix != "" {
 		return prefix
 	}
@@ -264,7 +264,7 @@ func prefixOr(prefix, configured string) string {
 }
 
 // hasAnyPrefix reports whether name starts with one of prefixes.
-func hasAnyPrefix(name string, prefixes []string) bool {
+func HasAnyPrefix(name string, prefixes []string) bool {
 	for _, p := range prefixes {
 		if strings.HasPrefix(name, p) {
 			return true
@@ -273,8 +273,8 @@ func hasAnyPrefix(name string, prefixes []string) bool {
 	return false
 }
 
-func validateAccess(a Access, prefix string) error {
-	if err := validateUserName(a.User, prefixOr(a.UserPrefix, prefix)); err != nil {
+func ValidateAccess(a Access, prefix string) error {
+	if err := ValidateUserName(a.User, PrefixOr(a.UserPrefix, prefix)); err != nil {
 		return err
 	}
 	if err := ValidateBucketName(a.Bucket); err != nil {

@@ -5,7 +5,7 @@ import (
 )
 
 // userBackend is the backend of the configured user path.
-func (c *SeaweedFS) userBackend() userBackend {
+func (c *SeaweedFS) userBackend() UserBackend {
 	if c.filer != nil {
 		return filerUsers{c}
 	}
@@ -14,45 +14,45 @@ func (c *SeaweedFS) userBackend() userBackend {
 
 // EnsureAccess implements Admin.
 func (c *SeaweedFS) EnsureAccess(ctx context.Context, a Access) (changed bool, err error) {
-	if err := validateAccess(a, c.cfg.UserPrefix); err != nil {
+	if err := ValidateAccess(a, c.cfg.UserPrefix); err != nil {
 		return false, err
 	}
-	unlock, err := c.users.lock(ctx, a.User)
+	unlock, err := c.users.Lock(ctx, a.User)
 	if err != nil {
 		return false, err
 	}
 	defer unlock()
-	if err := checkGrantBucket(ctx, c.bucketEngine(), a); err != nil {
+	if err := CheckGrantBucket(ctx, c.bucketEngine(), a); err != nil {
 		return false, err
 	}
-	return ensureAccess(ctx, c.userBackend(), a, c.cfg.UserPrefix, c.cfg.KeyWait)
+	return EnsureAccess(ctx, c.userBackend(), a, c.cfg.UserPrefix, c.cfg.KeyWait)
 }
 
 // KeyAccepted implements Admin.
 func (c *SeaweedFS) KeyAccepted(ctx context.Context, a Access) (bool, error) {
-	return keyAccepted(ctx, c.userBackend(), a, c.cfg.UserPrefix)
+	return KeyAccepted(ctx, c.userBackend(), a, c.cfg.UserPrefix)
 }
 
 // ObserveUser implements Admin. Any user can be observed; only owned users
 // can be changed.
 func (c *SeaweedFS) ObserveUser(ctx context.Context, name string) (UserState, error) {
-	return observeUserState(ctx, c.userBackend(), name, c.cfg.UserPrefix)
+	return ObserveUser(ctx, c.userBackend(), name, c.cfg.UserPrefix)
 }
 
 // DeleteUser implements Admin.
 func (c *SeaweedFS) DeleteUser(ctx context.Context, name, prefix string) error {
-	if err := validateUserName(name, prefixOr(prefix, c.cfg.UserPrefix)); err != nil {
+	if err := ValidateUserName(name, PrefixOr(prefix, c.cfg.UserPrefix)); err != nil {
 		return err
 	}
-	unlock, err := c.users.lock(ctx, name)
+	unlock, err := c.users.Lock(ctx, name)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	return deleteUser(ctx, c.userBackend(), name)
+	return DeleteUser(ctx, c.userBackend(), name)
 }
 
 // ListOwnedUsers implements Admin.
 func (c *SeaweedFS) ListOwnedUsers(ctx context.Context, extraPrefixes ...string) ([]UserState, error) {
-	return listUsers(ctx, c.userBackend(), c.cfg.UserPrefix, extraPrefixes)
+	return ListUsers(ctx, c.userBackend(), c.cfg.UserPrefix, extraPrefixes)
 }

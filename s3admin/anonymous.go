@@ -70,7 +70,7 @@ func (c *SeaweedFS) unsigned(ctx context.Context, method, u string) (bool, error
 	case resp.StatusCode == http.StatusForbidden, resp.StatusCode == http.StatusUnauthorized:
 		return false, nil
 	default:
-		return false, newError("anonymous "+method, ErrTransient, "unexpected status %d", resp.StatusCode)
+		return false, NewError("anonymous "+method, ErrTransient, "unexpected status %d", resp.StatusCode)
 	}
 }
 
@@ -99,7 +99,7 @@ func (c *SeaweedFS) CheckAnonymousAccess(ctx context.Context, probe Ownership, s
 }
 
 func randomSuffix() string {
-	s, err := randomString(12, "0123456789abcdef")
+	s, err := RandomString(12, "0123456789abcdef")
 	if err != nil {
 		return "x"
 	}

@@ -9,68 +9,68 @@ import "context"
 // or deletion, which is the planner's part (bucketplan.go). Errors are
 // classified (*Error): a missing bucket is ErrNotFound, a refusal
 // ErrAccessDenied.
-type bucketBackend interface {
+type BucketBackend interface {
 	// createBucket asks the store to create the bucket; the answer also says
 	// who created an existing one.
-	createBucket(ctx context.Context, name string) (createAnswer, error)
+	CreateBucket(ctx context.Context, name string) (CreateAnswer, error)
 	// tags returns the bucket's tags (nil for none); exists is false for a
 	// missing bucket.
-	tags(ctx context.Context, name string) (tags map[string]string, exists bool, err error)
+	Tags(ctx context.Context, name string) (tags map[string]string, exists bool, err error)
 	// putTags replaces the bucket's tag set.
-	putTags(ctx context.Context, name string, tags map[string]string) error
+	PutTags(ctx context.Context, name string, tags map[string]string) error
 	// listBuckets returns the name of every bucket, in any order.
-	listBuckets(ctx context.Context) ([]string, error)
+	ListBuckets(ctx context.Context) ([]string, error)
 
 	// hasObjects and hasVersions report whether the bucket holds at least
 	// one key, or one object version or delete marker.
-	hasObjects(ctx context.Context, name string) (bool, error)
-	hasVersions(ctx context.Context, name string) (bool, error)
+	HasObjects(ctx context.Context, name string) (bool, error)
+	HasVersions(ctx context.Context, name string) (bool, error)
 	// uploads lists up to limit unfinished multipart uploads (0: a page of
 	// the store's choosing). The fence denies it (ErrAccessDenied).
-	uploads(ctx context.Context, name string, limit int) ([]upload, error)
-	abortUpload(ctx context.Context, name string, u upload) error
+	Uploads(ctx context.Context, name string, limit int) ([]Upload, error)
+	AbortUpload(ctx context.Context, name string, u Upload) error
 
 	// putFence writes the fence policy (fencePolicy). A fence already in
 	// place denies it (ErrAccessDenied).
-	putFence(ctx context.Context, name string) error
+	PutFence(ctx context.Context, name string) error
 	// fenced reports whether the bucket's policy is the driver's fence.
-	fenced(ctx context.Context, name string) (bool, error)
+	Fenced(ctx context.Context, name string) (bool, error)
 	// probeWrite writes an empty object as the driver's identity, to learn
 	// whether the fence denies it (ErrAccessDenied). Not counted as a write:
 	// it is meant to be refused, and deleteObject removes it otherwise.
-	probeWrite(ctx context.Context, name, key string) error
-	deleteObject(ctx context.Context, name, key string) error
+	ProbeWrite(ctx context.Context, name, key string) error
+	DeleteObject(ctx context.Context, name, key string) error
 
 	// versions returns one page of the bucket's object versions and delete
 	// markers from cursor on, and the cursor of the next page (nil: last).
-	versions(ctx context.Context, name string, cursor *versionCursor) ([]objectVersion, *versionCursor, error)
+	Versions(ctx context.Context, name string, cursor *VersionCursor) ([]ObjectVersion, *VersionCursor, error)
 	// deleteVersions deletes the given versions; any not deleted is an
 	// error.
-	deleteVersions(ctx context.Context, name string, vs []objectVersion) error
+	DeleteVersions(ctx context.Context, name string, vs []ObjectVersion) error
 	// folderLevel lists one level under prefix: the keys and the folders
 	// (common prefixes ending in "/").
-	folderLevel(ctx context.Context, name, prefix string) (keys, folders []string, err error)
+	FolderLevel(ctx context.Context, name, prefix string) (keys, folders []string, err error)
 
 	// deleteBucket deletes the bucket. A store running with
 	// -s3.allowDeleteBucketNotEmpty=false refuses a non-empty one
 	// (ErrNotEmpty); by default SeaweedFS deletes it with its data.
-	deleteBucket(ctx context.Context, name string) error
+	DeleteBucket(ctx context.Context, name string) error
 }
 
 // upload is an unfinished multipart upload.
-type upload struct{ Key, ID string }
+type Upload struct{ Key, ID string }
 
 // objectVersion is one object version or delete marker.
-type objectVersion struct{ Key, VersionID string }
+type ObjectVersion struct{ Key, VersionID string }
 
 // versionCursor is where a listing of versions goes on.
-type versionCursor struct{ Key, VersionID string }
+type VersionCursor struct{ Key, VersionID string }
 
 // bucketTagLister is a bucketBackend that can read every bucket's tags in a
 // few requests, whatever the number of buckets.
-type bucketTagLister interface {
+type BucketTagLister interface {
 	// allBucketTags returns the tags of every bucket (nil for none) by
 	// name; ok is false when this backend cannot, and the engine reads the
 	// tags bucket by bucket.
-	allBucketTags(ctx context.Context) (tags map[string]map[string]string, ok bool, err error)
+	AllBucketTags(ctx context.Context) (tags map[string]map[string]string, ok bool, err error)
 }

@@ -14,7 +14,7 @@ import (
 // The S3 requests behind a bucket's emptiness, its fence and its deletion
 // (see bucketBackend; what they are used for is decided in bucketplan.go).
 
-func (b s3Buckets) hasObjects(ctx context.Context, name string) (bool, error) {
+func (b s3Buckets) HasObjects(ctx context.Context, name string) (bool, error) {
 	out, err := read(ctx, b.c, "ListObjectsV2", func(ctx context.Context) (*s3.ListObjectsV2Output, error) {
 		return b.c.s3.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(name), MaxKeys: aws.Int32(1)})
 	})
@@ -24,7 +24,7 @@ func (b s3Buckets) hasObjects(ctx context.Context, name string) (bool, error) {
 	return len(out.Contents) > 0, nil
 }
 
-func (b s3Buckets) hasVersions(ctx context.Context, name string) (bool, error) {
+func (b s3Buckets) HasVersions(ctx context.Context, name string) (bool, error) {
 	out, err := read(ctx, b.c, "ListObjectVersions", func(ctx context.Context) (*s3.ListObjectVersionsOutput, error) {
 		return b.c.s3.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(name), MaxKeys: aws.Int32(1)})
 	})
@@ -34,7 +34,7 @@ func (b s3Buckets) hasVersions(ctx context.Context, name string) (bool, error) {
 	return len(out.Versions) > 0 || len(out.DeleteMarkers) > 0, nil
 }
 
-func (b s3Buckets) uploads(ctx context.Context, name string, limit int) ([]upload, error) {
+func (b s3Buckets) Uploads(ctx context.Context, name string, limit int) ([]Upload, error) {
 	in := &s3.ListMultipartUploadsInput{Bucket: aws.String(name)}
 	if limit > 0 {
 		in.MaxUploads = aws.Int32(int32(limit))
@@ -45,14 +45,14 @@ func (b s3Buckets) uploads(ctx context.Context, name string, limit int) ([]uploa
 	if err != nil {
 		return nil, err
 	}
-	ups := make([]upload, 0, len(out.Uploads))
+	ups := make([]Upload, 0, len(out.Uploads))
 	for _, u := range out.Uploads {
-		ups = append(ups, upload{Key: aws.ToString(u.Key), ID: aws.ToString(u.UploadId)})
+		ups = append(ups, Upload{Key: aws.ToString(u.Key), ID: aws.ToString(u.UploadId)})
 	}
 	return ups, nil
 }
 
-func (b s3Buckets) abortUpload(ctx context.Context, name string, u upload) error {
+func (b s3Buckets) AbortUpload(ctx context.Context, name string, u Upload) error {
 	return b.c.write(ctx, "AbortMultipartUpload", func(ctx context.Context) error {
 		_, err := b.c.s3.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
 			Bucket: aws.String(name), Key: aws.String(u.Key), UploadId: aws.String(u.ID),
@@ -61,14 +61,14 @@ func (b s3Buckets) abortUpload(ctx context.Context, name string, u upload) error
 	})
 }
 
-func (b s3Buckets) putFence(ctx context.Context, name string) error {
+func (b s3Buckets) PutFence(ctx context.Context, name string) error {
 	return b.c.write(ctx, "PutBucketPolicy", func(ctx context.Context) error {
-		_, err := b.c.s3.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(name), Policy: aws.String(fencePolicy(name))})
+		_, err := b.c.s3.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(name), Policy: aws.String(FencePolicy(name))})
 		return err
 	})
 }
 
-func (b s3Buckets) fenced(ctx context.Context, name string) (bool, error) {
+func (b s3Buckets) Fenced(ctx context.Context, name string) (bool, error) {
 	out, err := read(ctx, b.c, "GetBucketPolicy", func(ctx context.Context) (*s3.GetBucketPolicyOutput, error) {
 		return b.c.s3.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(name)})
 	})
@@ -93,28 +93,28 @@ func isFencePolicy(policy string) bool {
 		return false
 	}
 	for _, st := range doc.Statement {
-		if st.Sid == fenceSid && st.Effect == "Deny" {
+		if st.Sid == FenceSid && st.Effect == "Deny" {
 			return true
 		}
 	}
 	return false
 }
 
-func (b s3Buckets) probeWrite(ctx context.Context, name, key string) error {
+func (b s3Buckets) ProbeWrite(ctx context.Context, name, key string) error {
 	return b.c.call(ctx, "PutObject", func(ctx context.Context) error {
 		_, err := b.c.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(name), Key: aws.String(key), Body: strings.NewReader("")})
 		return err
 	})
 }
 
-func (b s3Buckets) deleteObject(ctx context.Context, name, key string) error {
+func (b s3Buckets) DeleteObject(ctx context.Context, name, key string) error {
 	return b.c.write(ctx, "DeleteObject", func(ctx context.Context) error {
 		_, err := b.c.s3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(name), Key: aws.String(key)})
 		return err
 	})
 }
 
-func (b s3Buckets) versions(ctx context.Context, name string, cursor *versionCursor) ([]objectVersion, *versionCursor, error) {
+func (b s3Buckets) Versions(ctx context.Context, name string, cursor *VersionCursor) ([]ObjectVersion, *VersionCursor, error) {
 	in := &s3.ListObjectVersionsInput{Bucket: aws.String(name)}
 	if cursor != nil {
 		in.KeyMarker, in.VersionIdMarker = optional(cursor.Key), optional(cursor.VersionID)
@@ -125,17 +125,17 @@ func (b s3Buckets) versions(ctx context.Context, name string, cursor *versionCur
 	if err != nil {
 		return nil, nil, err
 	}
-	var vs []objectVersion
+	var vs []ObjectVersion
 	for _, v := range page.Versions {
-		vs = append(vs, objectVersion{Key: aws.ToString(v.Key), VersionID: aws.ToString(v.VersionId)})
+		vs = append(vs, ObjectVersion{Key: aws.ToString(v.Key), VersionID: aws.ToString(v.VersionId)})
 	}
 	for _, m := range page.DeleteMarkers {
-		vs = append(vs, objectVersion{Key: aws.ToString(m.Key), VersionID: aws.ToString(m.VersionId)})
+		vs = append(vs, ObjectVersion{Key: aws.ToString(m.Key), VersionID: aws.ToString(m.VersionId)})
 	}
 	if !aws.ToBool(page.IsTruncated) {
 		return vs, nil, nil
 	}
-	return vs, &versionCursor{Key: aws.ToString(page.NextKeyMarker), VersionID: aws.ToString(page.NextVersionIdMarker)}, nil
+	return vs, &VersionCursor{Key: aws.ToString(page.NextKeyMarker), VersionID: aws.ToString(page.NextVersionIdMarker)}, nil
 }
 
 // optional is s as an optional request field: nil when empty.
@@ -146,7 +146,7 @@ func optional(s string) *string {
 	return aws.String(s)
 }
 
-func (b s3Buckets) deleteVersions(ctx context.Context, name string, vs []objectVersion) error {
+func (b s3Buckets) DeleteVersions(ctx context.Context, name string, vs []ObjectVersion) error {
 	ids := make([]s3types.ObjectIdentifier, 0, len(vs))
 	for _, v := range vs {
 		ids = append(ids, s3types.ObjectIdentifier{Key: aws.String(v.Key), VersionId: optional(v.VersionID)})
@@ -165,13 +165,13 @@ func (b s3Buckets) deleteVersions(ctx context.Context, name string, vs []objectV
 	}
 	if len(out.Errors) > 0 {
 		e := out.Errors[0]
-		return newError("DeleteObjects", ErrTransient, "%d objects of bucket %q not deleted, first %q: %s",
+		return NewError("DeleteObjects", ErrTransient, "%d objects of bucket %q not deleted, first %q: %s",
 			len(out.Errors), name, aws.ToString(e.Key), aws.ToString(e.Code))
 	}
 	return nil
 }
 
-func (b s3Buckets) folderLevel(ctx context.Context, name, prefix string) (keys, folders []string, err error) {
+func (b s3Buckets) FolderLevel(ctx context.Context, name, prefix string) (keys, folders []string, err error) {
 	var token *string
 	for {
 		var out *s3.ListObjectsV2Output
@@ -196,7 +196,7 @@ func (b s3Buckets) folderLevel(ctx context.Context, name, prefix string) (keys, 
 	}
 }
 
-func (b s3Buckets) deleteBucket(ctx context.Context, name string) error {
+func (b s3Buckets) DeleteBucket(ctx context.Context, name string) error {
 	return b.c.write(ctx, "DeleteBucket", func(ctx context.Context) error {
 		_, err := b.c.s3.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(name)})
 		return err

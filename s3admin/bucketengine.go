@@ -13,30 +13,30 @@ import (
 // bucketEngine implements the bucket half of Admin for SeaweedFS and the
 // Fake alike: it observes through a bucketBackend, asks the planner
 // (bucketplan.go) what to do, and runs the plan's steps.
-type bucketEngine struct {
-	be bucketBackend
+type Buckets struct {
+	Be BucketBackend
 	// locks serialize observe-then-write per bucket so that two reconciles
 	// of the same bucket never act on each other's stale reads.
-	locks *keyedMutex
+	Locks *KeyedMutex
 	// settle is how reads that lag behind writes are waited out.
-	settle settling
+	Settle Settling
 }
 
 // settling is how long the engine waits for a store to show its own writes.
-type settling struct {
+type Settling struct {
 	// tags: reads of a bucket that does not carry the caller's marks are
 	// repeated at this pace before that answer is believed (see marks).
-	tags pace
+	Tags Pace
 	// fence: writes are tried at this pace before a new fence is reported
 	// as not in force yet (see fence).
-	fence pace
+	Fence Pace
 }
 
 // seaweedSettling is what SeaweedFS needs: its S3 gateway answers from
 // caches that its filer subscription refreshes asynchronously.
-var seaweedSettling = settling{
-	tags:  pace{tries: 10, first: 100 * time.Millisecond},
-	fence: pace{tries: 20, first: 100 * time.Millisecond},
+var SeaweedSettling = Settling{
+	Tags:  Pace{Tries: 10, First: 100 * time.Millisecond},
+	Fence: Pace{Tries: 20, First: 100 * time.Millisecond},
 }
 
 // marks reads the bucket's tags for a decision about it.
@@ -49,36 +49,36 @@ var seaweedSettling = settling{
 // that answer is believed, so that a lagging cache never makes the driver's
 // own bucket look foreign. (A missing bucket is reliable: deleting and
 // creating a bucket update the cache before they answer.)
-func (e *bucketEngine) marks(ctx context.Context, name string, own Ownership) (obs bucketObserved, tags map[string]string, err error) {
-	_, waitErr := settle(ctx, "GetBucketTagging", e.settle.tags, func() (bool, error) {
+func (e *Buckets) marks(ctx context.Context, name string, own Ownership) (obs BucketObserved, tags map[string]string, err error) {
+	_, waitErr := Settle(ctx, "GetBucketTagging", e.Settle.Tags, func() (bool, error) {
 		obs, tags, err = e.readMarks(ctx, name)
 		return err != nil || !obs.Exists || obs.Marks.Owns(own), nil
 	})
 	if waitErr != nil {
-		return bucketObserved{}, nil, waitErr
+		return BucketObserved{}, nil, waitErr
 	}
 	return obs, tags, err
 }
 
 // readMarks is one read of the bucket's tags, for listings where a bucket
 // that reads as not ours for a moment is simply left out (see marks).
-func (e *bucketEngine) readMarks(ctx context.Context, name string) (bucketObserved, map[string]string, error) {
-	tags, exists, err := e.be.tags(ctx, name)
+func (e *Buckets) readMarks(ctx context.Context, name string) (BucketObserved, map[string]string, error) {
+	tags, exists, err := e.Be.Tags(ctx, name)
 	if err != nil || !exists {
-		return bucketObserved{Marks: MarkedBucket{Name: name}}, nil, err
+		return BucketObserved{Marks: MarkedBucket{Name: name}}, nil, err
 	}
-	return bucketObserved{Exists: true, Marks: marksOf(name, tags)}, tags, nil
+	return BucketObserved{Exists: true, Marks: MarksOf(name, tags)}, tags, nil
 }
 
 // CreateBucket implements Admin.
-func (e *bucketEngine) CreateBucket(ctx context.Context, name string, own Ownership) error {
+func (e *Buckets) CreateBucket(ctx context.Context, name string, own Ownership) error {
 	if err := ValidateBucketName(name); err != nil {
 		return err
 	}
 	if own.Owner == "" {
-		return newError("CreateBucket", ErrInvalid, "an owner id is required to mark bucket %q", name)
+		return NewError("CreateBucket", ErrInvalid, "an owner id is required to mark bucket %q", name)
 	}
-	unlock, err := e.locks.lock(ctx, name)
+	unlock, err := e.Locks.Lock(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -87,15 +87,15 @@ func (e *bucketEngine) CreateBucket(ctx context.Context, name string, own Owners
 	if err != nil {
 		return err
 	}
-	return e.run(ctx, "CreateBucket", name, own, planCreateBucket(obs, own), tags)
+	return e.run(ctx, "CreateBucket", name, own, PlanCreateBucket(obs, own), tags)
 }
 
 // DeleteBucket implements Admin.
-func (e *bucketEngine) DeleteBucket(ctx context.Context, name string, own Ownership, purge bool) error {
+func (e *Buckets) DeleteBucket(ctx context.Context, name string, own Ownership, purge bool) error {
 	if err := ValidateBucketName(name); err != nil {
 		return err
 	}
-	unlock, err := e.locks.lock(ctx, name)
+	unlock, err := e.Locks.Lock(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -104,33 +104,33 @@ func (e *bucketEngine) DeleteBucket(ctx context.Context, name string, own Owners
 	if err != nil {
 		return err
 	}
-	return e.run(ctx, "DeleteBucket", name, own, planDeleteBucket(obs, own, purge), tags)
+	return e.run(ctx, "DeleteBucket", name, own, PlanDeleteBucket(obs, own, purge), tags)
 }
 
 // run carries out a plan for the bucket; tags are those observed.
-func (e *bucketEngine) run(ctx context.Context, op, name string, own Ownership, plan bucketPlan, tags map[string]string) error {
+func (e *Buckets) run(ctx context.Context, op, name string, own Ownership, plan BucketPlan, tags map[string]string) error {
 	if plan.Refuse != nil {
-		return newError(op, plan.Refuse, "bucket %q %s", name, plan.Reason)
+		return NewError(op, plan.Refuse, "bucket %q %s", name, plan.Reason)
 	}
 	for i, step := range plan.Steps {
 		var err error
 		switch step {
-		case stepClaim:
+		case StepClaim:
 			err = e.claim(ctx, name)
-		case stepMark:
+		case StepMark:
 			err = e.mark(ctx, name, own, tags)
-		case stepRequireEmpty:
+		case StepRequireEmpty:
 			err = e.requireEmpty(ctx, name)
-		case stepAbortUploads:
+		case StepAbortUploads:
 			err = e.abortUploads(ctx, name)
-		case stepFence:
-			err = e.fence(ctx, name)
-		case stepPurge:
+		case StepFence:
+			err = e.Fence(ctx, name)
+		case StepPurge:
 			err = e.purge(ctx, name)
-		case stepRemoveFolders:
+		case StepRemoveFolders:
 			err = e.removeEmptyFolders(ctx, name)
-		case stepDelete:
-			err = e.be.deleteBucket(ctx, name)
+		case StepDelete:
+			err = e.Be.DeleteBucket(ctx, name)
 			if errors.Is(err, ErrNotFound) {
 				// Gone already, which is what deleting is for.
 				return nil
@@ -156,21 +156,21 @@ func (e *bucketEngine) run(ctx context.Context, op, name string, own Ownership, 
 // anybody else is ErrNotOwned. (Should a bucket about to be deleted have gone
 // in the meantime, this creates an empty one of ours, which the delete
 // removes again.)
-func (e *bucketEngine) claim(ctx context.Context, name string) error {
-	answer, err := e.be.createBucket(ctx, name)
+func (e *Buckets) claim(ctx context.Context, name string) error {
+	answer, err := e.Be.CreateBucket(ctx, name)
 	if err != nil {
 		return err
 	}
-	if kind := claimed(answer); kind != nil {
-		return newError("CreateBucket", kind, "bucket %q was created by another SeaweedFS identity", name)
+	if kind := Claimed(answer); kind != nil {
+		return NewError("CreateBucket", kind, "bucket %q was created by another SeaweedFS identity", name)
 	}
 	return nil
 }
 
 // mark runs stepMark: own's tags, keeping the bucket's others, read back
 // through marks, which waits out a lagging cache.
-func (e *bucketEngine) mark(ctx context.Context, name string, own Ownership, tags map[string]string) error {
-	if err := e.be.putTags(ctx, name, markedTags(tags, own)); err != nil {
+func (e *Buckets) mark(ctx context.Context, name string, own Ownership, tags map[string]string) error {
+	if err := e.Be.PutTags(ctx, name, MarkedTags(tags, own)); err != nil {
 		return err
 	}
 	obs, _, err := e.marks(ctx, name, own)
@@ -178,13 +178,13 @@ func (e *bucketEngine) mark(ctx context.Context, name string, own Ownership, tag
 		return err
 	}
 	if !obs.Exists || !obs.Marks.Owns(own) {
-		return newError("PutBucketTagging", ErrTransient, "the marks of bucket %q did not persist", name)
+		return NewError("PutBucketTagging", ErrTransient, "the marks of bucket %q did not persist", name)
 	}
 	return nil
 }
 
 // ObserveBucket implements Admin.
-func (e *bucketEngine) ObserveBucket(ctx context.Context, name string, own Ownership) (BucketState, error) {
+func (e *Buckets) ObserveBucket(ctx context.Context, name string, own Ownership) (BucketState, error) {
 	if err := ValidateBucketName(name); err != nil {
 		return BucketState{}, err
 	}
@@ -210,27 +210,27 @@ func (e *bucketEngine) ObserveBucket(ctx context.Context, name string, own Owner
 // SeaweedFS answers GetBucketVersioning from a bucket cache that may lag
 // behind, and a bucket whose versioning was suspended still holds its
 // versions.
-func (e *bucketEngine) empty(ctx context.Context, name string) (bool, error) {
-	var c contentObserved
+func (e *Buckets) empty(ctx context.Context, name string) (bool, error) {
+	var c ContentObserved
 	var err error
-	if c.Objects, err = e.be.hasObjects(ctx, name); err != nil || c.Objects {
+	if c.Objects, err = e.Be.HasObjects(ctx, name); err != nil || c.Objects {
 		return false, err
 	}
-	if c.Versions, err = e.be.hasVersions(ctx, name); err != nil || c.Versions {
+	if c.Versions, err = e.Be.HasVersions(ctx, name); err != nil || c.Versions {
 		return false, err
 	}
-	ups, uerr := e.be.uploads(ctx, name, 1)
+	ups, uerr := e.Be.Uploads(ctx, name, 1)
 	switch {
 	case errors.Is(uerr, ErrAccessDenied):
 		c.UploadsDenied = true
-		if c.Fenced, err = e.be.fenced(ctx, name); err != nil {
+		if c.Fenced, err = e.Be.Fenced(ctx, name); err != nil {
 			return false, err
 		}
 	case uerr != nil:
 		return false, uerr
 	}
 	c.Uploads = len(ups) > 0
-	empty, denied := contentVerdict(c)
+	empty, denied := ContentVerdict(c)
 	if denied {
 		return false, uerr
 	}
@@ -239,7 +239,7 @@ func (e *bucketEngine) empty(ctx context.Context, name string) (bool, error) {
 
 // requireEmpty runs stepRequireEmpty: nil for an empty bucket (or a missing
 // one, which the delete then finds gone), ErrNotEmpty otherwise.
-func (e *bucketEngine) requireEmpty(ctx context.Context, name string) error {
+func (e *Buckets) requireEmpty(ctx context.Context, name string) error {
 	empty, err := e.empty(ctx, name)
 	switch {
 	case errors.Is(err, ErrNotFound):
@@ -247,15 +247,15 @@ func (e *bucketEngine) requireEmpty(ctx context.Context, name string) error {
 	case err != nil:
 		return err
 	case !empty:
-		return newError("DeleteBucket", ErrNotEmpty, "bucket %q still holds data", name)
+		return NewError("DeleteBucket", ErrNotEmpty, "bucket %q still holds data", name)
 	}
 	return nil
 }
 
 // ListMarkedBuckets implements Admin.
-func (e *bucketEngine) ListMarkedBuckets(ctx context.Context) ([]MarkedBucket, error) {
-	if l, ok := e.be.(bucketTagLister); ok {
-		all, ok, err := l.allBucketTags(ctx)
+func (e *Buckets) ListMarkedBuckets(ctx context.Context) ([]MarkedBucket, error) {
+	if l, ok := e.Be.(BucketTagLister); ok {
+		all, ok, err := l.AllBucketTags(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -263,7 +263,7 @@ func (e *bucketEngine) ListMarkedBuckets(ctx context.Context) ([]MarkedBucket, e
 			return markedOf(all), nil
 		}
 	}
-	names, err := e.be.listBuckets(ctx)
+	names, err := e.Be.ListBuckets(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -289,7 +289,7 @@ func (e *bucketEngine) ListMarkedBuckets(ctx context.Context) ([]MarkedBucket, e
 func markedOf(all map[string]map[string]string) []MarkedBucket {
 	var marked []MarkedBucket
 	for _, n := range slices.Sorted(maps.Keys(all)) {
-		if m := marksOf(n, all[n]); m.Owner != "" {
+		if m := MarksOf(n, all[n]); m.Owner != "" {
 			marked = append(marked, m)
 		}
 	}
@@ -302,13 +302,13 @@ func markedOf(all map[string]map[string]string) []MarkedBucket {
 // emptiness check, or the purge, covered every key), so they are removed
 // rather than reported; deepest first, as a folder with a subfolder is not
 // deleted.
-func (e *bucketEngine) removeEmptyFolders(ctx context.Context, name string) error {
+func (e *Buckets) removeEmptyFolders(ctx context.Context, name string) error {
 	var folders []string
 	queue := []string{""}
 	for len(queue) > 0 {
 		prefix := queue[0]
 		queue = queue[1:]
-		keys, sub, err := e.be.folderLevel(ctx, name, prefix)
+		keys, sub, err := e.Be.FolderLevel(ctx, name, prefix)
 		if err != nil {
 			return err
 		}
@@ -316,7 +316,7 @@ func (e *bucketEngine) removeEmptyFolders(ctx context.Context, name string) erro
 			// Listing inside a folder shows the folder itself as a key.
 			if k != prefix {
 				// New data arrived while purging; let the caller retry.
-				return newError("DeleteBucket", ErrNotEmpty, "bucket %q received object %q while being purged", name, k)
+				return NewError("DeleteBucket", ErrNotEmpty, "bucket %q received object %q while being purged", name, k)
 			}
 		}
 		folders = append(folders, sub...)
@@ -324,7 +324,7 @@ func (e *bucketEngine) removeEmptyFolders(ctx context.Context, name string) erro
 	}
 	slices.SortStableFunc(folders, func(a, b string) int { return strings.Count(b, "/") - strings.Count(a, "/") })
 	for _, f := range folders {
-		if err := e.be.deleteObject(ctx, name, f); err != nil && !errors.Is(err, ErrNotFound) {
+		if err := e.Be.DeleteObject(ctx, name, f); err != nil && !errors.Is(err, ErrNotFound) {
 			return err
 		}
 	}
@@ -334,15 +334,15 @@ func (e *bucketEngine) removeEmptyFolders(ctx context.Context, name string) erro
 // purge runs stepPurge: every object version and delete marker is deleted,
 // one page at a time. (Unfinished uploads were aborted before the fence,
 // which denies listing and aborting them; see abortUploads.)
-func (e *bucketEngine) purge(ctx context.Context, name string) error {
-	var cursor *versionCursor
+func (e *Buckets) purge(ctx context.Context, name string) error {
+	var cursor *VersionCursor
 	for {
-		page, next, err := e.be.versions(ctx, name, cursor)
+		page, next, err := e.Be.Versions(ctx, name, cursor)
 		if err != nil {
 			return err
 		}
 		if len(page) > 0 {
-			if err := e.be.deleteVersions(ctx, name, page); err != nil {
+			if err := e.Be.DeleteVersions(ctx, name, page); err != nil {
 				return err
 			}
 		}
@@ -359,11 +359,11 @@ func (e *bucketEngine) purge(ctx context.Context, name string) error {
 // failed). Retrying would be refused forever; no upload can be completed
 // behind the fence, so what is left of one is discarded with the bucket, as
 // contentVerdict judges too.
-func (e *bucketEngine) abortUploads(ctx context.Context, name string) error {
+func (e *Buckets) abortUploads(ctx context.Context, name string) error {
 	for {
-		ups, err := e.be.uploads(ctx, name, 0)
+		ups, err := e.Be.Uploads(ctx, name, 0)
 		if errors.Is(err, ErrAccessDenied) {
-			fenced, ferr := e.be.fenced(ctx, name)
+			fenced, ferr := e.Be.Fenced(ctx, name)
 			if ferr != nil {
 				return ferr
 			}
@@ -375,7 +375,7 @@ func (e *bucketEngine) abortUploads(ctx context.Context, name string) error {
 			return err
 		}
 		for _, u := range ups {
-			if err := e.be.abortUpload(ctx, name, u); err != nil && !errors.Is(err, ErrNotFound) {
+			if err := e.Be.AbortUpload(ctx, name, u); err != nil && !errors.Is(err, ErrNotFound) {
 				return err
 			}
 		}

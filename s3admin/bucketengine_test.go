@@ -11,35 +11,35 @@ import (
 // -s3.allowDeleteBucketNotEmpty=false: it refuses to delete a bucket that
 // holds objects, or any bucket at all when always is set.
 type refusingNonEmpty struct {
-	bucketBackend
+	BucketBackend
 	always bool
 }
 
-func (r refusingNonEmpty) deleteBucket(ctx context.Context, name string) error {
-	full, err := r.hasObjects(ctx, name)
+func (r refusingNonEmpty) DeleteBucket(ctx context.Context, name string) error {
+	full, err := r.HasObjects(ctx, name)
 	if err != nil {
 		return err
 	}
 	if full || r.always {
-		return newError("DeleteBucket", ErrNotEmpty, "bucket %q is not empty", name)
+		return NewError("DeleteBucket", ErrNotEmpty, "bucket %q is not empty", name)
 	}
-	return r.bucketBackend.deleteBucket(ctx, name)
+	return r.BucketBackend.DeleteBucket(ctx, name)
 }
 
 // engineOn returns an engine over the fake's backend wrapped by wrap, and
 // the operations it makes, in order.
-func engineOn(t *testing.T, wrap func(bucketBackend) bucketBackend) (*Fake, *bucketEngine, *[]string) {
+func engineOn(t *testing.T, wrap func(BucketBackend) BucketBackend) (*Fake, *Buckets, *[]string) {
 	t.Helper()
 	f := NewFake("")
 	var ops []string
 	f.SetHook(func(op string) error { ops = append(ops, op); return nil })
-	return f, &bucketEngine{be: wrap(fakeBuckets{f}), locks: &keyedMutex{}, settle: fakeSettling}, &ops
+	return f, &Buckets{Be: wrap(fakeBuckets{f}), Locks: &KeyedMutex{}, Settle: fakeSettling}, &ops
 }
 
 func TestBucketEngine(t *testing.T) {
 	ctx := context.Background()
 	own := Ownership{Owner: "o", Marker: "m"}
-	same := func(b bucketBackend) bucketBackend { return b }
+	same := func(b BucketBackend) BucketBackend { return b }
 	marks := map[string]string{OwnerTagKey: "o", MarkerTagKey: "m"}
 
 	t.Run("DeleteBucket claims, checks, fences with a refused write as proof, checks again behind the fence, then deletes", func(t *testing.T) {
@@ -63,7 +63,7 @@ func TestBucketEngine(t *testing.T) {
 		}
 	})
 	t.Run("a purge on a server that refuses non-empty deletes empties the bucket, then deletes it", func(t *testing.T) {
-		f, e, ops := engineOn(t, func(b bucketBackend) bucketBackend { return refusingNonEmpty{bucketBackend: b} })
+		f, e, ops := engineOn(t, func(b BucketBackend) BucketBackend { return refusingNonEmpty{BucketBackend: b} })
 		f.AddBucket("b-1", marks)
 		mustNil(t, "PutObject", f.PutObject("b-1", "dir/k"))
 		mustNil(t, "DeleteBucket", e.DeleteBucket(ctx, "b-1", own, true))
@@ -75,7 +75,7 @@ func TestBucketEngine(t *testing.T) {
 		}
 	})
 	t.Run("a bucket the server still refuses to delete once emptied and without folders is ErrNotEmpty", func(t *testing.T) {
-		f, e, _ := engineOn(t, func(b bucketBackend) bucketBackend { return refusingNonEmpty{bucketBackend: b, always: true} })
+		f, e, _ := engineOn(t, func(b BucketBackend) BucketBackend { return refusingNonEmpty{BucketBackend: b, always: true} })
 		f.AddBucket("b-1", marks)
 		mustIs(t, "DeleteBucket", e.DeleteBucket(ctx, "b-1", own, false), ErrNotEmpty)
 		mustIs(t, "DeleteBucket with purge", e.DeleteBucket(ctx, "b-1", own, true), ErrNotEmpty)
@@ -84,7 +84,7 @@ func TestBucketEngine(t *testing.T) {
 		f, e, _ := engineOn(t, same)
 		f.AddBucket("b-1", marks)
 		mustNil(t, "PutObject", f.PutObject("b-1", "k"))
-		mustNil(t, "fence", e.fence(ctx, "b-1"))
+		mustNil(t, "fence", e.Fence(ctx, "b-1"))
 		mustNil(t, "DeleteBucket", e.DeleteBucket(ctx, "b-1", own, true))
 		if st, _ := e.ObserveBucket(ctx, "b-1", own); st.Exists {
 			t.Fatal("bucket still exists")
@@ -94,7 +94,7 @@ func TestBucketEngine(t *testing.T) {
 		f, e, _ := engineOn(t, same)
 		f.AddBucket("b-1", marks)
 		mustNil(t, "PutObject", f.PutObject("b-1", "k"))
-		mustNil(t, "fence", e.fence(ctx, "b-1"))
+		mustNil(t, "fence", e.Fence(ctx, "b-1"))
 		mustIs(t, "PutObject behind the fence", f.PutObject("b-1", "late"), ErrAccessDenied)
 		mustIs(t, "DeleteBucket", e.DeleteBucket(ctx, "b-1", own, false), ErrNotEmpty)
 		if st, err := e.ObserveBucket(ctx, "b-1", own); err != nil || st != (BucketState{Exists: true, Owned: true}) {
@@ -109,7 +109,7 @@ func TestBucketEngine(t *testing.T) {
 		if diff := cmp.Diff(want, *ops); diff != "" {
 			t.Errorf("operations (-want +got):\n%s", diff)
 		}
-		tags, _, _ := fakeBuckets{f}.tags(ctx, "b-1")
+		tags, _, _ := fakeBuckets{f}.Tags(ctx, "b-1")
 		if diff := cmp.Diff(map[string]string{OwnerTagKey: "o", MarkerTagKey: "m", "team": "x"}, tags); diff != "" {
 			t.Errorf("tags (-want +got):\n%s", diff)
 		}

@@ -6,7 +6,7 @@ package s3admin
 // the decisions below are tested once (bucketplan_test.go) and hold for both.
 
 // bucketObserved is one read of a bucket's tags.
-type bucketObserved struct {
+type BucketObserved struct {
 	Exists bool
 	// Marks are the owner and marker tags; "" where the bucket has none.
 	Marks MarkedBucket
@@ -21,34 +21,34 @@ const (
 	// stepClaim asks SeaweedFS to create the bucket. Its answer says who
 	// created an existing bucket (see createAnswer); a bucket another
 	// identity created ends the plan with ErrNotOwned.
-	stepClaim bucketStep = "Claim"
+	StepClaim bucketStep = "Claim"
 	// stepMark writes own's tags, keeping the bucket's other tags, and reads
 	// them back.
-	stepMark bucketStep = "Mark"
+	StepMark bucketStep = "Mark"
 	// stepRequireEmpty ends the plan with ErrNotEmpty if the bucket holds
 	// objects, versions, delete markers or unfinished uploads.
-	stepRequireEmpty bucketStep = "RequireEmpty"
+	StepRequireEmpty bucketStep = "RequireEmpty"
 	// stepAbortUploads aborts every unfinished multipart upload.
-	stepAbortUploads bucketStep = "AbortUploads"
+	StepAbortUploads bucketStep = "AbortUploads"
 	// stepFence denies every write to the bucket, the admin's included, and
 	// waits until the denial is in force (see bucketEngine.fence).
-	stepFence bucketStep = "Fence"
+	StepFence bucketStep = "Fence"
 	// stepPurge deletes every object version and delete marker.
-	stepPurge bucketStep = "Purge"
+	StepPurge bucketStep = "Purge"
 	// stepRemoveFolders deletes the empty folder entries SeaweedFS keeps for
 	// a while after nested keys are deleted.
-	stepRemoveFolders bucketStep = "RemoveFolders"
+	StepRemoveFolders bucketStep = "RemoveFolders"
 	// stepDelete deletes the bucket. It ends the plan, unless SeaweedFS
 	// refuses it as not empty (a server run with
 	// -s3.allowDeleteBucketNotEmpty=false) and steps follow: they deal with
 	// what is left, and a later stepDelete tries again. A bucket already gone
 	// is deleted.
-	stepDelete bucketStep = "Delete"
+	StepDelete bucketStep = "Delete"
 )
 
 // bucketPlan is what to do for one bucket: the steps in order, or a
 // refusal made before any of them.
-type bucketPlan struct {
+type BucketPlan struct {
 	Steps []bucketStep
 	// Refuse is the kind of error (ErrNotOwned) that ends the call before
 	// any step, with Reason saying why; nil: run Steps.
@@ -64,22 +64,22 @@ func adoptable(marks MarkedBucket, own Ownership) bool {
 
 // planCreateBucket decides what CreateBucket does with what one read of the
 // bucket's tags showed.
-func planCreateBucket(obs bucketObserved, own Ownership) bucketPlan {
+func PlanCreateBucket(obs BucketObserved, own Ownership) BucketPlan {
 	switch {
 	case obs.Exists && !adoptable(obs.Marks, own):
 		// Somebody else's marks: another installation's bucket, or another
 		// record's of ours. Never changed, whoever created it.
-		return bucketPlan{Refuse: ErrNotOwned, Reason: "is marked for another owner or record"}
+		return BucketPlan{Refuse: ErrNotOwned, Reason: "is marked for another owner or record"}
 	case obs.Exists && obs.Marks.Owns(own):
 		// Carries the record's marks already, but marks can be copied by
 		// anybody allowed to tag the bucket: only SeaweedFS's answer to a
 		// create request proves that the driver's identity created it.
-		return bucketPlan{Steps: []bucketStep{stepClaim}}
+		return BucketPlan{Steps: []bucketStep{StepClaim}}
 	default:
 		// Missing (created now), or existing without anybody else's marks:
 		// adopted only if SeaweedFS says the driver's identity created it (a
 		// create interrupted before marking), then marked.
-		return bucketPlan{Steps: []bucketStep{stepClaim, stepMark}}
+		return BucketPlan{Steps: []bucketStep{StepClaim, StepMark}}
 	}
 }
 
@@ -91,19 +91,19 @@ func planCreateBucket(obs bucketObserved, own Ownership) bucketPlan {
 // emptiness is checked here. The check and the delete are two requests; the
 // bucket is fenced against every writer in between (see bucketEngine.fence),
 // and checked again behind the fence, so nothing written meanwhile is lost.
-func planDeleteBucket(obs bucketObserved, own Ownership, purge bool) bucketPlan {
+func PlanDeleteBucket(obs BucketObserved, own Ownership, purge bool) BucketPlan {
 	switch {
 	case !obs.Exists:
 		// Gone already: deleting is done.
-		return bucketPlan{}
+		return BucketPlan{}
 	case !obs.Marks.Owns(own):
-		return bucketPlan{Refuse: ErrNotOwned, Reason: "does not carry this record's marks"}
+		return BucketPlan{Refuse: ErrNotOwned, Reason: "does not carry this record's marks"}
 	case purge:
 		// Unfinished uploads go before the fence, which denies listing and
 		// aborting them too. Then the contents go only if the server refuses
 		// to delete a non-empty bucket itself.
-		return bucketPlan{Steps: []bucketStep{
-			stepClaim, stepAbortUploads, stepFence, stepDelete, stepPurge, stepDelete, stepRemoveFolders, stepDelete,
+		return BucketPlan{Steps: []bucketStep{
+			StepClaim, StepAbortUploads, StepFence, StepDelete, StepPurge, StepDelete, StepRemoveFolders, StepDelete,
 		}}
 	default:
 		// The marks can be copied; the claim proves the creator before
@@ -111,8 +111,8 @@ func planDeleteBucket(obs bucketObserved, own Ownership, purge bool) bucketPlan 
 		// that stays blocked on its data should not also become read-only.
 		// Checked again behind the fence: what was written before it is all
 		// there is.
-		return bucketPlan{Steps: []bucketStep{
-			stepClaim, stepRequireEmpty, stepFence, stepRequireEmpty, stepDelete, stepRemoveFolders, stepDelete,
+		return BucketPlan{Steps: []bucketStep{
+			StepClaim, StepRequireEmpty, StepFence, StepRequireEmpty, StepDelete, StepRemoveFolders, StepDelete,
 		}}
 	}
 }
@@ -120,23 +120,23 @@ func planDeleteBucket(obs bucketObserved, own Ownership, purge bool) bucketPlan 
 // createAnswer is SeaweedFS's answer to a create request. It records the
 // identity that created each bucket and answers BucketAlreadyOwnedByYou only
 // to that identity, BucketAlreadyExists to everybody else.
-type createAnswer int
+type CreateAnswer int
 
 const (
 	// answerCreated: the request made the bucket.
-	answerCreated createAnswer = iota
+	AnswerCreated CreateAnswer = iota
 	// answerOwnedByYou: the bucket exists and the driver's identity created
 	// it.
-	answerOwnedByYou
+	AnswerOwnedByYou
 	// answerExistsForAnother: the bucket exists and another identity created
 	// it.
-	answerExistsForAnother
+	AnswerExistsForAnother
 )
 
 // claimed is the outcome of stepClaim: nil when the bucket is the driver's
 // identity's (created now or before), ErrNotOwned otherwise.
-func claimed(a createAnswer) error {
-	if a == answerExistsForAnother {
+func Claimed(a CreateAnswer) error {
+	if a == AnswerExistsForAnother {
 		return ErrNotOwned
 	}
 	return nil
@@ -144,7 +144,7 @@ func claimed(a createAnswer) error {
 
 // markedTags is the tag set stepMark writes: own's marks, and every other
 // tag the bucket carries (PutBucketTagging replaces the whole set).
-func markedTags(existing map[string]string, own Ownership) map[string]string {
+func MarkedTags(existing map[string]string, own Ownership) map[string]string {
 	tags := map[string]string{OwnerTagKey: own.Owner}
 	if own.Marker != "" {
 		tags[MarkerTagKey] = own.Marker
@@ -158,13 +158,13 @@ func markedTags(existing map[string]string, own Ownership) map[string]string {
 }
 
 // marksOf reads the owner and marker out of a bucket's tags.
-func marksOf(name string, tags map[string]string) MarkedBucket {
+func MarksOf(name string, tags map[string]string) MarkedBucket {
 	return MarkedBucket{Name: name, Owner: tags[OwnerTagKey], Marker: tags[MarkerTagKey]}
 }
 
 // contentObserved is what the emptiness listings of a bucket showed, each
 // read only while the earlier ones found nothing.
-type contentObserved struct {
+type ContentObserved struct {
 	Objects  bool // ListObjectsV2 found a key
 	Versions bool // ListObjectVersions found a version or delete marker
 	Uploads  bool // ListMultipartUploads found an unfinished upload
@@ -176,7 +176,7 @@ type contentObserved struct {
 
 // contentVerdict judges a bucket's emptiness; denied is true when the
 // refused upload listing must be reported as it is.
-func contentVerdict(c contentObserved) (empty, denied bool) {
+func ContentVerdict(c ContentObserved) (empty, denied bool) {
 	switch {
 	case c.Objects, c.Versions:
 		return false, false

@@ -11,38 +11,38 @@ var (
 	planOwn   = Ownership{Owner: "o", Marker: "m"}
 	planOld   = Ownership{Owner: "o"} // a record from before markers
 	planOpts  = cmpopts.EquateErrors()
-	unmarked  = bucketObserved{Exists: true, Marks: MarkedBucket{Name: "b"}}
-	ownMarked = bucketObserved{Exists: true, Marks: MarkedBucket{Name: "b", Owner: "o", Marker: "m"}}
+	unmarked  = BucketObserved{Exists: true, Marks: MarkedBucket{Name: "b"}}
+	ownMarked = BucketObserved{Exists: true, Marks: MarkedBucket{Name: "b", Owner: "o", Marker: "m"}}
 )
 
-func marked(owner, marker string) bucketObserved {
-	return bucketObserved{Exists: true, Marks: MarkedBucket{Name: "b", Owner: owner, Marker: marker}}
+func marked(owner, marker string) BucketObserved {
+	return BucketObserved{Exists: true, Marks: MarkedBucket{Name: "b", Owner: owner, Marker: marker}}
 }
 
 func TestPlanCreateBucket(t *testing.T) {
-	claimAndMark := bucketPlan{Steps: []bucketStep{stepClaim, stepMark}}
-	notOwned := bucketPlan{Refuse: ErrNotOwned, Reason: "is marked for another owner or record"}
+	claimAndMark := BucketPlan{Steps: []bucketStep{StepClaim, StepMark}}
+	notOwned := BucketPlan{Refuse: ErrNotOwned, Reason: "is marked for another owner or record"}
 	tests := []struct {
 		name string
-		obs  bucketObserved
+		obs  BucketObserved
 		own  Ownership
-		want bucketPlan
+		want BucketPlan
 	}{
-		{"a missing bucket is created, then marked", bucketObserved{}, planOwn, claimAndMark},
+		{"a missing bucket is created, then marked", BucketObserved{}, planOwn, claimAndMark},
 		{"an unmarked bucket is claimed (adopted only if our identity created it), then marked", unmarked, planOwn, claimAndMark},
-		{"a bucket carrying the record's marks is only claimed, since marks can be copied", ownMarked, planOwn, bucketPlan{Steps: []bucketStep{stepClaim}}},
+		{"a bucket carrying the record's marks is only claimed, since marks can be copied", ownMarked, planOwn, BucketPlan{Steps: []bucketStep{StepClaim}}},
 		{"a bucket of the same owner from before markers is claimed and given the record's marker", marked("o", ""), planOwn, claimAndMark},
 		{"a bucket with the record's marker and no owner tag is claimed and given the owner tag", marked("", "m"), planOwn, claimAndMark},
 		{"a bucket marked for another owner is refused without a request", marked("x", ""), planOwn, notOwned},
 		{"a bucket marked for another owner with the record's marker is refused", marked("x", "m"), planOwn, notOwned},
 		{"a bucket marked for another record of the same owner is refused", marked("o", "other"), planOwn, notOwned},
 		{"a bucket carrying only another record's marker is refused", marked("", "other"), planOwn, notOwned},
-		{"a record from before markers claims its owner-tagged bucket without marking it again", marked("o", ""), planOld, bucketPlan{Steps: []bucketStep{stepClaim}}},
+		{"a record from before markers claims its owner-tagged bucket without marking it again", marked("o", ""), planOld, BucketPlan{Steps: []bucketStep{StepClaim}}},
 		{"a record from before markers refuses a bucket that carries a marker", marked("o", "m"), planOld, notOwned},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if diff := cmp.Diff(tt.want, planCreateBucket(tt.obs, tt.own), planOpts); diff != "" {
+			if diff := cmp.Diff(tt.want, PlanCreateBucket(tt.obs, tt.own), planOpts); diff != "" {
 				t.Errorf("planCreateBucket (-want +got):\n%s", diff)
 			}
 		})
@@ -50,22 +50,22 @@ func TestPlanCreateBucket(t *testing.T) {
 }
 
 func TestPlanDeleteBucket(t *testing.T) {
-	notOwned := bucketPlan{Refuse: ErrNotOwned, Reason: "does not carry this record's marks"}
-	checked := bucketPlan{Steps: []bucketStep{
-		stepClaim, stepRequireEmpty, stepFence, stepRequireEmpty, stepDelete, stepRemoveFolders, stepDelete,
+	notOwned := BucketPlan{Refuse: ErrNotOwned, Reason: "does not carry this record's marks"}
+	checked := BucketPlan{Steps: []bucketStep{
+		StepClaim, StepRequireEmpty, StepFence, StepRequireEmpty, StepDelete, StepRemoveFolders, StepDelete,
 	}}
-	purged := bucketPlan{Steps: []bucketStep{
-		stepClaim, stepAbortUploads, stepFence, stepDelete, stepPurge, stepDelete, stepRemoveFolders, stepDelete,
+	purged := BucketPlan{Steps: []bucketStep{
+		StepClaim, StepAbortUploads, StepFence, StepDelete, StepPurge, StepDelete, StepRemoveFolders, StepDelete,
 	}}
 	tests := []struct {
 		name  string
-		obs   bucketObserved
+		obs   BucketObserved
 		own   Ownership
 		purge bool
-		want  bucketPlan
+		want  BucketPlan
 	}{
-		{"a missing bucket is deleted already: nothing to do", bucketObserved{}, planOwn, false, bucketPlan{}},
-		{"a missing bucket to purge is deleted already: nothing to do", bucketObserved{}, planOwn, true, bucketPlan{}},
+		{"a missing bucket is deleted already: nothing to do", BucketObserved{}, planOwn, false, BucketPlan{}},
+		{"a missing bucket to purge is deleted already: nothing to do", BucketObserved{}, planOwn, true, BucketPlan{}},
 		{"an unmarked bucket is refused, even with purge", unmarked, planOwn, true, notOwned},
 		{"a bucket marked for another record is refused", marked("o", "other"), planOwn, false, notOwned},
 		{"a bucket of the same owner without the record's marker is refused", marked("o", ""), planOwn, false, notOwned},
@@ -76,7 +76,7 @@ func TestPlanDeleteBucket(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if diff := cmp.Diff(tt.want, planDeleteBucket(tt.obs, tt.own, tt.purge), planOpts); diff != "" {
+			if diff := cmp.Diff(tt.want, PlanDeleteBucket(tt.obs, tt.own, tt.purge), planOpts); diff != "" {
 				t.Errorf("planDeleteBucket (-want +got):\n%s", diff)
 			}
 		})
@@ -87,8 +87,8 @@ func TestPlanDeleteBucket(t *testing.T) {
 // with a delete.
 func TestDeletePlansClaimFirstAndEndWithTheDelete(t *testing.T) {
 	for _, purge := range []bool{false, true} {
-		steps := planDeleteBucket(ownMarked, planOwn, purge).Steps
-		if steps[0] != stepClaim || steps[len(steps)-1] != stepDelete {
+		steps := PlanDeleteBucket(ownMarked, planOwn, purge).Steps
+		if steps[0] != StepClaim || steps[len(steps)-1] != StepDelete {
 			t.Errorf("purge=%t: steps %v", purge, steps)
 		}
 	}
@@ -97,16 +97,16 @@ func TestDeletePlansClaimFirstAndEndWithTheDelete(t *testing.T) {
 func TestClaimed(t *testing.T) {
 	tests := []struct {
 		name   string
-		answer createAnswer
+		answer CreateAnswer
 		want   error
 	}{
-		{"a bucket the request created is the driver's", answerCreated, nil},
-		{"a bucket SeaweedFS says the driver's identity created is the driver's", answerOwnedByYou, nil},
-		{"a bucket another identity created is not the driver's", answerExistsForAnother, ErrNotOwned},
+		{"a bucket the request created is the driver's", AnswerCreated, nil},
+		{"a bucket SeaweedFS says the driver's identity created is the driver's", AnswerOwnedByYou, nil},
+		{"a bucket another identity created is not the driver's", AnswerExistsForAnother, ErrNotOwned},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if diff := cmp.Diff(tt.want, claimed(tt.answer), planOpts); diff != "" {
+			if diff := cmp.Diff(tt.want, Claimed(tt.answer), planOpts); diff != "" {
 				t.Errorf("claimed (-want +got):\n%s", diff)
 			}
 		})
@@ -130,7 +130,7 @@ func TestMarkedTags(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if diff := cmp.Diff(tt.want, markedTags(tt.existing, tt.own)); diff != "" {
+			if diff := cmp.Diff(tt.want, MarkedTags(tt.existing, tt.own)); diff != "" {
 				t.Errorf("markedTags (-want +got):\n%s", diff)
 			}
 		})
@@ -141,23 +141,23 @@ func TestContentVerdict(t *testing.T) {
 	type verdict struct{ Empty, Denied bool }
 	tests := []struct {
 		name string
-		c    contentObserved
+		c    ContentObserved
 		want verdict
 	}{
-		{"a bucket with no key, version or upload is empty", contentObserved{}, verdict{Empty: true}},
-		{"a key is content", contentObserved{Objects: true}, verdict{}},
-		{"a noncurrent version or delete marker is content", contentObserved{Versions: true}, verdict{}},
-		{"an unfinished upload is content", contentObserved{Uploads: true}, verdict{}},
+		{"a bucket with no key, version or upload is empty", ContentObserved{}, verdict{Empty: true}},
+		{"a key is content", ContentObserved{Objects: true}, verdict{}},
+		{"a noncurrent version or delete marker is content", ContentObserved{Versions: true}, verdict{}},
+		{"an unfinished upload is content", ContentObserved{Uploads: true}, verdict{}},
 		{"uploads the driver's fence keeps from being listed are no content: none can be completed",
-			contentObserved{UploadsDenied: true, Fenced: true}, verdict{Empty: true}},
+			ContentObserved{UploadsDenied: true, Fenced: true}, verdict{Empty: true}},
 		{"uploads somebody else's policy keeps from being listed are reported as refused",
-			contentObserved{UploadsDenied: true}, verdict{Denied: true}},
-		{"a key is content even behind the fence", contentObserved{Objects: true, UploadsDenied: true, Fenced: true}, verdict{}},
+			ContentObserved{UploadsDenied: true}, verdict{Denied: true}},
+		{"a key is content even behind the fence", ContentObserved{Objects: true, UploadsDenied: true, Fenced: true}, verdict{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var got verdict
-			got.Empty, got.Denied = contentVerdict(tt.c)
+			got.Empty, got.Denied = ContentVerdict(tt.c)
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("contentVerdict (-want +got):\n%s", diff)
 			}

@@ -16,12 +16,12 @@ import (
 // every write counted and between its crash points (see SeaweedFS.write).
 type s3Buckets struct{ c *SeaweedFS }
 
-var _ bucketBackend = s3Buckets{}
+var _ BucketBackend = s3Buckets{}
 
 // bucketEngine is the engine of the bucket methods over this client's S3
 // requests.
-func (c *SeaweedFS) bucketEngine() *bucketEngine {
-	return &bucketEngine{be: s3Buckets{c}, locks: &c.buckets, settle: seaweedSettling}
+func (c *SeaweedFS) bucketEngine() *Buckets {
+	return &Buckets{Be: s3Buckets{c}, Locks: &c.buckets, Settle: SeaweedSettling}
 }
 
 // CreateBucket implements Admin.
@@ -45,15 +45,15 @@ func (c *SeaweedFS) ListMarkedBuckets(ctx context.Context) ([]MarkedBucket, erro
 }
 
 // fence puts the delete fence on the bucket (see bucketEngine.fence).
-func (c *SeaweedFS) fence(ctx context.Context, name string) error {
-	return c.bucketEngine().fence(ctx, name)
+func (c *SeaweedFS) Fence(ctx context.Context, name string) error {
+	return c.bucketEngine().Fence(ctx, name)
 }
 
 // createBucket is one CreateBucket request. No SDK retry: the reconciler
 // retries with its own backoff. Only a create that made the bucket counts as
 // a write (and passes its "after" crash point): the other answers change
 // nothing.
-func (b s3Buckets) createBucket(ctx context.Context, name string) (createAnswer, error) {
+func (b s3Buckets) CreateBucket(ctx context.Context, name string) (CreateAnswer, error) {
 	err := mutation("CreateBucket", func() error {
 		return b.c.call(ctx, "CreateBucket", func(ctx context.Context) error {
 			_, err := b.c.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)},
@@ -64,16 +64,16 @@ func (b s3Buckets) createBucket(ctx context.Context, name string) (createAnswer,
 	switch {
 	case err == nil:
 		b.c.writes.Add(1)
-		return answerCreated, nil
+		return AnswerCreated, nil
 	case isCode(err, "BucketAlreadyOwnedByYou"):
-		return answerOwnedByYou, nil
+		return AnswerOwnedByYou, nil
 	case isCode(err, "BucketAlreadyExists"):
-		return answerExistsForAnother, nil
+		return AnswerExistsForAnother, nil
 	}
 	return 0, err
 }
 
-func (b s3Buckets) tags(ctx context.Context, name string) (map[string]string, bool, error) {
+func (b s3Buckets) Tags(ctx context.Context, name string) (map[string]string, bool, error) {
 	out, err := read(ctx, b.c, "GetBucketTagging", func(ctx context.Context) (*s3.GetBucketTaggingOutput, error) {
 		return b.c.s3.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String(name)})
 	})
@@ -94,7 +94,7 @@ func (b s3Buckets) tags(ctx context.Context, name string) (map[string]string, bo
 	return tags, true, nil
 }
 
-func (b s3Buckets) putTags(ctx context.Context, name string, tags map[string]string) error {
+func (b s3Buckets) PutTags(ctx context.Context, name string, tags map[string]string) error {
 	return b.c.write(ctx, "PutBucketTagging", func(ctx context.Context) error {
 		_, err := b.c.s3.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{
 			Bucket:  aws.String(name),
@@ -116,7 +116,7 @@ func tagSet(tags map[string]string) []s3types.Tag {
 	return set
 }
 
-func (b s3Buckets) listBuckets(ctx context.Context) ([]string, error) {
+func (b s3Buckets) ListBuckets(ctx context.Context) ([]string, error) {
 	var names []string
 	var token *string
 	for {

@@ -143,7 +143,7 @@ func (b *seaweedBackdoor) cleanup(t *testing.T, e *env) {
 			if strings.Contains(n, e.id) {
 				rawDeleteUserCompletely(ctx, b.raw, n)
 				if b.admin.filer != nil {
-					_ = b.admin.filer.DeletePolicy(ctx, accessPolicyName(n))
+					_ = b.admin.filer.DeletePolicy(ctx, AccessPolicyName(n))
 				}
 			}
 		}

@@ -60,7 +60,7 @@ func (e *env) marks() map[string]string {
 }
 
 func (e *env) bucket(s string) string { return e.id + "-" + s }
-func (e *env) user(s string) string   { return e.prefix + s }
+func (e *env) User(s string) string   { return e.prefix + s }
 
 // foreignUser is a name outside the reserved prefix.
 func (e *env) foreignUser(s string) string { return "ext-" + e.id + "-" + s }

@@ -12,7 +12,7 @@ var userCases = []contractCase{
 	{"EnsureAccess creates a user with exactly the key and policy", func(t *testing.T, e *env) {
 		b := e.bucket("b")
 		createBucket(t, e, b)
-		a := e.access(t, e.user("new"), b, ModeReadWrite)
+		a := e.access(t, e.User("new"), b, ModeReadWrite)
 		if !ensure(t, e, a) {
 			t.Fatal("EnsureAccess of a new user reported no change")
 		}
@@ -21,7 +21,7 @@ var userCases = []contractCase{
 	{"KeyAccepted knows the key EnsureAccess returned with, not a key never issued, and writes nothing", func(t *testing.T, e *env) {
 		b := e.bucket("b")
 		createBucket(t, e, b)
-		a := e.access(t, e.user("probe"), b, ModeWriteOnly)
+		a := e.access(t, e.User("probe"), b, ModeWriteOnly)
 		ensure(t, e, a)
 		other := e.access(t, a.User, b, ModeWriteOnly)
 		noWrites(t, e, "KeyAccepted", func() {
@@ -46,7 +46,7 @@ var userCases = []contractCase{
 		b := e.bucket("b")
 		createBucket(t, e, b)
 		for _, m := range []Mode{ModeReadWrite, ModeReadOnly, ModeWriteOnly} {
-			a := e.access(t, e.user(string(m)), b, m)
+			a := e.access(t, e.User(string(m)), b, m)
 			ensure(t, e, a)
 			noWrites(t, e, "converged EnsureAccess", func() {
 				if ensure(t, e, a) {
@@ -58,7 +58,7 @@ var userCases = []contractCase{
 	{"EnsureAccess with RewritePolicy writes the policy of a converged access again, and nothing else", func(t *testing.T, e *env) {
 		b := e.bucket("b")
 		createBucket(t, e, b)
-		a := e.access(t, e.user("rewrite"), b, ModeReadOnly)
+		a := e.access(t, e.User("rewrite"), b, ModeReadOnly)
 		ensure(t, e, a)
 		a.RewritePolicy = true
 		before := e.bd.writes()
@@ -73,7 +73,7 @@ var userCases = []contractCase{
 	{"EnsureAccess replaces a different key", func(t *testing.T, e *env) {
 		b := e.bucket("b")
 		createBucket(t, e, b)
-		a := e.access(t, e.user("rekey"), b, ModeReadOnly)
+		a := e.access(t, e.User("rekey"), b, ModeReadOnly)
 		ensure(t, e, a)
 		a2 := e.access(t, a.User, b, ModeReadOnly)
 		if n := ensureRemovingUnissued(t, e, a2); n != 1 {
@@ -84,7 +84,7 @@ var userCases = []contractCase{
 	{"EnsureAccess replaces a different mode", func(t *testing.T, e *env) {
 		b := e.bucket("b")
 		createBucket(t, e, b)
-		a := e.access(t, e.user("remode"), b, ModeReadWrite)
+		a := e.access(t, e.User("remode"), b, ModeReadWrite)
 		ensure(t, e, a)
 		a.Mode = ModeWriteOnly
 		if !ensure(t, e, a) {
@@ -96,7 +96,7 @@ var userCases = []contractCase{
 		b1, b2 := e.bucket("one"), e.bucket("two")
 		createBucket(t, e, b1)
 		createBucket(t, e, b2)
-		a := e.access(t, e.user("move"), b1, ModeReadWrite)
+		a := e.access(t, e.User("move"), b1, ModeReadWrite)
 		ensure(t, e, a)
 		a.Bucket = b2
 		ensure(t, e, a)
@@ -105,7 +105,7 @@ var userCases = []contractCase{
 	{"EnsureAccess removes keys and policies added behind the client's back", func(t *testing.T, e *env) {
 		b := e.bucket("b")
 		createBucket(t, e, b)
-		a := e.access(t, e.user("drift"), b, ModeReadOnly)
+		a := e.access(t, e.User("drift"), b, ModeReadOnly)
 		ensure(t, e, a)
 		e.bd.addUserKey(t, a.User)
 		wide, _ := PolicyDocument(e.bucket("other"), ModeReadWrite)
@@ -121,7 +121,7 @@ var userCases = []contractCase{
 	{"EnsureAccess removes a bounded number of unissued keys per call and names the user, never a key", func(t *testing.T, e *env) {
 		b := e.bucket("b")
 		createBucket(t, e, b)
-		a := e.access(t, e.user("mint"), b, ModeReadOnly)
+		a := e.access(t, e.User("mint"), b, ModeReadOnly)
 		ensure(t, e, a)
 		extra := MaxUnissuedKeyRemovals + 3
 		var ids []string
@@ -149,7 +149,7 @@ var userCases = []contractCase{
 	{"DeleteUser of a user holding many keys costs one write per policy and one for the user", func(t *testing.T, e *env) {
 		b := e.bucket("b")
 		createBucket(t, e, b)
-		a := e.access(t, e.user("many"), b, ModeReadOnly)
+		a := e.access(t, e.User("many"), b, ModeReadOnly)
 		ensure(t, e, a)
 		for range MaxUnissuedKeyRemovals + 3 {
 			e.bd.addUserKey(t, a.User)
@@ -166,7 +166,7 @@ var userCases = []contractCase{
 	{"EnsureAccess rewrites a policy changed behind the client's back", func(t *testing.T, e *env) {
 		b := e.bucket("b")
 		createBucket(t, e, b)
-		a := e.access(t, e.user("tamper"), b, ModeReadOnly)
+		a := e.access(t, e.User("tamper"), b, ModeReadOnly)
 		ensure(t, e, a)
 		wide, _ := PolicyDocument(b, ModeReadWrite)
 		e.bd.putUserPolicy(t, a.User, PolicyName, wide)
@@ -181,7 +181,7 @@ var userCases = []contractCase{
 	{"EnsureAccess reactivates its key deactivated behind the client's back", func(t *testing.T, e *env) {
 		b := e.bucket("b")
 		createBucket(t, e, b)
-		a := e.access(t, e.user("inactive"), b, ModeReadOnly)
+		a := e.access(t, e.User("inactive"), b, ModeReadOnly)
 		ensure(t, e, a)
 		e.bd.deactivateKey(t, a.User, a.AccessKeyID)
 		if !ensure(t, e, a) {
@@ -193,7 +193,7 @@ var userCases = []contractCase{
 	{"EnsureAccess recreates a user deleted behind the client's back", func(t *testing.T, e *env) {
 		b := e.bucket("b")
 		createBucket(t, e, b)
-		a := e.access(t, e.user("gone"), b, ModeReadWrite)
+		a := e.access(t, e.User("gone"), b, ModeReadWrite)
 		ensure(t, e, a)
 		e.bd.removeUser(t, a.User)
 		if !ensure(t, e, a) {
@@ -203,7 +203,7 @@ var userCases = []contractCase{
 	}},
 	{"A user re-created behind the client's back inherits the inline policies of a deleted namesake", func(t *testing.T, e *env) {
 		// The store quirk DeleteUser's ordering exists for.
-		name := e.user("quirk")
+		name := e.User("quirk")
 		e.bd.addUser(t, name)
 		wide, _ := PolicyDocument(e.bucket("secret"), ModeReadWrite)
 		e.bd.putUserPolicy(t, name, PolicyName, wide)
@@ -216,7 +216,7 @@ var userCases = []contractCase{
 	{"EnsureAccess of a new user drops policies inherited from a deleted namesake", func(t *testing.T, e *env) {
 		b := e.bucket("b")
 		createBucket(t, e, b)
-		name := e.user("heir")
+		name := e.User("heir")
 		e.bd.addUser(t, name)
 		wide, _ := PolicyDocument(e.bucket("secret"), ModeReadWrite)
 		e.bd.putUserPolicy(t, name, "leftover", wide)
@@ -228,7 +228,7 @@ var userCases = []contractCase{
 	{"EnsureAccess on a foreign bucket returns ErrNotOwned and writes nothing", func(t *testing.T, e *env) {
 		b := e.bucket("foreign")
 		e.bd.addBucket(t, b, nil)
-		a := e.access(t, e.user("x"), b, ModeReadOnly)
+		a := e.access(t, e.User("x"), b, ModeReadOnly)
 		noWrites(t, e, "EnsureAccess on a foreign bucket", func() {
 			_, err := e.admin.EnsureAccess(testCtx(t), a)
 			mustIs(t, "EnsureAccess", err, ErrNotOwned)
@@ -238,7 +238,7 @@ var userCases = []contractCase{
 		}
 	}},
 	{"EnsureAccess on a missing bucket returns ErrNotFound and writes nothing", func(t *testing.T, e *env) {
-		a := e.access(t, e.user("x"), e.bucket("missing"), ModeReadOnly)
+		a := e.access(t, e.User("x"), e.bucket("missing"), ModeReadOnly)
 		noWrites(t, e, "EnsureAccess on a missing bucket", func() {
 			_, err := e.admin.EnsureAccess(testCtx(t), a)
 			mustIs(t, "EnsureAccess", err, ErrNotFound)
@@ -263,7 +263,7 @@ var userCases = []contractCase{
 		b := e.bucket("b")
 		createBucket(t, e, b)
 		theirs := e.bd.addUser(t, e.foreignUser("holder"))
-		a := e.access(t, e.user("thief"), b, ModeReadOnly)
+		a := e.access(t, e.User("thief"), b, ModeReadOnly)
 		a.AccessKeyID = theirs
 		_, err := e.admin.EnsureAccess(testCtx(t), a)
 		mustIs(t, "EnsureAccess", err, ErrAlreadyExists)
@@ -274,7 +274,7 @@ var userCases = []contractCase{
 	{"EnsureAccess rejects invalid input with ErrInvalid and writes nothing", func(t *testing.T, e *env) {
 		b := e.bucket("b")
 		createBucket(t, e, b)
-		good := e.access(t, e.user("v"), b, ModeReadOnly)
+		good := e.access(t, e.User("v"), b, ModeReadOnly)
 		bad := map[string]Access{}
 		a := good
 		a.Mode = "admin"
@@ -306,13 +306,13 @@ var userCases = []contractCase{
 	}},
 	{"DeleteUser of a missing user succeeds", func(t *testing.T, e *env) {
 		noWrites(t, e, "DeleteUser of a missing user", func() {
-			mustNil(t, "DeleteUser", e.admin.DeleteUser(testCtx(t), e.user("missing"), ""))
+			mustNil(t, "DeleteUser", e.admin.DeleteUser(testCtx(t), e.User("missing"), ""))
 		})
 	}},
 	{"DeleteUser removes policies, keys and the user, so a namesake starts clean", func(t *testing.T, e *env) {
 		b := e.bucket("b")
 		createBucket(t, e, b)
-		a := e.access(t, e.user("del"), b, ModeReadWrite)
+		a := e.access(t, e.User("del"), b, ModeReadWrite)
 		ensure(t, e, a)
 		mustNil(t, "DeleteUser", e.admin.DeleteUser(testCtx(t), a.User, ""))
 		if st := observeUser(t, e, a.User); st.Exists {
@@ -365,8 +365,8 @@ var userCases = []contractCase{
 	{"ListOwnedUsers lists owned users only, with their state", func(t *testing.T, e *env) {
 		b := e.bucket("b")
 		createBucket(t, e, b)
-		a1 := e.access(t, e.user("l1"), b, ModeReadOnly)
-		a2 := e.access(t, e.user("l2"), b, ModeWriteOnly)
+		a1 := e.access(t, e.User("l1"), b, ModeReadOnly)
+		a2 := e.access(t, e.User("l2"), b, ModeWriteOnly)
 		ensure(t, e, a2)
 		ensure(t, e, a1)
 		e.bd.addUser(t, e.foreignUser("l3"))

@@ -147,7 +147,7 @@ func set(codes ...string) map[string]bool {
 
 // classify wraps err from backend operation op into an *Error with its kind.
 // A nil err stays nil.
-func classify(op string, err error) error {
+func Classify(op string, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -165,11 +165,11 @@ func classify(op string, err error) error {
 	if errors.As(err, &re) {
 		e.Status = re.HTTPStatusCode()
 	}
-	e.Kind = kindOf(err, e.Code, e.Status)
+	e.Kind = KindOf(err, e.Code, e.Status)
 	return e
 }
 
-func kindOf(err error, code string, status int) error {
+func KindOf(err error, code string, status int) error {
 	switch {
 	case notFoundCodes[code]:
 		return ErrNotFound
@@ -219,6 +219,6 @@ func kindOf(err error, code string, status int) error {
 }
 
 // newError builds an *Error that did not come from the SDK.
-func newError(op string, kind error, format string, args ...any) error {
+func NewError(op string, kind error, format string, args ...any) error {
 	return &Error{Op: op, Kind: kind, Err: fmt.Errorf(format, args...)}
 }

@@ -55,7 +55,7 @@ func TestClassify(t *testing.T) {
 	kinds := []error{ErrNotFound, ErrAlreadyExists, ErrNotOwned, ErrNotEmpty, ErrAccessDenied, ErrTransient, ErrInvalid}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			err := classify("Op", &smithy.OperationError{ServiceID: "S", OperationName: "Op", Err: c.err})
+			err := Classify("Op", &smithy.OperationError{ServiceID: "S", OperationName: "Op", Err: c.err})
 			for _, k := range kinds {
 				if got := errors.Is(err, k); got != (k == c.want) {
 					t.Errorf("errors.Is(%v, %v) = %v", err, k, got)
@@ -71,7 +71,7 @@ func TestClassify(t *testing.T) {
 			}
 		})
 	}
-	if classify("Op", nil) != nil {
+	if Classify("Op", nil) != nil {
 		t.Error("classify(nil) != nil")
 	}
 }

@@ -15,9 +15,9 @@ type Fake struct {
 	prefix string
 
 	// userLocks serializes observe-then-write per user, as in SeaweedFS.
-	userLocks keyedMutex
+	userLocks KeyedMutex
 	// bucketLocks does the same per bucket (see bucketEngine).
-	bucketLocks keyedMutex
+	bucketLocks KeyedMutex
 
 	mu      sync.Mutex
 	buckets map[string]*fakeBucket
@@ -45,7 +45,7 @@ type fakeBucket struct {
 }
 
 type fakeUser struct {
-	keys     []keyInfo
+	keys     []KeyInfo
 	inline   map[string]string
 	attached []string
 	groups   []string
@@ -58,7 +58,7 @@ type fakeUser struct {
 // names bucket, as SeaweedFS does when the bucket is deleted.
 func (f *Fake) lapseGrantsLocked(bucket string) {
 	for _, u := range f.users {
-		if b, _, ok := recognisePolicy(u.inline[PolicyName]); ok && b == bucket {
+		if b, _, ok := RecognisePolicy(u.inline[PolicyName]); ok && b == bucket {
 			u.lapsed = true
 		}
 	}
@@ -194,8 +194,8 @@ func (f *Fake) DeactivateKey(user, keyID string) error {
 		return fmt.Errorf("DeactivateKey: %w: user %q", ErrNotFound, user)
 	}
 	for i := range u.keys {
-		if u.keys[i].id == keyID {
-			u.keys[i].active = false
+		if u.keys[i].Id == keyID {
+			u.keys[i].Active = false
 			return nil
 		}
 	}
@@ -262,7 +262,7 @@ func (f *Fake) addKeyLocked(user, keyID string) error {
 	if err := f.keyFreeLocked(keyID); err != nil {
 		return err
 	}
-	u.keys = append(u.keys, keyInfo{id: keyID, active: true})
+	u.keys = append(u.keys, KeyInfo{Id: keyID, Active: true})
 	return nil
 }
 
@@ -270,7 +270,7 @@ func (f *Fake) addKeyLocked(user, keyID string) error {
 func (f *Fake) keyFreeLocked(keyID string) error {
 	for _, other := range f.users {
 		for _, k := range other.keys {
-			if k.id == keyID {
+			if k.Id == keyID {
 				return &Error{Op: "CreateAccessKey", Kind: ErrAlreadyExists, Code: "EntityAlreadyExists", Status: 409,
 					Err: errors.New("AccessKeyId is already in use")}
 			}
@@ -287,7 +287,7 @@ func (f *Fake) op(name string, write bool) error {
 			if errors.As(err, &e) {
 				return err
 			}
-			return classify(name, err)
+			return Classify(name, err)
 		}
 	}
 	if write {

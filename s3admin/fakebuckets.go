@@ -13,14 +13,14 @@ import (
 // write exactly where the SeaweedFS client counts one.
 type fakeBuckets struct{ f *Fake }
 
-var _ bucketBackend = fakeBuckets{}
+var _ BucketBackend = fakeBuckets{}
 
 // fakeSettling: the Fake shows every write at once, so a read is believed
 // the first time; the fence is still proven by a probe, as in SeaweedFS.
-var fakeSettling = settling{tags: pace{tries: 1}, fence: pace{tries: seaweedSettling.fence.tries}}
+var fakeSettling = Settling{Tags: Pace{Tries: 1}, Fence: Pace{Tries: SeaweedSettling.Fence.Tries}}
 
-func (f *Fake) bucketEngine() *bucketEngine {
-	return &bucketEngine{be: fakeBuckets{f}, locks: &f.bucketLocks, settle: fakeSettling}
+func (f *Fake) bucketEngine() *Buckets {
+	return &Buckets{Be: fakeBuckets{f}, Locks: &f.bucketLocks, Settle: fakeSettling}
 }
 
 // CreateBucket implements Admin.
@@ -50,7 +50,7 @@ func (f *Fake) SetBucketTags(name string, tags map[string]string) error {
 	defer f.mu.Unlock()
 	b := f.buckets[name]
 	if b == nil {
-		return newError("PutBucketTagging", ErrNotFound, "no bucket %q", name)
+		return NewError("PutBucketTagging", ErrNotFound, "no bucket %q", name)
 	}
 	b.tags = maps.Clone(tags)
 	if b.tags == nil {
@@ -67,12 +67,12 @@ func (f *Fake) bucketLocked(op, name string, write bool) (*fakeBucket, error) {
 	}
 	b := f.buckets[name]
 	if b == nil {
-		return nil, newError(op, ErrNotFound, "no bucket %q", name)
+		return nil, NewError(op, ErrNotFound, "no bucket %q", name)
 	}
 	return b, nil
 }
 
-func (fb fakeBuckets) createBucket(ctx context.Context, name string) (createAnswer, error) {
+func (fb fakeBuckets) CreateBucket(ctx context.Context, name string) (CreateAnswer, error) {
 	f := fb.f
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -83,15 +83,15 @@ func (fb fakeBuckets) createBucket(ctx context.Context, name string) (createAnsw
 	switch {
 	case b == nil:
 		f.buckets[name] = &fakeBucket{tags: map[string]string{}, objects: map[string]bool{}}
-		return answerCreated, nil
+		return AnswerCreated, nil
 	case b.creator == "":
-		return answerOwnedByYou, nil
+		return AnswerOwnedByYou, nil
 	default:
-		return answerExistsForAnother, nil
+		return AnswerExistsForAnother, nil
 	}
 }
 
-func (fb fakeBuckets) tags(ctx context.Context, name string) (map[string]string, bool, error) {
+func (fb fakeBuckets) Tags(ctx context.Context, name string) (map[string]string, bool, error) {
 	f := fb.f
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -105,7 +105,7 @@ func (fb fakeBuckets) tags(ctx context.Context, name string) (map[string]string,
 	return maps.Clone(b.tags), true, nil
 }
 
-func (fb fakeBuckets) putTags(ctx context.Context, name string, tags map[string]string) error {
+func (fb fakeBuckets) PutTags(ctx context.Context, name string, tags map[string]string) error {
 	f := fb.f
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -116,7 +116,7 @@ func (fb fakeBuckets) putTags(ctx context.Context, name string, tags map[string]
 	return err
 }
 
-func (fb fakeBuckets) listBuckets(ctx context.Context) ([]string, error) {
+func (fb fakeBuckets) ListBuckets(ctx context.Context) ([]string, error) {
 	f := fb.f
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -126,7 +126,7 @@ func (fb fakeBuckets) listBuckets(ctx context.Context) ([]string, error) {
 	return slices.Collect(maps.Keys(f.buckets)), nil
 }
 
-func (fb fakeBuckets) hasObjects(ctx context.Context, name string) (bool, error) {
+func (fb fakeBuckets) HasObjects(ctx context.Context, name string) (bool, error) {
 	f := fb.f
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -136,7 +136,7 @@ func (fb fakeBuckets) hasObjects(ctx context.Context, name string) (bool, error)
 
 // hasVersions: the Fake's buckets are unversioned, so each object is its
 // one version, as ListObjectVersions shows it in SeaweedFS.
-func (fb fakeBuckets) hasVersions(ctx context.Context, name string) (bool, error) {
+func (fb fakeBuckets) HasVersions(ctx context.Context, name string) (bool, error) {
 	f := fb.f
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -146,29 +146,29 @@ func (fb fakeBuckets) hasVersions(ctx context.Context, name string) (bool, error
 
 // uploads: the Fake holds no unfinished uploads; the fence denies listing
 // them, as SeaweedFS counts it as part of s3:PutObject.
-func (fb fakeBuckets) uploads(ctx context.Context, name string, limit int) ([]upload, error) {
+func (fb fakeBuckets) Uploads(ctx context.Context, name string, limit int) ([]Upload, error) {
 	f := fb.f
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	b, err := f.bucketLocked("ListMultipartUploads", name, false)
 	if err == nil && b.fenced {
-		err = newError("ListMultipartUploads", ErrAccessDenied, "bucket %q is fenced", name)
+		err = NewError("ListMultipartUploads", ErrAccessDenied, "bucket %q is fenced", name)
 	}
 	return nil, err
 }
 
-func (fb fakeBuckets) abortUpload(ctx context.Context, name string, u upload) error {
+func (fb fakeBuckets) AbortUpload(ctx context.Context, name string, u Upload) error {
 	f := fb.f
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, err := f.bucketLocked("AbortMultipartUpload", name, true); err != nil {
 		return err
 	}
-	return newError("AbortMultipartUpload", ErrNotFound, "no upload %q", u.ID)
+	return NewError("AbortMultipartUpload", ErrNotFound, "no upload %q", u.ID)
 }
 
 // putFence: the fence denies policy changes, its own renewal included.
-func (fb fakeBuckets) putFence(ctx context.Context, name string) error {
+func (fb fakeBuckets) PutFence(ctx context.Context, name string) error {
 	f := fb.f
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -177,13 +177,13 @@ func (fb fakeBuckets) putFence(ctx context.Context, name string) error {
 	case err != nil:
 		return err
 	case b.fenced:
-		return newError("PutBucketPolicy", ErrAccessDenied, "bucket %q is fenced", name)
+		return NewError("PutBucketPolicy", ErrAccessDenied, "bucket %q is fenced", name)
 	}
 	b.fenced = true
 	return nil
 }
 
-func (fb fakeBuckets) fenced(ctx context.Context, name string) (bool, error) {
+func (fb fakeBuckets) Fenced(ctx context.Context, name string) (bool, error) {
 	f := fb.f
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -194,7 +194,7 @@ func (fb fakeBuckets) fenced(ctx context.Context, name string) (bool, error) {
 	return b != nil && b.fenced, nil
 }
 
-func (fb fakeBuckets) probeWrite(ctx context.Context, name, key string) error {
+func (fb fakeBuckets) ProbeWrite(ctx context.Context, name, key string) error {
 	f := fb.f
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -203,13 +203,13 @@ func (fb fakeBuckets) probeWrite(ctx context.Context, name, key string) error {
 	case err != nil:
 		return err
 	case b.fenced:
-		return newError("PutObject", ErrAccessDenied, "bucket %q is fenced", name)
+		return NewError("PutObject", ErrAccessDenied, "bucket %q is fenced", name)
 	}
 	b.objects[key] = true
 	return nil
 }
 
-func (fb fakeBuckets) deleteObject(ctx context.Context, name, key string) error {
+func (fb fakeBuckets) DeleteObject(ctx context.Context, name, key string) error {
 	f := fb.f
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -221,7 +221,7 @@ func (fb fakeBuckets) deleteObject(ctx context.Context, name, key string) error 
 }
 
 // versions lists every object (see hasVersions) in one page.
-func (fb fakeBuckets) versions(ctx context.Context, name string, cursor *versionCursor) ([]objectVersion, *versionCursor, error) {
+func (fb fakeBuckets) Versions(ctx context.Context, name string, cursor *VersionCursor) ([]ObjectVersion, *VersionCursor, error) {
 	f := fb.f
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -229,14 +229,14 @@ func (fb fakeBuckets) versions(ctx context.Context, name string, cursor *version
 	if err != nil {
 		return nil, nil, err
 	}
-	var vs []objectVersion
+	var vs []ObjectVersion
 	for _, k := range slices.Sorted(maps.Keys(b.objects)) {
-		vs = append(vs, objectVersion{Key: k, VersionID: "null"})
+		vs = append(vs, ObjectVersion{Key: k, VersionID: "null"})
 	}
 	return vs, nil, nil
 }
 
-func (fb fakeBuckets) deleteVersions(ctx context.Context, name string, vs []objectVersion) error {
+func (fb fakeBuckets) DeleteVersions(ctx context.Context, name string, vs []ObjectVersion) error {
 	f := fb.f
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -251,7 +251,7 @@ func (fb fakeBuckets) deleteVersions(ctx context.Context, name string, vs []obje
 
 // folderLevel: the Fake keeps no folder entries of its own; folders are the
 // key prefixes up to a "/".
-func (fb fakeBuckets) folderLevel(ctx context.Context, name, prefix string) (keys, folders []string, err error) {
+func (fb fakeBuckets) FolderLevel(ctx context.Context, name, prefix string) (keys, folders []string, err error) {
 	f := fb.f
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -277,7 +277,7 @@ func (fb fakeBuckets) folderLevel(ctx context.Context, name, prefix string) (key
 
 // deleteBucket deletes the bucket with whatever it holds, as SeaweedFS does
 // by default, and takes away every user's permissions on it.
-func (fb fakeBuckets) deleteBucket(ctx context.Context, name string) error {
+func (fb fakeBuckets) DeleteBucket(ctx context.Context, name string) error {
 	f := fb.f
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -297,7 +297,7 @@ func (f *Fake) CheckAnonymousDenied(ctx context.Context) error {
 		return err
 	}
 	if f.anonymous {
-		return newError("anonymous ListBuckets", ErrAnonymousAllowed, "the fake store accepts unsigned requests")
+		return NewError("anonymous ListBuckets", ErrAnonymousAllowed, "the fake store accepts unsigned requests")
 	}
 	return nil
 }

@@ -16,11 +16,11 @@ import (
 // to change are the planner's, shared with the real paths.
 type fakeUsers struct{ f *Fake }
 
-func (fakeUsers) form() grantForm { return inlineGrant }
+func (fakeUsers) Form() Form { return InlineGrant }
 
 // probeKey: the Fake accepts an active key of the access's user, once the
 // probes SetKeyLag asked to refuse it are spent.
-func (b fakeUsers) probeKey(ctx context.Context, a Access) (bool, error) {
+func (b fakeUsers) ProbeKey(ctx context.Context, a Access) (bool, error) {
 	f := b.f
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -28,7 +28,7 @@ func (b fakeUsers) probeKey(ctx context.Context, a Access) (bool, error) {
 		return false, err
 	}
 	u := f.users[a.User]
-	if u == nil || !slices.ContainsFunc(u.keys, func(k keyInfo) bool { return k.id == a.AccessKeyID && k.active }) {
+	if u == nil || !slices.ContainsFunc(u.keys, func(k KeyInfo) bool { return k.Id == a.AccessKeyID && k.Active }) {
 		return false, nil
 	}
 	if f.keyLagLeft[a.AccessKeyID] > 0 {
@@ -48,52 +48,52 @@ func (f *Fake) SetKeyLag(n int) {
 
 // KeyAccepted implements Admin.
 func (f *Fake) KeyAccepted(ctx context.Context, a Access) (bool, error) {
-	return keyAccepted(ctx, fakeUsers{f}, a, f.prefix)
+	return KeyAccepted(ctx, fakeUsers{f}, a, f.prefix)
 }
 
-func (b fakeUsers) observe(ctx context.Context, name string, scope observeScope) (userObservation, error) {
+func (b fakeUsers) Observe(ctx context.Context, name string, scope Scope) (Observation, error) {
 	f := b.f
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.observeUserLocked(name, scope)
 }
 
-func (f *Fake) observeUserLocked(name string, scope observeScope) (userObservation, error) {
+func (f *Fake) observeUserLocked(name string, scope Scope) (Observation, error) {
 	if err := f.op("GetUser", false); err != nil {
-		return userObservation{}, err
+		return Observation{}, err
 	}
 	u := f.users[name]
 	if u == nil {
-		return userObservation{}, nil
+		return Observation{}, nil
 	}
-	if scope == scopeExists {
-		return userObservation{exists: true}, nil
+	if scope == ScopeExists {
+		return Observation{Exists: true}, nil
 	}
 	if err := f.op("ListAccessKeys", false); err != nil {
-		return userObservation{}, err
+		return Observation{}, err
 	}
-	return userObservation{
-		exists:   true,
-		keys:     slices.Clone(u.keys),
-		inline:   maps.Clone(u.inline),
-		attached: slices.Clone(u.attached),
-		groups:   slices.Clone(u.groups),
+	return Observation{
+		Exists:   true,
+		Keys:     slices.Clone(u.keys),
+		Inline:   maps.Clone(u.inline),
+		Attached: slices.Clone(u.attached),
+		Groups:   slices.Clone(u.groups),
 	}, nil
 }
 
-func (b fakeUsers) list(ctx context.Context, prefixes []string) (map[string]userObservation, error) {
+func (b fakeUsers) List(ctx context.Context, prefixes []string) (map[string]Observation, error) {
 	f := b.f
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.op("ListUsers", false); err != nil {
 		return nil, err
 	}
-	out := map[string]userObservation{}
+	out := map[string]Observation{}
 	for n := range f.users {
-		if !hasAnyPrefix(n, prefixes) {
+		if !HasAnyPrefix(n, prefixes) {
 			continue
 		}
-		obs, err := f.observeUserLocked(n, scopeAll)
+		obs, err := f.observeUserLocked(n, ScopeAll)
 		if err != nil {
 			return nil, err
 		}
@@ -104,69 +104,69 @@ func (b fakeUsers) list(ctx context.Context, prefixes []string) (map[string]user
 
 // fakeOps names each step as the IAM query API call that makes it, for
 // SetHook and the write count.
-var fakeOps = map[stepKind]string{
-	stepCreateUser: "CreateUser", stepPutGrant: "PutUserPolicy", stepDeleteInline: "DeleteUserPolicy",
-	stepDetach: "DetachUserPolicy", stepLeaveGroup: "RemoveUserFromGroup", stepCreateKey: "CreateAccessKey",
-	stepActivateKey: "UpdateAccessKey", stepDeleteKey: "DeleteAccessKey", stepDeleteUser: "DeleteUser",
+var fakeOps = map[StepKind]string{
+	StepCreateUser: "CreateUser", StepPutGrant: "PutUserPolicy", StepDeleteInline: "DeleteUserPolicy",
+	StepDetach: "DetachUserPolicy", StepLeaveGroup: "RemoveUserFromGroup", StepCreateKey: "CreateAccessKey",
+	StepActivateKey: "UpdateAccessKey", StepDeleteKey: "DeleteAccessKey", StepDeleteUser: "DeleteUser",
 }
 
-func (b fakeUsers) apply(ctx context.Context, s userStep) error {
+func (b fakeUsers) Apply(ctx context.Context, s Step) error {
 	f := b.f
-	op, ok := fakeOps[s.kind]
+	op, ok := fakeOps[s.Kind]
 	if !ok {
 		return fmt.Errorf("%w: step %s is not one of the IAM query API's", ErrInvalid, s)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	u := f.users[s.user]
+	u := f.users[s.User]
 	switch {
-	case s.kind == stepCreateUser && u != nil:
+	case s.Kind == StepCreateUser && u != nil:
 		return &Error{Op: op, Kind: ErrAlreadyExists, Code: "EntityAlreadyExists", Status: 409, Err: errors.New("user exists")}
-	case s.kind != stepCreateUser && u == nil:
-		return &Error{Op: op, Kind: ErrNotFound, Code: "NoSuchEntity", Status: 404, Err: fmt.Errorf("user %q", s.user)}
+	case s.Kind != StepCreateUser && u == nil:
+		return &Error{Op: op, Kind: ErrNotFound, Code: "NoSuchEntity", Status: 404, Err: fmt.Errorf("user %q", s.User)}
 	}
-	if s.kind == stepCreateKey {
-		if err := f.keyFreeLocked(s.key.accessKey); err != nil {
+	if s.Kind == StepCreateKey {
+		if err := f.keyFreeLocked(s.Key.AccessKey); err != nil {
 			return err
 		}
 	}
 	if err := f.op(op, true); err != nil {
 		return err
 	}
-	switch s.kind {
-	case stepCreateUser:
-		f.users[s.user] = f.newUserLocked(s.user)
-	case stepPutGrant:
-		u.inline[PolicyName] = s.doc
+	switch s.Kind {
+	case StepCreateUser:
+		f.users[s.User] = f.newUserLocked(s.User)
+	case StepPutGrant:
+		u.inline[PolicyName] = s.Doc
 		u.lapsed = false
-	case stepDeleteInline:
-		delete(u.inline, s.name)
-	case stepDetach:
-		u.attached = slices.DeleteFunc(u.attached, func(arn string) bool { return arn == s.name })
-	case stepLeaveGroup:
-		u.groups = slices.DeleteFunc(u.groups, func(g string) bool { return g == s.name })
-	case stepCreateKey:
-		u.keys = append(u.keys, keyInfo{id: s.key.accessKey, active: true})
+	case StepDeleteInline:
+		delete(u.inline, s.Name)
+	case StepDetach:
+		u.attached = slices.DeleteFunc(u.attached, func(arn string) bool { return arn == s.Name })
+	case StepLeaveGroup:
+		u.groups = slices.DeleteFunc(u.groups, func(g string) bool { return g == s.Name })
+	case StepCreateKey:
+		u.keys = append(u.keys, KeyInfo{Id: s.Key.AccessKey, Active: true})
 		if f.keyLag > 0 {
-			f.keyLagLeft[s.key.accessKey] = f.keyLag
+			f.keyLagLeft[s.Key.AccessKey] = f.keyLag
 		}
-	case stepActivateKey:
+	case StepActivateKey:
 		for i := range u.keys {
-			if u.keys[i].id == s.name {
-				u.keys[i].active = true
+			if u.keys[i].Id == s.Name {
+				u.keys[i].Active = true
 			}
 		}
-	case stepDeleteKey:
-		u.keys = slices.DeleteFunc(u.keys, func(k keyInfo) bool { return k.id == s.name })
-	case stepDeleteUser:
-		f.removeUserLocked(s.user)
+	case StepDeleteKey:
+		u.keys = slices.DeleteFunc(u.keys, func(k KeyInfo) bool { return k.Id == s.Name })
+	case StepDeleteUser:
+		f.removeUserLocked(s.User)
 	}
 	return nil
 }
 
 // ObserveUser implements Admin.
 func (f *Fake) ObserveUser(ctx context.Context, name string) (UserState, error) {
-	return observeUserState(ctx, fakeUsers{f}, name, f.prefix)
+	return ObserveUser(ctx, fakeUsers{f}, name, f.prefix)
 }
 
 // fakeKeyWait is how long the Fake's EnsureAccess waits for a lagging key
@@ -175,34 +175,34 @@ const fakeKeyWait = 50 * time.Millisecond
 
 // EnsureAccess implements Admin with the planner the SeaweedFS client uses.
 func (f *Fake) EnsureAccess(ctx context.Context, a Access) (changed bool, err error) {
-	if err := validateAccess(a, f.prefix); err != nil {
+	if err := ValidateAccess(a, f.prefix); err != nil {
 		return false, err
 	}
-	unlock, err := f.userLocks.lock(ctx, a.User)
+	unlock, err := f.userLocks.Lock(ctx, a.User)
 	if err != nil {
 		return false, err
 	}
 	defer unlock()
-	if err := checkGrantBucket(ctx, f.bucketEngine(), a); err != nil {
+	if err := CheckGrantBucket(ctx, f.bucketEngine(), a); err != nil {
 		return false, err
 	}
-	return ensureAccess(ctx, fakeUsers{f}, a, f.prefix, fakeKeyWait)
+	return EnsureAccess(ctx, fakeUsers{f}, a, f.prefix, fakeKeyWait)
 }
 
 // DeleteUser implements Admin.
 func (f *Fake) DeleteUser(ctx context.Context, name, prefix string) error {
-	if err := validateUserName(name, prefixOr(prefix, f.prefix)); err != nil {
+	if err := ValidateUserName(name, PrefixOr(prefix, f.prefix)); err != nil {
 		return err
 	}
-	unlock, err := f.userLocks.lock(ctx, name)
+	unlock, err := f.userLocks.Lock(ctx, name)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	return deleteUser(ctx, fakeUsers{f}, name)
+	return DeleteUser(ctx, fakeUsers{f}, name)
 }
 
 // ListOwnedUsers implements Admin.
 func (f *Fake) ListOwnedUsers(ctx context.Context, extraPrefixes ...string) ([]UserState, error) {
-	return listUsers(ctx, fakeUsers{f}, f.prefix, extraPrefixes)
+	return ListUsers(ctx, fakeUsers{f}, f.prefix, extraPrefixes)
 }

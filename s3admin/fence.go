@@ -13,11 +13,11 @@ var fenceActions = []string{
 }
 
 // fencePolicy is a bucket policy denying fenceActions to everybody.
-func fencePolicy(bucket string) string {
+func FencePolicy(bucket string) string {
 	doc, _ := json.Marshal(map[string]any{
 		"Version": "2012-10-17",
 		"Statement": []map[string]any{{
-			"Sid":       fenceSid,
+			"Sid":       FenceSid,
 			"Effect":    "Deny",
 			"Principal": "*",
 			"Action":    fenceActions,
@@ -28,7 +28,7 @@ func fencePolicy(bucket string) string {
 }
 
 // fenceSid names the fence's statement.
-const fenceSid = "cosi-seaweedfs-deleting"
+const FenceSid = "cosi-seaweedfs-deleting"
 
 // fenceProbeKey is the key the fence is tested with.
 const fenceProbeKey = "cosi-seaweedfs-fence-probe"
@@ -49,8 +49,8 @@ const fenceProbeKey = "cosi-seaweedfs-fence-probe"
 // SeaweedFS applies a new bucket policy asynchronously, so the fence is
 // proven with a write of the admin's own that must be refused before it is
 // trusted.
-func (e *bucketEngine) fence(ctx context.Context, name string) error {
-	err := e.be.putFence(ctx, name)
+func (e *Buckets) Fence(ctx context.Context, name string) error {
+	err := e.Be.PutFence(ctx, name)
 	if errors.Is(err, ErrAccessDenied) {
 		// Refused: our own fence is already in place (it denies policy
 		// changes to everybody), checked below like a new one.
@@ -59,20 +59,20 @@ func (e *bucketEngine) fence(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	held, err := settle(ctx, "PutBucketPolicy", e.settle.fence, func() (bool, error) {
-		err := e.be.probeWrite(ctx, name, fenceProbeKey)
+	held, err := Settle(ctx, "PutBucketPolicy", e.Settle.Fence, func() (bool, error) {
+		err := e.Be.ProbeWrite(ctx, name, fenceProbeKey)
 		switch {
 		case errors.Is(err, ErrAccessDenied):
 			return true, nil
 		case err == nil:
 			// Not in force yet: remove the probe and try again.
-			return false, e.be.deleteObject(ctx, name, fenceProbeKey)
+			return false, e.Be.DeleteObject(ctx, name, fenceProbeKey)
 		default:
 			return false, err
 		}
 	})
 	if err == nil && !held {
-		err = newError("PutBucketPolicy", ErrTransient, "the write fence of bucket %q is not in force yet", name)
+		err = NewError("PutBucketPolicy", ErrTransient, "the write fence of bucket %q is not in force yet", name)
 	}
 	return err
 }

@@ -68,7 +68,7 @@ func classifyGRPC(op string, err error) error {
 	e := &Error{Op: op, Err: err}
 	st, ok := status.FromError(err)
 	if !ok {
-		e.Kind = kindOf(err, "", 0)
+		e.Kind = KindOf(err, "", 0)
 		return e
 	}
 	e.Code = st.Code().String()
@@ -94,72 +94,72 @@ func classifyGRPC(op string, err error) error {
 	return e
 }
 
-func (id identity) encode() []byte {
-	b := appendString(nil, 1, id.name)
-	for _, c := range id.credentials {
+func (id Identity) encode() []byte {
+	b := appendString(nil, 1, id.Name)
+	for _, c := range id.Credentials {
 		var cb []byte
-		cb = appendString(cb, 1, c.accessKey)
-		cb = appendString(cb, 2, c.secretKey)
-		cb = appendString(cb, 3, c.status)
+		cb = appendString(cb, 1, c.AccessKey)
+		cb = appendString(cb, 2, c.SecretKey)
+		cb = appendString(cb, 3, c.Status)
 		b = protowire.AppendTag(b, 2, protowire.BytesType)
 		b = protowire.AppendBytes(b, cb)
 	}
-	for _, a := range id.actions {
+	for _, a := range id.Actions {
 		b = appendString(b, 3, a)
 	}
-	if id.disabled {
+	if id.Disabled {
 		b = protowire.AppendTag(b, 5, protowire.VarintType)
 		b = protowire.AppendVarint(b, 1)
 	}
-	for _, s := range id.serviceAccounts {
+	for _, s := range id.ServiceAccounts {
 		b = appendString(b, 6, s)
 	}
-	for _, p := range id.policyNames {
+	for _, p := range id.PolicyNames {
 		b = appendString(b, 7, p)
 	}
-	return append(b, id.others...)
+	return append(b, id.Others...)
 }
 
-func decodeIdentity(msg []byte) (identity, error) {
-	var id identity
+func decodeIdentity(msg []byte) (Identity, error) {
+	var id Identity
 	err := eachField(msg, func(num protowire.Number, typ protowire.Type, v []byte, raw []byte) error {
 		switch {
 		case num == 1 && typ == protowire.BytesType:
-			id.name = string(v)
+			id.Name = string(v)
 		case num == 2 && typ == protowire.BytesType:
-			var c credential
+			var c Credential
 			err := eachField(v, func(num protowire.Number, typ protowire.Type, v []byte, _ []byte) error {
 				if typ != protowire.BytesType {
 					return nil
 				}
 				switch num {
 				case 1:
-					c.accessKey = string(v)
+					c.AccessKey = string(v)
 				case 2:
-					c.secretKey = string(v)
+					c.SecretKey = string(v)
 				case 3:
-					c.status = string(v)
+					c.Status = string(v)
 				}
 				return nil
 			})
 			if err != nil {
 				return err
 			}
-			id.credentials = append(id.credentials, c)
+			id.Credentials = append(id.Credentials, c)
 		case num == 3 && typ == protowire.BytesType:
-			id.actions = append(id.actions, string(v))
+			id.Actions = append(id.Actions, string(v))
 		case num == 5 && typ == protowire.VarintType:
 			n, _ := protowire.ConsumeVarint(v)
-			id.disabled = n != 0
+			id.Disabled = n != 0
 		case num == 6 && typ == protowire.BytesType:
-			id.serviceAccounts = append(id.serviceAccounts, string(v))
+			id.ServiceAccounts = append(id.ServiceAccounts, string(v))
 		case num == 7 && typ == protowire.BytesType:
-			id.policyNames = append(id.policyNames, string(v))
+			id.PolicyNames = append(id.PolicyNames, string(v))
 		case num == 8:
 			// is_static: loaded from a configuration file, never ours to
 			// change; not written back.
 		default:
-			id.others = append(id.others, raw...)
+			id.Others = append(id.Others, raw...)
 		}
 		return nil
 	})
@@ -174,7 +174,7 @@ type group struct {
 
 // configuration is an iam_pb.S3ApiConfiguration: every identity and group.
 type configuration struct {
-	identities []identity
+	identities []Identity
 	groups     []group
 }
 
@@ -222,26 +222,26 @@ func (f *filer) GetConfiguration(ctx context.Context) (configuration, error) {
 }
 
 // GetUser returns the identity; ErrNotFound if there is none.
-func (f *filer) GetUser(ctx context.Context, name string) (identity, error) {
+func (f *filer) GetUser(ctx context.Context, name string) (Identity, error) {
 	resp, err := f.invoke(ctx, iamService+"GetUser", appendString(nil, 1, name))
 	if err != nil {
-		return identity{}, err
+		return Identity{}, err
 	}
 	return decodeIdentity(bytesOf(resp, 1))
 }
 
 // GetUserByAccessKey returns the identity holding the key; ErrNotFound if
 // none does.
-func (f *filer) GetUserByAccessKey(ctx context.Context, accessKey string) (identity, error) {
+func (f *filer) GetUserByAccessKey(ctx context.Context, accessKey string) (Identity, error) {
 	resp, err := f.invoke(ctx, iamService+"GetUserByAccessKey", appendString(nil, 1, accessKey))
 	if err != nil {
-		return identity{}, err
+		return Identity{}, err
 	}
 	return decodeIdentity(bytesOf(resp, 1))
 }
 
 // CreateUser stores a new identity; ErrAlreadyExists if the name is taken.
-func (f *filer) CreateUser(ctx context.Context, id identity) error {
+func (f *filer) CreateUser(ctx context.Context, id Identity) error {
 	req := protowire.AppendTag(nil, 1, protowire.BytesType)
 	req = protowire.AppendBytes(req, id.encode())
 	_, err := f.invoke(ctx, iamService+"CreateUser", req)
@@ -249,8 +249,8 @@ func (f *filer) CreateUser(ctx context.Context, id identity) error {
 }
 
 // UpdateUser replaces the stored identity of id.name in one write.
-func (f *filer) UpdateUser(ctx context.Context, id identity) error {
-	req := appendString(nil, 1, id.name)
+func (f *filer) UpdateUser(ctx context.Context, id Identity) error {
+	req := appendString(nil, 1, id.Name)
 	req = protowire.AppendTag(req, 2, protowire.BytesType)
 	req = protowire.AppendBytes(req, id.encode())
 	_, err := f.invoke(ctx, iamService+"UpdateUser", req)

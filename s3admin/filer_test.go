@@ -31,7 +31,7 @@ func TestFilerPathMovesAnAccessWithoutBreakingItsKey(t *testing.T) {
 	e.bd.putObject(t, b, "seed")
 	var accesses []Access
 	for _, m := range []Mode{ModeReadWrite, ModeReadOnly, ModeWriteOnly} {
-		a := e.access(t, e.user(string(m)), b, m)
+		a := e.access(t, e.User(string(m)), b, m)
 		ensure(t, e, a)
 		accesses = append(accesses, a)
 	}
@@ -77,10 +77,10 @@ func TestFilerPathMovesAnAccessWithoutBreakingItsKey(t *testing.T) {
 		if !changed {
 			t.Fatalf("%s: the move reported no change", a.Mode)
 		}
-		obs, err := filerAdmin.observeFilerUser(ctx, a.User, scopeAll)
+		obs, err := filerAdmin.observeFilerUser(ctx, a.User, ScopeAll)
 		mustNil(t, "observe", err)
-		if !obs.converged(a, e.prefix) || !obs.hasAccessPolicy || len(obs.inline) > 1 {
-			t.Fatalf("%s after the move: inline %v, managed %t, converged %t", a.Mode, obs.inline, obs.hasAccessPolicy, obs.converged(a, e.prefix))
+		if !obs.Converged(a, e.prefix) || !obs.HasAccessPolicy || len(obs.Inline) > 1 {
+			t.Fatalf("%s after the move: inline %v, managed %t, converged %t", a.Mode, obs.Inline, obs.HasAccessPolicy, obs.Converged(a, e.prefix))
 		}
 	}
 	// Let the prober run on past the S3 gateway's reloads after the last
@@ -116,10 +116,10 @@ func TestFilerPathMovesAnAccessWithoutBreakingItsKey(t *testing.T) {
 	rw.Mode = ModeReadOnly
 	_, err := filerAdmin.EnsureAccess(ctx, rw)
 	mustNil(t, "EnsureAccess read-only", err)
-	obs, err := filerAdmin.observeFilerUser(ctx, rw.User, scopeAll)
+	obs, err := filerAdmin.observeFilerUser(ctx, rw.User, ScopeAll)
 	mustNil(t, "observe", err)
-	if len(obs.inline) != 0 || !obs.converged(rw, e.prefix) {
-		t.Fatalf("after the change: inline %v, converged %t", obs.inline, obs.converged(rw, e.prefix))
+	if len(obs.Inline) != 0 || !obs.Converged(rw, e.prefix) {
+		t.Fatalf("after the change: inline %v, converged %t", obs.Inline, obs.Converged(rw, e.prefix))
 	}
 	o := s3ops{t: t, c: userS3(rw), ctx: ctx, bucket: b}
 	s3check.RequireDenied(t, "PutObject after read-write became read-only", o.put("late"))
@@ -137,10 +137,10 @@ func TestIdentityActionsLetObjectWritersChangeTheBucketPolicy(t *testing.T) {
 	ctx := testCtx(t)
 	b := e.bucket("b")
 	createBucket(t, e, b)
-	a := e.access(t, e.user("actions"), b, ModeReadWrite)
-	err := e.admin.(*SeaweedFS).filer.CreateUser(ctx, identity{name: a.User,
-		credentials: []credential{{accessKey: a.AccessKeyID, secretKey: a.SecretAccessKey, status: "Active"}},
-		actions:     []string{"Read:" + b, "List:" + b, "Write:" + b + "/*"}})
+	a := e.access(t, e.User("actions"), b, ModeReadWrite)
+	err := e.admin.(*SeaweedFS).filer.CreateUser(ctx, Identity{Name: a.User,
+		Credentials: []Credential{{AccessKey: a.AccessKeyID, SecretKey: a.SecretAccessKey, Status: "Active"}},
+		Actions:     []string{"Read:" + b, "List:" + b, "Write:" + b + "/*"}})
 	mustNil(t, "CreateUser with identity actions", err)
 	c := userS3(a)
 	o := s3ops{t: t, c: c, ctx: ctx, bucket: b}

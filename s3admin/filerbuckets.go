@@ -16,7 +16,7 @@ import (
 // would make a resync cost a request per bucket of the whole store. The
 // listing says where to look, never what is owned: ownership is still
 // decided by the creator's answer to a create request (see createAnswer).
-func (b s3Buckets) allBucketTags(ctx context.Context) (map[string]map[string]string, bool, error) {
+func (b s3Buckets) AllBucketTags(ctx context.Context) (map[string]map[string]string, bool, error) {
 	if b.c.filer == nil {
 		return nil, false, nil
 	}

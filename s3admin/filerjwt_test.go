@@ -156,7 +156,7 @@ func requireRefusedAndUnchanged(t *testing.T, client, observer *SeaweedFS, a Acc
 	if u.Exists {
 		t.Errorf("the refused client created user %s", a.User)
 	}
-	if _, err := observer.filer.GetPolicy(ctx, accessPolicyName(a.User)); !errors.Is(err, ErrNotFound) {
+	if _, err := observer.filer.GetPolicy(ctx, AccessPolicyName(a.User)); !errors.Is(err, ErrNotFound) {
 		t.Errorf("the refused client's policy: %v, want ErrNotFound", err)
 	}
 }

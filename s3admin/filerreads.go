@@ -34,7 +34,7 @@ func newFilerReads(c *SeaweedFS) *filerReads {
 // every identity anyway).
 func (c *SeaweedFS) keyHolders(ctx context.Context, keys []string) (map[string]string, error) {
 	if len(keys) == 1 {
-		holder, err := read(ctx, c, "IAMGetUserByAccessKey", func(ctx context.Context) (identity, error) {
+		holder, err := read(ctx, c, "IAMGetUserByAccessKey", func(ctx context.Context) (Identity, error) {
 			return c.filer.GetUserByAccessKey(ctx, keys[0])
 		})
 		switch {
@@ -43,7 +43,7 @@ func (c *SeaweedFS) keyHolders(ctx context.Context, keys []string) (map[string]s
 		case err != nil:
 			return nil, err
 		}
-		return map[string]string{keys[0]: holder.name}, nil
+		return map[string]string{keys[0]: holder.Name}, nil
 	}
 	cfg, err := read(ctx, c, "IAMGetConfiguration", func(ctx context.Context) (configuration, error) {
 		return c.filer.GetConfiguration(ctx)
@@ -57,9 +57,9 @@ func (c *SeaweedFS) keyHolders(ctx context.Context, keys []string) (map[string]s
 	}
 	out := map[string]string{}
 	for _, id := range cfg.identities {
-		for _, cr := range id.credentials {
-			if want[cr.accessKey] {
-				out[cr.accessKey] = id.name
+		for _, cr := range id.Credentials {
+			if want[cr.AccessKey] {
+				out[cr.AccessKey] = id.Name
 			}
 		}
 	}

@@ -57,7 +57,7 @@ func (c *SeaweedFS) CheckFiler(ctx context.Context) error {
 		return nil
 	}
 	_, err := read(ctx, c, "IAMGetPolicy", func(ctx context.Context) (string, error) {
-		return c.filer.GetPolicy(ctx, accessPolicyName("cosi-probe"))
+		return c.filer.GetPolicy(ctx, AccessPolicyName("cosi-probe"))
 	})
 	if errors.Is(err, ErrNotFound) {
 		return nil
@@ -107,7 +107,7 @@ func ProbeFilerSecurity(ctx context.Context, addr string, timeout time.Duration)
 	defer f.Close()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	_, err = f.GetPolicy(ctx, accessPolicyName("cosi-probe"))
+	_, err = f.GetPolicy(ctx, AccessPolicyName("cosi-probe"))
 	switch {
 	case err == nil, errors.Is(err, ErrNotFound), errors.Is(err, ErrInvalid):
 		// An answer of the IAM service itself: the connection carried it.

@@ -45,10 +45,10 @@ const (
 // every identity from what they read before (a concurrent gRPC write could
 // be overwritten, or a new user's file deleted).
 func (c *SeaweedFS) filerMutate(ctx context.Context, op string, fn func(context.Context) error) error {
-	if err := c.iamWrite.rlock(ctx); err != nil {
+	if err := c.iamWrite.Rlock(ctx); err != nil {
 		return &Error{Op: op, Kind: ErrTransient, Err: err}
 	}
-	defer c.iamWrite.runlock()
+	defer c.iamWrite.Runlock()
 	c.writes.Add(1)
 	return mutation(op, func() error { return c.call(ctx, op, fn) })
 }
@@ -68,7 +68,7 @@ func (c *SeaweedFS) inlinePolicies(ctx context.Context) (map[string]map[string]s
 	}
 	var f file
 	if err := json.Unmarshal(content, &f); err != nil {
-		return nil, newError("FilerReadPolicies", ErrTransient, "%s/%s is not the policies file this client reads: %w", iamDir, iamPoliciesFile, err)
+		return nil, NewError("FilerReadPolicies", ErrTransient, "%s/%s is not the policies file this client reads: %w", iamDir, iamPoliciesFile, err)
 	}
 	out := make(map[string]map[string]string, len(f.Inline))
 	for user, docs := range f.Inline {
@@ -100,7 +100,7 @@ func (c *SeaweedFS) groupsOf(ctx context.Context) (map[string][]string, error) {
 			Members []string `json:"members"`
 		}
 		if err := json.Unmarshal(content, &g); err != nil {
-			return nil, newError("FilerReadGroups", ErrTransient, "group file %s/%s is not the form this client reads: %w", iamGroupsDir, name, err)
+			return nil, NewError("FilerReadGroups", ErrTransient, "group file %s/%s is not the form this client reads: %w", iamGroupsDir, name, err)
 		}
 		groups = append(groups, group{name: g.Name, members: g.Members})
 	}
@@ -120,33 +120,33 @@ func membership(groups []group) map[string][]string {
 // observeFilerUser reads the user's identity, its access policy, its
 // inline policies and its groups, as far as scope asks (see observeScope):
 // four reads, whatever the number of users.
-func (c *SeaweedFS) observeFilerUser(ctx context.Context, name string, scope observeScope) (userObservation, error) {
-	id, err := read(ctx, c, "IAMGetUser", func(ctx context.Context) (identity, error) { return c.filer.GetUser(ctx, name) })
-	obs := userObservation{viaFiler: true, inline: map[string]string{}}
+func (c *SeaweedFS) observeFilerUser(ctx context.Context, name string, scope Scope) (Observation, error) {
+	id, err := read(ctx, c, "IAMGetUser", func(ctx context.Context) (Identity, error) { return c.filer.GetUser(ctx, name) })
+	obs := Observation{ViaFiler: true, Inline: map[string]string{}}
 	switch {
 	case errors.Is(err, ErrNotFound):
-		if scope != scopeAll {
+		if scope != ScopeAll {
 			return obs, nil
 		}
 	case err != nil:
 		return obs, err
 	default:
-		obs = fromIdentity(id)
-		if scope == scopeExists {
+		obs = FromIdentity(id)
+		if scope == ScopeExists {
 			return obs, nil
 		}
 	}
 	doc, err := read(ctx, c, "IAMGetPolicy", func(ctx context.Context) (string, error) {
-		return c.filer.GetPolicy(ctx, accessPolicyName(name))
+		return c.filer.GetPolicy(ctx, AccessPolicyName(name))
 	})
 	switch {
 	case errors.Is(err, ErrNotFound):
 	case err != nil:
 		return obs, err
 	default:
-		obs.accessPolicy, obs.hasAccessPolicy = doc, true
+		obs.AccessPolicy, obs.HasAccessPolicy = doc, true
 	}
-	if !obs.exists {
+	if !obs.Exists {
 		return obs, nil
 	}
 	inline, err := c.filerReads.inline.get(ctx, name)
@@ -154,9 +154,9 @@ func (c *SeaweedFS) observeFilerUser(ctx context.Context, name string, scope obs
 		return obs, err
 	}
 	for p, d := range inline {
-		obs.inline[p] = d
+		obs.Inline[p] = d
 	}
-	if obs.groups, err = c.filerReads.groups.get(ctx, name); err != nil {
+	if obs.Groups, err = c.filerReads.groups.get(ctx, name); err != nil {
 		return obs, err
 	}
 	return obs, nil
@@ -168,19 +168,19 @@ func (c *SeaweedFS) observeFilerUser(ctx context.Context, name string, scope obs
 // membership, which only the IAM query API reaches, are removed through it.
 type filerUsers struct{ c *SeaweedFS }
 
-func (filerUsers) form() grantForm { return managedGrant }
+func (filerUsers) Form() Form { return ManagedGrant }
 
-func (b filerUsers) observe(ctx context.Context, name string, scope observeScope) (userObservation, error) {
+func (b filerUsers) Observe(ctx context.Context, name string, scope Scope) (Observation, error) {
 	return b.c.observeFilerUser(ctx, name, scope)
 }
 
-func (b filerUsers) probeKey(ctx context.Context, a Access) (bool, error) {
-	return b.c.probeKey(ctx, a)
+func (b filerUsers) ProbeKey(ctx context.Context, a Access) (bool, error) {
+	return b.c.ProbeKey(ctx, a)
 }
 
 // list observes every user carrying one of prefixes in three reads: the
 // whole configuration, every managed policy, the inline policies.
-func (b filerUsers) list(ctx context.Context, prefixes []string) (map[string]userObservation, error) {
+func (b filerUsers) List(ctx context.Context, prefixes []string) (map[string]Observation, error) {
 	c := b.c
 	cfg, err := read(ctx, c, "IAMGetConfiguration", func(ctx context.Context) (configuration, error) {
 		return c.filer.GetConfiguration(ctx)
@@ -199,51 +199,51 @@ func (b filerUsers) list(ctx context.Context, prefixes []string) (map[string]use
 		return nil, err
 	}
 	groups := membership(cfg.groups)
-	out := map[string]userObservation{}
+	out := map[string]Observation{}
 	for _, id := range cfg.identities {
-		if _, seen := out[id.name]; seen || !hasAnyPrefix(id.name, prefixes) {
+		if _, seen := out[id.Name]; seen || !HasAnyPrefix(id.Name, prefixes) {
 			continue
 		}
-		obs := fromIdentity(id)
-		obs.accessPolicy, obs.hasAccessPolicy = policies[accessPolicyName(id.name)]
-		for p, d := range inline[id.name] {
-			obs.inline[p] = d
+		obs := FromIdentity(id)
+		obs.AccessPolicy, obs.HasAccessPolicy = policies[AccessPolicyName(id.Name)]
+		for p, d := range inline[id.Name] {
+			obs.Inline[p] = d
 		}
-		obs.groups = groups[id.name]
-		out[id.name] = obs
+		obs.Groups = groups[id.Name]
+		out[id.Name] = obs
 	}
 	return out, nil
 }
 
-func (b filerUsers) apply(ctx context.Context, s userStep) error {
+func (b filerUsers) Apply(ctx context.Context, s Step) error {
 	c := b.c
-	switch s.kind {
-	case stepPutGrant:
+	switch s.Kind {
+	case StepPutGrant:
 		return c.filerMutate(ctx, "IAMPutPolicy", func(ctx context.Context) error {
-			return c.filer.PutPolicy(ctx, accessPolicyName(s.user), s.doc)
+			return c.filer.PutPolicy(ctx, AccessPolicyName(s.User), s.Doc)
 		})
-	case stepCheckKeyFree:
-		holder, err := c.filerReads.holders.get(ctx, s.name)
+	case StepCheckKeyFree:
+		holder, err := c.filerReads.holders.get(ctx, s.Name)
 		switch {
 		case err != nil:
 			return err
-		case holder != "" && holder != s.user:
-			return newError("IAMCreateUser", ErrAlreadyExists, "access key id %s is in use by another identity", s.name)
+		case holder != "" && holder != s.User:
+			return NewError("IAMCreateUser", ErrAlreadyExists, "access key id %s is in use by another identity", s.Name)
 		}
 		return nil
-	case stepWriteIdentity:
-		if s.create {
-			return c.filerMutate(ctx, "IAMCreateUser", func(ctx context.Context) error { return c.filer.CreateUser(ctx, s.identity) })
+	case StepWriteIdentity:
+		if s.Create {
+			return c.filerMutate(ctx, "IAMCreateUser", func(ctx context.Context) error { return c.filer.CreateUser(ctx, s.Identity) })
 		}
-		return c.filerMutate(ctx, "IAMUpdateUser", func(ctx context.Context) error { return c.filer.UpdateUser(ctx, s.identity) })
-	case stepDeleteInline:
-		return c.deleteUserPolicy(ctx, s.user, s.name)
-	case stepLeaveGroup:
-		return c.removeFromGroup(ctx, s.user, s.name)
-	case stepDeleteGrant:
-		return c.filerMutate(ctx, "IAMDeletePolicy", func(ctx context.Context) error { return c.filer.DeletePolicy(ctx, s.name) })
-	case stepDeleteUser:
-		return c.filerMutate(ctx, "IAMDeleteUser", func(ctx context.Context) error { return c.filer.DeleteUser(ctx, s.user) })
+		return c.filerMutate(ctx, "IAMUpdateUser", func(ctx context.Context) error { return c.filer.UpdateUser(ctx, s.Identity) })
+	case StepDeleteInline:
+		return c.deleteUserPolicy(ctx, s.User, s.Name)
+	case StepLeaveGroup:
+		return c.removeFromGroup(ctx, s.User, s.Name)
+	case StepDeleteGrant:
+		return c.filerMutate(ctx, "IAMDeletePolicy", func(ctx context.Context) error { return c.filer.DeletePolicy(ctx, s.Name) })
+	case StepDeleteUser:
+		return c.filerMutate(ctx, "IAMDeleteUser", func(ctx context.Context) error { return c.filer.DeleteUser(ctx, s.User) })
 	}
 	return fmt.Errorf("%w: step %s is not one of the filer IAM service's", ErrInvalid, s)
 }

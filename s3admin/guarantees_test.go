@@ -91,7 +91,7 @@ func testForeignObjectsAreNeverModified(t *testing.T, e *env) {
 		mustIs(t, "DeleteBucket purge "+bk, e.admin.DeleteBucket(ctx, bk, e.own, true), ErrNotOwned)
 		_, err := e.admin.ObserveBucket(ctx, bk, e.own)
 		mustNil(t, "ObserveBucket", err)
-		_, err = e.admin.EnsureAccess(ctx, e.access(t, e.user("x"), bk, ModeReadWrite))
+		_, err = e.admin.EnsureAccess(ctx, e.access(t, e.User("x"), bk, ModeReadWrite))
 		mustIs(t, "EnsureAccess on "+bk, err, ErrNotOwned)
 	}
 	for _, u := range []string{fu, otherPrefixUser} {
@@ -102,7 +102,7 @@ func testForeignObjectsAreNeverModified(t *testing.T, e *env) {
 		mustNil(t, "ObserveUser", err)
 	}
 	// The foreign user's key, supplied for an owned user, is refused.
-	steal := e.access(t, e.user("steal"), ownB, ModeReadOnly)
+	steal := e.access(t, e.User("steal"), ownB, ModeReadOnly)
 	steal.AccessKeyID = fuKey
 	_, err := e.admin.EnsureAccess(ctx, steal)
 	mustIs(t, "EnsureAccess with the foreign user's key id", err, ErrAlreadyExists)
@@ -134,7 +134,7 @@ func testConcurrentEnsureAccess(t *testing.T, e *env) {
 	const n = 20
 	accesses := make([]Access, n)
 	for i := range accesses {
-		accesses[i] = e.access(t, e.user(fmt.Sprintf("u%02d", i)), b, []Mode{ModeReadWrite, ModeReadOnly, ModeWriteOnly}[i%3])
+		accesses[i] = e.access(t, e.User(fmt.Sprintf("u%02d", i)), b, []Mode{ModeReadWrite, ModeReadOnly, ModeWriteOnly}[i%3])
 	}
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -187,7 +187,7 @@ func TestDeleteFence(t *testing.T) {
 		b := e.bucket("f")
 		createBucket(t, e, b)
 		e.bd.putObject(t, b, "kept")
-		mustNil(t, "fence", bd.admin.fence(ctx, b))
+		mustNil(t, "fence", bd.admin.Fence(ctx, b))
 		s3check.RequireDenied(t, "tenant PutObject", s3check.Put(ctx, tenant, b, "late", "x"))
 		s3check.RequireDenied(t, "admin PutObject", s3check.Put(ctx, bd.raw.s3, b, "late", "x"))
 		_, err := tenant.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(b), Key: aws.String("mp")})
@@ -202,7 +202,7 @@ func TestDeleteFence(t *testing.T) {
 			t.Fatalf("read in a fenced bucket: %q, %v", body, err)
 		}
 		mustIs(t, "DeleteBucket of the fenced, non-empty bucket", e.admin.DeleteBucket(ctx, b, e.own, false), ErrNotEmpty)
-		mustNil(t, "fence again", bd.admin.fence(ctx, b))
+		mustNil(t, "fence again", bd.admin.Fence(ctx, b))
 		mustNil(t, "DeleteObject", s3check.Delete(ctx, bd.raw.s3, b, "kept"))
 		mustNil(t, "DeleteBucket", e.admin.DeleteBucket(ctx, b, e.own, false))
 		if st := observeBucket(t, e, b); st.Exists {
@@ -217,7 +217,7 @@ func TestDeleteFence(t *testing.T) {
 		b := e.bucket("p")
 		createBucket(t, e, b)
 		e.bd.putObject(t, b, "purged")
-		mustNil(t, "fence", bd.admin.fence(ctx, b))
+		mustNil(t, "fence", bd.admin.Fence(ctx, b))
 		mustNil(t, "DeleteBucket with purge", e.admin.DeleteBucket(ctx, b, e.own, true))
 		if st := observeBucket(t, e, b); st.Exists {
 			t.Fatal("bucket still exists")

@@ -67,7 +67,7 @@ func (o s3ops) get(key string) error {
 	return err
 }
 
-func (o s3ops) list() error {
+func (o s3ops) List() error {
 	_, err := s3check.List(o.ctx, o.c, o.bucket)
 	return err
 }
@@ -166,9 +166,9 @@ func testIsolation(t *testing.T, e *env) {
 		createBucket(t, e, n)
 		e.bd.putObject(t, n, "seed")
 	}
-	rw := e.access(t, e.user("rw"), b, ModeReadWrite)
-	ro := e.access(t, e.user("ro"), b, ModeReadOnly)
-	wo := e.access(t, e.user("wo"), b, ModeWriteOnly)
+	rw := e.access(t, e.User("rw"), b, ModeReadWrite)
+	ro := e.access(t, e.User("ro"), b, ModeReadOnly)
+	wo := e.access(t, e.User("wo"), b, ModeWriteOnly)
 	for _, a := range []Access{rw, ro, wo} {
 		ensure(t, e, a)
 	}
@@ -179,7 +179,7 @@ func testIsolation(t *testing.T, e *env) {
 		s3check.RequireAllowed(t, "PutObject", o.put("rw.txt"))
 		s3check.RequireAllowed(t, "GetObject", o.get("rw.txt"))
 		s3check.RequireAllowed(t, "GetObject of a seeded object", o.get("seed"))
-		s3check.RequireAllowed(t, "ListObjectsV2", o.list())
+		s3check.RequireAllowed(t, "ListObjectsV2", o.List())
 		s3check.RequireAllowed(t, "GetBucketLocation", o.location())
 		step, err := o.multipart("rw-multi")
 		s3check.RequireAllowed(t, "multipart upload, "+step, err)
@@ -190,14 +190,14 @@ func testIsolation(t *testing.T, e *env) {
 			o := ops(rw, other)
 			s3check.RequireDenied(t, "PutObject on "+other, o.put("x"))
 			s3check.RequireDenied(t, "GetObject on "+other, o.get("seed"))
-			s3check.RequireDenied(t, "ListObjectsV2 on "+other, o.list())
+			s3check.RequireDenied(t, "ListObjectsV2 on "+other, o.List())
 			s3check.RequireDenied(t, "DeleteObject on "+other, o.del("seed"))
 		}
 	})
 	t.Run("read-only can read and list but not write or delete", func(t *testing.T) {
 		o := ops(ro, b)
 		s3check.RequireAllowed(t, "GetObject", o.get("seed"))
-		s3check.RequireAllowed(t, "ListObjectsV2", o.list())
+		s3check.RequireAllowed(t, "ListObjectsV2", o.List())
 		s3check.RequireAllowed(t, "GetBucketLocation", o.location())
 		s3check.RequireDenied(t, "PutObject", o.put("ro.txt"))
 		s3check.RequireDenied(t, "DeleteObject", o.del("seed"))
@@ -213,7 +213,7 @@ func testIsolation(t *testing.T, e *env) {
 		s3check.RequireAllowed(t, "GetBucketLocation", o.location())
 		s3check.RequireDenied(t, "GetObject", o.get("wo.txt"))
 		s3check.RequireDenied(t, "GetObject of a seeded object", o.get("seed"))
-		s3check.RequireDenied(t, "ListObjectsV2", o.list())
+		s3check.RequireDenied(t, "ListObjectsV2", o.List())
 		s3check.RequireDenied(t, "DeleteObject", o.del("seed"))
 		s3check.RequireDenied(t, "PutObject on "+c, ops(wo, c).put("x"))
 	})
@@ -231,7 +231,7 @@ func testIsolation(t *testing.T, e *env) {
 		for _, a := range []Access{rw, ro, wo} {
 			ic := iam.New(iam.Options{Region: seaweed.Region, BaseEndpoint: aws.String(seaweed.Endpoint),
 				Credentials: credentials.NewStaticCredentialsProvider(a.AccessKeyID, a.SecretAccessKey, ""), RetryMaxAttempts: 1})
-			_, err := ic.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(e.user("evil-" + string(a.Mode)))})
+			_, err := ic.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(e.User("evil-" + string(a.Mode)))})
 			s3check.RequireDenied(t, string(a.Mode)+" CreateUser", err)
 			_, err = ic.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String(a.User), PolicyName: aws.String("more"),
 				PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}`)})
@@ -279,8 +279,8 @@ func testIsolation(t *testing.T, e *env) {
 		old := rw
 		rw2 := e.access(t, rw.User, b, ModeReadWrite)
 		ensureRemovingUnissued(t, e, rw2)
-		s3check.RequireRejected(t, "ListObjectsV2 with the old key", ops(old, b).list())
-		s3check.RequireAllowed(t, "ListObjectsV2 with the new key", ops(rw2, b).list())
+		s3check.RequireRejected(t, "ListObjectsV2 with the old key", ops(old, b).List())
+		s3check.RequireAllowed(t, "ListObjectsV2 with the new key", ops(rw2, b).List())
 		rw = rw2
 	})
 	t.Run("a changed mode takes effect at once", func(t *testing.T) {
@@ -296,7 +296,7 @@ func testIsolation(t *testing.T, e *env) {
 		// user when the bucket is deleted; the stored policy document stays.
 		d := e.bucket("again")
 		createBucket(t, e, d)
-		a := e.access(t, e.user("again"), d, ModeReadWrite)
+		a := e.access(t, e.User("again"), d, ModeReadWrite)
 		ensure(t, e, a)
 		s3check.RequireAllowed(t, "PutObject before the bucket is deleted", ops(a, d).put("before"))
 		e.bd.removeBucket(t, d)

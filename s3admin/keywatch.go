@@ -33,16 +33,16 @@ type keyWatch struct {
 
 // keyProbePace is the watch's pace between probes when no write nudges it
 // (tries and within do not apply: the caller's wait bounds it).
-var keyProbePace = pace{first: 10 * time.Millisecond, max: 100 * time.Millisecond}
+var keyProbePace = Pace{First: 10 * time.Millisecond, max: 100 * time.Millisecond}
 
 // watchKey starts probing the access's key; stop ends it.
-func watchKey(ctx context.Context, be userBackend, a Access) *keyWatch {
+func watchKey(ctx context.Context, be UserBackend, a Access) *keyWatch {
 	ctx, cancel := context.WithCancel(ctx)
 	w := &keyWatch{nudge: make(chan struct{}, 1), known: make(chan struct{}), stop: cancel}
 	go func() {
-		wait := keyProbePace.first
+		wait := keyProbePace.First
 		for {
-			ok, err := be.probeKey(ctx, a)
+			ok, err := be.ProbeKey(ctx, a)
 			if err == nil && ok {
 				close(w.known)
 				return
@@ -54,7 +54,7 @@ func watchKey(ctx context.Context, be userBackend, a Access) *keyWatch {
 			case <-ctx.Done():
 				return
 			case <-w.nudge:
-				wait = keyProbePace.first
+				wait = keyProbePace.First
 			case <-time.After(wait):
 				wait = keyProbePace.next(wait)
 			}
@@ -93,7 +93,7 @@ func (w *keyWatch) accepted(ctx context.Context, a Access, within time.Duration)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.lastErr != nil {
-		return newError("EnsureAccess", ErrKeyPending, "SeaweedFS does not accept the access key %s yet; the last probe failed: %v", a.AccessKeyID, w.lastErr)
+		return NewError("EnsureAccess", ErrKeyPending, "SeaweedFS does not accept the access key %s yet; the last probe failed: %v", a.AccessKeyID, w.lastErr)
 	}
-	return newError("EnsureAccess", ErrKeyPending, "SeaweedFS does not accept the access key %s yet", a.AccessKeyID)
+	return NewError("EnsureAccess", ErrKeyPending, "SeaweedFS does not accept the access key %s yet", a.AccessKeyID)
 }

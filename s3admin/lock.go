@@ -12,7 +12,7 @@ type ctxMutex chan struct{}
 
 func newCtxMutex() ctxMutex { return make(ctxMutex, 1) }
 
-func (m ctxMutex) lock(ctx context.Context) error {
+func (m ctxMutex) Lock(ctx context.Context) error {
 	select {
 	case m <- struct{}{}:
 		return nil
@@ -21,12 +21,12 @@ func (m ctxMutex) lock(ctx context.Context) error {
 	}
 }
 
-func (m ctxMutex) unlock() { <-m }
+func (m ctxMutex) Unlock() { <-m }
 
 // keyedMutex serializes work per key (a user or bucket name) so that
 // observe-then-write sequences for the same object never interleave, while
 // different objects proceed in parallel.
-type keyedMutex struct {
+type KeyedMutex struct {
 	mu    sync.Mutex
 	locks map[string]*keyedEntry
 }
@@ -36,7 +36,7 @@ type keyedEntry struct {
 	refs int
 }
 
-func (k *keyedMutex) lock(ctx context.Context, key string) (unlock func(), err error) {
+func (k *KeyedMutex) Lock(ctx context.Context, key string) (unlock func(), err error) {
 	k.mu.Lock()
 	if k.locks == nil {
 		k.locks = make(map[string]*keyedEntry)
@@ -57,12 +57,12 @@ func (k *keyedMutex) lock(ctx context.Context, key string) (unlock func(), err e
 		}
 		k.mu.Unlock()
 	}
-	if err := e.m.lock(ctx); err != nil {
+	if err := e.m.Lock(ctx); err != nil {
 		release()
 		return nil, err
 	}
 	return func() {
-		e.m.unlock()
+		e.m.Unlock()
 		release()
 	}, nil
 }
@@ -71,26 +71,26 @@ func (k *keyedMutex) lock(ctx context.Context, key string) (unlock func(), err e
 // ends. Shared holders run together; an exclusive holder runs alone. A
 // stream of shared holders can keep an exclusive one waiting: the shared
 // holders here are single short writes.
-type ctxRWMutex struct {
+type CtxRWMutex struct {
 	excl ctxMutex // held by an exclusive holder, or on behalf of all shared ones
 	// count guards shared.
 	count  ctxMutex
 	shared int
 }
 
-func newCtxRWMutex() *ctxRWMutex { return &ctxRWMutex{excl: newCtxMutex(), count: newCtxMutex()} }
+func NewCtxRWMutex() *CtxRWMutex { return &CtxRWMutex{excl: newCtxMutex(), count: newCtxMutex()} }
 
-func (m *ctxRWMutex) lock(ctx context.Context) error { return m.excl.lock(ctx) }
+func (m *CtxRWMutex) Lock(ctx context.Context) error { return m.excl.Lock(ctx) }
 
-func (m *ctxRWMutex) unlock() { m.excl.unlock() }
+func (m *CtxRWMutex) Unlock() { m.excl.Unlock() }
 
-func (m *ctxRWMutex) rlock(ctx context.Context) error {
-	if err := m.count.lock(ctx); err != nil {
+func (m *CtxRWMutex) Rlock(ctx context.Context) error {
+	if err := m.count.Lock(ctx); err != nil {
 		return err
 	}
-	defer m.count.unlock()
+	defer m.count.Unlock()
 	if m.shared == 0 {
-		if err := m.excl.lock(ctx); err != nil {
+		if err := m.excl.Lock(ctx); err != nil {
 			return err
 		}
 	}
@@ -98,12 +98,12 @@ func (m *ctxRWMutex) rlock(ctx context.Context) error {
 	return nil
 }
 
-func (m *ctxRWMutex) runlock() {
+func (m *CtxRWMutex) Runlock() {
 	// Never gives up: the lock is held, and releasing it takes no time.
-	_ = m.count.lock(context.Background())
-	defer m.count.unlock()
+	_ = m.count.Lock(context.Background())
+	defer m.count.Unlock()
 	m.shared--
 	if m.shared == 0 {
-		m.excl.unlock()
+		m.excl.Unlock()
 	}
 }

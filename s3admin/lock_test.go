@@ -11,37 +11,37 @@ import (
 // last of them and gives up when its context ends; shared holders wait for
 // an exclusive one.
 func TestCtxRWMutex(t *testing.T) {
-	m := newCtxRWMutex()
+	m := NewCtxRWMutex()
 	ctx := context.Background()
-	if err := m.rlock(ctx); err != nil {
+	if err := m.Rlock(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.rlock(ctx); err != nil {
+	if err := m.Rlock(ctx); err != nil {
 		t.Fatal("a second shared holder waited for the first")
 	}
 	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel()
-	if err := m.lock(short); !errors.Is(err, ErrTransient) {
+	if err := m.Lock(short); !errors.Is(err, ErrTransient) {
 		t.Fatalf("exclusive lock while shared holders hold it: %v, want a transient error when the context ends", err)
 	}
-	m.runlock()
+	m.Runlock()
 	short2, cancel2 := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel2()
-	if err := m.lock(short2); err == nil {
+	if err := m.Lock(short2); err == nil {
 		t.Fatal("exclusive lock granted while a shared holder still holds it")
 	}
-	m.runlock()
-	if err := m.lock(ctx); err != nil {
+	m.Runlock()
+	if err := m.Lock(ctx); err != nil {
 		t.Fatal(err)
 	}
 	short3, cancel3 := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel3()
-	if err := m.rlock(short3); err == nil {
+	if err := m.Rlock(short3); err == nil {
 		t.Fatal("shared lock granted while the exclusive holder holds it")
 	}
-	m.unlock()
-	if err := m.rlock(ctx); err != nil {
+	m.Unlock()
+	if err := m.Rlock(ctx); err != nil {
 		t.Fatalf("shared lock after the exclusive holder left: %v", err)
 	}
-	m.runlock()
+	m.Runlock()
 }

@@ -5,64 +5,64 @@ import (
 	"strings"
 )
 
-type keyInfo struct {
-	id     string
-	active bool
+type KeyInfo struct {
+	Id     string
+	Active bool
 	// secret is known through the filer only; never logged.
 	secret string
 }
 
 // userObservation is everything about one user that decides its access.
-type userObservation struct {
-	exists   bool
-	keys     []keyInfo
-	inline   map[string]string // policy name → document
-	attached []string          // managed policy ARNs (through the filer: names)
-	groups   []string
+type Observation struct {
+	Exists   bool
+	Keys     []KeyInfo
+	Inline   map[string]string // policy name → document
+	Attached []string          // managed policy ARNs (through the filer: names)
+	Groups   []string
 
 	// Through the filer (see filerusers.go): the stored identity and the
 	// access policy's document, if that policy exists.
-	viaFiler        bool
-	identity        identity
-	accessPolicy    string
-	hasAccessPolicy bool
+	ViaFiler        bool
+	identity        Identity
+	AccessPolicy    string
+	HasAccessPolicy bool
 }
 
-func (o userObservation) keyIDs() []string {
-	ids := make([]string, 0, len(o.keys))
-	for _, k := range o.keys {
-		ids = append(ids, k.id)
+func (o Observation) keyIDs() []string {
+	ids := make([]string, 0, len(o.Keys))
+	for _, k := range o.Keys {
+		ids = append(ids, k.Id)
 	}
 	slices.Sort(ids)
 	return ids
 }
 
-func (o userObservation) state(name, prefix string) UserState {
-	st := UserState{Name: name, Exists: o.exists, Owned: strings.HasPrefix(name, prefix)}
-	if !o.exists {
+func (o Observation) State(name, prefix string) UserState {
+	st := UserState{Name: name, Exists: o.Exists, Owned: strings.HasPrefix(name, prefix)}
+	if !o.Exists {
 		return st
 	}
 	st.AccessKeyIDs = o.keyIDs()
-	if o.viaFiler {
+	if o.ViaFiler {
 		return o.filerState(st)
 	}
-	if doc, ok := o.inline[PolicyName]; ok {
-		if b, m, ok := recognisePolicy(doc); ok {
+	if doc, ok := o.Inline[PolicyName]; ok {
+		if b, m, ok := RecognisePolicy(doc); ok {
 			st.Bucket, st.Mode = b, m
-			st.PolicyExact = len(o.inline) == 1 && len(o.attached) == 0 && len(o.groups) == 0
+			st.PolicyExact = len(o.Inline) == 1 && len(o.Attached) == 0 && len(o.Groups) == 0
 		}
 	}
 	return st
 }
 
 // converged reports whether the user is exactly the desired access.
-func (o userObservation) converged(a Access, prefix string) bool {
-	st := o.state(a.User, prefix)
+func (o Observation) Converged(a Access, prefix string) bool {
+	st := o.State(a.User, prefix)
 	return st.Exists && st.PolicyExact && st.Bucket == a.Bucket && st.Mode == a.Mode &&
-		len(o.keys) == 1 && o.keys[0].id == a.AccessKeyID && o.keys[0].active &&
+		len(o.Keys) == 1 && o.Keys[0].Id == a.AccessKeyID && o.Keys[0].Active &&
 		// The filer shows the secret too: a key whose secret was changed
 		// would not work with the workload's credentials.
-		(!o.viaFiler || o.keys[0].secret == a.SecretAccessKey)
+		(!o.ViaFiler || o.Keys[0].secret == a.SecretAccessKey)
 }
 
 // filerState is state for an observation through the filer: the access is
@@ -75,34 +75,34 @@ func (o userObservation) converged(a Access, prefix string) bool {
 // beside the managed one as long as both grant the same (see
 // redundantInline): it grants nothing more, and removing it is an IAM query
 // API write, which rewrites every identity.
-func (o userObservation) filerState(st UserState) UserState {
-	pname := accessPolicyName(st.Name)
-	if o.hasAccessPolicy && slices.Contains(o.attached, pname) {
-		if b, m, ok := recognisePolicy(o.accessPolicy); ok {
+func (o Observation) filerState(st UserState) UserState {
+	pname := AccessPolicyName(st.Name)
+	if o.HasAccessPolicy && slices.Contains(o.Attached, pname) {
+		if b, m, ok := RecognisePolicy(o.AccessPolicy); ok {
 			st.Bucket, st.Mode = b, m
 			others := 0
-			for p, doc := range o.inline {
+			for p, doc := range o.Inline {
 				if !redundantInline(p, doc, b, m) {
 					others++
 				}
 			}
-			st.PolicyExact = len(o.attached) == 1 && others == 0 && len(o.groups) == 0 &&
-				len(o.identity.actions) == 0 && !o.identity.disabled && len(o.identity.serviceAccounts) == 0
+			st.PolicyExact = len(o.Attached) == 1 && others == 0 && len(o.Groups) == 0 &&
+				len(o.identity.Actions) == 0 && !o.identity.Disabled && len(o.identity.ServiceAccounts) == 0
 			return st
 		}
 	}
-	if b, m, ok := recognisePolicy(o.inline[PolicyName]); ok {
+	if b, m, ok := RecognisePolicy(o.Inline[PolicyName]); ok {
 		st.Bucket, st.Mode = b, m
 	}
 	return st
 }
 
 // fromIdentity is the observation of a stored identity.
-func fromIdentity(id identity) userObservation {
-	obs := userObservation{exists: true, viaFiler: true, inline: map[string]string{}, identity: id}
-	for _, cr := range id.credentials {
-		obs.keys = append(obs.keys, keyInfo{id: cr.accessKey, active: cr.active(), secret: cr.secretKey})
+func FromIdentity(id Identity) Observation {
+	obs := Observation{Exists: true, ViaFiler: true, Inline: map[string]string{}, identity: id}
+	for _, cr := range id.Credentials {
+		obs.Keys = append(obs.Keys, KeyInfo{Id: cr.AccessKey, Active: cr.Active(), secret: cr.SecretKey})
 	}
-	obs.attached = slices.Clone(id.policyNames)
+	obs.Attached = slices.Clone(id.PolicyNames)
 	return obs
 }

@@ -168,7 +168,7 @@ func stringOrSlice(v json.RawMessage) ([]string, bool) {
 
 // recognisePolicy reports which bucket and mode a stored policy document
 // grants, if it is exactly one this client writes.
-func recognisePolicy(doc string) (bucket string, mode Mode, ok bool) {
+func RecognisePolicy(doc string) (bucket string, mode Mode, ok bool) {
 	got, ok := parsePolicy(doc)
 	if !ok || len(got.statements) != 1 {
 		return "", "", false

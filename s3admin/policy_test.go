@@ -18,11 +18,11 @@ func TestPolicyRecognition(t *testing.T) {
 				t.Fatalf("wildcard action %s", a)
 			}
 		}
-		b, got, ok := recognisePolicy(doc)
+		b, got, ok := RecognisePolicy(doc)
 		if !ok || b != "bucket-1" || got != m {
 			t.Fatalf("recognise(%s) = %q %q %v", m, b, got, ok)
 		}
-		b, got, ok = recognisePolicy(url.QueryEscape(doc))
+		b, got, ok = RecognisePolicy(url.QueryEscape(doc))
 		if !ok || b != "bucket-1" || got != m {
 			t.Fatalf("URL-encoded document not recognised")
 		}
@@ -30,7 +30,7 @@ func TestPolicyRecognition(t *testing.T) {
 	// The same policy written differently is still recognised.
 	same := `{"Statement":{"Resource":["arn:aws:s3:::bb1/*","arn:aws:s3:::bb1"],"Effect":"Allow","Sid":"",` +
 		`"Action":["s3:ListBucket","s3:GetObject","s3:GetBucketLocation","s3:GetObject"]},"Version":"2012-10-17"}`
-	if b, m, ok := recognisePolicy(same); !ok || b != "bb1" || m != ModeReadOnly {
+	if b, m, ok := RecognisePolicy(same); !ok || b != "bb1" || m != ModeReadOnly {
 		t.Fatalf("reordered policy: %q %q %v", b, m, ok)
 	}
 	for name, doc := range map[string]string{
@@ -42,7 +42,7 @@ func TestPolicyRecognition(t *testing.T) {
 		"old version":    `{"Version":"2008-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:ListBucket","s3:GetBucketLocation"],"Resource":["arn:aws:s3:::bb1","arn:aws:s3:::bb1/*"]}]}`,
 		"not json":       `nope`,
 	} {
-		if b, m, ok := recognisePolicy(doc); ok {
+		if b, m, ok := RecognisePolicy(doc); ok {
 			t.Errorf("%s: recognised as %q %q", name, b, m)
 		}
 	}

@@ -382,7 +382,7 @@ func (s *scaleRun) verify(ctx context.Context, users []Access) {
 		if other == a.Bucket {
 			other = scaleBucket
 		}
-		if _, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(other)}); !errors.Is(classify("ListObjectsV2", err), ErrAccessDenied) {
+		if _, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(other)}); !errors.Is(Classify("ListObjectsV2", err), ErrAccessDenied) {
 			s.b.Fatalf("filled user %s listing %s: got %v, want access denied", a.User, other, err)
 		}
 		st, err := s.admin.ObserveUser(ctx, a.User)

@@ -105,7 +105,7 @@ func (s *scaleRun) rawBurst(ctx context.Context, size int, r *scaleRow) {
 	s.note("at %d users, the raw floor of %d least-privilege grants at once: the slowest usable after %s, %d not within 3m",
 		size, burstSize, round(slices.Max(append([]time.Duration{0}, took...))), failed)
 	eachOf(accesses, func(a Access) {
-		_ = s.filer.DeletePolicy(ctx, accessPolicyName(a.User))
+		_ = s.filer.DeletePolicy(ctx, AccessPolicyName(a.User))
 		_ = s.filer.DeleteUser(ctx, a.User)
 	})
 }
@@ -117,10 +117,10 @@ func (s *scaleRun) writeLeastPrivilege(ctx context.Context, a Access) error {
 	if err != nil {
 		return err
 	}
-	if err := s.filer.PutPolicy(ctx, accessPolicyName(a.User), doc); err != nil {
+	if err := s.filer.PutPolicy(ctx, AccessPolicyName(a.User), doc); err != nil {
 		return err
 	}
-	id := rawIdentity{Name: a.User, AccessKey: a.AccessKeyID, SecretKey: a.SecretAccessKey}.identity()
-	id.policyNames = []string{accessPolicyName(a.User)}
+	id := rawIdentity{Name: a.User, AccessKey: a.AccessKeyID, SecretKey: a.SecretAccessKey}.Identity()
+	id.PolicyNames = []string{AccessPolicyName(a.User)}
 	return s.filer.CreateUser(ctx, id)
 }

@@ -78,9 +78,9 @@ func (s *scaleRun) sampleTurns(ctx context.Context, ops ...func(i int) error) []
 // to 5 minutes; a transient answer is asked again.
 func (s *scaleRun) usable(ctx context.Context, a Access) error {
 	c := stack.NewS3Client(s.sw.Endpoint, s.sw.Region, a.AccessKeyID, a.SecretAccessKey, func(o *s3.Options) { o.RetryMaxAttempts = 1 })
-	known, err := settle(ctx, "usable", pace{first: 10 * time.Millisecond, within: 5 * time.Minute}, func() (bool, error) {
+	known, err := Settle(ctx, "usable", Pace{First: 10 * time.Millisecond, Within: 5 * time.Minute}, func() (bool, error) {
 		_, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(a.Bucket), MaxKeys: aws.Int32(1)})
-		known, err := keyKnown(classify("ListObjectsV2", err))
+		known, err := keyKnown(Classify("ListObjectsV2", err))
 		if IsTransient(err) {
 			return false, nil
 		}
@@ -231,7 +231,7 @@ func (s *scaleRun) measureFiler(ctx context.Context, size int, r sizeRows) {
 		if err := s.filer.getUserSize(ctx, lastLP.User); err != nil {
 			return err
 		}
-		_, err := s.filer.GetPolicy(ctx, accessPolicyName(lastLP.User))
+		_, err := s.filer.GetPolicy(ctx, AccessPolicyName(lastLP.User))
 		return err
 	})
 
@@ -242,7 +242,7 @@ func (s *scaleRun) measureFiler(ctx context.Context, size int, r sizeRows) {
 		return s.filer.DeleteUser(ctx, a.User)
 	})
 	r.revoke.filerLP = s.sampleEach(ctx, lpUsers, func(a Access) error {
-		if err := s.filer.DeletePolicy(ctx, accessPolicyName(a.User)); err != nil {
+		if err := s.filer.DeletePolicy(ctx, AccessPolicyName(a.User)); err != nil {
 			return err
 		}
 		return s.filer.DeleteUser(ctx, a.User)

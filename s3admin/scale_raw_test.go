@@ -15,15 +15,15 @@ type rawIdentity struct {
 	Actions                    []string
 }
 
-func (id rawIdentity) identity() identity {
-	return identity{name: id.Name, actions: id.Actions,
-		credentials: []credential{{accessKey: id.AccessKey, secretKey: id.SecretKey, status: "Active"}}}
+func (id rawIdentity) Identity() Identity {
+	return Identity{Name: id.Name, Actions: id.Actions,
+		Credentials: []Credential{{AccessKey: id.AccessKey, SecretKey: id.SecretKey, Status: "Active"}}}
 }
 
 // createRaw is iam_pb CreateUser: one identity with its credential and
 // actions, stored by the filer as /etc/iam/identities/<name>.json.
 func (f *filer) createRaw(ctx context.Context, id rawIdentity) error {
-	return f.CreateUser(ctx, id.identity())
+	return f.CreateUser(ctx, id.Identity())
 }
 
 // SaveFile creates or replaces a small file whose content lives in the

@@ -98,11 +98,11 @@ type SeaweedFS struct {
 	// or policy) hold it shared and run together; an IAM query API write,
 	// which rewrites every identity from what it read before, holds it alone
 	// so that it never writes back over one of them.
-	iamWrite *ctxRWMutex
+	iamWrite *CtxRWMutex
 	// users and buckets serialize observe-then-write per object so that two
 	// reconciles of the same object cannot act on each other's stale reads.
-	users   keyedMutex
-	buckets keyedMutex
+	users   KeyedMutex
+	buckets KeyedMutex
 
 	// filer is the filer's IAM gRPC service; nil: users go through the IAM
 	// query API.
@@ -128,7 +128,7 @@ func NewSeaweedFS(cfg Config) (*SeaweedFS, error) {
 	if cfg.UserPrefix == "" {
 		cfg.UserPrefix = DefaultUserPrefix
 	}
-	if !userNameRE.MatchString(cfg.UserPrefix + "x") {
+	if !UserNamePattern.MatchString(cfg.UserPrefix + "x") {
 		return nil, fmt.Errorf("%w: user prefix %q has characters IAM user names cannot hold", ErrInvalid, cfg.UserPrefix)
 	}
 	if cfg.CallTimeout <= 0 {
@@ -195,7 +195,7 @@ func NewSeaweedFS(cfg Config) (*SeaweedFS, error) {
 			APIOptions:   slices.Clip(cfg.APIOptions),
 		}),
 		http:     httpClient,
-		iamWrite: newCtxRWMutex(),
+		iamWrite: NewCtxRWMutex(),
 	}
 	if fl != nil {
 		c.filerReads = newFilerReads(c)
@@ -224,7 +224,7 @@ func (c *SeaweedFS) call(ctx context.Context, op string, fn func(context.Context
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.CallTimeout)
 	defer cancel()
 	c.calls.Add(1)
-	return classify(op, fn(ctx))
+	return Classify(op, fn(ctx))
 }
 
 // read is call for a call whose output is wanted.
@@ -258,10 +258,10 @@ func mutation(op string, fn func() error) error {
 // iamMutate is call for an IAM mutation: serialized process-wide, counted,
 // and with the server flag named when SeaweedFS refuses it.
 func (c *SeaweedFS) iamMutate(ctx context.Context, op string, fn func(context.Context) error) error {
-	if err := c.iamWrite.lock(ctx); err != nil {
+	if err := c.iamWrite.Lock(ctx); err != nil {
 		return &Error{Op: op, Kind: ErrTransient, Err: err}
 	}
-	defer c.iamWrite.unlock()
+	defer c.iamWrite.Unlock()
 	c.writes.Add(1)
 	return mutation(op, func() error { return writeDenied(c.call(ctx, op, fn)) })
 }
@@ -285,12 +285,12 @@ func (c *SeaweedFS) CheckAnonymousDenied(ctx context.Context) error {
 	case resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusUnauthorized:
 		return nil
 	case resp.StatusCode >= 200 && resp.StatusCode < 300:
-		return newError("anonymous ListBuckets", ErrAnonymousAllowed,
+		return NewError("anonymous ListBuckets", ErrAnonymousAllowed,
 			"the S3 endpoint answered an unsigned request with %d: configure at least one identity", resp.StatusCode)
 	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
-		return newError("anonymous ListBuckets", ErrTransient, "status %d", resp.StatusCode)
+		return NewError("anonymous ListBuckets", ErrTransient, "status %d", resp.StatusCode)
 	default:
-		return newError("anonymous ListBuckets", nil, "unexpected status %d", resp.StatusCode)
+		return NewError("anonymous ListBuckets", nil, "unexpected status %d", resp.StatusCode)
 	}
 }
 

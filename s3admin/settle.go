@@ -8,15 +8,15 @@ import (
 // pace is how settle spaces its tries: the first wait first long, each next
 // one twice the last up to max (0: every wait is first); up to tries of
 // them, or (tries 0) as many as fit within.
-type pace struct {
-	tries      int
-	first, max time.Duration
-	within     time.Duration
+type Pace struct {
+	Tries      int
+	First, max time.Duration
+	Within     time.Duration
 }
 
 // next is the wait after one of wait: twice it up to max, or (max 0) the
 // same again.
-func (p pace) next(wait time.Duration) time.Duration {
+func (p Pace) next(wait time.Duration) time.Duration {
 	if p.max > wait {
 		return min(2*wait, p.max)
 	}
@@ -27,15 +27,15 @@ func (p pace) next(wait time.Duration) time.Duration {
 // did. SeaweedFS refreshes what several calls read asynchronously after a
 // write (see bucketEngine.marks); a wait cut short by ctx is a
 // transient error of op, as is an error from try.
-func settle(ctx context.Context, op string, p pace, try func() (done bool, err error)) (bool, error) {
+func Settle(ctx context.Context, op string, p Pace, try func() (done bool, err error)) (bool, error) {
 	start := time.Now()
-	wait := p.first
+	wait := p.First
 	for attempt := 1; ; attempt++ {
 		done, err := try()
 		if err != nil || done {
 			return done, err
 		}
-		if p.tries > 0 && attempt >= p.tries || p.tries == 0 && time.Since(start)+wait > p.within {
+		if p.Tries > 0 && attempt >= p.Tries || p.Tries == 0 && time.Since(start)+wait > p.Within {
 			return false, nil
 		}
 		select {

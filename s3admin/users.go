@@ -15,31 +15,31 @@ import (
 // observeUser reads the user and, unless scope asks only whether it exists,
 // its keys, inline policies, attached policies and groups. A user deleted
 // half-way reads as missing.
-func (c *SeaweedFS) observeUser(ctx context.Context, name string, scope observeScope) (userObservation, error) {
-	obs := userObservation{inline: map[string]string{}}
+func (c *SeaweedFS) observeUser(ctx context.Context, name string, scope Scope) (Observation, error) {
+	obs := Observation{Inline: map[string]string{}}
 	err := c.call(ctx, "GetUser", func(ctx context.Context) error {
 		_, err := c.iam.GetUser(ctx, &iam.GetUserInput{UserName: aws.String(name)})
 		return err
 	})
 	if errors.Is(err, ErrNotFound) {
-		return userObservation{}, nil
+		return Observation{}, nil
 	}
 	if err != nil {
 		return obs, err
 	}
-	obs.exists = true
-	if scope == scopeExists {
+	obs.Exists = true
+	if scope == ScopeExists {
 		return obs, nil
 	}
 
 	err = c.observeUserDetails(ctx, name, &obs)
 	if errors.Is(err, ErrNotFound) {
-		return userObservation{}, nil
+		return Observation{}, nil
 	}
 	return obs, err
 }
 
-func (c *SeaweedFS) observeUserDetails(ctx context.Context, name string, obs *userObservation) error {
+func (c *SeaweedFS) observeUserDetails(ctx context.Context, name string, obs *Observation) error {
 	// ListAccessKeys must always carry UserName: without it SeaweedFS lists
 	// the caller's own keys.
 	var marker *string
@@ -51,10 +51,10 @@ func (c *SeaweedFS) observeUserDetails(ctx context.Context, name string, obs *us
 			return err
 		}
 		for _, k := range out.AccessKeyMetadata {
-			obs.keys = append(obs.keys, keyInfo{
-				id: aws.ToString(k.AccessKeyId),
+			obs.Keys = append(obs.Keys, KeyInfo{
+				Id: aws.ToString(k.AccessKeyId),
 				// An empty status is Active in SeaweedFS.
-				active: k.Status == "" || k.Status == iamtypes.StatusTypeActive,
+				Active: k.Status == "" || k.Status == iamtypes.StatusTypeActive,
 			})
 		}
 		if !out.IsTruncated || out.Marker == nil {
@@ -85,7 +85,7 @@ func (c *SeaweedFS) observeUserDetails(ctx context.Context, name string, obs *us
 		if err != nil {
 			return err
 		}
-		obs.inline[p] = aws.ToString(out.PolicyDocument)
+		obs.Inline[p] = aws.ToString(out.PolicyDocument)
 	}
 
 	marker = nil
@@ -97,7 +97,7 @@ func (c *SeaweedFS) observeUserDetails(ctx context.Context, name string, obs *us
 			return err
 		}
 		for _, p := range out.AttachedPolicies {
-			obs.attached = append(obs.attached, aws.ToString(p.PolicyArn))
+			obs.Attached = append(obs.Attached, aws.ToString(p.PolicyArn))
 		}
 		if !out.IsTruncated || out.Marker == nil {
 			break
@@ -114,7 +114,7 @@ func (c *SeaweedFS) observeUserDetails(ctx context.Context, name string, obs *us
 			return err
 		}
 		for _, g := range out.Groups {
-			obs.groups = append(obs.groups, aws.ToString(g.GroupName))
+			obs.Groups = append(obs.Groups, aws.ToString(g.GroupName))
 		}
 		if !out.IsTruncated || out.Marker == nil {
 			break
@@ -131,7 +131,7 @@ func (c *SeaweedFS) observeUserDetails(ctx context.Context, name string, obs *us
 // could be refused as unknown. Any answer but "unknown key" or "bad
 // signature" proves the key known: a listing, or AccessDenied for a
 // write-only key.
-func (c *SeaweedFS) probeKey(ctx context.Context, a Access) (bool, error) {
+func (c *SeaweedFS) ProbeKey(ctx context.Context, a Access) (bool, error) {
 	probe := s3.New(c.s3.Options(), func(o *s3.Options) {
 		o.Credentials = credentials.NewStaticCredentialsProvider(a.AccessKeyID, a.SecretAccessKey, "")
 		o.RetryMaxAttempts = 1
@@ -177,7 +177,7 @@ func (c *SeaweedFS) createAccessKey(ctx context.Context, a Access) error {
 		if out.AccessKey != nil && out.AccessKey.AccessKeyId != nil {
 			_ = c.deleteAccessKey(ctx, a.User, aws.ToString(out.AccessKey.AccessKeyId))
 		}
-		return newError("CreateAccessKey", ErrInvalid,
+		return NewError("CreateAccessKey", ErrInvalid,
 			"the server ignored the caller-supplied access key: SeaweedFS 4.22 or newer is required")
 	}
 	return nil
@@ -210,20 +210,20 @@ func (c *SeaweedFS) deleteUserPolicy(ctx context.Context, user, policy string) e
 // rewrites every identity (see iamMutate).
 type iamUsers struct{ c *SeaweedFS }
 
-func (iamUsers) form() grantForm { return inlineGrant }
+func (iamUsers) Form() Form { return InlineGrant }
 
-func (b iamUsers) observe(ctx context.Context, name string, scope observeScope) (userObservation, error) {
+func (b iamUsers) Observe(ctx context.Context, name string, scope Scope) (Observation, error) {
 	return b.c.observeUser(ctx, name, scope)
 }
 
-func (b iamUsers) probeKey(ctx context.Context, a Access) (bool, error) { return b.c.probeKey(ctx, a) }
+func (b iamUsers) ProbeKey(ctx context.Context, a Access) (bool, error) { return b.c.ProbeKey(ctx, a) }
 
 // list reads the user names, then observes each user: several reads per
 // user (the IAM query API has no call that returns users with their keys
 // and policies).
-func (b iamUsers) list(ctx context.Context, prefixes []string) (map[string]userObservation, error) {
+func (b iamUsers) List(ctx context.Context, prefixes []string) (map[string]Observation, error) {
 	c := b.c
-	out := map[string]userObservation{}
+	out := map[string]Observation{}
 	var marker *string
 	for {
 		page, err := read(ctx, c, "ListUsers", func(ctx context.Context) (*iam.ListUsersOutput, error) {
@@ -233,8 +233,8 @@ func (b iamUsers) list(ctx context.Context, prefixes []string) (map[string]userO
 			return nil, err
 		}
 		for _, u := range page.Users {
-			if n := aws.ToString(u.UserName); hasAnyPrefix(n, prefixes) {
-				out[n] = userObservation{}
+			if n := aws.ToString(u.UserName); HasAnyPrefix(n, prefixes) {
+				out[n] = Observation{}
 			}
 		}
 		if !page.IsTruncated || page.Marker == nil {
@@ -243,11 +243,11 @@ func (b iamUsers) list(ctx context.Context, prefixes []string) (map[string]userO
 		marker = page.Marker
 	}
 	for n := range out {
-		obs, err := c.observeUser(ctx, n, scopeAll)
+		obs, err := c.observeUser(ctx, n, ScopeAll)
 		if err != nil {
 			return nil, err
 		}
-		if !obs.exists {
+		if !obs.Exists {
 			// Deleted since it was listed.
 			delete(out, n)
 			continue
@@ -257,38 +257,38 @@ func (b iamUsers) list(ctx context.Context, prefixes []string) (map[string]userO
 	return out, nil
 }
 
-func (b iamUsers) apply(ctx context.Context, s userStep) error {
-	c, user := b.c, aws.String(s.user)
-	switch s.kind {
-	case stepCreateUser:
+func (b iamUsers) Apply(ctx context.Context, s Step) error {
+	c, user := b.c, aws.String(s.User)
+	switch s.Kind {
+	case StepCreateUser:
 		return c.iamMutate(ctx, "CreateUser", func(ctx context.Context) error {
 			_, err := c.iam.CreateUser(ctx, &iam.CreateUserInput{UserName: user})
 			return err
 		})
-	case stepPutGrant:
+	case StepPutGrant:
 		return c.iamMutate(ctx, "PutUserPolicy", func(ctx context.Context) error {
-			_, err := c.iam.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: user, PolicyName: aws.String(PolicyName), PolicyDocument: aws.String(s.doc)})
+			_, err := c.iam.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: user, PolicyName: aws.String(PolicyName), PolicyDocument: aws.String(s.Doc)})
 			return err
 		})
-	case stepDeleteInline:
-		return c.deleteUserPolicy(ctx, s.user, s.name)
-	case stepDetach:
+	case StepDeleteInline:
+		return c.deleteUserPolicy(ctx, s.User, s.Name)
+	case StepDetach:
 		return c.iamMutate(ctx, "DetachUserPolicy", func(ctx context.Context) error {
-			_, err := c.iam.DetachUserPolicy(ctx, &iam.DetachUserPolicyInput{UserName: user, PolicyArn: aws.String(s.name)})
+			_, err := c.iam.DetachUserPolicy(ctx, &iam.DetachUserPolicyInput{UserName: user, PolicyArn: aws.String(s.Name)})
 			return err
 		})
-	case stepLeaveGroup:
-		return c.removeFromGroup(ctx, s.user, s.name)
-	case stepCreateKey:
-		return c.createAccessKey(ctx, Access{User: s.user, AccessKeyID: s.key.accessKey, SecretAccessKey: s.key.secretKey})
-	case stepActivateKey:
+	case StepLeaveGroup:
+		return c.removeFromGroup(ctx, s.User, s.Name)
+	case StepCreateKey:
+		return c.createAccessKey(ctx, Access{User: s.User, AccessKeyID: s.Key.AccessKey, SecretAccessKey: s.Key.SecretKey})
+	case StepActivateKey:
 		return c.iamMutate(ctx, "UpdateAccessKey", func(ctx context.Context) error {
-			_, err := c.iam.UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{UserName: user, AccessKeyId: aws.String(s.name), Status: iamtypes.StatusTypeActive})
+			_, err := c.iam.UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{UserName: user, AccessKeyId: aws.String(s.Name), Status: iamtypes.StatusTypeActive})
 			return err
 		})
-	case stepDeleteKey:
-		return c.deleteAccessKey(ctx, s.user, s.name)
-	case stepDeleteUser:
+	case StepDeleteKey:
+		return c.deleteAccessKey(ctx, s.User, s.Name)
+	case StepDeleteUser:
 		return c.iamMutate(ctx, "DeleteUser", func(ctx context.Context) error {
 			_, err := c.iam.DeleteUser(ctx, &iam.DeleteUserInput{UserName: user})
 			return err
