@@ -333,7 +333,7 @@ func (c *Controller) resyncOnce(ctx context.Context) (Snapshot, error) {
 
 // collectDeletedBucketAccesses revokes the accesses whose BucketAccess no
 // longer exists. Revoking deletes the record; its reconcile then removes the
-// user (see PlanAccess), so nothing here waits for SeaweedFS.
+// user (see Access), so nothing here waits for SeaweedFS.
 func (c *Controller) collectDeletedBucketAccesses(ctx context.Context, buckets []*store.Bucket, accesses []*store.Access) {
 	if c.bucketAccesses == nil {
 		return

@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	s3fake "github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/fake"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
 )
 
@@ -70,7 +71,7 @@ func TestResyncRevokesDeletedBucketAccessesWhenSeaweedFSCannotBeListed(t *testin
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			client := finalizingClientset()
-			admin := s3admin.NewFake("cosi-")
+			admin := s3fake.New("cosi-")
 			r := &Reconciler{Store: store.New(client, "cosi"), Admin: admin,
 				Cfg: Config{UserPrefix: "cosi-", OwnerID: "owner", BlockedInterval: time.Second, UnfinishedInterval: time.Millisecond}}
 			const gone, kept = "0f3c7a52-9d61-4c0e-8f7a-2b1d9e6c4a10", "11111111-2222-4333-8444-555555555555"

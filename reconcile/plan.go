@@ -174,8 +174,8 @@ func Converged(rec *store.Access, u s3admin.UserState) bool {
 		u.PolicyExact
 }
 
-// PlanAccess compares an access record with what SeaweedFS holds.
-func PlanAccess(rec *store.Access, obs AccessObserved) Plan {
+// Access compares an access record with what SeaweedFS holds.
+func Access(rec *store.Access, obs AccessObserved) Plan {
 	if rec.Deleting {
 		if obs.User.Exists {
 			return Plan{Steps: []Step{StepDeleteUser, StepRelease}}

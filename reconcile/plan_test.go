@@ -328,8 +328,8 @@ func TestPlanAccess(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if diff := cmp.Diff(tt.want, PlanAccess(tt.rec, tt.obs)); diff != "" {
-				t.Errorf("PlanAccess (-want +got):\n%s", diff)
+			if diff := cmp.Diff(tt.want, Access(tt.rec, tt.obs)); diff != "" {
+				t.Errorf("Access (-want +got):\n%s", diff)
 			}
 		})
 	}

@@ -205,7 +205,7 @@ func (r *Reconciler) reconcileAccess(ctx context.Context, name string) (Result, 
 		}
 	}
 
-	plan := PlanAccess(rec, obs)
+	plan := Access(rec, obs)
 	for _, step := range plan.Steps {
 		err := r.applyAccessStep(ctx, rec, prefix, obs.Bucket, step)
 		var unissued *s3admin.UnissuedKeysError
@@ -286,7 +286,7 @@ func accessOf(rec *store.Access, prefix string, bucket *store.Bucket, ownerID st
 
 // applyAccessStep runs one step; prefix is the one the record's user was
 // named with (see UserPrefixOf), bucket the access's bucket record (nil when
-// there is none, which PlanAccess never pairs with a write).
+// there is none, which Access never pairs with a write).
 func (r *Reconciler) applyAccessStep(ctx context.Context, rec *store.Access, prefix string, bucket *store.Bucket, step Step) error {
 	switch step {
 	case StepEnsureAccess, StepRewriteAccess:

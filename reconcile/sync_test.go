@@ -14,15 +14,16 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	s3fake "github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/fake"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
 )
 
 // newTestReconciler is a Reconciler on a fake API server and a fake
 // SeaweedFS, with a context bounded for one test.
-func newTestReconciler(t *testing.T) (context.Context, *Reconciler, *s3admin.Fake) {
+func newTestReconciler(t *testing.T) (context.Context, *Reconciler, *s3fake.Fake) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)
-	admin := s3admin.NewFake("cosi-")
+	admin := s3fake.New("cosi-")
 	r := &Reconciler{Store: store.New(finalizingClientset(), "cosi"), Admin: admin,
 		Cfg: Config{UserPrefix: "cosi-", OwnerID: "owner", BlockedInterval: time.Second, UnfinishedInterval: time.Millisecond}}
 	return ctx, r, admin

@@ -1,0 +1,272 @@
+package seaweedfs
+
+import (
+	"context"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/admintest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/fake"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/plan"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/s3check"
+)
+
+// ---- fake ----
+
+type fakeBackdoor struct{ f *fake.Fake }
+
+func newFakeEnv(t *testing.T, id string) *env {
+	owner := "owner-" + id
+	prefix := "cosi-" + id + "-"
+	f := fake.New(prefix)
+	return &env{admin: f, bd: fakeBackdoor{f}, owner: owner, prefix: prefix, id: id,
+		own: s3admin.Ownership{Owner: owner, Marker: "marker-" + id}}
+}
+
+func (b fakeBackdoor) addBucket(t *testing.T, name string, tags map[string]string) {
+	b.f.AddBucket(name, tags)
+}
+func (b fakeBackdoor) addTenantBucket(t *testing.T, name string, tags map[string]string) {
+	b.f.AddBucketBy("tenant", name, tags)
+}
+func (b fakeBackdoor) tenantPutObject(t *testing.T, bucket, key string) {
+	admintest.MustNil(t, "PutObject", b.f.PutObject(bucket, key))
+}
+func (b fakeBackdoor) putObject(t *testing.T, bucket, key string) {
+	admintest.MustNil(t, "PutObject", b.f.PutObject(bucket, key))
+}
+func (b fakeBackdoor) removeBucket(t *testing.T, name string) { b.f.RemoveBucket(name) }
+func (b fakeBackdoor) setTags(t *testing.T, bucket string, tags map[string]string) {
+	admintest.MustNil(t, "SetBucketTags", b.f.SetBucketTags(bucket, tags))
+}
+func (b fakeBackdoor) addUser(t *testing.T, name string) string {
+	id, _, _ := s3admin.GenerateCredentials()
+	admintest.MustNil(t, "AddUser", b.f.AddUser(name, id))
+	return id
+}
+func (b fakeBackdoor) addUserKey(t *testing.T, user string) string {
+	id, _, _ := s3admin.GenerateCredentials()
+	admintest.MustNil(t, "AddUserKey", b.f.AddUserKey(user, id))
+	return id
+}
+func (b fakeBackdoor) putUserPolicy(t *testing.T, user, name, doc string) {
+	admintest.MustNil(t, "PutUserPolicy", b.f.PutUserPolicy(user, name, doc))
+}
+func (b fakeBackdoor) deactivateKey(t *testing.T, user, keyID string) {
+	admintest.MustNil(t, "DeactivateKey", b.f.DeactivateKey(user, keyID))
+}
+func (b fakeBackdoor) removeUser(t *testing.T, name string) { b.f.RemoveUser(name) }
+func (b fakeBackdoor) writes() int64                        { return b.f.Writes() }
+
+// ---- SeaweedFS ----
+
+// rawClients talks to the test SeaweedFS with the admin key directly, for
+// changes behind the Admin's back and for checks the Admin cannot make.
+type rawClients struct {
+	s3  *s3.Client
+	iam *iam.Client
+}
+
+func newRawClients() rawClients {
+	return rawClients{
+		s3: seaweed.S3Client(),
+		iam: iam.New(iam.Options{
+			Region:       seaweed.Region,
+			BaseEndpoint: aws.String(seaweed.Endpoint),
+			Credentials:  credentials.NewStaticCredentialsProvider(seaweed.AccessKey, seaweed.SecretKey, ""),
+		}),
+	}
+}
+
+type seaweedBackdoor struct {
+	raw   rawClients
+	admin *SeaweedFS
+}
+
+func newSeaweedAdmin(t testing.TB, prefix string) *SeaweedFS {
+	t.Helper()
+	return newSeaweedAdminOn(t, prefix, "")
+}
+
+// newSeaweedAdminOn is newSeaweedAdmin managing users through the filer's
+// IAM gRPC service at filerAddr, or the IAM query API if it is empty.
+func newSeaweedAdminOn(t testing.TB, prefix, filerAddr string) *SeaweedFS {
+	t.Helper()
+	a, err := NewSeaweedFS(Config{
+		Endpoint:         seaweed.Endpoint,
+		Region:           seaweed.Region,
+		AccessKeyID:      seaweed.AccessKey,
+		SecretAccessKey:  seaweed.SecretKey,
+		UserPrefix:       prefix,
+		CallTimeout:      30 * time.Second,
+		FilerGRPCAddress: filerAddr,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Close() })
+	return a
+}
+
+func newSeaweedEnv(t *testing.T, id string) *env { return newSeaweedEnvOn(t, id, "") }
+
+// newSeaweedFilerEnv is newSeaweedEnv with users managed through the filer.
+func newSeaweedFilerEnv(t *testing.T, id string) *env {
+	return newSeaweedEnvOn(t, id, seaweed.FilerGRPCAddress())
+}
+
+func newSeaweedEnvOn(t *testing.T, id, filerAddr string) *env {
+	owner := "owner-" + id
+	prefix := "cosi-" + id + "-"
+	admin := newSeaweedAdminOn(t, prefix, filerAddr)
+	bd := &seaweedBackdoor{raw: newRawClients(), admin: admin}
+	e := &env{admin: admin, bd: bd, owner: owner, prefix: prefix, id: id,
+		own: s3admin.Ownership{Owner: owner, Marker: "marker-" + id}}
+	// Every IAM write in SeaweedFS costs O(number of users): leave no users
+	// behind for the next case.
+	t.Cleanup(func() { bd.cleanup(t, e) })
+	return e
+}
+
+func (b *seaweedBackdoor) cleanup(t *testing.T, e *env) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	users, _ := b.raw.iam.ListUsers(ctx, &iam.ListUsersInput{})
+	if users != nil {
+		for _, u := range users.Users {
+			n := aws.ToString(u.UserName)
+			if strings.Contains(n, e.id) {
+				rawDeleteUserCompletely(ctx, b.raw, n)
+				if b.admin.filer != nil {
+					_ = b.admin.filer.DeletePolicy(ctx, plan.AccessPolicyName(n))
+				}
+			}
+		}
+	}
+	buckets, _ := b.raw.s3.ListBuckets(ctx, &s3.ListBucketsInput{})
+	if buckets != nil {
+		for _, bk := range buckets.Buckets {
+			if n := aws.ToString(bk.Name); strings.HasPrefix(n, e.id+"-") {
+				rawPurgeBucket(ctx, b.raw, n)
+			}
+		}
+	}
+}
+
+// rawDeleteUserCompletely deletes policies, keys and the user.
+func rawDeleteUserCompletely(ctx context.Context, raw rawClients, name string) {
+	if ps, err := raw.iam.ListUserPolicies(ctx, &iam.ListUserPoliciesInput{UserName: aws.String(name)}); err == nil {
+		for _, p := range ps.PolicyNames {
+			_, _ = raw.iam.DeleteUserPolicy(ctx, &iam.DeleteUserPolicyInput{UserName: aws.String(name), PolicyName: aws.String(p)})
+		}
+	}
+	if ks, err := raw.iam.ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: aws.String(name)}); err == nil {
+		for _, k := range ks.AccessKeyMetadata {
+			_, _ = raw.iam.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: aws.String(name), AccessKeyId: k.AccessKeyId})
+		}
+	}
+	_, _ = raw.iam.DeleteUser(ctx, &iam.DeleteUserInput{UserName: aws.String(name)})
+}
+
+func rawPurgeBucket(ctx context.Context, raw rawClients, name string) {
+	if keys, err := s3check.List(ctx, raw.s3, name); err == nil {
+		for _, key := range keys {
+			_ = s3check.Delete(ctx, raw.s3, name, key)
+		}
+	}
+	_, _ = raw.s3.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(name)})
+}
+
+func (b *seaweedBackdoor) addBucket(t *testing.T, name string, tags map[string]string) {
+	t.Helper()
+	ctx := admintest.Context(t)
+	_, err := b.raw.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)})
+	admintest.MustNil(t, "raw CreateBucket", err)
+	if len(tags) > 0 {
+		var set []s3types.Tag
+		for k, v := range tags {
+			set = append(set, s3types.Tag{Key: aws.String(k), Value: aws.String(v)})
+		}
+		_, err = b.raw.s3.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String(name), Tagging: &s3types.Tagging{TagSet: set}})
+		admintest.MustNil(t, "raw PutBucketTagging", err)
+	}
+}
+
+func (b *seaweedBackdoor) setTags(t *testing.T, bucket string, tags map[string]string) {
+	t.Helper()
+	ctx := admintest.Context(t)
+	if len(tags) == 0 {
+		_, err := b.raw.s3.DeleteBucketTagging(ctx, &s3.DeleteBucketTaggingInput{Bucket: aws.String(bucket)})
+		admintest.MustNil(t, "raw DeleteBucketTagging", err)
+		return
+	}
+	_, err := b.raw.s3.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String(bucket), Tagging: &s3types.Tagging{TagSet: tagSet(tags)}})
+	admintest.MustNil(t, "raw PutBucketTagging", err)
+}
+
+func (b *seaweedBackdoor) putObject(t *testing.T, bucket, key string) {
+	t.Helper()
+	admintest.MustNil(t, "raw PutObject", s3check.Put(admintest.Context(t), b.raw.s3, bucket, key, "data"))
+}
+
+func (b *seaweedBackdoor) removeBucket(t *testing.T, name string) {
+	rawPurgeBucket(admintest.Context(t), b.raw, name)
+}
+
+func (b *seaweedBackdoor) addUser(t *testing.T, name string) string {
+	t.Helper()
+	_, err := b.raw.iam.CreateUser(admintest.Context(t), &iam.CreateUserInput{UserName: aws.String(name)})
+	admintest.MustNil(t, "raw CreateUser", err)
+	return b.addUserKey(t, name)
+}
+
+func (b *seaweedBackdoor) addUserKey(t *testing.T, user string) string {
+	t.Helper()
+	id, secret, err := s3admin.GenerateCredentials()
+	admintest.MustNil(t, "GenerateCredentials", err)
+	_, err = b.raw.iam.CreateAccessKey(admintest.Context(t), &iam.CreateAccessKeyInput{UserName: aws.String(user)}, withSuppliedAccessKey(id, secret))
+	admintest.MustNil(t, "raw CreateAccessKey", err)
+	return id
+}
+
+func (b *seaweedBackdoor) putUserPolicy(t *testing.T, user, name, doc string) {
+	t.Helper()
+	_, err := b.raw.iam.PutUserPolicy(admintest.Context(t), &iam.PutUserPolicyInput{
+		UserName: aws.String(user), PolicyName: aws.String(name), PolicyDocument: aws.String(doc),
+	})
+	admintest.MustNil(t, "raw PutUserPolicy", err)
+}
+
+func (b *seaweedBackdoor) deactivateKey(t *testing.T, user, keyID string) {
+	t.Helper()
+	_, err := b.raw.iam.UpdateAccessKey(admintest.Context(t), &iam.UpdateAccessKeyInput{
+		UserName: aws.String(user), AccessKeyId: aws.String(keyID), Status: iamtypes.StatusTypeInactive,
+	})
+	admintest.MustNil(t, "raw UpdateAccessKey", err)
+}
+
+// removeUser deletes keys and user but, like SeaweedFS's DeleteUser, not the
+// inline policies.
+func (b *seaweedBackdoor) removeUser(t *testing.T, name string) {
+	t.Helper()
+	ctx := admintest.Context(t)
+	ks, err := b.raw.iam.ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: aws.String(name)})
+	admintest.MustNil(t, "raw ListAccessKeys", err)
+	for _, k := range ks.AccessKeyMetadata {
+		_, err := b.raw.iam.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: aws.String(name), AccessKeyId: k.AccessKeyId})
+		admintest.MustNil(t, "raw DeleteAccessKey", err)
+	}
+	_, err = b.raw.iam.DeleteUser(ctx, &iam.DeleteUserInput{UserName: aws.String(name)})
+	admintest.MustNil(t, "raw DeleteUser", err)
+}
+
+func (b *seaweedBackdoor) writes() int64 { return b.admin.Writes() }

@@ -1,0 +1,431 @@
+package seaweedfs
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/plan"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// filer speaks to the SeaweedFS filer's gRPC services: the IAM service
+// (iam_pb.SeaweedIdentityAccessManagement, weed/pb/iam.proto) and the one
+// read of the filer service (filer_pb.SeaweedFiler) the IAM path needs. The
+// few messages are encoded by hand with protowire, field numbers as in
+// weed/pb/iam.proto and filer.proto of SeaweedFS 4.39, so that this module
+// does not depend on the SeaweedFS module (whose requirements would move
+// client-go and grpc).
+type filer struct {
+	conn *grpc.ClientConn
+}
+
+// dialFiler prepares a connection to addr; it makes no request. tlsCfg nil
+// means plaintext, which the caller allows only when told to.
+func dialFiler(addr string, tlsCfg *tls.Config, opts ...grpc.DialOption) (*filer, error) {
+	creds := insecure.NewCredentials()
+	if tlsCfg != nil {
+		creds = credentials.NewTLS(tlsCfg)
+	}
+	conn, err := grpc.NewClient(addr, append([]grpc.DialOption{
+		grpc.WithTransportCredentials(creds),
+		// The whole identity configuration comes in one answer: thousands of
+		// identities are a few megabytes.
+		grpc.WithDefaultCallOptions(grpc.ForceCodec(rawCodec{}), grpc.MaxCallRecvMsgSize(256<<20), grpc.MaxCallSendMsgSize(64<<20)),
+	}, opts...)...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: filer gRPC address %q: %w", s3admin.ErrInvalid, addr, err)
+	}
+	return &filer{conn: conn}, nil
+}
+
+func (f *filer) Close() error { return f.conn.Close() }
+
+const (
+	iamService   = "/iam_pb.SeaweedIdentityAccessManagement/"
+	filerService = "/filer_pb.SeaweedFiler/"
+)
+
+// invoke calls a unary method with an encoded request and returns the
+// encoded response, its error classified.
+func (f *filer) invoke(ctx context.Context, method string, req []byte) ([]byte, error) {
+	var resp []byte
+	if err := f.conn.Invoke(ctx, method, &req, &resp); err != nil {
+		return nil, classifyGRPC(method, err)
+	}
+	return resp, nil
+}
+
+// classifyGRPC sorts a gRPC error into this package's kinds by its status
+// code: still in progress or unreachable is transient, the rest is final.
+func classifyGRPC(op string, err error) error {
+	e := &s3admin.Error{Op: op, Err: err}
+	st, ok := status.FromError(err)
+	if !ok {
+		e.Kind = s3admin.KindOf(err, "", 0)
+		return e
+	}
+	e.Code = st.Code().String()
+	switch st.Code() {
+	case codes.NotFound:
+		e.Kind = s3admin.ErrNotFound
+	case codes.AlreadyExists:
+		e.Kind = s3admin.ErrAlreadyExists
+	case codes.Unauthenticated, codes.PermissionDenied:
+		e.Kind = s3admin.ErrAccessDenied
+		e.Hint = "the filer refused this client: check its client certificate or token signing key against the filer's security.toml"
+	case codes.InvalidArgument:
+		e.Kind = s3admin.ErrInvalid
+	case codes.Unavailable, codes.DeadlineExceeded, codes.Aborted, codes.ResourceExhausted, codes.Internal, codes.Unknown:
+		// SeaweedFS answers a failed filer write with Internal or a bare
+		// (Unknown) error: the filer or its store may be busy.
+		e.Kind = s3admin.ErrTransient
+	case codes.Canceled:
+		if errors.Is(err, context.DeadlineExceeded) {
+			e.Kind = s3admin.ErrTransient
+		}
+	}
+	return e
+}
+
+func encodeIdentity(id plan.Identity) []byte {
+	b := appendString(nil, 1, id.Name)
+	for _, c := range id.Credentials {
+		var cb []byte
+		cb = appendString(cb, 1, c.AccessKey)
+		cb = appendString(cb, 2, c.SecretKey)
+		cb = appendString(cb, 3, c.Status)
+		b = protowire.AppendTag(b, 2, protowire.BytesType)
+		b = protowire.AppendBytes(b, cb)
+	}
+	for _, a := range id.Actions {
+		b = appendString(b, 3, a)
+	}
+	if id.Disabled {
+		b = protowire.AppendTag(b, 5, protowire.VarintType)
+		b = protowire.AppendVarint(b, 1)
+	}
+	for _, s := range id.ServiceAccounts {
+		b = appendString(b, 6, s)
+	}
+	for _, p := range id.PolicyNames {
+		b = appendString(b, 7, p)
+	}
+	return append(b, id.Others...)
+}
+
+func decodeIdentity(msg []byte) (plan.Identity, error) {
+	var id plan.Identity
+	err := eachField(msg, func(num protowire.Number, typ protowire.Type, v []byte, raw []byte) error {
+		switch {
+		case num == 1 && typ == protowire.BytesType:
+			id.Name = string(v)
+		case num == 2 && typ == protowire.BytesType:
+			var c plan.Credential
+			err := eachField(v, func(num protowire.Number, typ protowire.Type, v []byte, _ []byte) error {
+				if typ != protowire.BytesType {
+					return nil
+				}
+				switch num {
+				case 1:
+					c.AccessKey = string(v)
+				case 2:
+					c.SecretKey = string(v)
+				case 3:
+					c.Status = string(v)
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			id.Credentials = append(id.Credentials, c)
+		case num == 3 && typ == protowire.BytesType:
+			id.Actions = append(id.Actions, string(v))
+		case num == 5 && typ == protowire.VarintType:
+			n, _ := protowire.ConsumeVarint(v)
+			id.Disabled = n != 0
+		case num == 6 && typ == protowire.BytesType:
+			id.ServiceAccounts = append(id.ServiceAccounts, string(v))
+		case num == 7 && typ == protowire.BytesType:
+			id.PolicyNames = append(id.PolicyNames, string(v))
+		case num == 8:
+			// is_static: loaded from a configuration file, never ours to
+			// change; not written back.
+		default:
+			id.Others = append(id.Others, raw...)
+		}
+		return nil
+	})
+	return id, err
+}
+
+// group is an iam_pb.Group: the policies of a group apply to its members.
+type group struct {
+	name    string
+	members []string
+}
+
+// configuration is an iam_pb.S3ApiConfiguration: every identity and group.
+type configuration struct {
+	identities []plan.Identity
+	groups     []group
+}
+
+func decodeConfiguration(msg []byte) (configuration, error) {
+	var cfg configuration
+	err := eachField(msg, func(num protowire.Number, typ protowire.Type, v []byte, _ []byte) error {
+		if typ != protowire.BytesType {
+			return nil
+		}
+		switch num {
+		case 1:
+			id, err := decodeIdentity(v)
+			if err != nil {
+				return err
+			}
+			cfg.identities = append(cfg.identities, id)
+		case 5:
+			var g group
+			err := eachField(v, func(num protowire.Number, typ protowire.Type, v []byte, _ []byte) error {
+				switch {
+				case num == 1 && typ == protowire.BytesType:
+					g.name = string(v)
+				case num == 2 && typ == protowire.BytesType:
+					g.members = append(g.members, string(v))
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			cfg.groups = append(cfg.groups, g)
+		}
+		return nil
+	})
+	return cfg, err
+}
+
+// GetConfiguration returns every identity and group in one call.
+func (f *filer) GetConfiguration(ctx context.Context) (configuration, error) {
+	resp, err := f.invoke(ctx, iamService+"GetConfiguration", nil)
+	if err != nil {
+		return configuration{}, err
+	}
+	return decodeConfiguration(bytesOf(resp, 1))
+}
+
+// GetUser returns the identity; ErrNotFound if there is none.
+func (f *filer) GetUser(ctx context.Context, name string) (plan.Identity, error) {
+	resp, err := f.invoke(ctx, iamService+"GetUser", appendString(nil, 1, name))
+	if err != nil {
+		return plan.Identity{}, err
+	}
+	return decodeIdentity(bytesOf(resp, 1))
+}
+
+// GetUserByAccessKey returns the identity holding the key; ErrNotFound if
+// none does.
+func (f *filer) GetUserByAccessKey(ctx context.Context, accessKey string) (plan.Identity, error) {
+	resp, err := f.invoke(ctx, iamService+"GetUserByAccessKey", appendString(nil, 1, accessKey))
+	if err != nil {
+		return plan.Identity{}, err
+	}
+	return decodeIdentity(bytesOf(resp, 1))
+}
+
+// CreateUser stores a new identity; ErrAlreadyExists if the name is taken.
+func (f *filer) CreateUser(ctx context.Context, id plan.Identity) error {
+	req := protowire.AppendTag(nil, 1, protowire.BytesType)
+	req = protowire.AppendBytes(req, encodeIdentity(id))
+	_, err := f.invoke(ctx, iamService+"CreateUser", req)
+	return err
+}
+
+// UpdateUser replaces the stored identity of id.name in one write.
+func (f *filer) UpdateUser(ctx context.Context, id plan.Identity) error {
+	req := appendString(nil, 1, id.Name)
+	req = protowire.AppendTag(req, 2, protowire.BytesType)
+	req = protowire.AppendBytes(req, encodeIdentity(id))
+	_, err := f.invoke(ctx, iamService+"UpdateUser", req)
+	return err
+}
+
+// DeleteUser removes the identity with all its credentials.
+func (f *filer) DeleteUser(ctx context.Context, name string) error {
+	_, err := f.invoke(ctx, iamService+"DeleteUser", appendString(nil, 1, name))
+	return err
+}
+
+// PutPolicy creates or replaces a managed policy in one write.
+func (f *filer) PutPolicy(ctx context.Context, name, content string) error {
+	_, err := f.invoke(ctx, iamService+"PutPolicy", appendString(appendString(nil, 1, name), 2, content))
+	return err
+}
+
+// GetPolicy returns a managed policy's document; ErrNotFound if missing.
+func (f *filer) GetPolicy(ctx context.Context, name string) (string, error) {
+	resp, err := f.invoke(ctx, iamService+"GetPolicy", appendString(nil, 1, name))
+	if err != nil {
+		return "", err
+	}
+	return string(bytesOf(resp, 2)), nil
+}
+
+// ListPolicies returns every managed policy's document by name.
+func (f *filer) ListPolicies(ctx context.Context) (map[string]string, error) {
+	resp, err := f.invoke(ctx, iamService+"ListPolicies", nil)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	err = eachField(resp, func(num protowire.Number, typ protowire.Type, v []byte, _ []byte) error {
+		if num == 1 && typ == protowire.BytesType {
+			out[string(bytesOf(v, 1))] = string(bytesOf(v, 2))
+		}
+		return nil
+	})
+	return out, err
+}
+
+// DeletePolicy removes a managed policy.
+func (f *filer) DeletePolicy(ctx context.Context, name string) error {
+	_, err := f.invoke(ctx, iamService+"DeletePolicy", appendString(nil, 1, name))
+	return err
+}
+
+// ReadFile returns the content of a small file the filer keeps inside its
+// entry, as SeaweedFS keeps every file under /etc/iam; ok is false for a
+// missing file. It lists the directory from the file's name on: a lookup of
+// a missing entry answers with an error that carries no status code.
+func (f *filer) ReadFile(ctx context.Context, dir, name string) (content []byte, ok bool, err error) {
+	files, err := f.listDir(ctx, dir, name, 1)
+	if err != nil {
+		return nil, false, err
+	}
+	content, ok = files[name]
+	return content, ok, nil
+}
+
+func appendString(b []byte, num protowire.Number, s string) []byte {
+	b = protowire.AppendTag(b, num, protowire.BytesType)
+	return protowire.AppendString(b, s)
+}
+
+// eachField calls fn with every field of msg: its number, type, value (the
+// bytes of a length-delimited field, the varint bytes otherwise) and the
+// field's whole encoding.
+func eachField(msg []byte, fn func(num protowire.Number, typ protowire.Type, v, raw []byte) error) error {
+	for len(msg) > 0 {
+		num, typ, n := protowire.ConsumeTag(msg)
+		if n < 0 {
+			return fmt.Errorf("decode filer answer: %w", protowire.ParseError(n))
+		}
+		m := protowire.ConsumeFieldValue(num, typ, msg[n:])
+		if m < 0 {
+			return fmt.Errorf("decode filer answer: %w", protowire.ParseError(m))
+		}
+		raw := msg[:n+m]
+		v := msg[n : n+m]
+		if typ == protowire.BytesType {
+			v, _ = protowire.ConsumeBytes(v)
+		}
+		if err := fn(num, typ, v, raw); err != nil {
+			return err
+		}
+		msg = msg[n+m:]
+	}
+	return nil
+}
+
+// bytesOf returns the last occurrence of a length-delimited field.
+func bytesOf(msg []byte, want protowire.Number) []byte {
+	var out []byte
+	_ = eachField(msg, func(num protowire.Number, typ protowire.Type, v, _ []byte) error {
+		if num == want && typ == protowire.BytesType {
+			out = v
+		}
+		return nil
+	})
+	return out
+}
+
+// rawCodec passes already encoded protobuf bytes through gRPC. It is named
+// "proto" so the request carries the content type the server expects.
+type rawCodec struct{}
+
+func (rawCodec) Marshal(v any) ([]byte, error) {
+	b, ok := v.(*[]byte)
+	if !ok {
+		return nil, fmt.Errorf("rawCodec: unexpected %T", v)
+	}
+	return *b, nil
+}
+
+func (rawCodec) Unmarshal(data []byte, v any) error {
+	b, ok := v.(*[]byte)
+	if !ok {
+		return fmt.Errorf("rawCodec: unexpected %T", v)
+	}
+	*b = append((*b)[:0], data...)
+	return nil
+}
+
+func (rawCodec) Name() string { return "proto" }
+
+// ReadDir returns the name and content of every file of dir whose content
+// the filer keeps inside its entry (as for every file under /etc/iam), up
+// to limit files; a missing directory is empty.
+func (f *filer) ReadDir(ctx context.Context, dir string, limit int) (map[string][]byte, error) {
+	return f.listDir(ctx, dir, "", limit)
+}
+
+// listDir lists up to limit files of dir whose names start with prefix.
+func (f *filer) listDir(ctx context.Context, dir, prefix string, limit int) (map[string][]byte, error) {
+	const method = filerService + "ListEntries"
+	stream, err := f.conn.NewStream(ctx, &grpc.StreamDesc{ServerStreams: true}, method)
+	if err != nil {
+		return nil, classifyGRPC(method, err)
+	}
+	req := appendString(nil, 1, dir)
+	if prefix != "" {
+		req = appendString(req, 2, prefix)
+	}
+	req = protowire.AppendTag(req, 5, protowire.VarintType)
+	req = protowire.AppendVarint(req, uint64(limit))
+	if err := stream.SendMsg(&req); err != nil {
+		return nil, classifyGRPC(method, err)
+	}
+	if err := stream.CloseSend(); err != nil {
+		return nil, classifyGRPC(method, err)
+	}
+	out := map[string][]byte{}
+	for {
+		var resp []byte
+		err := stream.RecvMsg(&resp)
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			err = classifyGRPC(method, err)
+			if errors.Is(err, s3admin.ErrNotFound) {
+				return out, nil
+			}
+			return nil, err
+		}
+		entry := bytesOf(resp, 1)
+		// Entry.name (1), Entry.is_directory (2), Entry.content (9).
+		name := string(bytesOf(entry, 1))
+		if name != "" {
+			out[name] = bytesOf(entry, 9)
+		}
+	}
+}

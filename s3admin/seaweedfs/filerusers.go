@@ -1,0 +1,253 @@
+package seaweedfs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/engine"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/plan"
+)
+
+// The filer IAM gRPC path (Config.FilerGRPCAddress) keeps users, keys and
+// grants in SeaweedFS's credential store through the filer's IAM service,
+// which writes one identity file per change instead of rewriting every
+// identity as the IAM query API does.
+//
+// An access is written there as a managed policy named after its user
+// (accessPolicyName) holding exactly the document PolicyDocument returns,
+// and the user's identity carrying its one key and that policy's name. The
+// S3 gateway authorizes an identity with policy names by its policy
+// documents, action by action and resource by resource.
+//
+// SeaweedFS's identity actions ("Read:b", "Write:b", "List:b") would need
+// no policy document at all, but cannot express any mode exactly (see the
+// README's Scale section): "Write" covers PutBucketPolicy,
+// DeleteBucketPolicy, PutBucketCors, PutBucketVersioning and the bucket's
+// lifecycle and object-lock settings, and an action scoped to objects
+// ("Write:b/*") is matched against the request's prefix parameter too, so
+// any bucket-level request with ?prefix=x passes as an object write; "Write"
+// also includes DeleteObject, which write-only does not grant; and "Read"
+// includes reading object tags, object versions, unfinished uploads and the
+// bucket's policy and settings, which read-only does not grant. So every
+// mode keeps its policy document, as a managed policy.
+
+// Where SeaweedFS's credential store keeps inline policies (written by the
+// IAM query API's PutUserPolicy) and groups; the IAM gRPC service reads
+// neither.
+const (
+	iamDir          = "/etc/iam"
+	iamPoliciesFile = "policies.json"
+	iamGroupsDir    = "/etc/iam/groups"
+)
+
+// filerMutate is one write through the filer's IAM service: counted, between
+// its crash points, concurrent with other such writes (each changes files of
+// its own) and never with this process's IAM query API writes, which rewrite
+// every identity from what they read before (a concurrent gRPC write could
+// be overwritten, or a new user's file deleted).
+func (c *SeaweedFS) filerMutate(ctx context.Context, op string, fn func(context.Context) error) error {
+	if err := c.iamWrite.Rlock(ctx); err != nil {
+		return &s3admin.Error{Op: op, Kind: s3admin.ErrTransient, Err: err}
+	}
+	defer c.iamWrite.Runlock()
+	c.writes.Add(1)
+	return mutation(op, func() error { return c.call(ctx, op, fn) })
+}
+
+// inlinePolicies reads every user's inline policy documents by user and
+// policy name, in one read of the credential store's policies file.
+func (c *SeaweedFS) inlinePolicies(ctx context.Context) (map[string]map[string]string, error) {
+	type file struct {
+		Inline map[string]map[string]json.RawMessage `json:"inlinePolicies"`
+	}
+	content, err := read(ctx, c, "FilerReadPolicies", func(ctx context.Context) ([]byte, error) {
+		b, _, err := c.filer.ReadFile(ctx, iamDir, iamPoliciesFile)
+		return b, err
+	})
+	if err != nil || len(content) == 0 {
+		return nil, err
+	}
+	var f file
+	if err := json.Unmarshal(content, &f); err != nil {
+		return nil, s3admin.NewError("FilerReadPolicies", s3admin.ErrTransient, "%s/%s is not the policies file this client reads: %w", iamDir, iamPoliciesFile, err)
+	}
+	out := make(map[string]map[string]string, len(f.Inline))
+	for user, docs := range f.Inline {
+		out[user] = make(map[string]string, len(docs))
+		for name, doc := range docs {
+			out[user][name] = string(doc)
+		}
+	}
+	return out, nil
+}
+
+// maxGroups bounds the groups read for one observation: SeaweedFS groups
+// are made by operators, a handful in any installation.
+const maxGroups = 10000
+
+// groupsOf reads which groups every user is a member of, from the group
+// files (one read, whatever the number of users).
+func (c *SeaweedFS) groupsOf(ctx context.Context) (map[string][]string, error) {
+	files, err := read(ctx, c, "FilerReadGroups", func(ctx context.Context) (map[string][]byte, error) {
+		return c.filer.ReadDir(ctx, iamGroupsDir, maxGroups)
+	})
+	if err != nil {
+		return nil, err
+	}
+	var groups []group
+	for name, content := range files {
+		var g struct {
+			Name    string   `json:"name"`
+			Members []string `json:"members"`
+		}
+		if err := json.Unmarshal(content, &g); err != nil {
+			return nil, s3admin.NewError("FilerReadGroups", s3admin.ErrTransient, "group file %s/%s is not the form this client reads: %w", iamGroupsDir, name, err)
+		}
+		groups = append(groups, group{name: g.Name, members: g.Members})
+	}
+	return membership(groups), nil
+}
+
+func membership(groups []group) map[string][]string {
+	out := map[string][]string{}
+	for _, g := range groups {
+		for _, m := range g.members {
+			out[m] = append(out[m], g.name)
+		}
+	}
+	return out
+}
+
+// observeFilerUser reads the user's identity, its access policy, its
+// inline policies and its groups, as far as scope asks (see observeScope):
+// four reads, whatever the number of users.
+func (c *SeaweedFS) observeFilerUser(ctx context.Context, name string, scope engine.Scope) (plan.Observation, error) {
+	id, err := read(ctx, c, "IAMGetUser", func(ctx context.Context) (plan.Identity, error) { return c.filer.GetUser(ctx, name) })
+	obs := plan.Observation{ViaFiler: true, Inline: map[string]string{}}
+	switch {
+	case errors.Is(err, s3admin.ErrNotFound):
+		if scope != engine.ScopeAll {
+			return obs, nil
+		}
+	case err != nil:
+		return obs, err
+	default:
+		obs = plan.FromIdentity(id)
+		if scope == engine.ScopeExists {
+			return obs, nil
+		}
+	}
+	doc, err := read(ctx, c, "IAMGetPolicy", func(ctx context.Context) (string, error) {
+		return c.filer.GetPolicy(ctx, plan.AccessPolicyName(name))
+	})
+	switch {
+	case errors.Is(err, s3admin.ErrNotFound):
+	case err != nil:
+		return obs, err
+	default:
+		obs.AccessPolicy, obs.HasAccessPolicy = doc, true
+	}
+	if !obs.Exists {
+		return obs, nil
+	}
+	inline, err := c.filerReads.inline.get(ctx, name)
+	if err != nil {
+		return obs, err
+	}
+	for p, d := range inline {
+		obs.Inline[p] = d
+	}
+	if obs.Groups, err = c.filerReads.groups.get(ctx, name); err != nil {
+		return obs, err
+	}
+	return obs, nil
+}
+
+// filerUsers is the filer IAM gRPC service's userBackend: the grant is a
+// managed policy named after its user, and the identity (its one key and
+// that policy's name) is written whole. Inline policies and group
+// membership, which only the IAM query API reaches, are removed through it.
+type filerUsers struct{ c *SeaweedFS }
+
+func (filerUsers) Form() plan.Form { return plan.ManagedGrant }
+
+func (b filerUsers) Observe(ctx context.Context, name string, scope engine.Scope) (plan.Observation, error) {
+	return b.c.observeFilerUser(ctx, name, scope)
+}
+
+func (b filerUsers) ProbeKey(ctx context.Context, a s3admin.Access) (bool, error) {
+	return b.c.ProbeKey(ctx, a)
+}
+
+// list observes every user carrying one of prefixes in three reads: the
+// whole configuration, every managed policy, the inline policies.
+func (b filerUsers) List(ctx context.Context, prefixes []string) (map[string]plan.Observation, error) {
+	c := b.c
+	cfg, err := read(ctx, c, "IAMGetConfiguration", func(ctx context.Context) (configuration, error) {
+		return c.filer.GetConfiguration(ctx)
+	})
+	if err != nil {
+		return nil, err
+	}
+	policies, err := read(ctx, c, "IAMListPolicies", func(ctx context.Context) (map[string]string, error) {
+		return c.filer.ListPolicies(ctx)
+	})
+	if err != nil {
+		return nil, err
+	}
+	inline, err := c.inlinePolicies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	groups := membership(cfg.groups)
+	out := map[string]plan.Observation{}
+	for _, id := range cfg.identities {
+		if _, seen := out[id.Name]; seen || !s3admin.HasAnyPrefix(id.Name, prefixes) {
+			continue
+		}
+		obs := plan.FromIdentity(id)
+		obs.AccessPolicy, obs.HasAccessPolicy = policies[plan.AccessPolicyName(id.Name)]
+		for p, d := range inline[id.Name] {
+			obs.Inline[p] = d
+		}
+		obs.Groups = groups[id.Name]
+		out[id.Name] = obs
+	}
+	return out, nil
+}
+
+func (b filerUsers) Apply(ctx context.Context, s plan.Step) error {
+	c := b.c
+	switch s.Kind {
+	case plan.StepPutGrant:
+		return c.filerMutate(ctx, "IAMPutPolicy", func(ctx context.Context) error {
+			return c.filer.PutPolicy(ctx, plan.AccessPolicyName(s.User), s.Doc)
+		})
+	case plan.StepCheckKeyFree:
+		holder, err := c.filerReads.holders.get(ctx, s.Name)
+		switch {
+		case err != nil:
+			return err
+		case holder != "" && holder != s.User:
+			return s3admin.NewError("IAMCreateUser", s3admin.ErrAlreadyExists, "access key id %s is in use by another identity", s.Name)
+		}
+		return nil
+	case plan.StepWriteIdentity:
+		if s.Create {
+			return c.filerMutate(ctx, "IAMCreateUser", func(ctx context.Context) error { return c.filer.CreateUser(ctx, s.Identity) })
+		}
+		return c.filerMutate(ctx, "IAMUpdateUser", func(ctx context.Context) error { return c.filer.UpdateUser(ctx, s.Identity) })
+	case plan.StepDeleteInline:
+		return c.deleteUserPolicy(ctx, s.User, s.Name)
+	case plan.StepLeaveGroup:
+		return c.removeFromGroup(ctx, s.User, s.Name)
+	case plan.StepDeleteGrant:
+		return c.filerMutate(ctx, "IAMDeletePolicy", func(ctx context.Context) error { return c.filer.DeletePolicy(ctx, s.Name) })
+	case plan.StepDeleteUser:
+		return c.filerMutate(ctx, "IAMDeleteUser", func(ctx context.Context) error { return c.filer.DeleteUser(ctx, s.User) })
+	}
+	return fmt.Errorf("%w: step %s is not one of the filer IAM service's", s3admin.ErrInvalid, s)
+}
