@@ -4,14 +4,12 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/golang-jwt/jwt/v5"
-	"google.golang.org/grpc"
 )
 
 // FilerJWTLifetime is how long each token FilerJWT mints is valid.
@@ -115,13 +113,3 @@ func (j *FilerJWT) GetRequestMetadata(context.Context, ...string) (map[string]st
 // network and replayed until it expires (see FilerJWTLifetime); where the
 // network is not trusted, use mutual TLS as well.
 func (j *FilerJWT) RequireTransportSecurity() bool { return false }
-
-// filerDialOptions are the dial options of cfg's filer connection: the
-// caller's, and the token credential when there is one.
-func (cfg Config) filerDialOptions() []grpc.DialOption {
-	opts := slices.Clip(cfg.FilerDialOptions)
-	if cfg.FilerJWT != nil {
-		opts = append(opts, grpc.WithPerRPCCredentials(cfg.FilerJWT))
-	}
-	return opts
-}

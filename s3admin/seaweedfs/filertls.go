@@ -51,22 +51,6 @@ func FilerTLSConfig(certFile, keyFile, caFile, serverName string) (*tls.Config, 
 	}, nil
 }
 
-// CheckFiler makes one read through the filer's IAM service with this
-// client's connection: nil when the filer answers it (a policy that does not
-// exist is an answer).
-func (c *SeaweedFS) CheckFiler(ctx context.Context) error {
-	if c.filer == nil {
-		return nil
-	}
-	_, err := read(ctx, c, "IAMGetPolicy", func(ctx context.Context) (string, error) {
-		return c.filer.GetPolicy(ctx, plan.AccessPolicyName("cosi-probe"))
-	})
-	if errors.Is(err, s3admin.ErrNotFound) {
-		return nil
-	}
-	return err
-}
-
 // FilerSecurity is how a filer guards its IAM gRPC service against a
 // client that presents neither a certificate nor a token.
 type FilerSecurity int
