@@ -100,7 +100,7 @@ func TestFilerBucketTagsPages(t *testing.T) {
 		e.bd.addBucket(t, b, map[string]string{"n": fmt.Sprint(i)})
 		want[b] = map[string]string{"n": fmt.Sprint(i)}
 	}
-	all, err := a.filer.bucketTags(admintest.Context(t), 30*time.Second, 2)
+	all, err := a.filer.BucketTagsPaged(admintest.Context(t), 30*time.Second, 2)
 	admintest.MustNil(t, "bucketTags", err)
 	got := map[string]map[string]string{}
 	for n, tags := range all {

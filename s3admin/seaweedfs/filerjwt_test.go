@@ -18,6 +18,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/filergrpc"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/plan"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/s3check"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
@@ -50,16 +51,16 @@ func TestFilerJWTTokens(t *testing.T) {
 	writeKeyFile(t, keyFile, "first-signing-key\n")
 
 	t.Run("each call carries a fresh HS256 token signed with the key, valid for FilerJWTLifetime, with no nbf or iat", func(t *testing.T) {
-		j, err := NewFilerJWT(keyFile, time.Hour)
+		j, err := filergrpc.NewJWT(keyFile, time.Hour)
 		admintest.MustNil(t, "NewFilerJWT", err)
 		before := time.Now().Truncate(time.Second)
 		md, err := j.GetRequestMetadata(ctx)
 		admintest.MustNil(t, "GetRequestMetadata", err)
 		claims, err := tokenOf(md, "first-signing-key")
 		admintest.MustNil(t, "the token under the key without its trailing newline", err)
-		if claims.ExpiresAt == nil || claims.ExpiresAt.Before(before.Add(FilerJWTLifetime)) ||
-			claims.ExpiresAt.After(time.Now().Add(FilerJWTLifetime)) || claims.NotBefore != nil || claims.IssuedAt != nil {
-			t.Errorf("exp %v nbf %v iat %v, want exp about now + %s and no nbf or iat", claims.ExpiresAt, claims.NotBefore, claims.IssuedAt, FilerJWTLifetime)
+		if claims.ExpiresAt == nil || claims.ExpiresAt.Before(before.Add(filergrpc.JWTLifetime)) ||
+			claims.ExpiresAt.After(time.Now().Add(filergrpc.JWTLifetime)) || claims.NotBefore != nil || claims.IssuedAt != nil {
+			t.Errorf("exp %v nbf %v iat %v, want exp about now + %s and no nbf or iat", claims.ExpiresAt, claims.NotBefore, claims.IssuedAt, filergrpc.JWTLifetime)
 		}
 		if _, err := tokenOf(md, "another-key"); !errors.Is(err, jwt.ErrTokenSignatureInvalid) {
 			t.Errorf("the token verifies under another key: %v", err)
@@ -71,9 +72,9 @@ func TestFilerJWTTokens(t *testing.T) {
 	t.Run("a rotated key is used once the refresh period is over, the key read last until then", func(t *testing.T) {
 		rotating := filepath.Join(dir, "rotating")
 		writeKeyFile(t, rotating, "key-one")
-		always, err := NewFilerJWT(rotating, 0)
+		always, err := filergrpc.NewJWT(rotating, 0)
 		admintest.MustNil(t, "NewFilerJWT", err)
-		bounded, err := NewFilerJWT(rotating, time.Hour)
+		bounded, err := filergrpc.NewJWT(rotating, time.Hour)
 		admintest.MustNil(t, "NewFilerJWT", err)
 		writeKeyFile(t, rotating, "key-two")
 		md, err := always.GetRequestMetadata(ctx)
@@ -88,12 +89,12 @@ func TestFilerJWTTokens(t *testing.T) {
 		}
 	})
 	t.Run("a missing or emptied key file fails, naming the file and never the key", func(t *testing.T) {
-		if _, err := NewFilerJWT(filepath.Join(dir, "missing"), 0); !errors.Is(err, s3admin.ErrInvalid) || !strings.Contains(err.Error(), "missing") {
+		if _, err := filergrpc.NewJWT(filepath.Join(dir, "missing"), 0); !errors.Is(err, s3admin.ErrInvalid) || !strings.Contains(err.Error(), "missing") {
 			t.Errorf("NewFilerJWT(missing file) = %v, want ErrInvalid naming the file", err)
 		}
 		emptied := filepath.Join(dir, "emptied")
 		writeKeyFile(t, emptied, "secret-before-emptying")
-		j, err := NewFilerJWT(emptied, 0)
+		j, err := filergrpc.NewJWT(emptied, 0)
 		admintest.MustNil(t, "NewFilerJWT", err)
 		writeKeyFile(t, emptied, " \n")
 		_, err = j.GetRequestMetadata(ctx)
@@ -133,7 +134,7 @@ func filerAdminOf(t *testing.T, sw *stack.Seaweed, prefix, keyFile string, tlsCf
 		UserPrefix: prefix, CallTimeout: 30 * time.Second, FilerGRPCAddress: sw.FilerGRPCAddress(), FilerTLS: tlsCfg}
 	if keyFile != "" {
 		var err error
-		cfg.FilerJWT, err = NewFilerJWT(keyFile, 0)
+		cfg.FilerJWT, err = filergrpc.NewJWT(keyFile, 0)
 		admintest.MustNil(t, "NewFilerJWT", err)
 	}
 	a, err := NewSeaweedFS(cfg)
@@ -191,12 +192,12 @@ func TestFilerJWT(t *testing.T) {
 	}
 
 	t.Run("the start-up probe says the filer is secured by token, and an unsecured one is open", func(t *testing.T) {
-		sec, err := ProbeFilerSecurity(ctx, sw.FilerGRPCAddress(), 10*time.Second)
-		if err != nil || sec != FilerRequiresToken || sec.String() != "secured by token" {
+		sec, err := filergrpc.ProbeSecurity(ctx, sw.FilerGRPCAddress(), 10*time.Second)
+		if err != nil || sec != filergrpc.RequiresToken || sec.String() != "secured by token" {
 			t.Errorf("token-secured filer: %v, %v; want secured by token", sec, err)
 		}
-		sec, err = ProbeFilerSecurity(ctx, seaweed.FilerGRPCAddress(), 10*time.Second)
-		if err != nil || sec != FilerOpen || sec.String() != "open" {
+		sec, err = filergrpc.ProbeSecurity(ctx, seaweed.FilerGRPCAddress(), 10*time.Second)
+		if err != nil || sec != filergrpc.Open || sec.String() != "open" {
 			t.Errorf("unsecured filer: %v, %v; want open", sec, err)
 		}
 	})
@@ -258,11 +259,11 @@ func TestFilerJWTWithMutualTLS(t *testing.T) {
 	writeKeyFile(t, keyFile, key)
 	ctx := admintest.Context(t)
 	tlsCfg := func() *tls.Config {
-		c, err := FilerTLSConfig(sw.FilerTLS.CertFile, sw.FilerTLS.KeyFile, sw.FilerTLS.CAFile, "")
+		c, err := filergrpc.TLSConfig(sw.FilerTLS.CertFile, sw.FilerTLS.KeyFile, sw.FilerTLS.CAFile, "")
 		admintest.MustNil(t, "FilerTLSConfig", err)
 		return c
 	}
-	if sec, err := ProbeFilerSecurity(ctx, sw.FilerGRPCAddress(), 10*time.Second); err != nil || sec != FilerRequiresTLS {
+	if sec, err := filergrpc.ProbeSecurity(ctx, sw.FilerGRPCAddress(), 10*time.Second); err != nil || sec != filergrpc.RequiresTLS {
 		t.Errorf("probe: %v, %v; want secured by TLS", sec, err)
 	}
 	id := fmt.Sprintf("jwtls%04x", time.Now().UnixNano()&0xffff)

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/filergrpc"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/plan"
 )
 
@@ -48,7 +49,7 @@ func (c *SeaweedFS) keyHolders(ctx context.Context, keys []string) (map[string]s
 		}
 		return map[string]string{keys[0]: holder.Name}, nil
 	}
-	cfg, err := read(ctx, c, "IAMGetConfiguration", func(ctx context.Context) (configuration, error) {
+	cfg, err := read(ctx, c, "IAMGetConfiguration", func(ctx context.Context) (filergrpc.Configuration, error) {
 		return c.filer.GetConfiguration(ctx)
 	})
 	if err != nil {
@@ -59,7 +60,7 @@ func (c *SeaweedFS) keyHolders(ctx context.Context, keys []string) (map[string]s
 		want[k] = true
 	}
 	out := map[string]string{}
-	for _, id := range cfg.identities {
+	for _, id := range cfg.Identities {
 		for _, cr := range id.Credentials {
 			if want[cr.AccessKey] {
 				out[cr.AccessKey] = id.Name

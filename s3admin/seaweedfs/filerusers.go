@@ -8,6 +8,7 @@ import (
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/engine"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/filergrpc"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/plan"
 )
 
@@ -97,7 +98,7 @@ func (c *SeaweedFS) groupsOf(ctx context.Context) (map[string][]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var groups []group
+	var groups []filergrpc.Group
 	for name, content := range files {
 		var g struct {
 			Name    string   `json:"name"`
@@ -106,16 +107,16 @@ func (c *SeaweedFS) groupsOf(ctx context.Context) (map[string][]string, error) {
 		if err := json.Unmarshal(content, &g); err != nil {
 			return nil, s3admin.NewError("FilerReadGroups", s3admin.ErrTransient, "group file %s/%s is not the form this client reads: %w", iamGroupsDir, name, err)
 		}
-		groups = append(groups, group{name: g.Name, members: g.Members})
+		groups = append(groups, filergrpc.Group{Name: g.Name, Members: g.Members})
 	}
 	return membership(groups), nil
 }
 
-func membership(groups []group) map[string][]string {
+func membership(groups []filergrpc.Group) map[string][]string {
 	out := map[string][]string{}
 	for _, g := range groups {
-		for _, m := range g.members {
-			out[m] = append(out[m], g.name)
+		for _, m := range g.Members {
+			out[m] = append(out[m], g.Name)
 		}
 	}
 	return out
@@ -186,7 +187,7 @@ func (b filerUsers) ProbeKey(ctx context.Context, a s3admin.Access) (bool, error
 // whole configuration, every managed policy, the inline policies.
 func (b filerUsers) List(ctx context.Context, prefixes []string) (map[string]plan.Observation, error) {
 	c := b.c
-	cfg, err := read(ctx, c, "IAMGetConfiguration", func(ctx context.Context) (configuration, error) {
+	cfg, err := read(ctx, c, "IAMGetConfiguration", func(ctx context.Context) (filergrpc.Configuration, error) {
 		return c.filer.GetConfiguration(ctx)
 	})
 	if err != nil {
@@ -202,9 +203,9 @@ func (b filerUsers) List(ctx context.Context, prefixes []string) (map[string]pla
 	if err != nil {
 		return nil, err
 	}
-	groups := membership(cfg.groups)
+	groups := membership(cfg.Groups)
 	out := map[string]plan.Observation{}
-	for _, id := range cfg.identities {
+	for _, id := range cfg.Identities {
 		if _, seen := out[id.Name]; seen || !s3admin.HasAnyPrefix(id.Name, prefixes) {
 			continue
 		}

@@ -25,6 +25,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/filergrpc"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
 )
 
@@ -70,7 +71,7 @@ func BenchmarkScale(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	filer, err := dialFiler(sw.FilerGRPCAddress(), nil)
+	filer, err := filergrpc.Dial(sw.FilerGRPCAddress(), nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -171,7 +172,7 @@ type scaleRun struct {
 	filerAdmin *SeaweedFS
 	// calls times filerAdmin's filer calls.
 	calls  *callTimes
-	filer  *filer
+	filer  *filergrpc.Client
 	rawIAM *iam.Client
 	rawS3  *s3.Client
 
@@ -305,7 +306,7 @@ func (s *scaleRun) fill(ctx context.Context, from, to int) {
 				for i, act := range s.actions {
 					actions[i] = rebucket(act, a.Bucket)
 				}
-				err := s.filer.createRaw(ctx, rawIdentity{Name: a.User, AccessKey: a.AccessKeyID, SecretKey: a.SecretAccessKey, Actions: actions})
+				err := createRaw(ctx, s.filer, rawIdentity{Name: a.User, AccessKey: a.AccessKeyID, SecretKey: a.SecretAccessKey, Actions: actions})
 				if err != nil {
 					select {
 					case errs <- fmt.Errorf("fill %s: %w", a.User, err):
@@ -357,7 +358,7 @@ func (s *scaleRun) savePolicies(ctx context.Context, pol map[string]json.RawMess
 	pol["inlinePolicies"] = raw
 	content, err := json.Marshal(pol)
 	s.must(err, "encode policies.json")
-	s.must(s.filer.SaveFile(ctx, "/etc/iam", "policies.json", content), "write policies.json")
+	s.must(saveFile(ctx, s.filer, "/etc/iam", "policies.json", content), "write policies.json")
 }
 
 // verify checks that filled users authenticate and are authorized exactly

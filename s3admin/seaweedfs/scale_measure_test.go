@@ -219,7 +219,7 @@ func (s *scaleRun) measureFiler(ctx context.Context, size int, r sizeRows) {
 			actions[i] = rebucket(act, a.Bucket)
 		}
 		t := time.Now()
-		if err := s.filer.createRaw(ctx, rawIdentity{Name: a.User, AccessKey: a.AccessKeyID, SecretKey: a.SecretAccessKey, Actions: actions}); err != nil {
+		if err := createRaw(ctx, s.filer, rawIdentity{Name: a.User, AccessKey: a.AccessKeyID, SecretKey: a.SecretAccessKey, Actions: actions}); err != nil {
 			return err
 		}
 		grpcWrites = append(grpcWrites, time.Since(t))
@@ -229,10 +229,10 @@ func (s *scaleRun) measureFiler(ctx context.Context, size int, r sizeRows) {
 
 	r.repeat.filerDrv = s.sampleRepeat(ctx, s.filerAdmin, filerDrvUsers[len(filerDrvUsers)-1])
 	lastGRPC := grpcUsers[len(grpcUsers)-1]
-	r.repeat.filerG = s.sample(ctx, func(int) error { return s.filer.getUserSize(ctx, lastGRPC.User) })
+	r.repeat.filerG = s.sample(ctx, func(int) error { return getUserSize(ctx, s.filer, lastGRPC.User) })
 	lastLP := lpUsers[len(lpUsers)-1]
 	r.repeat.filerLP = s.sample(ctx, func(int) error {
-		if err := s.filer.getUserSize(ctx, lastLP.User); err != nil {
+		if err := getUserSize(ctx, s.filer, lastLP.User); err != nil {
 			return err
 		}
 		_, err := s.filer.GetPolicy(ctx, plan.AccessPolicyName(lastLP.User))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/filergrpc"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/plan"
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -23,14 +24,14 @@ func (id rawIdentity) Identity() plan.Identity {
 
 // createRaw is iam_pb CreateUser: one identity with its credential and
 // actions, stored by the filer as /etc/iam/identities/<name>.json.
-func (f *filer) createRaw(ctx context.Context, id rawIdentity) error {
+func createRaw(ctx context.Context, f *filergrpc.Client, id rawIdentity) error {
 	return f.CreateUser(ctx, id.Identity())
 }
 
 // SaveFile creates or replaces a small file whose content lives in the
 // filer entry itself, as SeaweedFS's own filer.SaveInsideFiler does for
 // /etc/iam files (the credential store reads Entry.content only).
-func (f *filer) SaveFile(ctx context.Context, dir, name string, content []byte) error {
+func saveFile(ctx context.Context, f *filergrpc.Client, dir, name string, content []byte) error {
 	now := time.Now().Unix()
 	var attr []byte
 	attr = protowire.AppendTag(attr, 1, protowire.VarintType)
@@ -41,27 +42,27 @@ func (f *filer) SaveFile(ctx context.Context, dir, name string, content []byte) 
 	attr = protowire.AppendVarint(attr, 0o644)
 	attr = protowire.AppendTag(attr, 6, protowire.VarintType)
 	attr = protowire.AppendVarint(attr, uint64(now))
-	entry := appendString(nil, 1, name)
+	entry := filergrpc.AppendString(nil, 1, name)
 	entry = protowire.AppendTag(entry, 4, protowire.BytesType)
 	entry = protowire.AppendBytes(entry, attr)
 	entry = protowire.AppendTag(entry, 9, protowire.BytesType)
 	entry = protowire.AppendBytes(entry, content)
-	req := appendString(nil, 1, dir)
+	req := filergrpc.AppendString(nil, 1, dir)
 	req = protowire.AppendTag(req, 2, protowire.BytesType)
 	req = protowire.AppendBytes(req, entry)
-	resp, err := f.invoke(ctx, filerService+"CreateEntry", req)
+	resp, err := f.Invoke(ctx, filergrpc.IAMService+"CreateEntry", req)
 	if err != nil {
 		return err
 	}
 	// CreateEntryResponse.error (field 1) reports failures in-band.
-	if msg := string(bytesOf(resp, 1)); msg != "" {
+	if msg := string(filergrpc.BytesOf(resp, 1)); msg != "" {
 		return fmt.Errorf("CreateEntry %s/%s: %s", dir, name, msg)
 	}
 	return nil
 }
 
 // getUserSize is iam_pb GetUser for the benchmark's floor.
-func (f *filer) getUserSize(ctx context.Context, name string) error {
+func getUserSize(ctx context.Context, f *filergrpc.Client, name string) error {
 	_, err := f.GetUser(ctx, name)
 	return err
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/crashpoint"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/engine"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/filergrpc"
 )
 
 // Config configures the SeaweedFS client.
@@ -73,7 +74,7 @@ type Config struct {
 	// FilerJWT, when set, adds a token signed with the filer's
 	// jwt.filer_signing.key to every filer call (see filerjwt.go), over
 	// plaintext or together with FilerTLS.
-	FilerJWT *FilerJWT
+	FilerJWT *filergrpc.JWT
 	// FilerDialOptions are added to the filer connection (metrics).
 	FilerDialOptions []grpc.DialOption
 }
@@ -108,7 +109,7 @@ type SeaweedFS struct {
 
 	// filer is the filer's IAM gRPC service; nil: users go through the IAM
 	// query API.
-	filer *filer
+	filer *filergrpc.Client
 	// filerReads shares the filer path's costly reads among concurrent
 	// observations.
 	filerReads *filerReads
@@ -163,10 +164,10 @@ func NewSeaweedFS(cfg Config) (*SeaweedFS, error) {
 			o.RateLimiter = ratelimit.None
 		})
 	}
-	var fl *filer
+	var fl *filergrpc.Client
 	if cfg.FilerGRPCAddress != "" {
 		var err error
-		if fl, err = dialFiler(cfg.FilerGRPCAddress, cfg.FilerTLS, cfg.filerDialOptions()...); err != nil {
+		if fl, err = filergrpc.Dial(cfg.FilerGRPCAddress, cfg.FilerTLS, cfg.filerDialOptions()...); err != nil {
 			return nil, err
 		}
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/metrics"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/objectevents"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/reconcile"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/filergrpc"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/seaweedfs"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/version"
@@ -215,16 +216,16 @@ func checkFiler(ctx context.Context, cfg Config, admin *seaweedfs.SeaweedFS) err
 	// Whoever reaches an unsecured filer's gRPC port can change every
 	// identity, this driver's users included: such a filer is used only
 	// when explicitly allowed, whatever this client's own settings.
-	sec, err := seaweedfs.ProbeFilerSecurity(ctx, cfg.FilerGRPCAddress, cfg.BackendTimeout)
+	sec, err := filergrpc.ProbeSecurity(ctx, cfg.FilerGRPCAddress, cfg.BackendTimeout)
 	if err != nil {
 		return fmt.Errorf("cannot tell whether the filer at %s requires TLS or a token: %w", cfg.FilerGRPCAddress, err)
 	}
 	switch {
-	case sec == seaweedfs.FilerOpen && !cfg.AllowInsecureFiler:
+	case sec == filergrpc.Open && !cfg.AllowInsecureFiler:
 		return fmt.Errorf("refusing to start: the filer at %s answers its IAM gRPC service in plaintext without any token, so anyone reaching its port can change every identity; "+
 			"secure its gRPC with mutual TLS (security.toml [grpc] ca, [grpc.filer] cert and key; --filer-tls-*) or a token signing key "+
 			"(security.toml [jwt.filer_signing] key; --filer-jwt-signing-key-file), or start with --allow-insecure-filer", cfg.FilerGRPCAddress)
-	case sec == seaweedfs.FilerRequiresToken && cfg.FilerJWTKeyFile == "":
+	case sec == filergrpc.RequiresToken && cfg.FilerJWTKeyFile == "":
 		// Said here rather than left to the refusal below, which cannot
 		// tell a missing token from a wrong certificate.
 		return fmt.Errorf("the filer at %s is %s: start with --filer-jwt-signing-key-file naming a file that holds its security.toml [jwt.filer_signing] key", cfg.FilerGRPCAddress, sec)
@@ -256,13 +257,13 @@ func newAdmin(cfg Config, m *metrics.Metrics) (*seaweedfs.SeaweedFS, error) {
 		adminCfg.FilerDialOptions = m.FilerGRPCInterceptors()
 		var err error
 		if cfg.FilerCertFile != "" {
-			if adminCfg.FilerTLS, err = seaweedfs.FilerTLSConfig(cfg.FilerCertFile, cfg.FilerKeyFile, cfg.FilerCAFile, cfg.FilerServerName); err != nil {
+			if adminCfg.FilerTLS, err = filergrpc.TLSConfig(cfg.FilerCertFile, cfg.FilerKeyFile, cfg.FilerCAFile, cfg.FilerServerName); err != nil {
 				return nil, err
 			}
 		}
 		if cfg.FilerJWTKeyFile != "" {
 			// The key file is re-read as often as the admin key files.
-			if adminCfg.FilerJWT, err = seaweedfs.NewFilerJWT(cfg.FilerJWTKeyFile, credentialsRefresh); err != nil {
+			if adminCfg.FilerJWT, err = filergrpc.NewJWT(cfg.FilerJWTKeyFile, credentialsRefresh); err != nil {
 				return nil, err
 			}
 		}

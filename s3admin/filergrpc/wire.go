@@ -1,4 +1,4 @@
-package seaweedfs
+package filergrpc
 
 import (
 	"fmt"
@@ -7,7 +7,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
-func appendString(b []byte, num protowire.Number, s string) []byte {
+func AppendString(b []byte, num protowire.Number, s string) []byte {
 	b = protowire.AppendTag(b, num, protowire.BytesType)
 	return protowire.AppendString(b, s)
 }
@@ -39,7 +39,7 @@ func eachField(msg []byte, fn func(num protowire.Number, typ protowire.Type, v, 
 }
 
 // bytesOf returns the last occurrence of a length-delimited field.
-func bytesOf(msg []byte, want protowire.Number) []byte {
+func BytesOf(msg []byte, want protowire.Number) []byte {
 	var out []byte
 	_ = eachField(msg, func(num protowire.Number, typ protowire.Type, v, _ []byte) error {
 		if num == want && typ == protowire.BytesType {
@@ -74,27 +74,27 @@ func (rawCodec) Unmarshal(data []byte, v any) error {
 func (rawCodec) Name() string { return "proto" }
 
 func encodeIdentity(id plan.Identity) []byte {
-	b := appendString(nil, 1, id.Name)
+	b := AppendString(nil, 1, id.Name)
 	for _, c := range id.Credentials {
 		var cb []byte
-		cb = appendString(cb, 1, c.AccessKey)
-		cb = appendString(cb, 2, c.SecretKey)
-		cb = appendString(cb, 3, c.Status)
+		cb = AppendString(cb, 1, c.AccessKey)
+		cb = AppendString(cb, 2, c.SecretKey)
+		cb = AppendString(cb, 3, c.Status)
 		b = protowire.AppendTag(b, 2, protowire.BytesType)
 		b = protowire.AppendBytes(b, cb)
 	}
 	for _, a := range id.Actions {
-		b = appendString(b, 3, a)
+		b = AppendString(b, 3, a)
 	}
 	if id.Disabled {
 		b = protowire.AppendTag(b, 5, protowire.VarintType)
 		b = protowire.AppendVarint(b, 1)
 	}
 	for _, s := range id.ServiceAccounts {
-		b = appendString(b, 6, s)
+		b = AppendString(b, 6, s)
 	}
 	for _, p := range id.PolicyNames {
-		b = appendString(b, 7, p)
+		b = AppendString(b, 7, p)
 	}
 	return append(b, id.Others...)
 }
@@ -146,19 +146,19 @@ func decodeIdentity(msg []byte) (plan.Identity, error) {
 }
 
 // group is an iam_pb.Group: the policies of a group apply to its members.
-type group struct {
-	name    string
-	members []string
+type Group struct {
+	Name    string
+	Members []string
 }
 
 // configuration is an iam_pb.S3ApiConfiguration: every identity and group.
-type configuration struct {
-	identities []plan.Identity
-	groups     []group
+type Configuration struct {
+	Identities []plan.Identity
+	Groups     []Group
 }
 
-func decodeConfiguration(msg []byte) (configuration, error) {
-	var cfg configuration
+func decodeConfiguration(msg []byte) (Configuration, error) {
+	var cfg Configuration
 	err := eachField(msg, func(num protowire.Number, typ protowire.Type, v []byte, _ []byte) error {
 		if typ != protowire.BytesType {
 			return nil
@@ -169,22 +169,22 @@ func decodeConfiguration(msg []byte) (configuration, error) {
 			if err != nil {
 				return err
 			}
-			cfg.identities = append(cfg.identities, id)
+			cfg.Identities = append(cfg.Identities, id)
 		case 5:
-			var g group
+			var g Group
 			err := eachField(v, func(num protowire.Number, typ protowire.Type, v []byte, _ []byte) error {
 				switch {
 				case num == 1 && typ == protowire.BytesType:
-					g.name = string(v)
+					g.Name = string(v)
 				case num == 2 && typ == protowire.BytesType:
-					g.members = append(g.members, string(v))
+					g.Members = append(g.Members, string(v))
 				}
 				return nil
 			})
 			if err != nil {
 				return err
 			}
-			cfg.groups = append(cfg.groups, g)
+			cfg.Groups = append(cfg.Groups, g)
 		}
 		return nil
 	})

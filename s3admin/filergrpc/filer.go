@@ -1,4 +1,4 @@
-package seaweedfs
+package filergrpc
 
 import (
 	"context"
@@ -24,13 +24,13 @@ import (
 // weed/pb/iam.proto and filer.proto of SeaweedFS 4.39, so that this module
 // does not depend on the SeaweedFS module (whose requirements would move
 // client-go and grpc).
-type filer struct {
+type Client struct {
 	conn *grpc.ClientConn
 }
 
 // dialFiler prepares a connection to addr; it makes no request. tlsCfg nil
 // means plaintext, which the caller allows only when told to.
-func dialFiler(addr string, tlsCfg *tls.Config, opts ...grpc.DialOption) (*filer, error) {
+func Dial(addr string, tlsCfg *tls.Config, opts ...grpc.DialOption) (*Client, error) {
 	creds := insecure.NewCredentials()
 	if tlsCfg != nil {
 		creds = credentials.NewTLS(tlsCfg)
@@ -44,19 +44,19 @@ func dialFiler(addr string, tlsCfg *tls.Config, opts ...grpc.DialOption) (*filer
 	if err != nil {
 		return nil, fmt.Errorf("%w: filer gRPC address %q: %w", s3admin.ErrInvalid, addr, err)
 	}
-	return &filer{conn: conn}, nil
+	return &Client{conn: conn}, nil
 }
 
-func (f *filer) Close() error { return f.conn.Close() }
+func (f *Client) Close() error { return f.conn.Close() }
 
 const (
-	iamService   = "/iam_pb.SeaweedIdentityAccessManagement/"
-	filerService = "/filer_pb.SeaweedFiler/"
+	iamService = "/iam_pb.SeaweedIdentityAccessManagement/"
+	IAMService = "/filer_pb.SeaweedFiler/"
 )
 
 // invoke calls a unary method with an encoded request and returns the
 // encoded response, its error classified.
-func (f *filer) invoke(ctx context.Context, method string, req []byte) ([]byte, error) {
+func (f *Client) Invoke(ctx context.Context, method string, req []byte) ([]byte, error) {
 	var resp []byte
 	if err := f.conn.Invoke(ctx, method, &req, &resp); err != nil {
 		return nil, classifyGRPC(method, err)
@@ -97,81 +97,81 @@ func classifyGRPC(op string, err error) error {
 }
 
 // GetConfiguration returns every identity and group in one call.
-func (f *filer) GetConfiguration(ctx context.Context) (configuration, error) {
-	resp, err := f.invoke(ctx, iamService+"GetConfiguration", nil)
+func (f *Client) GetConfiguration(ctx context.Context) (Configuration, error) {
+	resp, err := f.Invoke(ctx, iamService+"GetConfiguration", nil)
 	if err != nil {
-		return configuration{}, err
+		return Configuration{}, err
 	}
-	return decodeConfiguration(bytesOf(resp, 1))
+	return decodeConfiguration(BytesOf(resp, 1))
 }
 
 // GetUser returns the identity; ErrNotFound if there is none.
-func (f *filer) GetUser(ctx context.Context, name string) (plan.Identity, error) {
-	resp, err := f.invoke(ctx, iamService+"GetUser", appendString(nil, 1, name))
+func (f *Client) GetUser(ctx context.Context, name string) (plan.Identity, error) {
+	resp, err := f.Invoke(ctx, iamService+"GetUser", AppendString(nil, 1, name))
 	if err != nil {
 		return plan.Identity{}, err
 	}
-	return decodeIdentity(bytesOf(resp, 1))
+	return decodeIdentity(BytesOf(resp, 1))
 }
 
 // GetUserByAccessKey returns the identity holding the key; ErrNotFound if
 // none does.
-func (f *filer) GetUserByAccessKey(ctx context.Context, accessKey string) (plan.Identity, error) {
-	resp, err := f.invoke(ctx, iamService+"GetUserByAccessKey", appendString(nil, 1, accessKey))
+func (f *Client) GetUserByAccessKey(ctx context.Context, accessKey string) (plan.Identity, error) {
+	resp, err := f.Invoke(ctx, iamService+"GetUserByAccessKey", AppendString(nil, 1, accessKey))
 	if err != nil {
 		return plan.Identity{}, err
 	}
-	return decodeIdentity(bytesOf(resp, 1))
+	return decodeIdentity(BytesOf(resp, 1))
 }
 
 // CreateUser stores a new identity; ErrAlreadyExists if the name is taken.
-func (f *filer) CreateUser(ctx context.Context, id plan.Identity) error {
+func (f *Client) CreateUser(ctx context.Context, id plan.Identity) error {
 	req := protowire.AppendTag(nil, 1, protowire.BytesType)
 	req = protowire.AppendBytes(req, encodeIdentity(id))
-	_, err := f.invoke(ctx, iamService+"CreateUser", req)
+	_, err := f.Invoke(ctx, iamService+"CreateUser", req)
 	return err
 }
 
 // UpdateUser replaces the stored identity of id.name in one write.
-func (f *filer) UpdateUser(ctx context.Context, id plan.Identity) error {
-	req := appendString(nil, 1, id.Name)
+func (f *Client) UpdateUser(ctx context.Context, id plan.Identity) error {
+	req := AppendString(nil, 1, id.Name)
 	req = protowire.AppendTag(req, 2, protowire.BytesType)
 	req = protowire.AppendBytes(req, encodeIdentity(id))
-	_, err := f.invoke(ctx, iamService+"UpdateUser", req)
+	_, err := f.Invoke(ctx, iamService+"UpdateUser", req)
 	return err
 }
 
 // DeleteUser removes the identity with all its credentials.
-func (f *filer) DeleteUser(ctx context.Context, name string) error {
-	_, err := f.invoke(ctx, iamService+"DeleteUser", appendString(nil, 1, name))
+func (f *Client) DeleteUser(ctx context.Context, name string) error {
+	_, err := f.Invoke(ctx, iamService+"DeleteUser", AppendString(nil, 1, name))
 	return err
 }
 
 // PutPolicy creates or replaces a managed policy in one write.
-func (f *filer) PutPolicy(ctx context.Context, name, content string) error {
-	_, err := f.invoke(ctx, iamService+"PutPolicy", appendString(appendString(nil, 1, name), 2, content))
+func (f *Client) PutPolicy(ctx context.Context, name, content string) error {
+	_, err := f.Invoke(ctx, iamService+"PutPolicy", AppendString(AppendString(nil, 1, name), 2, content))
 	return err
 }
 
 // GetPolicy returns a managed policy's document; ErrNotFound if missing.
-func (f *filer) GetPolicy(ctx context.Context, name string) (string, error) {
-	resp, err := f.invoke(ctx, iamService+"GetPolicy", appendString(nil, 1, name))
+func (f *Client) GetPolicy(ctx context.Context, name string) (string, error) {
+	resp, err := f.Invoke(ctx, iamService+"GetPolicy", AppendString(nil, 1, name))
 	if err != nil {
 		return "", err
 	}
-	return string(bytesOf(resp, 2)), nil
+	return string(BytesOf(resp, 2)), nil
 }
 
 // ListPolicies returns every managed policy's document by name.
-func (f *filer) ListPolicies(ctx context.Context) (map[string]string, error) {
-	resp, err := f.invoke(ctx, iamService+"ListPolicies", nil)
+func (f *Client) ListPolicies(ctx context.Context) (map[string]string, error) {
+	resp, err := f.Invoke(ctx, iamService+"ListPolicies", nil)
 	if err != nil {
 		return nil, err
 	}
 	out := map[string]string{}
 	err = eachField(resp, func(num protowire.Number, typ protowire.Type, v []byte, _ []byte) error {
 		if num == 1 && typ == protowire.BytesType {
-			out[string(bytesOf(v, 1))] = string(bytesOf(v, 2))
+			out[string(BytesOf(v, 1))] = string(BytesOf(v, 2))
 		}
 		return nil
 	})
@@ -179,8 +179,8 @@ func (f *filer) ListPolicies(ctx context.Context) (map[string]string, error) {
 }
 
 // DeletePolicy removes a managed policy.
-func (f *filer) DeletePolicy(ctx context.Context, name string) error {
-	_, err := f.invoke(ctx, iamService+"DeletePolicy", appendString(nil, 1, name))
+func (f *Client) DeletePolicy(ctx context.Context, name string) error {
+	_, err := f.Invoke(ctx, iamService+"DeletePolicy", AppendString(nil, 1, name))
 	return err
 }
 
@@ -188,7 +188,7 @@ func (f *filer) DeletePolicy(ctx context.Context, name string) error {
 // entry, as SeaweedFS keeps every file under /etc/iam; ok is false for a
 // missing file. It lists the directory from the file's name on: a lookup of
 // a missing entry answers with an error that carries no status code.
-func (f *filer) ReadFile(ctx context.Context, dir, name string) (content []byte, ok bool, err error) {
+func (f *Client) ReadFile(ctx context.Context, dir, name string) (content []byte, ok bool, err error) {
 	files, err := f.listDir(ctx, dir, name, 1)
 	if err != nil {
 		return nil, false, err
@@ -200,20 +200,20 @@ func (f *filer) ReadFile(ctx context.Context, dir, name string) (content []byte,
 // ReadDir returns the name and content of every file of dir whose content
 // the filer keeps inside its entry (as for every file under /etc/iam), up
 // to limit files; a missing directory is empty.
-func (f *filer) ReadDir(ctx context.Context, dir string, limit int) (map[string][]byte, error) {
+func (f *Client) ReadDir(ctx context.Context, dir string, limit int) (map[string][]byte, error) {
 	return f.listDir(ctx, dir, "", limit)
 }
 
 // listDir lists up to limit files of dir whose names start with prefix.
-func (f *filer) listDir(ctx context.Context, dir, prefix string, limit int) (map[string][]byte, error) {
-	const method = filerService + "ListEntries"
+func (f *Client) listDir(ctx context.Context, dir, prefix string, limit int) (map[string][]byte, error) {
+	const method = IAMService + "ListEntries"
 	stream, err := f.conn.NewStream(ctx, &grpc.StreamDesc{ServerStreams: true}, method)
 	if err != nil {
 		return nil, classifyGRPC(method, err)
 	}
-	req := appendString(nil, 1, dir)
+	req := AppendString(nil, 1, dir)
 	if prefix != "" {
-		req = appendString(req, 2, prefix)
+		req = AppendString(req, 2, prefix)
 	}
 	req = protowire.AppendTag(req, 5, protowire.VarintType)
 	req = protowire.AppendVarint(req, uint64(limit))
@@ -237,11 +237,11 @@ func (f *filer) listDir(ctx context.Context, dir, prefix string, limit int) (map
 			}
 			return nil, err
 		}
-		entry := bytesOf(resp, 1)
+		entry := BytesOf(resp, 1)
 		// Entry.name (1), Entry.is_directory (2), Entry.content (9).
-		name := string(bytesOf(entry, 1))
+		name := string(BytesOf(entry, 1))
 		if name != "" {
-			out[name] = bytesOf(entry, 9)
+			out[name] = BytesOf(entry, 9)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package seaweedfs
+package filergrpc
 
 import (
 	"context"
@@ -30,12 +30,12 @@ const bucketsPage = 1024
 //
 // Each request is bounded by timeout, not the whole listing, which grows
 // with the number of buckets.
-func (f *filer) BucketTags(ctx context.Context, timeout time.Duration) (map[string]map[string]string, error) {
-	return f.bucketTags(ctx, timeout, bucketsPage)
+func (f *Client) BucketTags(ctx context.Context, timeout time.Duration) (map[string]map[string]string, error) {
+	return f.BucketTagsPaged(ctx, timeout, bucketsPage)
 }
 
 // bucketTags is BucketTags reading page entries per request.
-func (f *filer) bucketTags(ctx context.Context, timeout time.Duration, page int) (map[string]map[string]string, error) {
+func (f *Client) BucketTagsPaged(ctx context.Context, timeout time.Duration, page int) (map[string]map[string]string, error) {
 	dir, err := f.bucketsDir(ctx, timeout)
 	if err != nil {
 		return nil, err
@@ -64,14 +64,14 @@ func (f *filer) bucketTags(ctx context.Context, timeout time.Duration, page int)
 
 // bucketsDir is the filer's buckets directory
 // (GetFilerConfigurationResponse.dir_buckets, field 5).
-func (f *filer) bucketsDir(ctx context.Context, timeout time.Duration) (string, error) {
+func (f *Client) bucketsDir(ctx context.Context, timeout time.Duration) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	resp, err := f.invoke(ctx, filerService+"GetFilerConfiguration", nil)
+	resp, err := f.Invoke(ctx, IAMService+"GetFilerConfiguration", nil)
 	if err != nil {
 		return "", err
 	}
-	if dir := string(bytesOf(resp, 5)); dir != "" {
+	if dir := string(BytesOf(resp, 5)); dir != "" {
 		return dir, nil
 	}
 	return defaultBucketsDir, nil
@@ -80,17 +80,17 @@ func (f *filer) bucketsDir(ctx context.Context, timeout time.Duration) (string, 
 // eachEntry lists up to limit entries of dir after start (all from the
 // first if start is empty) and calls fn with each one's name, whether it is
 // a directory, and its content. A missing directory has no entries.
-func (f *filer) eachEntry(ctx context.Context, dir, start string, limit int, fn func(name string, isDir bool, content []byte)) error {
-	const method = filerService + "ListEntries"
+func (f *Client) eachEntry(ctx context.Context, dir, start string, limit int, fn func(name string, isDir bool, content []byte)) error {
+	const method = IAMService + "ListEntries"
 	stream, err := f.conn.NewStream(ctx, &grpc.StreamDesc{ServerStreams: true}, method)
 	if err != nil {
 		return classifyGRPC(method, err)
 	}
 	// ListEntriesRequest: directory (1), startFromFileName (3), limit (5);
 	// inclusiveStartFrom (4) left false, so a page starts after start.
-	req := appendString(nil, 1, dir)
+	req := AppendString(nil, 1, dir)
 	if start != "" {
-		req = appendString(req, 3, start)
+		req = AppendString(req, 3, start)
 	}
 	req = protowire.AppendTag(req, 5, protowire.VarintType)
 	req = protowire.AppendVarint(req, uint64(limit))
@@ -114,7 +114,7 @@ func (f *filer) eachEntry(ctx context.Context, dir, start string, limit int, fn 
 		}
 		// ListEntriesResponse.entry (1): Entry.name (1), Entry.is_directory
 		// (2), Entry.content (9).
-		entry := bytesOf(resp, 1)
+		entry := BytesOf(resp, 1)
 		isDir := false
 		_ = eachField(entry, func(num protowire.Number, typ protowire.Type, v, _ []byte) error {
 			if num == 2 && typ == protowire.VarintType {
@@ -123,8 +123,8 @@ func (f *filer) eachEntry(ctx context.Context, dir, start string, limit int, fn 
 			}
 			return nil
 		})
-		if name := string(bytesOf(entry, 1)); name != "" {
-			fn(name, isDir, bytesOf(entry, 9))
+		if name := string(BytesOf(entry, 1)); name != "" {
+			fn(name, isDir, BytesOf(entry, 9))
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package seaweedfs
+package filergrpc
 
 import (
 	"context"
@@ -21,7 +21,7 @@ import (
 // synchronised than NTP keeps them. It is kept that short because a token
 // is not bound to the call it was minted for: whoever reads one off a
 // plaintext connection can replay it for any IAM call until it expires.
-const FilerJWTLifetime = time.Minute
+const JWTLifetime = time.Minute
 
 // FilerJWT is a gRPC per-RPC credential for a filer whose security.toml sets
 // jwt.filer_signing.key: SeaweedFS then refuses every call of its IAM
@@ -36,7 +36,7 @@ const FilerJWTLifetime = time.Minute
 //
 // It works over plaintext and over (mutual) TLS alike: see
 // RequireTransportSecurity.
-type FilerJWT struct {
+type JWT struct {
 	keyFile string
 	refresh time.Duration
 
@@ -48,8 +48,8 @@ type FilerJWT struct {
 // NewFilerJWT returns the credential for the key in keyFile, read again
 // after refresh (0: for every call). It reads the file once, so that a
 // missing or empty key fails at start (ErrInvalid, naming the file).
-func NewFilerJWT(keyFile string, refresh time.Duration) (*FilerJWT, error) {
-	j := &FilerJWT{keyFile: keyFile, refresh: refresh}
+func NewJWT(keyFile string, refresh time.Duration) (*JWT, error) {
+	j := &JWT{keyFile: keyFile, refresh: refresh}
 	if _, err := j.signingKey(time.Now()); err != nil {
 		return nil, err
 	}
@@ -59,7 +59,7 @@ func NewFilerJWT(keyFile string, refresh time.Duration) (*FilerJWT, error) {
 // signingKey returns the key, reading the file when the one held is older
 // than the refresh period. A read that fails is reported, not papered over
 // with the previous key: a Secret that was removed or emptied must show.
-func (j *FilerJWT) signingKey(now time.Time) ([]byte, error) {
+func (j *JWT) signingKey(now time.Time) ([]byte, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.key != nil && now.Sub(j.readAt) < j.refresh {
@@ -82,12 +82,12 @@ func (j *FilerJWT) signingKey(now time.Time) ([]byte, error) {
 // token mints a token valid for FilerJWTLifetime from now. It carries only
 // exp, no nbf or iat: a filer whose clock runs behind the driver's could
 // otherwise refuse it as not yet valid.
-func (j *FilerJWT) token(now time.Time) (string, error) {
+func (j *JWT) token(now time.Time) (string, error) {
 	key, err := j.signingKey(now)
 	if err != nil {
 		return "", err
 	}
-	claims := jwt.RegisteredClaims{ExpiresAt: jwt.NewNumericDate(now.Add(FilerJWTLifetime))}
+	claims := jwt.RegisteredClaims{ExpiresAt: jwt.NewNumericDate(now.Add(JWTLifetime))}
 	signed, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(key)
 	if err != nil {
 		// Only the fact: the error of an HMAC signer names no key.
@@ -99,7 +99,7 @@ func (j *FilerJWT) token(now time.Time) (string, error) {
 // GetRequestMetadata implements credentials.PerRPCCredentials: a fresh
 // token for each call. gRPC reports an error here as the call's error with
 // code Unauthenticated, classified as ErrAccessDenied.
-func (j *FilerJWT) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+func (j *JWT) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
 	t, err := j.token(time.Now())
 	if err != nil {
 		return nil, err
@@ -112,4 +112,4 @@ func (j *FilerJWT) GetRequestMetadata(context.Context, ...string) (map[string]st
 // token is what secures it. Over plaintext a token can be read off the
 // network and replayed until it expires (see FilerJWTLifetime); where the
 // network is not trusted, use mutual TLS as well.
-func (j *FilerJWT) RequireTransportSecurity() bool { return false }
+func (j *JWT) RequireTransportSecurity() bool { return false }

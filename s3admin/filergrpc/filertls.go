@@ -1,4 +1,4 @@
-package seaweedfs
+package filergrpc
 
 import (
 	"context"
@@ -24,7 +24,7 @@ import (
 //
 // The certificate is read again for every new connection, so a rotated
 // certificate (a mounted Secret) is presented from the next one on.
-func FilerTLSConfig(certFile, keyFile, caFile, serverName string) (*tls.Config, error) {
+func TLSConfig(certFile, keyFile, caFile, serverName string) (*tls.Config, error) {
 	load := func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
 		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 		if err != nil {
@@ -53,29 +53,29 @@ func FilerTLSConfig(certFile, keyFile, caFile, serverName string) (*tls.Config, 
 
 // FilerSecurity is how a filer guards its IAM gRPC service against a
 // client that presents neither a certificate nor a token.
-type FilerSecurity int
+type Security int
 
 const (
 	// FilerSecurityUnknown: the probe could not tell (it failed).
-	FilerSecurityUnknown FilerSecurity = iota
+	SecurityUnknown Security = iota
 	// FilerOpen: the service answers in plaintext without any token, so
 	// anyone who reaches the port can read and change every identity.
-	FilerOpen
+	Open
 	// FilerRequiresTLS: the filer refuses a plaintext connection (mutual
 	// TLS in security.toml [grpc.filer]).
-	FilerRequiresTLS
+	RequiresTLS
 	// FilerRequiresToken: the service answers in plaintext but refuses a
 	// call without a token signed with jwt.filer_signing.key.
-	FilerRequiresToken
+	RequiresToken
 )
 
-func (s FilerSecurity) String() string {
+func (s Security) String() string {
 	switch s {
-	case FilerOpen:
+	case Open:
 		return "open"
-	case FilerRequiresTLS:
+	case RequiresTLS:
 		return "secured by TLS"
-	case FilerRequiresToken:
+	case RequiresToken:
 		return "secured by token"
 	}
 	return "unknown"
@@ -85,10 +85,10 @@ func (s FilerSecurity) String() string {
 // a plaintext connection, without client certificate or token, and tells
 // from the answer how the filer is secured: whatever this client's own
 // settings, a filer that serves such a call serves everyone.
-func ProbeFilerSecurity(ctx context.Context, addr string, timeout time.Duration) (FilerSecurity, error) {
-	f, err := dialFiler(addr, nil)
+func ProbeSecurity(ctx context.Context, addr string, timeout time.Duration) (Security, error) {
+	f, err := Dial(addr, nil)
 	if err != nil {
-		return FilerSecurityUnknown, err
+		return SecurityUnknown, err
 	}
 	defer f.Close()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
@@ -97,17 +97,17 @@ func ProbeFilerSecurity(ctx context.Context, addr string, timeout time.Duration)
 	switch {
 	case err == nil, errors.Is(err, s3admin.ErrNotFound), errors.Is(err, s3admin.ErrInvalid):
 		// An answer of the IAM service itself: the connection carried it.
-		return FilerOpen, nil
+		return Open, nil
 	case status.Code(err) == codes.Unauthenticated:
 		// SeaweedFS's checkAdminAuth: no token, no answer.
-		return FilerRequiresToken, nil
+		return RequiresToken, nil
 	case status.Code(err) == codes.Unavailable:
 		// A filer requiring TLS fails the handshake. (So does one that is
 		// down; the client's own first call then fails too.)
-		return FilerRequiresTLS, nil
+		return RequiresTLS, nil
 	}
 	// Timed out, or refused otherwise (PermissionDenied is no answer
 	// SeaweedFS gives here): cannot tell, and a filer that might be open
 	// is not taken for a secured one.
-	return FilerSecurityUnknown, err
+	return SecurityUnknown, err
 }
