@@ -10,9 +10,9 @@ import (
 // userBackend is the backend of the configured user path.
 func (c *SeaweedFS) userBackend() engine.UserBackend {
 	if c.filer != nil {
-		return filerUsers{c}
+		return filerUsers{c.fc}
 	}
-	return iamUsers{c}
+	return iamUsers{c.ic}
 }
 
 // EnsureAccess implements Admin.

@@ -58,7 +58,7 @@ func (c *SeaweedFS) unsigned(ctx context.Context, method, u string) (bool, error
 	if err != nil {
 		return false, fmt.Errorf("%w: probe request: %w", s3admin.ErrInvalid, err)
 	}
-	c.calls.Add(1)
+	c.count.Add(1)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return false, &s3admin.Error{Op: "anonymous " + method, Kind: s3admin.ErrTransient, Err: err}

@@ -20,15 +20,15 @@ type filerReads struct {
 	holders batcher[string, string]
 }
 
-func newFilerReads(c *SeaweedFS) *filerReads {
+func newFilerReads(c *filerClient) *filerReads {
 	r := &filerReads{}
-	r.inline = batcher[string, map[string]string]{timeout: c.cfg.CallTimeout,
+	r.inline = batcher[string, map[string]string]{timeout: c.timeout,
 		read: func(ctx context.Context, _ []string) (map[string]map[string]string, error) {
 			return c.inlinePolicies(ctx)
 		}}
-	r.groups = batcher[string, []string]{timeout: c.cfg.CallTimeout,
+	r.groups = batcher[string, []string]{timeout: c.timeout,
 		read: func(ctx context.Context, _ []string) (map[string][]string, error) { return c.groupsOf(ctx) }}
-	r.holders = batcher[string, string]{timeout: c.cfg.CallTimeout, read: c.keyHolders}
+	r.holders = batcher[string, string]{timeout: c.timeout, read: c.keyHolders}
 	return r
 }
 
@@ -36,7 +36,7 @@ func newFilerReads(c *SeaweedFS) *filerReads {
 // itself; several at once are looked up in the whole configuration, one
 // read instead of one per key (each lookup of SeaweedFS's filer store reads
 // every identity anyway).
-func (c *SeaweedFS) keyHolders(ctx context.Context, keys []string) (map[string]string, error) {
+func (c *filerClient) keyHolders(ctx context.Context, keys []string) (map[string]string, error) {
 	if len(keys) == 1 {
 		holder, err := read(ctx, c, "IAMGetUserByAccessKey", func(ctx context.Context) (plan.Identity, error) {
 			return c.filer.GetUserByAccessKey(ctx, keys[0])

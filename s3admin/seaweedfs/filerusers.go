@@ -44,12 +44,23 @@ const (
 	iamGroupsDir    = "/etc/iam/groups"
 )
 
+// filerClient is the filer IAM gRPC path's client. Inline policies and
+// group membership, which only the IAM query API reaches, go through the
+// iamClient it holds.
+type filerClient struct {
+	*iamClient
+	filer *filergrpc.Client
+	// filerReads shares the filer path's costly reads among concurrent
+	// observations.
+	filerReads *filerReads
+}
+
 // filerMutate is one write through the filer's IAM service: counted, between
 // its crash points, concurrent with other such writes (each changes files of
 // its own) and never with this process's IAM query API writes, which rewrite
 // every identity from what they read before (a concurrent gRPC write could
 // be overwritten, or a new user's file deleted).
-func (c *SeaweedFS) filerMutate(ctx context.Context, op string, fn func(context.Context) error) error {
+func (c *filerClient) filerMutate(ctx context.Context, op string, fn func(context.Context) error) error {
 	if err := c.iamWrite.Rlock(ctx); err != nil {
 		return &s3admin.Error{Op: op, Kind: s3admin.ErrTransient, Err: err}
 	}
@@ -60,7 +71,7 @@ func (c *SeaweedFS) filerMutate(ctx context.Context, op string, fn func(context.
 
 // inlinePolicies reads every user's inline policy documents by user and
 // policy name, in one read of the credential store's policies file.
-func (c *SeaweedFS) inlinePolicies(ctx context.Context) (map[string]map[string]string, error) {
+func (c *filerClient) inlinePolicies(ctx context.Context) (map[string]map[string]string, error) {
 	type file struct {
 		Inline map[string]map[string]json.RawMessage `json:"inlinePolicies"`
 	}
@@ -91,7 +102,7 @@ const maxGroups = 10000
 
 // groupsOf reads which groups every user is a member of, from the group
 // files (one read, whatever the number of users).
-func (c *SeaweedFS) groupsOf(ctx context.Context) (map[string][]string, error) {
+func (c *filerClient) groupsOf(ctx context.Context) (map[string][]string, error) {
 	files, err := read(ctx, c, "FilerReadGroups", func(ctx context.Context) (map[string][]byte, error) {
 		return c.filer.ReadDir(ctx, iamGroupsDir, maxGroups)
 	})
@@ -125,7 +136,7 @@ func membership(groups []filergrpc.Group) map[string][]string {
 // observeFilerUser reads the user's identity, its access policy, its
 // inline policies and its groups, as far as scope asks (see observeScope):
 // four reads, whatever the number of users.
-func (c *SeaweedFS) observeFilerUser(ctx context.Context, name string, scope engine.Scope) (plan.Observation, error) {
+func (c *filerClient) observeFilerUser(ctx context.Context, name string, scope engine.Scope) (plan.Observation, error) {
 	id, err := read(ctx, c, "IAMGetUser", func(ctx context.Context) (plan.Identity, error) { return c.filer.GetUser(ctx, name) })
 	obs := plan.Observation{ViaFiler: true, Inline: map[string]string{}}
 	switch {
@@ -171,7 +182,7 @@ func (c *SeaweedFS) observeFilerUser(ctx context.Context, name string, scope eng
 // managed policy named after its user, and the identity (its one key and
 // that policy's name) is written whole. Inline policies and group
 // membership, which only the IAM query API reaches, are removed through it.
-type filerUsers struct{ c *SeaweedFS }
+type filerUsers struct{ c *filerClient }
 
 func (filerUsers) Form() plan.Form { return plan.ManagedGrant }
 

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -23,7 +22,6 @@ import (
 	"github.com/aws/smithy-go/middleware"
 	"google.golang.org/grpc"
 
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/crashpoint"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/engine"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/filergrpc"
@@ -93,15 +91,7 @@ type SeaweedFS struct {
 	iam  *iam.Client
 	http *http.Client
 
-	// iamWrite serializes every IAM mutation in this process: SeaweedFS
-	// rewrites the whole identity set on each one, older versions lost
-	// concurrent updates, and parallel writes only queue up on the server.
-	//
-	// Writes through the filer's IAM service (each to the files of one user
-	// or policy) hold it shared and run together; an IAM query API write,
-	// which rewrites every identity from what it read before, holds it alone
-	// so that it never writes back over one of them.
-	iamWrite *engine.CtxRWMutex
+	*calls
 	// users and buckets serialize observe-then-write per object so that two
 	// reconciles of the same object cannot act on each other's stale reads.
 	users   engine.KeyedMutex
@@ -110,12 +100,11 @@ type SeaweedFS struct {
 	// filer is the filer's IAM gRPC service; nil: users go through the IAM
 	// query API.
 	filer *filergrpc.Client
-	// filerReads shares the filer path's costly reads among concurrent
-	// observations.
-	filerReads *filerReads
-
-	writes atomic.Int64
-	calls  atomic.Int64
+	// ic is the IAM query API path; fc, when there is a filer, the filer
+	// IAM gRPC path (which still reaches inline policies and groups through
+	// ic).
+	ic *iamClient
+	fc *filerClient
 }
 
 var _ s3admin.Admin = (*SeaweedFS)(nil)
@@ -197,11 +186,13 @@ func NewSeaweedFS(cfg Config) (*SeaweedFS, error) {
 			Retryer:      retryer(),
 			APIOptions:   slices.Clip(cfg.APIOptions),
 		}),
-		http:     httpClient,
-		iamWrite: engine.NewCtxRWMutex(),
+		http:  httpClient,
+		calls: &calls{timeout: cfg.CallTimeout, iamWrite: engine.NewCtxRWMutex()},
 	}
+	c.ic = &iamClient{calls: c.calls, iam: c.iam, s3: c.s3}
 	if fl != nil {
-		c.filerReads = newFilerReads(c)
+		c.fc = &filerClient{iamClient: c.ic, filer: fl}
+		c.fc.filerReads = newFilerReads(c.fc)
 	}
 	return c, nil
 }
@@ -220,54 +211,6 @@ func (c *SeaweedFS) Writes() int64 { return c.writes.Load() }
 
 // UserPrefix returns the reserved name prefix of owned users.
 func (c *SeaweedFS) UserPrefix() string { return c.cfg.UserPrefix }
-
-// call runs one backend call under the per-call timeout and classifies its
-// error.
-func (c *SeaweedFS) call(ctx context.Context, op string, fn func(context.Context) error) error {
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.CallTimeout)
-	defer cancel()
-	c.calls.Add(1)
-	return s3admin.Classify(op, fn(ctx))
-}
-
-// read is call for a call whose output is wanted.
-func read[T any](ctx context.Context, c *SeaweedFS, op string, fn func(context.Context) (T, error)) (T, error) {
-	var out T
-	err := c.call(ctx, op, func(ctx context.Context) error {
-		var err error
-		out, err = fn(ctx)
-		return err
-	})
-	return out, err
-}
-
-// write is call for a mutating S3 call.
-func (c *SeaweedFS) write(ctx context.Context, op string, fn func(context.Context) error) error {
-	c.writes.Add(1)
-	return mutation(op, func() error { return c.call(ctx, op, fn) })
-}
-
-// mutation runs one change to SeaweedFS between its crash points (see
-// package crashpoint): the "after" point only once SeaweedFS acknowledged it.
-func mutation(op string, fn func() error) error {
-	crashpoint.Hit(crashpoint.Before(crashpoint.Backend(op)))
-	err := fn()
-	if err == nil {
-		crashpoint.Hit(crashpoint.After(crashpoint.Backend(op)))
-	}
-	return err
-}
-
-// iamMutate is call for an IAM mutation: serialized process-wide, counted,
-// and with the server flag named when SeaweedFS refuses it.
-func (c *SeaweedFS) iamMutate(ctx context.Context, op string, fn func(context.Context) error) error {
-	if err := c.iamWrite.Lock(ctx); err != nil {
-		return &s3admin.Error{Op: op, Kind: s3admin.ErrTransient, Err: err}
-	}
-	defer c.iamWrite.Unlock()
-	c.writes.Add(1)
-	return mutation(op, func() error { return writeDenied(c.call(ctx, op, fn)) })
-}
 
 // CheckAnonymousDenied implements Admin: an unsigned ListBuckets must be
 // refused. SeaweedFS with no identity configured serves everyone.

@@ -15,10 +15,18 @@ import (
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/plan"
 )
 
+// iamClient is the IAM query API path's client: the IAM API for users,
+// keys and grants, and S3 to probe a key.
+type iamClient struct {
+	*calls
+	iam *iam.Client
+	s3  *s3.Client
+}
+
 // observeUser reads the user and, unless scope asks only whether it exists,
 // its keys, inline policies, attached policies and groups. A user deleted
 // half-way reads as missing.
-func (c *SeaweedFS) observeUser(ctx context.Context, name string, scope engine.Scope) (plan.Observation, error) {
+func (c *iamClient) observeUser(ctx context.Context, name string, scope engine.Scope) (plan.Observation, error) {
 	obs := plan.Observation{Inline: map[string]string{}}
 	err := c.call(ctx, "GetUser", func(ctx context.Context) error {
 		_, err := c.iam.GetUser(ctx, &iam.GetUserInput{UserName: aws.String(name)})
@@ -42,7 +50,7 @@ func (c *SeaweedFS) observeUser(ctx context.Context, name string, scope engine.S
 	return obs, err
 }
 
-func (c *SeaweedFS) observeUserDetails(ctx context.Context, name string, obs *plan.Observation) error {
+func (c *iamClient) observeUserDetails(ctx context.Context, name string, obs *plan.Observation) error {
 	// ListAccessKeys must always carry UserName: without it SeaweedFS lists
 	// the caller's own keys.
 	var marker *string
@@ -134,7 +142,7 @@ func (c *SeaweedFS) observeUserDetails(ctx context.Context, name string, obs *pl
 // could be refused as unknown. Any answer but "unknown key" or "bad
 // signature" proves the key known: a listing, or AccessDenied for a
 // write-only key.
-func (c *SeaweedFS) ProbeKey(ctx context.Context, a s3admin.Access) (bool, error) {
+func (c *iamClient) ProbeKey(ctx context.Context, a s3admin.Access) (bool, error) {
 	probe := s3.New(c.s3.Options(), func(o *s3.Options) {
 		o.Credentials = credentials.NewStaticCredentialsProvider(a.AccessKeyID, a.SecretAccessKey, "")
 		o.RetryMaxAttempts = 1
@@ -165,7 +173,7 @@ func keyKnown(err error) (bool, error) {
 // createAccessKey creates the caller-supplied key. SeaweedFS before 4.22
 // ignores the supplied fields and generates its own key; that key is deleted
 // again and the server reported as too old.
-func (c *SeaweedFS) createAccessKey(ctx context.Context, a s3admin.Access) error {
+func (c *iamClient) createAccessKey(ctx context.Context, a s3admin.Access) error {
 	var out *iam.CreateAccessKeyOutput
 	err := c.iamMutate(ctx, "CreateAccessKey", func(ctx context.Context) error {
 		var err error
@@ -186,7 +194,7 @@ func (c *SeaweedFS) createAccessKey(ctx context.Context, a s3admin.Access) error
 	return nil
 }
 
-func (c *SeaweedFS) deleteAccessKey(ctx context.Context, user, id string) error {
+func (c *iamClient) deleteAccessKey(ctx context.Context, user, id string) error {
 	err := c.iamMutate(ctx, "DeleteAccessKey", func(ctx context.Context) error {
 		_, err := c.iam.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: aws.String(user), AccessKeyId: aws.String(id)})
 		return err
@@ -197,7 +205,7 @@ func (c *SeaweedFS) deleteAccessKey(ctx context.Context, user, id string) error 
 	return err
 }
 
-func (c *SeaweedFS) deleteUserPolicy(ctx context.Context, user, policy string) error {
+func (c *iamClient) deleteUserPolicy(ctx context.Context, user, policy string) error {
 	err := c.iamMutate(ctx, "DeleteUserPolicy", func(ctx context.Context) error {
 		_, err := c.iam.DeleteUserPolicy(ctx, &iam.DeleteUserPolicyInput{UserName: aws.String(user), PolicyName: aws.String(policy)})
 		return err
@@ -211,7 +219,7 @@ func (c *SeaweedFS) deleteUserPolicy(ctx context.Context, user, policy string) e
 // iamUsers is the IAM query API's userBackend: the grant is the user's
 // inline policy, keys are created and deleted one by one, and every write
 // rewrites every identity (see iamMutate).
-type iamUsers struct{ c *SeaweedFS }
+type iamUsers struct{ c *iamClient }
 
 func (iamUsers) Form() plan.Form { return plan.InlineGrant }
 
@@ -305,7 +313,7 @@ func (b iamUsers) Apply(ctx context.Context, s plan.Step) error {
 // removeFromGroup takes the user out of a group through the IAM query API
 // (the IAM gRPC service has no call for it). Membership is the user's
 // property; the group itself is not touched.
-func (c *SeaweedFS) removeFromGroup(ctx context.Context, user, group string) error {
+func (c *iamClient) removeFromGroup(ctx context.Context, user, group string) error {
 	err := c.iamMutate(ctx, "RemoveUserFromGroup", func(ctx context.Context) error {
 		_, err := c.iam.RemoveUserFromGroup(ctx, &iam.RemoveUserFromGroupInput{UserName: aws.String(user), GroupName: aws.String(group)})
 		return err
