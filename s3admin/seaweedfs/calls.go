@@ -1,6 +1,8 @@
 package seaweedfs
 
 import (
+	"errors"
+	"github.com/aws/smithy-go"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/crashpoint"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/engine"
@@ -82,4 +84,23 @@ func (c *calls) iamMutate(ctx context.Context, op string, fn func(context.Contex
 	defer c.iamWrite.Unlock()
 	c.writes.Add(1)
 	return mutation(op, func() error { return writeDenied(c.call(ctx, op, fn)) })
+}
+
+// isCode reports whether err carries the given store error code.
+func isCode(err error, code string) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && ae.ErrorCode() == code
+}
+
+// writeDenied adds the server-side cause to an IAM write refused with
+// AccessDenied: SeaweedFS answers AccessDenied for every IAM write unless the
+// S3 gateway runs with IAM writes enabled, and the message text is not a
+// stable contract, so the hint names both possible causes.
+func writeDenied(err error) error {
+	var e *s3admin.Error
+	if errors.As(err, &e) && e.Kind == s3admin.ErrAccessDenied {
+		e.Hint = "IAM writes are disabled by default in SeaweedFS: start the gateway with " +
+			"-s3.iam.readOnly=false (weed server/filer) or -iam.readOnly=false (weed s3), and use admin credentials"
+	}
+	return err
 }

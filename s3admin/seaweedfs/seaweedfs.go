@@ -3,7 +3,6 @@ package seaweedfs
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -18,7 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 	"google.golang.org/grpc"
 
@@ -238,23 +236,4 @@ func (c *SeaweedFS) CheckAnonymousDenied(ctx context.Context) error {
 	default:
 		return s3admin.NewError("anonymous ListBuckets", nil, "unexpected status %d", resp.StatusCode)
 	}
-}
-
-// isCode reports whether err carries the given store error code.
-func isCode(err error, code string) bool {
-	var ae smithy.APIError
-	return errors.As(err, &ae) && ae.ErrorCode() == code
-}
-
-// writeDenied adds the server-side cause to an IAM write refused with
-// AccessDenied: SeaweedFS answers AccessDenied for every IAM write unless the
-// S3 gateway runs with IAM writes enabled, and the message text is not a
-// stable contract, so the hint names both possible causes.
-func writeDenied(err error) error {
-	var e *s3admin.Error
-	if errors.As(err, &e) && e.Kind == s3admin.ErrAccessDenied {
-		e.Hint = "IAM writes are disabled by default in SeaweedFS: start the gateway with " +
-			"-s3.iam.readOnly=false (weed server/filer) or -iam.readOnly=false (weed s3), and use admin credentials"
-	}
-	return err
 }
