@@ -10,9 +10,9 @@ import (
 // userBackend is the backend of the configured user path.
 func (c *SeaweedFS) userBackend() engine.UserBackend {
 	if c.filer != nil {
-		return filerUsers{c.fc}
+		return c.fc.Users()
 	}
-	return iamUsers{c.ic}
+	return c.ic.Users()
 }
 
 // EnsureAccess implements Admin.

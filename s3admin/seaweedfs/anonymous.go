@@ -36,7 +36,7 @@ func (c *SeaweedFS) probeAnonymous(ctx context.Context, bucket string, write boo
 		}
 		if got.Write {
 			// Anonymous could write: remove what the probe wrote.
-			_ = c.write(ctx, "DeleteObject", func(ctx context.Context) error {
+			_ = c.Write(ctx, "DeleteObject", func(ctx context.Context) error {
 				_, err := c.s3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(writeKey)})
 				return err
 			})
@@ -58,7 +58,7 @@ func (c *SeaweedFS) unsigned(ctx context.Context, method, u string) (bool, error
 	if err != nil {
 		return false, fmt.Errorf("%w: probe request: %w", s3admin.ErrInvalid, err)
 	}
-	c.count.Add(1)
+	c.CallCount.Add(1)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return false, &s3admin.Error{Op: "anonymous " + method, Kind: s3admin.ErrTransient, Err: err}

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/calls"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/engine"
 )
 
@@ -17,7 +18,7 @@ import (
 // (see bucketBackend; what they are used for is decided in bucketplan.go).
 
 func (b s3Buckets) HasObjects(ctx context.Context, name string) (bool, error) {
-	out, err := read(ctx, b.c, "ListObjectsV2", func(ctx context.Context) (*s3.ListObjectsV2Output, error) {
+	out, err := calls.Read(ctx, b.c, "ListObjectsV2", func(ctx context.Context) (*s3.ListObjectsV2Output, error) {
 		return b.c.s3.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(name), MaxKeys: aws.Int32(1)})
 	})
 	if err != nil {
@@ -27,7 +28,7 @@ func (b s3Buckets) HasObjects(ctx context.Context, name string) (bool, error) {
 }
 
 func (b s3Buckets) HasVersions(ctx context.Context, name string) (bool, error) {
-	out, err := read(ctx, b.c, "ListObjectVersions", func(ctx context.Context) (*s3.ListObjectVersionsOutput, error) {
+	out, err := calls.Read(ctx, b.c, "ListObjectVersions", func(ctx context.Context) (*s3.ListObjectVersionsOutput, error) {
 		return b.c.s3.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(name), MaxKeys: aws.Int32(1)})
 	})
 	if err != nil {
@@ -41,7 +42,7 @@ func (b s3Buckets) Uploads(ctx context.Context, name string, limit int) ([]engin
 	if limit > 0 {
 		in.MaxUploads = aws.Int32(int32(limit))
 	}
-	out, err := read(ctx, b.c, "ListMultipartUploads", func(ctx context.Context) (*s3.ListMultipartUploadsOutput, error) {
+	out, err := calls.Read(ctx, b.c, "ListMultipartUploads", func(ctx context.Context) (*s3.ListMultipartUploadsOutput, error) {
 		return b.c.s3.ListMultipartUploads(ctx, in)
 	})
 	if err != nil {
@@ -55,7 +56,7 @@ func (b s3Buckets) Uploads(ctx context.Context, name string, limit int) ([]engin
 }
 
 func (b s3Buckets) AbortUpload(ctx context.Context, name string, u engine.Upload) error {
-	return b.c.write(ctx, "AbortMultipartUpload", func(ctx context.Context) error {
+	return b.c.Write(ctx, "AbortMultipartUpload", func(ctx context.Context) error {
 		_, err := b.c.s3.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
 			Bucket: aws.String(name), Key: aws.String(u.Key), UploadId: aws.String(u.ID),
 		})
@@ -64,17 +65,17 @@ func (b s3Buckets) AbortUpload(ctx context.Context, name string, u engine.Upload
 }
 
 func (b s3Buckets) PutFence(ctx context.Context, name string) error {
-	return b.c.write(ctx, "PutBucketPolicy", func(ctx context.Context) error {
+	return b.c.Write(ctx, "PutBucketPolicy", func(ctx context.Context) error {
 		_, err := b.c.s3.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(name), Policy: aws.String(engine.FencePolicy(name))})
 		return err
 	})
 }
 
 func (b s3Buckets) Fenced(ctx context.Context, name string) (bool, error) {
-	out, err := read(ctx, b.c, "GetBucketPolicy", func(ctx context.Context) (*s3.GetBucketPolicyOutput, error) {
+	out, err := calls.Read(ctx, b.c, "GetBucketPolicy", func(ctx context.Context) (*s3.GetBucketPolicyOutput, error) {
 		return b.c.s3.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(name)})
 	})
-	if isCode(err, "NoSuchBucketPolicy") || errors.Is(err, s3admin.ErrNotFound) {
+	if calls.IsCode(err, "NoSuchBucketPolicy") || errors.Is(err, s3admin.ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {
@@ -103,14 +104,14 @@ func isFencePolicy(policy string) bool {
 }
 
 func (b s3Buckets) ProbeWrite(ctx context.Context, name, key string) error {
-	return b.c.call(ctx, "PutObject", func(ctx context.Context) error {
+	return b.c.Call(ctx, "PutObject", func(ctx context.Context) error {
 		_, err := b.c.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(name), Key: aws.String(key), Body: strings.NewReader("")})
 		return err
 	})
 }
 
 func (b s3Buckets) DeleteObject(ctx context.Context, name, key string) error {
-	return b.c.write(ctx, "DeleteObject", func(ctx context.Context) error {
+	return b.c.Write(ctx, "DeleteObject", func(ctx context.Context) error {
 		_, err := b.c.s3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(name), Key: aws.String(key)})
 		return err
 	})
@@ -121,7 +122,7 @@ func (b s3Buckets) Versions(ctx context.Context, name string, cursor *engine.Ver
 	if cursor != nil {
 		in.KeyMarker, in.VersionIdMarker = optional(cursor.Key), optional(cursor.VersionID)
 	}
-	page, err := read(ctx, b.c, "ListObjectVersions", func(ctx context.Context) (*s3.ListObjectVersionsOutput, error) {
+	page, err := calls.Read(ctx, b.c, "ListObjectVersions", func(ctx context.Context) (*s3.ListObjectVersionsOutput, error) {
 		return b.c.s3.ListObjectVersions(ctx, in)
 	})
 	if err != nil {
@@ -154,7 +155,7 @@ func (b s3Buckets) DeleteVersions(ctx context.Context, name string, vs []engine.
 		ids = append(ids, s3types.ObjectIdentifier{Key: aws.String(v.Key), VersionId: optional(v.VersionID)})
 	}
 	var out *s3.DeleteObjectsOutput
-	err := b.c.write(ctx, "DeleteObjects", func(ctx context.Context) error {
+	err := b.c.Write(ctx, "DeleteObjects", func(ctx context.Context) error {
 		var err error
 		out, err = b.c.s3.DeleteObjects(ctx, &s3.DeleteObjectsInput{
 			Bucket: aws.String(name),
@@ -177,7 +178,7 @@ func (b s3Buckets) FolderLevel(ctx context.Context, name, prefix string) (keys, 
 	var token *string
 	for {
 		var out *s3.ListObjectsV2Output
-		out, err = read(ctx, b.c, "ListObjectsV2", func(ctx context.Context) (*s3.ListObjectsV2Output, error) {
+		out, err = calls.Read(ctx, b.c, "ListObjectsV2", func(ctx context.Context) (*s3.ListObjectsV2Output, error) {
 			return b.c.s3.ListObjectsV2(ctx, &s3.ListObjectsV2Input{
 				Bucket: aws.String(name), Prefix: aws.String(prefix), Delimiter: aws.String("/"), ContinuationToken: token,
 			})
@@ -199,7 +200,7 @@ func (b s3Buckets) FolderLevel(ctx context.Context, name, prefix string) (keys, 
 }
 
 func (b s3Buckets) DeleteBucket(ctx context.Context, name string) error {
-	return b.c.write(ctx, "DeleteBucket", func(ctx context.Context) error {
+	return b.c.Write(ctx, "DeleteBucket", func(ctx context.Context) error {
 		_, err := b.c.s3.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(name)})
 		return err
 	})

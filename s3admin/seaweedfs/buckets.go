@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/calls"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/engine"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/plan"
 )
@@ -57,8 +58,8 @@ func (c *SeaweedFS) Fence(ctx context.Context, name string) error {
 // a write (and passes its "after" crash point): the other answers change
 // nothing.
 func (b s3Buckets) CreateBucket(ctx context.Context, name string) (plan.CreateAnswer, error) {
-	err := mutation("CreateBucket", func() error {
-		return b.c.call(ctx, "CreateBucket", func(ctx context.Context) error {
+	err := calls.Mutation("CreateBucket", func() error {
+		return b.c.Call(ctx, "CreateBucket", func(ctx context.Context) error {
 			_, err := b.c.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)},
 				func(o *s3.Options) { o.RetryMaxAttempts = 1 })
 			return err
@@ -66,22 +67,22 @@ func (b s3Buckets) CreateBucket(ctx context.Context, name string) (plan.CreateAn
 	})
 	switch {
 	case err == nil:
-		b.c.writes.Add(1)
+		b.c.WriteCount.Add(1)
 		return plan.AnswerCreated, nil
-	case isCode(err, "BucketAlreadyOwnedByYou"):
+	case calls.IsCode(err, "BucketAlreadyOwnedByYou"):
 		return plan.AnswerOwnedByYou, nil
-	case isCode(err, "BucketAlreadyExists"):
+	case calls.IsCode(err, "BucketAlreadyExists"):
 		return plan.AnswerExistsForAnother, nil
 	}
 	return 0, err
 }
 
 func (b s3Buckets) Tags(ctx context.Context, name string) (map[string]string, bool, error) {
-	out, err := read(ctx, b.c, "GetBucketTagging", func(ctx context.Context) (*s3.GetBucketTaggingOutput, error) {
+	out, err := calls.Read(ctx, b.c, "GetBucketTagging", func(ctx context.Context) (*s3.GetBucketTaggingOutput, error) {
 		return b.c.s3.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String(name)})
 	})
 	switch {
-	case isCode(err, "NoSuchTagSet"):
+	case calls.IsCode(err, "NoSuchTagSet"):
 		// SeaweedFS (like AWS) answers a bucket without tags with
 		// NoSuchTagSet, a 404 that must not read as "no such bucket".
 		return nil, true, nil
@@ -98,7 +99,7 @@ func (b s3Buckets) Tags(ctx context.Context, name string) (map[string]string, bo
 }
 
 func (b s3Buckets) PutTags(ctx context.Context, name string, tags map[string]string) error {
-	return b.c.write(ctx, "PutBucketTagging", func(ctx context.Context) error {
+	return b.c.Write(ctx, "PutBucketTagging", func(ctx context.Context) error {
 		_, err := b.c.s3.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{
 			Bucket:  aws.String(name),
 			Tagging: &s3types.Tagging{TagSet: tagSet(tags)},
@@ -123,7 +124,7 @@ func (b s3Buckets) ListBuckets(ctx context.Context) ([]string, error) {
 	var names []string
 	var token *string
 	for {
-		out, err := read(ctx, b.c, "ListBuckets", func(ctx context.Context) (*s3.ListBucketsOutput, error) {
+		out, err := calls.Read(ctx, b.c, "ListBuckets", func(ctx context.Context) (*s3.ListBucketsOutput, error) {
 			return b.c.s3.ListBuckets(ctx, &s3.ListBucketsInput{ContinuationToken: token})
 		})
 		if err != nil {

@@ -42,7 +42,7 @@ func TestSuppliedKeyMiddleware(t *testing.T) {
 	c, err := NewSeaweedFS(Config{Endpoint: srv.URL, AccessKeyID: "A", SecretAccessKey: "S"})
 	admintest.MustNil(t, "NewSeaweedFS", err)
 	a := s3admin.Access{User: "cosi-u", AccessKeyID: "MYKEYID1234", SecretAccessKey: "my+secret/with=chars&more"}
-	admintest.MustNil(t, "createAccessKey", c.ic.createAccessKey(context.Background(), a))
+	admintest.MustNil(t, "createAccessKey", c.ic.CreateAccessKey(context.Background(), a))
 	mu.Lock()
 	defer mu.Unlock()
 	if form.Get("Action") != "CreateAccessKey" || form.Get("UserName") != a.User ||
@@ -74,7 +74,7 @@ func TestOldServerIgnoringSuppliedKey(t *testing.T) {
 	defer srv.Close()
 	c, err := NewSeaweedFS(Config{Endpoint: srv.URL, AccessKeyID: "A", SecretAccessKey: "S"})
 	admintest.MustNil(t, "NewSeaweedFS", err)
-	err = c.ic.createAccessKey(context.Background(), s3admin.Access{User: "cosi-u", AccessKeyID: "MYKEYID1234", SecretAccessKey: "secret123"})
+	err = c.ic.CreateAccessKey(context.Background(), s3admin.Access{User: "cosi-u", AccessKeyID: "MYKEYID1234", SecretAccessKey: "secret123"})
 	admintest.MustIs(t, "createAccessKey", err, s3admin.ErrInvalid)
 	mu.Lock()
 	defer mu.Unlock()

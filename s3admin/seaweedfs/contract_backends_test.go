@@ -16,6 +16,7 @@ import (
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/fake"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/iamapi"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/plan"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/s3check"
 )
@@ -65,7 +66,7 @@ func (b fakeBackdoor) deactivateKey(t *testing.T, user, keyID string) {
 	admintest.MustNil(t, "DeactivateKey", b.f.DeactivateKey(user, keyID))
 }
 func (b fakeBackdoor) removeUser(t *testing.T, name string) { b.f.RemoveUser(name) }
-func (b fakeBackdoor) writes() int64                        { return b.f.Writes() }
+func (b fakeBackdoor) WriteCount() int64                    { return b.f.Writes() }
 
 // ---- SeaweedFS ----
 
@@ -233,7 +234,7 @@ func (b *seaweedBackdoor) addUserKey(t *testing.T, user string) string {
 	t.Helper()
 	id, secret, err := s3admin.GenerateCredentials()
 	admintest.MustNil(t, "GenerateCredentials", err)
-	_, err = b.raw.iam.CreateAccessKey(admintest.Context(t), &iam.CreateAccessKeyInput{UserName: aws.String(user)}, withSuppliedAccessKey(id, secret))
+	_, err = b.raw.iam.CreateAccessKey(admintest.Context(t), &iam.CreateAccessKeyInput{UserName: aws.String(user)}, iamapi.WithSuppliedAccessKey(id, secret))
 	admintest.MustNil(t, "raw CreateAccessKey", err)
 	return id
 }
@@ -269,4 +270,4 @@ func (b *seaweedBackdoor) removeUser(t *testing.T, name string) {
 	admintest.MustNil(t, "raw DeleteUser", err)
 }
 
-func (b *seaweedBackdoor) writes() int64 { return b.admin.Writes() }
+func (b *seaweedBackdoor) WriteCount() int64 { return b.admin.Writes() }

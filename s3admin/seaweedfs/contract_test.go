@@ -37,7 +37,7 @@ type backdoor interface {
 	// removeUser deletes the user and its keys the way the store's own
 	// DeleteUser does (SeaweedFS keeps its inline policies).
 	removeUser(t *testing.T, name string)
-	writes() int64
+	WriteCount() int64
 }
 
 // env is one contract case's view: an Admin with its own owner id and user
@@ -81,9 +81,9 @@ func (e *env) access(t *testing.T, user, bucket string, mode s3admin.Mode) s3adm
 // noWrites fails if fn makes any backend write.
 func noWrites(t *testing.T, e *env, what string, fn func()) {
 	t.Helper()
-	before := e.bd.writes()
+	before := e.bd.WriteCount()
 	fn()
-	if n := e.bd.writes() - before; n != 0 {
+	if n := e.bd.WriteCount() - before; n != 0 {
 		t.Fatalf("%s made %d writes, want 0", what, n)
 	}
 }

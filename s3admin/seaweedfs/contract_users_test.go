@@ -65,11 +65,11 @@ var userCases = []contractCase{
 		a := e.access(t, e.User("rewrite"), b, s3admin.ModeReadOnly)
 		ensure(t, e, a)
 		a.RewritePolicy = true
-		before := e.bd.writes()
+		before := e.bd.WriteCount()
 		if !ensure(t, e, a) {
 			t.Fatal("EnsureAccess with RewritePolicy reported no change")
 		}
-		if n := e.bd.writes() - before; n != 1 {
+		if n := e.bd.WriteCount() - before; n != 1 {
 			t.Fatalf("%d writes, want 1 (the policy)", n)
 		}
 		wantExactly(t, e, a)
@@ -158,9 +158,9 @@ var userCases = []contractCase{
 		for range s3admin.MaxUnissuedKeyRemovals + 3 {
 			e.bd.addUserKey(t, a.User)
 		}
-		before := e.bd.writes()
+		before := e.bd.WriteCount()
 		admintest.MustNil(t, "DeleteUser", e.admin.DeleteUser(admintest.Context(t), a.User, ""))
-		if n := e.bd.writes() - before; n != 2 {
+		if n := e.bd.WriteCount() - before; n != 2 {
 			t.Fatalf("DeleteUser made %d writes, want 2 (the policy, the user)", n)
 		}
 		if st := observeUser(t, e, a.User); st.Exists || len(st.AccessKeyIDs) != 0 {

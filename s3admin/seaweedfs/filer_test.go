@@ -81,7 +81,7 @@ func TestFilerPathMovesAnAccessWithoutBreakingItsKey(t *testing.T) {
 		if !changed {
 			t.Fatalf("%s: the move reported no change", a.Mode)
 		}
-		obs, err := filerAdmin.fc.observeFilerUser(ctx, a.User, engine.ScopeAll)
+		obs, err := filerAdmin.fc.ObserveUser(ctx, a.User, engine.ScopeAll)
 		admintest.MustNil(t, "observe", err)
 		if !obs.Converged(a, e.prefix) || !obs.HasAccessPolicy || len(obs.Inline) > 1 {
 			t.Fatalf("%s after the move: inline %v, managed %t, converged %t", a.Mode, obs.Inline, obs.HasAccessPolicy, obs.Converged(a, e.prefix))
@@ -120,7 +120,7 @@ func TestFilerPathMovesAnAccessWithoutBreakingItsKey(t *testing.T) {
 	rw.Mode = s3admin.ModeReadOnly
 	_, err := filerAdmin.EnsureAccess(ctx, rw)
 	admintest.MustNil(t, "EnsureAccess read-only", err)
-	obs, err := filerAdmin.fc.observeFilerUser(ctx, rw.User, engine.ScopeAll)
+	obs, err := filerAdmin.fc.ObserveUser(ctx, rw.User, engine.ScopeAll)
 	admintest.MustNil(t, "observe", err)
 	if len(obs.Inline) != 0 || !obs.Converged(rw, e.prefix) {
 		t.Fatalf("after the change: inline %v, converged %t", obs.Inline, obs.Converged(rw, e.prefix))

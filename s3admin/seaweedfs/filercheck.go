@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/calls"
 	"google.golang.org/grpc"
 )
 
@@ -27,7 +28,7 @@ func (c *SeaweedFS) CheckFiler(ctx context.Context) error {
 	if c.filer == nil {
 		return nil
 	}
-	_, err := read(ctx, c, "IAMGetPolicy", func(ctx context.Context) (string, error) {
+	_, err := calls.Read(ctx, c, "IAMGetPolicy", func(ctx context.Context) (string, error) {
 		return c.filer.GetPolicy(ctx, plan.AccessPolicyName("cosi-probe"))
 	})
 	if errors.Is(err, s3admin.ErrNotFound) {

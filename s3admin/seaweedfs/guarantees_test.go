@@ -166,13 +166,13 @@ func testConcurrentEnsureAccess(t *testing.T, e *env) {
 		_, err := userS3(a).GetBucketLocation(ctx, &s3.GetBucketLocationInput{Bucket: aws.String(b)})
 		s3check.RequireAllowed(t, fmt.Sprintf("GetBucketLocation with key %d", i), err)
 	}
-	before := e.bd.writes()
+	before := e.bd.WriteCount()
 	for _, a := range accesses {
 		if ensure(t, e, a) {
 			t.Errorf("%s: converged EnsureAccess reported a change", a.User)
 		}
 	}
-	if w := e.bd.writes() - before; w != 0 {
+	if w := e.bd.WriteCount() - before; w != 0 {
 		t.Errorf("converged EnsureAccess made %d writes", w)
 	}
 }

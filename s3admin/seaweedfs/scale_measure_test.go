@@ -14,6 +14,7 @@ import (
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/engine"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/iamapi"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/plan"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
 )
@@ -84,7 +85,7 @@ func (s *scaleRun) usable(ctx context.Context, a s3admin.Access) error {
 	c := stack.NewS3Client(s.sw.Endpoint, s.sw.Region, a.AccessKeyID, a.SecretAccessKey, func(o *s3.Options) { o.RetryMaxAttempts = 1 })
 	known, err := engine.Settle(ctx, "usable", engine.Pace{First: 10 * time.Millisecond, Within: 5 * time.Minute}, func() (bool, error) {
 		_, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(a.Bucket), MaxKeys: aws.Int32(1)})
-		known, err := keyKnown(s3admin.Classify("ListObjectsV2", err))
+		known, err := iamapi.KeyKnown(s3admin.Classify("ListObjectsV2", err))
 		if s3admin.IsTransient(err) {
 			return false, nil
 		}
@@ -309,7 +310,7 @@ func (s *scaleRun) measureIAM(ctx context.Context, size int, r sizeRows) {
 		if _, err := s.rawIAM.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String(a.User), PolicyName: aws.String(s3admin.PolicyName), PolicyDocument: aws.String(doc)}); err != nil {
 			return err
 		}
-		if _, err := s.rawIAM.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(a.User)}, withSuppliedAccessKey(a.AccessKeyID, a.SecretAccessKey)); err != nil {
+		if _, err := s.rawIAM.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(a.User)}, iamapi.WithSuppliedAccessKey(a.AccessKeyID, a.SecretAccessKey)); err != nil {
 			return err
 		}
 		iamWrites = append(iamWrites, time.Since(t))

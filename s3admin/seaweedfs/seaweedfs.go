@@ -21,8 +21,11 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/calls"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/engine"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/filergrpc"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/fileriam"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/iamapi"
 )
 
 // Config configures the SeaweedFS client.
@@ -89,7 +92,7 @@ type SeaweedFS struct {
 	iam  *iam.Client
 	http *http.Client
 
-	*calls
+	*calls.Calls
 	// users and buckets serialize observe-then-write per object so that two
 	// reconciles of the same object cannot act on each other's stale reads.
 	users   engine.KeyedMutex
@@ -101,8 +104,8 @@ type SeaweedFS struct {
 	// ic is the IAM query API path; fc, when there is a filer, the filer
 	// IAM gRPC path (which still reaches inline policies and groups through
 	// ic).
-	ic *iamClient
-	fc *filerClient
+	ic *iamapi.Client
+	fc *fileriam.Client
 }
 
 var _ s3admin.Admin = (*SeaweedFS)(nil)
@@ -185,12 +188,12 @@ func NewSeaweedFS(cfg Config) (*SeaweedFS, error) {
 			APIOptions:   slices.Clip(cfg.APIOptions),
 		}),
 		http:  httpClient,
-		calls: &calls{timeout: cfg.CallTimeout, iamWrite: engine.NewCtxRWMutex()},
+		Calls: &calls.Calls{Timeout: cfg.CallTimeout, IAMWrite: engine.NewCtxRWMutex()},
 	}
-	c.ic = &iamClient{calls: c.calls, iam: c.iam, s3: c.s3}
+	c.ic = &iamapi.Client{Calls: c.Calls, IAM: c.iam, S3: c.s3}
 	if fl != nil {
-		c.fc = &filerClient{iamClient: c.ic, filer: fl}
-		c.fc.filerReads = newFilerReads(c.fc)
+		c.fc = &fileriam.Client{Client: c.ic, Filer: fl}
+		c.fc.Reads = fileriam.NewReads(c.fc)
 	}
 	return c, nil
 }
@@ -205,7 +208,7 @@ func (c *SeaweedFS) Close() error {
 
 // Writes returns how many mutating backend calls this client has made, for
 // tests and metrics.
-func (c *SeaweedFS) Writes() int64 { return c.writes.Load() }
+func (c *SeaweedFS) Writes() int64 { return c.WriteCount.Load() }
 
 // UserPrefix returns the reserved name prefix of owned users.
 func (c *SeaweedFS) UserPrefix() string { return c.cfg.UserPrefix }

@@ -1,10 +1,11 @@
-package seaweedfs
+package fileriam
 
 import (
 	"context"
 	"errors"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/calls"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/filergrpc"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/plan"
 )
@@ -20,15 +21,15 @@ type filerReads struct {
 	holders batcher[string, string]
 }
 
-func newFilerReads(c *filerClient) *filerReads {
+func NewReads(c *Client) *filerReads {
 	r := &filerReads{}
-	r.inline = batcher[string, map[string]string]{timeout: c.timeout,
+	r.inline = batcher[string, map[string]string]{timeout: c.Timeout,
 		read: func(ctx context.Context, _ []string) (map[string]map[string]string, error) {
 			return c.inlinePolicies(ctx)
 		}}
-	r.groups = batcher[string, []string]{timeout: c.timeout,
+	r.groups = batcher[string, []string]{timeout: c.Timeout,
 		read: func(ctx context.Context, _ []string) (map[string][]string, error) { return c.groupsOf(ctx) }}
-	r.holders = batcher[string, string]{timeout: c.timeout, read: c.keyHolders}
+	r.holders = batcher[string, string]{timeout: c.Timeout, read: c.keyHolders}
 	return r
 }
 
@@ -36,10 +37,10 @@ func newFilerReads(c *filerClient) *filerReads {
 // itself; several at once are looked up in the whole configuration, one
 // read instead of one per key (each lookup of SeaweedFS's filer store reads
 // every identity anyway).
-func (c *filerClient) keyHolders(ctx context.Context, keys []string) (map[string]string, error) {
+func (c *Client) keyHolders(ctx context.Context, keys []string) (map[string]string, error) {
 	if len(keys) == 1 {
-		holder, err := read(ctx, c, "IAMGetUserByAccessKey", func(ctx context.Context) (plan.Identity, error) {
-			return c.filer.GetUserByAccessKey(ctx, keys[0])
+		holder, err := calls.Read(ctx, c, "IAMGetUserByAccessKey", func(ctx context.Context) (plan.Identity, error) {
+			return c.Filer.GetUserByAccessKey(ctx, keys[0])
 		})
 		switch {
 		case errors.Is(err, s3admin.ErrNotFound):
@@ -49,8 +50,8 @@ func (c *filerClient) keyHolders(ctx context.Context, keys []string) (map[string
 		}
 		return map[string]string{keys[0]: holder.Name}, nil
 	}
-	cfg, err := read(ctx, c, "IAMGetConfiguration", func(ctx context.Context) (filergrpc.Configuration, error) {
-		return c.filer.GetConfiguration(ctx)
+	cfg, err := calls.Read(ctx, c, "IAMGetConfiguration", func(ctx context.Context) (filergrpc.Configuration, error) {
+		return c.Filer.GetConfiguration(ctx)
 	})
 	if err != nil {
 		return nil, err

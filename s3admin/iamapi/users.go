@@ -1,4 +1,4 @@
-package seaweedfs
+package iamapi
 
 import (
 	"context"
@@ -11,25 +11,26 @@ import (
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/calls"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/engine"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/plan"
 )
 
 // iamClient is the IAM query API path's client: the IAM API for users,
 // keys and grants, and S3 to probe a key.
-type iamClient struct {
-	*calls
-	iam *iam.Client
-	s3  *s3.Client
+type Client struct {
+	*calls.Calls
+	IAM *iam.Client
+	S3  *s3.Client
 }
 
 // observeUser reads the user and, unless scope asks only whether it exists,
 // its keys, inline policies, attached policies and groups. A user deleted
 // half-way reads as missing.
-func (c *iamClient) observeUser(ctx context.Context, name string, scope engine.Scope) (plan.Observation, error) {
+func (c *Client) observeUser(ctx context.Context, name string, scope engine.Scope) (plan.Observation, error) {
 	obs := plan.Observation{Inline: map[string]string{}}
-	err := c.call(ctx, "GetUser", func(ctx context.Context) error {
-		_, err := c.iam.GetUser(ctx, &iam.GetUserInput{UserName: aws.String(name)})
+	err := c.Call(ctx, "GetUser", func(ctx context.Context) error {
+		_, err := c.IAM.GetUser(ctx, &iam.GetUserInput{UserName: aws.String(name)})
 		return err
 	})
 	if errors.Is(err, s3admin.ErrNotFound) {
@@ -50,13 +51,13 @@ func (c *iamClient) observeUser(ctx context.Context, name string, scope engine.S
 	return obs, err
 }
 
-func (c *iamClient) observeUserDetails(ctx context.Context, name string, obs *plan.Observation) error {
+func (c *Client) observeUserDetails(ctx context.Context, name string, obs *plan.Observation) error {
 	// ListAccessKeys must always carry UserName: without it SeaweedFS lists
 	// the caller's own keys.
 	var marker *string
 	for {
-		out, err := read(ctx, c, "ListAccessKeys", func(ctx context.Context) (*iam.ListAccessKeysOutput, error) {
-			return c.iam.ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: aws.String(name), Marker: marker})
+		out, err := calls.Read(ctx, c, "ListAccessKeys", func(ctx context.Context) (*iam.ListAccessKeysOutput, error) {
+			return c.IAM.ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: aws.String(name), Marker: marker})
 		})
 		if err != nil {
 			return err
@@ -77,8 +78,8 @@ func (c *iamClient) observeUserDetails(ctx context.Context, name string, obs *pl
 	var policyNames []string
 	marker = nil
 	for {
-		out, err := read(ctx, c, "ListUserPolicies", func(ctx context.Context) (*iam.ListUserPoliciesOutput, error) {
-			return c.iam.ListUserPolicies(ctx, &iam.ListUserPoliciesInput{UserName: aws.String(name), Marker: marker})
+		out, err := calls.Read(ctx, c, "ListUserPolicies", func(ctx context.Context) (*iam.ListUserPoliciesOutput, error) {
+			return c.IAM.ListUserPolicies(ctx, &iam.ListUserPoliciesInput{UserName: aws.String(name), Marker: marker})
 		})
 		if err != nil {
 			return err
@@ -90,8 +91,8 @@ func (c *iamClient) observeUserDetails(ctx context.Context, name string, obs *pl
 		marker = out.Marker
 	}
 	for _, p := range policyNames {
-		out, err := read(ctx, c, "GetUserPolicy", func(ctx context.Context) (*iam.GetUserPolicyOutput, error) {
-			return c.iam.GetUserPolicy(ctx, &iam.GetUserPolicyInput{UserName: aws.String(name), PolicyName: aws.String(p)})
+		out, err := calls.Read(ctx, c, "GetUserPolicy", func(ctx context.Context) (*iam.GetUserPolicyOutput, error) {
+			return c.IAM.GetUserPolicy(ctx, &iam.GetUserPolicyInput{UserName: aws.String(name), PolicyName: aws.String(p)})
 		})
 		if err != nil {
 			return err
@@ -101,8 +102,8 @@ func (c *iamClient) observeUserDetails(ctx context.Context, name string, obs *pl
 
 	marker = nil
 	for {
-		out, err := read(ctx, c, "ListAttachedUserPolicies", func(ctx context.Context) (*iam.ListAttachedUserPoliciesOutput, error) {
-			return c.iam.ListAttachedUserPolicies(ctx, &iam.ListAttachedUserPoliciesInput{UserName: aws.String(name), Marker: marker})
+		out, err := calls.Read(ctx, c, "ListAttachedUserPolicies", func(ctx context.Context) (*iam.ListAttachedUserPoliciesOutput, error) {
+			return c.IAM.ListAttachedUserPolicies(ctx, &iam.ListAttachedUserPoliciesInput{UserName: aws.String(name), Marker: marker})
 		})
 		if err != nil {
 			return err
@@ -118,8 +119,8 @@ func (c *iamClient) observeUserDetails(ctx context.Context, name string, obs *pl
 
 	marker = nil
 	for {
-		out, err := read(ctx, c, "ListGroupsForUser", func(ctx context.Context) (*iam.ListGroupsForUserOutput, error) {
-			return c.iam.ListGroupsForUser(ctx, &iam.ListGroupsForUserInput{UserName: aws.String(name), Marker: marker})
+		out, err := calls.Read(ctx, c, "ListGroupsForUser", func(ctx context.Context) (*iam.ListGroupsForUserOutput, error) {
+			return c.IAM.ListGroupsForUser(ctx, &iam.ListGroupsForUserInput{UserName: aws.String(name), Marker: marker})
 		})
 		if err != nil {
 			return err
@@ -142,16 +143,16 @@ func (c *iamClient) observeUserDetails(ctx context.Context, name string, obs *pl
 // could be refused as unknown. Any answer but "unknown key" or "bad
 // signature" proves the key known: a listing, or AccessDenied for a
 // write-only key.
-func (c *iamClient) ProbeKey(ctx context.Context, a s3admin.Access) (bool, error) {
-	probe := s3.New(c.s3.Options(), func(o *s3.Options) {
+func (c *Client) ProbeKey(ctx context.Context, a s3admin.Access) (bool, error) {
+	probe := s3.New(c.S3.Options(), func(o *s3.Options) {
 		o.Credentials = credentials.NewStaticCredentialsProvider(a.AccessKeyID, a.SecretAccessKey, "")
 		o.RetryMaxAttempts = 1
 	})
-	err := c.call(ctx, "ListObjectsV2", func(ctx context.Context) error {
+	err := c.Call(ctx, "ListObjectsV2", func(ctx context.Context) error {
 		_, err := probe.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(a.Bucket), MaxKeys: aws.Int32(1)})
 		return err
 	})
-	return keyKnown(err)
+	return KeyKnown(err)
 }
 
 // keyKnown reads the answer to a request signed with a key: known when the
@@ -159,9 +160,9 @@ func (c *iamClient) ProbeKey(ctx context.Context, a s3admin.Access) (bool, error
 // known when S3 does not know the key or its secret. Both refusals are 403s
 // that classify as ErrAccessDenied, so the codes decide, and they go first.
 // Any other error is returned.
-func keyKnown(err error) (bool, error) {
+func KeyKnown(err error) (bool, error) {
 	switch {
-	case isCode(err, "InvalidAccessKeyId"), isCode(err, "SignatureDoesNotMatch"):
+	case calls.IsCode(err, "InvalidAccessKeyId"), calls.IsCode(err, "SignatureDoesNotMatch"):
 		return false, nil
 	case err == nil, errors.Is(err, s3admin.ErrAccessDenied):
 		return true, nil
@@ -173,12 +174,12 @@ func keyKnown(err error) (bool, error) {
 // createAccessKey creates the caller-supplied key. SeaweedFS before 4.22
 // ignores the supplied fields and generates its own key; that key is deleted
 // again and the server reported as too old.
-func (c *iamClient) createAccessKey(ctx context.Context, a s3admin.Access) error {
+func (c *Client) CreateAccessKey(ctx context.Context, a s3admin.Access) error {
 	var out *iam.CreateAccessKeyOutput
-	err := c.iamMutate(ctx, "CreateAccessKey", func(ctx context.Context) error {
+	err := c.IAMMutate(ctx, "CreateAccessKey", func(ctx context.Context) error {
 		var err error
-		out, err = c.iam.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(a.User)},
-			withSuppliedAccessKey(a.AccessKeyID, a.SecretAccessKey))
+		out, err = c.IAM.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(a.User)},
+			WithSuppliedAccessKey(a.AccessKeyID, a.SecretAccessKey))
 		return err
 	})
 	if err != nil {
@@ -194,9 +195,9 @@ func (c *iamClient) createAccessKey(ctx context.Context, a s3admin.Access) error
 	return nil
 }
 
-func (c *iamClient) deleteAccessKey(ctx context.Context, user, id string) error {
-	err := c.iamMutate(ctx, "DeleteAccessKey", func(ctx context.Context) error {
-		_, err := c.iam.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: aws.String(user), AccessKeyId: aws.String(id)})
+func (c *Client) deleteAccessKey(ctx context.Context, user, id string) error {
+	err := c.IAMMutate(ctx, "DeleteAccessKey", func(ctx context.Context) error {
+		_, err := c.IAM.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: aws.String(user), AccessKeyId: aws.String(id)})
 		return err
 	})
 	if errors.Is(err, s3admin.ErrNotFound) {
@@ -205,9 +206,9 @@ func (c *iamClient) deleteAccessKey(ctx context.Context, user, id string) error 
 	return err
 }
 
-func (c *iamClient) deleteUserPolicy(ctx context.Context, user, policy string) error {
-	err := c.iamMutate(ctx, "DeleteUserPolicy", func(ctx context.Context) error {
-		_, err := c.iam.DeleteUserPolicy(ctx, &iam.DeleteUserPolicyInput{UserName: aws.String(user), PolicyName: aws.String(policy)})
+func (c *Client) DeleteUserPolicy(ctx context.Context, user, policy string) error {
+	err := c.IAMMutate(ctx, "DeleteUserPolicy", func(ctx context.Context) error {
+		_, err := c.IAM.DeleteUserPolicy(ctx, &iam.DeleteUserPolicyInput{UserName: aws.String(user), PolicyName: aws.String(policy)})
 		return err
 	})
 	if errors.Is(err, s3admin.ErrNotFound) {
@@ -219,28 +220,28 @@ func (c *iamClient) deleteUserPolicy(ctx context.Context, user, policy string) e
 // iamUsers is the IAM query API's userBackend: the grant is the user's
 // inline policy, keys are created and deleted one by one, and every write
 // rewrites every identity (see iamMutate).
-type iamUsers struct{ c *iamClient }
+type users struct{ c *Client }
 
-func (iamUsers) Form() plan.Form { return plan.InlineGrant }
+func (users) Form() plan.Form { return plan.InlineGrant }
 
-func (b iamUsers) Observe(ctx context.Context, name string, scope engine.Scope) (plan.Observation, error) {
+func (b users) Observe(ctx context.Context, name string, scope engine.Scope) (plan.Observation, error) {
 	return b.c.observeUser(ctx, name, scope)
 }
 
-func (b iamUsers) ProbeKey(ctx context.Context, a s3admin.Access) (bool, error) {
+func (b users) ProbeKey(ctx context.Context, a s3admin.Access) (bool, error) {
 	return b.c.ProbeKey(ctx, a)
 }
 
 // list reads the user names, then observes each user: several reads per
 // user (the IAM query API has no call that returns users with their keys
 // and policies).
-func (b iamUsers) List(ctx context.Context, prefixes []string) (map[string]plan.Observation, error) {
+func (b users) List(ctx context.Context, prefixes []string) (map[string]plan.Observation, error) {
 	c := b.c
 	out := map[string]plan.Observation{}
 	var marker *string
 	for {
-		page, err := read(ctx, c, "ListUsers", func(ctx context.Context) (*iam.ListUsersOutput, error) {
-			return c.iam.ListUsers(ctx, &iam.ListUsersInput{Marker: marker})
+		page, err := calls.Read(ctx, c, "ListUsers", func(ctx context.Context) (*iam.ListUsersOutput, error) {
+			return c.IAM.ListUsers(ctx, &iam.ListUsersInput{Marker: marker})
 		})
 		if err != nil {
 			return nil, err
@@ -270,40 +271,40 @@ func (b iamUsers) List(ctx context.Context, prefixes []string) (map[string]plan.
 	return out, nil
 }
 
-func (b iamUsers) Apply(ctx context.Context, s plan.Step) error {
+func (b users) Apply(ctx context.Context, s plan.Step) error {
 	c, user := b.c, aws.String(s.User)
 	switch s.Kind {
 	case plan.StepCreateUser:
-		return c.iamMutate(ctx, "CreateUser", func(ctx context.Context) error {
-			_, err := c.iam.CreateUser(ctx, &iam.CreateUserInput{UserName: user})
+		return c.IAMMutate(ctx, "CreateUser", func(ctx context.Context) error {
+			_, err := c.IAM.CreateUser(ctx, &iam.CreateUserInput{UserName: user})
 			return err
 		})
 	case plan.StepPutGrant:
-		return c.iamMutate(ctx, "PutUserPolicy", func(ctx context.Context) error {
-			_, err := c.iam.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: user, PolicyName: aws.String(s3admin.PolicyName), PolicyDocument: aws.String(s.Doc)})
+		return c.IAMMutate(ctx, "PutUserPolicy", func(ctx context.Context) error {
+			_, err := c.IAM.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: user, PolicyName: aws.String(s3admin.PolicyName), PolicyDocument: aws.String(s.Doc)})
 			return err
 		})
 	case plan.StepDeleteInline:
-		return c.deleteUserPolicy(ctx, s.User, s.Name)
+		return c.DeleteUserPolicy(ctx, s.User, s.Name)
 	case plan.StepDetach:
-		return c.iamMutate(ctx, "DetachUserPolicy", func(ctx context.Context) error {
-			_, err := c.iam.DetachUserPolicy(ctx, &iam.DetachUserPolicyInput{UserName: user, PolicyArn: aws.String(s.Name)})
+		return c.IAMMutate(ctx, "DetachUserPolicy", func(ctx context.Context) error {
+			_, err := c.IAM.DetachUserPolicy(ctx, &iam.DetachUserPolicyInput{UserName: user, PolicyArn: aws.String(s.Name)})
 			return err
 		})
 	case plan.StepLeaveGroup:
-		return c.removeFromGroup(ctx, s.User, s.Name)
+		return c.RemoveFromGroup(ctx, s.User, s.Name)
 	case plan.StepCreateKey:
-		return c.createAccessKey(ctx, s3admin.Access{User: s.User, AccessKeyID: s.Key.AccessKey, SecretAccessKey: s.Key.SecretKey})
+		return c.CreateAccessKey(ctx, s3admin.Access{User: s.User, AccessKeyID: s.Key.AccessKey, SecretAccessKey: s.Key.SecretKey})
 	case plan.StepActivateKey:
-		return c.iamMutate(ctx, "UpdateAccessKey", func(ctx context.Context) error {
-			_, err := c.iam.UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{UserName: user, AccessKeyId: aws.String(s.Name), Status: iamtypes.StatusTypeActive})
+		return c.IAMMutate(ctx, "UpdateAccessKey", func(ctx context.Context) error {
+			_, err := c.IAM.UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{UserName: user, AccessKeyId: aws.String(s.Name), Status: iamtypes.StatusTypeActive})
 			return err
 		})
 	case plan.StepDeleteKey:
 		return c.deleteAccessKey(ctx, s.User, s.Name)
 	case plan.StepDeleteUser:
-		return c.iamMutate(ctx, "DeleteUser", func(ctx context.Context) error {
-			_, err := c.iam.DeleteUser(ctx, &iam.DeleteUserInput{UserName: user})
+		return c.IAMMutate(ctx, "DeleteUser", func(ctx context.Context) error {
+			_, err := c.IAM.DeleteUser(ctx, &iam.DeleteUserInput{UserName: user})
 			return err
 		})
 	}
@@ -313,9 +314,9 @@ func (b iamUsers) Apply(ctx context.Context, s plan.Step) error {
 // removeFromGroup takes the user out of a group through the IAM query API
 // (the IAM gRPC service has no call for it). Membership is the user's
 // property; the group itself is not touched.
-func (c *iamClient) removeFromGroup(ctx context.Context, user, group string) error {
-	err := c.iamMutate(ctx, "RemoveUserFromGroup", func(ctx context.Context) error {
-		_, err := c.iam.RemoveUserFromGroup(ctx, &iam.RemoveUserFromGroupInput{UserName: aws.String(user), GroupName: aws.String(group)})
+func (c *Client) RemoveFromGroup(ctx context.Context, user, group string) error {
+	err := c.IAMMutate(ctx, "RemoveUserFromGroup", func(ctx context.Context) error {
+		_, err := c.IAM.RemoveUserFromGroup(ctx, &iam.RemoveUserFromGroupInput{UserName: aws.String(user), GroupName: aws.String(group)})
 		return err
 	})
 	if errors.Is(err, s3admin.ErrNotFound) {
@@ -323,3 +324,6 @@ func (c *iamClient) removeFromGroup(ctx context.Context, user, group string) err
 	}
 	return err
 }
+
+// Users is this path's engine.UserBackend.
+func (c *Client) Users() engine.UserBackend { return users{c} }

@@ -1,4 +1,4 @@
-package seaweedfs
+package fileriam
 
 import (
 	"context"
@@ -7,8 +7,10 @@ import (
 	"fmt"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/calls"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/engine"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/filergrpc"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/iamapi"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/plan"
 )
 
@@ -47,12 +49,12 @@ const (
 // filerClient is the filer IAM gRPC path's client. Inline policies and
 // group membership, which only the IAM query API reaches, go through the
 // iamClient it holds.
-type filerClient struct {
-	*iamClient
-	filer *filergrpc.Client
+type Client struct {
+	*iamapi.Client
+	Filer *filergrpc.Client
 	// filerReads shares the filer path's costly reads among concurrent
 	// observations.
-	filerReads *filerReads
+	Reads *filerReads
 }
 
 // filerMutate is one write through the filer's IAM service: counted, between
@@ -60,23 +62,23 @@ type filerClient struct {
 // its own) and never with this process's IAM query API writes, which rewrite
 // every identity from what they read before (a concurrent gRPC write could
 // be overwritten, or a new user's file deleted).
-func (c *filerClient) filerMutate(ctx context.Context, op string, fn func(context.Context) error) error {
-	if err := c.iamWrite.Rlock(ctx); err != nil {
+func (c *Client) filerMutate(ctx context.Context, op string, fn func(context.Context) error) error {
+	if err := c.IAMWrite.Rlock(ctx); err != nil {
 		return &s3admin.Error{Op: op, Kind: s3admin.ErrTransient, Err: err}
 	}
-	defer c.iamWrite.Runlock()
-	c.writes.Add(1)
-	return mutation(op, func() error { return c.call(ctx, op, fn) })
+	defer c.IAMWrite.Runlock()
+	c.WriteCount.Add(1)
+	return calls.Mutation(op, func() error { return c.Call(ctx, op, fn) })
 }
 
 // inlinePolicies reads every user's inline policy documents by user and
 // policy name, in one read of the credential store's policies file.
-func (c *filerClient) inlinePolicies(ctx context.Context) (map[string]map[string]string, error) {
+func (c *Client) inlinePolicies(ctx context.Context) (map[string]map[string]string, error) {
 	type file struct {
 		Inline map[string]map[string]json.RawMessage `json:"inlinePolicies"`
 	}
-	content, err := read(ctx, c, "FilerReadPolicies", func(ctx context.Context) ([]byte, error) {
-		b, _, err := c.filer.ReadFile(ctx, iamDir, iamPoliciesFile)
+	content, err := calls.Read(ctx, c, "FilerReadPolicies", func(ctx context.Context) ([]byte, error) {
+		b, _, err := c.Filer.ReadFile(ctx, iamDir, iamPoliciesFile)
 		return b, err
 	})
 	if err != nil || len(content) == 0 {
@@ -102,9 +104,9 @@ const maxGroups = 10000
 
 // groupsOf reads which groups every user is a member of, from the group
 // files (one read, whatever the number of users).
-func (c *filerClient) groupsOf(ctx context.Context) (map[string][]string, error) {
-	files, err := read(ctx, c, "FilerReadGroups", func(ctx context.Context) (map[string][]byte, error) {
-		return c.filer.ReadDir(ctx, iamGroupsDir, maxGroups)
+func (c *Client) groupsOf(ctx context.Context) (map[string][]string, error) {
+	files, err := calls.Read(ctx, c, "FilerReadGroups", func(ctx context.Context) (map[string][]byte, error) {
+		return c.Filer.ReadDir(ctx, iamGroupsDir, maxGroups)
 	})
 	if err != nil {
 		return nil, err
@@ -136,8 +138,8 @@ func membership(groups []filergrpc.Group) map[string][]string {
 // observeFilerUser reads the user's identity, its access policy, its
 // inline policies and its groups, as far as scope asks (see observeScope):
 // four reads, whatever the number of users.
-func (c *filerClient) observeFilerUser(ctx context.Context, name string, scope engine.Scope) (plan.Observation, error) {
-	id, err := read(ctx, c, "IAMGetUser", func(ctx context.Context) (plan.Identity, error) { return c.filer.GetUser(ctx, name) })
+func (c *Client) ObserveUser(ctx context.Context, name string, scope engine.Scope) (plan.Observation, error) {
+	id, err := calls.Read(ctx, c, "IAMGetUser", func(ctx context.Context) (plan.Identity, error) { return c.Filer.GetUser(ctx, name) })
 	obs := plan.Observation{ViaFiler: true, Inline: map[string]string{}}
 	switch {
 	case errors.Is(err, s3admin.ErrNotFound):
@@ -152,8 +154,8 @@ func (c *filerClient) observeFilerUser(ctx context.Context, name string, scope e
 			return obs, nil
 		}
 	}
-	doc, err := read(ctx, c, "IAMGetPolicy", func(ctx context.Context) (string, error) {
-		return c.filer.GetPolicy(ctx, plan.AccessPolicyName(name))
+	doc, err := calls.Read(ctx, c, "IAMGetPolicy", func(ctx context.Context) (string, error) {
+		return c.Filer.GetPolicy(ctx, plan.AccessPolicyName(name))
 	})
 	switch {
 	case errors.Is(err, s3admin.ErrNotFound):
@@ -165,14 +167,14 @@ func (c *filerClient) observeFilerUser(ctx context.Context, name string, scope e
 	if !obs.Exists {
 		return obs, nil
 	}
-	inline, err := c.filerReads.inline.get(ctx, name)
+	inline, err := c.Reads.inline.get(ctx, name)
 	if err != nil {
 		return obs, err
 	}
 	for p, d := range inline {
 		obs.Inline[p] = d
 	}
-	if obs.Groups, err = c.filerReads.groups.get(ctx, name); err != nil {
+	if obs.Groups, err = c.Reads.groups.get(ctx, name); err != nil {
 		return obs, err
 	}
 	return obs, nil
@@ -182,30 +184,30 @@ func (c *filerClient) observeFilerUser(ctx context.Context, name string, scope e
 // managed policy named after its user, and the identity (its one key and
 // that policy's name) is written whole. Inline policies and group
 // membership, which only the IAM query API reaches, are removed through it.
-type filerUsers struct{ c *filerClient }
+type users struct{ c *Client }
 
-func (filerUsers) Form() plan.Form { return plan.ManagedGrant }
+func (users) Form() plan.Form { return plan.ManagedGrant }
 
-func (b filerUsers) Observe(ctx context.Context, name string, scope engine.Scope) (plan.Observation, error) {
-	return b.c.observeFilerUser(ctx, name, scope)
+func (b users) Observe(ctx context.Context, name string, scope engine.Scope) (plan.Observation, error) {
+	return b.c.ObserveUser(ctx, name, scope)
 }
 
-func (b filerUsers) ProbeKey(ctx context.Context, a s3admin.Access) (bool, error) {
+func (b users) ProbeKey(ctx context.Context, a s3admin.Access) (bool, error) {
 	return b.c.ProbeKey(ctx, a)
 }
 
 // list observes every user carrying one of prefixes in three reads: the
 // whole configuration, every managed policy, the inline policies.
-func (b filerUsers) List(ctx context.Context, prefixes []string) (map[string]plan.Observation, error) {
+func (b users) List(ctx context.Context, prefixes []string) (map[string]plan.Observation, error) {
 	c := b.c
-	cfg, err := read(ctx, c, "IAMGetConfiguration", func(ctx context.Context) (filergrpc.Configuration, error) {
-		return c.filer.GetConfiguration(ctx)
+	cfg, err := calls.Read(ctx, c, "IAMGetConfiguration", func(ctx context.Context) (filergrpc.Configuration, error) {
+		return c.Filer.GetConfiguration(ctx)
 	})
 	if err != nil {
 		return nil, err
 	}
-	policies, err := read(ctx, c, "IAMListPolicies", func(ctx context.Context) (map[string]string, error) {
-		return c.filer.ListPolicies(ctx)
+	policies, err := calls.Read(ctx, c, "IAMListPolicies", func(ctx context.Context) (map[string]string, error) {
+		return c.Filer.ListPolicies(ctx)
 	})
 	if err != nil {
 		return nil, err
@@ -231,15 +233,15 @@ func (b filerUsers) List(ctx context.Context, prefixes []string) (map[string]pla
 	return out, nil
 }
 
-func (b filerUsers) Apply(ctx context.Context, s plan.Step) error {
+func (b users) Apply(ctx context.Context, s plan.Step) error {
 	c := b.c
 	switch s.Kind {
 	case plan.StepPutGrant:
 		return c.filerMutate(ctx, "IAMPutPolicy", func(ctx context.Context) error {
-			return c.filer.PutPolicy(ctx, plan.AccessPolicyName(s.User), s.Doc)
+			return c.Filer.PutPolicy(ctx, plan.AccessPolicyName(s.User), s.Doc)
 		})
 	case plan.StepCheckKeyFree:
-		holder, err := c.filerReads.holders.get(ctx, s.Name)
+		holder, err := c.Reads.holders.get(ctx, s.Name)
 		switch {
 		case err != nil:
 			return err
@@ -249,17 +251,20 @@ func (b filerUsers) Apply(ctx context.Context, s plan.Step) error {
 		return nil
 	case plan.StepWriteIdentity:
 		if s.Create {
-			return c.filerMutate(ctx, "IAMCreateUser", func(ctx context.Context) error { return c.filer.CreateUser(ctx, s.Identity) })
+			return c.filerMutate(ctx, "IAMCreateUser", func(ctx context.Context) error { return c.Filer.CreateUser(ctx, s.Identity) })
 		}
-		return c.filerMutate(ctx, "IAMUpdateUser", func(ctx context.Context) error { return c.filer.UpdateUser(ctx, s.Identity) })
+		return c.filerMutate(ctx, "IAMUpdateUser", func(ctx context.Context) error { return c.Filer.UpdateUser(ctx, s.Identity) })
 	case plan.StepDeleteInline:
-		return c.deleteUserPolicy(ctx, s.User, s.Name)
+		return c.DeleteUserPolicy(ctx, s.User, s.Name)
 	case plan.StepLeaveGroup:
-		return c.removeFromGroup(ctx, s.User, s.Name)
+		return c.RemoveFromGroup(ctx, s.User, s.Name)
 	case plan.StepDeleteGrant:
-		return c.filerMutate(ctx, "IAMDeletePolicy", func(ctx context.Context) error { return c.filer.DeletePolicy(ctx, s.Name) })
+		return c.filerMutate(ctx, "IAMDeletePolicy", func(ctx context.Context) error { return c.Filer.DeletePolicy(ctx, s.Name) })
 	case plan.StepDeleteUser:
-		return c.filerMutate(ctx, "IAMDeleteUser", func(ctx context.Context) error { return c.filer.DeleteUser(ctx, s.User) })
+		return c.filerMutate(ctx, "IAMDeleteUser", func(ctx context.Context) error { return c.Filer.DeleteUser(ctx, s.User) })
 	}
 	return fmt.Errorf("%w: step %s is not one of the filer IAM service's", s3admin.ErrInvalid, s)
 }
+
+// Users is this path's engine.UserBackend.
+func (c *Client) Users() engine.UserBackend { return users{c} }

@@ -1,4 +1,4 @@
-package seaweedfs
+package fileriam
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package seaweedfs
+package iamapi
 
 import (
 	"bytes"
@@ -53,7 +53,7 @@ func (m suppliedAccessKey) HandleSerialize(ctx context.Context, in middleware.Se
 }
 
 // withSuppliedAccessKey is a per-call option for iam.Client.CreateAccessKey.
-func withSuppliedAccessKey(id, secret string) func(*iam.Options) {
+func WithSuppliedAccessKey(id, secret string) func(*iam.Options) {
 	return func(o *iam.Options) {
 		o.APIOptions = append(o.APIOptions, func(stack *middleware.Stack) error {
 			return stack.Serialize.Insert(suppliedAccessKey{id: id, secret: secret}, "OperationSerializer", middleware.After)
