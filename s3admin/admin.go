@@ -1,5 +1,7 @@
-// Package s3admin is the small, typed client the reconciler uses to manage
-// buckets and S3 users on the object store. It is shaped for
+// Package s3admin is the contract between the reconciler and the object
+// store: the Admin interface, the types it speaks (Access, Ownership,
+// BucketState, UserState), the errors it returns and how a backend error is
+// classified into them (see Classify and NewError). It is shaped for
 // desired-versus-observed reconciliation: Observe* methods report what
 // exists, Ensure*/Create*/Delete* methods converge one object and are safe to
 // repeat.
@@ -10,6 +12,11 @@
 // Ownership). Every mutating method checks ownership first and returns
 // ErrNotOwned for anything the driver did not create, so a foreign bucket or
 // user is never changed or deleted.
+//
+// The implementations live beside it: seaweedfs (the real store, with the
+// user paths iamapi and fileriam), fake (in memory), both running the
+// planners of plan through engine; admintest is the contract they all pass.
+// docs/architecture.md draws how they fit.
 package s3admin
 
 import (
