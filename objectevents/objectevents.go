@@ -14,6 +14,7 @@ package objectevents
 
 import (
 	"context"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"sync"
 	"time"
 
@@ -217,7 +218,7 @@ func (r *Recorder) bucketTargets(ctx context.Context, name string) ([]target, er
 // Listing is the only way from a UID to an object; the result is
 // remembered, and Events on accesses are rare.
 func (r *Recorder) accessTargets(ctx context.Context, name string) ([]target, error) {
-	uid, ok := reconcile.BucketAccessUID(name)
+	uid, ok := names.BucketAccessUID(name)
 	if !ok {
 		return nil, nil // not a sidecar's grant: no BucketAccess to find
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -378,8 +379,8 @@ func (c *Controller) credentialsCollected(buckets []*store.Bucket, a *store.Acce
 // said the record is missing; a cache can lag behind a fresh grant, so the
 // record is read from the API server before anything is deleted.
 func (c *Controller) collectUser(ctx context.Context, user string) {
-	_, id, _ := store.AccessIDOf(user) // an orphan's name was checked by PlanResync
-	_, err := c.r.Store.GetAccess(ctx, store.AccessRecordName(id))
+	_, id, _ := names.AccessIDOf(user) // an orphan's name was checked by PlanResync
+	_, err := c.r.Store.GetAccess(ctx, names.AccessRecord(id))
 	if !errors.Is(err, store.ErrNotFound) {
 		return // the record exists (or we cannot tell): keep the user
 	}
@@ -397,7 +398,7 @@ func (c *Controller) collectUser(ctx context.Context, user string) {
 // (anyone allowed to tag a bucket can copy the marks onto their own).
 func (c *Controller) collectBucket(ctx context.Context, mb s3admin.MarkedBucket) {
 	bucket := mb.Name
-	_, err := c.r.Store.GetBucket(ctx, store.BucketRecordName(bucket))
+	_, err := c.r.Store.GetBucket(ctx, names.BucketRecord(bucket))
 	if !errors.Is(err, store.ErrNotFound) {
 		return
 	}

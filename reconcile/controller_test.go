@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"errors"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"testing"
 	"time"
 
@@ -88,7 +89,7 @@ func TestResyncRevokesDeletedBucketAccessesWhenSeaweedFSCannotBeListed(t *testin
 				if err != nil {
 					t.Fatal(err)
 				}
-				spec := store.AccessSpec{Name: "ba-" + uid, BucketID: "bucket-one", Mode: "read-write", User: "cosi-" + store.AccessID("ba-"+uid)}
+				spec := store.AccessSpec{Name: "ba-" + uid, BucketID: "bucket-one", Mode: "read-write", User: "cosi-" + names.AccessID("ba-"+uid)}
 				a, _, err := r.Store.CreateAccess(ctx, spec, id, secret)
 				if err != nil {
 					t.Fatal(err)

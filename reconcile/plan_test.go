@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -429,7 +430,7 @@ func TestPlanResync(t *testing.T) {
 		},
 		{
 			name: "the probe bucket is never an orphan",
-			snap: Snapshot{Buckets: []s3admin.MarkedBucket{{Name: "cosi-probe-x", Owner: "owner", Marker: s3admin.ProbeMarker}}},
+			snap: Snapshot{Buckets: []s3admin.MarkedBucket{{Name: "cosi-probe-x", Owner: "owner", Marker: names.ProbeMarker}}},
 		},
 		{
 			name: "a bucket marked by another installation is never an orphan",
@@ -515,7 +516,7 @@ func TestPlanRevocations(t *testing.T) {
 }
 
 func TestUserPrefixOf(t *testing.T) {
-	id := store.AccessID("ba-one")
+	id := names.AccessID("ba-one")
 	for _, tt := range []struct {
 		user       string
 		wantPrefix string
@@ -524,7 +525,7 @@ func TestUserPrefixOf(t *testing.T) {
 		{user: "cosi-" + id, wantPrefix: "cosi-", wantOK: true},
 		{user: "team-a." + id, wantPrefix: "team-a.", wantOK: true},
 		{user: id, wantOK: false},
-		{user: "cosi-" + store.AccessID("ba-other"), wantOK: false},
+		{user: "cosi-" + names.AccessID("ba-other"), wantOK: false},
 		{user: "cosi-admin", wantOK: false},
 	} {
 		rec := &store.Access{Spec: store.AccessSpec{Name: "ba-one", User: tt.user}}

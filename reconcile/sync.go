@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -195,7 +196,7 @@ func (r *Reconciler) reconcileAccess(ctx context.Context, name string) (Result, 
 		return Result{}, r.recordAccessError(ctx, rec, fmt.Errorf("observe user: %w", err))
 	}
 	if !rec.Deleting {
-		b, err := r.Store.GetBucket(ctx, store.BucketRecordName(rec.Spec.BucketID))
+		b, err := r.Store.GetBucket(ctx, names.BucketRecord(rec.Spec.BucketID))
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 		case err != nil:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"testing"
 	"time"
 
@@ -91,7 +92,7 @@ func recordAccess(ctx context.Context, t *testing.T, r *Reconciler) (*store.Acce
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec := store.AccessSpec{Name: "ba-one", BucketID: "bucket-one", Mode: "read-write", User: "cosi-" + store.AccessID("ba-one")}
+	spec := store.AccessSpec{Name: "ba-one", BucketID: "bucket-one", Mode: "read-write", User: "cosi-" + names.AccessID("ba-one")}
 	a, _, err := r.Store.CreateAccess(ctx, spec, id, secret)
 	if err != nil {
 		t.Fatal(err)
@@ -167,7 +168,7 @@ func TestReconcileRewritesAccessesOfABucketCreatedAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec := store.AccessSpec{Name: "ba-one", BucketID: "bucket-one", Mode: "read-write", User: "cosi-" + store.AccessID("ba-one")}
+	spec := store.AccessSpec{Name: "ba-one", BucketID: "bucket-one", Mode: "read-write", User: "cosi-" + names.AccessID("ba-one")}
 	a, _, err := st.CreateAccess(ctx, spec, id, secret)
 	if err != nil {
 		t.Fatal(err)
@@ -220,7 +221,7 @@ func TestReconcileRewritesAccessesOfABucketCreatedAgain(t *testing.T) {
 // owner id, never gets its bucket taken for the record's.
 func TestReconcileNeverTakesAForgedBucket(t *testing.T) {
 	ctx, r, admin := newTestReconciler(t)
-	admin.AddBucketBy("tenant", "bucket-one", map[string]string{s3admin.OwnerTagKey: "owner"})
+	admin.AddBucketBy("tenant", "bucket-one", map[string]string{names.OwnerTagKey: "owner"})
 	rec, _, err := r.Store.CreateBucket(ctx, store.BucketSpec{Name: "bucket-one", BucketID: "bucket-one"})
 	if err != nil {
 		t.Fatal(err)

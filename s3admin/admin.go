@@ -22,6 +22,7 @@ package s3admin
 import (
 	"context"
 	"fmt"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"regexp"
 	"strings"
 )
@@ -46,7 +47,7 @@ func (m Mode) Valid() bool {
 
 // Ownership is what marks a bucket as one particular record's: the
 // installation's owner id and the record's own random marker, written as
-// bucket tags (OwnerTagKey, MarkerTagKey) only after SeaweedFS answered that
+// bucket tags (names.OwnerTagKey, names.MarkerTagKey) only after SeaweedFS answered that
 // the driver's own identity created the bucket.
 //
 // A tag alone proves nothing: any identity allowed PutBucketTagging on a
@@ -192,28 +193,16 @@ type Admin interface {
 	// request; it returns ErrAnonymousAllowed if not.
 	CheckAnonymousDenied(ctx context.Context) error
 	// CheckAnonymousAccess reports what unsigned requests may do in the
-	// installation's probe bucket (ProbeBucketName of probe.Owner, created
-	// and marked with ProbeMarker if missing): read, list and write; and
+	// installation's probe bucket (names.ProbeBucket of probe.Owner, created
+	// and marked with names.ProbeMarker if missing): read, list and write; and
 	// what they may read or list in the sample of the driver's buckets.
 	CheckAnonymousAccess(ctx context.Context, probe Ownership, sample []string) (AnonymousAccess, error)
 }
-
-// DefaultUserPrefix is the reserved name prefix of users this driver owns.
-const DefaultUserPrefix = "cosi-"
-
-// OwnerTagKey is the bucket tag whose value names the owning installation.
-const OwnerTagKey = "cosi-seaweedfs.io/owner"
-
-// MarkerTagKey is the bucket tag whose value is the owning record's marker.
-const MarkerTagKey = "cosi-seaweedfs.io/marker"
 
 // PolicyName is the name of the one inline policy this client writes.
 const PolicyName = "cosi-bucket-access"
 
 var (
-	// S3 bucket naming rules: 3–63 characters of lower-case letters, digits,
-	// dots and hyphens, starting and ending with a letter or digit.
-	bucketNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 	// IAM user name characters. SeaweedFS also uses the name as a file name
 	// in the filer, so '/' must never get through.
 	UserNamePattern = regexp.MustCompile(`^[A-Za-z0-9+=,.@_-]{1,64}$`)
@@ -224,8 +213,7 @@ var (
 
 // ValidateBucketName checks the S3 bucket naming rules.
 func ValidateBucketName(name string) error {
-	if !bucketNameRE.MatchString(name) || strings.Contains(name, "..") ||
-		strings.Contains(name, ".-") || strings.Contains(name, "-.") {
+	if !names.ValidBucket(name) {
 		return fmt.Errorf("%w: bucket name %q is not a valid S3 bucket name", ErrInvalid, name)
 	}
 	return nil

@@ -1,8 +1,6 @@
 package s3admin
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"strings"
 )
 
@@ -32,17 +30,4 @@ func (a AnonymousAccess) String() string {
 		return "nothing"
 	}
 	return strings.Join(ops, ",")
-}
-
-// ProbeMarker is the marker of the probe bucket (see ProbeBucketName): a
-// bucket of the driver's that no record stands for and garbage collection
-// leaves alone.
-const ProbeMarker = "anonymous-probe"
-
-// ProbeBucketName is the name of the installation's probe bucket: the driver
-// creates it (and nothing else lives in it) to check what anonymous
-// requests may do in a bucket of the driver's.
-func ProbeBucketName(ownerID string) string {
-	sum := sha256.Sum256([]byte(ownerID))
-	return "cosi-probe-" + hex.EncodeToString(sum[:])[:20]
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"maps"
 	"slices"
 
@@ -57,7 +58,7 @@ func (s *Store) CreateBucket(ctx context.Context, spec BucketSpec) (b *Bucket, c
 	}
 	cm := &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{
-			Name:       BucketRecordName(spec.BucketID),
+			Name:       names.BucketRecord(spec.BucketID),
 			Namespace:  s.namespace,
 			Labels:     recordLabels(KindBucket),
 			Finalizers: []string{Finalizer},
@@ -220,10 +221,10 @@ func (s *Store) CreateAccess(ctx context.Context, spec AccessSpec, accessKeyID, 
 		return nil, false, fmt.Errorf("encode access spec: %w", err)
 	}
 	lbl := recordLabels(KindAccess)
-	lbl[LabelBucketRecord] = BucketRecordName(spec.BucketID)
+	lbl[LabelBucketRecord] = names.BucketRecord(spec.BucketID)
 	sec := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
-			Name:       AccessRecordName(AccessID(spec.Name)),
+			Name:       names.AccessRecord(names.AccessID(spec.Name)),
 			Namespace:  s.namespace,
 			Labels:     lbl,
 			Finalizers: []string{Finalizer},

@@ -2,6 +2,7 @@ package fake
 
 import (
 	"context"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/admintest"
 	"testing"
 
@@ -43,7 +44,7 @@ func TestBucketEngine(t *testing.T) {
 	ctx := context.Background()
 	own := s3admin.Ownership{Owner: "o", Marker: "m"}
 	same := func(b engine.BucketBackend) engine.BucketBackend { return b }
-	marks := map[string]string{s3admin.OwnerTagKey: "o", s3admin.MarkerTagKey: "m"}
+	marks := map[string]string{names.OwnerTagKey: "o", names.MarkerTagKey: "m"}
 
 	t.Run("DeleteBucket claims, checks, fences with a refused write as proof, checks again behind the fence, then deletes", func(t *testing.T) {
 		f, e, ops := engineOn(t, same)
@@ -115,7 +116,7 @@ func TestBucketEngine(t *testing.T) {
 			t.Errorf("operations (-want +got):\n%s", diff)
 		}
 		tags, _, _ := fakeBuckets{f}.Tags(ctx, "b-1")
-		if diff := cmp.Diff(map[string]string{s3admin.OwnerTagKey: "o", s3admin.MarkerTagKey: "m", "team": "x"}, tags); diff != "" {
+		if diff := cmp.Diff(map[string]string{names.OwnerTagKey: "o", names.MarkerTagKey: "m", "team": "x"}, tags); diff != "" {
 			t.Errorf("tags (-want +got):\n%s", diff)
 		}
 	})

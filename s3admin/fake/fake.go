@@ -3,6 +3,7 @@ package fake
 import (
 	"errors"
 	"fmt"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"maps"
 	"sync"
 
@@ -81,10 +82,10 @@ func (f *Fake) InForce(user string) bool {
 var _ s3admin.Admin = (*Fake)(nil)
 
 // New returns an empty Fake owning users named with prefix
-// (DefaultUserPrefix if empty).
+// (names.DefaultUserPrefix if empty).
 func New(prefix string) *Fake {
 	if prefix == "" {
-		prefix = s3admin.DefaultUserPrefix
+		prefix = names.DefaultUserPrefix
 	}
 	return &Fake{
 		prefix:         prefix,

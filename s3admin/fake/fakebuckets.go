@@ -2,6 +2,7 @@ package fake
 
 import (
 	"context"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"maps"
 	"slices"
 	"strings"
@@ -316,8 +317,8 @@ func (f *Fake) SetAnonymousAccess(a s3admin.AnonymousAccess) {
 
 // CheckAnonymousAccess implements Admin.
 func (f *Fake) CheckAnonymousAccess(ctx context.Context, probe s3admin.Ownership, sample []string) (s3admin.AnonymousAccess, error) {
-	probe.Marker = s3admin.ProbeMarker
-	if err := f.CreateBucket(ctx, s3admin.ProbeBucketName(probe.Owner), probe); err != nil {
+	probe.Marker = names.ProbeMarker
+	if err := f.CreateBucket(ctx, names.ProbeBucket(probe.Owner), probe); err != nil {
 		return s3admin.AnonymousAccess{}, err
 	}
 	f.mu.Lock()

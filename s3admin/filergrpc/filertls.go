@@ -6,11 +6,11 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"os"
 	"time"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/plan"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -93,7 +93,7 @@ func ProbeSecurity(ctx context.Context, addr string, timeout time.Duration) (Sec
 	defer f.Close()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	_, err = f.GetPolicy(ctx, plan.AccessPolicyName("cosi-probe"))
+	_, err = f.GetPolicy(ctx, names.AccessPolicy("cosi-probe"))
 	switch {
 	case err == nil, errors.Is(err, s3admin.ErrNotFound), errors.Is(err, s3admin.ErrInvalid):
 		// An answer of the IAM service itself: the connection carried it.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/calls"
@@ -155,7 +156,7 @@ func (c *Client) ObserveUser(ctx context.Context, name string, scope engine.Scop
 		}
 	}
 	doc, err := calls.Read(ctx, c, "IAMGetPolicy", func(ctx context.Context) (string, error) {
-		return c.Filer.GetPolicy(ctx, plan.AccessPolicyName(name))
+		return c.Filer.GetPolicy(ctx, names.AccessPolicy(name))
 	})
 	switch {
 	case errors.Is(err, s3admin.ErrNotFound):
@@ -223,7 +224,7 @@ func (b users) List(ctx context.Context, prefixes []string) (map[string]plan.Obs
 			continue
 		}
 		obs := plan.FromIdentity(id)
-		obs.AccessPolicy, obs.HasAccessPolicy = policies[plan.AccessPolicyName(id.Name)]
+		obs.AccessPolicy, obs.HasAccessPolicy = policies[names.AccessPolicy(id.Name)]
 		for p, d := range inline[id.Name] {
 			obs.Inline[p] = d
 		}
@@ -238,7 +239,7 @@ func (b users) Apply(ctx context.Context, s plan.Step) error {
 	switch s.Kind {
 	case plan.StepPutGrant:
 		return c.filerMutate(ctx, "IAMPutPolicy", func(ctx context.Context) error {
-			return c.Filer.PutPolicy(ctx, plan.AccessPolicyName(s.User), s.Doc)
+			return c.Filer.PutPolicy(ctx, names.AccessPolicy(s.User), s.Doc)
 		})
 	case plan.StepCheckKeyFree:
 		holder, err := c.Reads.holders.get(ctx, s.Name)

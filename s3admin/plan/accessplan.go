@@ -1,9 +1,8 @@
 package plan
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"maps"
 	"slices"
 
@@ -181,7 +180,7 @@ func planInline(a s3admin.Access, obs Observation, doc string, rewrite bool) Acc
 func planManaged(a s3admin.Access, obs Observation, doc string, rewrite bool) AccessPlan {
 	var p AccessPlan
 	add := func(s Step) { s.User = a.User; p.Steps = append(p.Steps, s) }
-	id, removed, remaining := desiredIdentity(a, AccessPolicyName(a.User), obs)
+	id, removed, remaining := desiredIdentity(a, names.AccessPolicy(a.User), obs)
 	p.Removed, p.Remaining = removed, remaining
 	writeIdentity := !identityEqual(obs, id)
 	if writeIdentity && !slices.ContainsFunc(obs.Keys, func(k KeyInfo) bool { return k.Id == a.AccessKeyID }) {
@@ -253,7 +252,7 @@ func DeleteUser(name string, obs Observation, form Form) []Step {
 		// The managed policy is the access's alone (named after its user);
 		// it may outlive an interrupted deletion of the user.
 		if obs.HasAccessPolicy {
-			add(Step{Kind: StepDeleteGrant, Name: AccessPolicyName(name)})
+			add(Step{Kind: StepDeleteGrant, Name: names.AccessPolicy(name)})
 		}
 		if !obs.Exists {
 			return steps
@@ -303,13 +302,4 @@ func identityEqual(obs Observation, id Identity) bool {
 func redundantInline(name, doc, bucket string, mode s3admin.Mode) bool {
 	b, m, ok := RecognisePolicy(doc)
 	return name == s3admin.PolicyName && ok && b == bucket && m == mode
-}
-
-// accessPolicyName is the name of the managed policy holding the grant of
-// the access whose user is user. Managed policy names allow fewer characters
-// than user names, hence the digest; the prefix keeps them apart from
-// policies an operator writes.
-func AccessPolicyName(user string) string {
-	sum := sha256.Sum256([]byte(user))
-	return "cosi-access-" + hex.EncodeToString(sum[:16])
 }

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"strings"
 	"testing"
 
@@ -223,7 +224,7 @@ var planAccessCases = []struct {
 }
 
 func planIdentity() Identity {
-	return Identity{Name: planUser, PolicyNames: []string{AccessPolicyName(planUser)},
+	return Identity{Name: planUser, PolicyNames: []string{names.AccessPolicy(planUser)},
 		Credentials: []Credential{{AccessKey: planKey, SecretKey: planSecret, Status: "Active"}}}
 }
 
@@ -236,7 +237,7 @@ func TestPlanAccess(t *testing.T) {
 	a := s3admin.Access{User: planUser, Bucket: "bkt", Mode: s3admin.ModeReadWrite, AccessKeyID: planKey, SecretAccessKey: planSecret}
 	for _, c := range planAccessCases {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := Access(a, c.obs(t), c.form, s3admin.DefaultUserPrefix, c.rewrite)
+			got, err := Access(a, c.obs(t), c.form, names.DefaultUserPrefix, c.rewrite)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -275,7 +276,7 @@ func TestPlanDeleteUser(t *testing.T) {
 		{
 			name: "managed: the grant of an interrupted deletion goes though the user is gone", form: ManagedGrant,
 			obs:  Observation{ViaFiler: true, HasAccessPolicy: true},
-			want: []Step{{Kind: StepDeleteGrant, User: planUser, Name: AccessPolicyName(planUser)}},
+			want: []Step{{Kind: StepDeleteGrant, User: planUser, Name: names.AccessPolicy(planUser)}},
 		},
 		{
 			name: "managed: inline policies, then the grant, then the user with its keys", form: ManagedGrant,
@@ -283,7 +284,7 @@ func TestPlanDeleteUser(t *testing.T) {
 				Inline: map[string]string{s3admin.PolicyName: "{}"}, Keys: []KeyInfo{{Id: planKey}}},
 			want: []Step{
 				{Kind: StepDeleteInline, User: planUser, Name: s3admin.PolicyName},
-				{Kind: StepDeleteGrant, User: planUser, Name: AccessPolicyName(planUser)},
+				{Kind: StepDeleteGrant, User: planUser, Name: names.AccessPolicy(planUser)},
 				{Kind: StepDeleteUser, User: planUser},
 			},
 		},

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 )
 
@@ -149,12 +150,12 @@ func Claimed(a CreateAnswer) error {
 // markedTags is the tag set stepMark writes: own's marks, and every other
 // tag the bucket carries (PutBucketTagging replaces the whole set).
 func MarkedTags(existing map[string]string, own s3admin.Ownership) map[string]string {
-	tags := map[string]string{s3admin.OwnerTagKey: own.Owner}
+	tags := map[string]string{names.OwnerTagKey: own.Owner}
 	if own.Marker != "" {
-		tags[s3admin.MarkerTagKey] = own.Marker
+		tags[names.MarkerTagKey] = own.Marker
 	}
 	for k, v := range existing {
-		if k != s3admin.OwnerTagKey && k != s3admin.MarkerTagKey {
+		if k != names.OwnerTagKey && k != names.MarkerTagKey {
 			tags[k] = v
 		}
 	}
@@ -163,7 +164,7 @@ func MarkedTags(existing map[string]string, own s3admin.Ownership) map[string]st
 
 // marksOf reads the owner and marker out of a bucket's tags.
 func MarksOf(name string, tags map[string]string) s3admin.MarkedBucket {
-	return s3admin.MarkedBucket{Name: name, Owner: tags[s3admin.OwnerTagKey], Marker: tags[s3admin.MarkerTagKey]}
+	return s3admin.MarkedBucket{Name: name, Owner: tags[names.OwnerTagKey], Marker: tags[names.MarkerTagKey]}
 }
 
 // contentObserved is what the emptiness listings of a bucket showed, each

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"testing"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
@@ -122,12 +123,12 @@ func TestMarkedTags(t *testing.T) {
 		want     map[string]string
 	}{
 		{"a bucket without tags gets the owner and the marker", nil, planOwn,
-			map[string]string{s3admin.OwnerTagKey: "o", s3admin.MarkerTagKey: "m"}},
+			map[string]string{names.OwnerTagKey: "o", names.MarkerTagKey: "m"}},
 		{"the bucket's other tags are kept", map[string]string{"team": "x"}, planOwn,
-			map[string]string{s3admin.OwnerTagKey: "o", s3admin.MarkerTagKey: "m", "team": "x"}},
-		{"an owner tag without marker is completed with the record's marker", map[string]string{s3admin.OwnerTagKey: "o"}, planOwn,
-			map[string]string{s3admin.OwnerTagKey: "o", s3admin.MarkerTagKey: "m"}},
-		{"a record from before markers writes no marker", nil, planOld, map[string]string{s3admin.OwnerTagKey: "o"}},
+			map[string]string{names.OwnerTagKey: "o", names.MarkerTagKey: "m", "team": "x"}},
+		{"an owner tag without marker is completed with the record's marker", map[string]string{names.OwnerTagKey: "o"}, planOwn,
+			map[string]string{names.OwnerTagKey: "o", names.MarkerTagKey: "m"}},
+		{"a record from before markers writes no marker", nil, planOld, map[string]string{names.OwnerTagKey: "o"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"slices"
 	"strings"
 
@@ -78,7 +79,7 @@ func (o Observation) Converged(a s3admin.Access, prefix string) bool {
 // redundantInline): it grants nothing more, and removing it is an IAM query
 // API write, which rewrites every identity.
 func (o Observation) filerState(st s3admin.UserState) s3admin.UserState {
-	pname := AccessPolicyName(st.Name)
+	pname := names.AccessPolicy(st.Name)
 	if o.HasAccessPolicy && slices.Contains(o.Attached, pname) {
 		if b, m, ok := RecognisePolicy(o.AccessPolicy); ok {
 			st.Bucket, st.Mode = b, m

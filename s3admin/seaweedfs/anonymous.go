@@ -3,6 +3,7 @@ package seaweedfs
 import (
 	"context"
 	"fmt"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"io"
 	"net/http"
 	"net/url"
@@ -77,8 +78,8 @@ func (c *SeaweedFS) unsigned(ctx context.Context, method, u string) (bool, error
 
 // CheckAnonymousAccess implements Admin.
 func (c *SeaweedFS) CheckAnonymousAccess(ctx context.Context, probe s3admin.Ownership, sample []string) (s3admin.AnonymousAccess, error) {
-	name := s3admin.ProbeBucketName(probe.Owner)
-	probe.Marker = s3admin.ProbeMarker
+	name := names.ProbeBucket(probe.Owner)
+	probe.Marker = names.ProbeMarker
 	if err := c.CreateBucket(ctx, name, probe); err != nil {
 		return s3admin.AnonymousAccess{}, fmt.Errorf("probe bucket %s: %w", name, err)
 	}

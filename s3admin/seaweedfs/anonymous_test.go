@@ -3,6 +3,7 @@ package seaweedfs
 import (
 	"context"
 	"encoding/json"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/admintest"
 	"testing"
 	"time"
@@ -35,7 +36,7 @@ func TestAnonymousAccess(t *testing.T) {
 		t.Fatalf("a SeaweedFS without anonymous grants: anonymous may %s", got)
 	}
 	// The probe bucket is the driver's, carrying the probe marker.
-	st, err := c.ObserveBucket(ctx, s3admin.ProbeBucketName(probe.Owner), s3admin.Ownership{Owner: probe.Owner, Marker: s3admin.ProbeMarker})
+	st, err := c.ObserveBucket(ctx, names.ProbeBucket(probe.Owner), s3admin.Ownership{Owner: probe.Owner, Marker: names.ProbeMarker})
 	admintest.MustNil(t, "ObserveBucket", err)
 	if !st.Owned {
 		t.Fatalf("probe bucket %+v, want it marked as the driver's", st)

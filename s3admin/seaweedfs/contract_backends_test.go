@@ -2,6 +2,7 @@ package seaweedfs
 
 import (
 	"context"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/admintest"
 	"strings"
 	"testing"
@@ -17,7 +18,6 @@ import (
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/fake"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/iamapi"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/plan"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/s3check"
 )
 
@@ -148,7 +148,7 @@ func (b *seaweedBackdoor) cleanup(t *testing.T, e *env) {
 			if strings.Contains(n, e.id) {
 				rawDeleteUserCompletely(ctx, b.raw, n)
 				if b.admin.filer != nil {
-					_ = b.admin.filer.DeletePolicy(ctx, plan.AccessPolicyName(n))
+					_ = b.admin.filer.DeletePolicy(ctx, names.AccessPolicy(n))
 				}
 			}
 		}

@@ -2,6 +2,7 @@ package seaweedfs
 
 import (
 	"fmt"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/admintest"
 	"slices"
 	"strings"
@@ -63,8 +64,8 @@ var bucketCases = []contractCase{
 	}},
 	{"CreateBucket of a bucket marked for another owner or record returns ErrNotOwned", func(t *testing.T, e *env) {
 		for i, tags := range []map[string]string{
-			{s3admin.OwnerTagKey: "another-driver"},
-			{s3admin.OwnerTagKey: e.owner, s3admin.MarkerTagKey: e.otherRecord().Marker},
+			{names.OwnerTagKey: "another-driver"},
+			{names.OwnerTagKey: e.owner, names.MarkerTagKey: e.otherRecord().Marker},
 		} {
 			b := e.bucket(fmt.Sprintf("other%d", i))
 			e.bd.addBucket(t, b, tags)
@@ -107,7 +108,7 @@ var bucketCases = []contractCase{
 		}
 	}},
 	{"DeleteBucket of an unmarked or otherwise marked bucket returns ErrNotOwned and leaves it", func(t *testing.T, e *env) {
-		for i, tags := range []map[string]string{nil, {s3admin.OwnerTagKey: e.owner, s3admin.MarkerTagKey: e.otherRecord().Marker}} {
+		for i, tags := range []map[string]string{nil, {names.OwnerTagKey: e.owner, names.MarkerTagKey: e.otherRecord().Marker}} {
 			b := e.bucket(fmt.Sprintf("foreign%d", i))
 			e.bd.addBucket(t, b, tags)
 			e.bd.putObject(t, b, "data")
@@ -160,7 +161,7 @@ var bucketCases = []contractCase{
 		createBucket(t, e, b2)
 		createBucket(t, e, b1)
 		e.bd.addBucket(t, f1, nil)
-		e.bd.addBucket(t, f2, map[string]string{s3admin.OwnerTagKey: "another-driver"})
+		e.bd.addBucket(t, f2, map[string]string{names.OwnerTagKey: "another-driver"})
 		want := []s3admin.MarkedBucket{
 			{Name: f2, Owner: "another-driver"},
 			{Name: b1, Owner: e.own.Owner, Marker: e.own.Marker},
@@ -192,7 +193,7 @@ var bucketCases = []contractCase{
 		moved, cleared := e.bucket("moved"), e.bucket("cleared")
 		createBucket(t, e, moved)
 		createBucket(t, e, cleared)
-		e.bd.setTags(t, moved, map[string]string{s3admin.OwnerTagKey: e.owner, s3admin.MarkerTagKey: e.otherRecord().Marker, "team": "x"})
+		e.bd.setTags(t, moved, map[string]string{names.OwnerTagKey: e.owner, names.MarkerTagKey: e.otherRecord().Marker, "team": "x"})
 		e.bd.setTags(t, cleared, nil)
 		want := []s3admin.MarkedBucket{{Name: moved, Owner: e.owner, Marker: e.otherRecord().Marker}}
 		// SeaweedFS's S3 gateway answers tag reads from a cache its filer

@@ -3,6 +3,7 @@ package seaweedfs
 import (
 	"errors"
 	"fmt"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/admintest"
 	"slices"
 	"strings"
@@ -60,7 +61,7 @@ func (e *env) otherRecord() s3admin.Ownership {
 
 // marks are own's tags, as a tenant would copy them onto its bucket.
 func (e *env) marks() map[string]string {
-	return map[string]string{s3admin.OwnerTagKey: e.own.Owner, s3admin.MarkerTagKey: e.own.Marker}
+	return map[string]string{names.OwnerTagKey: e.own.Owner, names.MarkerTagKey: e.own.Marker}
 }
 
 func (e *env) bucket(s string) string { return e.id + "-" + s }

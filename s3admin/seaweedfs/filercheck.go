@@ -3,7 +3,7 @@ package seaweedfs
 import (
 	"context"
 	"errors"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/plan"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"slices"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
@@ -29,7 +29,7 @@ func (c *SeaweedFS) CheckFiler(ctx context.Context) error {
 		return nil
 	}
 	_, err := calls.Read(ctx, c, "IAMGetPolicy", func(ctx context.Context) (string, error) {
-		return c.filer.GetPolicy(ctx, plan.AccessPolicyName("cosi-probe"))
+		return c.filer.GetPolicy(ctx, names.AccessPolicy("cosi-probe"))
 	})
 	if errors.Is(err, s3admin.ErrNotFound) {
 		return nil

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/admintest"
 	"net/http"
 	"os"
@@ -19,7 +20,6 @@ import (
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/filergrpc"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/plan"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/s3check"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
 )
@@ -160,7 +160,7 @@ func requireRefusedAndUnchanged(t *testing.T, client, observer *SeaweedFS, a s3a
 	if u.Exists {
 		t.Errorf("the refused client created user %s", a.User)
 	}
-	if _, err := observer.filer.GetPolicy(ctx, plan.AccessPolicyName(a.User)); !errors.Is(err, s3admin.ErrNotFound) {
+	if _, err := observer.filer.GetPolicy(ctx, names.AccessPolicy(a.User)); !errors.Is(err, s3admin.ErrNotFound) {
 		t.Errorf("the refused client's policy: %v, want ErrNotFound", err)
 	}
 }

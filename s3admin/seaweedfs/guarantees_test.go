@@ -2,6 +2,7 @@ package seaweedfs
 
 import (
 	"fmt"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/admintest"
 	"slices"
 	"strings"
@@ -35,7 +36,7 @@ func testForeignObjectsAreNeverModified(t *testing.T, e *env) {
 	e.bd.addTenantBucket(t, fb, map[string]string{"team": "data"})
 	e.bd.tenantPutObject(t, fb, "precious")
 	otherOwned := e.bucket("other-driver")
-	e.bd.addBucket(t, otherOwned, map[string]string{s3admin.OwnerTagKey: "another-driver"})
+	e.bd.addBucket(t, otherOwned, map[string]string{names.OwnerTagKey: "another-driver"})
 	fu := e.foreignUser("svc")
 	fuKey := e.bd.addUser(t, fu)
 	fuPolicy, _ := plan.PolicyDocument(fb, s3admin.ModeReadWrite)

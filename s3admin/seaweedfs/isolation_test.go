@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/admintest"
 	"testing"
 	"time"
@@ -146,7 +147,7 @@ func bucketAdminDenied(t *testing.T, ctx context.Context, c *s3.Client, bucket, 
 		CORSRules: []s3types.CORSRule{{AllowedMethods: []string{"GET"}, AllowedOrigins: []string{"*"}}}}})
 	s3check.RequireDenied(t, "PutBucketCors", err)
 	_, err = c.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String(bucket), Tagging: &s3types.Tagging{
-		TagSet: []s3types.Tag{{Key: aws.String(s3admin.OwnerTagKey), Value: aws.String("someone-else")}}}})
+		TagSet: []s3types.Tag{{Key: aws.String(names.OwnerTagKey), Value: aws.String("someone-else")}}}})
 	s3check.RequireDenied(t, "PutBucketTagging", err)
 	_, err = c.DeleteBucketTagging(ctx, &s3.DeleteBucketTaggingInput{Bucket: aws.String(bucket)})
 	s3check.RequireDenied(t, "DeleteBucketTagging", err)

@@ -2,6 +2,7 @@ package seaweedfs
 
 import (
 	"context"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"slices"
 	"sync"
 	"time"
@@ -108,7 +109,7 @@ func (s *scaleRun) rawBurst(ctx context.Context, size int, r *scaleRow) {
 	s.note("at %d users, the raw floor of %d least-privilege grants at once: the slowest usable after %s, %d not within 3m",
 		size, burstSize, round(slices.Max(append([]time.Duration{0}, took...))), failed)
 	eachOf(accesses, func(a s3admin.Access) {
-		_ = s.filer.DeletePolicy(ctx, plan.AccessPolicyName(a.User))
+		_ = s.filer.DeletePolicy(ctx, names.AccessPolicy(a.User))
 		_ = s.filer.DeleteUser(ctx, a.User)
 	})
 }
@@ -120,10 +121,10 @@ func (s *scaleRun) writeLeastPrivilege(ctx context.Context, a s3admin.Access) er
 	if err != nil {
 		return err
 	}
-	if err := s.filer.PutPolicy(ctx, plan.AccessPolicyName(a.User), doc); err != nil {
+	if err := s.filer.PutPolicy(ctx, names.AccessPolicy(a.User), doc); err != nil {
 		return err
 	}
 	id := rawIdentity{Name: a.User, AccessKey: a.AccessKeyID, SecretKey: a.SecretAccessKey}.Identity()
-	id.PolicyNames = []string{plan.AccessPolicyName(a.User)}
+	id.PolicyNames = []string{names.AccessPolicy(a.User)}
 	return s.filer.CreateUser(ctx, id)
 }

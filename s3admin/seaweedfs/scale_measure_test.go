@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/admintest"
 	"os"
 	"time"
@@ -236,7 +237,7 @@ func (s *scaleRun) measureFiler(ctx context.Context, size int, r sizeRows) {
 		if err := getUserSize(ctx, s.filer, lastLP.User); err != nil {
 			return err
 		}
-		_, err := s.filer.GetPolicy(ctx, plan.AccessPolicyName(lastLP.User))
+		_, err := s.filer.GetPolicy(ctx, names.AccessPolicy(lastLP.User))
 		return err
 	})
 
@@ -247,7 +248,7 @@ func (s *scaleRun) measureFiler(ctx context.Context, size int, r sizeRows) {
 		return s.filer.DeleteUser(ctx, a.User)
 	})
 	r.revoke.filerLP = s.sampleEach(ctx, lpUsers, func(a s3admin.Access) error {
-		if err := s.filer.DeletePolicy(ctx, plan.AccessPolicyName(a.User)); err != nil {
+		if err := s.filer.DeletePolicy(ctx, names.AccessPolicy(a.User)); err != nil {
 			return err
 		}
 		return s.filer.DeleteUser(ctx, a.User)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"io"
 	"net/http"
 	"slices"
@@ -39,7 +40,7 @@ type Config struct {
 	AccessKeyID     string
 	SecretAccessKey string
 	// UserPrefix is the reserved name prefix of users the driver owns;
-	// default DefaultUserPrefix.
+	// default names.DefaultUserPrefix.
 	UserPrefix string
 	// CallTimeout bounds every single backend call; default 10 s. An IAM
 	// write in SeaweedFS rewrites every identity, so it grows with the number
@@ -119,7 +120,7 @@ func NewSeaweedFS(cfg Config) (*SeaweedFS, error) {
 		cfg.Region = "us-east-1"
 	}
 	if cfg.UserPrefix == "" {
-		cfg.UserPrefix = s3admin.DefaultUserPrefix
+		cfg.UserPrefix = names.DefaultUserPrefix
 	}
 	if !s3admin.UserNamePattern.MatchString(cfg.UserPrefix + "x") {
 		return nil, fmt.Errorf("%w: user prefix %q has characters IAM user names cannot hold", s3admin.ErrInvalid, cfg.UserPrefix)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"net/http"
 	"os"
 	"slices"
@@ -220,10 +221,10 @@ func (e *environment) checkRecords(c context.Context, buckets []bucketModel, liv
 		}
 	}
 	for _, b := range buckets {
-		wantB = append(wantB, store.BucketRecordName(b.name))
+		wantB = append(wantB, names.BucketRecord(b.name))
 	}
 	for _, a := range live {
-		wantA = append(wantA, store.AccessRecordName(store.AccessID(a.name)))
+		wantA = append(wantA, names.AccessRecord(names.AccessID(a.name)))
 	}
 	for _, l := range [][]string{gotB, gotA, wantB, wantA} {
 		slices.Sort(l)

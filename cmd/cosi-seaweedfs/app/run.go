@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -366,7 +367,7 @@ func reconcileLoop(ctx context.Context, cfg Config, client kubernetes.Interface,
 }
 
 func leaseName(driver string) string {
-	return "cosi-seaweedfs-" + store.AccessID(driver)[:10]
+	return "cosi-seaweedfs-" + names.AccessID(driver)[:10]
 }
 
 // leaderIdentity is this replica's name in the Lease. A configured name
