@@ -304,7 +304,7 @@ func (r *Reconciler) applyAccessStep(ctx context.Context, rec *store.Access, pre
 		}
 		accepted, err := r.Admin.KeyAccepted(ctx, accessOf(rec, prefix, bucket, r.Cfg.OwnerID))
 		if err == nil && !accepted {
-			err = &s3admin.Error{Op: "KeyAccepted", Kind: s3admin.ErrKeyPending, Err: fmt.Errorf("user %q", rec.Spec.User)}
+			err = s3admin.NewError("KeyAccepted", s3admin.ErrKeyPending, "user %q", rec.Spec.User)
 		}
 		return err
 	case StepDeleteUser:

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"net"
 	"net/http"
 
@@ -145,18 +147,24 @@ func set(codes ...string) map[string]bool {
 	return m
 }
 
-// classify wraps err from backend operation op into an *Error with its kind.
-// A nil err stays nil.
+// Classify wraps err from backend operation op into an *Error with its kind:
+// by its S3 or IAM error code and HTTP status (the SDK's calls), or by its
+// gRPC status code (the filer's). It is the one place where a backend's
+// answer becomes one of this package's kinds. A nil err stays nil; an error
+// classified already is returned as it is.
 func Classify(op string, err error) error {
 	if err == nil {
 		return nil
 	}
 	var classified *Error
 	if errors.As(err, &classified) {
-		// Already classified where it was made (the filer's gRPC calls).
 		return err
 	}
 	e := &Error{Op: op, Err: err}
+	if st, ok := status.FromError(err); ok {
+		grpcKind(e, st.Code(), err)
+		return e
+	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		e.Code = ae.ErrorCode()
@@ -165,11 +173,36 @@ func Classify(op string, err error) error {
 	if errors.As(err, &re) {
 		e.Status = re.HTTPStatusCode()
 	}
-	e.Kind = KindOf(err, e.Code, e.Status)
+	e.Kind = kindOf(err, e.Code, e.Status)
 	return e
 }
 
-func KindOf(err error, code string, status int) error {
+// grpcKind sorts a gRPC error by its status code: still in progress or
+// unreachable is transient, the rest is final.
+func grpcKind(e *Error, code codes.Code, err error) {
+	e.Code = code.String()
+	switch code {
+	case codes.NotFound:
+		e.Kind = ErrNotFound
+	case codes.AlreadyExists:
+		e.Kind = ErrAlreadyExists
+	case codes.Unauthenticated, codes.PermissionDenied:
+		e.Kind = ErrAccessDenied
+		e.Hint = "the filer refused this client: check its client certificate or token signing key against the filer's security.toml"
+	case codes.InvalidArgument:
+		e.Kind = ErrInvalid
+	case codes.Unavailable, codes.DeadlineExceeded, codes.Aborted, codes.ResourceExhausted, codes.Internal, codes.Unknown:
+		// SeaweedFS answers a failed filer write with Internal or a bare
+		// (Unknown) error: the filer or its store may be busy.
+		e.Kind = ErrTransient
+	case codes.Canceled:
+		if errors.Is(err, context.DeadlineExceeded) {
+			e.Kind = ErrTransient
+		}
+	}
+}
+
+func kindOf(err error, code string, status int) error {
 	switch {
 	case notFoundCodes[code]:
 		return ErrNotFound

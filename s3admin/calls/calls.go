@@ -79,7 +79,7 @@ func Mutation(op string, fn func() error) error {
 // and with the server flag named when SeaweedFS refuses it.
 func (c *Calls) IAMMutate(ctx context.Context, op string, fn func(context.Context) error) error {
 	if err := c.IAMWrite.Lock(ctx); err != nil {
-		return &s3admin.Error{Op: op, Kind: s3admin.ErrTransient, Err: err}
+		return s3admin.NewError(op, s3admin.ErrTransient, "%w", err)
 	}
 	defer c.IAMWrite.Unlock()
 	c.WriteCount.Add(1)

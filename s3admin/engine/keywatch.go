@@ -84,7 +84,7 @@ func (w *keyWatch) accepted(ctx context.Context, a s3admin.Access, within time.D
 	case <-w.known:
 		return nil
 	case <-ctx.Done():
-		return &s3admin.Error{Op: "EnsureAccess", Kind: s3admin.ErrTransient, Err: ctx.Err()}
+		return s3admin.NewError("EnsureAccess", s3admin.ErrTransient, "%w", ctx.Err())
 	case <-time.After(within):
 	}
 	select {

@@ -42,7 +42,7 @@ func Settle(ctx context.Context, op string, p Pace, try func() (done bool, err e
 		}
 		select {
 		case <-ctx.Done():
-			return false, &s3admin.Error{Op: op, Kind: s3admin.ErrTransient, Err: ctx.Err()}
+			return false, s3admin.NewError(op, s3admin.ErrTransient, "%w", ctx.Err())
 		case <-time.After(wait):
 		}
 		wait = p.next(wait)

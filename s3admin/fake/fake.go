@@ -3,6 +3,7 @@ package fake
 import (
 	"errors"
 	"fmt"
+	"github.com/aws/smithy-go"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"maps"
 	"sync"
@@ -276,8 +277,7 @@ func (f *Fake) keyFreeLocked(keyID string) error {
 	for _, other := range f.users {
 		for _, k := range other.keys {
 			if k.Id == keyID {
-				return &s3admin.Error{Op: "CreateAccessKey", Kind: s3admin.ErrAlreadyExists, Code: "EntityAlreadyExists", Status: 409,
-					Err: errors.New("AccessKeyId is already in use")}
+				return s3admin.Classify("CreateAccessKey", &smithy.GenericAPIError{Code: "EntityAlreadyExists", Message: "AccessKeyId is already in use"})
 			}
 		}
 	}

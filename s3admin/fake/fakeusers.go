@@ -2,8 +2,8 @@ package fake
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"github.com/aws/smithy-go"
 	"maps"
 	"slices"
 	"time"
@@ -125,9 +125,9 @@ func (b fakeUsers) Apply(ctx context.Context, s plan.Step) error {
 	u := f.users[s.User]
 	switch {
 	case s.Kind == plan.StepCreateUser && u != nil:
-		return &s3admin.Error{Op: op, Kind: s3admin.ErrAlreadyExists, Code: "EntityAlreadyExists", Status: 409, Err: errors.New("user exists")}
+		return s3admin.Classify(op, &smithy.GenericAPIError{Code: "EntityAlreadyExists", Message: "user exists"})
 	case s.Kind != plan.StepCreateUser && u == nil:
-		return &s3admin.Error{Op: op, Kind: s3admin.ErrNotFound, Code: "NoSuchEntity", Status: 404, Err: fmt.Errorf("user %q", s.User)}
+		return s3admin.Classify(op, &smithy.GenericAPIError{Code: "NoSuchEntity", Message: fmt.Sprintf("user %q", s.User)})
 	}
 	if s.Kind == plan.StepCreateKey {
 		if err := f.keyFreeLocked(s.Key.AccessKey); err != nil {

@@ -10,10 +10,8 @@ import (
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/plan"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
@@ -59,41 +57,9 @@ const (
 func (f *Client) Invoke(ctx context.Context, method string, req []byte) ([]byte, error) {
 	var resp []byte
 	if err := f.conn.Invoke(ctx, method, &req, &resp); err != nil {
-		return nil, classifyGRPC(method, err)
+		return nil, s3admin.Classify(method, err)
 	}
 	return resp, nil
-}
-
-// classifyGRPC sorts a gRPC error into this package's kinds by its status
-// code: still in progress or unreachable is transient, the rest is final.
-func classifyGRPC(op string, err error) error {
-	e := &s3admin.Error{Op: op, Err: err}
-	st, ok := status.FromError(err)
-	if !ok {
-		e.Kind = s3admin.KindOf(err, "", 0)
-		return e
-	}
-	e.Code = st.Code().String()
-	switch st.Code() {
-	case codes.NotFound:
-		e.Kind = s3admin.ErrNotFound
-	case codes.AlreadyExists:
-		e.Kind = s3admin.ErrAlreadyExists
-	case codes.Unauthenticated, codes.PermissionDenied:
-		e.Kind = s3admin.ErrAccessDenied
-		e.Hint = "the filer refused this client: check its client certificate or token signing key against the filer's security.toml"
-	case codes.InvalidArgument:
-		e.Kind = s3admin.ErrInvalid
-	case codes.Unavailable, codes.DeadlineExceeded, codes.Aborted, codes.ResourceExhausted, codes.Internal, codes.Unknown:
-		// SeaweedFS answers a failed filer write with Internal or a bare
-		// (Unknown) error: the filer or its store may be busy.
-		e.Kind = s3admin.ErrTransient
-	case codes.Canceled:
-		if errors.Is(err, context.DeadlineExceeded) {
-			e.Kind = s3admin.ErrTransient
-		}
-	}
-	return e
 }
 
 // GetConfiguration returns every identity and group in one call.
@@ -209,7 +175,7 @@ func (f *Client) listDir(ctx context.Context, dir, prefix string, limit int) (ma
 	const method = IAMService + "ListEntries"
 	stream, err := f.conn.NewStream(ctx, &grpc.StreamDesc{ServerStreams: true}, method)
 	if err != nil {
-		return nil, classifyGRPC(method, err)
+		return nil, s3admin.Classify(method, err)
 	}
 	req := AppendString(nil, 1, dir)
 	if prefix != "" {
@@ -218,10 +184,10 @@ func (f *Client) listDir(ctx context.Context, dir, prefix string, limit int) (ma
 	req = protowire.AppendTag(req, 5, protowire.VarintType)
 	req = protowire.AppendVarint(req, uint64(limit))
 	if err := stream.SendMsg(&req); err != nil {
-		return nil, classifyGRPC(method, err)
+		return nil, s3admin.Classify(method, err)
 	}
 	if err := stream.CloseSend(); err != nil {
-		return nil, classifyGRPC(method, err)
+		return nil, s3admin.Classify(method, err)
 	}
 	out := map[string][]byte{}
 	for {
@@ -231,7 +197,7 @@ func (f *Client) listDir(ctx context.Context, dir, prefix string, limit int) (ma
 			return out, nil
 		}
 		if err != nil {
-			err = classifyGRPC(method, err)
+			err = s3admin.Classify(method, err)
 			if errors.Is(err, s3admin.ErrNotFound) {
 				return out, nil
 			}

@@ -84,7 +84,7 @@ func (f *Client) eachEntry(ctx context.Context, dir, start string, limit int, fn
 	const method = IAMService + "ListEntries"
 	stream, err := f.conn.NewStream(ctx, &grpc.StreamDesc{ServerStreams: true}, method)
 	if err != nil {
-		return classifyGRPC(method, err)
+		return s3admin.Classify(method, err)
 	}
 	// ListEntriesRequest: directory (1), startFromFileName (3), limit (5);
 	// inclusiveStartFrom (4) left false, so a page starts after start.
@@ -95,10 +95,10 @@ func (f *Client) eachEntry(ctx context.Context, dir, start string, limit int, fn
 	req = protowire.AppendTag(req, 5, protowire.VarintType)
 	req = protowire.AppendVarint(req, uint64(limit))
 	if err := stream.SendMsg(&req); err != nil {
-		return classifyGRPC(method, err)
+		return s3admin.Classify(method, err)
 	}
 	if err := stream.CloseSend(); err != nil {
-		return classifyGRPC(method, err)
+		return s3admin.Classify(method, err)
 	}
 	for {
 		var resp []byte
@@ -107,7 +107,7 @@ func (f *Client) eachEntry(ctx context.Context, dir, start string, limit int, fn
 			return nil
 		}
 		if err != nil {
-			if err = classifyGRPC(method, err); errors.Is(err, s3admin.ErrNotFound) {
+			if err = s3admin.Classify(method, err); errors.Is(err, s3admin.ErrNotFound) {
 				return nil
 			}
 			return err

@@ -59,7 +59,7 @@ func (b *batcher[K, V]) get(ctx context.Context, k K) (V, error) {
 		return n.vals[k], n.err
 	case <-ctx.Done():
 		var zero V
-		return zero, &s3admin.Error{Op: "read", Kind: s3admin.ErrTransient, Err: ctx.Err()}
+		return zero, s3admin.NewError("read", s3admin.ErrTransient, "%w", ctx.Err())
 	}
 }
 

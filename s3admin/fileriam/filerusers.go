@@ -65,7 +65,7 @@ type Client struct {
 // be overwritten, or a new user's file deleted).
 func (c *Client) filerMutate(ctx context.Context, op string, fn func(context.Context) error) error {
 	if err := c.IAMWrite.Rlock(ctx); err != nil {
-		return &s3admin.Error{Op: op, Kind: s3admin.ErrTransient, Err: err}
+		return s3admin.NewError(op, s3admin.ErrTransient, "%w", err)
 	}
 	defer c.IAMWrite.Runlock()
 	c.WriteCount.Add(1)

@@ -62,7 +62,7 @@ func (c *SeaweedFS) unsigned(ctx context.Context, method, u string) (bool, error
 	c.CallCount.Add(1)
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return false, &s3admin.Error{Op: "anonymous " + method, Kind: s3admin.ErrTransient, Err: err}
+		return false, s3admin.NewError("anonymous "+method, s3admin.ErrTransient, "%w", err)
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()

@@ -225,7 +225,7 @@ func (c *SeaweedFS) CheckAnonymousDenied(ctx context.Context) error {
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return &s3admin.Error{Op: "anonymous ListBuckets", Kind: s3admin.ErrTransient, Err: err}
+		return s3admin.NewError("anonymous ListBuckets", s3admin.ErrTransient, "%w", err)
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
