@@ -52,6 +52,18 @@ image: ## Build the driver image IMAGE:VERSION with docker, podman or buildah.
 tools: ## Build the pinned real components (test/tools/*) into bin/; only changed pins are rebuilt.
 	@for t in $(TOOLS); do test/tools/build.sh $$t || exit 1; done
 
+# The tests that need no external process: every package whose tests do not
+# start the local stack, and the stack-free tests of the two packages that
+# have both kinds (their stack-backed tests are named in UNIT_SKIP).
+UNIT_PKGS = $(shell go list -f '{{.ImportPath}}{{range .TestImports}} {{.}}{{end}}{{range .XTestImports}} {{.}}{{end}}' ./... \
+	| grep -v -e '/test/stack$$' -e '/test/stack ' -e '/test/e2e/framework' -e '/test/s3check' | cut -d' ' -f1) \
+	./cmd/cosi-seaweedfs/app ./crashpoint
+UNIT_SKIP := ^(TestFilerMutualTLS|TestFilerJWTAtStart|TestOnlyTheTestBuildCarriesCrashPoints)$$
+
+.PHONY: unit
+unit: ## Run the tests that need no external process (planners, engine on the fake, reconcile, store, gRPC handlers); no bin/ needed.
+	go test -count=1 -timeout 5m -skip '$(UNIT_SKIP)' $(UNIT_PKGS)
+
 .PHONY: test
 test: tools build build-crashpoints ## Build the tools and the driver if needed and run every test against the real local stack.
 	go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v '/test/resilience$$')
