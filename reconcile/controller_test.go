@@ -14,6 +14,7 @@ import (
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	s3fake "github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/fake"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/store/storetest"
 )
 
 // A replica that does not lead sees every record change through its
@@ -22,7 +23,7 @@ import (
 func TestStandbyQueuesNothing(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	client := finalizingClientset()
+	client := storetest.FinalizingClientset()
 	factory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace("cosi"))
 	inf := Informers{Buckets: factory.Core().V1().ConfigMaps().Informer(), Accesses: factory.Core().V1().Secrets().Informer()}
 	c, err := NewController(&Reconciler{Store: store.New(client, "cosi")}, inf, ControllerConfig{Workers: 1, ResyncPeriod: time.Hour}, logr.Discard())
@@ -71,7 +72,7 @@ func TestResyncRevokesDeletedBucketAccessesWhenSeaweedFSCannotBeListed(t *testin
 		t.Run(failing, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			client := finalizingClientset()
+			client := storetest.FinalizingClientset()
 			admin := s3fake.New("cosi-")
 			r := &Reconciler{Store: store.New(client, "cosi"), Admin: admin,
 				Cfg: Config{UserPrefix: "cosi-", OwnerID: "owner", BlockedInterval: time.Second, UnfinishedInterval: time.Millisecond}}
