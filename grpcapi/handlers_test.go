@@ -137,8 +137,10 @@ func TestDriverCreateBucket(t *testing.T) {
 			setup: func(ctx context.Context, t *testing.T, env *handlerEnv) { createBucket(ctx, t, env, "bucket-a", nil) },
 			req:   &cosi.DriverCreateBucketRequest{Name: "bucket-a", Parameters: map[string]string{ParamPurge: "true"}}, want: codes.AlreadyExists},
 		{name: "should answer ALREADY_EXISTS for a bucket the driver did not create, and leave it alone",
-			setup: func(ctx context.Context, t *testing.T, env *handlerEnv) { env.admin.AddBucketBy("someone", "bucket-a", nil) },
-			req:   &cosi.DriverCreateBucketRequest{Name: "bucket-a"}, want: codes.AlreadyExists},
+			setup: func(ctx context.Context, t *testing.T, env *handlerEnv) {
+				env.admin.AddBucketBy("someone", "bucket-a", nil)
+			},
+			req: &cosi.DriverCreateBucketRequest{Name: "bucket-a"}, want: codes.AlreadyExists},
 		{name: "should answer INVALID_ARGUMENT for an empty name", req: &cosi.DriverCreateBucketRequest{}, want: codes.InvalidArgument},
 		{name: "should answer INVALID_ARGUMENT for an unknown parameter",
 			req: &cosi.DriverCreateBucketRequest{Name: "bucket-a", Parameters: map[string]string{"color": "blue"}}, want: codes.InvalidArgument},
@@ -307,7 +309,9 @@ func TestDriverRevokeBucketAccess(t *testing.T) {
 			},
 			bucketID: "bucket-a", want: codes.OK},
 		{name: "should answer OK for an account it never issued",
-			setup:    func(ctx context.Context, t *testing.T, env *handlerEnv) string { return "cosi-" + names.AccessID("ba-unknown") },
+			setup: func(ctx context.Context, t *testing.T, env *handlerEnv) string {
+				return "cosi-" + names.AccessID("ba-unknown")
+			},
 			bucketID: "bucket-a", want: codes.OK},
 		{name: "should answer OK for an account of another bucket, and revoke nothing",
 			setup: func(ctx context.Context, t *testing.T, env *handlerEnv) string {
