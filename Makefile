@@ -76,7 +76,7 @@ test-resilience: tools build-crashpoints ## Crash the driver at every crash poin
 
 .PHONY: bench
 bench: tools build ## Run the benchmarks: grants, revokes and resync at 0-5000 realistic users (COSI_BENCH_USERS); driver call latency; drift repair time; restart after a crash; 200 grants at once (COSI_BENCH_BURST).
-	go test -run '^$$' -bench '^BenchmarkScale$$' -benchtime 1x -timeout 60m ./s3admin/
+	go test -run '^$$' -bench '^BenchmarkScale$$' -benchtime 1x -timeout 60m ./test/scale/
 	COSI_USER_PATHS=iam go test -run '^$$' -bench 'Lifecycle|DriftRepair|RestartAfterKill' -benchtime 3x -timeout 30m ./test/conformance/
 	COSI_USER_PATHS=iam COSI_BENCH_BURST_FILER=$${COSI_BENCH_BURST_FILER:-1} go test -run '^$$' -bench 'GrantBurst' -benchtime 1x -timeout 30m ./test/conformance/
 

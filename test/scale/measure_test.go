@@ -1,4 +1,4 @@
-package seaweedfs
+package scale
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/iamapi"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/plan"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/seaweedfs"
 )
 
 // errSampled ends a sampling early: nothing is left to sample.
@@ -42,7 +43,7 @@ func (s *scaleRun) sampleEach(ctx context.Context, accesses []s3admin.Access, op
 
 // sampleRepeat samples a repeated EnsureAccess of a converged access, which
 // must write nothing.
-func (s *scaleRun) sampleRepeat(ctx context.Context, admin *SeaweedFS, a s3admin.Access) []time.Duration {
+func (s *scaleRun) sampleRepeat(ctx context.Context, admin *seaweedfs.SeaweedFS, a s3admin.Access) []time.Duration {
 	return s.sample(ctx, func(int) error {
 		changed, err := admin.EnsureAccess(ctx, a)
 		if err == nil && changed {
@@ -106,7 +107,7 @@ func (s *scaleRun) usable(ctx context.Context, a s3admin.Access) error {
 // driver's bounded wait (ErrKeyPending) is asked about at the driver's
 // default --key-poll-interval without writing again. The time until success
 // is what the sidecar waits for.
-func (s *scaleRun) ensure(ctx context.Context, admin *SeaweedFS, a s3admin.Access) error {
+func (s *scaleRun) ensure(ctx context.Context, admin *seaweedfs.SeaweedFS, a s3admin.Access) error {
 	for attempt := 1; ; attempt++ {
 		_, err := admin.EnsureAccess(ctx, a)
 		if errors.Is(err, s3admin.ErrKeyPending) {
@@ -129,7 +130,7 @@ const benchKeyPoll = 200 * time.Millisecond
 // for a KeyPending access. A transient error is asked again and counted,
 // as the reconciler retries it (after a backoff): SeaweedFS has answered a
 // new key's probe with 500 InternalError during a burst of grants.
-func (s *scaleRun) pollKey(ctx context.Context, admin *SeaweedFS, a s3admin.Access) error {
+func (s *scaleRun) pollKey(ctx context.Context, admin *seaweedfs.SeaweedFS, a s3admin.Access) error {
 	for range 600 {
 		time.Sleep(benchKeyPoll)
 		ok, err := admin.KeyAccepted(ctx, a)
@@ -371,7 +372,7 @@ func (s *scaleRun) measureIAM(ctx context.Context, size int, r sizeRows) {
 
 // resyncPass times one resync listing pass of admin (ListOwnedUsers and
 // ListMarkedBuckets) within the resync bound.
-func (s *scaleRun) resyncPass(ctx context.Context, admin *SeaweedFS, size int) ([]time.Duration, string) {
+func (s *scaleRun) resyncPass(ctx context.Context, admin *seaweedfs.SeaweedFS, size int) ([]time.Duration, string) {
 	for attempt := 1; ; attempt++ {
 		rctx, cancel := context.WithTimeout(ctx, s.cfg.resyncBound)
 		t := time.Now()

@@ -1,4 +1,4 @@
-package seaweedfs
+package scale
 
 import (
 	"context"
@@ -27,6 +27,7 @@ import (
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/filergrpc"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/seaweedfs"
 )
 
 // BenchmarkScale measures the driver's SeaweedFS client beside the raw
@@ -64,7 +65,7 @@ func BenchmarkScale(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer sw.Stop()
-	admin, err := NewSeaweedFS(Config{
+	admin, err := seaweedfs.NewSeaweedFS(seaweedfs.Config{
 		Endpoint: sw.Endpoint, Region: sw.Region, AccessKeyID: sw.AccessKey, SecretAccessKey: sw.SecretKey,
 		CallTimeout: 5 * time.Minute, MaxAttempts: 1, KeyWait: benchKeyWait,
 	})
@@ -77,7 +78,7 @@ func BenchmarkScale(b *testing.B) {
 	}
 	defer filer.Close()
 	calls := newCallTimes()
-	filerAdmin, err := NewSeaweedFS(Config{
+	filerAdmin, err := seaweedfs.NewSeaweedFS(seaweedfs.Config{
 		Endpoint: sw.Endpoint, Region: sw.Region, AccessKeyID: sw.AccessKey, SecretAccessKey: sw.SecretKey,
 		CallTimeout: 5 * time.Minute, MaxAttempts: 1, KeyWait: benchKeyWait, FilerGRPCAddress: sw.FilerGRPCAddress(),
 		FilerDialOptions: []grpc.DialOption{calls.dialOption(), calls.streamOption()},
@@ -167,9 +168,9 @@ type scaleRun struct {
 	b     *testing.B
 	cfg   scaleSettings
 	sw    *stack.Seaweed
-	admin *SeaweedFS
+	admin *seaweedfs.SeaweedFS
 	// filerAdmin is the driver's client on the filer IAM gRPC path.
-	filerAdmin *SeaweedFS
+	filerAdmin *seaweedfs.SeaweedFS
 	// calls times filerAdmin's filer calls.
 	calls  *callTimes
 	filer  *filergrpc.Client

@@ -1,4 +1,4 @@
-package seaweedfs
+package scale
 
 import (
 	"context"
