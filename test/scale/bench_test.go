@@ -26,8 +26,8 @@ import (
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/filergrpc"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/seaweedfs"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
 )
 
 // BenchmarkScale measures the driver's SeaweedFS client beside the raw

@@ -17,8 +17,8 @@ import (
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/engine"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/iamapi"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/plan"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/seaweedfs"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
 )
 
 // errSampled ends a sampling early: nothing is left to sample.
