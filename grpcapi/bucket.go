@@ -3,13 +3,13 @@ package grpcapi
 import (
 	"context"
 	"errors"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	cosi "sigs.k8s.io/container-object-storage-interface-spec"
 
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
 )
 

@@ -14,7 +14,6 @@ package objectevents
 
 import (
 	"context"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"sync"
 	"time"
 
@@ -32,6 +31,7 @@ import (
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/tools/events"
 
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/reconcile"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
 )

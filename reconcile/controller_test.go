@@ -3,7 +3,6 @@ package reconcile
 import (
 	"context"
 	"errors"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"testing"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	s3fake "github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/fake"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"

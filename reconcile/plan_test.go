@@ -1,11 +1,11 @@
 package reconcile
 
 import (
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
 )

@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"testing"
 	"time"
 
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	s3fake "github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/fake"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"

@@ -22,9 +22,10 @@ package s3admin
 import (
 	"context"
 	"fmt"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"regexp"
 	"strings"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 )
 
 // Mode is the access a user gets to its one bucket.

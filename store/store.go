@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"maps"
 	"slices"
 
@@ -19,6 +18,7 @@ import (
 	"k8s.io/client-go/util/retry"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/crashpoint"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 )
 
 // ErrNotFound: no record by that name (or it is not one of ours).

@@ -2,7 +2,9 @@ package calls
 
 import (
 	"errors"
+
 	"github.com/aws/smithy-go"
+
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/crashpoint"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/engine"

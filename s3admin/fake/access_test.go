@@ -2,12 +2,12 @@ package fake
 
 import (
 	"context"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/admintest"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/admintest"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/engine"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/plan"
 )

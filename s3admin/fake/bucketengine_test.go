@@ -2,13 +2,14 @@ package fake
 
 import (
 	"context"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/admintest"
 	"testing"
 
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/engine"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/admintest"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/engine"
 )
 
 // refusingNonEmpty is a backend whose server runs with

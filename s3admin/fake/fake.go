@@ -3,11 +3,12 @@ package fake
 import (
 	"errors"
 	"fmt"
-	"github.com/aws/smithy-go"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"maps"
 	"sync"
 
+	"github.com/aws/smithy-go"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/engine"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/plan"

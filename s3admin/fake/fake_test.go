@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/admintest"
 	"sync"
 	"testing"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/admintest"
 )
 
 func TestFakeInjection(t *testing.T) {

@@ -2,11 +2,11 @@ package fake
 
 import (
 	"context"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"maps"
 	"slices"
 	"strings"
 
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/engine"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/plan"

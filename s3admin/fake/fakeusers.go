@@ -3,10 +3,11 @@ package fake
 import (
 	"context"
 	"fmt"
-	"github.com/aws/smithy-go"
 	"maps"
 	"slices"
 	"time"
+
+	"github.com/aws/smithy-go"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/engine"

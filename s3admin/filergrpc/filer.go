@@ -7,12 +7,13 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/plan"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/plan"
 )
 
 // filer speaks to the SeaweedFS filer's gRPC services: the IAM service

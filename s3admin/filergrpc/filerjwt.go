@@ -8,8 +8,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 )
 
 // FilerJWTLifetime is how long each token FilerJWT mints is valid.

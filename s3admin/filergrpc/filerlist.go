@@ -7,9 +7,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 )
 
 // defaultBucketsDir is where SeaweedFS keeps buckets unless its filer is

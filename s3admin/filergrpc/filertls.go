@@ -6,13 +6,14 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"os"
 	"time"
 
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 )
 
 // FilerTLSConfig is the client side of SeaweedFS's mutual TLS on gRPC

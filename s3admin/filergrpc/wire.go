@@ -3,8 +3,9 @@ package filergrpc
 import (
 	"fmt"
 
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/plan"
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/plan"
 )
 
 func AppendString(b []byte, num protowire.Number, s string) []byte {

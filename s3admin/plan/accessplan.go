@@ -2,10 +2,10 @@ package plan
 
 import (
 	"fmt"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"maps"
 	"slices"
 
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 )
 

@@ -2,13 +2,14 @@ package plan
 
 import (
 	"fmt"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"strings"
 	"testing"
 
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 )
 
 const (

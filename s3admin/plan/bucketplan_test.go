@@ -1,12 +1,13 @@
 package plan
 
 import (
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"testing"
 
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 )
 
 var (

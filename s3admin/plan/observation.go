@@ -1,10 +1,10 @@
 package plan
 
 import (
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"slices"
 	"strings"
 
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 )
 

@@ -1,12 +1,12 @@
 package plan
 
 import (
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/admintest"
 	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/admintest"
 )
 
 func TestPolicyRecognition(t *testing.T) {

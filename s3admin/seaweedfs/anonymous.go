@@ -3,7 +3,6 @@ package seaweedfs
 import (
 	"context"
 	"fmt"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"io"
 	"net/http"
 	"net/url"
@@ -11,6 +10,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 )
 

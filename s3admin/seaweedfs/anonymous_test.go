@@ -3,8 +3,6 @@ package seaweedfs
 import (
 	"context"
 	"encoding/json"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/admintest"
 	"testing"
 	"time"
 
@@ -12,7 +10,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/admintest"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
 )
 

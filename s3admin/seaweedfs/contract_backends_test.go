@@ -2,8 +2,6 @@ package seaweedfs
 
 import (
 	"context"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/admintest"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +13,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/admintest"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/fake"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/iamapi"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/s3check"

@@ -2,14 +2,14 @@ package seaweedfs
 
 import (
 	"fmt"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/admintest"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/admintest"
 )
 
 // bucketCases are the contract's sentences about buckets and the store's

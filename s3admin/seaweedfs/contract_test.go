@@ -3,14 +3,14 @@ package seaweedfs
 import (
 	"errors"
 	"fmt"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/admintest"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/admintest"
 )
 
 // backdoor changes the store behind the Admin's back, as an operator or

@@ -2,12 +2,12 @@ package seaweedfs
 
 import (
 	"errors"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/admintest"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/admintest"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/plan"
 )
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/admintest"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +14,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/admintest"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/engine"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/plan"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/s3check"

@@ -3,7 +3,6 @@ package seaweedfs
 import (
 	"context"
 	"fmt"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/admintest"
 	"maps"
 	"slices"
 	"strings"
@@ -12,8 +11,10 @@ import (
 	"time"
 
 	"github.com/aws/smithy-go/middleware"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"google.golang.org/grpc"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/admintest"
 )
 
 // countingAdmin is a SeaweedFS client with users on the filer that counts

@@ -3,12 +3,13 @@ package seaweedfs
 import (
 	"context"
 	"errors"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"slices"
 
+	"google.golang.org/grpc"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/calls"
-	"google.golang.org/grpc"
 )
 
 // filerDialOptions are the dial options of cfg's filer connection: the

@@ -2,8 +2,6 @@ package seaweedfs
 
 import (
 	"fmt"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/admintest"
 	"slices"
 	"strings"
 	"sync"
@@ -14,7 +12,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/admintest"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/plan"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/s3check"
 )

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"io"
 	"net/http"
 	"slices"
@@ -21,6 +20,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 	"google.golang.org/grpc"
 
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/calls"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/engine"

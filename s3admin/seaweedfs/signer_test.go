@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 )
 

@@ -2,11 +2,11 @@ package seaweedfs
 
 import (
 	"context"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/admintest"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/admintest"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/s3check"
 )
 

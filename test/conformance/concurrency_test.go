@@ -3,7 +3,6 @@ package conformance
 import (
 	"bytes"
 	"context"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"slices"
 	"sync"
 	"testing"
@@ -12,6 +11,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/proto"
 	cosi "sigs.k8s.io/container-object-storage-interface-spec"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 )
 
 // TestConcurrentCalls: the sidecar runs up to 40 workers, and a retry of one

@@ -2,7 +2,6 @@ package conformance
 
 import (
 	"fmt"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"testing"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/grpcapi"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/s3check"
 )
 

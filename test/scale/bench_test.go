@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/admintest"
 	"io"
 	"net/http"
 	"os"
@@ -25,6 +24,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/admintest"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/filergrpc"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/seaweedfs"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"

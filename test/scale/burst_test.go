@@ -2,11 +2,11 @@ package scale
 
 import (
 	"context"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"slices"
 	"sync"
 	"time"
 
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/plan"
 )

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/admintest"
 	"os"
 	"time"
 
@@ -13,7 +11,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/admintest"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/engine"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/iamapi"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/plan"

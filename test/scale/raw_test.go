@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"time"
 
+	"google.golang.org/protobuf/encoding/protowire"
+
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/filergrpc"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/plan"
-	"google.golang.org/protobuf/encoding/protowire"
 )
 
 // rawIdentity is an identity with one active credential, as the benchmark
