@@ -50,7 +50,7 @@ func (c *SeaweedFS) ListMarkedBuckets(ctx context.Context) ([]s3admin.MarkedBuck
 }
 
 // fence puts the delete fence on the bucket (see bucketEngine.fence).
-func (c *SeaweedFS) Fence(ctx context.Context, name string) error {
+func (c *SeaweedFS) fence(ctx context.Context, name string) error {
 	return c.bucketEngine().Fence(ctx, name)
 }
 

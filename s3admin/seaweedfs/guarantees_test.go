@@ -191,7 +191,7 @@ func TestDeleteFence(t *testing.T) {
 		b := e.bucket("f")
 		createBucket(t, e, b)
 		e.bd.putObject(t, b, "kept")
-		admintest.MustNil(t, "fence", bd.admin.Fence(ctx, b))
+		admintest.MustNil(t, "fence", bd.admin.fence(ctx, b))
 		s3check.RequireDenied(t, "tenant PutObject", s3check.Put(ctx, tenant, b, "late", "x"))
 		s3check.RequireDenied(t, "admin PutObject", s3check.Put(ctx, bd.raw.s3, b, "late", "x"))
 		_, err := tenant.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(b), Key: aws.String("mp")})
@@ -206,7 +206,7 @@ func TestDeleteFence(t *testing.T) {
 			t.Fatalf("read in a fenced bucket: %q, %v", body, err)
 		}
 		admintest.MustIs(t, "DeleteBucket of the fenced, non-empty bucket", e.admin.DeleteBucket(ctx, b, e.own, false), s3admin.ErrNotEmpty)
-		admintest.MustNil(t, "fence again", bd.admin.Fence(ctx, b))
+		admintest.MustNil(t, "fence again", bd.admin.fence(ctx, b))
 		admintest.MustNil(t, "DeleteObject", s3check.Delete(ctx, bd.raw.s3, b, "kept"))
 		admintest.MustNil(t, "DeleteBucket", e.admin.DeleteBucket(ctx, b, e.own, false))
 		if st := observeBucket(t, e, b); st.Exists {
@@ -221,7 +221,7 @@ func TestDeleteFence(t *testing.T) {
 		b := e.bucket("p")
 		createBucket(t, e, b)
 		e.bd.putObject(t, b, "purged")
-		admintest.MustNil(t, "fence", bd.admin.Fence(ctx, b))
+		admintest.MustNil(t, "fence", bd.admin.fence(ctx, b))
 		admintest.MustNil(t, "DeleteBucket with purge", e.admin.DeleteBucket(ctx, b, e.own, true))
 		if st := observeBucket(t, e, b); st.Exists {
 			t.Fatal("bucket still exists")
