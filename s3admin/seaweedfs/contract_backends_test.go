@@ -70,34 +70,34 @@ func newSeaweedAdminOn(t testing.TB, prefix, filerAddr string) *SeaweedFS {
 	return a
 }
 
-func newSeaweedEnv(t *testing.T, id string) *env { return newSeaweedEnvOn(t, id, "") }
+func newSeaweedEnv(t *testing.T, id string) *admintest.Env { return newSeaweedEnvOn(t, id, "") }
 
 // newSeaweedFilerEnv is newSeaweedEnv with users managed through the filer.
-func newSeaweedFilerEnv(t *testing.T, id string) *env {
+func newSeaweedFilerEnv(t *testing.T, id string) *admintest.Env {
 	return newSeaweedEnvOn(t, id, seaweed.FilerGRPCAddress())
 }
 
-func newSeaweedEnvOn(t *testing.T, id, filerAddr string) *env {
+func newSeaweedEnvOn(t *testing.T, id, filerAddr string) *admintest.Env {
 	owner := "owner-" + id
 	prefix := "cosi-" + id + "-"
 	admin := newSeaweedAdminOn(t, prefix, filerAddr)
 	bd := &seaweedBackdoor{raw: newRawClients(), admin: admin}
-	e := &env{admin: admin, bd: bd, owner: owner, prefix: prefix, id: id,
-		own: s3admin.Ownership{Owner: owner, Marker: "marker-" + id}}
+	e := &admintest.Env{Admin: admin, Backdoor: bd, Owner: owner, Prefix: prefix, ID: id,
+		Own: s3admin.Ownership{Owner: owner, Marker: "marker-" + id}}
 	// Every IAM write in SeaweedFS costs O(number of users): leave no users
 	// behind for the next case.
 	t.Cleanup(func() { bd.cleanup(t, e) })
 	return e
 }
 
-func (b *seaweedBackdoor) cleanup(t *testing.T, e *env) {
+func (b *seaweedBackdoor) cleanup(t *testing.T, e *admintest.Env) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	users, _ := b.raw.iam.ListUsers(ctx, &iam.ListUsersInput{})
 	if users != nil {
 		for _, u := range users.Users {
 			n := aws.ToString(u.UserName)
-			if strings.Contains(n, e.id) {
+			if strings.Contains(n, e.ID) {
 				rawDeleteUserCompletely(ctx, b.raw, n)
 				if b.admin.filer != nil {
 					_ = b.admin.filer.DeletePolicy(ctx, names.AccessPolicy(n))
@@ -108,7 +108,7 @@ func (b *seaweedBackdoor) cleanup(t *testing.T, e *env) {
 	buckets, _ := b.raw.s3.ListBuckets(ctx, &s3.ListBucketsInput{})
 	if buckets != nil {
 		for _, bk := range buckets.Buckets {
-			if n := aws.ToString(bk.Name); strings.HasPrefix(n, e.id+"-") {
+			if n := aws.ToString(bk.Name); strings.HasPrefix(n, e.ID+"-") {
 				rawPurgeBucket(ctx, b.raw, n)
 			}
 		}
@@ -139,7 +139,7 @@ func rawPurgeBucket(ctx context.Context, raw rawClients, name string) {
 	_, _ = raw.s3.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(name)})
 }
 
-func (b *seaweedBackdoor) addBucket(t *testing.T, name string, tags map[string]string) {
+func (b *seaweedBackdoor) AddBucket(t *testing.T, name string, tags map[string]string) {
 	t.Helper()
 	ctx := admintest.Context(t)
 	_, err := b.raw.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)})
@@ -154,7 +154,7 @@ func (b *seaweedBackdoor) addBucket(t *testing.T, name string, tags map[string]s
 	}
 }
 
-func (b *seaweedBackdoor) setTags(t *testing.T, bucket string, tags map[string]string) {
+func (b *seaweedBackdoor) SetTags(t *testing.T, bucket string, tags map[string]string) {
 	t.Helper()
 	ctx := admintest.Context(t)
 	if len(tags) == 0 {
@@ -166,23 +166,23 @@ func (b *seaweedBackdoor) setTags(t *testing.T, bucket string, tags map[string]s
 	admintest.MustNil(t, "raw PutBucketTagging", err)
 }
 
-func (b *seaweedBackdoor) putObject(t *testing.T, bucket, key string) {
+func (b *seaweedBackdoor) PutObject(t *testing.T, bucket, key string) {
 	t.Helper()
 	admintest.MustNil(t, "raw PutObject", s3check.Put(admintest.Context(t), b.raw.s3, bucket, key, "data"))
 }
 
-func (b *seaweedBackdoor) removeBucket(t *testing.T, name string) {
+func (b *seaweedBackdoor) RemoveBucket(t *testing.T, name string) {
 	rawPurgeBucket(admintest.Context(t), b.raw, name)
 }
 
-func (b *seaweedBackdoor) addUser(t *testing.T, name string) string {
+func (b *seaweedBackdoor) AddUser(t *testing.T, name string) string {
 	t.Helper()
 	_, err := b.raw.iam.CreateUser(admintest.Context(t), &iam.CreateUserInput{UserName: aws.String(name)})
 	admintest.MustNil(t, "raw CreateUser", err)
-	return b.addUserKey(t, name)
+	return b.AddUserKey(t, name)
 }
 
-func (b *seaweedBackdoor) addUserKey(t *testing.T, user string) string {
+func (b *seaweedBackdoor) AddUserKey(t *testing.T, user string) string {
 	t.Helper()
 	id, secret, err := s3admin.GenerateCredentials()
 	admintest.MustNil(t, "GenerateCredentials", err)
@@ -191,7 +191,7 @@ func (b *seaweedBackdoor) addUserKey(t *testing.T, user string) string {
 	return id
 }
 
-func (b *seaweedBackdoor) putUserPolicy(t *testing.T, user, name, doc string) {
+func (b *seaweedBackdoor) PutUserPolicy(t *testing.T, user, name, doc string) {
 	t.Helper()
 	_, err := b.raw.iam.PutUserPolicy(admintest.Context(t), &iam.PutUserPolicyInput{
 		UserName: aws.String(user), PolicyName: aws.String(name), PolicyDocument: aws.String(doc),
@@ -199,7 +199,7 @@ func (b *seaweedBackdoor) putUserPolicy(t *testing.T, user, name, doc string) {
 	admintest.MustNil(t, "raw PutUserPolicy", err)
 }
 
-func (b *seaweedBackdoor) deactivateKey(t *testing.T, user, keyID string) {
+func (b *seaweedBackdoor) DeactivateKey(t *testing.T, user, keyID string) {
 	t.Helper()
 	_, err := b.raw.iam.UpdateAccessKey(admintest.Context(t), &iam.UpdateAccessKeyInput{
 		UserName: aws.String(user), AccessKeyId: aws.String(keyID), Status: iamtypes.StatusTypeInactive,
@@ -207,9 +207,9 @@ func (b *seaweedBackdoor) deactivateKey(t *testing.T, user, keyID string) {
 	admintest.MustNil(t, "raw UpdateAccessKey", err)
 }
 
-// removeUser deletes keys and user but, like SeaweedFS's DeleteUser, not the
+// RemoveUser deletes keys and user but, like SeaweedFS's DeleteUser, not the
 // inline policies.
-func (b *seaweedBackdoor) removeUser(t *testing.T, name string) {
+func (b *seaweedBackdoor) RemoveUser(t *testing.T, name string) {
 	t.Helper()
 	ctx := admintest.Context(t)
 	ks, err := b.raw.iam.ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: aws.String(name)})

@@ -28,15 +28,15 @@ import (
 // changes: then only the new grant is in force.
 func TestFilerPathMovesAnAccessWithoutBreakingItsKey(t *testing.T) {
 	e := newSeaweedEnv(t, fmt.Sprintf("mig%04x", time.Now().UnixNano()&0xffff))
-	filerAdmin := newSeaweedAdminOn(t, e.prefix, seaweed.FilerGRPCAddress())
+	filerAdmin := newSeaweedAdminOn(t, e.Prefix, seaweed.FilerGRPCAddress())
 	ctx := admintest.Context(t)
-	b := e.bucket("b")
-	createBucket(t, e, b)
-	e.bd.putObject(t, b, "seed")
+	b := e.Bucket("b")
+	admintest.CreateBucket(t, e, b)
+	e.Backdoor.PutObject(t, b, "seed")
 	var accesses []s3admin.Access
 	for _, m := range []s3admin.Mode{s3admin.ModeReadWrite, s3admin.ModeReadOnly, s3admin.ModeWriteOnly} {
-		a := e.access(t, e.User(string(m)), b, m)
-		ensure(t, e, a)
+		a := e.Access(t, e.User(string(m)), b, m)
+		admintest.Ensure(t, e, a)
 		accesses = append(accesses, a)
 	}
 
@@ -83,8 +83,8 @@ func TestFilerPathMovesAnAccessWithoutBreakingItsKey(t *testing.T) {
 		}
 		obs, err := filerAdmin.fc.ObserveUser(ctx, a.User, engine.ScopeAll)
 		admintest.MustNil(t, "observe", err)
-		if !obs.Converged(a, e.prefix) || !obs.HasAccessPolicy || len(obs.Inline) > 1 {
-			t.Fatalf("%s after the move: inline %v, managed %t, converged %t", a.Mode, obs.Inline, obs.HasAccessPolicy, obs.Converged(a, e.prefix))
+		if !obs.Converged(a, e.Prefix) || !obs.HasAccessPolicy || len(obs.Inline) > 1 {
+			t.Fatalf("%s after the move: inline %v, managed %t, converged %t", a.Mode, obs.Inline, obs.HasAccessPolicy, obs.Converged(a, e.Prefix))
 		}
 	}
 	// Let the prober run on past the S3 gateway's reloads after the last
@@ -106,7 +106,7 @@ func TestFilerPathMovesAnAccessWithoutBreakingItsKey(t *testing.T) {
 		t.Fatalf("keys refused during the move (%d probes): %v", probes, failures)
 	}
 	t.Logf("%d probes of every key, none refused", probes)
-	noWrites(t, &env{bd: &seaweedBackdoor{admin: filerAdmin}}, "converged EnsureAccess after the move", func() {
+	admintest.NoWrites(t, &admintest.Env{Backdoor: &seaweedBackdoor{admin: filerAdmin}}, "converged EnsureAccess after the move", func() {
 		for _, a := range accesses {
 			if changed, err := filerAdmin.EnsureAccess(ctx, a); err != nil || changed {
 				t.Fatalf("%s: EnsureAccess after the move: changed %t, %v", a.Mode, changed, err)
@@ -122,8 +122,8 @@ func TestFilerPathMovesAnAccessWithoutBreakingItsKey(t *testing.T) {
 	admintest.MustNil(t, "EnsureAccess read-only", err)
 	obs, err := filerAdmin.fc.ObserveUser(ctx, rw.User, engine.ScopeAll)
 	admintest.MustNil(t, "observe", err)
-	if len(obs.Inline) != 0 || !obs.Converged(rw, e.prefix) {
-		t.Fatalf("after the change: inline %v, converged %t", obs.Inline, obs.Converged(rw, e.prefix))
+	if len(obs.Inline) != 0 || !obs.Converged(rw, e.Prefix) {
+		t.Fatalf("after the change: inline %v, converged %t", obs.Inline, obs.Converged(rw, e.Prefix))
 	}
 	o := s3ops{t: t, c: userS3(rw), ctx: ctx, bucket: b}
 	s3check.RequireDenied(t, "PutObject after read-write became read-only", o.put("late"))
@@ -139,10 +139,10 @@ func TestFilerPathMovesAnAccessWithoutBreakingItsKey(t *testing.T) {
 func TestIdentityActionsLetObjectWritersChangeTheBucketPolicy(t *testing.T) {
 	e := newSeaweedFilerEnv(t, fmt.Sprintf("act%04x", time.Now().UnixNano()&0xffff))
 	ctx := admintest.Context(t)
-	b := e.bucket("b")
-	createBucket(t, e, b)
-	a := e.access(t, e.User("actions"), b, s3admin.ModeReadWrite)
-	err := e.admin.(*SeaweedFS).filer.CreateUser(ctx, plan.Identity{Name: a.User,
+	b := e.Bucket("b")
+	admintest.CreateBucket(t, e, b)
+	a := e.Access(t, e.User("actions"), b, s3admin.ModeReadWrite)
+	err := e.Admin.(*SeaweedFS).filer.CreateUser(ctx, plan.Identity{Name: a.User,
 		Credentials: []plan.Credential{{AccessKey: a.AccessKeyID, SecretKey: a.SecretAccessKey, Status: "Active"}},
 		Actions:     []string{"Read:" + b, "List:" + b, "Write:" + b + "/*"}})
 	admintest.MustNil(t, "CreateUser with identity actions", err)
@@ -163,7 +163,7 @@ func TestIdentityActionsLetObjectWritersChangeTheBucketPolicy(t *testing.T) {
 		t.Fatalf("PutBucketPolicy?prefix=x with Write:b/*: %v; SeaweedFS no longer lets object writers change the bucket policy", err)
 	}
 	t.Log("PutBucketPolicy?prefix=x with Write:b/* was allowed")
-	_, err = e.bd.(*seaweedBackdoor).raw.s3.DeleteBucketPolicy(ctx, &s3.DeleteBucketPolicyInput{Bucket: aws.String(b)})
+	_, err = e.Backdoor.(*seaweedBackdoor).raw.s3.DeleteBucketPolicy(ctx, &s3.DeleteBucketPolicyInput{Bucket: aws.String(b)})
 	admintest.MustNil(t, "admin DeleteBucketPolicy", err)
 }
 

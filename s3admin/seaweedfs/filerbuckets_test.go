@@ -57,13 +57,13 @@ func countingAdmin(t *testing.T, prefix string) (a *SeaweedFS, s3Calls, filerCal
 func TestFilerListMarkedBucketsInConstantCalls(t *testing.T) {
 	id := fmt.Sprintf("flb%04x", time.Now().UnixNano()&0xffff)
 	e := newSeaweedEnv(t, id)
-	a, s3Calls, filerCalls := countingAdmin(t, e.prefix)
+	a, s3Calls, filerCalls := countingAdmin(t, e.Prefix)
 	ctx := admintest.Context(t)
 	for i := range 4 {
-		createBucket(t, e, e.bucket(fmt.Sprint("m", i)))
+		admintest.CreateBucket(t, e, e.Bucket(fmt.Sprint("m", i)))
 	}
-	e.bd.addBucket(t, e.bucket("plain"), map[string]string{"team": "x"})
-	e.bd.addBucket(t, e.bucket("bare"), nil)
+	e.Backdoor.AddBucket(t, e.Bucket("plain"), map[string]string{"team": "x"})
+	e.Backdoor.AddBucket(t, e.Bucket("bare"), nil)
 
 	var want []s3admin.MarkedBucket
 	count := func() (s3n, filerN int64) {
@@ -77,12 +77,12 @@ func TestFilerListMarkedBucketsInConstantCalls(t *testing.T) {
 		return s3Calls.Load(), filerCalls.Load()
 	}
 	for i := range 4 {
-		want = append(want, s3admin.MarkedBucket{Name: e.bucket(fmt.Sprint("m", i)), Owner: e.own.Owner, Marker: e.own.Marker})
+		want = append(want, s3admin.MarkedBucket{Name: e.Bucket(fmt.Sprint("m", i)), Owner: e.Own.Owner, Marker: e.Own.Marker})
 	}
 	s3Before, filerBefore := count()
 	for i := range 8 {
-		createBucket(t, e, e.bucket(fmt.Sprint("n", i)))
-		want = append(want, s3admin.MarkedBucket{Name: e.bucket(fmt.Sprint("n", i)), Owner: e.own.Owner, Marker: e.own.Marker})
+		admintest.CreateBucket(t, e, e.Bucket(fmt.Sprint("n", i)))
+		want = append(want, s3admin.MarkedBucket{Name: e.Bucket(fmt.Sprint("n", i)), Owner: e.Own.Owner, Marker: e.Own.Marker})
 	}
 	s3After, filerAfter := count()
 	if s3Before != 0 || s3After != 0 || filerBefore != 2 || filerAfter != 2 {
@@ -94,11 +94,11 @@ func TestFilerListMarkedBucketsInConstantCalls(t *testing.T) {
 func TestFilerBucketTagsPages(t *testing.T) {
 	id := fmt.Sprintf("fbp%04x", time.Now().UnixNano()&0xffff)
 	e := newSeaweedEnv(t, id)
-	a := newSeaweedAdminOn(t, e.prefix, seaweed.FilerGRPCAddress())
+	a := newSeaweedAdminOn(t, e.Prefix, seaweed.FilerGRPCAddress())
 	want := map[string]map[string]string{}
 	for i := range 5 {
-		b := e.bucket(fmt.Sprint(i))
-		e.bd.addBucket(t, b, map[string]string{"n": fmt.Sprint(i)})
+		b := e.Bucket(fmt.Sprint(i))
+		e.Backdoor.AddBucket(t, b, map[string]string{"n": fmt.Sprint(i)})
 		want[b] = map[string]string{"n": fmt.Sprint(i)}
 	}
 	all, err := a.filer.BucketTagsPaged(admintest.Context(t), 30*time.Second, 2)

@@ -26,24 +26,24 @@ func TestForeignObjectsAreNeverModified(t *testing.T) {
 	onEachUserPath(t, "frg", testForeignObjectsAreNeverModified)
 }
 
-func testForeignObjectsAreNeverModified(t *testing.T, e *env) {
+func testForeignObjectsAreNeverModified(t *testing.T, e *admintest.Env) {
 	ctx := admintest.Context(t)
-	bd := e.bd.(*seaweedBackdoor)
+	bd := e.Backdoor.(*seaweedBackdoor)
 	raw := bd.raw
 
 	// A tenant's bucket, and a bucket of another installation.
-	fb := e.bucket("foreign")
-	e.bd.addTenantBucket(t, fb, map[string]string{"team": "data"})
-	e.bd.tenantPutObject(t, fb, "precious")
-	otherOwned := e.bucket("other-driver")
-	e.bd.addBucket(t, otherOwned, map[string]string{names.OwnerTagKey: "another-driver"})
-	fu := e.foreignUser("svc")
-	fuKey := e.bd.addUser(t, fu)
+	fb := e.Bucket("foreign")
+	e.Backdoor.AddTenantBucket(t, fb, map[string]string{"team": "data"})
+	e.Backdoor.TenantPutObject(t, fb, "precious")
+	otherOwned := e.Bucket("other-driver")
+	e.Backdoor.AddBucket(t, otherOwned, map[string]string{names.OwnerTagKey: "another-driver"})
+	fu := e.ForeignUser("svc")
+	fuKey := e.Backdoor.AddUser(t, fu)
 	fuPolicy, _ := plan.PolicyDocument(fb, s3admin.ModeReadWrite)
-	e.bd.putUserPolicy(t, fu, "svc-policy", fuPolicy)
+	e.Backdoor.PutUserPolicy(t, fu, "svc-policy", fuPolicy)
 	// A user carrying the prefix of another driver instance.
-	otherPrefixUser := "cosi-other-" + e.id
-	otherKey := e.bd.addUser(t, otherPrefixUser)
+	otherPrefixUser := "cosi-other-" + e.ID
+	otherKey := e.Backdoor.AddUser(t, otherPrefixUser)
 
 	snapshot := func() string {
 		var sb strings.Builder
@@ -87,39 +87,39 @@ func testForeignObjectsAreNeverModified(t *testing.T, e *env) {
 		t.Fatalf("snapshot misses the seeded keys:\n%s", before)
 	}
 
-	ownB := e.bucket("mine")
-	createBucket(t, e, ownB)
+	ownB := e.Bucket("mine")
+	admintest.CreateBucket(t, e, ownB)
 	for _, bk := range []string{fb, otherOwned} {
-		admintest.MustIs(t, "CreateBucket "+bk, e.admin.CreateBucket(ctx, bk, e.own), s3admin.ErrNotOwned)
-		admintest.MustIs(t, "DeleteBucket "+bk, e.admin.DeleteBucket(ctx, bk, e.own, false), s3admin.ErrNotOwned)
-		admintest.MustIs(t, "DeleteBucket purge "+bk, e.admin.DeleteBucket(ctx, bk, e.own, true), s3admin.ErrNotOwned)
-		_, err := e.admin.ObserveBucket(ctx, bk, e.own)
+		admintest.MustIs(t, "CreateBucket "+bk, e.Admin.CreateBucket(ctx, bk, e.Own), s3admin.ErrNotOwned)
+		admintest.MustIs(t, "DeleteBucket "+bk, e.Admin.DeleteBucket(ctx, bk, e.Own, false), s3admin.ErrNotOwned)
+		admintest.MustIs(t, "DeleteBucket purge "+bk, e.Admin.DeleteBucket(ctx, bk, e.Own, true), s3admin.ErrNotOwned)
+		_, err := e.Admin.ObserveBucket(ctx, bk, e.Own)
 		admintest.MustNil(t, "ObserveBucket", err)
-		_, err = e.admin.EnsureAccess(ctx, e.access(t, e.User("x"), bk, s3admin.ModeReadWrite))
+		_, err = e.Admin.EnsureAccess(ctx, e.Access(t, e.User("x"), bk, s3admin.ModeReadWrite))
 		admintest.MustIs(t, "EnsureAccess on "+bk, err, s3admin.ErrNotOwned)
 	}
 	for _, u := range []string{fu, otherPrefixUser} {
-		admintest.MustIs(t, "DeleteUser "+u, e.admin.DeleteUser(ctx, u, ""), s3admin.ErrNotOwned)
-		_, err := e.admin.EnsureAccess(ctx, e.access(t, u, ownB, s3admin.ModeReadOnly))
+		admintest.MustIs(t, "DeleteUser "+u, e.Admin.DeleteUser(ctx, u, ""), s3admin.ErrNotOwned)
+		_, err := e.Admin.EnsureAccess(ctx, e.Access(t, u, ownB, s3admin.ModeReadOnly))
 		admintest.MustIs(t, "EnsureAccess "+u, err, s3admin.ErrNotOwned)
-		_, err = e.admin.ObserveUser(ctx, u)
+		_, err = e.Admin.ObserveUser(ctx, u)
 		admintest.MustNil(t, "ObserveUser", err)
 	}
 	// The foreign user's key, supplied for an owned user, is refused.
-	steal := e.access(t, e.User("steal"), ownB, s3admin.ModeReadOnly)
+	steal := e.Access(t, e.User("steal"), ownB, s3admin.ModeReadOnly)
 	steal.AccessKeyID = fuKey
-	_, err := e.admin.EnsureAccess(ctx, steal)
+	_, err := e.Admin.EnsureAccess(ctx, steal)
 	admintest.MustIs(t, "EnsureAccess with the foreign user's key id", err, s3admin.ErrAlreadyExists)
-	users, err := e.admin.ListOwnedUsers(ctx)
+	users, err := e.Admin.ListOwnedUsers(ctx)
 	admintest.MustNil(t, "ListOwnedUsers", err)
 	for _, u := range users {
 		if u.Name == fu || u.Name == otherPrefixUser {
 			t.Errorf("ListOwnedUsers lists foreign user %s", u.Name)
 		}
 	}
-	want := []s3admin.MarkedBucket{{Name: ownB, Owner: e.own.Owner, Marker: e.own.Marker}, {Name: otherOwned, Owner: "another-driver"}}
+	want := []s3admin.MarkedBucket{{Name: ownB, Owner: e.Own.Owner, Marker: e.Own.Marker}, {Name: otherOwned, Owner: "another-driver"}}
 	slices.SortFunc(want, func(a, b s3admin.MarkedBucket) int { return strings.Compare(a.Name, b.Name) })
-	if got := listMarked(t, e); !slices.Equal(got, want) {
+	if got := admintest.ListMarked(t, e); !slices.Equal(got, want) {
 		t.Errorf("ListMarkedBuckets = %v, want %v", got, want)
 	}
 	if after := snapshot(); after != before {
@@ -131,27 +131,27 @@ func testForeignObjectsAreNeverModified(t *testing.T, e *env) {
 // once: every grant must persist and every key authenticate.
 func TestConcurrentEnsureAccess(t *testing.T) { onEachUserPath(t, "par", testConcurrentEnsureAccess) }
 
-func testConcurrentEnsureAccess(t *testing.T, e *env) {
+func testConcurrentEnsureAccess(t *testing.T, e *admintest.Env) {
 	ctx := admintest.Context(t)
-	b := e.bucket("b")
-	createBucket(t, e, b)
+	b := e.Bucket("b")
+	admintest.CreateBucket(t, e, b)
 	const n = 20
 	accesses := make([]s3admin.Access, n)
 	for i := range accesses {
-		accesses[i] = e.access(t, e.User(fmt.Sprintf("u%02d", i)), b, []s3admin.Mode{s3admin.ModeReadWrite, s3admin.ModeReadOnly, s3admin.ModeWriteOnly}[i%3])
+		accesses[i] = e.Access(t, e.User(fmt.Sprintf("u%02d", i)), b, []s3admin.Mode{s3admin.ModeReadWrite, s3admin.ModeReadOnly, s3admin.ModeWriteOnly}[i%3])
 	}
 	start := time.Now()
 	var wg sync.WaitGroup
 	errs := make([]error, n)
 	for i, a := range accesses {
-		wg.Go(func() { _, errs[i] = e.admin.EnsureAccess(ctx, a) })
+		wg.Go(func() { _, errs[i] = e.Admin.EnsureAccess(ctx, a) })
 	}
 	wg.Wait()
 	t.Logf("%d concurrent EnsureAccess for new users took %s", n, time.Since(start).Round(time.Millisecond))
 	for i, err := range errs {
 		admintest.MustNil(t, fmt.Sprintf("EnsureAccess %d", i), err)
 	}
-	users, err := e.admin.ListOwnedUsers(ctx)
+	users, err := e.Admin.ListOwnedUsers(ctx)
 	admintest.MustNil(t, "ListOwnedUsers", err)
 	if len(users) != n {
 		t.Fatalf("ListOwnedUsers found %d users, want %d", len(users), n)
@@ -159,7 +159,7 @@ func testConcurrentEnsureAccess(t *testing.T, e *env) {
 	for i, a := range accesses {
 		want := s3admin.UserState{Name: a.User, Exists: true, Owned: true, AccessKeyIDs: []string{a.AccessKeyID},
 			Bucket: b, Mode: a.Mode, PolicyExact: true}
-		if !sameUser(users[i], want) {
+		if !admintest.SameUser(users[i], want) {
 			t.Errorf("user %d\n got %+v\nwant %+v", i, users[i], want)
 		}
 		// Every mode may call GetBucketLocation: it proves the key
@@ -167,13 +167,13 @@ func testConcurrentEnsureAccess(t *testing.T, e *env) {
 		_, err := userS3(a).GetBucketLocation(ctx, &s3.GetBucketLocationInput{Bucket: aws.String(b)})
 		s3check.RequireAllowed(t, fmt.Sprintf("GetBucketLocation with key %d", i), err)
 	}
-	before := e.bd.WriteCount()
+	before := e.Backdoor.WriteCount()
 	for _, a := range accesses {
-		if ensure(t, e, a) {
+		if admintest.Ensure(t, e, a) {
 			t.Errorf("%s: converged EnsureAccess reported a change", a.User)
 		}
 	}
-	if w := e.bd.WriteCount() - before; w != 0 {
+	if w := e.Backdoor.WriteCount() - before; w != 0 {
 		t.Errorf("converged EnsureAccess made %d writes", w)
 	}
 }
@@ -184,13 +184,13 @@ func testConcurrentEnsureAccess(t *testing.T, e *env) {
 func TestDeleteFence(t *testing.T) {
 	e := isoEnv(t, "fnc")
 	ctx := admintest.Context(t)
-	bd := e.bd.(*seaweedBackdoor)
+	bd := e.Backdoor.(*seaweedBackdoor)
 	tenant := theTenant(t).S3
 
 	t.Run("a fenced bucket refuses every write and policy change, and can still be read, emptied and deleted", func(t *testing.T) {
-		b := e.bucket("f")
-		createBucket(t, e, b)
-		e.bd.putObject(t, b, "kept")
+		b := e.Bucket("f")
+		admintest.CreateBucket(t, e, b)
+		e.Backdoor.PutObject(t, b, "kept")
 		admintest.MustNil(t, "fence", bd.admin.fence(ctx, b))
 		s3check.RequireDenied(t, "tenant PutObject", s3check.Put(ctx, tenant, b, "late", "x"))
 		s3check.RequireDenied(t, "admin PutObject", s3check.Put(ctx, bd.raw.s3, b, "late", "x"))
@@ -205,11 +205,11 @@ func TestDeleteFence(t *testing.T) {
 		if body, err := s3check.Get(ctx, bd.raw.s3, b, "kept"); err != nil || body != "data" {
 			t.Fatalf("read in a fenced bucket: %q, %v", body, err)
 		}
-		admintest.MustIs(t, "DeleteBucket of the fenced, non-empty bucket", e.admin.DeleteBucket(ctx, b, e.own, false), s3admin.ErrNotEmpty)
+		admintest.MustIs(t, "DeleteBucket of the fenced, non-empty bucket", e.Admin.DeleteBucket(ctx, b, e.Own, false), s3admin.ErrNotEmpty)
 		admintest.MustNil(t, "fence again", bd.admin.fence(ctx, b))
 		admintest.MustNil(t, "DeleteObject", s3check.Delete(ctx, bd.raw.s3, b, "kept"))
-		admintest.MustNil(t, "DeleteBucket", e.admin.DeleteBucket(ctx, b, e.own, false))
-		if st := observeBucket(t, e, b); st.Exists {
+		admintest.MustNil(t, "DeleteBucket", e.Admin.DeleteBucket(ctx, b, e.Own, false))
+		if st := admintest.ObserveBucket(t, e, b); st.Exists {
 			t.Fatal("bucket still exists")
 		}
 	})
@@ -218,12 +218,12 @@ func TestDeleteFence(t *testing.T) {
 		// The earlier attempt ended (the driver crashed) between the fence
 		// and the delete: the fence also denies listing the unfinished
 		// uploads that a purge aborts before fencing.
-		b := e.bucket("p")
-		createBucket(t, e, b)
-		e.bd.putObject(t, b, "purged")
+		b := e.Bucket("p")
+		admintest.CreateBucket(t, e, b)
+		e.Backdoor.PutObject(t, b, "purged")
 		admintest.MustNil(t, "fence", bd.admin.fence(ctx, b))
-		admintest.MustNil(t, "DeleteBucket with purge", e.admin.DeleteBucket(ctx, b, e.own, true))
-		if st := observeBucket(t, e, b); st.Exists {
+		admintest.MustNil(t, "DeleteBucket with purge", e.Admin.DeleteBucket(ctx, b, e.Own, true))
+		if st := admintest.ObserveBucket(t, e, b); st.Exists {
 			t.Fatal("bucket still exists")
 		}
 	})

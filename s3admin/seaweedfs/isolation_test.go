@@ -22,7 +22,7 @@ import (
 
 // isoEnv is a SeaweedFS Admin with its own owner and prefix, and cleanup of
 // everything named with its id.
-func isoEnv(t *testing.T, tag string) *env {
+func isoEnv(t *testing.T, tag string) *admintest.Env {
 	t.Helper()
 	id := fmt.Sprintf("%s%04x", tag, time.Now().UnixNano()&0xffff)
 	return newSeaweedEnv(t, id)
@@ -32,14 +32,14 @@ func isoEnv(t *testing.T, tag string) *env {
 // and the filer's IAM gRPC service.
 var userPaths = []struct {
 	name   string
-	newEnv func(t *testing.T, id string) *env
+	newEnv func(t *testing.T, id string) *admintest.Env
 }{
 	{"iam", newSeaweedEnv},
 	{"filer", newSeaweedFilerEnv},
 }
 
 // onEachUserPath runs test once per user path, each with an env of its own.
-func onEachUserPath(t *testing.T, tag string, test func(t *testing.T, e *env)) {
+func onEachUserPath(t *testing.T, tag string, test func(t *testing.T, e *admintest.Env)) {
 	for _, p := range userPaths {
 		t.Run(p.name, func(t *testing.T) {
 			test(t, p.newEnv(t, fmt.Sprintf("%s%04x", tag, time.Now().UnixNano()&0xffff)))
@@ -159,21 +159,21 @@ func bucketAdminDenied(t *testing.T, ctx context.Context, c *s3.Client, bucket, 
 // and cannot do.
 func TestIsolation(t *testing.T) { onEachUserPath(t, "iso", testIsolation) }
 
-func testIsolation(t *testing.T, e *env) {
+func testIsolation(t *testing.T, e *admintest.Env) {
 	ctx := admintest.Context(t)
-	b, c := e.bucket("b"), e.bucket("c")
+	b, c := e.Bucket("b"), e.Bucket("c")
 	// Buckets whose names start with b's name: a policy on arn:aws:s3:::b*
 	// would cover them.
 	bOther, b2 := b+"-other", b+"2"
 	for _, n := range []string{b, c, bOther, b2} {
-		createBucket(t, e, n)
-		e.bd.putObject(t, n, "seed")
+		admintest.CreateBucket(t, e, n)
+		e.Backdoor.PutObject(t, n, "seed")
 	}
-	rw := e.access(t, e.User("rw"), b, s3admin.ModeReadWrite)
-	ro := e.access(t, e.User("ro"), b, s3admin.ModeReadOnly)
-	wo := e.access(t, e.User("wo"), b, s3admin.ModeWriteOnly)
+	rw := e.Access(t, e.User("rw"), b, s3admin.ModeReadWrite)
+	ro := e.Access(t, e.User("ro"), b, s3admin.ModeReadOnly)
+	wo := e.Access(t, e.User("wo"), b, s3admin.ModeWriteOnly)
 	for _, a := range []s3admin.Access{rw, ro, wo} {
-		ensure(t, e, a)
+		admintest.Ensure(t, e, a)
 	}
 	ops := func(a s3admin.Access, bucket string) s3ops {
 		return s3ops{t: t, c: userS3(a), ctx: ctx, bucket: bucket}
@@ -225,10 +225,10 @@ func testIsolation(t *testing.T, e *env) {
 	t.Run("no mode can manage buckets", func(t *testing.T) {
 		for _, a := range []s3admin.Access{rw, ro, wo} {
 			t.Run(string(a.Mode), func(t *testing.T) {
-				bucketAdminDenied(t, ctx, userS3(a), b, e.bucket("new-"+string(a.Mode)))
+				bucketAdminDenied(t, ctx, userS3(a), b, e.Bucket("new-"+string(a.Mode)))
 			})
 		}
-		if st := observeBucket(t, e, b); !st.Owned {
+		if st := admintest.ObserveBucket(t, e, b); !st.Owned {
 			t.Fatalf("owner mark lost: %+v", st)
 		}
 	})
@@ -253,7 +253,7 @@ func testIsolation(t *testing.T, e *env) {
 			s3check.RequireDenied(t, string(a.Mode)+" DeleteUser of another user", err)
 		}
 		for _, a := range []s3admin.Access{rw, ro, wo} {
-			wantExactly(t, e, a)
+			admintest.WantExactly(t, e, a)
 		}
 	})
 	t.Run("a key a user mints for itself is removed by the next EnsureAccess", func(t *testing.T) {
@@ -271,19 +271,19 @@ func testIsolation(t *testing.T, e *env) {
 		minted := s3admin.Access{AccessKeyID: aws.ToString(out.AccessKey.AccessKeyId), SecretAccessKey: aws.ToString(out.AccessKey.SecretAccessKey)}
 		t.Logf("a read-only user minted its own key %s", minted.AccessKeyID)
 		s3check.RequireAllowed(t, "GetObject with the minted key", ops(minted, b).get("seed"))
-		if st := observeUser(t, e, ro.User); len(st.AccessKeyIDs) != 2 {
+		if st := admintest.ObserveUser(t, e, ro.User); len(st.AccessKeyIDs) != 2 {
 			t.Fatalf("minted key not observed: %+v", st)
 		}
-		if n := ensureRemovingUnissued(t, e, ro); n != 1 {
+		if n := admintest.EnsureRemovingUnissued(t, e, ro); n != 1 {
 			t.Fatalf("EnsureAccess removed %d minted keys, want 1", n)
 		}
-		wantExactly(t, e, ro)
+		admintest.WantExactly(t, e, ro)
 		s3check.RequireRejected(t, "GetObject with the removed minted key", ops(minted, b).get("seed"))
 	})
 	t.Run("a replaced key is rejected at once", func(t *testing.T) {
 		old := rw
-		rw2 := e.access(t, rw.User, b, s3admin.ModeReadWrite)
-		ensureRemovingUnissued(t, e, rw2)
+		rw2 := e.Access(t, rw.User, b, s3admin.ModeReadWrite)
+		admintest.EnsureRemovingUnissued(t, e, rw2)
 		s3check.RequireRejected(t, "ListObjectsV2 with the old key", ops(old, b).List())
 		s3check.RequireAllowed(t, "ListObjectsV2 with the new key", ops(rw2, b).List())
 		rw = rw2
@@ -291,7 +291,7 @@ func testIsolation(t *testing.T, e *env) {
 	t.Run("a changed mode takes effect at once", func(t *testing.T) {
 		a := wo
 		a.Mode = s3admin.ModeReadOnly
-		ensure(t, e, a)
+		admintest.Ensure(t, e, a)
 		s3check.RequireAllowed(t, "GetObject after write-only became read-only", ops(a, b).get("seed"))
 		s3check.RequireDenied(t, "PutObject after write-only became read-only", ops(a, b).put("late"))
 		wo = a
@@ -299,23 +299,23 @@ func testIsolation(t *testing.T, e *env) {
 	t.Run("an access to a bucket deleted and created again works after its policy is rewritten", func(t *testing.T) {
 		// SeaweedFS takes the permissions scoped to a bucket away from every
 		// user when the bucket is deleted; the stored policy document stays.
-		d := e.bucket("again")
-		createBucket(t, e, d)
-		a := e.access(t, e.User("again"), d, s3admin.ModeReadWrite)
-		ensure(t, e, a)
+		d := e.Bucket("again")
+		admintest.CreateBucket(t, e, d)
+		a := e.Access(t, e.User("again"), d, s3admin.ModeReadWrite)
+		admintest.Ensure(t, e, a)
 		s3check.RequireAllowed(t, "PutObject before the bucket is deleted", ops(a, d).put("before"))
-		e.bd.removeBucket(t, d)
-		createBucket(t, e, d)
+		e.Backdoor.RemoveBucket(t, d)
+		admintest.CreateBucket(t, e, d)
 		a.RewritePolicy = true
-		if !ensure(t, e, a) {
+		if !admintest.Ensure(t, e, a) {
 			t.Fatal("EnsureAccess with RewritePolicy reported no change")
 		}
-		wantExactly(t, e, a)
+		admintest.WantExactly(t, e, a)
 		s3check.RequireAllowed(t, "PutObject after the policy was rewritten", ops(a, d).put("after"))
 		s3check.RequireAllowed(t, "GetObject after the policy was rewritten", ops(a, d).get("after"))
 	})
 	t.Run("after DeleteUser the key is rejected", func(t *testing.T) {
-		admintest.MustNil(t, "DeleteUser", e.admin.DeleteUser(ctx, ro.User, ""))
+		admintest.MustNil(t, "DeleteUser", e.Admin.DeleteUser(ctx, ro.User, ""))
 		// SeaweedFS reloads the identities its S3 authentication uses after
 		// every IAM write, unordered with the write's own update: a reload
 		// can show the deleted user for a moment.

@@ -32,12 +32,12 @@ func theTenant(t *testing.T) *s3check.Tenant {
 	return tenant
 }
 
-func (b *seaweedBackdoor) addTenantBucket(t *testing.T, name string, tags map[string]string) {
+func (b *seaweedBackdoor) AddTenantBucket(t *testing.T, name string, tags map[string]string) {
 	t.Helper()
 	admintest.MustNil(t, "tenant CreateBucket", theTenant(t).CreateBucket(admintest.Context(t), name, tags))
 }
 
-func (b *seaweedBackdoor) tenantPutObject(t *testing.T, bucket, key string) {
+func (b *seaweedBackdoor) TenantPutObject(t *testing.T, bucket, key string) {
 	t.Helper()
 	admintest.MustNil(t, "tenant PutObject", s3check.Put(admintest.Context(t), theTenant(t).S3, bucket, key, "tenant data"))
 }
