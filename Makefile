@@ -81,9 +81,12 @@ bench: tools build ## Run the benchmarks: grants, revokes and resync at 0-5000 r
 	COSI_USER_PATHS=iam COSI_BENCH_BURST_FILER=$${COSI_BENCH_BURST_FILER:-1} go test -run '^$$' -bench 'GrantBurst' -benchtime 1x -timeout 30m ./test/conformance/
 
 .PHONY: lint
-lint: ## gofmt, go vet, and actionlint on the GitHub Actions workflows.
+lint: ## gofmt, go vet, golangci-lint (.golangci.yml), go mod tidy, and actionlint on the GitHub Actions workflows.
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	go vet ./...
+	@test/tools/build.sh golangci-lint
+	bin/golangci-lint run ./...
+	@go mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy: run go mod tidy; it would change:"; go mod tidy -diff; exit 1; }
 	@test/tools/build.sh actionlint
 	bin/actionlint -no-color .github/workflows/*.yaml
 

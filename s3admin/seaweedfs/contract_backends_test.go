@@ -45,12 +45,7 @@ type seaweedBackdoor struct {
 	admin *SeaweedFS
 }
 
-func newSeaweedAdmin(t testing.TB, prefix string) *SeaweedFS {
-	t.Helper()
-	return newSeaweedAdminOn(t, prefix, "")
-}
-
-// newSeaweedAdminOn is newSeaweedAdmin managing users through the filer's
+// newSeaweedAdminOn is an Admin for prefix managing users through the filer's
 // IAM gRPC service at filerAddr, or the IAM query API if it is empty.
 func newSeaweedAdminOn(t testing.TB, prefix, filerAddr string) *SeaweedFS {
 	t.Helper()
