@@ -220,7 +220,7 @@ func ValidateBucketName(name string) error {
 	return nil
 }
 
-// validateUserName checks the IAM user name characters and the reserved
+// ValidateUserName checks the IAM user name characters and the reserved
 // prefix.
 func ValidateUserName(name, prefix string) error {
 	if !UserNamePattern.MatchString(name) {
@@ -251,7 +251,7 @@ func ValidateCredentials(accessKeyID, secret string) error {
 	return nil
 }
 
-// prefixOr is the prefix a call names, or the configured one.
+// PrefixOr is the prefix a call names, or the configured one.
 func PrefixOr(prefix, configured string) string {
 	if prefix != "" {
 		return prefix
@@ -259,7 +259,7 @@ func PrefixOr(prefix, configured string) string {
 	return configured
 }
 
-// hasAnyPrefix reports whether name starts with one of prefixes.
+// HasAnyPrefix reports whether name starts with one of prefixes.
 func HasAnyPrefix(name string, prefixes []string) bool {
 	for _, p := range prefixes {
 		if strings.HasPrefix(name, p) {

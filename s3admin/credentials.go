@@ -32,7 +32,7 @@ func GenerateCredentials() (accessKeyID, secret string, err error) {
 	return accessKeyID, secret, nil
 }
 
-// randomString draws n characters uniformly from alphabet (at most 256
+// RandomString draws n characters uniformly from alphabet (at most 256
 // characters), rejecting bytes that would bias the distribution.
 func RandomString(n int, alphabet string) (string, error) {
 	limit := 256 - 256%len(alphabet)

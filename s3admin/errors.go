@@ -251,7 +251,7 @@ func kindOf(err error, code string, status int) error {
 	return nil
 }
 
-// newError builds an *Error that did not come from the SDK.
+// NewError builds an *Error that did not come from the SDK.
 func NewError(op string, kind error, format string, args ...any) error {
 	return &Error{Op: op, Kind: kind, Err: fmt.Errorf(format, args...)}
 }

@@ -16,7 +16,7 @@ import (
 	"time"
 )
 
-// calls is how every backend call is made, by the S3 bucket backend and both
+// Calls is how every backend call is made, by the S3 bucket backend and both
 // user paths alike: each bounded by the per-call timeout, counted, its error
 // classified, and each write between its crash points.
 type Calls struct {
@@ -40,7 +40,7 @@ type caller interface {
 	Call(ctx context.Context, op string, fn func(context.Context) error) error
 }
 
-// call runs one backend call under the per-call timeout and classifies its
+// Call runs one backend call under the per-call timeout and classifies its
 // error.
 func (c *Calls) Call(ctx context.Context, op string, fn func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
@@ -49,7 +49,7 @@ func (c *Calls) Call(ctx context.Context, op string, fn func(context.Context) er
 	return s3admin.Classify(op, fn(ctx))
 }
 
-// read is call for a call whose output is wanted.
+// Read is call for a call whose output is wanted.
 func Read[T any](ctx context.Context, c caller, op string, fn func(context.Context) (T, error)) (T, error) {
 	var out T
 	err := c.Call(ctx, op, func(ctx context.Context) error {
@@ -60,13 +60,13 @@ func Read[T any](ctx context.Context, c caller, op string, fn func(context.Conte
 	return out, err
 }
 
-// write is call for a mutating S3 call.
+// Write is call for a mutating S3 call.
 func (c *Calls) Write(ctx context.Context, op string, fn func(context.Context) error) error {
 	c.WriteCount.Add(1)
 	return Mutation(op, func() error { return c.Call(ctx, op, fn) })
 }
 
-// mutation runs one change to SeaweedFS between its crash points (see
+// Mutation runs one change to SeaweedFS between its crash points (see
 // package crashpoint): the "after" point only once SeaweedFS acknowledged it.
 func Mutation(op string, fn func() error) error {
 	crashpoint.Hit(crashpoint.Before(crashpoint.Backend(op)))
@@ -88,13 +88,13 @@ func (c *Calls) IAMMutate(ctx context.Context, op string, fn func(context.Contex
 	return Mutation(op, func() error { return WriteDenied(c.Call(ctx, op, fn)) })
 }
 
-// isCode reports whether err carries the given store error code.
+// IsCode reports whether err carries the given store error code.
 func IsCode(err error, code string) bool {
 	var ae smithy.APIError
 	return errors.As(err, &ae) && ae.ErrorCode() == code
 }
 
-// writeDenied adds the server-side cause to an IAM write refused with
+// WriteDenied adds the server-side cause to an IAM write refused with
 // AccessDenied: SeaweedFS answers AccessDenied for every IAM write unless the
 // S3 gateway runs with IAM writes enabled, and the message text is not a
 // stable contract, so the hint names both possible causes.

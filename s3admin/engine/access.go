@@ -12,24 +12,24 @@ import (
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/plan"
 )
 
-// userBackend is where one user path keeps users, keys and grants: what the
+// UserBackend is where one user path keeps users, keys and grants: what the
 // access planner (accessplan.go) needs read, and the steps it plans applied.
-// The SeaweedFS client has one per path (iamUsers, filerUsers); the Fake
+// The SeaweedFS client has one per path (packages iamapi, fileriam); the Fake
 // keeps them in memory (fakeUsers), so every implementation runs the same
 // rules.
 type UserBackend interface {
-	// form is how this path stores a grant.
+	// Form is how this path stores a grant.
 	Form() plan.Form
-	// observe reads what scope asks of one user; a missing user (or one
+	// Observe reads what scope asks of one user; a missing user (or one
 	// deleted half-way) reads as not existing.
 	Observe(ctx context.Context, name string, scope Scope) (plan.Observation, error)
-	// list observes every existing user carrying one of prefixes.
+	// List observes every existing user carrying one of prefixes.
 	List(ctx context.Context, prefixes []string) (map[string]plan.Observation, error)
-	// apply makes one change. A step that creates what exists already
+	// Apply makes one change. A step that creates what exists already
 	// returns ErrAlreadyExists; one that removes what is gone may return
 	// ErrNotFound.
 	Apply(ctx context.Context, s plan.Step) error
-	// probeKey reports whether the store authenticates a request signed
+	// ProbeKey reports whether the store authenticates a request signed
 	// with the access's key (one request).
 	ProbeKey(ctx context.Context, a s3admin.Access) (bool, error)
 }
@@ -38,7 +38,7 @@ type UserBackend interface {
 type Scope int
 
 const (
-	// scopeAll: everything that decides the user's access, and a grant a
+	// ScopeAll: everything that decides the user's access, and a grant a
 	// missing user left behind (an interrupted deletion, which a deletion
 	// must finish).
 	ScopeAll Scope = iota
@@ -48,7 +48,7 @@ const (
 	// grant (SeaweedFS's filer credential store falls back to loading all
 	// policies when one is not found).
 	scopeGrant
-	// scopeExists: whether the user exists (a read-back after a deletion).
+	// ScopeExists: whether the user exists (a read-back after a deletion).
 	ScopeExists
 )
 
@@ -58,7 +58,7 @@ const (
 // namesake left behind).
 const maxEnsureRounds = 4
 
-// ensureAccess converges one user to the access: observe, plan, apply,
+// EnsureAccess converges one user to the access: observe, plan, apply,
 // observe again, until the plan is empty; after a write it waits up to
 // keyWait for the store to accept the key. The caller holds the user's lock
 // and has checked the bucket's ownership.
@@ -139,7 +139,7 @@ func EnsureAccess(ctx context.Context, be UserBackend, a s3admin.Access, prefix 
 		"user %q did not converge after %d rounds: it is being changed concurrently", a.User, maxEnsureRounds)
 }
 
-// keyAccepted is KeyAccepted on any backend: one probe.
+// KeyAccepted is KeyAccepted on any backend: one probe.
 func KeyAccepted(ctx context.Context, be UserBackend, a s3admin.Access, prefix string) (bool, error) {
 	if err := s3admin.ValidateAccess(a, prefix); err != nil {
 		return false, err
@@ -147,7 +147,7 @@ func KeyAccepted(ctx context.Context, be UserBackend, a s3admin.Access, prefix s
 	return be.ProbeKey(ctx, a)
 }
 
-// deleteUser removes the user (see planDeleteUser), then reads it back: a
+// DeleteUser removes the user (see planDeleteUser), then reads it back: a
 // user that is still there (re-created concurrently, say) must not be
 // reported as deleted. The caller holds the user's lock.
 func DeleteUser(ctx context.Context, be UserBackend, name string) error {
@@ -174,7 +174,7 @@ func DeleteUser(ctx context.Context, be UserBackend, name string) error {
 	return nil
 }
 
-// listUsers returns the state of every user carrying prefix or one of
+// ListUsers returns the state of every user carrying prefix or one of
 // extra, sorted by name.
 func ListUsers(ctx context.Context, be UserBackend, prefix string, extra []string) ([]s3admin.UserState, error) {
 	observed, err := be.List(ctx, append([]string{prefix}, extra...))
@@ -201,7 +201,7 @@ func ObserveUser(ctx context.Context, be UserBackend, name, prefix string) (s3ad
 	return obs.State(name, prefix), nil
 }
 
-// checkGrantBucket refuses an access whose bucket is missing or does not
+// CheckGrantBucket refuses an access whose bucket is missing or does not
 // carry its record's marks. Granting on a bucket the driver does not own
 // would change who can read someone else's data; granting on a missing
 // bucket would pre-authorize whoever creates that name next.

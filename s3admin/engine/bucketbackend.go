@@ -5,7 +5,7 @@ import (
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/plan"
 )
 
-// bucketBackend is what the bucket engine needs of the object store: single
+// BucketBackend is what the bucket engine needs of the object store: single
 // S3 requests as the driver's identity (SeaweedFS), or their in-memory
 // equivalents with SeaweedFS's semantics (Fake). Each method is one request,
 // or one listing read page by page; none decides anything about ownership
@@ -13,66 +13,66 @@ import (
 // classified (*Error): a missing bucket is ErrNotFound, a refusal
 // ErrAccessDenied.
 type BucketBackend interface {
-	// createBucket asks the store to create the bucket; the answer also says
+	// CreateBucket asks the store to create the bucket; the answer also says
 	// who created an existing one.
 	CreateBucket(ctx context.Context, name string) (plan.CreateAnswer, error)
-	// tags returns the bucket's tags (nil for none); exists is false for a
+	// Tags returns the bucket's tags (nil for none); exists is false for a
 	// missing bucket.
 	Tags(ctx context.Context, name string) (tags map[string]string, exists bool, err error)
-	// putTags replaces the bucket's tag set.
+	// PutTags replaces the bucket's tag set.
 	PutTags(ctx context.Context, name string, tags map[string]string) error
-	// listBuckets returns the name of every bucket, in any order.
+	// ListBuckets returns the name of every bucket, in any order.
 	ListBuckets(ctx context.Context) ([]string, error)
 
-	// hasObjects and hasVersions report whether the bucket holds at least
+	// HasObjects and hasVersions report whether the bucket holds at least
 	// one key, or one object version or delete marker.
 	HasObjects(ctx context.Context, name string) (bool, error)
 	HasVersions(ctx context.Context, name string) (bool, error)
-	// uploads lists up to limit unfinished multipart uploads (0: a page of
+	// Uploads lists up to limit unfinished multipart uploads (0: a page of
 	// the store's choosing). The fence denies it (ErrAccessDenied).
 	Uploads(ctx context.Context, name string, limit int) ([]Upload, error)
 	AbortUpload(ctx context.Context, name string, u Upload) error
 
-	// putFence writes the fence policy (fencePolicy). A fence already in
+	// PutFence writes the fence policy (fencePolicy). A fence already in
 	// place denies it (ErrAccessDenied).
 	PutFence(ctx context.Context, name string) error
-	// fenced reports whether the bucket's policy is the driver's fence.
+	// Fenced reports whether the bucket's policy is the driver's fence.
 	Fenced(ctx context.Context, name string) (bool, error)
-	// probeWrite writes an empty object as the driver's identity, to learn
+	// ProbeWrite writes an empty object as the driver's identity, to learn
 	// whether the fence denies it (ErrAccessDenied). Not counted as a write:
 	// it is meant to be refused, and deleteObject removes it otherwise.
 	ProbeWrite(ctx context.Context, name, key string) error
 	DeleteObject(ctx context.Context, name, key string) error
 
-	// versions returns one page of the bucket's object versions and delete
+	// Versions returns one page of the bucket's object versions and delete
 	// markers from cursor on, and the cursor of the next page (nil: last).
 	Versions(ctx context.Context, name string, cursor *VersionCursor) ([]ObjectVersion, *VersionCursor, error)
-	// deleteVersions deletes the given versions; any not deleted is an
+	// DeleteVersions deletes the given versions; any not deleted is an
 	// error.
 	DeleteVersions(ctx context.Context, name string, vs []ObjectVersion) error
-	// folderLevel lists one level under prefix: the keys and the folders
+	// FolderLevel lists one level under prefix: the keys and the folders
 	// (common prefixes ending in "/").
 	FolderLevel(ctx context.Context, name, prefix string) (keys, folders []string, err error)
 
-	// deleteBucket deletes the bucket. A store running with
+	// DeleteBucket deletes the bucket. A store running with
 	// -s3.allowDeleteBucketNotEmpty=false refuses a non-empty one
 	// (ErrNotEmpty); by default SeaweedFS deletes it with its data.
 	DeleteBucket(ctx context.Context, name string) error
 }
 
-// upload is an unfinished multipart upload.
+// Upload is an unfinished multipart upload.
 type Upload struct{ Key, ID string }
 
-// objectVersion is one object version or delete marker.
+// ObjectVersion is one object version or delete marker.
 type ObjectVersion struct{ Key, VersionID string }
 
-// versionCursor is where a listing of versions goes on.
+// VersionCursor is where a listing of versions goes on.
 type VersionCursor struct{ Key, VersionID string }
 
-// bucketTagLister is a bucketBackend that can read every bucket's tags in a
+// BucketTagLister is a bucketBackend that can read every bucket's tags in a
 // few requests, whatever the number of buckets.
 type BucketTagLister interface {
-	// allBucketTags returns the tags of every bucket (nil for none) by
+	// AllBucketTags returns the tags of every bucket (nil for none) by
 	// name; ok is false when this backend cannot, and the engine reads the
 	// tags bucket by bucket.
 	AllBucketTags(ctx context.Context) (tags map[string]map[string]string, ok bool, err error)

@@ -18,24 +18,24 @@ import (
 // (bucketplan.go) what to do, and runs the plan's steps.
 type Buckets struct {
 	Be BucketBackend
-	// locks serialize observe-then-write per bucket so that two reconciles
+	// Locks serialize observe-then-write per bucket so that two reconciles
 	// of the same bucket never act on each other's stale reads.
 	Locks *KeyedMutex
-	// settle is how reads that lag behind writes are waited out.
+	// Settle is how reads that lag behind writes are waited out.
 	Settle Settling
 }
 
-// settling is how long the engine waits for a store to show its own writes.
+// Settling is how long the engine waits for a store to show its own writes.
 type Settling struct {
-	// tags: reads of a bucket that does not carry the caller's marks are
+	// Tags: reads of a bucket that does not carry the caller's marks are
 	// repeated at this pace before that answer is believed (see marks).
 	Tags Pace
-	// fence: writes are tried at this pace before a new fence is reported
+	// Fence: writes are tried at this pace before a new fence is reported
 	// as not in force yet (see fence).
 	Fence Pace
 }
 
-// seaweedSettling is what SeaweedFS needs: its S3 gateway answers from
+// SeaweedSettling is what SeaweedFS needs: its S3 gateway answers from
 // caches that its filer subscription refreshes asynchronously.
 var SeaweedSettling = Settling{
 	Tags:  Pace{Tries: 10, First: 100 * time.Millisecond},

@@ -14,7 +14,7 @@ var fenceActions = []string{
 	"s3:PutObject", "s3:PutObjectAcl", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:PutBucketAcl",
 }
 
-// fencePolicy is a bucket policy denying fenceActions to everybody.
+// FencePolicy is a bucket policy denying fenceActions to everybody.
 func FencePolicy(bucket string) string {
 	doc, _ := json.Marshal(map[string]any{
 		"Version": "2012-10-17",
@@ -29,13 +29,13 @@ func FencePolicy(bucket string) string {
 	return string(doc)
 }
 
-// fenceSid names the fence's statement.
+// FenceSid names the fence's statement.
 const FenceSid = "cosi-seaweedfs-deleting"
 
 // fenceProbeKey is the key the fence is tested with.
 const fenceProbeKey = "cosi-seaweedfs-fence-probe"
 
-// fence runs stepFence. It stops every identity, the admin included, from
+// Fence runs stepFence. It stops every identity, the admin included, from
 // writing to the bucket, before the driver decides whether it is empty.
 // Checking emptiness and deleting are two requests, and SeaweedFS deletes a
 // non-empty bucket with its data (and even with

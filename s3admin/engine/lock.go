@@ -25,7 +25,7 @@ func (m ctxMutex) Lock(ctx context.Context) error {
 
 func (m ctxMutex) Unlock() { <-m }
 
-// keyedMutex serializes work per key (a user or bucket name) so that
+// KeyedMutex serializes work per key (a user or bucket name) so that
 // observe-then-write sequences for the same object never interleave, while
 // different objects proceed in parallel.
 type KeyedMutex struct {
@@ -69,7 +69,7 @@ func (k *KeyedMutex) Lock(ctx context.Context, key string) (unlock func(), err e
 	}, nil
 }
 
-// ctxRWMutex is a readers-writer lock whose waits give up when the context
+// CtxRWMutex is a readers-writer lock whose waits give up when the context
 // ends. Shared holders run together; an exclusive holder runs alone. A
 // stream of shared holders can keep an exclusive one waiting: the shared
 // holders here are single short writes.

@@ -7,7 +7,7 @@ import (
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 )
 
-// pace is how settle spaces its tries: the first wait first long, each next
+// Pace is how settle spaces its tries: the first wait first long, each next
 // one twice the last up to max (0: every wait is first); up to tries of
 // them, or (tries 0) as many as fit within.
 type Pace struct {
@@ -25,9 +25,9 @@ func (p Pace) next(wait time.Duration) time.Duration {
 	return wait
 }
 
-// settle calls try at pace p until it reports done, and says whether it
+// Settle calls try at pace p until it reports done, and says whether it
 // did. SeaweedFS refreshes what several calls read asynchronously after a
-// write (see bucketEngine.marks); a wait cut short by ctx is a
+// write (see Buckets.marks); a wait cut short by ctx is a
 // transient error of op, as is an error from try.
 func Settle(ctx context.Context, op string, p Pace, try func() (done bool, err error)) (bool, error) {
 	start := time.Now()

@@ -45,7 +45,7 @@ type fakeBucket struct {
 	// creator is the identity that created the bucket; "" for the driver's
 	// own (see createAnswer).
 	creator string
-	// fenced: DeleteBucket denied every write (see bucketEngine.fence).
+	// fenced: DeleteBucket denied every write (see engine.Buckets.Fence).
 	fenced  bool
 	tags    map[string]string
 	objects map[string]bool

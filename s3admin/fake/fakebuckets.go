@@ -139,7 +139,7 @@ func (fb fakeBuckets) HasObjects(ctx context.Context, name string) (bool, error)
 	return err == nil && len(b.objects) > 0, err
 }
 
-// hasVersions: the Fake's buckets are unversioned, so each object is its
+// HasVersions: the Fake's buckets are unversioned, so each object is its
 // one version, as ListObjectVersions shows it in SeaweedFS.
 func (fb fakeBuckets) HasVersions(ctx context.Context, name string) (bool, error) {
 	f := fb.f
@@ -149,7 +149,7 @@ func (fb fakeBuckets) HasVersions(ctx context.Context, name string) (bool, error
 	return err == nil && len(b.objects) > 0, err
 }
 
-// uploads: the Fake holds no unfinished uploads; the fence denies listing
+// Uploads: the Fake holds no unfinished uploads; the fence denies listing
 // them, as SeaweedFS counts it as part of s3:PutObject.
 func (fb fakeBuckets) Uploads(ctx context.Context, name string, limit int) ([]engine.Upload, error) {
 	f := fb.f
@@ -172,7 +172,7 @@ func (fb fakeBuckets) AbortUpload(ctx context.Context, name string, u engine.Upl
 	return s3admin.NewError("AbortMultipartUpload", s3admin.ErrNotFound, "no upload %q", u.ID)
 }
 
-// putFence: the fence denies policy changes, its own renewal included.
+// PutFence: the fence denies policy changes, its own renewal included.
 func (fb fakeBuckets) PutFence(ctx context.Context, name string) error {
 	f := fb.f
 	f.mu.Lock()
@@ -225,7 +225,7 @@ func (fb fakeBuckets) DeleteObject(ctx context.Context, name, key string) error 
 	return err
 }
 
-// versions lists every object (see hasVersions) in one page.
+// Versions lists every object (see hasVersions) in one page.
 func (fb fakeBuckets) Versions(ctx context.Context, name string, cursor *engine.VersionCursor) ([]engine.ObjectVersion, *engine.VersionCursor, error) {
 	f := fb.f
 	f.mu.Lock()
@@ -254,7 +254,7 @@ func (fb fakeBuckets) DeleteVersions(ctx context.Context, name string, vs []engi
 	return err
 }
 
-// folderLevel: the Fake keeps no folder entries of its own; folders are the
+// FolderLevel: the Fake keeps no folder entries of its own; folders are the
 // key prefixes up to a "/".
 func (fb fakeBuckets) FolderLevel(ctx context.Context, name, prefix string) (keys, folders []string, err error) {
 	f := fb.f
@@ -280,7 +280,7 @@ func (fb fakeBuckets) FolderLevel(ctx context.Context, name, prefix string) (key
 	return keys, folders, nil
 }
 
-// deleteBucket deletes the bucket with whatever it holds, as SeaweedFS does
+// DeleteBucket deletes the bucket with whatever it holds, as SeaweedFS does
 // by default, and takes away every user's permissions on it.
 func (fb fakeBuckets) DeleteBucket(ctx context.Context, name string) error {
 	f := fb.f

@@ -23,7 +23,7 @@ type fakeUsers struct{ f *Fake }
 
 func (fakeUsers) Form() plan.Form { return plan.InlineGrant }
 
-// probeKey: the Fake accepts an active key of the access's user, once the
+// ProbeKey: the Fake accepts an active key of the access's user, once the
 // probes SetKeyLag asked to refuse it are spent.
 func (b fakeUsers) ProbeKey(ctx context.Context, a s3admin.Access) (bool, error) {
 	f := b.f

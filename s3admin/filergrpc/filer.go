@@ -53,7 +53,7 @@ const (
 	IAMService = "/filer_pb.SeaweedFiler/"
 )
 
-// invoke calls a unary method with an encoded request and returns the
+// Invoke calls a unary method with an encoded request and returns the
 // encoded response, its error classified.
 func (f *Client) Invoke(ctx context.Context, method string, req []byte) ([]byte, error) {
 	var resp []byte

@@ -39,7 +39,7 @@ func eachField(msg []byte, fn func(num protowire.Number, typ protowire.Type, v, 
 	return nil
 }
 
-// bytesOf returns the last occurrence of a length-delimited field.
+// BytesOf returns the last occurrence of a length-delimited field.
 func BytesOf(msg []byte, want protowire.Number) []byte {
 	var out []byte
 	_ = eachField(msg, func(num protowire.Number, typ protowire.Type, v, _ []byte) error {
@@ -146,13 +146,13 @@ func decodeIdentity(msg []byte) (plan.Identity, error) {
 	return id, err
 }
 
-// group is an iam_pb.Group: the policies of a group apply to its members.
+// Group is an iam_pb.Group: the policies of a group apply to its members.
 type Group struct {
 	Name    string
 	Members []string
 }
 
-// configuration is an iam_pb.S3ApiConfiguration: every identity and group.
+// Configuration is an iam_pb.S3ApiConfiguration: every identity and group.
 type Configuration struct {
 	Identities []plan.Identity
 	Groups     []Group

@@ -197,7 +197,7 @@ func (b users) ProbeKey(ctx context.Context, a s3admin.Access) (bool, error) {
 	return b.c.ProbeKey(ctx, a)
 }
 
-// list observes every user carrying one of prefixes in three reads: the
+// List observes every user carrying one of prefixes in three reads: the
 // whole configuration, every managed policy, the inline policies.
 func (b users) List(ctx context.Context, prefixes []string) (map[string]plan.Observation, error) {
 	c := b.c

@@ -52,7 +52,7 @@ func (m suppliedAccessKey) HandleSerialize(ctx context.Context, in middleware.Se
 	return next.HandleSerialize(ctx, in)
 }
 
-// withSuppliedAccessKey is a per-call option for iam.Client.CreateAccessKey.
+// WithSuppliedAccessKey is a per-call option for iam.Client.CreateAccessKey.
 func WithSuppliedAccessKey(id, secret string) func(*iam.Options) {
 	return func(o *iam.Options) {
 		o.APIOptions = append(o.APIOptions, func(stack *middleware.Stack) error {

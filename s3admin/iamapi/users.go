@@ -137,7 +137,7 @@ func (c *Client) observeUserDetails(ctx context.Context, name string, obs *plan.
 	return nil
 }
 
-// probeKey makes one request signed with the access's key and reports
+// ProbeKey makes one request signed with the access's key and reports
 // whether SeaweedFS's S3 authentication knows the key. SeaweedFS reloads the
 // identities it authenticates with after each IAM write, asynchronously and
 // unordered with the write itself, so a key handed to a workload at once
@@ -156,7 +156,7 @@ func (c *Client) ProbeKey(ctx context.Context, a s3admin.Access) (bool, error) {
 	return KeyKnown(err)
 }
 
-// keyKnown reads the answer to a request signed with a key: known when the
+// KeyKnown reads the answer to a request signed with a key: known when the
 // request succeeded or was refused for what it asked (AccessDenied), not
 // known when S3 does not know the key or its secret. Both refusals are 403s
 // that classify as ErrAccessDenied, so the codes decide, and they go first.
@@ -172,7 +172,7 @@ func KeyKnown(err error) (bool, error) {
 	}
 }
 
-// createAccessKey creates the caller-supplied key. SeaweedFS before 4.22
+// CreateAccessKey creates the caller-supplied key. SeaweedFS before 4.22
 // ignores the supplied fields and generates its own key; that key is deleted
 // again and the server reported as too old.
 func (c *Client) CreateAccessKey(ctx context.Context, a s3admin.Access) error {
@@ -233,7 +233,7 @@ func (b users) ProbeKey(ctx context.Context, a s3admin.Access) (bool, error) {
 	return b.c.ProbeKey(ctx, a)
 }
 
-// list reads the user names, then observes each user: several reads per
+// List reads the user names, then observes each user: several reads per
 // user (the IAM query API has no call that returns users with their keys
 // and policies).
 func (b users) List(ctx context.Context, prefixes []string) (map[string]plan.Observation, error) {
@@ -312,7 +312,7 @@ func (b users) Apply(ctx context.Context, s plan.Step) error {
 	return fmt.Errorf("%w: step %s is not one of the IAM query API's", s3admin.ErrInvalid, s)
 }
 
-// removeFromGroup takes the user out of a group through the IAM query API
+// RemoveFromGroup takes the user out of a group through the IAM query API
 // (the IAM gRPC service has no call for it). Membership is the user's
 // property; the group itself is not touched.
 func (c *Client) RemoveFromGroup(ctx context.Context, user, group string) error {

@@ -19,16 +19,16 @@ import (
 type Form int
 
 const (
-	// inlineGrant: the IAM query API path. The grant is the user's inline
+	// InlineGrant: the IAM query API path. The grant is the user's inline
 	// policy PolicyName; keys are created, activated and deleted one by one.
 	InlineGrant Form = iota
-	// managedGrant: the filer IAM gRPC path. The grant is the managed policy
+	// ManagedGrant: the filer IAM gRPC path. The grant is the managed policy
 	// accessPolicyName(user), and the identity is written whole: its one key
 	// and that policy's name, in one write.
 	ManagedGrant
 )
 
-// stepKind is one change to a user.
+// StepKind is one change to a user.
 type StepKind int
 
 const (
@@ -55,7 +55,7 @@ var stepNames = map[StepKind]string{
 
 func (k StepKind) String() string { return stepNames[k] }
 
-// removes reports whether the step takes something away, so that finding it
+// Removes reports whether the step takes something away, so that finding it
 // already gone is success.
 func (k StepKind) Removes() bool {
 	switch k {
@@ -69,15 +69,15 @@ func (k StepKind) Removes() bool {
 type Step struct {
 	Kind StepKind
 	User string
-	// name is what the step acts on: the policy of DeleteInline and
+	// Name is what the step acts on: the policy of DeleteInline and
 	// DeleteGrant, the policy ARN or name of Detach, the group of
 	// LeaveGroup, the key id of CheckKeyFree, ActivateKey and DeleteKey.
 	Name string
-	// doc is PutGrant's policy document.
+	// Doc is PutGrant's policy document.
 	Doc string
-	// key is CreateKey's key, secret included.
+	// Key is CreateKey's key, secret included.
 	Key Credential
-	// identity is WriteIdentity's identity, secrets included; create: the
+	// Identity is WriteIdentity's identity, secrets included; create: the
 	// user does not exist yet.
 	Identity Identity
 	Create   bool
@@ -102,10 +102,10 @@ func (s Step) String() string {
 // GoString keeps %#v from printing a secret.
 func (s Step) GoString() string { return "userStep{" + s.String() + "}" }
 
-// accessPlan is one round of changes towards an access.
+// AccessPlan is one round of changes towards an access.
 type AccessPlan struct {
 	Steps []Step
-	// removed keys the driver did not issue are among the steps; remaining
+	// Removed keys the driver did not issue are among the steps; remaining
 	// ones are left for a later call (see MaxUnissuedKeyRemovals).
 	Removed, Remaining int
 }

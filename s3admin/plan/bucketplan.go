@@ -10,7 +10,7 @@ import (
 // bucketBackend; SeaweedFS and the Fake are two backends of one engine, so
 // the decisions below are tested once (bucketplan_test.go) and hold for both.
 
-// bucketObserved is one read of a bucket's tags.
+// BucketObserved is one read of a bucket's tags.
 type BucketObserved struct {
 	Exists bool
 	// Marks are the owner and marker tags; "" where the bucket has none.
@@ -23,27 +23,27 @@ type BucketObserved struct {
 type BucketStep string
 
 const (
-	// stepClaim asks SeaweedFS to create the bucket. Its answer says who
+	// StepClaim asks SeaweedFS to create the bucket. Its answer says who
 	// created an existing bucket (see createAnswer); a bucket another
 	// identity created ends the plan with ErrNotOwned.
 	StepClaim BucketStep = "Claim"
-	// stepMark writes own's tags, keeping the bucket's other tags, and reads
+	// StepMark writes own's tags, keeping the bucket's other tags, and reads
 	// them back.
 	StepMark BucketStep = "Mark"
-	// stepRequireEmpty ends the plan with ErrNotEmpty if the bucket holds
+	// StepRequireEmpty ends the plan with ErrNotEmpty if the bucket holds
 	// objects, versions, delete markers or unfinished uploads.
 	StepRequireEmpty BucketStep = "RequireEmpty"
-	// stepAbortUploads aborts every unfinished multipart upload.
+	// StepAbortUploads aborts every unfinished multipart upload.
 	StepAbortUploads BucketStep = "AbortUploads"
-	// stepFence denies every write to the bucket, the admin's included, and
-	// waits until the denial is in force (see bucketEngine.fence).
+	// StepFence denies every write to the bucket, the admin's included, and
+	// waits until the denial is in force (see engine.Buckets.Fence).
 	StepFence BucketStep = "Fence"
-	// stepPurge deletes every object version and delete marker.
+	// StepPurge deletes every object version and delete marker.
 	StepPurge BucketStep = "Purge"
-	// stepRemoveFolders deletes the empty folder entries SeaweedFS keeps for
+	// StepRemoveFolders deletes the empty folder entries SeaweedFS keeps for
 	// a while after nested keys are deleted.
 	StepRemoveFolders BucketStep = "RemoveFolders"
-	// stepDelete deletes the bucket. It ends the plan, unless SeaweedFS
+	// StepDelete deletes the bucket. It ends the plan, unless SeaweedFS
 	// refuses it as not empty (a server run with
 	// -s3.allowDeleteBucketNotEmpty=false) and steps follow: they deal with
 	// what is left, and a later stepDelete tries again. A bucket already gone
@@ -51,7 +51,7 @@ const (
 	StepDelete BucketStep = "Delete"
 )
 
-// bucketPlan is what to do for one bucket: the steps in order, or a
+// BucketPlan is what to do for one bucket: the steps in order, or a
 // refusal made before any of them.
 type BucketPlan struct {
 	Steps []BucketStep
@@ -94,7 +94,7 @@ func CreateBucket(obs BucketObserved, own s3admin.Ownership) BucketPlan {
 // SeaweedFS deletes a non-empty bucket with all its data unless the server
 // runs with -s3.allowDeleteBucketNotEmpty=false, so without purge the
 // emptiness is checked here. The check and the delete are two requests; the
-// bucket is fenced against every writer in between (see bucketEngine.fence),
+// bucket is fenced against every writer in between (see engine.Buckets.Fence),
 // and checked again behind the fence, so nothing written meanwhile is lost.
 func DeleteBucket(obs BucketObserved, own s3admin.Ownership, purge bool) BucketPlan {
 	switch {
@@ -122,23 +122,23 @@ func DeleteBucket(obs BucketObserved, own s3admin.Ownership, purge bool) BucketP
 	}
 }
 
-// createAnswer is SeaweedFS's answer to a create request. It records the
+// CreateAnswer is SeaweedFS's answer to a create request. It records the
 // identity that created each bucket and answers BucketAlreadyOwnedByYou only
 // to that identity, BucketAlreadyExists to everybody else.
 type CreateAnswer int
 
 const (
-	// answerCreated: the request made the bucket.
+	// AnswerCreated: the request made the bucket.
 	AnswerCreated CreateAnswer = iota
-	// answerOwnedByYou: the bucket exists and the driver's identity created
+	// AnswerOwnedByYou: the bucket exists and the driver's identity created
 	// it.
 	AnswerOwnedByYou
-	// answerExistsForAnother: the bucket exists and another identity created
+	// AnswerExistsForAnother: the bucket exists and another identity created
 	// it.
 	AnswerExistsForAnother
 )
 
-// claimed is the outcome of stepClaim: nil when the bucket is the driver's
+// Claimed is the outcome of stepClaim: nil when the bucket is the driver's
 // identity's (created now or before), ErrNotOwned otherwise.
 func Claimed(a CreateAnswer) error {
 	if a == AnswerExistsForAnother {
@@ -147,7 +147,7 @@ func Claimed(a CreateAnswer) error {
 	return nil
 }
 
-// markedTags is the tag set stepMark writes: own's marks, and every other
+// MarkedTags is the tag set stepMark writes: own's marks, and every other
 // tag the bucket carries (PutBucketTagging replaces the whole set).
 func MarkedTags(existing map[string]string, own s3admin.Ownership) map[string]string {
 	tags := map[string]string{names.OwnerTagKey: own.Owner}
@@ -162,12 +162,12 @@ func MarkedTags(existing map[string]string, own s3admin.Ownership) map[string]st
 	return tags
 }
 
-// marksOf reads the owner and marker out of a bucket's tags.
+// MarksOf reads the owner and marker out of a bucket's tags.
 func MarksOf(name string, tags map[string]string) s3admin.MarkedBucket {
 	return s3admin.MarkedBucket{Name: name, Owner: tags[names.OwnerTagKey], Marker: tags[names.MarkerTagKey]}
 }
 
-// contentObserved is what the emptiness listings of a bucket showed, each
+// ContentObserved is what the emptiness listings of a bucket showed, each
 // read only while the earlier ones found nothing.
 type ContentObserved struct {
 	Objects  bool // ListObjectsV2 found a key
@@ -179,7 +179,7 @@ type ContentObserved struct {
 	Fenced        bool
 }
 
-// contentVerdict judges a bucket's emptiness; denied is true when the
+// ContentVerdict judges a bucket's emptiness; denied is true when the
 // refused upload listing must be reported as it is.
 func ContentVerdict(c ContentObserved) (empty, denied bool) {
 	switch {

@@ -1,6 +1,6 @@
 package plan
 
-// identity is an iam_pb.Identity as far as the driver reads and writes it.
+// Identity is an iam_pb.Identity as far as the driver reads and writes it.
 // Fields the driver does not manage are kept as encoded (keep) and written
 // back unchanged.
 type Identity struct {
@@ -8,17 +8,17 @@ type Identity struct {
 	Credentials []Credential
 	Actions     []string
 	PolicyNames []string
-	// disabled: SeaweedFS refuses the identity's requests.
+	// Disabled: SeaweedFS refuses the identity's requests.
 	Disabled bool
-	// others holds fields that grant nothing by themselves (account, tags),
+	// Others holds fields that grant nothing by themselves (account, tags),
 	// still encoded, written back as they were.
 	Others []byte
-	// serviceAccounts are ids of the user's service accounts, each a key of
+	// ServiceAccounts are ids of the user's service accounts, each a key of
 	// its own.
 	ServiceAccounts []string
 }
 
-// credential is an iam_pb.Credential. The secret is never logged or put in
+// Credential is an iam_pb.Credential. The secret is never logged or put in
 // an error.
 type Credential struct {
 	AccessKey, SecretKey, Status string

@@ -58,7 +58,7 @@ func (o Observation) State(name, prefix string) s3admin.UserState {
 	return st
 }
 
-// converged reports whether the user is exactly the desired access.
+// Converged reports whether the user is exactly the desired access.
 func (o Observation) Converged(a s3admin.Access, prefix string) bool {
 	st := o.State(a.User, prefix)
 	return st.Exists && st.PolicyExact && st.Bucket == a.Bucket && st.Mode == a.Mode &&
@@ -100,7 +100,7 @@ func (o Observation) filerState(st s3admin.UserState) s3admin.UserState {
 	return st
 }
 
-// fromIdentity is the observation of a stored identity.
+// FromIdentity is the observation of a stored identity.
 func FromIdentity(id Identity) Observation {
 	obs := Observation{Exists: true, ViaFiler: true, Inline: map[string]string{}, identity: id}
 	for _, cr := range id.Credentials {

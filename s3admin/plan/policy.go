@@ -168,7 +168,7 @@ func stringOrSlice(v json.RawMessage) ([]string, bool) {
 	return nil, false
 }
 
-// recognisePolicy reports which bucket and mode a stored policy document
+// RecognisePolicy reports which bucket and mode a stored policy document
 // grants, if it is exactly one this client writes.
 func RecognisePolicy(doc string) (bucket string, mode s3admin.Mode, ok bool) {
 	got, ok := parsePolicy(doc)

@@ -49,12 +49,12 @@ func (c *SeaweedFS) ListMarkedBuckets(ctx context.Context) ([]s3admin.MarkedBuck
 	return c.bucketEngine().ListMarkedBuckets(ctx)
 }
 
-// fence puts the delete fence on the bucket (see bucketEngine.fence).
+// fence puts the delete fence on the bucket (see engine.Buckets.Fence).
 func (c *SeaweedFS) fence(ctx context.Context, name string) error {
 	return c.bucketEngine().Fence(ctx, name)
 }
 
-// createBucket is one CreateBucket request. No SDK retry: the reconciler
+// CreateBucket is one CreateBucket request. No SDK retry: the reconciler
 // retries with its own backoff. Only a create that made the bucket counts as
 // a write (and passes its "after" crash point): the other answers change
 // nothing.

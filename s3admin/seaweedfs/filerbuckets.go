@@ -4,7 +4,7 @@ import (
 	"context"
 )
 
-// allBucketTags reads the tags of every bucket from the filer, when the
+// AllBucketTags reads the tags of every bucket from the filer, when the
 // client has one (Config.FilerGRPCAddress): one GetBucketTagging per bucket
 // would make a resync cost a request per bucket of the whole store. The
 // listing says where to look, never what is owned: ownership is still
