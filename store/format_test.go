@@ -8,6 +8,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 )
 
 // Every record says the format it is written in; a record of a newer format
@@ -22,7 +24,7 @@ func TestANewerFormatIsNeitherReadNorWritten(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, _, err := s.CreateAccess(ctx, AccessSpec{Name: "ba-one", BucketID: "b", User: "cosi-" + AccessID("ba-one")}, "KEY", "SECRET")
+	a, _, err := s.CreateAccess(ctx, AccessSpec{Name: "ba-one", BucketID: "b", User: names.User("cosi-", names.AccessID("ba-one"))}, "KEY", "SECRET")
 	if err != nil {
 		t.Fatal(err)
 	}

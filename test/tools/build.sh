@@ -28,6 +28,7 @@ case $tool in
   chainsaw) pkg=github.com/kyverno/chainsaw; export GONOSUMDB=github.com/kyverno/chainsaw ;;
   actionlint) pkg=github.com/rhysd/actionlint/cmd/actionlint ;;
   kind) pkg=sigs.k8s.io/kind ;;
+  golangci-lint) pkg=github.com/golangci/golangci-lint/v2/cmd/golangci-lint ;;
   *) echo "unknown tool: $tool" >&2; exit 2 ;;
 esac
 
