@@ -143,6 +143,15 @@ func IsDriverUser(name, prefix string) bool {
 // them apart from policies an operator writes.
 func AccessPolicy(user string) string { return "cosi-access-" + hashOf(user, 32) }
 
+// UserWriteProbe is the user name the check of IAM writes deletes (see
+// s3admin.Admin.CheckUserWrites). It carries the prefix, so it is in the
+// driver's reserved name space, and is longer than the 64 characters an
+// IAM user name may have, so no user the driver, an operator or an IAM
+// client following AWS's rules makes can bear it.
+func UserWriteProbe(prefix string) string {
+	return prefix + "iam-write-probe-" + strings.Repeat("0", 64)
+}
+
 // ProbeBucket is the name of the installation's probe bucket: the driver
 // creates it (and nothing else lives in it) to check what anonymous requests
 // may do in a bucket of the driver's.

@@ -190,6 +190,12 @@ type Admin interface {
 	// resynchronisation, not for every reconcile.
 	ListOwnedUsers(ctx context.Context, extraPrefixes ...string) ([]UserState, error)
 
+	// CheckUserWrites verifies that the store accepts the user writes this
+	// path makes, without changing anything: SeaweedFS serves its IAM API
+	// read-only unless told otherwise, which every other check passes. It
+	// returns ErrAccessDenied naming the setting when writes are refused.
+	CheckUserWrites(ctx context.Context) error
+
 	// CheckAnonymousDenied verifies that the store refuses an unauthenticated
 	// request; it returns ErrAnonymousAllowed if not.
 	CheckAnonymousDenied(ctx context.Context) error

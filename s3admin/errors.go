@@ -77,6 +77,15 @@ func (e *UnissuedKeysError) Unwrap() error { return ErrUnfinished }
 // IsTransient reports whether err is worth retrying unchanged.
 func IsTransient(err error) bool { return errors.Is(err, ErrTransient) }
 
+// HintIAMWritesDisabled is the Hint of an IAM write refused with
+// AccessDenied. SeaweedFS serves its IAM API read-only by default and says so
+// only in the message text, which is not a stable contract, so the hint names
+// both possible causes.
+const HintIAMWritesDisabled = "IAM writes are disabled by default in SeaweedFS: start the gateway with " +
+	"-s3.iam.readOnly=false (weed server/filer) or -iam.readOnly=false (weed s3); with the SeaweedFS Helm chart " +
+	"s3.extraArgs={-iam.readOnly=false}, or filer.extraArgs={-s3.iam.readOnly=false} when the filer serves S3; " +
+	"and use admin credentials"
+
 // Error is a classified backend error: Kind is one of the sentinels above (or
 // nil when the error fits none), Op the backend operation, Code the error
 // code the store returned and Status its HTTP status, when known.

@@ -209,4 +209,15 @@ var bucketCases = []contractCase{
 	{"CheckAnonymousDenied succeeds on a secured store", func(t *testing.T, e *Env) {
 		MustNil(t, "CheckAnonymousDenied", e.Admin.CheckAnonymousDenied(Context(t)))
 	}},
+	{"CheckUserWrites succeeds on a store taking user writes, and changes nothing", func(t *testing.T, e *Env) {
+		user := e.User("bystander")
+		e.Backdoor.AddUser(t, user)
+		MustNil(t, "CheckUserWrites", e.Admin.CheckUserWrites(Context(t)))
+		MustNil(t, "CheckUserWrites again", e.Admin.CheckUserWrites(Context(t)))
+		st, err := e.Admin.ObserveUser(Context(t), user)
+		MustNil(t, "ObserveUser", err)
+		if !st.Exists {
+			t.Fatal("the check of user writes deleted a user")
+		}
+	}},
 }

@@ -101,8 +101,7 @@ func IsCode(err error, code string) bool {
 func WriteDenied(err error) error {
 	var e *s3admin.Error
 	if errors.As(err, &e) && e.Kind == s3admin.ErrAccessDenied {
-		e.Hint = "IAM writes are disabled by default in SeaweedFS: start the gateway with " +
-			"-s3.iam.readOnly=false (weed server/filer) or -iam.readOnly=false (weed s3), and use admin credentials"
+		e.Hint = s3admin.HintIAMWritesDisabled
 	}
 	return err
 }

@@ -36,6 +36,8 @@ type Fake struct {
 	hook           func(op string) error
 	anonymous      bool
 	anonymousObj   s3admin.AnonymousAccess
+	// userWritesDisabled: see SetUserWritesDisabled.
+	userWritesDisabled bool
 	// keyLag and keyLagLeft: see SetKeyLag.
 	keyLag     int
 	keyLagLeft map[string]int

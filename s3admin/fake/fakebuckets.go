@@ -2,6 +2,7 @@ package fake
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"slices"
 	"strings"
@@ -303,6 +304,28 @@ func (f *Fake) CheckAnonymousDenied(ctx context.Context) error {
 	}
 	if f.anonymous {
 		return s3admin.NewError("anonymous ListBuckets", s3admin.ErrAnonymousAllowed, "the fake store accepts unsigned requests")
+	}
+	return nil
+}
+
+// SetUserWritesDisabled makes CheckUserWrites answer
+// as a SeaweedFS serving its IAM API read-only does.
+func (f *Fake) SetUserWritesDisabled(disabled bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.userWritesDisabled = disabled
+}
+
+// CheckUserWrites implements Admin.
+func (f *Fake) CheckUserWrites(ctx context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.op("DeleteUser", false); err != nil {
+		return err
+	}
+	if f.userWritesDisabled {
+		return &s3admin.Error{Op: "DeleteUser", Kind: s3admin.ErrAccessDenied, Code: "AccessDenied", Status: 403,
+			Hint: s3admin.HintIAMWritesDisabled, Err: errors.New("IAM write operations are disabled on this server")}
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/calls"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/engine"
@@ -310,6 +311,22 @@ func (b users) Apply(ctx context.Context, s plan.Step) error {
 		})
 	}
 	return fmt.Errorf("%w: step %s is not one of the IAM query API's", s3admin.ErrInvalid, s)
+}
+
+// CheckUserWrites deletes a user no one can have made (names.UserWriteProbe):
+// a store that takes IAM writes answers NoSuchEntity and changes nothing; one
+// serving IAM read-only refuses every write before looking at it. A refusal
+// is ErrAccessDenied with the hint naming the setting (see
+// calls.WriteDenied); it also covers an admin identity without IAM rights.
+func (c *Client) CheckUserWrites(ctx context.Context, prefix string) error {
+	err := c.IAMMutate(ctx, "DeleteUser", func(ctx context.Context) error {
+		_, err := c.IAM.DeleteUser(ctx, &iam.DeleteUserInput{UserName: aws.String(names.UserWriteProbe(prefix))})
+		return err
+	})
+	if errors.Is(err, s3admin.ErrNotFound) {
+		return nil
+	}
+	return err
 }
 
 // RemoveFromGroup takes the user out of a group through the IAM query API

@@ -55,6 +55,17 @@ func (c *SeaweedFS) DeleteUser(ctx context.Context, name, prefix string) error {
 	return engine.DeleteUser(ctx, c.userBackend(), name)
 }
 
+// CheckUserWrites implements Admin. Only the IAM query API path needs the
+// gateway's IAM writes for grants; the filer path writes users, keys and
+// policies through the filer's IAM service, which the gateway's setting
+// does not govern, so a read-only gateway is no reason for it to be unready.
+func (c *SeaweedFS) CheckUserWrites(ctx context.Context) error {
+	if c.filer != nil {
+		return nil
+	}
+	return c.ic.CheckUserWrites(ctx, c.cfg.UserPrefix)
+}
+
 // ListOwnedUsers implements Admin.
 func (c *SeaweedFS) ListOwnedUsers(ctx context.Context, extraPrefixes ...string) ([]s3admin.UserState, error) {
 	return engine.ListUsers(ctx, c.userBackend(), c.cfg.UserPrefix, extraPrefixes)

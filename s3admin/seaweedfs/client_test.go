@@ -171,6 +171,19 @@ func TestMisconfiguredServers(t *testing.T) {
 		}
 		t.Logf("error: %v", err)
 	})
+	t.Run("IAM writes disabled: CheckUserWrites names the flag, on the IAM query API path only", func(t *testing.T) {
+		c, err := NewSeaweedFS(Config{Endpoint: readOnly.Endpoint, AccessKeyID: readOnly.AccessKey,
+			SecretAccessKey: readOnly.SecretKey})
+		admintest.MustNil(t, "NewSeaweedFS", err)
+		err = c.CheckUserWrites(ctx)
+		admintest.MustIs(t, "CheckUserWrites", err, s3admin.ErrAccessDenied)
+		for _, want := range []string{"-s3.iam.readOnly=false", "-iam.readOnly=false"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error does not name %s: %v", want, err)
+			}
+		}
+		t.Logf("error: %v", err)
+	})
 	newClient := func(t *testing.T) *SeaweedFS {
 		c, err := NewSeaweedFS(Config{Endpoint: readOnly.Endpoint, AccessKeyID: readOnly.AccessKey,
 			SecretAccessKey: readOnly.SecretKey})
