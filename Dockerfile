@@ -13,6 +13,7 @@ COPY crashpoint/ crashpoint/
 COPY grpcapi/ grpcapi/
 COPY health/ health/
 COPY metrics/ metrics/
+COPY names/ names/
 COPY objectevents/ objectevents/
 COPY reconcile/ reconcile/
 COPY s3admin/ s3admin/

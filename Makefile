@@ -75,6 +75,18 @@ tools: ## Build the pinned real components (test/tools/*) into bin/; only change
 node-packages:
 	@test/tools/node-packages.sh
 
+# The tests that need no external process: every package whose tests do not
+# start the local stack, and the stack-free tests of the two packages that
+# have both kinds (their stack-backed tests are named in UNIT_SKIP).
+UNIT_PKGS = $(shell go list -f '{{.ImportPath}}{{range .TestImports}} {{.}}{{end}}{{range .XTestImports}} {{.}}{{end}}' ./... \
+	| grep -v -e '/test/stack$$' -e '/test/stack ' -e '/test/e2e/framework' -e '/test/s3check' | cut -d' ' -f1) \
+	./cmd/cosi-seaweedfs/app ./crashpoint
+UNIT_SKIP := ^(TestFilerMutualTLS|TestFilerJWTAtStart|TestOnlyTheTestBuildCarriesCrashPoints)$$
+
+.PHONY: unit
+unit: ## Run the tests that need no external process (planners, engine on the fake, reconcile, store, gRPC handlers); no bin/ needed.
+	go test -count=1 -timeout 5m -skip '$(UNIT_SKIP)' $(UNIT_PKGS)
+
 .PHONY: test
 test: tools build build-crashpoints ## Build the tools and the driver if needed and run every test: the real local stack, the resilience suite, then the real node (make test-pods, root).
 	go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v -e '/test/resilience$$' -e '/test/node$$' -e '/test/pods$$')
@@ -93,14 +105,17 @@ test-pods: tools node-packages ## As root: start a real single-node cluster (kub
 
 .PHONY: bench
 bench: tools build ## Run the benchmarks: grants, revokes and resync at 0-5000 realistic users (COSI_BENCH_USERS); driver call latency; drift repair time; restart after a crash; 200 grants at once (COSI_BENCH_BURST).
-	go test -run '^$$' -bench '^BenchmarkScale$$' -benchtime 1x -timeout 60m ./s3admin/
+	go test -run '^$$' -bench '^BenchmarkScale$$' -benchtime 1x -timeout 60m ./test/scale/
 	COSI_USER_PATHS=iam go test -run '^$$' -bench 'Lifecycle|DriftRepair|RestartAfterKill' -benchtime 3x -timeout 30m ./test/conformance/
 	COSI_USER_PATHS=iam COSI_BENCH_BURST_FILER=$${COSI_BENCH_BURST_FILER:-1} go test -run '^$$' -bench 'GrantBurst' -benchtime 1x -timeout 30m ./test/conformance/
 
 .PHONY: lint
-lint: ## gofmt, go vet, and actionlint on the GitHub Actions workflows.
+lint: ## gofmt, go vet, golangci-lint (.golangci.yml), go mod tidy, and actionlint on the GitHub Actions workflows.
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	go vet ./...
+	@test/tools/build.sh golangci-lint
+	bin/golangci-lint run ./...
+	@go mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy: run go mod tidy; it would change:"; go mod tidy -diff; exit 1; }
 	@test/tools/build.sh actionlint
 	bin/actionlint -no-color .github/workflows/*.yaml
 

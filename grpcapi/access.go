@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/status"
 	cosi "sigs.k8s.io/container-object-storage-interface-spec"
 
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
 )
@@ -47,7 +48,7 @@ func (s *Server) DriverGrantBucketAccess(ctx context.Context, req *cosi.DriverGr
 	}
 
 	bucketID := req.GetBucketId()
-	bucket, err := s.store.GetBucket(ctx, store.BucketRecordName(bucketID))
+	bucket, err := s.store.GetBucket(ctx, names.BucketRecord(bucketID))
 	switch {
 	case errors.Is(err, store.ErrNotFound), err == nil && (bucket.Spec.BucketID != bucketID || bucket.Deleting || bucket.Status.Phase == store.PhaseFailed):
 		// Not a bucket this driver created (for example a Bucket with
@@ -59,12 +60,12 @@ func (s *Server) DriverGrantBucketAccess(ctx context.Context, req *cosi.DriverGr
 		return nil, pending("bucket "+bucketID, bucket.Status.Message)
 	}
 
-	id := store.AccessID(req.GetName())
+	id := names.AccessID(req.GetName())
 	spec := store.AccessSpec{
 		Name:     req.GetName(),
 		BucketID: bucketID,
 		Mode:     string(mode),
-		User:     store.UserName(s.cfg.UserPrefix, id),
+		User:     names.User(s.cfg.UserPrefix, id),
 		Params:   req.GetParameters(),
 	}
 	// Fresh credentials are generated for every call, but only the first
@@ -135,11 +136,11 @@ func (s *Server) DriverRevokeBucketAccess(ctx context.Context, req *cosi.DriverR
 	// The account is found by its access id alone, not by the configured
 	// prefix: an access granted before the prefix changed must still be
 	// revoked (answering OK without revoking would leave its key working).
-	_, id, ok := store.AccessIDOf(req.GetAccountId())
+	_, id, ok := names.AccessIDOf(req.GetAccountId())
 	if !ok {
 		return &cosi.DriverRevokeBucketAccessResponse{}, nil
 	}
-	name := store.AccessRecordName(id)
+	name := names.AccessRecord(id)
 	rec, err := s.store.GetAccess(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
 		return &cosi.DriverRevokeBucketAccessResponse{}, nil

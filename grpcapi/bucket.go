@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/status"
 	cosi "sigs.k8s.io/container-object-storage-interface-spec"
 
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
 )
 
@@ -26,7 +27,7 @@ func (s *Server) DriverCreateBucket(ctx context.Context, req *cosi.DriverCreateB
 	}
 	spec := store.BucketSpec{
 		Name:       req.GetName(),
-		BucketID:   BucketIDFor(req.GetName()),
+		BucketID:   names.BucketID(req.GetName()),
 		Parameters: req.GetParameters(),
 		Purge:      purge,
 	}
@@ -92,7 +93,7 @@ func (s *Server) DriverDeleteBucket(ctx context.Context, req *cosi.DriverDeleteB
 	if err := checkName("bucket_id", id); err != nil {
 		return nil, err
 	}
-	name := store.BucketRecordName(id)
+	name := names.BucketRecord(id)
 	rec, err := s.store.GetBucket(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
 		return &cosi.DriverDeleteBucketResponse{}, nil

@@ -8,6 +8,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
 )
 
 // toStatus is the one place where internal errors become gRPC codes. Errors
@@ -26,7 +28,12 @@ func toStatus(err error) error {
 		return err
 	}
 	var netErr net.Error
+	var formatErr *store.FormatError
 	switch {
+	case errors.As(err, &formatErr):
+		// Written by a newer driver: this one changes nothing (see
+		// store.Format). The record name and both formats are no secret.
+		return status.Errorf(codes.FailedPrecondition, "%s; run a driver that understands it (see the README, Upgrades and rollbacks)", formatErr)
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, "request canceled")
 	case errors.Is(err, context.DeadlineExceeded),

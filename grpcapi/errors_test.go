@@ -10,6 +10,8 @@ import (
 	"google.golang.org/grpc/status"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
 )
 
 func TestToStatus(t *testing.T) {
@@ -30,6 +32,9 @@ func TestToStatus(t *testing.T) {
 		{"forbidden", fmt.Errorf("create record: %w", apierrors.NewForbidden(cm, "x", errors.New("no rule"))), codes.Unavailable},
 		{"unauthorized", apierrors.NewUnauthorized("token not yet verifiable"), codes.Unavailable},
 		{"anything else", apierrors.NewBadRequest("malformed"), codes.Internal},
+		// A record written by a newer driver: nothing is changed, and
+		// retrying cannot help until a driver that reads it runs.
+		{"newer record format", fmt.Errorf("get bucket record: %w", &store.FormatError{Record: "bucket-x", Found: "2"}), codes.FailedPrecondition},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if got := status.Code(toStatus(c.err)); got != c.want {

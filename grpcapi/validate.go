@@ -1,7 +1,6 @@
 package grpcapi
 
 import (
-	"net/netip"
 	"slices"
 	"strings"
 	"unicode"
@@ -11,7 +10,6 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
 )
 
 // Parameters accepted from a BucketClass (DriverCreateBucket).
@@ -29,49 +27,6 @@ const (
 )
 
 const maxNameLen = 253
-
-// legalS3Name reports whether name is a valid S3 bucket name.
-func legalS3Name(name string) bool {
-	if s3admin.ValidateBucketName(name) != nil ||
-		strings.HasPrefix(name, "xn--") || strings.HasSuffix(name, "-s3alias") {
-		return false
-	}
-	_, err := netip.ParseAddr(name)
-	return err != nil // an IP address is not a bucket name
-}
-
-// BucketIDFor maps a COSI bucket name to the S3 bucket name. A name that is
-// already a legal S3 bucket name is used as it is (the names the COSI
-// controller v0.2 produces, bucket-<claim UID>, always are). Any other name —
-// older controllers produce <class name><claim UID>, often longer than 63
-// characters — maps to the first 40 characters of its lower-cased name with
-// every other character replaced by '-', a '-', and the first 16 hex digits of
-// the SHA-256 of the full name: deterministic, so repeats agree, and readable.
-func BucketIDFor(name string) string {
-	if legalS3Name(name) {
-		return name
-	}
-	var b strings.Builder
-	for _, r := range strings.ToLower(name) {
-		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
-			b.WriteRune(r)
-		} else {
-			b.WriteByte('-')
-		}
-		if b.Len() >= 40 {
-			break
-		}
-	}
-	prefix := strings.Trim(b.String(), "-")
-	for strings.Contains(prefix, "--") {
-		prefix = strings.ReplaceAll(prefix, "--", "-")
-	}
-	sum := store.AccessID(name)[:16] // a SHA-256 prefix of the full name
-	if prefix == "" {
-		prefix = "cosi"
-	}
-	return prefix + "-" + sum
-}
 
 func invalid(format string, args ...any) error {
 	return status.Errorf(codes.InvalidArgument, format, args...)

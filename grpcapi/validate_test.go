@@ -10,40 +10,6 @@ import (
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 )
 
-func TestBucketIDFor(t *testing.T) {
-	long := "my-bucket-class" + "0f3c7a52-9d61-4c0e-8f7a-2b1d9e6c4a10" + "-extra-words-to-be-long"
-	tests := []struct {
-		name, in string
-		want     string // "" means: check the mapped-name properties only
-	}{
-		{name: "a legal name is used as it is", in: "bucket-0f3c7a52-9d61-4c0e-8f7a-2b1d9e6c4a10", want: "bucket-0f3c7a52-9d61-4c0e-8f7a-2b1d9e6c4a10"},
-		{name: "upper case is mapped", in: "MyBucket"},
-		{name: "a name over 63 characters is mapped", in: long},
-		{name: "an IP-like name is mapped", in: "192.168.1.1"},
-		{name: "a name of symbols only is mapped", in: "___"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := BucketIDFor(tt.in)
-			if tt.want != "" && got != tt.want {
-				t.Fatalf("BucketIDFor(%q) = %q, want %q", tt.in, got, tt.want)
-			}
-			if !legalS3Name(got) {
-				t.Fatalf("BucketIDFor(%q) = %q, not a legal S3 bucket name", tt.in, got)
-			}
-			if again := BucketIDFor(tt.in); again != got {
-				t.Fatalf("BucketIDFor is not deterministic: %q then %q", got, again)
-			}
-		})
-	}
-	if BucketIDFor(long) == BucketIDFor(long+"x") {
-		t.Fatal("two long names that share their first 40 characters map to one bucket")
-	}
-	if !strings.HasPrefix(BucketIDFor("MyBucket"), "mybucket-") {
-		t.Fatalf("mapped name %q does not keep the readable part", BucketIDFor("MyBucket"))
-	}
-}
-
 func TestParameters(t *testing.T) {
 	tests := []struct {
 		name     string

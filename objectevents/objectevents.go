@@ -31,6 +31,7 @@ import (
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/tools/events"
 
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/reconcile"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
 )
@@ -217,7 +218,7 @@ func (r *Recorder) bucketTargets(ctx context.Context, name string) ([]target, er
 // Listing is the only way from a UID to an object; the result is
 // remembered, and Events on accesses are rare.
 func (r *Recorder) accessTargets(ctx context.Context, name string) ([]target, error) {
-	uid, ok := reconcile.BucketAccessUID(name)
+	uid, ok := names.BucketAccessUID(name)
 	if !ok {
 		return nil, nil // not a sidecar's grant: no BucketAccess to find
 	}

@@ -40,7 +40,15 @@ func TestEventsGoOnTheBucketItsClaimAndTheBucketAccess(t *testing.T) {
 	meta := metadatafake.NewSimpleMetadataClient(scheme, ba)
 	client := fake.NewClientset()
 	r := New(client, dyn, meta, logr.Discard())
-	go r.Run(ctx)
+	runCtx, stop := context.WithCancel(ctx)
+	ran := make(chan error, 1)
+	go func() { ran <- r.Run(runCtx) }()
+	defer func() {
+		stop()
+		if err := <-ran; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
 
 	r.NotifyBucket(&store.Bucket{Spec: store.BucketSpec{Name: "bucket-1"}},
 		reconcile.Notice{Type: "Warning", Reason: "BucketNotEmpty", Action: "Delete", Message: "not empty"})

@@ -10,8 +10,11 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	s3fake "github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/fake"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/store/storetest"
 )
 
 // A replica that does not lead sees every record change through its
@@ -20,7 +23,7 @@ import (
 func TestStandbyQueuesNothing(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	client := finalizingClientset()
+	client := storetest.FinalizingClientset()
 	factory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace("cosi"))
 	inf := Informers{Buckets: factory.Core().V1().ConfigMaps().Informer(), Accesses: factory.Core().V1().Secrets().Informer()}
 	c, err := NewController(&Reconciler{Store: store.New(client, "cosi")}, inf, ControllerConfig{Workers: 1, ResyncPeriod: time.Hour}, logr.Discard())
@@ -69,8 +72,8 @@ func TestResyncRevokesDeletedBucketAccessesWhenSeaweedFSCannotBeListed(t *testin
 		t.Run(failing, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			client := finalizingClientset()
-			admin := s3admin.NewFake("cosi-")
+			client := storetest.FinalizingClientset()
+			admin := s3fake.New("cosi-")
 			r := &Reconciler{Store: store.New(client, "cosi"), Admin: admin,
 				Cfg: Config{UserPrefix: "cosi-", OwnerID: "owner", BlockedInterval: time.Second, UnfinishedInterval: time.Millisecond}}
 			const gone, kept = "0f3c7a52-9d61-4c0e-8f7a-2b1d9e6c4a10", "11111111-2222-4333-8444-555555555555"
@@ -87,7 +90,7 @@ func TestResyncRevokesDeletedBucketAccessesWhenSeaweedFSCannotBeListed(t *testin
 				if err != nil {
 					t.Fatal(err)
 				}
-				spec := store.AccessSpec{Name: "ba-" + uid, BucketID: "bucket-one", Mode: "read-write", User: "cosi-" + store.AccessID("ba-"+uid)}
+				spec := store.AccessSpec{Name: "ba-" + uid, BucketID: "bucket-one", Mode: "read-write", User: "cosi-" + names.AccessID("ba-"+uid)}
 				a, _, err := r.Store.CreateAccess(ctx, spec, id, secret)
 				if err != nil {
 					t.Fatal(err)

@@ -1,10 +1,10 @@
 package reconcile
 
 import (
-	"regexp"
 	"slices"
 	"strings"
 
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
 )
@@ -174,8 +174,8 @@ func Converged(rec *store.Access, u s3admin.UserState) bool {
 		u.PolicyExact
 }
 
-// PlanAccess compares an access record with what SeaweedFS holds.
-func PlanAccess(rec *store.Access, obs AccessObserved) Plan {
+// Access compares an access record with what SeaweedFS holds.
+func Access(rec *store.Access, obs AccessObserved) Plan {
 	if rec.Deleting {
 		if obs.User.Exists {
 			return Plan{Steps: []Step{StepDeleteUser, StepRelease}}
@@ -247,21 +247,13 @@ type ResyncPlan struct {
 	OrphanBuckets []s3admin.MarkedBucket
 }
 
-// isDriverUserName reports whether name is one the driver gives its users
-// under prefix: the prefix and an access id (32 hex digits). A user that only
-// shares the prefix (an administrator's "cosi-admin", say) is never collected.
-func isDriverUserName(name, prefix string) bool {
-	p, _, ok := store.AccessIDOf(name)
-	return ok && p == prefix
-}
-
 // UserPrefixOf returns the prefix an access record's user was named with:
 // the user is that prefix and the access id derived from the grant name. It
 // is what the driver acts on for this access, whatever the configured prefix
 // is now, so that changing the prefix never strands a credential. ok is
 // false for a record whose user is not named after its own access id.
 func UserPrefixOf(rec *store.Access) (prefix string, ok bool) {
-	prefix, ok = strings.CutSuffix(rec.Spec.User, store.AccessID(rec.Spec.Name))
+	prefix, ok = strings.CutSuffix(rec.Spec.User, names.AccessID(rec.Spec.Name))
 	return prefix, ok && prefix != ""
 }
 
@@ -269,18 +261,6 @@ func UserPrefixOf(rec *store.Access) (prefix string, ok bool) {
 // after the records were read; nil when unknown (not listed, or the COSI CRDs
 // are not installed), in which case nothing is revoked for this reason.
 type BucketAccessUIDs map[string]bool
-
-var grantNameRE = regexp.MustCompile(`^ba-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$`)
-
-// BucketAccessUID returns the UID of the BucketAccess a grant name refers to:
-// the COSI sidecar names every grant ba-<BucketAccess UID>.
-func BucketAccessUID(grantName string) (string, bool) {
-	m := grantNameRE.FindStringSubmatch(grantName)
-	if m == nil {
-		return "", false
-	}
-	return m[1], true
-}
 
 // PlanRevocations returns the access records whose BucketAccess no longer
 // exists (the COSI sidecar v0.1.0 never calls DriverRevokeBucketAccess),
@@ -297,7 +277,7 @@ func PlanRevocations(accesses []*store.Access, uids BucketAccessUIDs) []string {
 	}
 	var revoke []string
 	for _, a := range accesses {
-		if uid, ok := BucketAccessUID(a.Spec.Name); ok && !uids[uid] && !a.Deleting {
+		if uid, ok := names.BucketAccessUID(a.Spec.Name); ok && !uids[uid] && !a.Deleting {
 			revoke = append(revoke, a.RecordName)
 		}
 	}
@@ -327,8 +307,8 @@ func PlanResync(buckets []*store.Bucket, accesses []*store.Access, snap Snapshot
 	}
 	for _, b := range snap.Buckets {
 		// The probe bucket has no record by design (see
-		// s3admin.ProbeBucketName).
-		if b.Owner == ownerID && !recorded[b.Name] && b.Marker != s3admin.ProbeMarker {
+		// names.ProbeBucket).
+		if b.Owner == ownerID && !recorded[b.Name] && b.Marker != names.ProbeMarker {
 			p.OrphanBuckets = append(p.OrphanBuckets, b)
 		}
 	}
@@ -351,7 +331,7 @@ func PlanResync(buckets []*store.Bucket, accesses []*store.Access, snap Snapshot
 		}
 	}
 	for _, u := range snap.Users {
-		if isDriverUserName(u.Name, userPrefix) && !wanted[u.Name] {
+		if names.IsDriverUser(u.Name, userPrefix) && !wanted[u.Name] {
 			p.OrphanUsers = append(p.OrphanUsers, u.Name)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
 )
@@ -328,8 +329,8 @@ func TestPlanAccess(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if diff := cmp.Diff(tt.want, PlanAccess(tt.rec, tt.obs)); diff != "" {
-				t.Errorf("PlanAccess (-want +got):\n%s", diff)
+			if diff := cmp.Diff(tt.want, Access(tt.rec, tt.obs)); diff != "" {
+				t.Errorf("Access (-want +got):\n%s", diff)
 			}
 		})
 	}
@@ -429,7 +430,7 @@ func TestPlanResync(t *testing.T) {
 		},
 		{
 			name: "the probe bucket is never an orphan",
-			snap: Snapshot{Buckets: []s3admin.MarkedBucket{{Name: "cosi-probe-x", Owner: "owner", Marker: s3admin.ProbeMarker}}},
+			snap: Snapshot{Buckets: []s3admin.MarkedBucket{{Name: "cosi-probe-x", Owner: "owner", Marker: names.ProbeMarker}}},
 		},
 		{
 			name: "a bucket marked by another installation is never an orphan",
@@ -515,7 +516,7 @@ func TestPlanRevocations(t *testing.T) {
 }
 
 func TestUserPrefixOf(t *testing.T) {
-	id := store.AccessID("ba-one")
+	id := names.AccessID("ba-one")
 	for _, tt := range []struct {
 		user       string
 		wantPrefix string
@@ -524,7 +525,7 @@ func TestUserPrefixOf(t *testing.T) {
 		{user: "cosi-" + id, wantPrefix: "cosi-", wantOK: true},
 		{user: "team-a." + id, wantPrefix: "team-a.", wantOK: true},
 		{user: id, wantOK: false},
-		{user: "cosi-" + store.AccessID("ba-other"), wantOK: false},
+		{user: "cosi-" + names.AccessID("ba-other"), wantOK: false},
 		{user: "cosi-admin", wantOK: false},
 	} {
 		rec := &store.Access{Spec: store.AccessSpec{Name: "ba-one", User: tt.user}}

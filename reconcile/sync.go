@@ -8,6 +8,7 @@ import (
 
 	"github.com/go-logr/logr"
 
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
 )
@@ -64,7 +65,7 @@ func (r *Reconciler) reconcileBucket(ctx context.Context, name string) (Result, 
 		return Result{}, nil // released: nothing left to do
 	}
 	if err != nil {
-		return Result{}, err
+		return Result{}, unreadable(err)
 	}
 	observedAt := time.Now().UTC()
 	var obs BucketObserved
@@ -183,7 +184,7 @@ func (r *Reconciler) reconcileAccess(ctx context.Context, name string) (Result, 
 		return Result{}, nil
 	}
 	if err != nil {
-		return Result{}, err
+		return Result{}, unreadable(err)
 	}
 	prefix, ok := UserPrefixOf(rec)
 	if !ok {
@@ -195,7 +196,7 @@ func (r *Reconciler) reconcileAccess(ctx context.Context, name string) (Result, 
 		return Result{}, r.recordAccessError(ctx, rec, fmt.Errorf("observe user: %w", err))
 	}
 	if !rec.Deleting {
-		b, err := r.Store.GetBucket(ctx, store.BucketRecordName(rec.Spec.BucketID))
+		b, err := r.Store.GetBucket(ctx, names.BucketRecord(rec.Spec.BucketID))
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 		case err != nil:
@@ -205,7 +206,7 @@ func (r *Reconciler) reconcileAccess(ctx context.Context, name string) (Result, 
 		}
 	}
 
-	plan := PlanAccess(rec, obs)
+	plan := Access(rec, obs)
 	for _, step := range plan.Steps {
 		err := r.applyAccessStep(ctx, rec, prefix, obs.Bucket, step)
 		var unissued *s3admin.UnissuedKeysError
@@ -286,7 +287,7 @@ func accessOf(rec *store.Access, prefix string, bucket *store.Bucket, ownerID st
 
 // applyAccessStep runs one step; prefix is the one the record's user was
 // named with (see UserPrefixOf), bucket the access's bucket record (nil when
-// there is none, which PlanAccess never pairs with a write).
+// there is none, which Access never pairs with a write).
 func (r *Reconciler) applyAccessStep(ctx context.Context, rec *store.Access, prefix string, bucket *store.Bucket, step Step) error {
 	switch step {
 	case StepEnsureAccess, StepRewriteAccess:
@@ -303,7 +304,7 @@ func (r *Reconciler) applyAccessStep(ctx context.Context, rec *store.Access, pre
 		}
 		accepted, err := r.Admin.KeyAccepted(ctx, accessOf(rec, prefix, bucket, r.Cfg.OwnerID))
 		if err == nil && !accepted {
-			err = &s3admin.Error{Op: "KeyAccepted", Kind: s3admin.ErrKeyPending, Err: fmt.Errorf("user %q", rec.Spec.User)}
+			err = s3admin.NewError("KeyAccepted", s3admin.ErrKeyPending, "user %q", rec.Spec.User)
 		}
 		return err
 	case StepDeleteUser:
@@ -369,4 +370,17 @@ func describe(err error) string {
 	default:
 		return "SeaweedFS call failed"
 	}
+}
+
+// unreadable classifies a failed record read. A record in a format newer than
+// this driver's is left exactly as it is, in SeaweedFS too: retrying cannot
+// make it readable (only a driver that understands it can), so it is terminal;
+// the record is looked at again when it changes. Everything else (the API
+// server unavailable, say) is retried.
+func unreadable(err error) error {
+	var fe *store.FormatError
+	if errors.As(err, &fe) {
+		return Terminal(err)
+	}
+	return err
 }

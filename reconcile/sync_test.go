@@ -7,61 +7,24 @@ import (
 	"testing"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/kubernetes/fake"
-	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	s3fake "github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/fake"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/store/storetest"
 )
 
 // newTestReconciler is a Reconciler on a fake API server and a fake
 // SeaweedFS, with a context bounded for one test.
-func newTestReconciler(t *testing.T) (context.Context, *Reconciler, *s3admin.Fake) {
+func newTestReconciler(t *testing.T) (context.Context, *Reconciler, *s3fake.Fake) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)
-	admin := s3admin.NewFake("cosi-")
-	r := &Reconciler{Store: store.New(finalizingClientset(), "cosi"), Admin: admin,
+	admin := s3fake.New("cosi-")
+	r := &Reconciler{Store: store.New(storetest.FinalizingClientset(), "cosi"), Admin: admin,
 		Cfg: Config{UserPrefix: "cosi-", OwnerID: "owner", BlockedInterval: time.Second, UnfinishedInterval: time.Millisecond}}
 	return ctx, r, admin
-}
-
-// finalizingClientset is a fake API server that honours finalizers as the
-// real one does: deleting an object that has finalizers only marks it, and
-// the object goes once its last finalizer is removed.
-func finalizingClientset() *fake.Clientset {
-	c := fake.NewClientset()
-	tracker := c.Tracker()
-	c.PrependReactor("delete", "*", func(action k8stesting.Action) (bool, runtime.Object, error) {
-		d := action.(k8stesting.DeleteAction)
-		obj, err := tracker.Get(d.GetResource(), d.GetNamespace(), d.GetName())
-		if err != nil {
-			return false, nil, nil
-		}
-		m, err := meta.Accessor(obj)
-		if err != nil || len(m.GetFinalizers()) == 0 {
-			return false, nil, nil
-		}
-		if m.GetDeletionTimestamp() == nil {
-			now := metav1.Now()
-			m.SetDeletionTimestamp(&now)
-			if err := tracker.Update(d.GetResource(), obj, d.GetNamespace()); err != nil {
-				return true, nil, err
-			}
-		}
-		return true, nil, nil
-	})
-	c.PrependReactor("update", "*", func(action k8stesting.Action) (bool, runtime.Object, error) {
-		u := action.(k8stesting.UpdateAction)
-		m, err := meta.Accessor(u.GetObject())
-		if err != nil || m.GetDeletionTimestamp() == nil || len(m.GetFinalizers()) > 0 {
-			return false, nil, nil
-		}
-		return true, u.GetObject(), tracker.Delete(u.GetResource(), u.GetNamespace(), m.GetName())
-	})
-	return c
 }
 
 // readyAccess records bucket-one and an access ba-one to it, reconciles
@@ -90,7 +53,7 @@ func recordAccess(ctx context.Context, t *testing.T, r *Reconciler) (*store.Acce
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec := store.AccessSpec{Name: "ba-one", BucketID: "bucket-one", Mode: "read-write", User: "cosi-" + store.AccessID("ba-one")}
+	spec := store.AccessSpec{Name: "ba-one", BucketID: "bucket-one", Mode: "read-write", User: "cosi-" + names.AccessID("ba-one")}
 	a, _, err := r.Store.CreateAccess(ctx, spec, id, secret)
 	if err != nil {
 		t.Fatal(err)
@@ -166,7 +129,7 @@ func TestReconcileRewritesAccessesOfABucketCreatedAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec := store.AccessSpec{Name: "ba-one", BucketID: "bucket-one", Mode: "read-write", User: "cosi-" + store.AccessID("ba-one")}
+	spec := store.AccessSpec{Name: "ba-one", BucketID: "bucket-one", Mode: "read-write", User: "cosi-" + names.AccessID("ba-one")}
 	a, _, err := st.CreateAccess(ctx, spec, id, secret)
 	if err != nil {
 		t.Fatal(err)
@@ -219,7 +182,7 @@ func TestReconcileRewritesAccessesOfABucketCreatedAgain(t *testing.T) {
 // owner id, never gets its bucket taken for the record's.
 func TestReconcileNeverTakesAForgedBucket(t *testing.T) {
 	ctx, r, admin := newTestReconciler(t)
-	admin.AddBucketBy("tenant", "bucket-one", map[string]string{s3admin.OwnerTagKey: "owner"})
+	admin.AddBucketBy("tenant", "bucket-one", map[string]string{names.OwnerTagKey: "owner"})
 	rec, _, err := r.Store.CreateBucket(ctx, store.BucketSpec{Name: "bucket-one", BucketID: "bucket-one"})
 	if err != nil {
 		t.Fatal(err)
@@ -422,5 +385,34 @@ func TestReconcileReportsAKeyPendingPastItsPatience(t *testing.T) {
 		if got.Status.Phase == store.PhaseReady || got.Status.Reason != store.ReasonKeyPending {
 			t.Fatalf("status past the patience: %+v; want still KeyPending", got.Status)
 		}
+	}
+}
+
+// A record written by a newer driver (seen after a rollback) is left exactly
+// as it is: nothing is created in SeaweedFS for it, and the error is terminal
+// because no retry makes it readable.
+func TestReconcileLeavesARecordOfANewerFormatAlone(t *testing.T) {
+	ctx, r, admin := newTestReconciler(t)
+	client := storetest.FinalizingClientset()
+	r.Store = store.New(client, "cosi")
+	rec, _, err := r.Store.CreateBucket(ctx, store.BucketSpec{Name: "bucket-one", BucketID: "bucket-one"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm, err := client.CoreV1().ConfigMaps("cosi").Get(ctx, rec.RecordName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm.Annotations[store.AnnotationFormat] = "2"
+	if _, err := client.CoreV1().ConfigMaps("cosi").Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.Reconcile(ctx, Key{Kind: store.KindBucket, Name: rec.RecordName})
+	var fe *store.FormatError
+	if !IsTerminal(err) || !errors.As(err, &fe) {
+		t.Fatalf("reconcile: %v, want a terminal FormatError", err)
+	}
+	if obs, err := admin.ObserveBucket(ctx, "bucket-one", s3admin.Ownership{}); err != nil || obs.Exists {
+		t.Fatalf("SeaweedFS: %+v, %v; want no bucket made for a record this driver cannot read", obs, err)
 	}
 }

@@ -1,5 +1,7 @@
-// Package s3admin is the small, typed client the reconciler uses to manage
-// buckets and S3 users on the object store. It is shaped for
+// Package s3admin is the contract between the reconciler and the object
+// store: the Admin interface, the types it speaks (Access, Ownership,
+// BucketState, UserState), the errors it returns and how a backend error is
+// classified into them (see Classify and NewError). It is shaped for
 // desired-versus-observed reconciliation: Observe* methods report what
 // exists, Ensure*/Create*/Delete* methods converge one object and are safe to
 // repeat.
@@ -10,6 +12,11 @@
 // Ownership). Every mutating method checks ownership first and returns
 // ErrNotOwned for anything the driver did not create, so a foreign bucket or
 // user is never changed or deleted.
+//
+// The implementations live beside it: seaweedfs (the real store, with the
+// user paths iamapi and fileriam), fake (in memory), both running the
+// planners of plan through engine; admintest is the contract they all pass.
+// docs/architecture.md draws how they fit.
 package s3admin
 
 import (
@@ -17,6 +24,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 )
 
 // Mode is the access a user gets to its one bucket.
@@ -39,7 +48,7 @@ func (m Mode) Valid() bool {
 
 // Ownership is what marks a bucket as one particular record's: the
 // installation's owner id and the record's own random marker, written as
-// bucket tags (OwnerTagKey, MarkerTagKey) only after SeaweedFS answered that
+// bucket tags (names.OwnerTagKey, names.MarkerTagKey) only after SeaweedFS answered that
 // the driver's own identity created the bucket.
 //
 // A tag alone proves nothing: any identity allowed PutBucketTagging on a
@@ -181,35 +190,29 @@ type Admin interface {
 	// resynchronisation, not for every reconcile.
 	ListOwnedUsers(ctx context.Context, extraPrefixes ...string) ([]UserState, error)
 
+	// CheckUserWrites verifies that the store accepts the user writes this
+	// path makes, without changing anything: SeaweedFS serves its IAM API
+	// read-only unless told otherwise, which every other check passes. It
+	// returns ErrAccessDenied naming the setting when writes are refused.
+	CheckUserWrites(ctx context.Context) error
+
 	// CheckAnonymousDenied verifies that the store refuses an unauthenticated
 	// request; it returns ErrAnonymousAllowed if not.
 	CheckAnonymousDenied(ctx context.Context) error
 	// CheckAnonymousAccess reports what unsigned requests may do in the
-	// installation's probe bucket (ProbeBucketName of probe.Owner, created
-	// and marked with ProbeMarker if missing): read, list and write; and
+	// installation's probe bucket (names.ProbeBucket of probe.Owner, created
+	// and marked with names.ProbeMarker if missing): read, list and write; and
 	// what they may read or list in the sample of the driver's buckets.
 	CheckAnonymousAccess(ctx context.Context, probe Ownership, sample []string) (AnonymousAccess, error)
 }
-
-// DefaultUserPrefix is the reserved name prefix of users this driver owns.
-const DefaultUserPrefix = "cosi-"
-
-// OwnerTagKey is the bucket tag whose value names the owning installation.
-const OwnerTagKey = "cosi-seaweedfs.io/owner"
-
-// MarkerTagKey is the bucket tag whose value is the owning record's marker.
-const MarkerTagKey = "cosi-seaweedfs.io/marker"
 
 // PolicyName is the name of the one inline policy this client writes.
 const PolicyName = "cosi-bucket-access"
 
 var (
-	// S3 bucket naming rules: 3–63 characters of lower-case letters, digits,
-	// dots and hyphens, starting and ending with a letter or digit.
-	bucketNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 	// IAM user name characters. SeaweedFS also uses the name as a file name
 	// in the filer, so '/' must never get through.
-	userNameRE = regexp.MustCompile(`^[A-Za-z0-9+=,.@_-]{1,64}$`)
+	UserNamePattern = regexp.MustCompile(`^[A-Za-z0-9+=,.@_-]{1,64}$`)
 	// SeaweedFS accepts a caller-supplied AccessKeyId of 4–128 ASCII letters
 	// and digits (weed/iam/validation.go).
 	accessKeyIDRE = regexp.MustCompile(`^[A-Za-z0-9]{4,128}$`)
@@ -217,17 +220,16 @@ var (
 
 // ValidateBucketName checks the S3 bucket naming rules.
 func ValidateBucketName(name string) error {
-	if !bucketNameRE.MatchString(name) || strings.Contains(name, "..") ||
-		strings.Contains(name, ".-") || strings.Contains(name, "-.") {
+	if !names.ValidBucket(name) {
 		return fmt.Errorf("%w: bucket name %q is not a valid S3 bucket name", ErrInvalid, name)
 	}
 	return nil
 }
 
-// validateUserName checks the IAM user name characters and the reserved
+// ValidateUserName checks the IAM user name characters and the reserved
 // prefix.
-func validateUserName(name, prefix string) error {
-	if !userNameRE.MatchString(name) {
+func ValidateUserName(name, prefix string) error {
+	if !UserNamePattern.MatchString(name) {
 		return fmt.Errorf("%w: user name %q: want 1–64 of [A-Za-z0-9+=,.@_-]", ErrInvalid, name)
 	}
 	if !strings.HasPrefix(name, prefix) || len(name) == len(prefix) {
@@ -255,16 +257,16 @@ func ValidateCredentials(accessKeyID, secret string) error {
 	return nil
 }
 
-// prefixOr is the prefix a call names, or the configured one.
-func prefixOr(prefix, configured string) string {
+// PrefixOr is the prefix a call names, or the configured one.
+func PrefixOr(prefix, configured string) string {
 	if prefix != "" {
 		return prefix
 	}
 	return configured
 }
 
-// hasAnyPrefix reports whether name starts with one of prefixes.
-func hasAnyPrefix(name string, prefixes []string) bool {
+// HasAnyPrefix reports whether name starts with one of prefixes.
+func HasAnyPrefix(name string, prefixes []string) bool {
 	for _, p := range prefixes {
 		if strings.HasPrefix(name, p) {
 			return true
@@ -273,8 +275,8 @@ func hasAnyPrefix(name string, prefixes []string) bool {
 	return false
 }
 
-func validateAccess(a Access, prefix string) error {
-	if err := validateUserName(a.User, prefixOr(a.UserPrefix, prefix)); err != nil {
+func ValidateAccess(a Access, prefix string) error {
+	if err := ValidateUserName(a.User, PrefixOr(a.UserPrefix, prefix)); err != nil {
 		return err
 	}
 	if err := ValidateBucketName(a.Bucket); err != nil {

@@ -23,18 +23,18 @@ const (
 // return byte-identical credentials, and a crash between the store write and
 // recording the key leaves a key the driver recognises.
 func GenerateCredentials() (accessKeyID, secret string, err error) {
-	if accessKeyID, err = randomString(keyIDLength, keyIDAlphabet); err != nil {
+	if accessKeyID, err = RandomString(keyIDLength, keyIDAlphabet); err != nil {
 		return "", "", err
 	}
-	if secret, err = randomString(secretLength, secretAlphabet); err != nil {
+	if secret, err = RandomString(secretLength, secretAlphabet); err != nil {
 		return "", "", err
 	}
 	return accessKeyID, secret, nil
 }
 
-// randomString draws n characters uniformly from alphabet (at most 256
+// RandomString draws n characters uniformly from alphabet (at most 256
 // characters), rejecting bytes that would bias the distribution.
-func randomString(n int, alphabet string) (string, error) {
+func RandomString(n int, alphabet string) (string, error) {
 	limit := 256 - 256%len(alphabet)
 	out := make([]byte, 0, n)
 	buf := make([]byte, 2*n)
@@ -58,5 +58,5 @@ func randomString(n int, alphabet string) (string, error) {
 // NewMarker returns a new random record marker (see Ownership): 32
 // lower-case hex digits from crypto/rand, a legal tag value.
 func NewMarker() (string, error) {
-	return randomString(32, "0123456789abcdef")
+	return RandomString(32, "0123456789abcdef")
 }

@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // The errors the reconciler acts on. Errors returned by this package wrap one
@@ -74,6 +76,15 @@ func (e *UnissuedKeysError) Unwrap() error { return ErrUnfinished }
 
 // IsTransient reports whether err is worth retrying unchanged.
 func IsTransient(err error) bool { return errors.Is(err, ErrTransient) }
+
+// HintIAMWritesDisabled is the Hint of an IAM write refused with
+// AccessDenied. SeaweedFS serves its IAM API read-only by default and says so
+// only in the message text, which is not a stable contract, so the hint names
+// both possible causes.
+const HintIAMWritesDisabled = "IAM writes are disabled by default in SeaweedFS: start the gateway with " +
+	"-s3.iam.readOnly=false (weed server/filer) or -iam.readOnly=false (weed s3); with the SeaweedFS Helm chart " +
+	"s3.extraArgs={-iam.readOnly=false}, or filer.extraArgs={-s3.iam.readOnly=false} when the filer serves S3; " +
+	"and use admin credentials"
 
 // Error is a classified backend error: Kind is one of the sentinels above (or
 // nil when the error fits none), Op the backend operation, Code the error
@@ -145,18 +156,24 @@ func set(codes ...string) map[string]bool {
 	return m
 }
 
-// classify wraps err from backend operation op into an *Error with its kind.
-// A nil err stays nil.
-func classify(op string, err error) error {
+// Classify wraps err from backend operation op into an *Error with its kind:
+// by its S3 or IAM error code and HTTP status (the SDK's calls), or by its
+// gRPC status code (the filer's). It is the one place where a backend's
+// answer becomes one of this package's kinds. A nil err stays nil; an error
+// classified already is returned as it is.
+func Classify(op string, err error) error {
 	if err == nil {
 		return nil
 	}
 	var classified *Error
 	if errors.As(err, &classified) {
-		// Already classified where it was made (the filer's gRPC calls).
 		return err
 	}
 	e := &Error{Op: op, Err: err}
+	if st, ok := status.FromError(err); ok {
+		grpcKind(e, st.Code(), err)
+		return e
+	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		e.Code = ae.ErrorCode()
@@ -167,6 +184,31 @@ func classify(op string, err error) error {
 	}
 	e.Kind = kindOf(err, e.Code, e.Status)
 	return e
+}
+
+// grpcKind sorts a gRPC error by its status code: still in progress or
+// unreachable is transient, the rest is final.
+func grpcKind(e *Error, code codes.Code, err error) {
+	e.Code = code.String()
+	switch code {
+	case codes.NotFound:
+		e.Kind = ErrNotFound
+	case codes.AlreadyExists:
+		e.Kind = ErrAlreadyExists
+	case codes.Unauthenticated, codes.PermissionDenied:
+		e.Kind = ErrAccessDenied
+		e.Hint = "the filer refused this client: check its client certificate or token signing key against the filer's security.toml"
+	case codes.InvalidArgument:
+		e.Kind = ErrInvalid
+	case codes.Unavailable, codes.DeadlineExceeded, codes.Aborted, codes.ResourceExhausted, codes.Internal, codes.Unknown:
+		// SeaweedFS answers a failed filer write with Internal or a bare
+		// (Unknown) error: the filer or its store may be busy.
+		e.Kind = ErrTransient
+	case codes.Canceled:
+		if errors.Is(err, context.DeadlineExceeded) {
+			e.Kind = ErrTransient
+		}
+	}
 }
 
 func kindOf(err error, code string, status int) error {
@@ -218,26 +260,7 @@ func kindOf(err error, code string, status int) error {
 	return nil
 }
 
-// isCode reports whether err carries the given store error code.
-func isCode(err error, code string) bool {
-	var ae smithy.APIError
-	return errors.As(err, &ae) && ae.ErrorCode() == code
-}
-
-// writeDenied adds the server-side cause to an IAM write refused with
-// AccessDenied: SeaweedFS answers AccessDenied for every IAM write unless the
-// S3 gateway runs with IAM writes enabled, and the message text is not a
-// stable contract, so the hint names both possible causes.
-func writeDenied(err error) error {
-	var e *Error
-	if errors.As(err, &e) && e.Kind == ErrAccessDenied {
-		e.Hint = "IAM writes are disabled by default in SeaweedFS: start the gateway with " +
-			"-s3.iam.readOnly=false (weed server/filer) or -iam.readOnly=false (weed s3), and use admin credentials"
-	}
-	return err
-}
-
-// newError builds an *Error that did not come from the SDK.
-func newError(op string, kind error, format string, args ...any) error {
+// NewError builds an *Error that did not come from the SDK.
+func NewError(op string, kind error, format string, args ...any) error {
 	return &Error{Op: op, Kind: kind, Err: fmt.Errorf(format, args...)}
 }

@@ -6,9 +6,6 @@
 package store
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
@@ -35,9 +32,6 @@ const (
 	keyStatus          = "status"
 	keyAccessKeyID     = "accessKeyID"
 	keySecretAccessKey = "secretAccessKey"
-
-	bucketPrefix = "bucket-"
-	accessPrefix = "access-"
 )
 
 // Phase is how far the reconciler has brought a record.
@@ -158,44 +152,3 @@ type Access struct {
 	AccessKeyID     string
 	SecretAccessKey string
 }
-
-// hashOf is the deterministic part of every record name: request names can be
-// longer than, or not valid as, Kubernetes object names.
-func hashOf(s string, n int) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:])[:n]
-}
-
-// BucketRecordName is the record name for an S3 bucket name. Because the name
-// is derived, two concurrent creates of the same bucket collide on one object.
-func BucketRecordName(bucketID string) string { return bucketPrefix + hashOf(bucketID, 40) }
-
-// AccessID is the stable identity of an access derived from its request name:
-// it names both the access record and the SeaweedFS user (with the driver's
-// user prefix), so Revoke can find the record from the account_id alone.
-func AccessID(name string) string { return hashOf(name, 32) }
-
-// UserName names the SeaweedFS user of an access: the user prefix, then the
-// access id. AccessIDOf is its inverse.
-func UserName(prefix, accessID string) string { return prefix + accessID }
-
-// AccessIDOf splits a SeaweedFS user name the driver gave (<user prefix>
-// <access id>) into its prefix and access id; ok is false for any other
-// name. The prefix is whatever it was when the user was named: the
-// configured one may have changed since.
-func AccessIDOf(user string) (prefix, id string, ok bool) {
-	const n = 32 // len(AccessID(...))
-	if len(user) <= n {
-		return "", "", false
-	}
-	prefix, id = user[:len(user)-n], user[len(user)-n:]
-	for _, r := range id {
-		if !strings.ContainsRune("0123456789abcdef", r) {
-			return "", "", false
-		}
-	}
-	return prefix, id, true
-}
-
-// AccessRecordName is the record name for an AccessID.
-func AccessRecordName(accessID string) string { return accessPrefix + accessID }

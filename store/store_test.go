@@ -43,33 +43,3 @@ func TestCreationsOnlyGrow(t *testing.T) {
 		t.Fatalf("status %+v, want Ready with the create attempt, 2 creations and the marks kept", got.Status)
 	}
 }
-
-func TestAccessIDOf(t *testing.T) {
-	id := AccessID("ba-one")
-	for _, tt := range []struct {
-		user             string
-		wantPrefix, want string
-		wantOK           bool
-	}{
-		{user: "cosi-" + id, wantPrefix: "cosi-", want: id, wantOK: true},
-		{user: "moved." + id, wantPrefix: "moved.", want: id, wantOK: true},
-		{user: id, wantOK: false},
-		{user: "cosi-admin", wantOK: false},
-		{user: "cosi-" + id[:31] + "G", wantOK: false},
-	} {
-		prefix, got, ok := AccessIDOf(tt.user)
-		if ok != tt.wantOK || prefix != tt.wantPrefix || got != tt.want {
-			t.Errorf("AccessIDOf(%q) = %q, %q, %t; want %q, %q, %t", tt.user, prefix, got, ok, tt.wantPrefix, tt.want, tt.wantOK)
-		}
-	}
-}
-
-func TestUserNameAndAccessIDOfAreInverse(t *testing.T) {
-	id := AccessID("ba-0f6a7c2e-3f5d-4a5b-9c1d-2e3f4a5b6c7d")
-	for _, prefix := range []string{"cosi-", "tenant-a.cosi-", "x"} {
-		p, got, ok := AccessIDOf(UserName(prefix, id))
-		if !ok || p != prefix || got != id {
-			t.Errorf("AccessIDOf(UserName(%q, %q)) = %q, %q, %t", prefix, id, p, got, ok)
-		}
-	}
-}

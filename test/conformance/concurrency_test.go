@@ -12,7 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	cosi "sigs.k8s.io/container-object-storage-interface-spec"
 
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 )
 
 // TestConcurrentCalls: the sidecar runs up to 40 workers, and a retry of one
@@ -94,7 +94,7 @@ func TestConcurrentCalls(t *testing.T) {
 			for j := range distinct {
 				id := results[2*j].resp.(*cosi.DriverCreateBucketResponse).GetBucketId()
 				wantB = append(wantB, id)
-				wantR = append(wantR, store.BucketRecordName(id))
+				wantR = append(wantR, names.BucketRecord(id))
 			}
 			slices.Sort(wantB)
 			slices.Sort(wantR)

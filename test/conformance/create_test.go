@@ -14,6 +14,7 @@ import (
 	cosi "sigs.k8s.io/container-object-storage-interface-spec"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/grpcapi"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
@@ -84,7 +85,7 @@ func TestCreateBucket(t *testing.T) {
 			}
 			return nil
 		})
-		cm, err := e.kube.CoreV1().ConfigMaps(driverNamespace).Get(ctx(t), store.BucketRecordName(name), metav1.GetOptions{})
+		cm, err := e.kube.CoreV1().ConfigMaps(driverNamespace).Get(ctx(t), names.BucketRecord(name), metav1.GetOptions{})
 		if err != nil {
 			t.Fatalf("bucket record: %v", err)
 		}
@@ -107,7 +108,7 @@ func TestCreateBucket(t *testing.T) {
 			if err := s3admin.ValidateBucketName(id); err != nil || id == name {
 				t.Errorf("%s: bucket_id %q, want a legal S3 name different from the request name (%v)", name, id, err)
 			}
-			if want := grpcapi.BucketIDFor(name); id != want {
+			if want := names.BucketID(name); id != want {
 				t.Errorf("%s: bucket_id %q, want the documented mapping %q", name, id, want)
 			}
 			again, err := e.createBucket(t, name, nil)
@@ -139,7 +140,7 @@ func TestCreateBucket(t *testing.T) {
 		if d := cmp.Diff([]string{name}, added(beforeB.Buckets, afterB.Buckets)); d != "" {
 			t.Errorf("buckets added to SeaweedFS (-want +got):\n%s", d)
 		}
-		if d := cmp.Diff([]string{store.BucketRecordName(name)}, added(beforeR.Buckets, afterR.Buckets)); d != "" {
+		if d := cmp.Diff([]string{names.BucketRecord(name)}, added(beforeR.Buckets, afterR.Buckets)); d != "" {
 			t.Errorf("bucket records added (-want +got):\n%s", d)
 		}
 		if d := cmp.Diff(beforeR.Accesses, afterR.Accesses); d != "" {
@@ -152,7 +153,7 @@ func TestCreateBucket(t *testing.T) {
 		id := e.mustCreateBucket(t, name, nil)
 		_, err := e.createBucket(t, name, map[string]string{grpcapi.ParamPurge: "true"})
 		requireCode(t, err, codes.AlreadyExists)
-		rec, err := store.New(e.kube, driverNamespace).GetBucket(ctx(t), store.BucketRecordName(id))
+		rec, err := store.New(e.kube, driverNamespace).GetBucket(ctx(t), names.BucketRecord(id))
 		if err != nil {
 			t.Fatalf("bucket record: %v", err)
 		}
@@ -181,8 +182,8 @@ func TestCreateBucket(t *testing.T) {
 			t.Errorf("the foreign bucket's object: %q, %v", body, err)
 		}
 		stack.Eventually(t, repairWithin, func() error {
-			if e.bucketRecordExists(t, store.BucketRecordName(name)) {
-				return fmt.Errorf("bucket record %s still exists", store.BucketRecordName(name))
+			if e.bucketRecordExists(t, names.BucketRecord(name)) {
+				return fmt.Errorf("bucket record %s still exists", names.BucketRecord(name))
 			}
 			return nil
 		})

@@ -11,7 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/grpcapi"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/s3check"
 )
 
@@ -67,7 +67,7 @@ func TestDeleteBucket(t *testing.T) {
 				t.Errorf("access record %s still exists", rec)
 			}
 		}
-		if rec := store.BucketRecordName(id); e.bucketRecordExists(t, rec) {
+		if rec := names.BucketRecord(id); e.bucketRecordExists(t, rec) {
 			t.Errorf("bucket record %s still exists", rec)
 		}
 		t.Run("A second Delete returns OK", func(t *testing.T) {
@@ -101,7 +101,7 @@ func TestDeleteBucket(t *testing.T) {
 			// The blocked record is checked again every resync period; more
 			// writes than that would load the API server and SeaweedFS for
 			// as long as nobody empties the bucket.
-			rec := store.BucketRecordName(id)
+			rec := names.BucketRecord(id)
 			w, err := e.kube.CoreV1().ConfigMaps(driverNamespace).Watch(ctx(t), metav1.ListOptions{FieldSelector: "metadata.name=" + rec})
 			if err != nil {
 				t.Fatalf("watch bucket record: %v", err)
@@ -143,7 +143,7 @@ func TestDeleteBucket(t *testing.T) {
 			if e.bucketExists(t, id) {
 				t.Errorf("bucket %s still exists", id)
 			}
-			if rec := store.BucketRecordName(id); e.bucketRecordExists(t, rec) {
+			if rec := names.BucketRecord(id); e.bucketRecordExists(t, rec) {
 				t.Errorf("bucket record %s still exists", rec)
 			}
 		})

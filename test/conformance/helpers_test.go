@@ -18,7 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	cosi "sigs.k8s.io/container-object-storage-interface-spec"
 
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/s3check"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
 )
@@ -39,7 +39,7 @@ const (
 	finalizer      = "cosi-seaweedfs.io/backend"
 	// ownerTag marks the buckets the driver created; its value is the
 	// driver's owner id (environment.ownerID).
-	ownerTag = s3admin.OwnerTagKey
+	ownerTag = names.OwnerTagKey
 )
 
 func randomHex(n int) string {

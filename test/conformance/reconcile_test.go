@@ -15,7 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/s3check"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
 )
@@ -139,7 +139,7 @@ func TestDriftRepairAndGarbageCollection(t *testing.T) {
 		orphan := e.mustGrant(t, orphanBucket, nil)
 		// Remove the bucket record the way no driver path does: drop the
 		// finalizer, then delete it.
-		rec := store.BucketRecordName(orphanBucket)
+		rec := names.BucketRecord(orphanBucket)
 		patch := []byte(`{"metadata":{"finalizers":null}}`)
 		if _, err := e.kube.CoreV1().ConfigMaps(driverNamespace).Patch(ctx(t), rec, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
 			t.Fatalf("remove finalizer: %v", err)
@@ -151,7 +151,7 @@ func TestDriftRepairAndGarbageCollection(t *testing.T) {
 			if e.userExists(t, orphan.account) {
 				return fmt.Errorf("user %s of the access still exists", orphan.account)
 			}
-			if e.accessRecordExists(t, store.AccessRecordName(strings.TrimPrefix(orphan.account, userPrefix))) {
+			if e.accessRecordExists(t, names.AccessRecord(strings.TrimPrefix(orphan.account, userPrefix))) {
 				return errors.New("the access record still exists")
 			}
 			return nil

@@ -14,7 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	cosi "sigs.k8s.io/container-object-storage-interface-spec"
 
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/s3check"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
@@ -75,7 +75,7 @@ func TestOwnershipAgainstAHostileTenant(t *testing.T) {
 	t.Run("A bucket a tenant created first and tagged with the driver's owner id is never taken: Create is ALREADY_EXISTS, nothing is granted on it, no record stays", func(t *testing.T) {
 		name := bucketName()
 		// The owner id and a made-up marker: the tags alone must prove nothing.
-		e.tenantBucket(t, name, map[string]string{s3admin.OwnerTagKey: e.ownerID, s3admin.MarkerTagKey: randomHex(32)})
+		e.tenantBucket(t, name, map[string]string{names.OwnerTagKey: e.ownerID, names.MarkerTagKey: randomHex(32)})
 		for range 2 { // the second call is the sidecar's retry
 			_, err := e.createBucket(t, name, map[string]string{"purge": "true"})
 			requireCode(t, err, codes.AlreadyExists, name)
@@ -84,7 +84,7 @@ func TestOwnershipAgainstAHostileTenant(t *testing.T) {
 			AuthenticationType: cosi.AuthenticationType_Key})
 		requireCode(t, err, codes.NotFound)
 		stack.Eventually(t, repairWithin, func() error {
-			if e.bucketRecordExists(t, store.BucketRecordName(name)) {
+			if e.bucketRecordExists(t, names.BucketRecord(name)) {
 				return errors.New("the bucket record is still there")
 			}
 			return nil
@@ -104,7 +104,7 @@ func TestOwnershipAgainstAHostileTenant(t *testing.T) {
 			Message: "creating the bucket", LastTransition: time.Now().UTC()})
 		cm := &corev1.ConfigMap{
 			ObjectMeta: metav1.ObjectMeta{
-				Name: store.BucketRecordName(name), Namespace: driverNamespace, Finalizers: []string{store.Finalizer},
+				Name: names.BucketRecord(name), Namespace: driverNamespace, Finalizers: []string{store.Finalizer},
 				Labels: map[string]string{store.LabelManagedBy: store.ManagedBy, store.LabelKind: store.KindBucket},
 			},
 			Data: map[string]string{"spec": string(spec), "status": string(status)},
@@ -116,7 +116,7 @@ func TestOwnershipAgainstAHostileTenant(t *testing.T) {
 		_, err := e.createBucket(t, name, params)
 		requireCode(t, err, codes.AlreadyExists, name)
 		stack.Eventually(t, repairWithin, func() error {
-			if e.bucketRecordExists(t, store.BucketRecordName(name)) {
+			if e.bucketRecordExists(t, names.BucketRecord(name)) {
 				return errors.New("the bucket record is still there")
 			}
 			return nil
@@ -133,7 +133,7 @@ func TestOwnershipAgainstAHostileTenant(t *testing.T) {
 
 	t.Run("An empty bucket a tenant tagged with the driver's owner id is never garbage-collected", func(t *testing.T) {
 		name := bucketName()
-		e.tenantBucket(t, name, map[string]string{s3admin.OwnerTagKey: e.ownerID})
+		e.tenantBucket(t, name, map[string]string{names.OwnerTagKey: e.ownerID})
 		e.emptyBucket(t, name)
 		// Long enough for two resync passes to have looked at it.
 		time.Sleep(2*resyncPeriod + time.Second)

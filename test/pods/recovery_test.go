@@ -25,13 +25,12 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/s3check"
 )
 
 // driverLease is the Lease the driver's reconciler elects its leader on.
-var driverLease = "cosi-seaweedfs-" + store.AccessID(driverName)[:10]
+var driverLease = "cosi-seaweedfs-" + names.AccessID(driverName)[:10]
 
 // TestRecoveryWithRealPods disturbs the driver's pods in the ways a cluster
 // does — a deleted pod (graceful and forced), its containers' processes
@@ -289,12 +288,12 @@ func checkExact(t *testing.T, ns string, live map[string]*access) {
 		wantBuckets[a.info.Spec.BucketName] = true
 	}
 	// The driver keeps one probe bucket of its own for its readiness check
-	// (s3admin.ProbeBucketName of its owner id, ns-<UID of its namespace>).
+	// (names.ProbeBucket of its owner id, ns-<UID of its namespace>).
 	rns, err := env.node.Client.CoreV1().Namespaces().Get(ctx, releaseNamespace, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	probeBucket := s3admin.ProbeBucketName("ns-" + string(rns.UID))
+	probeBucket := names.ProbeBucket("ns-" + string(rns.UID))
 	waitT(t, time.Minute, "SeaweedFS holds exactly the live users and buckets", func(ctx context.Context) error {
 		users, err := seaweedUsers(ctx)
 		if err != nil {

@@ -20,6 +20,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	cosi "sigs.k8s.io/container-object-storage-interface-spec"
 
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/s3check"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
@@ -220,10 +221,10 @@ func (e *environment) checkRecords(c context.Context, buckets []bucketModel, liv
 		}
 	}
 	for _, b := range buckets {
-		wantB = append(wantB, store.BucketRecordName(b.name))
+		wantB = append(wantB, names.BucketRecord(b.name))
 	}
 	for _, a := range live {
-		wantA = append(wantA, store.AccessRecordName(store.AccessID(a.name)))
+		wantA = append(wantA, names.AccessRecord(names.AccessID(a.name)))
 	}
 	for _, l := range [][]string{gotB, gotA, wantB, wantA} {
 		slices.Sort(l)

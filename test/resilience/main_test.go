@@ -17,7 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/chart"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
 )
@@ -134,7 +134,7 @@ func setUp(s *stack.Stack) (*environment, error) {
 		return nil, fmt.Errorf("read the driver namespace: %w", err)
 	}
 	e.ownerID = "ns-" + string(ns.UID)
-	e.probeBucket = s3admin.ProbeBucketName(e.ownerID)
+	e.probeBucket = names.ProbeBucket(e.ownerID)
 	saCfg, err := s.Kube.ServiceAccountConfig(ctx, driverNamespace, serviceAccount)
 	if err != nil {
 		return nil, err

@@ -15,7 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	cosi "sigs.k8s.io/container-object-storage-interface-spec"
 
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/s3check"
 )
 
@@ -374,7 +374,7 @@ func (w *workload) grant(t testing.TB, bucket, name, mode string, n int) bool {
 	if s["accessSecretKey"] != "" {
 		m.secrets[s["accessSecretKey"]] = true
 	}
-	if want := userPrefix + store.AccessID(name); g.GetAccountId() != want || len(g.GetCredentials()) != 1 ||
+	if want := userPrefix + names.AccessID(name); g.GetAccountId() != want || len(g.GetCredentials()) != 1 ||
 		s["accessKeyID"] == "" || s["accessSecretKey"] == "" || s["endpoint"] == "" || s["region"] == "" {
 		t.Errorf("%s: answer with account %q (want %q) and credentials %d entries or an empty field", what, g.GetAccountId(), want, len(g.GetCredentials()))
 		return false
@@ -399,7 +399,7 @@ func (w *workload) grant(t testing.TB, bucket, name, mode string, n int) bool {
 func (w *workload) revoke(t testing.TB, bucket, name string) bool {
 	t.Helper()
 	what := "DriverRevokeBucketAccess(" + name + ")"
-	account := userPrefix + store.AccessID(name)
+	account := userPrefix + names.AccessID(name)
 	_, err := w.call(t, what, func(c context.Context, p cosi.ProvisionerClient) (proto.Message, error) {
 		return p.DriverRevokeBucketAccess(c, &cosi.DriverRevokeBucketAccessRequest{BucketId: bucket, AccountId: account})
 	})

@@ -239,7 +239,7 @@ func Binary(name string) (string, error) {
 	}
 	p := filepath.Join(root, "bin", name)
 	if _, err := os.Stat(p); err != nil {
-		return "", fmt.Errorf("%s is missing: run `make tools` first: %w", p, err)
+		return "", fmt.Errorf("%s is missing: build it with `test/tools/build.sh %s` (or all of them with `make tools`): %w", p, name, err)
 	}
 	return p, nil
 }

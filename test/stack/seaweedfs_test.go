@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -203,12 +204,16 @@ func listeningAddrs(pid int) ([]string, error) {
 // IPv6 addresses are returned as hex, which never matches the 127.0.0.1 check.
 func decodeProcAddr(s string) string {
 	host, port, _ := strings.Cut(s, ":")
-	var p int
-	fmt.Sscanf(port, "%X", &p)
+	p, err := strconv.ParseUint(port, 16, 16)
+	if err != nil {
+		return s
+	}
 	if len(host) == 8 {
-		var b [4]int
+		var b [4]uint64
 		for i := range 4 {
-			fmt.Sscanf(host[2*(3-i):2*(3-i)+2], "%X", &b[i])
+			if b[i], err = strconv.ParseUint(host[2*(3-i):2*(3-i)+2], 16, 8); err != nil {
+				return s
+			}
 		}
 		return fmt.Sprintf("%d.%d.%d.%d:%d", b[0], b[1], b[2], b[3], p)
 	}

@@ -31,6 +31,7 @@ case $tool in
   actionlint) pkg=github.com/rhysd/actionlint/cmd/actionlint ;;
   kind) pkg=sigs.k8s.io/kind ;;
   coredns) pkg=github.com/coredns/coredns ;;
+  golangci-lint) pkg=github.com/golangci/golangci-lint/v2/cmd/golangci-lint ;;
   *) echo "unknown tool: $tool" >&2; exit 2 ;;
 esac
 

@@ -46,6 +46,12 @@ func Check(ctx context.Context, cfg Config, out io.Writer) error {
 			_, err := admin.ObserveUser(ctx, cfg.UserPrefix+readinessProbeUser)
 			return "answered by the " + userPath, err
 		}},
+		{"user writes with the admin identity", func(ctx context.Context) (string, error) {
+			if cfg.FilerGRPCAddress != "" {
+				return "through the filer's IAM gRPC service, which the S3 gateway's IAM setting does not govern", nil
+			}
+			return "accepted by the IAM query API at " + cfg.S3Endpoint, admin.CheckUserWrites(ctx)
+		}},
 	}
 	var failed int
 	for _, c := range checks {

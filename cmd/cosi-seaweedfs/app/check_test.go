@@ -59,8 +59,8 @@ func TestCheckAgainstSeaweedFS(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{"IAM query API", nil, []string{"ok   anonymous access: refused", "ok   S3 with the admin identity", "ok   filer security: not used", "ok   users with the admin identity: answered by the IAM query API"}},
-		{"filer IAM gRPC", filer, []string{"ok   filer security: secured as configured", "ok   users with the admin identity: answered by the filer IAM gRPC service"}},
+		{"IAM query API", nil, []string{"ok   anonymous access: refused", "ok   S3 with the admin identity", "ok   filer security: not used", "ok   users with the admin identity: answered by the IAM query API", "ok   user writes with the admin identity: accepted by the IAM query API"}},
+		{"filer IAM gRPC", filer, []string{"ok   filer security: secured as configured", "ok   users with the admin identity: answered by the filer IAM gRPC service", "ok   user writes with the admin identity: through the filer's IAM gRPC service"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, err := run(t, sw.SecretKey, tc.args...)
@@ -85,5 +85,27 @@ func TestCheckAgainstSeaweedFS(t *testing.T) {
 		if strings.Contains(out, "not-the-secret") || strings.Contains(out, sw.SecretKey) {
 			t.Errorf("output shows a secret:\n%s", out)
 		}
+	})
+	t.Run("IAM writes disabled fail and name the setting", func(t *testing.T) {
+		ro, err := stack.StartSeaweed(ctx, stack.SeaweedOptions{IAMReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ro.Stop()
+		env := map[string]string{"SEAWEEDFS_S3_ENDPOINT": ro.Endpoint, "SEAWEEDFS_ACCESS_KEY_ID": ro.AccessKey, "SEAWEEDFS_SECRET_ACCESS_KEY": ro.SecretKey}
+		cfg, err := ParseFlags([]string{"check", "--backend-timeout=5s"}, func(k string) string { return env[k] })
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		if err := Check(ctx, cfg, &out); err == nil {
+			t.Fatalf("check passed on a SeaweedFS serving IAM read-only:\n%s", out.String())
+		}
+		for _, w := range []string{"ok   users with the admin identity", "FAIL user writes with the admin identity", "-iam.readOnly=false", "-s3.iam.readOnly=false"} {
+			if !strings.Contains(out.String(), w) {
+				t.Errorf("output lacks %q:\n%s", w, out.String())
+			}
+		}
+		t.Logf("check:\n%s", out.String())
 	})
 }

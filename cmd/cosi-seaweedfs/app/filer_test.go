@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/seaweedfs"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/s3check"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
 )
@@ -34,7 +35,7 @@ func TestFilerMutualTLS(t *testing.T) {
 		}
 		return c
 	}
-	check := func(cfg Config) (*s3admin.SeaweedFS, error) {
+	check := func(cfg Config) (*seaweedfs.SeaweedFS, error) {
 		t.Helper()
 		admin, err := newAdmin(cfg, nil)
 		if err != nil {

@@ -70,6 +70,12 @@ func addChecks(ready, live *health.Checks, cfg Config, sockPath string, admin s3
 		if _, err := admin.ObserveUser(ctx, cfg.UserPrefix+readinessProbeUser); err != nil {
 			return fmt.Errorf("admin credentials: %w", err)
 		}
+		// SeaweedFS serves its IAM API read-only by default: every check
+		// above passes, and only the first grant would fail. The error
+		// names the setting.
+		if err := admin.CheckUserWrites(ctx); err != nil {
+			return fmt.Errorf("user writes: %w", err)
+		}
 		// On the filer path the user lookup goes through the filer's IAM
 		// gRPC service, which never sees the admin key; every bucket call
 		// is still signed with it, so one signed S3 read proves it.

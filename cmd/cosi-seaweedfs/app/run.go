@@ -26,9 +26,11 @@ import (
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/grpcapi"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/health"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/metrics"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/objectevents"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/reconcile"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/filergrpc"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/seaweedfs"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/version"
 )
@@ -191,7 +193,7 @@ func restConfig(kubeconfig string, qps float32, burst int) (*rest.Config, error)
 }
 
 // preflight checks, before serving anything, that the configuration works.
-func preflight(ctx context.Context, cfg Config, client kubernetes.Interface, admin *s3admin.SeaweedFS) error {
+func preflight(ctx context.Context, cfg Config, client kubernetes.Interface, admin *seaweedfs.SeaweedFS) error {
 	ctx, cancel := context.WithTimeout(ctx, 3*cfg.BackendTimeout)
 	defer cancel()
 	if _, err := client.CoreV1().ConfigMaps(cfg.Namespace).List(ctx, metav1.ListOptions{Limit: 1}); err != nil {
@@ -208,23 +210,23 @@ func preflight(ctx context.Context, cfg Config, client kubernetes.Interface, adm
 
 // checkFiler checks the filer's IAM gRPC service, when configured: that it
 // requires TLS or a token (unless allowed not to) and answers this client.
-func checkFiler(ctx context.Context, cfg Config, admin *s3admin.SeaweedFS) error {
+func checkFiler(ctx context.Context, cfg Config, admin *seaweedfs.SeaweedFS) error {
 	if cfg.FilerGRPCAddress == "" {
 		return nil
 	}
 	// Whoever reaches an unsecured filer's gRPC port can change every
 	// identity, this driver's users included: such a filer is used only
 	// when explicitly allowed, whatever this client's own settings.
-	sec, err := s3admin.ProbeFilerSecurity(ctx, cfg.FilerGRPCAddress, cfg.BackendTimeout)
+	sec, err := filergrpc.ProbeSecurity(ctx, cfg.FilerGRPCAddress, cfg.BackendTimeout)
 	if err != nil {
 		return fmt.Errorf("cannot tell whether the filer at %s requires TLS or a token: %w", cfg.FilerGRPCAddress, err)
 	}
 	switch {
-	case sec == s3admin.FilerOpen && !cfg.AllowInsecureFiler:
+	case sec == filergrpc.Open && !cfg.AllowInsecureFiler:
 		return fmt.Errorf("refusing to start: the filer at %s answers its IAM gRPC service in plaintext without any token, so anyone reaching its port can change every identity; "+
 			"secure its gRPC with mutual TLS (security.toml [grpc] ca, [grpc.filer] cert and key; --filer-tls-*) or a token signing key "+
 			"(security.toml [jwt.filer_signing] key; --filer-jwt-signing-key-file), or start with --allow-insecure-filer", cfg.FilerGRPCAddress)
-	case sec == s3admin.FilerRequiresToken && cfg.FilerJWTKeyFile == "":
+	case sec == filergrpc.RequiresToken && cfg.FilerJWTKeyFile == "":
 		// Said here rather than left to the refusal below, which cannot
 		// tell a missing token from a wrong certificate.
 		return fmt.Errorf("the filer at %s is %s: start with --filer-jwt-signing-key-file naming a file that holds its security.toml [jwt.filer_signing] key", cfg.FilerGRPCAddress, sec)
@@ -237,8 +239,8 @@ func checkFiler(ctx context.Context, cfg Config, admin *s3admin.SeaweedFS) error
 
 // newAdmin is the SeaweedFS client of cfg, its calls counted in m (nil: not
 // counted).
-func newAdmin(cfg Config, m *metrics.Metrics) (*s3admin.SeaweedFS, error) {
-	adminCfg := s3admin.Config{
+func newAdmin(cfg Config, m *metrics.Metrics) (*seaweedfs.SeaweedFS, error) {
+	adminCfg := seaweedfs.Config{
 		Endpoint:        cfg.S3Endpoint,
 		Region:          cfg.S3Region,
 		AccessKeyID:     cfg.AccessKey,
@@ -256,18 +258,18 @@ func newAdmin(cfg Config, m *metrics.Metrics) (*s3admin.SeaweedFS, error) {
 		adminCfg.FilerDialOptions = m.FilerGRPCInterceptors()
 		var err error
 		if cfg.FilerCertFile != "" {
-			if adminCfg.FilerTLS, err = s3admin.FilerTLSConfig(cfg.FilerCertFile, cfg.FilerKeyFile, cfg.FilerCAFile, cfg.FilerServerName); err != nil {
+			if adminCfg.FilerTLS, err = filergrpc.TLSConfig(cfg.FilerCertFile, cfg.FilerKeyFile, cfg.FilerCAFile, cfg.FilerServerName); err != nil {
 				return nil, err
 			}
 		}
 		if cfg.FilerJWTKeyFile != "" {
 			// The key file is re-read as often as the admin key files.
-			if adminCfg.FilerJWT, err = s3admin.NewFilerJWT(cfg.FilerJWTKeyFile, credentialsRefresh); err != nil {
+			if adminCfg.FilerJWT, err = filergrpc.NewJWT(cfg.FilerJWTKeyFile, credentialsRefresh); err != nil {
 				return nil, err
 			}
 		}
 	}
-	admin, err := s3admin.NewSeaweedFS(adminCfg)
+	admin, err := seaweedfs.NewSeaweedFS(adminCfg)
 	if err != nil {
 		return nil, fmt.Errorf("seaweedfs client: %w", err)
 	}
@@ -365,7 +367,7 @@ func reconcileLoop(ctx context.Context, cfg Config, client kubernetes.Interface,
 }
 
 func leaseName(driver string) string {
-	return "cosi-seaweedfs-" + store.AccessID(driver)[:10]
+	return "cosi-seaweedfs-" + names.AccessID(driver)[:10]
 }
 
 // leaderIdentity is this replica's name in the Lease. A configured name

@@ -1,0 +1,33 @@
+package s3admin
+
+import (
+	"strings"
+)
+
+// AnonymousAccess is what an unsigned request may do in a bucket.
+//
+// SeaweedFS refuses unsigned requests to its API as a whole as soon as it
+// has one identity, but an identity named "anonymous" (or a bucket policy or
+// ACL) can still open objects to everybody. Refusing an unsigned ListBuckets
+// proves nothing about that, so the driver asks the bucket itself.
+type AnonymousAccess struct {
+	Read  bool // GetObject
+	List  bool // ListObjectsV2
+	Write bool // PutObject (only probed where the driver may write)
+}
+
+// Any reports whether anonymous requests may do anything at all.
+func (a AnonymousAccess) Any() bool { return a.Read || a.List || a.Write }
+
+func (a AnonymousAccess) String() string {
+	var ops []string
+	for op, ok := range map[string]bool{"read": a.Read, "list": a.List, "write": a.Write} {
+		if ok {
+			ops = append(ops, op)
+		}
+	}
+	if len(ops) == 0 {
+		return "nothing"
+	}
+	return strings.Join(ops, ",")
+}

@@ -1,0 +1,57 @@
+package fake
+
+import (
+	"testing"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/admintest"
+)
+
+// fakeBackdoor reaches into the fake as the contract's Backdoor.
+type fakeBackdoor struct{ f *Fake }
+
+func newFakeEnv(t *testing.T, id string) *admintest.Env {
+	owner := "owner-" + id
+	prefix := "cosi-" + id + "-"
+	f := New(prefix)
+	return &admintest.Env{Admin: f, Backdoor: fakeBackdoor{f}, Owner: owner, Prefix: prefix, ID: id,
+		Own: s3admin.Ownership{Owner: owner, Marker: "marker-" + id}}
+}
+
+func (b fakeBackdoor) AddBucket(t *testing.T, name string, tags map[string]string) {
+	b.f.AddBucket(name, tags)
+}
+func (b fakeBackdoor) AddTenantBucket(t *testing.T, name string, tags map[string]string) {
+	b.f.AddBucketBy("tenant", name, tags)
+}
+func (b fakeBackdoor) TenantPutObject(t *testing.T, bucket, key string) {
+	admintest.MustNil(t, "PutObject", b.f.PutObject(bucket, key))
+}
+func (b fakeBackdoor) PutObject(t *testing.T, bucket, key string) {
+	admintest.MustNil(t, "PutObject", b.f.PutObject(bucket, key))
+}
+func (b fakeBackdoor) RemoveBucket(t *testing.T, name string) { b.f.RemoveBucket(name) }
+func (b fakeBackdoor) SetTags(t *testing.T, bucket string, tags map[string]string) {
+	admintest.MustNil(t, "SetBucketTags", b.f.SetBucketTags(bucket, tags))
+}
+func (b fakeBackdoor) AddUser(t *testing.T, name string) string {
+	id, _, _ := s3admin.GenerateCredentials()
+	admintest.MustNil(t, "AddUser", b.f.AddUser(name, id))
+	return id
+}
+func (b fakeBackdoor) AddUserKey(t *testing.T, user string) string {
+	id, _, _ := s3admin.GenerateCredentials()
+	admintest.MustNil(t, "AddUserKey", b.f.AddUserKey(user, id))
+	return id
+}
+func (b fakeBackdoor) PutUserPolicy(t *testing.T, user, name, doc string) {
+	admintest.MustNil(t, "PutUserPolicy", b.f.PutUserPolicy(user, name, doc))
+}
+func (b fakeBackdoor) DeactivateKey(t *testing.T, user, keyID string) {
+	admintest.MustNil(t, "DeactivateKey", b.f.DeactivateKey(user, keyID))
+}
+func (b fakeBackdoor) RemoveUser(t *testing.T, name string) { b.f.RemoveUser(name) }
+func (b fakeBackdoor) WriteCount() int64                    { return b.f.Writes() }
+
+// TestFakeContract runs the Admin contract on the fake.
+func TestFakeContract(t *testing.T) { admintest.Run(t, newFakeEnv) }

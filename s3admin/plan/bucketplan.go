@@ -1,0 +1,197 @@
+package plan
+
+import (
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+)
+
+// The bucket planner: what CreateBucket and DeleteBucket do, decided from
+// what was observed, without any I/O. bucketEngine runs the plans over a
+// bucketBackend; SeaweedFS and the Fake are two backends of one engine, so
+// the decisions below are tested once (bucketplan_test.go) and hold for both.
+
+// BucketObserved is one read of a bucket's tags.
+type BucketObserved struct {
+	Exists bool
+	// Marks are the owner and marker tags; "" where the bucket has none.
+	Marks s3admin.MarkedBucket
+}
+
+// BucketStep is one backend action of a plan. Every step is idempotent: a
+// plan cut short (an error, a crash) is planned and run again from a fresh
+// observation.
+type BucketStep string
+
+const (
+	// StepClaim asks SeaweedFS to create the bucket. Its answer says who
+	// created an existing bucket (see createAnswer); a bucket another
+	// identity created ends the plan with ErrNotOwned.
+	StepClaim BucketStep = "Claim"
+	// StepMark writes own's tags, keeping the bucket's other tags, and reads
+	// them back.
+	StepMark BucketStep = "Mark"
+	// StepRequireEmpty ends the plan with ErrNotEmpty if the bucket holds
+	// objects, versions, delete markers or unfinished uploads.
+	StepRequireEmpty BucketStep = "RequireEmpty"
+	// StepAbortUploads aborts every unfinished multipart upload.
+	StepAbortUploads BucketStep = "AbortUploads"
+	// StepFence denies every write to the bucket, the admin's included, and
+	// waits until the denial is in force (see engine.Buckets.Fence).
+	StepFence BucketStep = "Fence"
+	// StepPurge deletes every object version and delete marker.
+	StepPurge BucketStep = "Purge"
+	// StepRemoveFolders deletes the empty folder entries SeaweedFS keeps for
+	// a while after nested keys are deleted.
+	StepRemoveFolders BucketStep = "RemoveFolders"
+	// StepDelete deletes the bucket. It ends the plan, unless SeaweedFS
+	// refuses it as not empty (a server run with
+	// -s3.allowDeleteBucketNotEmpty=false) and steps follow: they deal with
+	// what is left, and a later stepDelete tries again. A bucket already gone
+	// is deleted.
+	StepDelete BucketStep = "Delete"
+)
+
+// BucketPlan is what to do for one bucket: the steps in order, or a
+// refusal made before any of them.
+type BucketPlan struct {
+	Steps []BucketStep
+	// Refuse is the kind of error (ErrNotOwned) that ends the call before
+	// any step, with Reason saying why; nil: run Steps.
+	Refuse error
+	Reason string
+}
+
+// adoptable reports whether a bucket's marks leave room for own: none, or
+// only the same owner without a marker (a bucket from before markers).
+func adoptable(marks s3admin.MarkedBucket, own s3admin.Ownership) bool {
+	return (marks.Owner == "" || marks.Owner == own.Owner) && (marks.Marker == "" || marks.Marker == own.Marker)
+}
+
+// planCreateBucket decides what CreateBucket does with what one read of the
+// bucket's tags showed.
+func CreateBucket(obs BucketObserved, own s3admin.Ownership) BucketPlan {
+	switch {
+	case obs.Exists && !adoptable(obs.Marks, own):
+		// Somebody else's marks: another installation's bucket, or another
+		// record's of ours. Never changed, whoever created it.
+		return BucketPlan{Refuse: s3admin.ErrNotOwned, Reason: "is marked for another owner or record"}
+	case obs.Exists && obs.Marks.Owns(own):
+		// Carries the record's marks already, but marks can be copied by
+		// anybody allowed to tag the bucket: only SeaweedFS's answer to a
+		// create request proves that the driver's identity created it.
+		return BucketPlan{Steps: []BucketStep{StepClaim}}
+	default:
+		// Missing (created now), or existing without anybody else's marks:
+		// adopted only if SeaweedFS says the driver's identity created it (a
+		// create interrupted before marking), then marked.
+		return BucketPlan{Steps: []BucketStep{StepClaim, StepMark}}
+	}
+}
+
+// planDeleteBucket decides what DeleteBucket does with what one read of the
+// bucket's tags showed.
+//
+// SeaweedFS deletes a non-empty bucket with all its data unless the server
+// runs with -s3.allowDeleteBucketNotEmpty=false, so without purge the
+// emptiness is checked here. The check and the delete are two requests; the
+// bucket is fenced against every writer in between (see engine.Buckets.Fence),
+// and checked again behind the fence, so nothing written meanwhile is lost.
+func DeleteBucket(obs BucketObserved, own s3admin.Ownership, purge bool) BucketPlan {
+	switch {
+	case !obs.Exists:
+		// Gone already: deleting is done.
+		return BucketPlan{}
+	case !obs.Marks.Owns(own):
+		return BucketPlan{Refuse: s3admin.ErrNotOwned, Reason: "does not carry this record's marks"}
+	case purge:
+		// Unfinished uploads go before the fence, which denies listing and
+		// aborting them too. Then the contents go only if the server refuses
+		// to delete a non-empty bucket itself.
+		return BucketPlan{Steps: []BucketStep{
+			StepClaim, StepAbortUploads, StepFence, StepDelete, StepPurge, StepDelete, StepRemoveFolders, StepDelete,
+		}}
+	default:
+		// The marks can be copied; the claim proves the creator before
+		// anything changes. Not fenced while it visibly holds data: a bucket
+		// that stays blocked on its data should not also become read-only.
+		// Checked again behind the fence: what was written before it is all
+		// there is.
+		return BucketPlan{Steps: []BucketStep{
+			StepClaim, StepRequireEmpty, StepFence, StepRequireEmpty, StepDelete, StepRemoveFolders, StepDelete,
+		}}
+	}
+}
+
+// CreateAnswer is SeaweedFS's answer to a create request. It records the
+// identity that created each bucket and answers BucketAlreadyOwnedByYou only
+// to that identity, BucketAlreadyExists to everybody else.
+type CreateAnswer int
+
+const (
+	// AnswerCreated: the request made the bucket.
+	AnswerCreated CreateAnswer = iota
+	// AnswerOwnedByYou: the bucket exists and the driver's identity created
+	// it.
+	AnswerOwnedByYou
+	// AnswerExistsForAnother: the bucket exists and another identity created
+	// it.
+	AnswerExistsForAnother
+)
+
+// Claimed is the outcome of stepClaim: nil when the bucket is the driver's
+// identity's (created now or before), ErrNotOwned otherwise.
+func Claimed(a CreateAnswer) error {
+	if a == AnswerExistsForAnother {
+		return s3admin.ErrNotOwned
+	}
+	return nil
+}
+
+// MarkedTags is the tag set stepMark writes: own's marks, and every other
+// tag the bucket carries (PutBucketTagging replaces the whole set).
+func MarkedTags(existing map[string]string, own s3admin.Ownership) map[string]string {
+	tags := map[string]string{names.OwnerTagKey: own.Owner}
+	if own.Marker != "" {
+		tags[names.MarkerTagKey] = own.Marker
+	}
+	for k, v := range existing {
+		if k != names.OwnerTagKey && k != names.MarkerTagKey {
+			tags[k] = v
+		}
+	}
+	return tags
+}
+
+// MarksOf reads the owner and marker out of a bucket's tags.
+func MarksOf(name string, tags map[string]string) s3admin.MarkedBucket {
+	return s3admin.MarkedBucket{Name: name, Owner: tags[names.OwnerTagKey], Marker: tags[names.MarkerTagKey]}
+}
+
+// ContentObserved is what the emptiness listings of a bucket showed, each
+// read only while the earlier ones found nothing.
+type ContentObserved struct {
+	Objects  bool // ListObjectsV2 found a key
+	Versions bool // ListObjectVersions found a version or delete marker
+	Uploads  bool // ListMultipartUploads found an unfinished upload
+	// UploadsDenied: listing the uploads was refused, and Fenced says
+	// whether the bucket carries the driver's fence.
+	UploadsDenied bool
+	Fenced        bool
+}
+
+// ContentVerdict judges a bucket's emptiness; denied is true when the
+// refused upload listing must be reported as it is.
+func ContentVerdict(c ContentObserved) (empty, denied bool) {
+	switch {
+	case c.Objects, c.Versions:
+		return false, false
+	case c.UploadsDenied:
+		// SeaweedFS counts listing uploads as part of s3:PutObject, which
+		// the driver's fence denies. Behind the fence no upload can be
+		// completed any more: an unfinished one is no data to keep. A
+		// refusal without the fence is somebody else's policy.
+		return c.Fenced, !c.Fenced
+	default:
+		return !c.Uploads, false
+	}
+}

@@ -1,0 +1,169 @@
+package plan
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+)
+
+var (
+	planOwn   = s3admin.Ownership{Owner: "o", Marker: "m"}
+	planOld   = s3admin.Ownership{Owner: "o"} // a record from before markers
+	planOpts  = cmpopts.EquateErrors()
+	unmarked  = BucketObserved{Exists: true, Marks: s3admin.MarkedBucket{Name: "b"}}
+	ownMarked = BucketObserved{Exists: true, Marks: s3admin.MarkedBucket{Name: "b", Owner: "o", Marker: "m"}}
+)
+
+func marked(owner, marker string) BucketObserved {
+	return BucketObserved{Exists: true, Marks: s3admin.MarkedBucket{Name: "b", Owner: owner, Marker: marker}}
+}
+
+func TestPlanCreateBucket(t *testing.T) {
+	claimAndMark := BucketPlan{Steps: []BucketStep{StepClaim, StepMark}}
+	notOwned := BucketPlan{Refuse: s3admin.ErrNotOwned, Reason: "is marked for another owner or record"}
+	tests := []struct {
+		name string
+		obs  BucketObserved
+		own  s3admin.Ownership
+		want BucketPlan
+	}{
+		{"a missing bucket is created, then marked", BucketObserved{}, planOwn, claimAndMark},
+		{"an unmarked bucket is claimed (adopted only if our identity created it), then marked", unmarked, planOwn, claimAndMark},
+		{"a bucket carrying the record's marks is only claimed, since marks can be copied", ownMarked, planOwn, BucketPlan{Steps: []BucketStep{StepClaim}}},
+		{"a bucket of the same owner from before markers is claimed and given the record's marker", marked("o", ""), planOwn, claimAndMark},
+		{"a bucket with the record's marker and no owner tag is claimed and given the owner tag", marked("", "m"), planOwn, claimAndMark},
+		{"a bucket marked for another owner is refused without a request", marked("x", ""), planOwn, notOwned},
+		{"a bucket marked for another owner with the record's marker is refused", marked("x", "m"), planOwn, notOwned},
+		{"a bucket marked for another record of the same owner is refused", marked("o", "other"), planOwn, notOwned},
+		{"a bucket carrying only another record's marker is refused", marked("", "other"), planOwn, notOwned},
+		{"a record from before markers claims its owner-tagged bucket without marking it again", marked("o", ""), planOld, BucketPlan{Steps: []BucketStep{StepClaim}}},
+		{"a record from before markers refuses a bucket that carries a marker", marked("o", "m"), planOld, notOwned},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, CreateBucket(tt.obs, tt.own), planOpts); diff != "" {
+				t.Errorf("planCreateBucket (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestPlanDeleteBucket(t *testing.T) {
+	notOwned := BucketPlan{Refuse: s3admin.ErrNotOwned, Reason: "does not carry this record's marks"}
+	checked := BucketPlan{Steps: []BucketStep{
+		StepClaim, StepRequireEmpty, StepFence, StepRequireEmpty, StepDelete, StepRemoveFolders, StepDelete,
+	}}
+	purged := BucketPlan{Steps: []BucketStep{
+		StepClaim, StepAbortUploads, StepFence, StepDelete, StepPurge, StepDelete, StepRemoveFolders, StepDelete,
+	}}
+	tests := []struct {
+		name  string
+		obs   BucketObserved
+		own   s3admin.Ownership
+		purge bool
+		want  BucketPlan
+	}{
+		{"a missing bucket is deleted already: nothing to do", BucketObserved{}, planOwn, false, BucketPlan{}},
+		{"a missing bucket to purge is deleted already: nothing to do", BucketObserved{}, planOwn, true, BucketPlan{}},
+		{"an unmarked bucket is refused, even with purge", unmarked, planOwn, true, notOwned},
+		{"a bucket marked for another record is refused", marked("o", "other"), planOwn, false, notOwned},
+		{"a bucket of the same owner without the record's marker is refused", marked("o", ""), planOwn, false, notOwned},
+		{"a bucket marked for another owner is refused", marked("x", "m"), planOwn, true, notOwned},
+		{"an owned bucket is claimed, checked empty, fenced, checked again behind the fence, then deleted", ownMarked, planOwn, false, checked},
+		{"an owned bucket to purge is claimed, its uploads aborted before the fence, fenced, then deleted and emptied as needed", ownMarked, planOwn, true, purged},
+		{"a record from before markers deletes its owner-tagged bucket", marked("o", ""), planOld, false, checked},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, DeleteBucket(tt.obs, tt.own, tt.purge), planOpts); diff != "" {
+				t.Errorf("planDeleteBucket (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// Every delete plan claims the bucket before its first change, and ends
+// with a delete.
+func TestDeletePlansClaimFirstAndEndWithTheDelete(t *testing.T) {
+	for _, purge := range []bool{false, true} {
+		steps := DeleteBucket(ownMarked, planOwn, purge).Steps
+		if steps[0] != StepClaim || steps[len(steps)-1] != StepDelete {
+			t.Errorf("purge=%t: steps %v", purge, steps)
+		}
+	}
+}
+
+func TestClaimed(t *testing.T) {
+	tests := []struct {
+		name   string
+		answer CreateAnswer
+		want   error
+	}{
+		{"a bucket the request created is the driver's", AnswerCreated, nil},
+		{"a bucket SeaweedFS says the driver's identity created is the driver's", AnswerOwnedByYou, nil},
+		{"a bucket another identity created is not the driver's", AnswerExistsForAnother, s3admin.ErrNotOwned},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, Claimed(tt.answer), planOpts); diff != "" {
+				t.Errorf("claimed (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestMarkedTags(t *testing.T) {
+	tests := []struct {
+		name     string
+		existing map[string]string
+		own      s3admin.Ownership
+		want     map[string]string
+	}{
+		{"a bucket without tags gets the owner and the marker", nil, planOwn,
+			map[string]string{names.OwnerTagKey: "o", names.MarkerTagKey: "m"}},
+		{"the bucket's other tags are kept", map[string]string{"team": "x"}, planOwn,
+			map[string]string{names.OwnerTagKey: "o", names.MarkerTagKey: "m", "team": "x"}},
+		{"an owner tag without marker is completed with the record's marker", map[string]string{names.OwnerTagKey: "o"}, planOwn,
+			map[string]string{names.OwnerTagKey: "o", names.MarkerTagKey: "m"}},
+		{"a record from before markers writes no marker", nil, planOld, map[string]string{names.OwnerTagKey: "o"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, MarkedTags(tt.existing, tt.own)); diff != "" {
+				t.Errorf("markedTags (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestContentVerdict(t *testing.T) {
+	type verdict struct{ Empty, Denied bool }
+	tests := []struct {
+		name string
+		c    ContentObserved
+		want verdict
+	}{
+		{"a bucket with no key, version or upload is empty", ContentObserved{}, verdict{Empty: true}},
+		{"a key is content", ContentObserved{Objects: true}, verdict{}},
+		{"a noncurrent version or delete marker is content", ContentObserved{Versions: true}, verdict{}},
+		{"an unfinished upload is content", ContentObserved{Uploads: true}, verdict{}},
+		{"uploads the driver's fence keeps from being listed are no content: none can be completed",
+			ContentObserved{UploadsDenied: true, Fenced: true}, verdict{Empty: true}},
+		{"uploads somebody else's policy keeps from being listed are reported as refused",
+			ContentObserved{UploadsDenied: true}, verdict{Denied: true}},
+		{"a key is content even behind the fence", ContentObserved{Objects: true, UploadsDenied: true, Fenced: true}, verdict{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got verdict
+			got.Empty, got.Denied = ContentVerdict(tt.c)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("contentVerdict (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
