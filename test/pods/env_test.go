@@ -52,13 +52,12 @@ const (
 )
 
 type environment struct {
-	node      *node.Node
-	adminKey  string
-	adminSec  string
-	s3IP      string // the seaweedfs-s3 Service's cluster IP
-	helm      string
-	chartDir  string
-	imagesDir string
+	node     *node.Node
+	adminKey string
+	adminSec string
+	s3IP     string // the seaweedfs-s3 Service's cluster IP
+	helm     string
+	chartDir string
 }
 
 var env environment
