@@ -56,7 +56,7 @@ const readinessProbeBucket = "cosi-readiness-probe"
 // restart fixes a wedged server or a removed socket; SeaweedFS being down
 // does not, so it is not a liveness check). It returns a function that
 // releases the probe's gRPC connection.
-func addChecks(ready, live *health.Checks, cfg Config, sockPath string, admin s3admin.Admin, inf reconcile.Informers) (func(), error) {
+func addChecks(ready, live *health.Checks, cfg Config, sockPath string, admin s3admin.Admin, inf reconcile.Informers, leading func() bool) (func(), error) {
 	ready.Add(CheckInformers, func(context.Context) error {
 		if !inf.Buckets.HasSynced() || !inf.Accesses.HasSynced() {
 			return errors.New("record caches have not synced")
@@ -72,7 +72,12 @@ func addChecks(ready, live *health.Checks, cfg Config, sockPath string, admin s3
 		}
 		// SeaweedFS serves its IAM API read-only by default: every check
 		// above passes, and only the first grant would fail. The error
-		// names the setting.
+		// names the setting. Only the leader writes users (the handlers
+		// never call SeaweedFS), and a standby makes no call that is not
+		// a read, so only the leader checks.
+		if !leading() {
+			return nil
+		}
 		if err := admin.CheckUserWrites(ctx); err != nil {
 			return fmt.Errorf("user writes: %w", err)
 		}

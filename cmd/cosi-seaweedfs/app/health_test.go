@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,10 +24,11 @@ func TestReadinessFailsWhileUserWritesAreDisabled(t *testing.T) {
 	factory := informers.NewSharedInformerFactory(fake.NewClientset(), 0)
 	admin := s3fake.New("cosi-")
 	ready, live := health.New(5*time.Second, nil), health.New(5*time.Second, nil)
+	var leading atomic.Bool
 	closeProbe, err := addChecks(ready, live, Config{UserPrefix: "cosi-"}, t.TempDir()+"/cosi.sock", admin, reconcile.Informers{
 		Buckets:  factory.Core().V1().ConfigMaps().Informer(),
 		Accesses: factory.Core().V1().Secrets().Informer(),
-	})
+	}, leading.Load)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,6 +39,11 @@ func TestReadinessFailsWhileUserWritesAreDisabled(t *testing.T) {
 		t.Fatalf("seaweedfs check on a store taking user writes: %v", err)
 	}
 	admin.SetUserWritesDisabled(true)
+	// A standby makes no write, this check's included: it has none to make.
+	if err := check(); err != nil {
+		t.Fatalf("seaweedfs check on a standby: %v", err)
+	}
+	leading.Store(true)
 	err = check()
 	if err == nil {
 		t.Fatal("seaweedfs check passed while user writes are disabled")

@@ -140,7 +140,8 @@ func Run(ctx context.Context, cfg Config, log logr.Logger) error {
 	g := grpcapi.NewGRPCServer(srv, &grpcapi.Identity{Name: cfg.DriverName, Version: version.Get(), Log: log.WithName("grpc")}, log.WithName("grpc"), m.GRPC.UnaryServerInterceptor())
 	m.GRPC.InitializeMetrics(g)
 	liveness := health.New(probeTimeout, nil)
-	closeProbes, err := addChecks(checks, liveness, cfg, sockPath, admin, inf)
+	lead := &leadership{}
+	closeProbes, err := addChecks(checks, liveness, cfg, sockPath, admin, inf, lead.leading)
 	if err != nil {
 		return err
 	}
@@ -152,7 +153,7 @@ func Run(ctx context.Context, cfg Config, log logr.Logger) error {
 	var wg sync.WaitGroup
 	errc := make(chan error, 5)
 	wg.Go(func() { errc <- grpcapi.Serve(ctx, g, lis, cfg.GracePeriod) })
-	wg.Go(func() { errc <- reconcileLoop(ctx, cfg, client, ctrl, m, log) })
+	wg.Go(func() { errc <- reconcileLoop(ctx, cfg, client, ctrl, m, lead, log) })
 	wg.Go(func() { errc <- events.Run(ctx) })
 	for addr, mux := range httpMuxes(cfg, m, checks, liveness) {
 		wg.Go(func() { errc <- serveHTTP(ctx, addr, mux) })
@@ -294,10 +295,10 @@ func defaultOwnerID(ctx context.Context, cfg Config, client kubernetes.Interface
 // reconcileLoop runs the reconciler while this replica holds the leader
 // Lease. Losing the Lease ends the process: another replica has taken over,
 // and a reconciler that might still act on stale state must not go on.
-func reconcileLoop(ctx context.Context, cfg Config, client kubernetes.Interface, ctrl *reconcile.Controller, m *metrics.Metrics, log logr.Logger) error {
+func reconcileLoop(ctx context.Context, cfg Config, client kubernetes.Interface, ctrl *reconcile.Controller, m *metrics.Metrics, lead *leadership, log logr.Logger) error {
 	if !cfg.LeaderElect {
-		m.SetLeader(true)
-		defer m.SetLeader(false)
+		lead.set(m, true)
+		defer lead.set(m, false)
 		return ctrl.Run(ctx)
 	}
 	id, err := leaderIdentity(cfg.LeaderIdentity)
@@ -327,8 +328,8 @@ func reconcileLoop(ctx context.Context, cfg Config, client kubernetes.Interface,
 		Callbacks: leaderelection.LeaderCallbacks{
 			OnStartedLeading: func(lctx context.Context) {
 				started.Store(true)
-				m.SetLeader(true)
-				defer m.SetLeader(false)
+				lead.set(m, true)
+				defer lead.set(m, false)
 				log.Info("leader lease acquired", "identity", id)
 				rctx, rcancel := context.WithCancel(lctx)
 				defer rcancel()
@@ -392,3 +393,14 @@ func leaderIdentity(configured string) (string, error) {
 	}
 	return host + "_" + hex.EncodeToString(b), nil
 }
+
+// leadership is whether this replica reconciles: its metric, and what the
+// readiness checks that only the leader runs ask.
+type leadership struct{ on atomic.Bool }
+
+func (l *leadership) set(m *metrics.Metrics, leading bool) {
+	l.on.Store(leading)
+	m.SetLeader(leading)
+}
+
+func (l *leadership) leading() bool { return l.on.Load() }
