@@ -300,6 +300,13 @@ func revoke(t *testing.T, ns string, a *access) {
 		}
 		return fmt.Errorf("still there, finalizers %v", ba.GetFinalizers())
 	})
+	waitKeyRejected(t, a)
+	deleteSecret(t, ns, a.secret)
+}
+
+// waitKeyRejected waits until S3 rejects the access's key.
+func waitKeyRejected(t *testing.T, a *access) {
+	t.Helper()
 	c := nodeS3(a.info.Spec.S3.AccessKeyID, a.info.Spec.S3.AccessSecretKey)
 	waitT(t, 2*time.Minute, "the key of "+a.name+" rejected", func(ctx context.Context) error {
 		_, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(a.info.Spec.BucketName), MaxKeys: aws.Int32(1)})
@@ -311,7 +318,6 @@ func revoke(t *testing.T, ns string, a *access) {
 		}
 		return nil
 	})
-	deleteSecret(t, ns, a.secret)
 }
 
 func deleteSecret(t *testing.T, ns, name string) {
