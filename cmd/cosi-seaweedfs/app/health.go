@@ -70,22 +70,21 @@ func addChecks(ready, live *health.Checks, cfg Config, sockPath string, admin s3
 		if _, err := admin.ObserveUser(ctx, cfg.UserPrefix+readinessProbeUser); err != nil {
 			return fmt.Errorf("admin credentials: %w", err)
 		}
-		// SeaweedFS serves its IAM API read-only by default: every check
-		// above passes, and only the first grant would fail. The error
-		// names the setting. Only the leader writes users (the handlers
-		// never call SeaweedFS), and a standby makes no call that is not
-		// a read, so only the leader checks.
-		if !leading() {
-			return nil
-		}
-		if err := admin.CheckUserWrites(ctx); err != nil {
-			return fmt.Errorf("user writes: %w", err)
-		}
 		// On the filer path the user lookup goes through the filer's IAM
 		// gRPC service, which never sees the admin key; every bucket call
 		// is still signed with it, so one signed S3 read proves it.
 		if _, err := admin.ObserveBucket(ctx, readinessProbeBucket, s3admin.Ownership{}); err != nil {
 			return fmt.Errorf("admin credentials: %w", err)
+		}
+		// SeaweedFS serves its IAM API read-only by default: every check
+		// above passes, and only the first grant would fail. The error
+		// names the setting. Only the leader writes users (the handlers
+		// never call SeaweedFS), and a standby makes no call that is not
+		// a read, so only the leader checks.
+		if leading() {
+			if err := admin.CheckUserWrites(ctx); err != nil {
+				return fmt.Errorf("user writes: %w", err)
+			}
 		}
 		return nil
 	})
