@@ -45,11 +45,13 @@ func helm(t *testing.T, timeout time.Duration, args ...string) string {
 	return out.String()
 }
 
-// installArgs install the chart for the sidecar v0.1.0 line with the images
-// loaded into the node, the classes the flow uses and a short resync.
-func installArgs() []string {
-	return []string{"install", release, env.chartDir, "--namespace", releaseNamespace, "--wait", "--timeout", "5m",
-		"--set", "image.repository=" + driverRepo + ",image.tag=" + imageTag + ",image.pullPolicy=Never",
+// releaseArgs are helm's arguments for verb (install or upgrade) of chart
+// with the driver image tag: the sidecar v0.1.0 line with the images loaded
+// into the node, the classes the flow uses and a short resync. Every step
+// of an upgrade passes the same values, so only the release changes.
+func releaseArgs(verb, chart, tag string) []string {
+	return []string{verb, release, chart, "--namespace", releaseNamespace, "--wait", "--timeout", "5m",
+		"--set", "image.repository=" + driverRepo + ",image.tag=" + tag + ",image.pullPolicy=Never",
 		"--set", "sidecar.rbac=v0.1,sidecar.image.repository=" + sidecarRepo + ",sidecar.image.tag=" + sidecarTag + ",sidecar.image.pullPolicy=Never",
 		"--set", "public.endpoint=" + publicEndpoint,
 		"--set", "bucketClass.create=true,bucketAccessClass.create=true",
@@ -62,7 +64,7 @@ func installArgs() []string {
 func TestChartOnANode(t *testing.T) {
 	ctx := context.Background()
 	t.Run("helm install --wait", func(t *testing.T) {
-		helm(t, 6*time.Minute, installArgs()...)
+		helm(t, 6*time.Minute, releaseArgs("install", env.chartDir, imageTag)...)
 		logPods(t, releaseNamespace)
 		logPods(t, "cosi-controller")
 		logPods(t, "kube-system")

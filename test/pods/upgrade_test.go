@@ -180,26 +180,14 @@ func earlierRelease(t *testing.T) string {
 	return filepath.Join(src, "charts", "cosi-seaweedfs")
 }
 
-// releaseArgs are installArgs for verb (install or upgrade) with chart and
-// image tag: the same values at every step, so only the release changes.
-func releaseArgs(verb, chart, tag string) []string {
-	args := installArgs()
-	args[0], args[2] = verb, chart
-	for i, a := range args {
-		if a == "image.repository="+driverRepo+",image.tag="+imageTag+",image.pullPolicy=Never" {
-			args[i] = "image.repository=" + driverRepo + ",image.tag=" + tag + ",image.pullPolicy=Never"
-		}
-	}
-	return args
-}
-
-// recordsNow returns every record of the release namespace by name, with
-// its UID and data.
+// record is what a record is made of that no driver may change: the object
+// (its UID) and its data.
 type record struct {
 	uid  string
 	data map[string][]byte
 }
 
+// recordsNow returns every record of the release namespace by name.
 func recordsNow(t *testing.T) map[string]record {
 	t.Helper()
 	ctx := context.Background()
@@ -328,12 +316,12 @@ func driverLogs(t *testing.T) {
 	}
 }
 
-// leasesHeldByRunningPods passes when every Lease of the release namespace
-// (the driver's and the sidecar's) is held by a running pod of it.
-func leasesHeldByRunningPods(ctx context.Context) error {
+// staleLeases returns the Leases of the release namespace (the driver's and
+// the sidecar's) whose holder is not a running pod of it, with their holders.
+func staleLeases(ctx context.Context) (map[string]string, error) {
 	pods, err := env.node.Client.CoreV1().Pods(releaseNamespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	running := map[string]bool{}
 	for _, p := range pods.Items {
@@ -343,42 +331,42 @@ func leasesHeldByRunningPods(ctx context.Context) error {
 	}
 	leases, err := env.node.Client.CoordinationV1().Leases(releaseNamespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
-		return err
+		return nil, err
 	}
+	stale := map[string]string{}
 	for _, l := range leases.Items {
 		if h := ptr.Deref(l.Spec.HolderIdentity, ""); !running[h] {
-			return fmt.Errorf("the Lease %s is held by %q, not a running pod", l.Name, h)
+			stale[l.Name] = h
 		}
+	}
+	return stale, nil
+}
+
+// leasesHeldByRunningPods passes when no Lease of the release namespace is
+// stale.
+func leasesHeldByRunningPods(ctx context.Context) error {
+	stale, err := staleLeases(ctx)
+	if err != nil {
+		return err
+	}
+	for name, holder := range stale {
+		return fmt.Errorf("the Lease %s is held by %q, not a running pod", name, holder)
 	}
 	return nil
 }
 
-// deleteStaleLeases deletes the Leases of the release namespace whose holder
-// is not a running pod.
+// deleteStaleLeases deletes the stale Leases of the release namespace.
 func deleteStaleLeases(t *testing.T) {
 	t.Helper()
 	ctx := context.Background()
-	leases := env.node.Client.CoordinationV1().Leases(releaseNamespace)
-	list, err := leases.List(ctx, metav1.ListOptions{})
+	stale, err := staleLeases(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pods, err := env.node.Client.CoreV1().Pods(releaseNamespace).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	running := map[string]bool{}
-	for _, p := range pods.Items {
-		if p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil {
-			running[p.Name] = true
+	for _, name := range slices.Sorted(maps.Keys(stale)) {
+		if err := env.node.Client.CoordinationV1().Leases(releaseNamespace).Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
 		}
-	}
-	for _, l := range list.Items {
-		if h := ptr.Deref(l.Spec.HolderIdentity, ""); !running[h] {
-			if err := leases.Delete(ctx, l.Name, metav1.DeleteOptions{}); err != nil {
-				t.Fatal(err)
-			}
-			t.Logf("deleted Lease %s, held by %q, which no longer runs", l.Name, h)
-		}
+		t.Logf("deleted Lease %s, held by %q, which no longer runs", name, stale[name])
 	}
 }
