@@ -21,6 +21,7 @@ type Image struct {
 	Files      map[string]string // path in the image → file on the host
 	Entrypoint []string
 	User       string // default 65532:65532, non-root
+	WorkingDir string
 }
 
 // WriteArchive writes the image as an archive that `ctr images import`
@@ -47,7 +48,7 @@ func (img Image) WriteArchive(dst string) error {
 	if user == "" {
 		user = "65532:65532"
 	}
-	built, err := oci.Build(oci.Spec{Files: files, Entrypoint: img.Entrypoint, User: user})
+	built, err := oci.Build(oci.Spec{Files: files, Entrypoint: img.Entrypoint, User: user, WorkingDir: img.WorkingDir})
 	if err != nil {
 		return fmt.Errorf("image %s: %w", img.Ref, err)
 	}

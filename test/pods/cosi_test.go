@@ -29,6 +29,16 @@ import (
 // its caches in a temporary directory, and returns its output.
 func helm(t *testing.T, timeout time.Duration, args ...string) string {
 	t.Helper()
+	out, err := helmRun(t, timeout, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// helmRun is helm for a command that may fail: the error holds its output.
+func helmRun(t *testing.T, timeout time.Duration, args ...string) (string, error) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	home := t.TempDir()
@@ -38,25 +48,33 @@ func helm(t *testing.T, timeout time.Duration, args ...string) string {
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("helm %s: %v\n%s", strings.Join(args, " "), err, out.String())
-	}
+	err := cmd.Run()
 	t.Logf("helm %s: %s", args[0], time.Since(start).Round(time.Millisecond))
-	return out.String()
+	if err != nil {
+		return out.String(), fmt.Errorf("helm %s: %w\n%s", strings.Join(args, " "), err, out.String())
+	}
+	return out.String(), nil
 }
 
 // releaseArgs are helm's arguments for verb (install or upgrade) of chart
-// with the driver image tag: the sidecar v0.1.0 line with the images loaded
-// into the node, the classes the flow uses and a short resync. Every step
-// of an upgrade passes the same values, so only the release changes.
+// with the driver image tag: the release the flow uses, with its classes.
+// Every step of an upgrade passes the same values, so only the release
+// changes.
 func releaseArgs(verb, chart, tag string) []string {
-	return []string{verb, release, chart, "--namespace", releaseNamespace, "--wait", "--timeout", "5m",
-		"--set", "image.repository=" + driverRepo + ",image.tag=" + tag + ",image.pullPolicy=Never",
-		"--set", "sidecar.rbac=v0.1,sidecar.image.repository=" + sidecarRepo + ",sidecar.image.tag=" + sidecarTag + ",sidecar.image.pullPolicy=Never",
-		"--set", "public.endpoint=" + publicEndpoint,
+	return append(nodeReleaseArgs(verb, release, releaseNamespace, chart, tag),
+		"--set", "public.endpoint="+publicEndpoint,
 		"--set", "bucketClass.create=true,bucketAccessClass.create=true",
 		// Class parameters are strings, as COSI hands them to the driver.
-		"--set-string", "bucketClass.parameters.purge=true",
+		"--set-string", "bucketClass.parameters.purge=true")
+}
+
+// nodeReleaseArgs are what every release of the driver chart on the node
+// is given: the images loaded into the node (the sidecar v0.1.0 line) and
+// a short resync.
+func nodeReleaseArgs(verb, name, ns, chart, tag string) []string {
+	return []string{verb, name, chart, "--namespace", ns, "--wait", "--timeout", "5m",
+		"--set", "image.repository=" + driverRepo + ",image.tag=" + tag + ",image.pullPolicy=Never",
+		"--set", "sidecar.rbac=v0.1,sidecar.image.repository=" + sidecarRepo + ",sidecar.image.tag=" + sidecarTag + ",sidecar.image.pullPolicy=Never",
 		"--set", "timeouts.resync=5s,logLevel=1",
 	}
 }
@@ -89,20 +107,20 @@ func TestChartOnANode(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	createClaim(t, ns, "data")
+	createClaim(t, ns, "data", bucketClass)
 	bucket := waitClaimReady(t, ns, "data")
 	t.Logf("claim %s/data: Bucket %s ready", ns, bucket)
-	writer := grant(t, ns, "writer", "data", accessClass)
-	reader := grant(t, ns, "reader", "data", readOnlyClass)
+	writer := grant(t, env.seaweed, ns, "writer", "data", accessClass)
+	reader := grant(t, env.seaweed, ns, "reader", "data", readOnlyClass)
 
 	t.Run("a workload pod does an S3 round trip with the credentials Secret", func(t *testing.T) {
-		logs := runWorkload(t, ns, "round-trip", writer.secret, "readwrite")
+		logs := runWorkload(t, ns, "round-trip", writer, "readwrite")
 		if !strings.Contains(logs, "round trip ok") {
 			t.Errorf("workload output: %s", logs)
 		}
 	})
 	t.Run("a read-only access is refused a write from a pod", func(t *testing.T) {
-		logs := runWorkload(t, ns, "read-only", reader.secret, "readonly")
+		logs := runWorkload(t, ns, "read-only", reader, "readonly")
 		if !strings.Contains(logs, "write was refused with AccessDenied") {
 			t.Errorf("workload output: %s", logs)
 		}
@@ -114,7 +132,7 @@ func TestChartOnANode(t *testing.T) {
 		revoke(t, ns, reader)
 		deleteClaim(t, ns, "data")
 		waitT(t, 2*time.Minute, "bucket "+bucket+" deleted", func(ctx context.Context) error {
-			_, err := adminS3().HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)})
+			_, err := env.seaweed.admin().HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)})
 			if err == nil {
 				return errors.New("the bucket still exists")
 			}
@@ -143,9 +161,9 @@ func logPods(t *testing.T, ns string) {
 	}
 }
 
-func createClaim(t *testing.T, ns, name string) {
+func createClaim(t *testing.T, ns, name, class string) {
 	t.Helper()
-	if _, err := framework.Create(context.Background(), env.node.Dynamic, framework.NewBucketClaim(ns, name, bucketClass)); err != nil {
+	if _, err := framework.Create(context.Background(), env.node.Dynamic, framework.NewBucketClaim(ns, name, class)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -179,17 +197,24 @@ func waitClaimReady(t *testing.T, ns, name string) string {
 	return id
 }
 
-// access is a granted BucketAccess and what its Secret held when granted.
+// access is a granted BucketAccess, what its Secret held when granted, and
+// the SeaweedFS its bucket lives on.
 type access struct {
 	name, secret string
 	accountID    string
 	info         *framework.BucketInfo
 	data         map[string][]byte
+	seaweed      *seaweed
 }
 
-func grant(t *testing.T, ns, name, claim, class string) *access {
+// s3 is an S3 client with the access's key.
+func (a *access) s3() *s3.Client {
+	return a.seaweed.s3(a.info.Spec.S3.AccessKeyID, a.info.Spec.S3.AccessSecretKey)
+}
+
+func grant(t *testing.T, sw *seaweed, ns, name, claim, class string) *access {
 	t.Helper()
-	a := &access{name: name, secret: name + "-creds"}
+	a := &access{name: name, secret: name + "-creds", seaweed: sw}
 	ba := framework.NewBucketAccess(ns, name, claim, class, a.secret)
 	// The sidecar v0.1.0 adds this finalizer from a stale copy and then
 	// fails forever; present from the start, its update changes nothing.
@@ -224,10 +249,10 @@ func waitGranted(t *testing.T, ns string, a *access) {
 	})
 }
 
-// runWorkload runs the s3workload image in a pod that mounts the
+// runWorkload runs the s3workload image in a pod that mounts the access's
 // credentials Secret, waits until it ends and returns its output. The pod
 // must succeed.
-func runWorkload(t *testing.T, ns, name, secret, expect string) string {
+func runWorkload(t *testing.T, ns, name string, a *access, expect string) string {
 	t.Helper()
 	ctx := context.Background()
 	pod := &corev1.Pod{
@@ -242,7 +267,7 @@ func runWorkload(t *testing.T, ns, name, secret, expect string) string {
 			Containers: []corev1.Container{{
 				Name:  "workload",
 				Image: workloadImage,
-				Args:  []string{"--bucketinfo=/cosi/BucketInfo", "--endpoint=" + publicEndpoint, "--expect=" + expect},
+				Args:  []string{"--bucketinfo=/cosi/BucketInfo", "--endpoint=" + a.seaweed.publicEndpoint, "--expect=" + expect},
 				SecurityContext: &corev1.SecurityContext{
 					AllowPrivilegeEscalation: ptr.To(false),
 					ReadOnlyRootFilesystem:   ptr.To(true),
@@ -250,7 +275,7 @@ func runWorkload(t *testing.T, ns, name, secret, expect string) string {
 				},
 				VolumeMounts: []corev1.VolumeMount{{Name: "cosi", MountPath: "/cosi", ReadOnly: true}},
 			}},
-			Volumes: []corev1.Volume{{Name: "cosi", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: secret}}}},
+			Volumes: []corev1.Volume{{Name: "cosi", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: a.secret}}}},
 		},
 	}
 	if _, err := env.node.Client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
@@ -309,7 +334,7 @@ func revoke(t *testing.T, ns string, a *access) {
 // waitKeyRejected waits until S3 rejects the access's key.
 func waitKeyRejected(t *testing.T, a *access) {
 	t.Helper()
-	c := nodeS3(a.info.Spec.S3.AccessKeyID, a.info.Spec.S3.AccessSecretKey)
+	c := a.s3()
 	waitT(t, 2*time.Minute, "the key of "+a.name+" rejected", func(ctx context.Context) error {
 		_, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(a.info.Spec.BucketName), MaxKeys: aws.Int32(1)})
 		if err == nil {

@@ -3,6 +3,7 @@ package pods
 import (
 	"context"
 	"crypto/rand"
+	"debug/elf"
 	"encoding/hex"
 	"fmt"
 	"net/http"
@@ -35,6 +36,9 @@ const (
 	seaweedImage    = "cosi.test/seaweedfs:" + imageTag
 	controllerImage = "cosi.test/cosi-controller:" + imageTag
 	workloadImage   = "cosi.test/s3workload:" + imageTag
+	// busybox is Debian's busybox-static: one static binary that is a
+	// shell when called sh.
+	busybox = "/bin/busybox"
 )
 
 // The release: the driver, its sidecar and SeaweedFS share the namespace,
@@ -53,12 +57,33 @@ const (
 
 type environment struct {
 	node     *node.Node
-	adminKey string
-	adminSec string
-	s3IP     string // the seaweedfs-s3 Service's cluster IP
+	seaweed  *seaweed // the one deploySeaweed runs
 	helm     string
 	chartDir string
+	// seaweedChart is SeaweedFS's own chart (see seaweedfschart_test.go).
+	seaweedChart string
 }
+
+// seaweed is one SeaweedFS on the node, as the tests reach it: its S3
+// Service's cluster IP, the admin identity, and the endpoint workloads are
+// told.
+type seaweed struct {
+	s3IP               string
+	adminKey, adminSec string
+	publicEndpoint     string
+}
+
+// s3 is an S3 client with key and secret, sent to the Service's cluster IP
+// from inside the node's namespace.
+func (sw *seaweed) s3(key, secret string) *s3.Client {
+	return stack.NewS3Client("http://"+sw.s3IP+":8333", "us-east-1", key, secret, func(o *s3.Options) {
+		o.HTTPClient = nodeHTTPClient()
+		o.RetryMaxAttempts = 1
+	})
+}
+
+// admin is an S3 client with the admin identity.
+func (sw *seaweed) admin() *s3.Client { return sw.s3(sw.adminKey, sw.adminSec) }
 
 var env environment
 
@@ -95,7 +120,24 @@ func images(ctx context.Context, dir string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The SeaweedFS chart's pods run weed from a shell script: its image
+	// has a shell (a static BusyBox; only its `exec` is used).
+	seaweedModule, chartImage, err := seaweedChart(ctx)
+	if err != nil {
+		return nil, err
+	}
+	env.seaweedChart = filepath.Join(seaweedModule, "k8s", "charts", "seaweedfs")
+	if err := static(busybox); err != nil {
+		return nil, fmt.Errorf("the SeaweedFS chart's image needs a static shell: %w (make node-packages installs busybox-static)", err)
+	}
 	for _, img := range []node.Image{
+		// As SeaweedFS's own image: the filer's store in /data, the
+		// directory the chart mounts there, and root (that image starts
+		// as root; the chart's hostPath directories are root's).
+		{Ref: chartImage, Files: map[string]string{
+			"/usr/bin/weed": weed, "/bin/sh": busybox,
+			"/etc/seaweedfs/filer.toml": filepath.Join(seaweedModule, "docker", "filer.toml"),
+		}, Entrypoint: []string{"/usr/bin/weed"}, WorkingDir: "/data", User: "0:0"},
 		{Ref: sidecarRepo + ":" + sidecarTag, Files: map[string]string{"/objectstorage-sidecar": sidecar}, Entrypoint: []string{"/objectstorage-sidecar"}},
 		{Ref: seaweedImage, Files: map[string]string{"/usr/bin/weed": weed}, Entrypoint: []string{"/usr/bin/weed"}},
 		{Ref: controllerImage, Files: map[string]string{"/controller": controller}, Entrypoint: []string{"/controller"}},
@@ -108,6 +150,22 @@ func images(ctx context.Context, dir string) ([]string, error) {
 		files = append(files, p)
 	}
 	return files, nil
+}
+
+// static fails unless path is a statically linked executable: the images
+// have no dynamic loader.
+func static(path string) error {
+	f, err := elf.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			return fmt.Errorf("%s is linked dynamically", path)
+		}
+	}
+	return nil
 }
 
 func setup(ctx context.Context, logf func(string, ...any)) (err error) {
@@ -171,10 +229,10 @@ func deploySeaweed(ctx context.Context) error {
 	if _, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: releaseNamespace}}, metav1.CreateOptions{}); err != nil {
 		return err
 	}
-	env.adminKey, env.adminSec = "ADMIN"+strings.ToUpper(randomHex(8)), randomHex(20)
+	sw := &seaweed{adminKey: "ADMIN" + strings.ToUpper(randomHex(8)), adminSec: randomHex(20), publicEndpoint: publicEndpoint}
 	if _, err := c.CoreV1().Secrets(releaseNamespace).Create(ctx, &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: "seaweedfs-s3-secret"},
-		StringData: map[string]string{"admin_access_key_id": env.adminKey, "admin_secret_access_key": env.adminSec},
+		StringData: map[string]string{"admin_access_key_id": sw.adminKey, "admin_secret_access_key": sw.adminSec},
 	}, metav1.CreateOptions{}); err != nil {
 		return err
 	}
@@ -250,35 +308,28 @@ func deploySeaweed(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	env.s3IP = svc.Spec.ClusterIP
+	sw.s3IP = svc.Spec.ClusterIP
+	env.seaweed = sw
 	if err := waitDeployment(ctx, releaseNamespace, "seaweedfs"); err != nil {
 		return err
 	}
 	// The S3 port opens before the admin identity is loaded: wait for a
 	// signed request to pass, through the Service, as the driver will.
-	return poll(ctx, "SeaweedFS answers the admin identity", func(ctx context.Context) error {
-		_, err := adminS3().ListBuckets(ctx, &s3.ListBucketsInput{})
-		return err
-	})
+	return sw.waitAdmin(ctx)
 }
 
-// adminS3 is an S3 client with the admin identity, sent to the Service's
-// cluster IP from inside the node's namespace.
-func adminS3() *s3.Client {
-	return nodeS3(env.adminKey, env.adminSec)
+// waitAdmin waits until a signed request of the admin identity passes.
+func (sw *seaweed) waitAdmin(ctx context.Context) error {
+	return poll(ctx, "SeaweedFS answers the admin identity", func(ctx context.Context) error {
+		_, err := sw.admin().ListBuckets(ctx, &s3.ListBucketsInput{})
+		return err
+	})
 }
 
 // nodeHTTPClient sends from inside the node's namespace, where Service
 // addresses exist.
 func nodeHTTPClient() *http.Client {
 	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: env.node.DialContext}}
-}
-
-func nodeS3(key, secret string) *s3.Client {
-	return stack.NewS3Client("http://"+env.s3IP+":8333", "us-east-1", key, secret, func(o *s3.Options) {
-		o.HTTPClient = nodeHTTPClient()
-		o.RetryMaxAttempts = 1
-	})
 }
 
 // deployController runs the COSI controller stand-in as a Deployment with

@@ -49,9 +49,9 @@ func TestRecoveryWithRealPods(t *testing.T) {
 	if _, err := env.node.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	createClaim(t, ns, "steady")
+	createClaim(t, ns, "steady", bucketClass)
 	waitClaimReady(t, ns, "steady")
-	steady := grant(t, ns, "steady", "steady", accessClass)
+	steady := grant(t, env.seaweed, ns, "steady", "steady", accessClass)
 	live := map[string]*access{"steady": steady}
 
 	cases := []struct {
@@ -86,9 +86,9 @@ func TestRecoveryWithRealPods(t *testing.T) {
 			start := time.Now()
 			c.disturb(t)
 			name := "case" + strconv.Itoa(i)
-			createClaim(t, ns, name)
+			createClaim(t, ns, name, bucketClass)
 			waitClaimReady(t, ns, name)
-			a := grant(t, ns, name, name, accessClass)
+			a := grant(t, env.seaweed, ns, name, name, accessClass)
 			live[name] = a
 			for _, d := range []struct{ ns, name string }{{releaseNamespace, release}, {releaseNamespace, "seaweedfs"}, {"cosi-controller", "cosi-controller"}} {
 				waitT(t, 3*time.Minute, "deployment "+d.ns+"/"+d.name+" available again", func(ctx context.Context) error {
@@ -274,7 +274,7 @@ func checkExact(t *testing.T, ns string, live map[string]*access) {
 		if !maps.EqualFunc(s.Data, a.data, bytes.Equal) {
 			t.Errorf("the credentials Secret of %s changed", name)
 		}
-		c := nodeS3(a.info.Spec.S3.AccessKeyID, a.info.Spec.S3.AccessSecretKey)
+		c := a.s3()
 		key := "recovery/" + name
 		// SeaweedFS's pod may itself be coming back (a restarted kubelet
 		// probes it again before the Service sends it traffic).
@@ -299,7 +299,7 @@ func checkExact(t *testing.T, ns string, live map[string]*access) {
 		if err != nil {
 			return err
 		}
-		buckets, err := adminS3().ListBuckets(ctx, &s3.ListBucketsInput{})
+		buckets, err := env.seaweed.admin().ListBuckets(ctx, &s3.ListBucketsInput{})
 		if err != nil {
 			return err
 		}
@@ -335,8 +335,8 @@ func checkExact(t *testing.T, ns string, live map[string]*access) {
 
 // seaweedUsers lists the driver's users (prefix cosi-), sorted.
 func seaweedUsers(ctx context.Context) ([]string, error) {
-	ic := iam.New(iam.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://" + env.s3IP + ":8333"),
-		Credentials: credentials.NewStaticCredentialsProvider(env.adminKey, env.adminSec, ""),
+	ic := iam.New(iam.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://" + env.seaweed.s3IP + ":8333"),
+		Credentials: credentials.NewStaticCredentialsProvider(env.seaweed.adminKey, env.seaweed.adminSec, ""),
 		HTTPClient:  nodeHTTPClient()})
 	out, err := ic.ListUsers(ctx, &iam.ListUsersInput{})
 	if err != nil {

@@ -45,7 +45,7 @@ func TestUpgradeAndRollback(t *testing.T) {
 	earlierChart := earlierRelease(t)
 	t.Cleanup(func() {
 		if t.Failed() {
-			driverLogs(t)
+			driverLogs(t, releaseNamespace)
 		}
 	})
 	// A fresh release of the earlier chart: its revision 1 is what
@@ -56,7 +56,7 @@ func TestUpgradeAndRollback(t *testing.T) {
 	// v0.1.0 cannot release its Lease (150 s, renewed every 60 s): the new
 	// sidecar would take it over only once it expires. The README's step
 	// after an uninstall: delete the Leases no running pod holds.
-	deleteStaleLeases(t)
+	deleteStaleLeases(t, releaseNamespace)
 	helm(t, 6*time.Minute, releaseArgs("install", earlierChart, earlierTag)...)
 	logPods(t, releaseNamespace)
 	start := time.Now()
@@ -66,10 +66,10 @@ func TestUpgradeAndRollback(t *testing.T) {
 	if _, err := env.node.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	createClaim(t, ns, "kept")
+	createClaim(t, ns, "kept", bucketClass)
 	waitClaimReady(t, ns, "kept")
-	kept := grant(t, ns, "kept", "kept", accessClass)
-	if err := s3check.Put(ctx, nodeS3(kept.info.Spec.S3.AccessKeyID, kept.info.Spec.S3.AccessSecretKey), kept.info.Spec.BucketName, "written-before-upgrade", "v1"); err != nil {
+	kept := grant(t, env.seaweed, ns, "kept", "kept", accessClass)
+	if err := s3check.Put(ctx, kept.s3(), kept.info.Spec.BucketName, "written-before-upgrade", "v1"); err != nil {
 		t.Fatal(err)
 	}
 	records := recordsNow(t)
@@ -91,8 +91,8 @@ func TestUpgradeAndRollback(t *testing.T) {
 			checkKept(t, ns, kept)
 			checkRecords(t, records)
 			name := fmt.Sprintf("step%d", i)
-			a := grant(t, ns, name, "kept", accessClass)
-			if err := s3check.Put(ctx, nodeS3(a.info.Spec.S3.AccessKeyID, a.info.Spec.S3.AccessSecretKey), a.info.Spec.BucketName, name, name); err != nil {
+			a := grant(t, env.seaweed, ns, name, "kept", accessClass)
+			if err := s3check.Put(ctx, a.s3(), a.info.Spec.BucketName, name, name); err != nil {
 				t.Errorf("a grant made after the step does not write: %v", err)
 			}
 			revoke(t, ns, a)
@@ -123,7 +123,7 @@ func TestUpgradeAndRollback(t *testing.T) {
 		if after.ResourceVersion != before.ResourceVersion {
 			t.Errorf("the record of format 2 was written")
 		}
-		if err := s3check.Put(ctx, nodeS3(kept.info.Spec.S3.AccessKeyID, kept.info.Spec.S3.AccessSecretKey), kept.info.Spec.BucketName, "newer-format", "x"); err != nil {
+		if err := s3check.Put(ctx, kept.s3(), kept.info.Spec.BucketName, "newer-format", "x"); err != nil {
 			t.Errorf("the key of a record this driver cannot read was revoked: %v", err)
 		}
 		setFormat(t, rec, "1")
@@ -249,7 +249,7 @@ func checkKept(t *testing.T, ns string, a *access) {
 	if !maps.EqualFunc(s.Data, a.data, bytes.Equal) {
 		t.Errorf("the credentials Secret of %s changed", a.name)
 	}
-	c := nodeS3(a.info.Spec.S3.AccessKeyID, a.info.Spec.S3.AccessSecretKey)
+	c := a.s3()
 	waitT(t, 2*time.Minute, "the kept key reads what it wrote before the upgrade", func(ctx context.Context) error {
 		got, err := s3check.Get(ctx, c, a.info.Spec.BucketName, "written-before-upgrade")
 		if err != nil {
@@ -301,25 +301,25 @@ func recordOfKey(t *testing.T, key string) string {
 
 // driverLogs prints the last lines of every container of the release's
 // pods, for a failed step.
-func driverLogs(t *testing.T) {
+func driverLogs(t *testing.T, ns string) {
 	ctx := context.Background()
-	pods, err := env.node.Client.CoreV1().Pods(releaseNamespace).List(ctx, metav1.ListOptions{})
+	pods, err := env.node.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		t.Logf("list pods: %v", err)
 		return
 	}
 	for _, p := range pods.Items {
 		for _, c := range p.Spec.Containers {
-			raw, err := env.node.Client.CoreV1().Pods(releaseNamespace).GetLogs(p.Name, &corev1.PodLogOptions{Container: c.Name, TailLines: ptr.To[int64](60)}).DoRaw(ctx)
+			raw, err := env.node.Client.CoreV1().Pods(ns).GetLogs(p.Name, &corev1.PodLogOptions{Container: c.Name, TailLines: ptr.To[int64](60)}).DoRaw(ctx)
 			t.Logf("--- logs of %s/%s (%v) ---\n%s", p.Name, c.Name, err, raw)
 		}
 	}
 }
 
-// staleLeases returns the Leases of the release namespace (the driver's and
+// staleLeases returns the Leases of a release namespace (the driver's and
 // the sidecar's) whose holder is not a running pod of it, with their holders.
-func staleLeases(ctx context.Context) (map[string]string, error) {
-	pods, err := env.node.Client.CoreV1().Pods(releaseNamespace).List(ctx, metav1.ListOptions{})
+func staleLeases(ctx context.Context, ns string) (map[string]string, error) {
+	pods, err := env.node.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, err
 	}
@@ -329,7 +329,7 @@ func staleLeases(ctx context.Context) (map[string]string, error) {
 			running[p.Name] = true
 		}
 	}
-	leases, err := env.node.Client.CoordinationV1().Leases(releaseNamespace).List(ctx, metav1.ListOptions{})
+	leases, err := env.node.Client.CoordinationV1().Leases(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, err
 	}
@@ -345,7 +345,7 @@ func staleLeases(ctx context.Context) (map[string]string, error) {
 // leasesHeldByRunningPods passes when no Lease of the release namespace is
 // stale.
 func leasesHeldByRunningPods(ctx context.Context) error {
-	stale, err := staleLeases(ctx)
+	stale, err := staleLeases(ctx, releaseNamespace)
 	if err != nil {
 		return err
 	}
@@ -355,16 +355,16 @@ func leasesHeldByRunningPods(ctx context.Context) error {
 	return nil
 }
 
-// deleteStaleLeases deletes the stale Leases of the release namespace.
-func deleteStaleLeases(t *testing.T) {
+// deleteStaleLeases deletes the stale Leases of a release namespace.
+func deleteStaleLeases(t *testing.T, ns string) {
 	t.Helper()
 	ctx := context.Background()
-	stale, err := staleLeases(ctx)
+	stale, err := staleLeases(ctx, ns)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range slices.Sorted(maps.Keys(stale)) {
-		if err := env.node.Client.CoordinationV1().Leases(releaseNamespace).Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
+		if err := env.node.Client.CoordinationV1().Leases(ns).Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		t.Logf("deleted Lease %s, held by %q, which no longer runs", name, stale[name])

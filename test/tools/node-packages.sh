@@ -15,6 +15,8 @@ done
 command -v nsenter >/dev/null || missing+=(util-linux)
 command -v ip >/dev/null || missing+=(iproute2)
 command -v iptables >/dev/null || missing+=(iptables)
+# The SeaweedFS chart's image runs weed from a shell script (test/pods).
+[[ -x /bin/busybox ]] || missing+=(busybox-static)
 [[ ${#missing[@]} -eq 0 ]] && exit 0
 
 mapfile -t pkgs < <(printf '%s\n' "${missing[@]}" | sort -u)
