@@ -5,7 +5,7 @@ SHELL := /usr/bin/env bash
 TOOLS := weed etcd kube-apiserver objectstorage-sidecar helm chainsaw
 # The single-node cluster of `make test-pods` (test/node): the same
 # k8s.io/kubernetes pin as kube-apiserver, and CoreDNS.
-NODE_TOOLS := kubelet kube-controller-manager kube-scheduler kube-proxy coredns
+NODE_TOOLS := kubelet kube-controller-manager kube-scheduler kube-proxy coredns kubectl
 # What `make demo` runs: no helm (it installs the chart's RBAC as rendered
 # into test/e2e/framework/chart-rbac-local.yaml), no chainsaw.
 DEMO_TOOLS := weed etcd kube-apiserver objectstorage-sidecar

@@ -18,7 +18,7 @@ case $tool in
   # which clients that parse it (the COSI sidecar v0.1.0) panic on.
   # The node's components build from the same k8s.io/kubernetes pin with the
   # same version stamp, so the kubelet and the API server agree on v1.34.3.
-  kube-apiserver|kubelet|kube-controller-manager|kube-scheduler|kube-proxy)
+  kube-apiserver|kubelet|kube-controller-manager|kube-scheduler|kube-proxy|kubectl)
     pkg=k8s.io/kubernetes/cmd/$tool
     v=k8s.io/component-base/version
     ldflags="-X $v.gitVersion=v1.34.3 -X $v.gitMajor=1 -X $v.gitMinor=34 -X $v.gitTreeState=clean" ;;
