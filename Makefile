@@ -109,13 +109,23 @@ bench: tools build ## Run the benchmarks: grants, revokes and resync at 0-5000 r
 	COSI_USER_PATHS=iam go test -run '^$$' -bench 'Lifecycle|DriftRepair|RestartAfterKill' -benchtime 3x -timeout 30m ./test/conformance/
 	COSI_USER_PATHS=iam COSI_BENCH_BURST_FILER=$${COSI_BENCH_BURST_FILER:-1} go test -run '^$$' -bench 'GrantBurst' -benchtime 1x -timeout 30m ./test/conformance/
 
+.PHONY: generate
+generate: ## Generate the Go types and gRPC clients of the filer's messages (s3admin/filergrpc/{filerpb,iampb,s3pb}) from the .proto files of the SeaweedFS that test/tools/weed pins; installs protoc when missing (root, apt-get).
+	s3admin/filergrpc/generate.sh
+
 .PHONY: lint
-lint: ## gofmt, go vet, golangci-lint (.golangci.yml), go mod tidy, and actionlint on the GitHub Actions workflows.
+lint: ## gofmt, go vet, golangci-lint (.golangci.yml), go mod tidy, generated code current (make generate), and actionlint on the GitHub Actions workflows.
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	go vet ./...
 	@test/tools/build.sh golangci-lint
 	bin/golangci-lint run ./...
 	@go mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy: run go mod tidy; it would change:"; go mod tidy -diff; exit 1; }
+	@# Only the version of protoc named in the headers may differ: another
+	@# distribution's protoc generates the same code.
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && s3admin/filergrpc/generate.sh "$$tmp" && \
+		for d in filerpb iampb s3pb; do \
+			diff -r -I '^// .*protoc  *v[0-9]' "$$tmp/$$d" s3admin/filergrpc/$$d || { echo "generated code is not current: run make generate"; exit 1; }; \
+		done
 	@test/tools/build.sh actionlint
 	bin/actionlint -no-color .github/workflows/*.yaml
 

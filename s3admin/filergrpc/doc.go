@@ -2,6 +2,8 @@
 // driver calls them: the IAM service (users, policies, configuration) and
 // directory listings (bucket tags, IAM files), the TLS and token credentials
 // a secured filer asks for, and a probe of how a filer is secured. Messages
-// are encoded with protowire, field by field, for the few fields the driver
-// reads and writes (see wire.go).
+// and client stubs are generated (packages filerpb, iampb and s3pb) from the
+// .proto files of the SeaweedFS version the tests run, by generate.sh.
 package filergrpc
+
+//go:generate ./generate.sh

@@ -10,24 +10,26 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/filergrpc/filerpb"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/filergrpc/iampb"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/plan"
 )
 
-// filer speaks to the SeaweedFS filer's gRPC services: the IAM service
-// (iam_pb.SeaweedIdentityAccessManagement, weed/pb/iam.proto) and the one
-// read of the filer service (filer_pb.SeaweedFiler) the IAM path needs. The
-// few messages are encoded by hand with protowire, field numbers as in
-// weed/pb/iam.proto and filer.proto of SeaweedFS 4.39, so that this module
-// does not depend on the SeaweedFS module (whose requirements would move
-// client-go and grpc).
+// Client speaks to the SeaweedFS filer's gRPC services: the IAM service
+// (iam_pb.SeaweedIdentityAccessManagement, weed/pb/iam.proto) and the reads
+// of the filer service (filer_pb.SeaweedFiler) the driver needs. Its
+// messages and stubs are generated from SeaweedFS's own .proto files into
+// packages of this module (see generate.sh) rather than imported from the
+// SeaweedFS module, whose requirements would move client-go and grpc.
 type Client struct {
-	conn *grpc.ClientConn
+	conn  *grpc.ClientConn
+	iam   iampb.SeaweedIdentityAccessManagementClient
+	filer filerpb.SeaweedFilerClient
 }
 
-// dialFiler prepares a connection to addr; it makes no request. tlsCfg nil
+// Dial prepares a connection to addr; it makes no request. tlsCfg nil
 // means plaintext, which the caller allows only when told to.
 func Dial(addr string, tlsCfg *tls.Config, opts ...grpc.DialOption) (*Client, error) {
 	creds := insecure.NewCredentials()
@@ -38,117 +40,108 @@ func Dial(addr string, tlsCfg *tls.Config, opts ...grpc.DialOption) (*Client, er
 		grpc.WithTransportCredentials(creds),
 		// The whole identity configuration comes in one answer: thousands of
 		// identities are a few megabytes.
-		grpc.WithDefaultCallOptions(grpc.ForceCodec(rawCodec{}), grpc.MaxCallRecvMsgSize(256<<20), grpc.MaxCallSendMsgSize(64<<20)),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(256<<20), grpc.MaxCallSendMsgSize(64<<20)),
 	}, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: filer gRPC address %q: %w", s3admin.ErrInvalid, addr, err)
 	}
-	return &Client{conn: conn}, nil
+	return &Client{conn: conn, iam: iampb.NewSeaweedIdentityAccessManagementClient(conn), filer: filerpb.NewSeaweedFilerClient(conn)}, nil
 }
 
 func (f *Client) Close() error { return f.conn.Close() }
 
-const (
-	iamService = "/iam_pb.SeaweedIdentityAccessManagement/"
-	IAMService = "/filer_pb.SeaweedFiler/"
-)
-
-// Invoke calls a unary method with an encoded request and returns the
-// encoded response, its error classified.
-func (f *Client) Invoke(ctx context.Context, method string, req []byte) ([]byte, error) {
-	var resp []byte
-	if err := f.conn.Invoke(ctx, method, &req, &resp); err != nil {
-		return nil, s3admin.Classify(method, err)
-	}
-	return resp, nil
-}
+// FilerService is the filer service on this connection, for the calls this
+// client does not wrap: the benchmark fills the filer's store through it.
+func (f *Client) FilerService() filerpb.SeaweedFilerClient { return f.filer }
 
 // GetConfiguration returns every identity and group in one call.
 func (f *Client) GetConfiguration(ctx context.Context) (Configuration, error) {
-	resp, err := f.Invoke(ctx, iamService+"GetConfiguration", nil)
+	resp, err := f.iam.GetConfiguration(ctx, &iampb.GetConfigurationRequest{})
 	if err != nil {
-		return Configuration{}, err
+		return Configuration{}, s3admin.Classify(iampb.SeaweedIdentityAccessManagement_GetConfiguration_FullMethodName, err)
 	}
-	return decodeConfiguration(BytesOf(resp, 1))
+	return configurationOf(resp.GetConfiguration())
 }
 
 // GetUser returns the identity; ErrNotFound if there is none.
 func (f *Client) GetUser(ctx context.Context, name string) (plan.Identity, error) {
-	resp, err := f.Invoke(ctx, iamService+"GetUser", AppendString(nil, 1, name))
+	resp, err := f.iam.GetUser(ctx, &iampb.GetUserRequest{Username: name})
 	if err != nil {
-		return plan.Identity{}, err
+		return plan.Identity{}, s3admin.Classify(iampb.SeaweedIdentityAccessManagement_GetUser_FullMethodName, err)
 	}
-	return decodeIdentity(BytesOf(resp, 1))
+	return identityOf(resp.GetIdentity())
 }
 
 // GetUserByAccessKey returns the identity holding the key; ErrNotFound if
 // none does.
 func (f *Client) GetUserByAccessKey(ctx context.Context, accessKey string) (plan.Identity, error) {
-	resp, err := f.Invoke(ctx, iamService+"GetUserByAccessKey", AppendString(nil, 1, accessKey))
+	resp, err := f.iam.GetUserByAccessKey(ctx, &iampb.GetUserByAccessKeyRequest{AccessKey: accessKey})
 	if err != nil {
-		return plan.Identity{}, err
+		return plan.Identity{}, s3admin.Classify(iampb.SeaweedIdentityAccessManagement_GetUserByAccessKey_FullMethodName, err)
 	}
-	return decodeIdentity(BytesOf(resp, 1))
+	return identityOf(resp.GetIdentity())
 }
 
 // CreateUser stores a new identity; ErrAlreadyExists if the name is taken.
 func (f *Client) CreateUser(ctx context.Context, id plan.Identity) error {
-	req := protowire.AppendTag(nil, 1, protowire.BytesType)
-	req = protowire.AppendBytes(req, encodeIdentity(id))
-	_, err := f.Invoke(ctx, iamService+"CreateUser", req)
-	return err
+	const method = iampb.SeaweedIdentityAccessManagement_CreateUser_FullMethodName
+	pb, err := identityMessage(id)
+	if err != nil {
+		return s3admin.NewError(method, s3admin.ErrInvalid, "%w", err)
+	}
+	_, err = f.iam.CreateUser(ctx, &iampb.CreateUserRequest{Identity: pb})
+	return s3admin.Classify(method, err)
 }
 
-// UpdateUser replaces the stored identity of id.name in one write.
+// UpdateUser replaces the stored identity of id.Name in one write.
 func (f *Client) UpdateUser(ctx context.Context, id plan.Identity) error {
-	req := AppendString(nil, 1, id.Name)
-	req = protowire.AppendTag(req, 2, protowire.BytesType)
-	req = protowire.AppendBytes(req, encodeIdentity(id))
-	_, err := f.Invoke(ctx, iamService+"UpdateUser", req)
-	return err
+	const method = iampb.SeaweedIdentityAccessManagement_UpdateUser_FullMethodName
+	pb, err := identityMessage(id)
+	if err != nil {
+		return s3admin.NewError(method, s3admin.ErrInvalid, "%w", err)
+	}
+	_, err = f.iam.UpdateUser(ctx, &iampb.UpdateUserRequest{Username: id.Name, Identity: pb})
+	return s3admin.Classify(method, err)
 }
 
 // DeleteUser removes the identity with all its credentials.
 func (f *Client) DeleteUser(ctx context.Context, name string) error {
-	_, err := f.Invoke(ctx, iamService+"DeleteUser", AppendString(nil, 1, name))
-	return err
+	_, err := f.iam.DeleteUser(ctx, &iampb.DeleteUserRequest{Username: name})
+	return s3admin.Classify(iampb.SeaweedIdentityAccessManagement_DeleteUser_FullMethodName, err)
 }
 
 // PutPolicy creates or replaces a managed policy in one write.
 func (f *Client) PutPolicy(ctx context.Context, name, content string) error {
-	_, err := f.Invoke(ctx, iamService+"PutPolicy", AppendString(AppendString(nil, 1, name), 2, content))
-	return err
+	_, err := f.iam.PutPolicy(ctx, &iampb.PutPolicyRequest{Name: name, Content: content})
+	return s3admin.Classify(iampb.SeaweedIdentityAccessManagement_PutPolicy_FullMethodName, err)
 }
 
 // GetPolicy returns a managed policy's document; ErrNotFound if missing.
 func (f *Client) GetPolicy(ctx context.Context, name string) (string, error) {
-	resp, err := f.Invoke(ctx, iamService+"GetPolicy", AppendString(nil, 1, name))
+	resp, err := f.iam.GetPolicy(ctx, &iampb.GetPolicyRequest{Name: name})
 	if err != nil {
-		return "", err
+		return "", s3admin.Classify(iampb.SeaweedIdentityAccessManagement_GetPolicy_FullMethodName, err)
 	}
-	return string(BytesOf(resp, 2)), nil
+	return resp.GetContent(), nil
 }
 
 // ListPolicies returns every managed policy's document by name.
 func (f *Client) ListPolicies(ctx context.Context) (map[string]string, error) {
-	resp, err := f.Invoke(ctx, iamService+"ListPolicies", nil)
+	resp, err := f.iam.ListPolicies(ctx, &iampb.ListPoliciesRequest{})
 	if err != nil {
-		return nil, err
+		return nil, s3admin.Classify(iampb.SeaweedIdentityAccessManagement_ListPolicies_FullMethodName, err)
 	}
 	out := map[string]string{}
-	err = eachField(resp, func(num protowire.Number, typ protowire.Type, v []byte, _ []byte) error {
-		if num == 1 && typ == protowire.BytesType {
-			out[string(BytesOf(v, 1))] = string(BytesOf(v, 2))
-		}
-		return nil
-	})
-	return out, err
+	for _, p := range resp.GetPolicies() {
+		out[p.GetName()] = p.GetContent()
+	}
+	return out, nil
 }
 
 // DeletePolicy removes a managed policy.
 func (f *Client) DeletePolicy(ctx context.Context, name string) error {
-	_, err := f.Invoke(ctx, iamService+"DeletePolicy", AppendString(nil, 1, name))
-	return err
+	_, err := f.iam.DeletePolicy(ctx, &iampb.DeletePolicyRequest{Name: name})
+	return s3admin.Classify(iampb.SeaweedIdentityAccessManagement_DeletePolicy_FullMethodName, err)
 }
 
 // ReadFile returns the content of a small file the filer keeps inside its
@@ -173,42 +166,37 @@ func (f *Client) ReadDir(ctx context.Context, dir string, limit int) (map[string
 
 // listDir lists up to limit files of dir whose names start with prefix.
 func (f *Client) listDir(ctx context.Context, dir, prefix string, limit int) (map[string][]byte, error) {
-	const method = IAMService + "ListEntries"
-	stream, err := f.conn.NewStream(ctx, &grpc.StreamDesc{ServerStreams: true}, method)
-	if err != nil {
-		return nil, s3admin.Classify(method, err)
-	}
-	req := AppendString(nil, 1, dir)
-	if prefix != "" {
-		req = AppendString(req, 2, prefix)
-	}
-	req = protowire.AppendTag(req, 5, protowire.VarintType)
-	req = protowire.AppendVarint(req, uint64(limit))
-	if err := stream.SendMsg(&req); err != nil {
-		return nil, s3admin.Classify(method, err)
-	}
-	if err := stream.CloseSend(); err != nil {
-		return nil, s3admin.Classify(method, err)
-	}
 	out := map[string][]byte{}
+	err := f.list(ctx, &filerpb.ListEntriesRequest{Directory: dir, Prefix: prefix, Limit: uint32(limit)}, func(e *filerpb.Entry) {
+		out[e.GetName()] = e.GetContent()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// list calls fn with every named entry the listing req answers. A missing
+// directory has no entries.
+func (f *Client) list(ctx context.Context, req *filerpb.ListEntriesRequest, fn func(*filerpb.Entry)) error {
+	const method = filerpb.SeaweedFiler_ListEntries_FullMethodName
+	stream, err := f.filer.ListEntries(ctx, req)
+	if err != nil {
+		return s3admin.Classify(method, err)
+	}
 	for {
-		var resp []byte
-		err := stream.RecvMsg(&resp)
+		resp, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
-			return out, nil
+			return nil
 		}
 		if err != nil {
-			err = s3admin.Classify(method, err)
-			if errors.Is(err, s3admin.ErrNotFound) {
-				return out, nil
+			if err = s3admin.Classify(method, err); errors.Is(err, s3admin.ErrNotFound) {
+				return nil
 			}
-			return nil, err
+			return err
 		}
-		entry := BytesOf(resp, 1)
-		// Entry.name (1), Entry.is_directory (2), Entry.content (9).
-		name := string(BytesOf(entry, 1))
-		if name != "" {
-			out[name] = BytesOf(entry, 9)
+		if e := resp.GetEntry(); e.GetName() != "" {
+			fn(e)
 		}
 	}
 }

@@ -2,15 +2,14 @@ package filergrpc
 
 import (
 	"context"
-	"errors"
-	"io"
 	"strings"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/filergrpc/filerpb"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/filergrpc/s3pb"
 )
 
 // defaultBucketsDir is where SeaweedFS keeps buckets unless its filer is
@@ -64,15 +63,15 @@ func (f *Client) BucketTagsPaged(ctx context.Context, timeout time.Duration, pag
 }
 
 // bucketsDir is the filer's buckets directory
-// (GetFilerConfigurationResponse.dir_buckets, field 5).
+// (GetFilerConfigurationResponse.dir_buckets).
 func (f *Client) bucketsDir(ctx context.Context, timeout time.Duration) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	resp, err := f.Invoke(ctx, IAMService+"GetFilerConfiguration", nil)
+	resp, err := f.filer.GetFilerConfiguration(ctx, &filerpb.GetFilerConfigurationRequest{})
 	if err != nil {
-		return "", err
+		return "", s3admin.Classify(filerpb.SeaweedFiler_GetFilerConfiguration_FullMethodName, err)
 	}
-	if dir := string(BytesOf(resp, 5)); dir != "" {
+	if dir := resp.GetDirBuckets(); dir != "" {
 		return dir, nil
 	}
 	return defaultBucketsDir, nil
@@ -82,83 +81,17 @@ func (f *Client) bucketsDir(ctx context.Context, timeout time.Duration) (string,
 // first if start is empty) and calls fn with each one's name, whether it is
 // a directory, and its content. A missing directory has no entries.
 func (f *Client) eachEntry(ctx context.Context, dir, start string, limit int, fn func(name string, isDir bool, content []byte)) error {
-	const method = IAMService + "ListEntries"
-	stream, err := f.conn.NewStream(ctx, &grpc.StreamDesc{ServerStreams: true}, method)
-	if err != nil {
-		return s3admin.Classify(method, err)
-	}
-	// ListEntriesRequest: directory (1), startFromFileName (3), limit (5);
-	// inclusiveStartFrom (4) left false, so a page starts after start.
-	req := AppendString(nil, 1, dir)
-	if start != "" {
-		req = AppendString(req, 3, start)
-	}
-	req = protowire.AppendTag(req, 5, protowire.VarintType)
-	req = protowire.AppendVarint(req, uint64(limit))
-	if err := stream.SendMsg(&req); err != nil {
-		return s3admin.Classify(method, err)
-	}
-	if err := stream.CloseSend(); err != nil {
-		return s3admin.Classify(method, err)
-	}
-	for {
-		var resp []byte
-		err := stream.RecvMsg(&resp)
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			if err = s3admin.Classify(method, err); errors.Is(err, s3admin.ErrNotFound) {
-				return nil
-			}
-			return err
-		}
-		// ListEntriesResponse.entry (1): Entry.name (1), Entry.is_directory
-		// (2), Entry.content (9).
-		entry := BytesOf(resp, 1)
-		isDir := false
-		_ = eachField(entry, func(num protowire.Number, typ protowire.Type, v, _ []byte) error {
-			if num == 2 && typ == protowire.VarintType {
-				x, _ := protowire.ConsumeVarint(v)
-				isDir = x != 0
-			}
-			return nil
-		})
-		if name := string(BytesOf(entry, 1)); name != "" {
-			fn(name, isDir, BytesOf(entry, 9))
-		}
-	}
+	// inclusiveStartFrom left false, so a page starts after start.
+	req := &filerpb.ListEntriesRequest{Directory: dir, StartFromFileName: start, Limit: uint32(limit)}
+	return f.list(ctx, req, func(e *filerpb.Entry) { fn(e.GetName(), e.GetIsDirectory(), e.GetContent()) })
 }
 
-// bucketMetadataTags decodes the tags of an s3_pb.BucketMetadata: field 1,
-// a map<string, string>, encoded as repeated entries of key (1) and value
-// (2). Content that does not decode is no tags, as the gateway reads it.
+// bucketMetadataTags decodes the tags of an s3_pb.BucketMetadata. Content
+// that does not decode is no tags, as the gateway reads it.
 func bucketMetadataTags(content []byte) map[string]string {
-	var tags map[string]string
-	err := eachField(content, func(num protowire.Number, typ protowire.Type, v, _ []byte) error {
-		if num != 1 || typ != protowire.BytesType {
-			return nil
-		}
-		var key, value string
-		if err := eachField(v, func(num protowire.Number, typ protowire.Type, v, _ []byte) error {
-			switch {
-			case num == 1 && typ == protowire.BytesType:
-				key = string(v)
-			case num == 2 && typ == protowire.BytesType:
-				value = string(v)
-			}
-			return nil
-		}); err != nil {
-			return err
-		}
-		if tags == nil {
-			tags = map[string]string{}
-		}
-		tags[key] = value
-		return nil
-	})
-	if err != nil {
+	var md s3pb.BucketMetadata
+	if err := proto.Unmarshal(content, &md); err != nil {
 		return nil
 	}
-	return tags
+	return md.GetTags()
 }

@@ -5,9 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"google.golang.org/protobuf/encoding/protowire"
-
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/filergrpc"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/filergrpc/filerpb"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/plan"
 )
 
@@ -34,29 +33,16 @@ func createRaw(ctx context.Context, f *filergrpc.Client, id rawIdentity) error {
 // /etc/iam files (the credential store reads Entry.content only).
 func saveFile(ctx context.Context, f *filergrpc.Client, dir, name string, content []byte) error {
 	now := time.Now().Unix()
-	var attr []byte
-	attr = protowire.AppendTag(attr, 1, protowire.VarintType)
-	attr = protowire.AppendVarint(attr, uint64(len(content)))
-	attr = protowire.AppendTag(attr, 2, protowire.VarintType)
-	attr = protowire.AppendVarint(attr, uint64(now))
-	attr = protowire.AppendTag(attr, 3, protowire.VarintType)
-	attr = protowire.AppendVarint(attr, 0o644)
-	attr = protowire.AppendTag(attr, 6, protowire.VarintType)
-	attr = protowire.AppendVarint(attr, uint64(now))
-	entry := filergrpc.AppendString(nil, 1, name)
-	entry = protowire.AppendTag(entry, 4, protowire.BytesType)
-	entry = protowire.AppendBytes(entry, attr)
-	entry = protowire.AppendTag(entry, 9, protowire.BytesType)
-	entry = protowire.AppendBytes(entry, content)
-	req := filergrpc.AppendString(nil, 1, dir)
-	req = protowire.AppendTag(req, 2, protowire.BytesType)
-	req = protowire.AppendBytes(req, entry)
-	resp, err := f.Invoke(ctx, filergrpc.IAMService+"CreateEntry", req)
+	resp, err := f.FilerService().CreateEntry(ctx, &filerpb.CreateEntryRequest{Directory: dir, Entry: &filerpb.Entry{
+		Name:       name,
+		Attributes: &filerpb.FuseAttributes{FileSize: uint64(len(content)), Mtime: now, FileMode: 0o644, Crtime: now},
+		Content:    content,
+	}})
 	if err != nil {
 		return err
 	}
-	// CreateEntryResponse.error (field 1) reports failures in-band.
-	if msg := string(filergrpc.BytesOf(resp, 1)); msg != "" {
+	// CreateEntryResponse.error reports failures in-band.
+	if msg := resp.GetError(); msg != "" {
 		return fmt.Errorf("CreateEntry %s/%s: %s", dir, name, msg)
 	}
 	return nil

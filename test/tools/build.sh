@@ -32,6 +32,8 @@ case $tool in
   kind) pkg=sigs.k8s.io/kind ;;
   coredns) pkg=github.com/coredns/coredns ;;
   golangci-lint) pkg=github.com/golangci/golangci-lint/v2/cmd/golangci-lint ;;
+  protoc-gen-go) pkg=google.golang.org/protobuf/cmd/protoc-gen-go ;;
+  protoc-gen-go-grpc) pkg=google.golang.org/grpc/cmd/protoc-gen-go-grpc ;;
   *) echo "unknown tool: $tool" >&2; exit 2 ;;
 esac
 
