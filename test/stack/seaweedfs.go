@@ -16,6 +16,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
@@ -301,6 +302,23 @@ func NewS3Client(endpoint, region, accessKey, secretKey string, optFns ...func(*
 		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
 	}
 	return s3.New(opts, optFns...)
+}
+
+// IAMClient returns a client of the SeaweedFS IAM API for the admin
+// identity.
+func (sw *Seaweed) IAMClient() *iam.Client {
+	return NewIAMClient(sw.Endpoint, sw.Region, sw.AccessKey, sw.SecretKey)
+}
+
+// NewIAMClient returns a client of the SeaweedFS IAM API at endpoint, which
+// shares the S3 port and signature, signing with the given static
+// credentials.
+func NewIAMClient(endpoint, region, accessKey, secretKey string) *iam.Client {
+	return iam.New(iam.Options{
+		Region:       region,
+		BaseEndpoint: aws.String(endpoint),
+		Credentials:  credentials.NewStaticCredentialsProvider(accessKey, secretKey, ""),
+	})
 }
 
 // Restart kills SeaweedFS with SIGKILL, as a crash would, and starts it again
