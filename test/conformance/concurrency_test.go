@@ -52,14 +52,14 @@ func TestConcurrentCalls(t *testing.T) {
 				var r result
 				if j < distinct {
 					r.resp, r.unavailable, r.err = retry(t, func(c context.Context) (proto.Message, error) {
-						return e.driver.provisioner().DriverCreateBucket(c, &cosi.DriverCreateBucketRequest{Name: buckets[j]})
+						return e.driver.Provisioner().DriverCreateBucket(c, &cosi.DriverCreateBucketRequest{Name: buckets[j]})
 					})
 				} else {
 					k := j - distinct
 					req := grantRequest(ready[k%len(ready)], accesses[k], nil)
 					var resp *cosi.DriverGrantBucketAccessResponse
 					resp, r.unavailable, r.err = retry(t, func(c context.Context) (*cosi.DriverGrantBucketAccessResponse, error) {
-						return e.driver.provisioner().DriverGrantBucketAccess(c, req)
+						return e.driver.Provisioner().DriverGrantBucketAccess(c, req)
 					})
 					for _, cred := range resp.GetCredentials() {
 						rememberSecret(cred.GetSecrets()["accessSecretKey"])

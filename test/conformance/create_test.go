@@ -23,7 +23,7 @@ import (
 func TestIdentity(t *testing.T) {
 	e := mustEnv(t)
 	t.Run("DriverGetInfo returns the configured driver name", func(t *testing.T) {
-		info, err := e.driver.identity().DriverGetInfo(ctx(t), &cosi.DriverGetInfoRequest{})
+		info, err := e.driver.Identity().DriverGetInfo(ctx(t), &cosi.DriverGetInfoRequest{})
 		requireOK(t, err, "DriverGetInfo")
 		if info.GetName() != driverName {
 			t.Errorf("name = %q, want %q", info.GetName(), driverName)
@@ -37,25 +37,6 @@ func TestIdentity(t *testing.T) {
 			return nil
 		})
 	})
-}
-
-// leaseHolder is the holder of the driver's leader Lease ("" when none is
-// held). The driver's namespace holds no other Lease.
-func (e *environment) leaseHolder(t *testing.T) string {
-	t.Helper()
-	leases, err := e.kube.CoordinationV1().Leases(driverNamespace).List(ctx(t), metav1.ListOptions{})
-	if err != nil {
-		t.Fatalf("list leases: %v", err)
-	}
-	if len(leases.Items) > 1 {
-		t.Fatalf("%d Leases in %s, want one", len(leases.Items), driverNamespace)
-	}
-	for _, l := range leases.Items {
-		if l.Spec.HolderIdentity != nil {
-			return *l.Spec.HolderIdentity
-		}
-	}
-	return ""
 }
 
 func TestCreateBucket(t *testing.T) {

@@ -27,25 +27,26 @@ func TestSecondReplica(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	second, err := e.newDriver(dir, saCfg)
+	second, err := e.newDriver(dir, saCfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	holder := e.leaseHolder(t)
-	if err := second.start(c); err != nil {
+	if err := second.Start(c); err != nil {
 		t.Fatalf("start a second replica: %v", err)
 	}
 	t.Cleanup(func() {
-		if err := second.stop(); err != nil {
+		if err := second.Stop(); err != nil {
 			t.Errorf("stop the second replica: %v", err)
 		}
+		second.Close()
 	})
 
 	name := bucketName()
 	var viaSecond *cosi.DriverCreateBucketResponse
 	t.Run("A call to the replica without the Lease converges through the leader", func(t *testing.T) {
 		viaSecond, _, err = retry(t, func(c context.Context) (*cosi.DriverCreateBucketResponse, error) {
-			return second.provisioner().DriverCreateBucket(c, &cosi.DriverCreateBucketRequest{Name: name})
+			return second.Provisioner().DriverCreateBucket(c, &cosi.DriverCreateBucketRequest{Name: name})
 		})
 		requireOK(t, err, "DriverCreateBucket on the second replica")
 		t.Cleanup(func() { e.cleanupBucket(t, viaSecond.GetBucketId()) })

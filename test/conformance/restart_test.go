@@ -37,20 +37,20 @@ func TestRestart(t *testing.T) {
 	holder := e.leaseHolder(t)
 
 	t.Run("Stopping the driver ends Run without an error", func(t *testing.T) {
-		if err := e.driver.stop(); err != nil {
+		if err := e.driver.Stop(); err != nil {
 			t.Fatal(err)
 		}
 	})
 
 	t.Run("A driver started over a stale socket file serves again", func(t *testing.T) {
 		// A crashed driver leaves its socket file behind.
-		leaveStaleSocket(t, e.driver.socket)
+		leaveStaleSocket(t, e.driver.Socket)
 		c, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 		defer cancel()
-		if err := e.driver.start(c); err != nil {
+		if err := e.driver.Start(c); err != nil {
 			t.Fatalf("restart: %v", err)
 		}
-		fi, err := os.Stat(e.driver.socket)
+		fi, err := os.Stat(e.driver.Socket)
 		if err != nil {
 			t.Fatal(err)
 		}
