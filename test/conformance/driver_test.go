@@ -101,13 +101,7 @@ func scrape(t testing.TB, d *driver.Driver) samples {
 	return s
 }
 
-// leaseHolder is the holder of the driver's leader Lease ("" when none is
-// held).
+// leaseHolder is the holder of the driver's leader Lease, "" when none.
 func (e *environment) leaseHolder(t testing.TB) string {
-	t.Helper()
-	h, err := driver.LeaseHolder(ctx(t), e.kube, driverNamespace)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h
+	return driver.LeaseHolder(t, e.kube, driverNamespace)
 }

@@ -3,6 +3,7 @@ package driver
 import (
 	"context"
 	"fmt"
+	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -64,18 +65,21 @@ var bucketAccesses = schema.GroupVersionResource{Group: "objectstorage.k8s.io", 
 
 // LeaseHolder is the holder of the driver's leader Lease in namespace, ""
 // when none is held. The driver's namespace holds no other Lease.
-func LeaseHolder(ctx context.Context, kube kubernetes.Interface, namespace string) (string, error) {
+func LeaseHolder(t testing.TB, kube kubernetes.Interface, namespace string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	leases, err := kube.CoordinationV1().Leases(namespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
-		return "", fmt.Errorf("list leases: %w", err)
+		t.Fatalf("list leases: %v", err)
 	}
 	if len(leases.Items) > 1 {
-		return "", fmt.Errorf("%d Leases in %s, want one", len(leases.Items), namespace)
+		t.Fatalf("%d Leases in %s, want one", len(leases.Items), namespace)
 	}
 	for _, l := range leases.Items {
 		if l.Spec.HolderIdentity != nil {
-			return *l.Spec.HolderIdentity, nil
+			return *l.Spec.HolderIdentity
 		}
 	}
-	return "", nil
+	return ""
 }

@@ -273,16 +273,7 @@ func (r *replica) setNext(next func(exit) (string, bool)) {
 }
 
 // running reports whether a process is up.
-func (r *replica) running() bool {
-	r.mu.Lock()
-	p := r.proc
-	r.mu.Unlock()
-	if p == nil {
-		return false
-	}
-	exited, _ := p.Exited()
-	return !exited
-}
+func (r *replica) running() bool { return r.d.Running() }
 
 func (r *replica) provisioner() cosi.ProvisionerClient { return r.d.Provisioner() }
 
@@ -335,12 +326,7 @@ func isRead(op string) bool {
 
 // leaseHolder is the holder of the driver's leader Lease, "" when none.
 func (e *environment) leaseHolder(t testing.TB) string {
-	t.Helper()
-	h, err := driver.LeaseHolder(ctx(t), e.kube, driverNamespace)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h
+	return driver.LeaseHolder(t, e.kube, driverNamespace)
 }
 
 // logs are the paths of every driver process log written so far.
