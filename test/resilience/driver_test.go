@@ -240,10 +240,13 @@ func (r *replica) kill() bool {
 	}
 	r.testKill = true
 	r.mu.Unlock()
-	if !r.d.Kill() {
+	// This process, not whichever runs by now: the supervisor may have
+	// started the next one since.
+	if exited, _ := p.Exited(); exited {
 		return false
 	}
 	r.e.stats.killed()
+	p.Kill()
 	return true
 }
 
