@@ -263,6 +263,10 @@ func (d *Driver) launch(env []string) (<-chan struct{}, error) {
 	if d.runningLocked() {
 		return nil, errors.New("the driver is already running")
 	}
+	if d.proc != nil {
+		// The last process has ended: this closes its log file.
+		d.proc.Kill()
+	}
 	d.starts++
 	if d.cfg.Binary != "" {
 		name := d.cfg.LogName
