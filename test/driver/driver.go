@@ -496,11 +496,11 @@ func (r *run) stop() error {
 	select {
 	case <-r.exited:
 		if r.err != nil {
-			return fmt.Errorf("Run returned: %w", r.err)
+			return fmt.Errorf("app.Run returned: %w", r.err)
 		}
 		return nil
 	case <-time.After(30 * time.Second):
-		return errors.New("Run did not return within 30s of its context ending")
+		return errors.New("app.Run did not return within 30s of its context ending")
 	}
 }
 

@@ -23,7 +23,7 @@ func TestSetArgChangesTheNextStartsFlagAndReturnsTheOldValue(t *testing.T) {
 
 func TestScrapeNamesSeriesWithSortedLabels(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Write([]byte(strings.Join([]string{
+		_, _ = w.Write([]byte(strings.Join([]string{
 			`# TYPE reqs_total counter`,
 			`reqs_total{service="S3",operation="CreateBucket"} 3`,
 			`# TYPE leader gauge`,

@@ -446,10 +446,3 @@ func wire(t testing.TB, m proto.Message) []byte {
 	}
 	return b
 }
-
-// ctx returns a context for one step of a test.
-func ctx(t testing.TB) context.Context {
-	c, cancel := context.WithTimeout(context.Background(), callTimeout)
-	t.Cleanup(cancel)
-	return c
-}
