@@ -86,23 +86,7 @@ var passPath stack.UserPath
 // The filer pass's SeaweedFS requires mutual TLS on every gRPC port, as the
 // driver requires it of a filer in production.
 func TestMain(m *testing.M) {
-	paths, err := stack.UserPaths(os.Getenv)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "conformance: %v\n", err)
-		os.Exit(2)
-	}
-	code := 0
-	var failed []string
-	for _, p := range paths {
-		if c := runPass(m, p); c != 0 {
-			code = c
-			failed = append(failed, p.String())
-		}
-	}
-	if len(failed) > 0 {
-		fmt.Printf("conformance: FAIL on the %s\n", strings.Join(failed, " and on the "))
-	}
-	os.Exit(code)
+	os.Exit(stack.EachUserPath("conformance", func(p stack.UserPath) int { return runPass(m, p) }))
 }
 
 // runPass starts a stack for path and the driver on it, runs the tests and

@@ -84,23 +84,7 @@ func TestMain(m *testing.M) {
 // COSI_USER_PATHS narrows it), each pass on a stack, a driver and a sidecar
 // of its own. The filer pass runs filerPassTests only.
 func runLocal(m *testing.M) int {
-	paths, err := stack.UserPaths(os.Getenv)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
-		return 2
-	}
-	code := 0
-	var failed []string
-	for _, p := range paths {
-		if c := runLocalPass(m, p); c != 0 {
-			code = c
-			failed = append(failed, p.String())
-		}
-	}
-	if len(failed) > 0 {
-		fmt.Printf("e2e: FAIL on the %s\n", strings.Join(failed, " and on the "))
-	}
-	return code
+	return stack.EachUserPath("e2e", func(p stack.UserPath) int { return runLocalPass(m, p) })
 }
 
 // filerPassTests are the tests the filer pass runs: a workload's whole flow
