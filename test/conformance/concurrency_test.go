@@ -13,6 +13,7 @@ import (
 	cosi "sigs.k8s.io/container-object-storage-interface-spec"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/driver"
 )
 
 // TestConcurrentCalls: the sidecar runs up to 40 workers, and a retry of one
@@ -84,7 +85,7 @@ func TestConcurrentCalls(t *testing.T) {
 			}
 		}
 		for i := 0; i < calls; i += 2 {
-			if !bytes.Equal(wire(t, results[i].resp), wire(t, results[i+1].resp)) {
+			if !bytes.Equal(driver.Wire(t, results[i].resp), driver.Wire(t, results[i+1].resp)) {
 				t.Errorf("calls %d and %d are the same request but answered differently", i, i+1)
 			}
 		}

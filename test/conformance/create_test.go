@@ -17,6 +17,7 @@ import (
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/driver"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
 )
 
@@ -113,7 +114,7 @@ func TestCreateBucket(t *testing.T) {
 		for i := range 10 {
 			resp, err := e.createBucket(t, name, map[string]string{grpcapi.ParamPurge: "false"})
 			requireOK(t, err, fmt.Sprintf("repeat %d", i+1))
-			if !bytes.Equal(wire(t, resp), wire(t, first)) {
+			if !bytes.Equal(driver.Wire(t, resp), driver.Wire(t, first)) {
 				t.Fatalf("repeat %d returned %v, first call %v", i+1, resp, first)
 			}
 		}

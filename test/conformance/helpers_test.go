@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/proto"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -252,17 +251,6 @@ func requireOK(t testing.TB, err error, what string) {
 	if err != nil {
 		t.Fatalf("%s: got %v, want OK", what, err)
 	}
-}
-
-// wire is the message as the sidecar receives it; equal wires mean
-// byte-identical answers.
-func wire(t testing.TB, m proto.Message) []byte {
-	t.Helper()
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
-	if err != nil {
-		t.Fatalf("marshal %T: %v", m, err)
-	}
-	return b
 }
 
 // ---- what the store holds ----

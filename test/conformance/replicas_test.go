@@ -9,6 +9,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	cosi "sigs.k8s.io/container-object-storage-interface-spec"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/driver"
 )
 
 // TestSecondReplica: any replica records intent and answers the sidecar; only
@@ -58,7 +60,7 @@ func TestSecondReplica(t *testing.T) {
 	t.Run("Both replicas give the identical answer for the same request", func(t *testing.T) {
 		viaFirst, err := e.createBucket(t, name, nil)
 		requireOK(t, err, "DriverCreateBucket on the first replica")
-		if !bytes.Equal(wire(t, viaFirst), wire(t, viaSecond)) {
+		if !bytes.Equal(driver.Wire(t, viaFirst), driver.Wire(t, viaSecond)) {
 			t.Errorf("answers differ:\n%s", cmp.Diff(viaFirst.String(), viaSecond.String()))
 		}
 	})

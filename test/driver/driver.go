@@ -17,12 +17,14 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/proto"
 	"k8s.io/client-go/rest"
 	cosi "sigs.k8s.io/container-object-storage-interface-spec"
 
@@ -511,4 +513,15 @@ func writeFile0600(dir, name, content string) (string, error) {
 		return "", fmt.Errorf("write %s: %w", name, err)
 	}
 	return p, nil
+}
+
+// Wire is an answer of the driver as the sidecar receives it: equal wires
+// are byte-identical answers.
+func Wire(t testing.TB, m proto.Message) []byte {
+	t.Helper()
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+	if err != nil {
+		t.Fatalf("marshal %T: %v", m, err)
+	}
+	return b
 }
