@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 
@@ -14,25 +13,6 @@ import (
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
 )
-
-// logSince returns what the driver logged after offset bytes.
-func (d *driver) logSince(t testing.TB, offset int64) string {
-	t.Helper()
-	data, err := os.ReadFile(d.log.Name())
-	if err != nil {
-		t.Fatalf("read the driver log: %v", err)
-	}
-	return string(data[min(offset, int64(len(data))):])
-}
-
-func (d *driver) logSize(t testing.TB) int64 {
-	t.Helper()
-	fi, err := os.Stat(d.log.Name())
-	if err != nil {
-		t.Fatalf("stat the driver log: %v", err)
-	}
-	return fi.Size()
-}
 
 // TestAnonymousAccessIsReported: SeaweedFS's "anonymous" identity, given
 // object reads on the bucket names COSI uses, makes the driver's buckets
@@ -55,7 +35,7 @@ func TestAnonymousAccessIsReported(t *testing.T) {
 		_, _ = e.iam.DeleteUser(ctx(t), &iam.DeleteUserInput{UserName: aws.String(anonymous)})
 	}
 	t.Cleanup(removeGrant)
-	offset := e.driver.logSize(t)
+	offset := logSize(t, e.driver)
 	if _, err := e.iam.PutUserPolicy(ctx(t), &iam.PutUserPolicyInput{UserName: aws.String(anonymous),
 		PolicyName: aws.String("public"), PolicyDocument: aws.String(string(doc))}); err != nil {
 		t.Fatalf("admin PutUserPolicy(anonymous): %v", err)
@@ -63,7 +43,7 @@ func TestAnonymousAccessIsReported(t *testing.T) {
 
 	t.Run("Anonymous reads of the driver's buckets are reported in the log on the next resync", func(t *testing.T) {
 		stack.Eventually(t, repairWithin, func() error {
-			log := e.driver.logSince(t, offset)
+			log := logSince(t, e.driver, offset)
 			if !strings.Contains(log, "anonymous requests may access the driver's buckets") || !strings.Contains(log, `"allowed":"read"`) {
 				return errors.New("the driver has not reported anonymous reads")
 			}
@@ -73,32 +53,32 @@ func TestAnonymousAccessIsReported(t *testing.T) {
 
 	t.Run("Readiness fails and the metric says which operation is open", func(t *testing.T) {
 		stack.Eventually(t, repairWithin, func() error {
-			if code, body := e.driver.httpGet(t, "/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "[-]anonymousAccess failed") {
+			if code, body := httpGet(t, e.driver, "/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "[-]anonymousAccess failed") {
 				return fmt.Errorf("/readyz = %d:\n%s", code, body)
 			}
 			return nil
 		})
-		if v := e.driver.scrape(t)[series("cosi_seaweedfs_anonymous_access", "operation", "read")]; v != 1 {
+		if v := scrape(t, e.driver)[series("cosi_seaweedfs_anonymous_access", "operation", "read")]; v != 1 {
 			t.Errorf("anonymous_access{operation=read} = %v, want 1", v)
 		}
 	})
 
 	t.Run("Their end is reported too", func(t *testing.T) {
 		removeGrant()
-		offset := e.driver.logSize(t)
+		offset := logSize(t, e.driver)
 		stack.Eventually(t, repairWithin, func() error {
-			if !strings.Contains(e.driver.logSince(t, offset), "anonymous requests are refused again") {
+			if !strings.Contains(logSince(t, e.driver, offset), "anonymous requests are refused again") {
 				return errors.New("the driver has not reported that anonymous requests are refused again")
 			}
 			return nil
 		})
 		stack.Eventually(t, repairWithin, func() error {
-			if code, body := e.driver.httpGet(t, "/readyz"); code != http.StatusOK {
+			if code, body := httpGet(t, e.driver, "/readyz"); code != http.StatusOK {
 				return fmt.Errorf("/readyz = %d:\n%s", code, body)
 			}
 			return nil
 		})
-		if v := e.driver.scrape(t)[series("cosi_seaweedfs_anonymous_access", "operation", "read")]; v != 0 {
+		if v := scrape(t, e.driver)[series("cosi_seaweedfs_anonymous_access", "operation", "read")]; v != 0 {
 			t.Errorf("anonymous_access{operation=read} = %v, want 0", v)
 		}
 	})

@@ -21,7 +21,7 @@ func BenchmarkLifecycle(b *testing.B) {
 	if e == nil {
 		b.Fatalf("set-up failed: %v", setupErr)
 	}
-	p := e.driver.provisioner()
+	p := e.driver.Provisioner()
 	must := func(err error, what string) {
 		if err != nil {
 			b.Fatalf("%s: %v", what, err)

@@ -12,9 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	cosi "sigs.k8s.io/container-object-storage-interface-spec"
 
@@ -64,12 +62,7 @@ func BenchmarkGrantBurst(b *testing.B) {
 		path = "filer IAM gRPC path (plaintext)"
 	}
 	p, bucketID := e.processDriverWithBucket(b, extra...)
-	conn, err := grpc.NewClient("unix://"+p.socket, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close()
-	client := cosi.NewProvisionerClient(conn)
+	client := p.Provisioner()
 
 	for b.Loop() {
 		type outcome struct {
@@ -125,7 +118,7 @@ func BenchmarkGrantBurst(b *testing.B) {
 		}
 		slices.Sort(firsts)
 		slices.Sort(answers)
-		hwm, rss := processMemory(b, p.proc.PID())
+		hwm, rss := processMemory(b, p.Process().PID())
 		b.ReportMetric(float64(inWait), "answered-in-wait")
 		b.ReportMetric(float64(unanswered), "unanswered")
 		b.ReportMetric(float64(burst), "grants")

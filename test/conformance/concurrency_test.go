@@ -13,6 +13,7 @@ import (
 	cosi "sigs.k8s.io/container-object-storage-interface-spec"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/driver"
 )
 
 // TestConcurrentCalls: the sidecar runs up to 40 workers, and a retry of one
@@ -52,14 +53,14 @@ func TestConcurrentCalls(t *testing.T) {
 				var r result
 				if j < distinct {
 					r.resp, r.unavailable, r.err = retry(t, func(c context.Context) (proto.Message, error) {
-						return e.driver.provisioner().DriverCreateBucket(c, &cosi.DriverCreateBucketRequest{Name: buckets[j]})
+						return e.driver.Provisioner().DriverCreateBucket(c, &cosi.DriverCreateBucketRequest{Name: buckets[j]})
 					})
 				} else {
 					k := j - distinct
 					req := grantRequest(ready[k%len(ready)], accesses[k], nil)
 					var resp *cosi.DriverGrantBucketAccessResponse
 					resp, r.unavailable, r.err = retry(t, func(c context.Context) (*cosi.DriverGrantBucketAccessResponse, error) {
-						return e.driver.provisioner().DriverGrantBucketAccess(c, req)
+						return e.driver.Provisioner().DriverGrantBucketAccess(c, req)
 					})
 					for _, cred := range resp.GetCredentials() {
 						rememberSecret(cred.GetSecrets()["accessSecretKey"])
@@ -84,7 +85,7 @@ func TestConcurrentCalls(t *testing.T) {
 			}
 		}
 		for i := 0; i < calls; i += 2 {
-			if !bytes.Equal(wire(t, results[i].resp), wire(t, results[i+1].resp)) {
+			if !bytes.Equal(driver.Wire(t, results[i].resp), driver.Wire(t, results[i+1].resp)) {
 				t.Errorf("calls %d and %d are the same request but answered differently", i, i+1)
 			}
 		}

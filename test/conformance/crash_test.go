@@ -4,20 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	cosi "sigs.k8s.io/container-object-storage-interface-spec"
 
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/driver"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
 )
 
@@ -25,48 +21,29 @@ import (
 // TestCrashedDriverTakesItsLeaseBackAtOnce, as the chart passes the pod name.
 const podName = "cosi-seaweedfs-7d9f8c6b5-x2k4q"
 
-// processDriver is the driver binary run as its own process, so that it can
-// be SIGKILLed as a crash would end it.
-type processDriver struct {
-	*driver
-	bin  string
-	proc *stack.Process
-}
-
-func (p *processDriver) start(t testing.TB) time.Time {
+// startProcess starts the driver process and waits until it is ready; it
+// returns when it started it.
+func startProcess(t testing.TB, p *driver.Driver) time.Time {
 	t.Helper()
 	started := time.Now()
-	proc, err := stack.StartProcess("driver-process", p.bin, p.args, []string{"POD_NAME=" + podName}, p.dir)
-	if err != nil {
+	c, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := p.Start(c); err != nil {
 		t.Fatal(err)
 	}
-	p.proc = proc
-	stack.Eventually(t, time.Minute, func() error {
-		if exited, err := proc.Exited(); exited {
-			t.Fatalf("the driver process exited: %v", err)
-		}
-		code, body, err := p.tryGet("/readyz")
-		if err != nil {
-			return err
-		}
-		if code != http.StatusOK {
-			return fmt.Errorf("/readyz = %d: %s", code, body)
-		}
-		return nil
-	})
+	if err := p.AwaitReady(c, time.Minute); err != nil {
+		t.Fatal(err)
+	}
 	return started
 }
 
 // processDriverWithBucket stops the in-process driver (a graceful stop
 // releases its Lease; it comes back when tb ends), starts the driver binary
-// as a process with the leader identity podName, and creates one bucket
-// through it, deleted when tb ends. It returns the process and the bucket.
-func (e *environment) processDriverWithBucket(tb testing.TB, extraArgs ...string) (*processDriver, string) {
+// as a process with the leader identity podName, so that it can be
+// SIGKILLed as a crash would end it, and creates one bucket through it,
+// deleted when tb ends. It returns the process and the bucket.
+func (e *environment) processDriverWithBucket(tb testing.TB, extraArgs ...string) (*driver.Driver, string) {
 	tb.Helper()
-	bin, err := stack.Binary("cosi-seaweedfs")
-	if err != nil {
-		tb.Fatalf("%v (make build builds it)", err)
-	}
 	c, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	saCfg, err := e.stack.Kube.ServiceAccountConfig(c, driverNamespace, serviceAccount)
@@ -77,14 +54,15 @@ func (e *environment) processDriverWithBucket(tb testing.TB, extraArgs ...string
 	if err != nil {
 		tb.Fatal(err)
 	}
-	d, err := e.newDriver(dir, saCfg)
+	p, err := e.newDriver(dir, saCfg, extraArgs, func(c *driver.Config) {
+		c.Binary, c.Identity, c.LogName = driver.Binary, podName, "driver-process"
+	})
 	if err != nil {
+		os.RemoveAll(dir)
 		tb.Fatal(err)
 	}
-	d.args = append(d.args, extraArgs...)
-	p := &processDriver{driver: d, bin: bin}
 
-	if err := e.driver.stop(); err != nil {
+	if err := e.driver.Stop(); err != nil {
 		tb.Fatal(err)
 	}
 	// Cleanups run last first: the bucket goes through the in-process
@@ -96,37 +74,30 @@ func (e *environment) processDriverWithBucket(tb testing.TB, extraArgs ...string
 		}
 	})
 	tb.Cleanup(func() {
-		if p.proc != nil {
-			p.proc.Stop(10 * time.Second)
-		}
-		if e.driver.run == nil {
-			if err := e.driver.start(context.Background()); err != nil {
+		p.Close()
+		if !e.driver.Running() {
+			if err := e.driver.Start(context.Background()); err != nil {
 				tb.Errorf("restart the in-process driver: %v", err)
 			}
 		}
-		logs, _ := os.ReadFile(filepath.Join(dir, "driver-process.log"))
-		requireNoSecret(tb, string(logs))
+		logs, _ := p.Log()
+		requireNoSecret(tb, logs)
 		if tb.Failed() {
 			fmt.Fprintf(os.Stderr, "----- driver process log -----\n%s\n", logs)
 		}
-		d.removeDir()
+		os.RemoveAll(dir)
 	})
 
-	p.start(tb)
+	startProcess(tb, p)
 	stack.Eventually(tb, 30*time.Second, func() error {
-		if h := e.leaseHolderTB(tb); h != podName {
+		if h := e.leaseHolder(tb); h != podName {
 			return fmt.Errorf("Lease holder %q, want %q", h, podName)
 		}
 		return nil
 	})
-	conn, err := grpc.NewClient("unix://"+d.socket, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer conn.Close()
 	name := bucketName()
 	resp, _, err := retry(tb, func(c context.Context) (*cosi.DriverCreateBucketResponse, error) {
-		return cosi.NewProvisionerClient(conn).DriverCreateBucket(c, &cosi.DriverCreateBucketRequest{Name: name})
+		return p.Provisioner().DriverCreateBucket(c, &cosi.DriverCreateBucketRequest{Name: name})
 	})
 	if err != nil {
 		tb.Fatalf("DriverCreateBucket on the driver process: %v", err)
@@ -137,9 +108,9 @@ func (e *environment) processDriverWithBucket(tb testing.TB, extraArgs ...string
 
 // killAndDrift SIGKILLs the driver process and then deletes its bucket out
 // of band: drift only a reconciler can repair, made while no driver runs.
-func (e *environment) killAndDrift(tb testing.TB, p *processDriver, id string) {
+func (e *environment) killAndDrift(tb testing.TB, p *driver.Driver, id string) {
 	tb.Helper()
-	p.proc.Kill()
+	p.Kill()
 	if _, err := e.s3.DeleteBucket(ctx(tb), &s3.DeleteBucketInput{Bucket: aws.String(id)}); err != nil {
 		tb.Fatalf("admin DeleteBucket: %v", err)
 	}
@@ -147,9 +118,9 @@ func (e *environment) killAndDrift(tb testing.TB, p *processDriver, id string) {
 
 // restartAndAwaitRepair starts the driver process again and returns how long
 // after its start the bucket existed again.
-func (e *environment) restartAndAwaitRepair(tb testing.TB, p *processDriver, id string) time.Duration {
+func (e *environment) restartAndAwaitRepair(tb testing.TB, p *driver.Driver, id string) time.Duration {
 	tb.Helper()
-	started := p.start(tb)
+	started := startProcess(tb, p)
 	stack.Eventually(tb, time.Minute, func() error {
 		if !e.bucketExists(tb, id) {
 			return errors.New("the bucket was not created again")
@@ -177,11 +148,11 @@ func TestCrashedDriverTakesItsLeaseBackAtOnce(t *testing.T) {
 		if h := e.leaseHolder(t); h != podName {
 			t.Errorf("Lease holder %q after the restart, want %q", h, podName)
 		}
-		logs, err := os.ReadFile(p.proc.LogPath)
+		logs, err := p.Log()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n := strings.Count(string(logs), `"leader lease acquired"`); n != 2 {
+		if n := strings.Count(logs, `"leader lease acquired"`); n != 2 {
 			t.Errorf("the log says %d times that the Lease was acquired, want 2 (once per start)", n)
 		}
 	})
@@ -189,7 +160,7 @@ func TestCrashedDriverTakesItsLeaseBackAtOnce(t *testing.T) {
 	t.Run("Another process does not take the Lease while the restarted driver holds it", func(t *testing.T) {
 		c, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 		defer cancel()
-		if err := e.driver.start(c); err != nil {
+		if err := e.driver.Start(c); err != nil {
 			t.Fatal(err)
 		}
 		// Longer than a renewal period of the Lease.
@@ -197,38 +168,25 @@ func TestCrashedDriverTakesItsLeaseBackAtOnce(t *testing.T) {
 		if h := e.leaseHolder(t); h != podName {
 			t.Errorf("Lease holder %q while %q runs", h, podName)
 		}
-		if v := e.driver.scrape(t)[series("cosi_seaweedfs_leader")]; v != 0 {
+		if v := scrape(t, e.driver)[series("cosi_seaweedfs_leader")]; v != 0 {
 			t.Errorf("leader = %v on the replica without the Lease, want 0", v)
 		}
 	})
 
 	t.Run("A graceful stop releases the Lease and the other process takes over", func(t *testing.T) {
-		p.proc.Stop(10 * time.Second)
+		if err := p.Stop(); err != nil {
+			t.Fatal(err)
+		}
 		stack.Eventually(t, 30*time.Second, func() error {
 			if h := e.leaseHolder(t); h == "" || h == podName {
 				return fmt.Errorf("Lease holder %q", h)
 			}
-			if v := e.driver.scrape(t)[series("cosi_seaweedfs_leader")]; v != 1 {
+			if v := scrape(t, e.driver)[series("cosi_seaweedfs_leader")]; v != 1 {
 				return fmt.Errorf("leader = %v on the remaining replica", v)
 			}
 			return nil
 		})
 	})
-}
-
-// leaseHolderTB is leaseHolder for benchmarks too.
-func (e *environment) leaseHolderTB(tb testing.TB) string {
-	tb.Helper()
-	leases, err := e.kube.CoordinationV1().Leases(driverNamespace).List(ctx(tb), metav1.ListOptions{})
-	if err != nil {
-		tb.Fatalf("list leases: %v", err)
-	}
-	for _, l := range leases.Items {
-		if l.Spec.HolderIdentity != nil {
-			return *l.Spec.HolderIdentity
-		}
-	}
-	return ""
 }
 
 // BenchmarkRestartAfterKill measures how long a driver process that was

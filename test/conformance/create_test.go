@@ -17,13 +17,14 @@ import (
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/driver"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
 )
 
 func TestIdentity(t *testing.T) {
 	e := mustEnv(t)
 	t.Run("DriverGetInfo returns the configured driver name", func(t *testing.T) {
-		info, err := e.driver.identity().DriverGetInfo(ctx(t), &cosi.DriverGetInfoRequest{})
+		info, err := e.driver.Identity().DriverGetInfo(ctx(t), &cosi.DriverGetInfoRequest{})
 		requireOK(t, err, "DriverGetInfo")
 		if info.GetName() != driverName {
 			t.Errorf("name = %q, want %q", info.GetName(), driverName)
@@ -37,25 +38,6 @@ func TestIdentity(t *testing.T) {
 			return nil
 		})
 	})
-}
-
-// leaseHolder is the holder of the driver's leader Lease ("" when none is
-// held). The driver's namespace holds no other Lease.
-func (e *environment) leaseHolder(t *testing.T) string {
-	t.Helper()
-	leases, err := e.kube.CoordinationV1().Leases(driverNamespace).List(ctx(t), metav1.ListOptions{})
-	if err != nil {
-		t.Fatalf("list leases: %v", err)
-	}
-	if len(leases.Items) > 1 {
-		t.Fatalf("%d Leases in %s, want one", len(leases.Items), driverNamespace)
-	}
-	for _, l := range leases.Items {
-		if l.Spec.HolderIdentity != nil {
-			return *l.Spec.HolderIdentity
-		}
-	}
-	return ""
 }
 
 func TestCreateBucket(t *testing.T) {
@@ -132,7 +114,7 @@ func TestCreateBucket(t *testing.T) {
 		for i := range 10 {
 			resp, err := e.createBucket(t, name, map[string]string{grpcapi.ParamPurge: "false"})
 			requireOK(t, err, fmt.Sprintf("repeat %d", i+1))
-			if !bytes.Equal(wire(t, resp), wire(t, first)) {
+			if !bytes.Equal(driver.Wire(t, resp), driver.Wire(t, first)) {
 				t.Fatalf("repeat %d returned %v, first call %v", i+1, resp, first)
 			}
 		}

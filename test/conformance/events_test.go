@@ -140,7 +140,7 @@ func TestEvents(t *testing.T) {
 	t.Run("A delete blocked on a non-empty bucket is reported on the Bucket and its claim", func(t *testing.T) {
 		e.putObject(t, id, "keep.txt", "data")
 		_, _, err := retry(t, func(c context.Context) (*cosi.DriverDeleteBucketResponse, error) {
-			return e.driver.provisioner().DriverDeleteBucket(c, &cosi.DriverDeleteBucketRequest{BucketId: id})
+			return e.driver.Provisioner().DriverDeleteBucket(c, &cosi.DriverDeleteBucketRequest{BucketId: id})
 		})
 		requireCode(t, err, codes.FailedPrecondition)
 		ev := e.requireEvent(t, metav1.NamespaceDefault, "Bucket", name, "BucketNotEmpty")

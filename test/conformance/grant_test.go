@@ -15,6 +15,7 @@ import (
 	cosi "sigs.k8s.io/container-object-storage-interface-spec"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/grpcapi"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/driver"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/s3check"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
 )
@@ -134,7 +135,7 @@ func TestGrantBucketAccess(t *testing.T) {
 		for i := range 10 {
 			resp, err := e.grant(t, grantRequest(bucket, name, nil))
 			requireOK(t, err, fmt.Sprintf("repeat %d", i+1))
-			if !bytes.Equal(wire(t, resp), wire(t, first.resp)) {
+			if !bytes.Equal(driver.Wire(t, resp), driver.Wire(t, first.resp)) {
 				t.Fatalf("repeat %d returned other credentials than the first call", i+1)
 			}
 		}

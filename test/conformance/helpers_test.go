@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/proto"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -128,7 +127,7 @@ func retry[T any](t testing.TB, fn func(context.Context) (T, error)) (T, int, er
 func (e *environment) createBucket(t testing.TB, name string, params map[string]string) (*cosi.DriverCreateBucketResponse, error) {
 	t.Helper()
 	resp, _, err := retry(t, func(c context.Context) (*cosi.DriverCreateBucketResponse, error) {
-		return e.driver.provisioner().DriverCreateBucket(c, &cosi.DriverCreateBucketRequest{Name: name, Parameters: params})
+		return e.driver.Provisioner().DriverCreateBucket(c, &cosi.DriverCreateBucketRequest{Name: name, Parameters: params})
 	})
 	return resp, err
 }
@@ -160,7 +159,7 @@ func (e *environment) cleanupBucket(t testing.TB, id string) {
 func (e *environment) deleteBucket(t testing.TB, id string) error {
 	t.Helper()
 	_, _, err := retry(t, func(c context.Context) (*cosi.DriverDeleteBucketResponse, error) {
-		return e.driver.provisioner().DriverDeleteBucket(c, &cosi.DriverDeleteBucketRequest{BucketId: id})
+		return e.driver.Provisioner().DriverDeleteBucket(c, &cosi.DriverDeleteBucketRequest{BucketId: id})
 	})
 	return err
 }
@@ -177,7 +176,7 @@ func grantRequest(bucketID, name string, params map[string]string) *cosi.DriverG
 func (e *environment) grant(t testing.TB, req *cosi.DriverGrantBucketAccessRequest) (*cosi.DriverGrantBucketAccessResponse, error) {
 	t.Helper()
 	resp, _, err := retry(t, func(c context.Context) (*cosi.DriverGrantBucketAccessResponse, error) {
-		return e.driver.provisioner().DriverGrantBucketAccess(c, req)
+		return e.driver.Provisioner().DriverGrantBucketAccess(c, req)
 	})
 	for _, cred := range resp.GetCredentials() {
 		rememberSecret(cred.GetSecrets()["accessSecretKey"])
@@ -227,7 +226,7 @@ func (e *environment) mustGrant(t testing.TB, bucketID string, params map[string
 func (e *environment) revoke(t testing.TB, bucketID, account string) error {
 	t.Helper()
 	_, _, err := retry(t, func(c context.Context) (*cosi.DriverRevokeBucketAccessResponse, error) {
-		return e.driver.provisioner().DriverRevokeBucketAccess(c, &cosi.DriverRevokeBucketAccessRequest{BucketId: bucketID, AccountId: account})
+		return e.driver.Provisioner().DriverRevokeBucketAccess(c, &cosi.DriverRevokeBucketAccessRequest{BucketId: bucketID, AccountId: account})
 	})
 	return err
 }
@@ -252,17 +251,6 @@ func requireOK(t testing.TB, err error, what string) {
 	if err != nil {
 		t.Fatalf("%s: got %v, want OK", what, err)
 	}
-}
-
-// wire is the message as the sidecar receives it; equal wires mean
-// byte-identical answers.
-func wire(t testing.TB, m proto.Message) []byte {
-	t.Helper()
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
-	if err != nil {
-		t.Fatalf("marshal %T: %v", m, err)
-	}
-	return b
 }
 
 // ---- what the store holds ----

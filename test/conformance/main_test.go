@@ -3,26 +3,19 @@ package conformance
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/metadata"
-	"k8s.io/client-go/rest"
-	"k8s.io/klog/v2"
 
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/chart"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/driver"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
 )
 
@@ -49,7 +42,9 @@ type environment struct {
 	kube   kubernetes.Interface
 	s3     *s3.Client
 	iam    *iam.Client
-	driver *driver
+	driver *driver.Driver
+	// driverDir holds the driver's socket, kubeconfig, key files and log.
+	driverDir string
 	// ownerID is the owner id the driver tags its buckets with: by default
 	// derived from the UID of its namespace.
 	ownerID string
@@ -91,23 +86,7 @@ var passPath stack.UserPath
 // The filer pass's SeaweedFS requires mutual TLS on every gRPC port, as the
 // driver requires it of a filer in production.
 func TestMain(m *testing.M) {
-	paths, err := stack.UserPaths(os.Getenv)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "conformance: %v\n", err)
-		os.Exit(2)
-	}
-	code := 0
-	var failed []string
-	for _, p := range paths {
-		if c := runPass(m, p); c != 0 {
-			code = c
-			failed = append(failed, p.String())
-		}
-	}
-	if len(failed) > 0 {
-		fmt.Printf("conformance: FAIL on the %s\n", strings.Join(failed, " and on the "))
-	}
-	os.Exit(code)
+	os.Exit(stack.EachUserPath("conformance", func(p stack.UserPath) int { return runPass(m, p) }))
 }
 
 // runPass starts a stack for path and the driver on it, runs the tests and
@@ -129,23 +108,24 @@ func runPass(m *testing.M, path stack.UserPath) int {
 	// errors; its own shutdown is still bounded and checked.
 	if env != nil && env.driver != nil {
 		d := env.driver
-		if err := d.stop(); err != nil {
+		if err := d.Stop(); err != nil {
 			fmt.Fprintf(os.Stderr, "conformance: stop driver on the %s: %v\n", path, err)
 		}
-		if leaked := d.logLeaks(); len(leaked) > 0 {
+		if leaked := logLeaks(d); len(leaked) > 0 {
 			fmt.Fprintf(os.Stderr, "conformance: the driver log on the %s contains %d secret(s): %s\n", path, len(leaked), strings.Join(leaked, ", "))
 			code = 1
 		}
 		if code != 0 {
 			fmt.Fprintf(os.Stderr, "conformance: driver log of the %s\n", path)
-			d.dumpLog(os.Stderr)
+			d.DumpLogs(os.Stderr, 1, 64<<10)
 		}
 		// The next pass's driver gets a log of its own.
-		klog.SetOutputBySeverity("INFO", io.Discard)
+		driver.ReleaseKlog()
+		d.Close()
 		if os.Getenv(stack.KeepLogsEnv) == "1" {
-			fmt.Fprintf(os.Stderr, "conformance: kept the driver's files (log, kubeconfig, socket) of the %s in %s\n", path, d.dir)
+			fmt.Fprintf(os.Stderr, "conformance: kept the driver's files (log, kubeconfig, socket) of the %s in %s\n", path, env.driverDir)
 		} else {
-			d.removeDir()
+			os.RemoveAll(env.driverDir)
 		}
 	}
 	return code
@@ -164,96 +144,40 @@ func setUp(s *stack.Stack, path stack.UserPath) (*environment, error) {
 		stack:    s,
 		kube:     s.Kube.Client,
 		s3:       s.Seaweed.S3Client(),
-		iam:      newIAMClient(s.Seaweed.Endpoint, s.Seaweed.Region, s.Seaweed.AccessKey, s.Seaweed.SecretKey),
+		iam:      s.Seaweed.IAMClient(),
 		path:     path,
 		pathArgs: pathArgs,
 	}
-	for _, ns := range []string{driverNamespace, workloadNamespace} {
-		if err := s.Kube.CreateNamespace(ctx, ns); err != nil {
-			return nil, err
-		}
+	if err := s.Kube.CreateNamespace(ctx, workloadNamespace); err != nil {
+		return nil, err
+	}
+	saCfg, err := driver.Install(ctx, s.Kube, driverNamespace, serviceAccount, driverName)
+	if err != nil {
+		return nil, err
 	}
 	ns, err := e.kube.CoreV1().Namespaces().Get(ctx, driverNamespace, metav1.GetOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("read the driver namespace: %w", err)
 	}
 	e.ownerID = "ns-" + string(ns.UID)
-	saCfg, err := s.Kube.ServiceAccountConfig(ctx, driverNamespace, serviceAccount)
-	if err != nil {
-		return nil, err
-	}
-	if err := bindDriverRoles(ctx, s.Kube.Config); err != nil {
-		return nil, err
-	}
-	// The RBAC authorizer reads roles from an informer cache: wait until the
-	// bindings are in effect, or the driver's start-up check would be refused.
-	sa, err := kubernetes.NewForConfig(saCfg)
-	if err != nil {
-		return nil, fmt.Errorf("service account client: %w", err)
-	}
-	saMeta, err := metadata.NewForConfig(saCfg)
-	if err != nil {
-		return nil, fmt.Errorf("service account metadata client: %w", err)
-	}
-	err = stack.WaitFor(ctx, nil, 20*time.Second, func(ctx context.Context) error {
-		if _, err := sa.CoreV1().Secrets(driverNamespace).List(ctx, metav1.ListOptions{Limit: 1}); err != nil {
-			return err
-		}
-		_, err := saMeta.Resource(bucketAccessResource).List(ctx, metav1.ListOptions{Limit: 1})
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("the driver's Role did not take effect: %w", err)
-	}
 
 	dir, err := os.MkdirTemp("", "cosi-conformance-")
 	if err != nil {
 		return nil, fmt.Errorf("create driver directory: %w", err)
 	}
-	d, err := e.newDriver(dir, saCfg)
+	d, err := e.newDriver(dir, saCfg, nil)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	e.driver = d
+	e.driver, e.driverDir = d, dir
 	// client-go inside the driver logs through klog; its lines belong with
-	// the driver's own log rather than in the test output. klog copies each
-	// line to the outputs of every lower severity, so only INFO, which
-	// receives everything, goes to the file.
-	klog.LogToStderr(false)
-	klog.SetOutputBySeverity("INFO", d.log)
-	for _, sev := range []string{"WARNING", "ERROR", "FATAL"} {
-		klog.SetOutputBySeverity(sev, io.Discard)
-	}
-	if err := d.start(ctx); err != nil {
+	// the driver's own log rather than in the test output.
+	d.CaptureKlog()
+	if err := d.Start(ctx); err != nil {
 		return e, err
 	}
 	return e, nil
-}
-
-// bindDriverRoles installs the RBAC the Helm chart ships, rendered by the
-// pinned helm, so that every test also proves that this RBAC is enough.
-func bindDriverRoles(ctx context.Context, cfg *rest.Config) error {
-	// The chart names the driver's leader Lease after the driver name.
-	objs, err := chart.Render(ctx, serviceAccount, driverNamespace, "driverName="+driverName)
-	if err != nil {
-		return err
-	}
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		return fmt.Errorf("dynamic client: %w", err)
-	}
-	return chart.Apply(ctx, dyn, objs, chart.RBACKinds...)
-}
-
-// newIAMClient returns an IAM client for the SeaweedFS IAM API, which shares
-// the S3 port and signature.
-func newIAMClient(endpoint, region, accessKey, secretKey string) *iam.Client {
-	return iam.New(iam.Options{
-		Region:       region,
-		BaseEndpoint: aws.String(endpoint),
-		Credentials:  credentials.NewStaticCredentialsProvider(accessKey, secretKey, ""),
-	})
 }
 
 // issuedSecrets are every secret key a Grant returned; none may appear in the

@@ -4,98 +4,19 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
-	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
 )
 
 // ---- probes and metrics ----
-
-// httpGet fetches path from the driver's metrics and probe address.
-func (d *driver) httpGet(t testing.TB, path string) (int, string) {
-	t.Helper()
-	code, body, err := d.tryGet(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return code, body
-}
-
-// tryGet is httpGet for a driver that may not listen yet.
-func (d *driver) tryGet(path string) (int, string, error) {
-	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(c, http.MethodGet, "http://"+d.httpAddr+path, nil)
-	if err != nil {
-		return 0, "", err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, "", fmt.Errorf("GET %s: %w", path, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, "", fmt.Errorf("read %s: %w", path, err)
-	}
-	return resp.StatusCode, string(body), nil
-}
-
-// samples are scraped values by series: name{label="value",...} with the
-// labels sorted; a histogram contributes name_count.
-type samples map[string]float64
-
-func series(name string, labels ...string) string {
-	var pairs []string
-	for i := 0; i+1 < len(labels); i += 2 {
-		pairs = append(pairs, labels[i]+"="+labels[i+1])
-	}
-	sort.Strings(pairs)
-	return name + "{" + strings.Join(pairs, ",") + "}"
-}
-
-func (d *driver) scrape(t testing.TB) samples {
-	t.Helper()
-	code, body := d.httpGet(t, "/metrics")
-	if code != http.StatusOK {
-		t.Fatalf("GET /metrics = %d", code)
-	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(strings.NewReader(body))
-	if err != nil {
-		t.Fatalf("parse /metrics: %v", err)
-	}
-	out := samples{}
-	for name, f := range families {
-		for _, m := range f.GetMetric() {
-			var labels []string
-			for _, l := range m.GetLabel() {
-				labels = append(labels, l.GetName(), l.GetValue())
-			}
-			switch f.GetType() {
-			case dto.MetricType_COUNTER:
-				out[series(name, labels...)] = m.GetCounter().GetValue()
-			case dto.MetricType_GAUGE:
-				out[series(name, labels...)] = m.GetGauge().GetValue()
-			case dto.MetricType_HISTOGRAM:
-				out[series(name+"_count", labels...)] = float64(m.GetHistogram().GetSampleCount())
-			}
-		}
-	}
-	return out
-}
 
 // grpcOK is the series counting a method's OK answers.
 func grpcOK(method string) string {
@@ -147,7 +68,7 @@ func TestReadiness(t *testing.T) {
 	d := e.driver
 	requireProbe := func(t *testing.T, path string, want int, words ...string) error {
 		t.Helper()
-		code, body := d.httpGet(t, path+"?verbose")
+		code, body := httpGet(t, d, path+"?verbose")
 		if code != want {
 			return fmt.Errorf("%s = %d, want %d:\n%s", path, code, want, body)
 		}
@@ -190,7 +111,7 @@ func TestReadiness(t *testing.T) {
 		if err := requireProbe(t, "/healthz", http.StatusOK); err != nil {
 			t.Error(err)
 		}
-		if v := d.scrape(t)[series("cosi_seaweedfs_ready_check", "check", "seaweedfs")]; v != 0 {
+		if v := scrape(t, d)[series("cosi_seaweedfs_ready_check", "check", "seaweedfs")]; v != 0 {
 			t.Errorf("ready_check{check=seaweedfs} = %v while SeaweedFS is down, want 0", v)
 		}
 		restart()
@@ -201,19 +122,19 @@ func TestReadiness(t *testing.T) {
 		// On the filer path too: the admin key still signs every bucket call,
 		// though users go through the filer's IAM gRPC service (which
 		// authenticates the client certificate only).
-		good, err := os.ReadFile(d.secretFile)
+		good, err := os.ReadFile(d.SecretFile)
 		if err != nil {
 			t.Fatal(err)
 		}
 		restore := func() {
-			if err := os.WriteFile(d.secretFile, good, 0o600); err != nil {
+			if err := os.WriteFile(d.SecretFile, good, 0o600); err != nil {
 				t.Fatal(err)
 			}
 		}
 		t.Cleanup(restore)
 		// The kubelet rewrites a mounted Secret in place; the driver reads
 		// the files again within seconds.
-		if err := os.WriteFile(d.secretFile, []byte("not-the-admin-secret"), 0o600); err != nil {
+		if err := os.WriteFile(d.SecretFile, []byte("not-the-admin-secret"), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		stack.Eventually(t, time.Minute, func() error {
@@ -229,7 +150,7 @@ func TestReadiness(t *testing.T) {
 func TestMetrics(t *testing.T) {
 	e := mustEnv(t)
 	d := e.driver
-	start := d.scrape(t)
+	start := scrape(t, d)
 	if start[series("cosi_seaweedfs_leader")] != 1 {
 		t.Errorf("leader = %v on the only driver, want 1", start[series("cosi_seaweedfs_leader")])
 	}
@@ -243,12 +164,12 @@ func TestMetrics(t *testing.T) {
 	t.Run("Create counts the call, the SeaweedFS create, the reconcile and a Ready bucket record", func(t *testing.T) {
 		id = e.mustCreateBucket(outer, name, nil)
 		stack.Eventually(t, 10*time.Second, func() error {
-			if got := d.scrape(t)[readyRecords("bucket")]; got < start[readyRecords("bucket")]+1 {
+			if got := scrape(t, d)[readyRecords("bucket")]; got < start[readyRecords("bucket")]+1 {
 				return fmt.Errorf("Ready bucket records = %v, was %v", got, start[readyRecords("bucket")])
 			}
 			return nil
 		})
-		requireIncreased(t, start, d.scrape(t),
+		requireIncreased(t, start, scrape(t, d),
 			grpcOK("DriverCreateBucket"),
 			backendOK("S3", "CreateBucket"),
 			series("cosi_seaweedfs_reconcile_total", "kind", "bucket", "result", "ok"),
@@ -262,27 +183,27 @@ func TestMetrics(t *testing.T) {
 	}
 
 	t.Run("Grant counts the call, the user writes and a Ready access record", func(t *testing.T) {
-		beforeGrant = d.scrape(t)
+		beforeGrant = scrape(t, d)
 		a = e.mustGrant(outer, id, nil)
 		stack.Eventually(t, 10*time.Second, func() error {
-			if got := d.scrape(t)[readyRecords("access")]; got < beforeGrant[readyRecords("access")]+1 {
+			if got := scrape(t, d)[readyRecords("access")]; got < beforeGrant[readyRecords("access")]+1 {
 				return fmt.Errorf("Ready access records = %v, was %v", got, beforeGrant[readyRecords("access")])
 			}
 			return nil
 		})
 		grantWrites, _ := userWrites(e.path)
-		requireIncreased(t, beforeGrant, d.scrape(t), append(grantWrites,
+		requireIncreased(t, beforeGrant, scrape(t, d), append(grantWrites,
 			grpcOK("DriverGrantBucketAccess"),
 			series("cosi_seaweedfs_reconcile_total", "kind", "access", "result", "ok"))...)
 	})
 
 	t.Run("A bucket removed out of band counts a repaired bucket and a repaired access", func(t *testing.T) {
-		before := d.scrape(t)
+		before := scrape(t, d)
 		if _, err := e.s3.DeleteBucket(ctx(t), &s3.DeleteBucketInput{Bucket: aws.String(id)}); err != nil {
 			t.Fatalf("admin DeleteBucket: %v", err)
 		}
 		stack.Eventually(t, repairWithin, func() error {
-			after := d.scrape(t)
+			after := scrape(t, d)
 			for _, kind := range []string{"bucket", "access"} {
 				k := series("cosi_seaweedfs_drift_repaired_total", "kind", kind)
 				if after[k] < before[k]+1 {
@@ -295,7 +216,7 @@ func TestMetrics(t *testing.T) {
 		// (collection, the anonymous-access check) is over, which can be
 		// after the workers repaired what it requeued.
 		stack.Eventually(t, repairWithin, func() error {
-			after := d.scrape(t)
+			after := scrape(t, d)
 			for _, k := range []string{series("cosi_seaweedfs_resync_total", "result", "ok"), series("cosi_seaweedfs_resync_duration_seconds_count")} {
 				if after[k] <= before[k] {
 					return fmt.Errorf("%s = %v, was %v: want an increase", k, after[k], before[k])
@@ -305,7 +226,7 @@ func TestMetrics(t *testing.T) {
 		})
 		// The next resync lists the repaired bucket.
 		stack.Eventually(t, repairWithin, func() error {
-			got := d.scrape(t)
+			got := scrape(t, d)
 			if b, u := got[series("cosi_seaweedfs_backend_objects", "kind", "bucket")], got[series("cosi_seaweedfs_backend_objects", "kind", "user")]; b < 1 || u < 1 {
 				return fmt.Errorf("backend_objects = %v buckets, %v users; want at least this test's", b, u)
 			}
@@ -314,28 +235,28 @@ func TestMetrics(t *testing.T) {
 	})
 
 	t.Run("Revoke counts the call and the user's deletion, and the access record goes", func(t *testing.T) {
-		beforeRevoke = d.scrape(t)
+		beforeRevoke = scrape(t, d)
 		requireOK(t, e.revoke(t, id, a.account), "DriverRevokeBucketAccess")
 		stack.Eventually(t, 10*time.Second, func() error {
-			if got := d.scrape(t)[readyRecords("access")]; got != beforeGrant[readyRecords("access")] {
+			if got := scrape(t, d)[readyRecords("access")]; got != beforeGrant[readyRecords("access")] {
 				return fmt.Errorf("Ready access records = %v, want %v as before the grant", got, beforeGrant[readyRecords("access")])
 			}
 			return nil
 		})
 		_, revokeWrites := userWrites(e.path)
-		requireIncreased(t, beforeRevoke, d.scrape(t), append(revokeWrites, grpcOK("DriverRevokeBucketAccess"))...)
+		requireIncreased(t, beforeRevoke, scrape(t, d), append(revokeWrites, grpcOK("DriverRevokeBucketAccess"))...)
 	})
 
 	t.Run("Delete counts the call and the bucket's deletion, and the bucket record goes", func(t *testing.T) {
-		before := d.scrape(t)
+		before := scrape(t, d)
 		requireOK(t, e.deleteBucket(t, id), "DriverDeleteBucket")
 		stack.Eventually(t, 10*time.Second, func() error {
-			if got := d.scrape(t)[readyRecords("bucket")]; got != start[readyRecords("bucket")] {
+			if got := scrape(t, d)[readyRecords("bucket")]; got != start[readyRecords("bucket")] {
 				return fmt.Errorf("Ready bucket records = %v, want %v as before the create", got, start[readyRecords("bucket")])
 			}
 			return nil
 		})
-		requireIncreased(t, before, d.scrape(t), grpcOK("DriverDeleteBucket"), backendOK("S3", "DeleteBucket"))
+		requireIncreased(t, before, scrape(t, d), grpcOK("DriverDeleteBucket"), backendOK("S3", "DeleteBucket"))
 	})
 }
 
@@ -348,7 +269,7 @@ func TestLogIsOneJSONStream(t *testing.T) {
 	e := mustEnv(t)
 	// Make sure at least one reconcile ran since the start.
 	e.mustCreateBucket(t, bucketName(), nil)
-	data, err := os.ReadFile(e.driver.log.Name())
+	data, err := os.ReadFile(e.driver.LogPath())
 	if err != nil {
 		t.Fatal(err)
 	}

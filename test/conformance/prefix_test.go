@@ -16,32 +16,23 @@ import (
 // original setting (with another restart) when the test ends.
 func (e *environment) restartWith(t *testing.T, flag, value string) {
 	t.Helper()
-	set := func(v string) {
+	set := func(v string) string {
 		t.Helper()
-		if err := e.driver.stop(); err != nil {
+		if err := e.driver.Stop(); err != nil {
 			t.Fatalf("stop the driver: %v", err)
 		}
-		for i, a := range e.driver.args {
-			if strings.HasPrefix(a, flag+"=") {
-				e.driver.args[i] = flag + "=" + v
-			}
-		}
+		old := e.driver.SetArg(flag, v)
 		c, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 		defer cancel()
-		if err := e.driver.start(c); err != nil {
+		if err := e.driver.Start(c); err != nil {
 			t.Fatalf("start the driver with %s=%s: %v", flag, v, err)
 		}
+		return old
 	}
-	var old string
-	for _, a := range e.driver.args {
-		if v, ok := strings.CutPrefix(a, flag+"="); ok {
-			old = v
-		}
-	}
+	old := set(value)
 	if old == "" {
 		t.Fatalf("the driver runs without %s", flag)
 	}
-	set(value)
 	t.Cleanup(func() { set(old) })
 }
 

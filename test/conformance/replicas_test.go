@@ -9,6 +9,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	cosi "sigs.k8s.io/container-object-storage-interface-spec"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/driver"
 )
 
 // TestSecondReplica: any replica records intent and answers the sidecar; only
@@ -27,25 +29,26 @@ func TestSecondReplica(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	second, err := e.newDriver(dir, saCfg)
+	second, err := e.newDriver(dir, saCfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	holder := e.leaseHolder(t)
-	if err := second.start(c); err != nil {
+	if err := second.Start(c); err != nil {
 		t.Fatalf("start a second replica: %v", err)
 	}
 	t.Cleanup(func() {
-		if err := second.stop(); err != nil {
+		if err := second.Stop(); err != nil {
 			t.Errorf("stop the second replica: %v", err)
 		}
+		second.Close()
 	})
 
 	name := bucketName()
 	var viaSecond *cosi.DriverCreateBucketResponse
 	t.Run("A call to the replica without the Lease converges through the leader", func(t *testing.T) {
 		viaSecond, _, err = retry(t, func(c context.Context) (*cosi.DriverCreateBucketResponse, error) {
-			return second.provisioner().DriverCreateBucket(c, &cosi.DriverCreateBucketRequest{Name: name})
+			return second.Provisioner().DriverCreateBucket(c, &cosi.DriverCreateBucketRequest{Name: name})
 		})
 		requireOK(t, err, "DriverCreateBucket on the second replica")
 		t.Cleanup(func() { e.cleanupBucket(t, viaSecond.GetBucketId()) })
@@ -57,7 +60,7 @@ func TestSecondReplica(t *testing.T) {
 	t.Run("Both replicas give the identical answer for the same request", func(t *testing.T) {
 		viaFirst, err := e.createBucket(t, name, nil)
 		requireOK(t, err, "DriverCreateBucket on the first replica")
-		if !bytes.Equal(wire(t, viaFirst), wire(t, viaSecond)) {
+		if !bytes.Equal(driver.Wire(t, viaFirst), driver.Wire(t, viaSecond)) {
 			t.Errorf("answers differ:\n%s", cmp.Diff(viaFirst.String(), viaSecond.String()))
 		}
 	})

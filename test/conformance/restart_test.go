@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/grpcapi"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/driver"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/s3check"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
 )
@@ -37,20 +38,20 @@ func TestRestart(t *testing.T) {
 	holder := e.leaseHolder(t)
 
 	t.Run("Stopping the driver ends Run without an error", func(t *testing.T) {
-		if err := e.driver.stop(); err != nil {
+		if err := e.driver.Stop(); err != nil {
 			t.Fatal(err)
 		}
 	})
 
 	t.Run("A driver started over a stale socket file serves again", func(t *testing.T) {
 		// A crashed driver leaves its socket file behind.
-		leaveStaleSocket(t, e.driver.socket)
+		leaveStaleSocket(t, e.driver.Socket)
 		c, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 		defer cancel()
-		if err := e.driver.start(c); err != nil {
+		if err := e.driver.Start(c); err != nil {
 			t.Fatalf("restart: %v", err)
 		}
-		fi, err := os.Stat(e.driver.socket)
+		fi, err := os.Stat(e.driver.Socket)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -83,12 +84,12 @@ func TestRestart(t *testing.T) {
 	t.Run("Create and Grant repeated after the restart return identical answers", func(t *testing.T) {
 		again, err := e.createBucket(t, name, params)
 		requireOK(t, err, "DriverCreateBucket after the restart")
-		if !bytes.Equal(wire(t, again), wire(t, created)) {
+		if !bytes.Equal(driver.Wire(t, again), driver.Wire(t, created)) {
 			t.Errorf("Create after the restart = %v, before %v", again, created)
 		}
 		regranted, err := e.grant(t, req)
 		requireOK(t, err, "DriverGrantBucketAccess after the restart")
-		if !bytes.Equal(wire(t, regranted), wire(t, granted)) {
+		if !bytes.Equal(driver.Wire(t, regranted), driver.Wire(t, granted)) {
 			t.Errorf("Grant after the restart returned other credentials")
 		}
 		a := accessFrom(regranted)

@@ -74,7 +74,7 @@ func TestBadInput(t *testing.T) {
 	beforeB, beforeR := e.backend(t), e.records(t)
 	for _, tc := range cases {
 		t.Run(tc.sentence+" returns INVALID_ARGUMENT naming the field", func(t *testing.T) {
-			err := tc.call(ctx(t), e.driver.provisioner())
+			err := tc.call(ctx(t), e.driver.Provisioner())
 			requireCode(t, err, codes.InvalidArgument, tc.mentions...)
 		})
 	}

@@ -64,13 +64,10 @@ func serve(dir string) error {
 	}
 	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	l, err := framework.StartLocal(sctx, framework.LocalConfig{
-		Kube:           s.Kube,
-		S3Endpoint:     s.Seaweed.Endpoint,
-		S3Region:       s.Seaweed.Region,
-		AdminAccessKey: s.Seaweed.AccessKey,
-		AdminSecretKey: s.Seaweed.SecretKey,
-		Namespace:      driverNamespace,
-		Dir:            localDir,
+		Kube:      s.Kube,
+		Seaweed:   s.Seaweed,
+		Namespace: driverNamespace,
+		Dir:       localDir,
 		// Slower than the tests' 2 s: the demo stack may run for hours.
 		ResyncPeriod: 10 * time.Second,
 		// make demo builds no helm.

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -111,11 +109,11 @@ func TestClaimAndAccessGiveWorkingCredentials(t *testing.T) {
 				`"msg":"driver info requested"`, `"driverName":"`+env.settings.DriverName+`"`, `"version":"`); err != nil {
 				t.Error(err)
 			}
-			b, err := os.ReadFile(filepath.Join(env.local.Cfg.Dir, "driver.log"))
+			log, err := env.local.Driver.Log()
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, line := range strings.Split(string(b), "\n") {
+			for _, line := range strings.Split(log, "\n") {
 				if strings.Contains(line, `"msg":"driver info requested"`) && strings.Contains(line, `"version":""`) {
 					t.Errorf("the driver logged an empty version: %s", line)
 				}

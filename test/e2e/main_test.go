@@ -15,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"k8s.io/client-go/dynamic"
@@ -86,23 +84,7 @@ func TestMain(m *testing.M) {
 // COSI_USER_PATHS narrows it), each pass on a stack, a driver and a sidecar
 // of its own. The filer pass runs filerPassTests only.
 func runLocal(m *testing.M) int {
-	paths, err := stack.UserPaths(os.Getenv)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
-		return 2
-	}
-	code := 0
-	var failed []string
-	for _, p := range paths {
-		if c := runLocalPass(m, p); c != 0 {
-			code = c
-			failed = append(failed, p.String())
-		}
-	}
-	if len(failed) > 0 {
-		fmt.Printf("e2e: FAIL on the %s\n", strings.Join(failed, " and on the "))
-	}
-	return code
+	return stack.EachUserPath("e2e", func(p stack.UserPath) int { return runLocalPass(m, p) })
 }
 
 // filerPassTests are the tests the filer pass runs: a workload's whole flow
@@ -136,7 +118,7 @@ func runLocalPass(m *testing.M, path stack.UserPath) int {
 		env.kubeconfig = s.Kube.KubeconfigPath
 		env.s3Endpoint = s.Seaweed.Endpoint
 		env.adminS3 = s.Seaweed.S3Client()
-		env.adminIAM = newIAMClient(s.Seaweed.Endpoint, s.Seaweed.Region, s.Seaweed.AccessKey, s.Seaweed.SecretKey)
+		env.adminIAM = s.Seaweed.IAMClient()
 		var pathArgs []string
 		if pathArgs, env.startErr = path.DriverArgs(s.Seaweed); env.startErr != nil {
 			return
@@ -149,15 +131,12 @@ func runLocalPass(m *testing.M, path stack.UserPath) int {
 		sctx, scancel := context.WithTimeout(ctx, 2*time.Minute)
 		defer scancel()
 		env.local, env.startErr = framework.StartLocal(sctx, framework.LocalConfig{
-			Kube:           s.Kube,
-			S3Endpoint:     s.Seaweed.Endpoint,
-			S3Region:       s.Seaweed.Region,
-			AdminAccessKey: s.Seaweed.AccessKey,
-			AdminSecretKey: s.Seaweed.SecretKey,
-			Namespace:      "cosi-seaweedfs",
-			DriverName:     env.settings.DriverName,
-			Dir:            dir,
-			DriverArgs:     pathArgs,
+			Kube:       s.Kube,
+			Seaweed:    s.Seaweed,
+			Namespace:  "cosi-seaweedfs",
+			DriverName: env.settings.DriverName,
+			Dir:        dir,
+			DriverArgs: pathArgs,
 		})
 		if env.startErr != nil {
 			var b bytes.Buffer
@@ -210,7 +189,7 @@ func runCluster(m *testing.M) int {
 	ak, sk := os.Getenv(envAdminAccessKey), os.Getenv(envAdminSecretKey)
 	if ak != "" && sk != "" && env.s3Endpoint != "" {
 		env.adminS3 = stack.NewS3Client(env.s3Endpoint, "us-east-1", ak, sk)
-		env.adminIAM = newIAMClient(env.s3Endpoint, "us-east-1", ak, sk)
+		env.adminIAM = stack.NewIAMClient(env.s3Endpoint, "us-east-1", ak, sk)
 	}
 	if env.settings.DriverNamespace != "" {
 		env.restart = func(t *testing.T, during func()) error {
@@ -223,14 +202,6 @@ func runCluster(m *testing.M) int {
 		}
 	}
 	return m.Run()
-}
-
-func newIAMClient(endpoint, region, accessKey, secretKey string) *iam.Client {
-	return iam.New(iam.Options{
-		Region:       region,
-		BaseEndpoint: aws.String(endpoint),
-		Credentials:  credentials.NewStaticCredentialsProvider(accessKey, secretKey, ""),
-	})
 }
 
 // setup is the first call of every test: it skips a test the pass does not

@@ -22,6 +22,7 @@ import (
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/driver"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/s3check"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
 )
@@ -249,7 +250,7 @@ func (e *environment) requireIdenticalReplays(t *testing.T, r *replica) {
 		resp, err := w.call(t, "replayed DriverCreateBucket", func(c context.Context, p cosi.ProvisionerClient) (proto.Message, error) {
 			return p.DriverCreateBucket(c, &cosi.DriverCreateBucketRequest{Name: b.name, Parameters: b.params})
 		})
-		if err != nil || !bytes.Equal(wire(t, resp), b.wire) {
+		if err != nil || !bytes.Equal(driver.Wire(t, resp), b.wire) {
 			t.Errorf("replayed DriverCreateBucket(%s) = %v, %v; want the first answer", b.name, resp, err)
 		}
 	}
@@ -257,7 +258,7 @@ func (e *environment) requireIdenticalReplays(t *testing.T, r *replica) {
 		resp, err := w.call(t, "replayed DriverGrantBucketAccess", func(c context.Context, p cosi.ProvisionerClient) (proto.Message, error) {
 			return p.DriverGrantBucketAccess(c, grantRequest(a.bucket, a.name, a.mode))
 		})
-		if err != nil || !bytes.Equal(wire(t, resp), a.wire) {
+		if err != nil || !bytes.Equal(driver.Wire(t, resp), a.wire) {
 			t.Errorf("replayed DriverGrantBucketAccess(%s): %v; want the first answer's credentials", a.name, err)
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,15 +13,10 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	prommodel "github.com/prometheus/common/model"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/backoff"
-	"google.golang.org/grpc/credentials/insecure"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	cosi "sigs.k8s.io/container-object-storage-interface-spec"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/crashpoint"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/driver"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
 )
 
@@ -30,19 +24,14 @@ import (
 // an armed crash point, and a supervisor starts it again at once with the
 // same flags, socket and leader identity, as a kubelet restarts a container.
 type replica struct {
-	e        *environment
-	name     string // the leader identity (POD_NAME)
-	dir      string
-	socket   string
-	httpAddr string
-	args     []string
-	conn     *grpc.ClientConn
+	e    *environment
+	name string // the leader identity (POD_NAME)
+	d    *driver.Driver
 
 	mu   sync.Mutex
 	proc *stack.Process
 	// testKill marks the running process as SIGKILLed by the test.
 	testKill bool
-	gen      int
 	stopping bool
 	// next decides, when the process has ended, which point the next
 	// process is armed with and whether it is started at all.
@@ -80,35 +69,10 @@ func (e *environment) newReplica(t testing.TB, pass, name string, opts replicaOp
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	port, err := stack.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &replica{
-		e:        e,
-		name:     name,
-		dir:      dir,
-		socket:   filepath.Join(dir, "cosi.sock"),
-		httpAddr: fmt.Sprintf("127.0.0.1:%d", port),
-		next:     func(exit) (string, bool) { return "", true },
-	}
 	if opts.leaseDuration == 0 {
 		opts.leaseDuration = 15 * time.Second
 	}
-	r.args = []string{
-		"--metrics-address=" + r.httpAddr,
-		"--health-address=" + r.httpAddr,
-		// The debug level puts each reconcile's steps and client-go's
-		// lines into the logs that are checked for secrets.
-		"--v=2",
-		"--driver-name=" + driverName,
-		"--cosi-endpoint=unix://" + r.socket,
-		"--namespace=" + driverNamespace,
-		"--kubeconfig=" + e.kubeconfig,
-		"--s3-endpoint=" + e.stack.Seaweed.Endpoint,
-		"--s3-region=" + e.stack.Seaweed.Region,
-		"--admin-access-key-file=" + e.keyFile,
-		"--admin-secret-key-file=" + e.secretFile,
+	args := []string{
 		"--user-prefix=" + userPrefix,
 		"--resync-period=" + resyncPeriod.String(),
 		"--wait-timeout=" + waitTimeout.String(),
@@ -124,22 +88,31 @@ func (e *environment) newReplica(t testing.TB, pass, name string, opts replicaOp
 	}
 	if opts.filer {
 		// The stack's filer is a plaintext one on loopback.
-		r.args = append(r.args, "--filer-grpc-address="+e.stack.Seaweed.FilerGRPCAddress(), "--allow-insecure-filer")
+		args = append(args, "--filer-grpc-address="+e.stack.Seaweed.FilerGRPCAddress(), "--allow-insecure-filer")
 	}
-	// Reconnect quickly: the process is back within a second of a kill, and
-	// gRPC's default backoff would leave the calls waiting far longer.
-	r.conn, err = grpc.NewClient("unix://"+r.socket,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithConnectParams(grpc.ConnectParams{
-			Backoff:           backoff.Config{BaseDelay: 50 * time.Millisecond, Multiplier: 1.5, Jitter: 0.2, MaxDelay: 500 * time.Millisecond},
-			MinConnectTimeout: 2 * time.Second,
-		}))
+	d, err := driver.New(driver.Config{
+		Dir:       dir,
+		Name:      driverName,
+		Namespace: driverNamespace,
+		Kube:      e.saCfg,
+		Seaweed:   e.stack.Seaweed,
+		Binary:    driver.CrashPointsBinary,
+		Identity:  name,
+		// The debug level puts each reconcile's steps and client-go's
+		// lines into the logs that are checked for secrets.
+		Verbosity:   2,
+		LogName:     "driver-" + name,
+		LogPerStart: true,
+		Args:        args,
+		Env:         []string{crashpoint.EnvRecord + "=" + e.record},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	r := &replica{e: e, name: name, d: d, next: func(exit) (string, bool) { return "", true }}
 	t.Cleanup(func() {
 		r.stop()
-		r.conn.Close()
+		d.Close()
 	})
 	return r
 }
@@ -166,16 +139,14 @@ func (r *replica) start(t testing.TB, arm string) {
 
 // launch starts one process; r.mu is held.
 func (r *replica) launch(arm string, restart bool) error {
-	r.gen++
-	env := []string{"POD_NAME=" + r.name, crashpoint.EnvRecord + "=" + r.e.record}
+	var env []string
 	if arm != "" {
 		env = append(env, crashpoint.EnvCrashAt+"="+arm)
 	}
-	p, err := stack.StartProcess(fmt.Sprintf("driver-%s-%03d", r.name, r.gen), r.e.bin, r.args, env, r.dir)
-	if err != nil {
+	if err := r.d.Launch(env...); err != nil {
 		return err
 	}
-	r.proc, r.testKill = p, false
+	r.proc, r.testKill = r.d.Process(), false
 	r.e.stats.started(restart)
 	return nil
 }
@@ -269,6 +240,8 @@ func (r *replica) kill() bool {
 	}
 	r.testKill = true
 	r.mu.Unlock()
+	// This process, not whichever runs by now: the supervisor may have
+	// started the next one since.
 	if exited, _ := p.Exited(); exited {
 		return false
 	}
@@ -290,7 +263,7 @@ func (r *replica) stop() {
 	p, done := r.proc, r.done
 	r.mu.Unlock()
 	if p != nil {
-		p.Stop(15 * time.Second)
+		_ = r.d.Stop()
 	}
 	<-done
 }
@@ -303,48 +276,16 @@ func (r *replica) setNext(next func(exit) (string, bool)) {
 }
 
 // running reports whether a process is up.
-func (r *replica) running() bool {
-	r.mu.Lock()
-	p := r.proc
-	r.mu.Unlock()
-	if p == nil {
-		return false
-	}
-	exited, _ := p.Exited()
-	return !exited
-}
+func (r *replica) running() bool { return r.d.Running() }
 
-func (r *replica) provisioner() cosi.ProvisionerClient { return cosi.NewProvisionerClient(r.conn) }
+func (r *replica) provisioner() cosi.ProvisionerClient { return r.d.Provisioner() }
 
 // awaitReady waits until /readyz answers 200.
 func (r *replica) awaitReady(t testing.TB) {
 	t.Helper()
-	stack.Eventually(t, time.Minute, func() error {
-		code, body, err := r.get("/readyz")
-		if err != nil {
-			return err
-		}
-		if code != http.StatusOK {
-			return fmt.Errorf("/readyz = %d: %s", code, body)
-		}
-		return nil
-	})
-}
-
-func (r *replica) get(path string) (int, string, error) {
-	c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(c, http.MethodGet, "http://"+r.httpAddr+path, nil)
-	if err != nil {
-		return 0, "", err
+	if err := r.d.AwaitReady(context.Background(), time.Minute); err != nil {
+		t.Fatal(err)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, "", err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body), err
 }
 
 // backendWrites is how many calls the running process made to SeaweedFS
@@ -352,17 +293,9 @@ func (r *replica) get(path string) (int, string, error) {
 // operation, whatever the outcome), and whether it holds the Lease
 // (cosi_seaweedfs_leader).
 func (r *replica) backendWrites() (writes float64, leader bool, err error) {
-	code, body, err := r.get("/metrics")
+	families, err := r.d.Metrics()
 	if err != nil {
 		return 0, false, err
-	}
-	if code != http.StatusOK {
-		return 0, false, fmt.Errorf("GET /metrics = %d", code)
-	}
-	parser := expfmt.NewTextParser(prommodel.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(strings.NewReader(body))
-	if err != nil {
-		return 0, false, fmt.Errorf("parse /metrics: %w", err)
 	}
 	if f := families["cosi_seaweedfs_leader"]; f != nil && len(f.GetMetric()) == 1 {
 		leader = f.GetMetric()[0].GetGauge().GetValue() == 1
@@ -396,17 +329,7 @@ func isRead(op string) bool {
 
 // leaseHolder is the holder of the driver's leader Lease, "" when none.
 func (e *environment) leaseHolder(t testing.TB) string {
-	t.Helper()
-	leases, err := e.kube.CoordinationV1().Leases(driverNamespace).List(ctx(t), metav1.ListOptions{})
-	if err != nil {
-		t.Fatalf("list leases: %v", err)
-	}
-	for _, l := range leases.Items {
-		if l.Spec.HolderIdentity != nil {
-			return *l.Spec.HolderIdentity
-		}
-	}
-	return ""
+	return driver.LeaseHolder(t, e.kube, driverNamespace)
 }
 
 // logs are the paths of every driver process log written so far.
@@ -416,21 +339,7 @@ func (e *environment) logs() ([]string, error) {
 
 // dumpLogTail prints the end of the newest process logs of a replica.
 func (r *replica) dumpLogTail(w io.Writer, procs int) {
-	r.mu.Lock()
-	gen := r.gen
-	r.mu.Unlock()
-	for g := max(1, gen-procs+1); g <= gen; g++ {
-		p := filepath.Join(r.dir, fmt.Sprintf("driver-%s-%03d.log", r.name, g))
-		data, err := os.ReadFile(p)
-		if err != nil {
-			continue
-		}
-		const tail = 16 << 10
-		if len(data) > tail {
-			data = data[len(data)-tail:]
-		}
-		fmt.Fprintf(w, "----- %s (last %d bytes) -----\n%s\n", filepath.Base(p), len(data), data)
-	}
+	r.d.DumpLogs(w, procs, 16<<10)
 }
 
 // parseArm splits "<point>:<n>".

@@ -8,17 +8,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/chart"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/driver"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
 )
 
@@ -50,16 +47,14 @@ type environment struct {
 	// probeBucket the anonymous-access probe bucket named after it.
 	ownerID     string
 	probeBucket string
-	// dir holds the driver's kubeconfig, the admin credential files, every
-	// driver process's log and the crash record.
-	dir        string
-	kubeconfig string
-	keyFile    string
-	secretFile string
+	// dir holds a directory per replica (its kubeconfig, the admin
+	// credential files, every process's log) and the crash record.
+	dir string
+	// saCfg authenticates as the driver's ServiceAccount.
+	saCfg *rest.Config
 	// record is the COSI_CRASH_RECORD file every driver process appends the
 	// points it reached to.
 	record string
-	bin    string
 
 	model *model
 	stats *stats
@@ -105,28 +100,20 @@ func TestMain(m *testing.M) {
 }
 
 // setUp creates the driver's namespace, its service account bound to the
-// chart's RBAC, and the files its processes are started with.
+// chart's RBAC, and the directory its processes write to.
 func setUp(s *stack.Stack) (*environment, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	bin, err := stack.Binary("cosi-seaweedfs-crashpoints")
-	if err != nil {
-		return nil, fmt.Errorf("%w (make build-crashpoints builds it)", err)
-	}
 	e := &environment{
 		stack: s,
 		kube:  s.Kube.Client,
 		s3:    s.Seaweed.S3Client(),
-		iam: iam.New(iam.Options{
-			Region:       s.Seaweed.Region,
-			BaseEndpoint: aws.String(s.Seaweed.Endpoint),
-			Credentials:  credentials.NewStaticCredentialsProvider(s.Seaweed.AccessKey, s.Seaweed.SecretKey, ""),
-		}),
-		bin:   bin,
+		iam:   s.Seaweed.IAMClient(),
 		model: newModel(),
 		stats: newStats(),
 	}
-	if err := s.Kube.CreateNamespace(ctx, driverNamespace); err != nil {
+	var err error
+	if e.saCfg, err = driver.Install(ctx, s.Kube, driverNamespace, serviceAccount, driverName); err != nil {
 		return nil, err
 	}
 	ns, err := e.kube.CoreV1().Namespaces().Get(ctx, driverNamespace, metav1.GetOptions{})
@@ -135,64 +122,10 @@ func setUp(s *stack.Stack) (*environment, error) {
 	}
 	e.ownerID = "ns-" + string(ns.UID)
 	e.probeBucket = names.ProbeBucket(e.ownerID)
-	saCfg, err := s.Kube.ServiceAccountConfig(ctx, driverNamespace, serviceAccount)
-	if err != nil {
-		return nil, err
-	}
-	if err := bindDriverRoles(ctx, s.Kube.Config); err != nil {
-		return nil, err
-	}
-	// The RBAC authorizer reads roles from an informer cache: wait until the
-	// binding is in effect, or the driver's start-up check would be refused.
-	sa, err := kubernetes.NewForConfig(saCfg)
-	if err != nil {
-		return nil, fmt.Errorf("service account client: %w", err)
-	}
-	err = stack.WaitFor(ctx, nil, 20*time.Second, func(ctx context.Context) error {
-		_, err := sa.CoreV1().Secrets(driverNamespace).List(ctx, metav1.ListOptions{Limit: 1})
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("the driver's Role did not take effect: %w", err)
-	}
-
 	// A short /tmp path keeps the sockets under the 108-byte limit.
 	if e.dir, err = os.MkdirTemp("", "cosi-resilience-"); err != nil {
 		return nil, fmt.Errorf("create driver directory: %w", err)
 	}
-	e.kubeconfig = filepath.Join(e.dir, "driver.kubeconfig")
-	if err := stack.WriteKubeconfig(saCfg, e.kubeconfig); err != nil {
-		return e, err
-	}
-	if e.keyFile, err = writeFile0600(e.dir, "access-key", s.Seaweed.AccessKey); err != nil {
-		return e, err
-	}
-	if e.secretFile, err = writeFile0600(e.dir, "secret-key", s.Seaweed.SecretKey); err != nil {
-		return e, err
-	}
 	e.record = filepath.Join(e.dir, "crash-record")
 	return e, nil
-}
-
-// bindDriverRoles installs the RBAC the Helm chart ships, so that the
-// driver runs with exactly the rights it has in a cluster.
-func bindDriverRoles(ctx context.Context, cfg *rest.Config) error {
-	objs, err := chart.Render(ctx, serviceAccount, driverNamespace, "driverName="+driverName)
-	if err != nil {
-		return err
-	}
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		return fmt.Errorf("dynamic client: %w", err)
-	}
-	return chart.Apply(ctx, dyn, objs, chart.RBACKinds...)
-}
-
-// writeFile0600 writes a credential file as a mounted Secret provides it.
-func writeFile0600(dir, name, content string) (string, error) {
-	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-		return "", fmt.Errorf("write %s: %w", name, err)
-	}
-	return p, nil
 }

@@ -16,6 +16,7 @@ import (
 	cosi "sigs.k8s.io/container-object-storage-interface-spec"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/driver"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/s3check"
 )
 
@@ -317,7 +318,7 @@ func (w *workload) concurrently(t testing.TB, what string, n int, fn func(contex
 			t.Errorf("%s: %v", what, errs[k])
 			return nil, nil, false
 		}
-		b := wire(t, resps[k])
+		b := driver.Wire(t, resps[k])
 		if first == nil {
 			first = b
 		} else if !bytes.Equal(first, b) {
@@ -434,22 +435,4 @@ func (w *workload) delete(t testing.TB, bucket string) bool {
 	}
 	m.live = slices.DeleteFunc(m.live, func(n string) bool { return n == bucket })
 	return true
-}
-
-// wire is the message as the sidecar receives it; equal wires are
-// byte-identical answers.
-func wire(t testing.TB, m proto.Message) []byte {
-	t.Helper()
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
-	if err != nil {
-		t.Fatalf("marshal %T: %v", m, err)
-	}
-	return b
-}
-
-// ctx returns a context for one step of a test.
-func ctx(t testing.TB) context.Context {
-	c, cancel := context.WithTimeout(context.Background(), callTimeout)
-	t.Cleanup(cancel)
-	return c
 }

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	smithymiddleware "github.com/aws/smithy-go/middleware"
@@ -89,9 +88,7 @@ func BenchmarkScale(b *testing.B) {
 	}
 	defer filerAdmin.Close()
 	s := &scaleRun{b: b, cfg: cfg, sw: sw, admin: admin, filerAdmin: filerAdmin, filer: filer, calls: calls,
-		rawIAM: iam.New(iam.Options{Region: sw.Region, BaseEndpoint: aws.String(sw.Endpoint),
-			Credentials: credentials.NewStaticCredentialsProvider(sw.AccessKey, sw.SecretKey, "")}),
-		rawS3: sw.S3Client()}
+		rawIAM: sw.IAMClient(), rawS3: sw.S3Client()}
 
 	for i := range scaleFillBuckets {
 		s.must(admin.CreateBucket(ctx, fillBucket(i), admintest.Own), "create fill bucket")

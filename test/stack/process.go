@@ -154,6 +154,27 @@ func FreePortPair() (int, error) {
 	return 0, errors.New("no free port pair (P, P+10000) on 127.0.0.1")
 }
 
+// freeDistinctPair returns a free port pair that does not collide with the
+// pairs already chosen (a kernel may hand out a released port again).
+func freeDistinctPair(taken []int) (int, error) {
+	for range 20 {
+		p, err := FreePortPair()
+		if err != nil {
+			return 0, err
+		}
+		clash := false
+		for _, t := range taken {
+			if p == t || p == t+10000 || p+10000 == t {
+				clash = true
+			}
+		}
+		if !clash {
+			return p, nil
+		}
+	}
+	return 0, errors.New("no distinct free port pair on 127.0.0.1")
+}
+
 // WaitFor polls check until it returns nil, the process exits, or the deadline
 // passes. The last check error is included so a timeout says what was missing.
 func WaitFor(ctx context.Context, p *Process, timeout time.Duration, check func(context.Context) error) error {

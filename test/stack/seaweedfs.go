@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,8 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
@@ -282,27 +279,6 @@ func (sw *Seaweed) FilerGRPCAddress() string { return "127.0.0.1:" + strconv.Ito
 // FilerURL is the filer's HTTP endpoint, http://127.0.0.1:<port>.
 func (sw *Seaweed) FilerURL() string { return "http://127.0.0.1:" + strconv.Itoa(sw.ports[2]) }
 
-// S3Client returns an S3 client for the admin identity, path-style, with
-// checksums only where an operation requires them (SeaweedFS does not
-// implement every newer default checksum).
-func (sw *Seaweed) S3Client(optFns ...func(*s3.Options)) *s3.Client {
-	return NewS3Client(sw.Endpoint, sw.Region, sw.AccessKey, sw.SecretKey, optFns...)
-}
-
-// NewS3Client returns a path-style S3 client for endpoint signing with the
-// given static credentials.
-func NewS3Client(endpoint, region, accessKey, secretKey string, optFns ...func(*s3.Options)) *s3.Client {
-	opts := s3.Options{
-		Region:                     region,
-		BaseEndpoint:               aws.String(endpoint),
-		UsePathStyle:               true,
-		Credentials:                credentials.NewStaticCredentialsProvider(accessKey, secretKey, ""),
-		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
-		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
-	}
-	return s3.New(opts, optFns...)
-}
-
 // Restart kills SeaweedFS with SIGKILL, as a crash would, and starts it again
 // with the same flags, environment and data directory, so all state survives.
 func (sw *Seaweed) Restart(ctx context.Context) error {
@@ -383,27 +359,6 @@ func (sw *Seaweed) PID() int {
 		return 0
 	}
 	return sw.proc.PID()
-}
-
-// freeDistinctPair returns a free port pair that does not collide with the
-// pairs already chosen (a kernel may hand out a released port again).
-func freeDistinctPair(taken []int) (int, error) {
-	for range 20 {
-		p, err := FreePortPair()
-		if err != nil {
-			return 0, err
-		}
-		clash := false
-		for _, t := range taken {
-			if p == t || p == t+10000 || p+10000 == t {
-				clash = true
-			}
-		}
-		if !clash {
-			return p, nil
-		}
-	}
-	return 0, errors.New("no distinct free port pair on 127.0.0.1")
 }
 
 const (

@@ -3,6 +3,7 @@ package stack
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 )
 
@@ -59,6 +60,30 @@ func UserPaths(getenv func(string) string) ([]UserPath, error) {
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// EachUserPath runs pass once per user path UserPaths names (from the
+// environment) and returns the code of the last pass that failed, 0 when
+// none did, 2 when UserPathsEnv is malformed; suite names the test package
+// in what it prints.
+func EachUserPath(suite string, pass func(UserPath) int) int {
+	paths, err := UserPaths(os.Getenv)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", suite, err)
+		return 2
+	}
+	code := 0
+	var failed []string
+	for _, p := range paths {
+		if c := pass(p); c != 0 {
+			code = c
+			failed = append(failed, p.String())
+		}
+	}
+	if len(failed) > 0 {
+		fmt.Printf("%s: FAIL on the %s\n", suite, strings.Join(failed, " and on the "))
+	}
+	return code
 }
 
 // Seaweed returns opts with what the path needs of SeaweedFS: the filer path

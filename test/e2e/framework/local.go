@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -17,6 +16,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/driver"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
 )
 
@@ -24,10 +24,8 @@ import (
 // against a harness stack.
 type LocalConfig struct {
 	Kube *stack.Kube
-	// S3Endpoint, S3Region and the admin keys of the SeaweedFS to administer.
-	S3Endpoint, S3Region string
-	AdminAccessKey       string
-	AdminSecretKey       string
+	// Seaweed is the SeaweedFS to administer, with its admin keys.
+	Seaweed *stack.Seaweed
 	// Namespace holds both identities, the driver's records and both Leases.
 	Namespace string
 	// DriverName defaults to DefaultDriverName.
@@ -54,30 +52,26 @@ type LocalConfig struct {
 // its container (see InstallRBAC).
 type Local struct {
 	Cfg LocalConfig
-	// Socket is the unix socket path both processes use.
-	Socket string
-	// DriverKubeconfig and SidecarKubeconfig authenticate as
-	// DriverServiceAccount and SidecarServiceAccount.
-	DriverKubeconfig, SidecarKubeconfig string
+	// Driver runs as DriverServiceAccount; its socket is the one both
+	// processes use.
+	Driver *driver.Driver
+	// SidecarKubeconfig authenticates as SidecarServiceAccount.
+	SidecarKubeconfig string
 
-	driverBin, sidecarBin string
+	sidecarBin string
 
 	mu      sync.Mutex
-	driver  *stack.Process
 	sidecar *stack.Process
 }
 
 // StartLocal installs the RBAC, writes one kubeconfig per identity and starts
 // the driver, then the sidecar, each once it is ready to be used.
 func StartLocal(ctx context.Context, cfg LocalConfig) (*Local, error) {
-	if cfg.Kube == nil || cfg.S3Endpoint == "" || cfg.Namespace == "" || cfg.Dir == "" {
-		return nil, errors.New("LocalConfig needs Kube, S3Endpoint, Namespace and Dir")
+	if cfg.Kube == nil || cfg.Seaweed == nil || cfg.Namespace == "" || cfg.Dir == "" {
+		return nil, errors.New("LocalConfig needs Kube, Seaweed, Namespace and Dir")
 	}
 	if cfg.DriverName == "" {
 		cfg.DriverName = DefaultDriverName
-	}
-	if cfg.S3Region == "" {
-		cfg.S3Region = "us-east-1"
 	}
 	if cfg.ResyncPeriod <= 0 {
 		cfg.ResyncPeriod = 2 * time.Second
@@ -85,14 +79,8 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*Local, error) {
 	if cfg.SidecarRBAC == "" {
 		cfg.SidecarRBAC = SidecarRBAC
 	}
-	l := &Local{Cfg: cfg, Socket: filepath.Join(cfg.Dir, "cosi.sock")}
-	if len(l.Socket) > 100 {
-		return nil, fmt.Errorf("socket path %s is too long for a unix socket; use a shorter Dir", l.Socket)
-	}
+	l := &Local{Cfg: cfg}
 	var err error
-	if l.driverBin, err = stack.Binary("cosi-seaweedfs"); err != nil {
-		return nil, fmt.Errorf("%w (or run `make build`)", err)
-	}
 	if l.sidecarBin = cfg.SidecarBin; l.sidecarBin == "" {
 		if l.sidecarBin, err = stack.Binary("objectstorage-sidecar"); err != nil {
 			return nil, err
@@ -108,15 +96,32 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*Local, error) {
 	if err := install(ctx, cfg.Kube, cfg.Namespace, cfg.DriverName, cfg.SidecarRBAC); err != nil {
 		return nil, err
 	}
-	for sa, path := range map[string]*string{DriverServiceAccount: &l.DriverKubeconfig, SidecarServiceAccount: &l.SidecarKubeconfig} {
-		rc, err := cfg.Kube.ServiceAccountConfig(ctx, cfg.Namespace, sa)
-		if err != nil {
-			return nil, err
-		}
-		*path = filepath.Join(cfg.Dir, sa+".kubeconfig")
-		if err := stack.WriteKubeconfig(rc, *path); err != nil {
-			return l, err
-		}
+	sidecarCfg, err := cfg.Kube.ServiceAccountConfig(ctx, cfg.Namespace, SidecarServiceAccount)
+	if err != nil {
+		return nil, err
+	}
+	l.SidecarKubeconfig = filepath.Join(cfg.Dir, SidecarServiceAccount+".kubeconfig")
+	if err := stack.WriteKubeconfig(sidecarCfg, l.SidecarKubeconfig); err != nil {
+		return nil, err
+	}
+	driverCfg, err := cfg.Kube.ServiceAccountConfig(ctx, cfg.Namespace, DriverServiceAccount)
+	if err != nil {
+		return nil, err
+	}
+	l.Driver, err = driver.New(driver.Config{
+		Dir:       cfg.Dir,
+		Name:      cfg.DriverName,
+		Namespace: cfg.Namespace,
+		Kube:      driverCfg,
+		Seaweed:   cfg.Seaweed,
+		Binary:    driver.Binary,
+		// The other way the driver takes them than the chart's files, which
+		// the other suites use.
+		AdminKeysInEnv: true,
+		Args:           append([]string{"--resync-period=" + cfg.ResyncPeriod.String()}, cfg.DriverArgs...),
+	})
+	if err != nil {
+		return nil, err
 	}
 	if err := l.StartDriver(ctx); err != nil {
 		return l, err
@@ -130,35 +135,7 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*Local, error) {
 // StartDriver starts the driver and waits until its socket accepts
 // connections, which it opens only after its start-up checks passed.
 func (l *Local) StartDriver(ctx context.Context) error {
-	args := []string{
-		"--kubeconfig=" + l.DriverKubeconfig,
-		"--namespace=" + l.Cfg.Namespace,
-		"--driver-name=" + l.Cfg.DriverName,
-		"--cosi-endpoint=unix://" + l.Socket,
-		"--s3-endpoint=" + l.Cfg.S3Endpoint,
-		"--s3-region=" + l.Cfg.S3Region,
-		"--resync-period=" + l.Cfg.ResyncPeriod.String(),
-	}
-	args = append(args, l.Cfg.DriverArgs...)
-	env := []string{
-		"SEAWEEDFS_ACCESS_KEY_ID=" + l.Cfg.AdminAccessKey,
-		"SEAWEEDFS_SECRET_ACCESS_KEY=" + l.Cfg.AdminSecretKey,
-	}
-	p, err := stack.StartProcess("driver", l.driverBin, args, env, l.Cfg.Dir)
-	if err != nil {
-		return err
-	}
-	l.mu.Lock()
-	l.driver = p
-	l.mu.Unlock()
-	return stack.WaitFor(ctx, p, 60*time.Second, func(ctx context.Context) error {
-		var d net.Dialer
-		c, err := d.DialContext(ctx, "unix", l.Socket)
-		if err != nil {
-			return fmt.Errorf("driver socket: %w", err)
-		}
-		return c.Close()
-	})
+	return l.Driver.Start(ctx)
 }
 
 // StartSidecar starts the objectstorage-sidecar and waits until it holds its
@@ -166,7 +143,7 @@ func (l *Local) StartDriver(ctx context.Context) error {
 func (l *Local) StartSidecar(ctx context.Context) error {
 	args := []string{
 		"--kubeconfig=" + l.SidecarKubeconfig,
-		"--driver-addr=unix://" + l.Socket,
+		"--driver-addr=unix://" + l.Driver.Socket,
 		// Level 5 shows each Add/Update the sidecar handles. --debug is never
 		// set: it logs every gRPC response, credentials included.
 		"--v=5",
@@ -215,12 +192,7 @@ func (l *Local) sidecarLeads(ctx context.Context, since time.Time) error {
 
 // StopDriver stops the driver with SIGTERM, as a rolling update would.
 func (l *Local) StopDriver() {
-	l.mu.Lock()
-	p := l.driver
-	l.mu.Unlock()
-	if p != nil {
-		p.Stop(20 * time.Second)
-	}
+	_ = l.Driver.Stop()
 }
 
 // StopSidecar stops the sidecar with SIGTERM; it releases its Lease.
@@ -240,7 +212,9 @@ func (l *Local) Stop() {
 		return
 	}
 	l.StopSidecar()
-	l.StopDriver()
+	if l.Driver != nil {
+		_ = l.Driver.Close()
+	}
 }
 
 // Processes returns the running driver and sidecar.
@@ -248,7 +222,11 @@ func (l *Local) Processes() []*stack.Process {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var ps []*stack.Process
-	for _, p := range []*stack.Process{l.driver, l.sidecar} {
+	var d *stack.Process
+	if l.Driver != nil {
+		d = l.Driver.Process()
+	}
+	for _, p := range []*stack.Process{d, l.sidecar} {
 		if p != nil {
 			ps = append(ps, p)
 		}
