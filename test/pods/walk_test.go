@@ -100,11 +100,15 @@ func TestInstallGuideWalk(t *testing.T) {
 		match: regexp.MustCompile(`^kubectl create -k 'github\.com/kubernetes-sigs/container-object-storage-interface\?ref=v0\.2\.2'$`),
 		why: "no network here: the node has the COSI CRDs from the pinned API module and the controller stand-in " +
 			"(v0.2.2 does not build from the module proxy); they were installed with the node",
-		replace: func(string) string { return "kubectl get crd bucketclaims.objectstorage.k8s.io buckets.objectstorage.k8s.io" },
+		replace: func(string) string {
+			return "kubectl get crd bucketclaims.objectstorage.k8s.io buckets.objectstorage.k8s.io"
+		},
 	}, {
-		match:   regexp.MustCompile(`^kubectl -n container-object-storage-system rollout status deployment/container-object-storage-controller (--timeout=\S+)$`),
-		why:     "the controller stand-in's Deployment is cosi-controller/cosi-controller",
-		replace: func(cmd string) string { return "kubectl -n cosi-controller rollout status deployment/cosi-controller --timeout=5m" },
+		match: regexp.MustCompile(`^kubectl -n container-object-storage-system rollout status deployment/container-object-storage-controller (--timeout=\S+)$`),
+		why:   "the controller stand-in's Deployment is cosi-controller/cosi-controller",
+		replace: func(cmd string) string {
+			return "kubectl -n cosi-controller rollout status deployment/cosi-controller --timeout=5m"
+		},
 	}, {
 		match: regexp.MustCompile(`^make image `),
 		why:   "run on the host, not in the node's network namespace: the build may need the Go module proxy",

@@ -1,16 +1,13 @@
 package stack
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -43,41 +40,7 @@ var crdGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version:
 // version the objectstorage-sidecar tool module pins, downloading the module
 // into the module cache if it is not there yet.
 func COSICRDModuleDir(ctx context.Context) (string, error) {
-	root, err := RepoRoot()
-	if err != nil {
-		return "", err
-	}
-	toolDir := filepath.Join(root, "test", "tools", "objectstorage-sidecar")
-	goCmd := func(args ...string) (string, error) {
-		cmd := exec.CommandContext(ctx, "go", args...)
-		cmd.Dir = toolDir
-		// A go.work above the repository must not change which version the
-		// tool module resolves to.
-		cmd.Env = append(os.Environ(), "GOWORK=off")
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			return "", fmt.Errorf("go %s in %s: %w: %s", strings.Join(args, " "), toolDir, err, bytes.TrimSpace(stderr.Bytes()))
-		}
-		return strings.TrimSpace(string(out)), nil
-	}
-	dir, err := goCmd("list", "-m", "-f", "{{.Dir}}", COSICRDModule)
-	if err != nil {
-		return "", err
-	}
-	if dir == "" {
-		if _, err := goCmd("mod", "download", COSICRDModule); err != nil {
-			return "", err
-		}
-		if dir, err = goCmd("list", "-m", "-f", "{{.Dir}}", COSICRDModule); err != nil {
-			return "", err
-		}
-		if dir == "" {
-			return "", fmt.Errorf("module %s has no directory after download", COSICRDModule)
-		}
-	}
-	return dir, nil
+	return ToolModuleDir(ctx, "objectstorage-sidecar", COSICRDModule)
 }
 
 // kustomization is the part of a kustomization.yaml that CRDsFromKustomization
