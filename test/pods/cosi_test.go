@@ -91,12 +91,7 @@ func TestChartOnANode(t *testing.T) {
 		t.FailNow()
 	}
 	t.Run("helm test", func(t *testing.T) {
-		out := helm(t, 4*time.Minute, "test", release, "--namespace", releaseNamespace, "--timeout", "3m")
-		phase := helmTestPhase.FindStringSubmatch(out)
-		if phase == nil || phase[1] != "Succeeded" {
-			t.Fatalf("helm test did not succeed:\n%s", out)
-		}
-		t.Logf("helm test: phase %s", phase[1])
+		helmTestPasses(t, releaseNamespace)
 	})
 	if _, err := framework.Create(ctx, env.node.Dynamic,
 		framework.NewBucketAccessClass(readOnlyClass, driverName, "Key", map[string]string{"mode": "read-only"})); err != nil {
@@ -146,6 +141,19 @@ func TestChartOnANode(t *testing.T) {
 
 // helmTestPhase finds the phase helm test reports for the chart's test pod.
 var helmTestPhase = regexp.MustCompile(`(?m)^Phase:\s+(\S+)`)
+
+// helmTestPasses runs helm test --logs on the release in ns, as the README
+// does, and fails unless its pod succeeded; the checks it printed are
+// logged.
+func helmTestPasses(t *testing.T, ns string) {
+	t.Helper()
+	out := helm(t, 4*time.Minute, "test", release, "--namespace", ns, "--timeout", "3m", "--logs")
+	if phase := helmTestPhase.FindStringSubmatch(out); phase == nil || phase[1] != "Succeeded" {
+		t.Fatalf("helm test did not succeed:\n%s", out)
+	}
+	_, checks, _ := strings.Cut(out, "POD LOGS:")
+	t.Logf("helm test in %s: Succeeded;%s", ns, checks)
+}
 
 // logPods prints every pod of ns with its phase, readiness and image digest.
 func logPods(t *testing.T, ns string) {

@@ -186,10 +186,7 @@ func TestSeaweedFSChart(t *testing.T) {
 	t.Run("the driver chart against it: helm install --wait, helm test", func(t *testing.T) {
 		helm(t, 6*time.Minute, driverArgs("install")...)
 		logPods(t, chartSeaweedNamespace)
-		out := helm(t, 4*time.Minute, "test", release, "--namespace", chartSeaweedNamespace, "--timeout", "3m")
-		if phase := helmTestPhase.FindStringSubmatch(out); phase == nil || phase[1] != "Succeeded" {
-			t.Fatalf("helm test did not succeed:\n%s", out)
-		}
+		helmTestPasses(t, chartSeaweedNamespace)
 	})
 	if t.Failed() {
 		t.FailNow()
@@ -253,12 +250,7 @@ func TestSeaweedFSChart(t *testing.T) {
 			return driverReadiness(ctx, chartSeaweedNamespace, true)
 		})
 		keptReadable(t)
-		after := grant(t, sw, ns, "after", "data", chartClass)
-		logs := runWorkload(t, ns, "chart-round-trip-after", after, "readwrite")
-		if !strings.Contains(logs, "round trip ok") {
-			t.Errorf("workload output: %s", logs)
-		}
-		revoke(t, ns, after)
+		grantUseRevoke(t, sw, ns, "after")
 	})
 	// The filer path, secured as the chart secures it: the driver presents
 	// the chart's client certificate (its Secret has the key names the
@@ -270,19 +262,9 @@ func TestSeaweedFSChart(t *testing.T) {
 		// The sidecar v0.1.0 keeps its Lease through a rolling update
 		// (README, its known limitations): the operator's step.
 		deleteStaleLeases(t, chartSeaweedNamespace)
-		out := helm(t, 4*time.Minute, "test", release, "--namespace", chartSeaweedNamespace, "--timeout", "3m", "--logs")
-		if phase := helmTestPhase.FindStringSubmatch(out); phase == nil || phase[1] != "Succeeded" {
-			t.Fatalf("helm test did not succeed:\n%s", out)
-		}
-		_, checks, _ := strings.Cut(out, "POD LOGS:")
-		t.Logf("helm test on the filer path: %s", checks)
+		helmTestPasses(t, chartSeaweedNamespace)
 		keptReadable(t)
-		filer := grant(t, sw, ns, "filer", "data", chartClass)
-		logs := runWorkload(t, ns, "chart-round-trip-filer", filer, "readwrite")
-		if !strings.Contains(logs, "round trip ok") {
-			t.Errorf("workload output: %s", logs)
-		}
-		revoke(t, ns, filer)
+		grantUseRevoke(t, sw, ns, "filer")
 	})
 	t.Run("revoke and delete on the chart's SeaweedFS", func(t *testing.T) {
 		revoke(t, ns, before)
@@ -304,6 +286,18 @@ func TestSeaweedFSChart(t *testing.T) {
 	helm(t, 3*time.Minute, "uninstall", chartSeaweedRelease, "--namespace", chartSeaweedNamespace, "--wait", "--timeout", "2m")
 	deleteNamespace(t, ns)
 	deleteNamespace(t, chartSeaweedNamespace)
+}
+
+// grantUseRevoke grants an access named name on the claim "data", does a
+// workload pod's round trip with it and revokes it.
+func grantUseRevoke(t *testing.T, sw *seaweed, ns, name string) {
+	t.Helper()
+	a := grant(t, sw, ns, name, "data", chartClass)
+	logs := runWorkload(t, ns, "chart-round-trip-"+name, a, "readwrite")
+	if !strings.Contains(logs, "round trip ok") {
+		t.Errorf("workload output: %s", logs)
+	}
+	revoke(t, ns, a)
 }
 
 // driverPod is the running pod of the driver release in ns.
