@@ -24,7 +24,7 @@ import (
 
 // SeaweedFS from its own Helm chart: the chart of the SeaweedFS version
 // test/tools/weed pins, installed as the README says, with the values of
-// examples/seaweedfs-chart-values.yaml, and this driver's chart against it.
+// test/cluster/seaweedfs-chart-values.yaml, and this driver's chart against it.
 // The driver here has a driver name and classes of its own, so that it
 // shares nothing with the release the other tests run.
 const (
@@ -90,7 +90,7 @@ func seaweedChartArgs(t *testing.T, verb string, extra ...string) []string {
 		t.Fatal(err)
 	}
 	args := []string{verb, chartSeaweedRelease, env.seaweedChart, "--namespace", chartSeaweedNamespace,
-		"--wait", "--timeout", "6m", "-f", filepath.Join(root, "examples", "seaweedfs-chart-values.yaml")}
+		"--wait", "--timeout", "6m", "-f", filepath.Join(root, "test", "cluster", "seaweedfs-chart-values.yaml")}
 	args = append(args, seaweedChartStorage()...)
 	args = append(args, seaweedChartSecurity(root)...)
 	return append(args, extra...)
@@ -101,7 +101,7 @@ func seaweedChartArgs(t *testing.T, verb string, extra ...string) []string {
 // outside the chart (the chart's default asks cert-manager for them; here
 // issueCertificates stands in for it).
 func seaweedChartSecurity(root string) []string {
-	return []string{"-f", filepath.Join(root, "examples", "seaweedfs-chart-security-values.yaml"),
+	return []string{"-f", filepath.Join(root, "test", "cluster", "seaweedfs-chart-security-values.yaml"),
 		"--set", "certificates.externalCertificates.enabled=true"}
 }
 
