@@ -70,13 +70,15 @@ func guideCommands(t *testing.T, readme string, n int) []string {
 // (none of them has a # inside quotes).
 var trailingComment = regexp.MustCompile(`\s+#[^'"]*$`)
 
-// walkStep replaces the guide's command that matches: with another
-// command, or with a function the test runs instead.
+// walkStep is what the walk does with the guide's command that matches:
+// run another command in its place (replace), run it on the host, and what
+// to do after it.
 type walkStep struct {
 	match   *regexp.Regexp
 	why     string
 	replace func(cmd string) string
-	run     func(t *testing.T)
+	onHost  bool // run outside the node's network namespace
+	after   func(t *testing.T)
 	used    int
 }
 
@@ -111,7 +113,21 @@ func TestInstallGuideWalk(t *testing.T) {
 		},
 	}, {
 		match: regexp.MustCompile(`^make image `),
-		why:   "run on the host, not in the node's network namespace: the build may need the Go module proxy",
+		why: "on the host, not in the node's network namespace (the build may need the Go module proxy), and into " +
+			"the archive the node imports: a container engine's image store (docker on a CI runner) is not the node's",
+		onHost:  true,
+		replace: func(cmd string) string { return "CONTAINER_TOOL= " + cmd },
+		// The image goes into the node's containerd, as the guide's
+		// `ctr -n k8s.io images import` on a node does (kind load
+		// image-archive on kind).
+		after: func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			if err := env.node.LoadImages(ctx, archive); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("loaded %s into the node (ctr images import)", archive)
+		},
 	}, {
 		match: regexp.MustCompile(`^helm install cosi-seaweedfs charts/cosi-seaweedfs `),
 		why: "the node runs the sidecar v0.1.0 (v0.2.2 does not build from the module proxy): the chart is told its " +
@@ -128,18 +144,6 @@ func TestInstallGuideWalk(t *testing.T) {
 			return `kubectl -n my-app create -f <(sed 's|^metadata:$|metadata:\n  finalizers: [` + framework.FinalizerBucketAccess + `]|' examples/bucketaccess.yaml)`
 		},
 	}}
-	// The image `make image` builds goes into the node's containerd, as
-	// the guide's `ctr -n k8s.io images import` on a node does (kind load
-	// image-archive on kind).
-	loadImage := &walkStep{run: func(t *testing.T) {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		if err := env.node.LoadImages(ctx, archive); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("loaded %s into the node (ctr images import)", archive)
-	}}
-
 	var bucketInfo string
 	for i, block := range []int{0, 1} {
 		for _, cmd := range guideCommands(t, readme, block) {
@@ -149,16 +153,13 @@ func TestInstallGuideWalk(t *testing.T) {
 				run = step.replace(cmd)
 				t.Logf("guide:   %s\n  runs:  %s\n  (%s)", cmd, run, step.why)
 			}
-			onHost := step != nil && step.replace == nil
-			if onHost {
-				t.Logf("guide:   %s\n  runs on the host (%s)", cmd, step.why)
-			}
+			onHost := step != nil && step.onHost
 			// The credentials the guide prints hold the secret key: the
 			// test reads them and never logs them.
 			secret := strings.Contains(cmd, "{.data.BucketInfo}")
 			out := guideRun(t, run, onHost, secret)
-			if onHost {
-				loadImage.run(t)
+			if step != nil && step.after != nil {
+				step.after(t)
 			}
 			if secret {
 				bucketInfo = out
