@@ -76,12 +76,13 @@ node-packages:
 	@test/tools/node-packages.sh
 
 # The tests that need no external process: every package whose tests do not
-# start the local stack, and the stack-free tests of the two packages that
-# have both kinds (their stack-backed tests are named in UNIT_SKIP).
+# start the local stack or the real node, and the stack-free tests of the two
+# packages that have both kinds (their stack-backed tests are named in
+# UNIT_SKIP).
 UNIT_PKGS = $(shell go list -f '{{.ImportPath}}{{range .TestImports}} {{.}}{{end}}{{range .XTestImports}} {{.}}{{end}}' ./... \
-	| grep -v -e '/test/stack$$' -e '/test/stack ' -e '/test/e2e/framework' -e '/test/s3check' | cut -d' ' -f1) \
+	| grep -v -e '/test/stack$$' -e '/test/stack ' -e '/test/node$$' -e '/test/node ' -e '/test/e2e/framework' -e '/test/s3check' | cut -d' ' -f1) \
 	./cmd/cosi-seaweedfs/app ./crashpoint
-UNIT_SKIP := ^(TestFilerMutualTLS|TestFilerJWTAtStart|TestOnlyTheTestBuildCarriesCrashPoints)$$
+UNIT_SKIP := ^(TestFilerMutualTLS|TestFilerJWTAtStart|TestCheckAgainstSeaweedFS|TestOnlyTheTestBuildCarriesCrashPoints)$$
 
 .PHONY: unit
 unit: ## Run the tests that need no external process (planners, engine on the fake, reconcile, store, gRPC handlers); no bin/ needed.
