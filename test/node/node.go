@@ -329,26 +329,14 @@ func (n *Node) waitReady(ctx context.Context) error {
 // poll calls check every half second until it passes, a component exits, or
 // ctx ends; the error names what was last missing.
 func (n *Node) poll(ctx context.Context, what string, check func(context.Context) error) error {
-	var last error
-	for {
+	return stack.Poll(ctx, what, 10*time.Second, func() error {
 		n.mu.Lock()
+		defer n.mu.Unlock()
 		for name, p := range n.procs {
 			if exited, err := p.Exited(); exited {
-				n.mu.Unlock()
 				return fmt.Errorf("%s exited (%v) while waiting for %s; see %s", name, err, what, p.LogPath)
 			}
 		}
-		n.mu.Unlock()
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		last = check(cctx)
-		cancel()
-		if last == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%s: %w (last: %v)", what, ctx.Err(), last)
-		case <-time.After(500 * time.Millisecond):
-		}
-	}
+		return nil
+	}, check)
 }

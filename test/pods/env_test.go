@@ -402,20 +402,7 @@ func waitDeployment(ctx context.Context, ns, name string) error {
 
 // poll calls check every half second until it passes or ctx ends.
 func poll(ctx context.Context, what string, check func(context.Context) error) error {
-	var last error
-	for {
-		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		last = check(cctx)
-		cancel()
-		if last == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%s: %w (last: %v)", what, ctx.Err(), last)
-		case <-time.After(500 * time.Millisecond):
-		}
-	}
+	return stack.Poll(ctx, what, 15*time.Second, nil, check)
 }
 
 func waitT(t *testing.T, within time.Duration, what string, check func(context.Context) error) {
