@@ -126,16 +126,38 @@ func TestChartOnANode(t *testing.T) {
 	t.Run("deleting the claim deletes the bucket", func(t *testing.T) {
 		revoke(t, ns, reader)
 		deleteClaim(t, ns, "data")
-		waitT(t, 2*time.Minute, "bucket "+bucket+" deleted", func(ctx context.Context) error {
-			_, err := env.seaweed.admin().HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)})
-			if err == nil {
-				return errors.New("the bucket still exists")
-			}
-			if s3check.HTTPStatus(err) != http.StatusNotFound {
-				return err
-			}
+		env.seaweed.waitBucketDeleted(t, bucket)
+	})
+}
+
+// waitBucketDeleted waits until SeaweedFS answers NotFound for bucket.
+func (sw *seaweed) waitBucketDeleted(t *testing.T, bucket string) {
+	t.Helper()
+	waitT(t, 2*time.Minute, "bucket "+bucket+" deleted", func(ctx context.Context) error {
+		_, err := sw.admin().HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)})
+		if err == nil {
+			return errors.New("the bucket still exists")
+		}
+		if s3check.HTTPStatus(err) != http.StatusNotFound {
+			return err
+		}
+		return nil
+	})
+}
+
+// waitGone waits until get answers NotFound; what get says of an object
+// still there goes into the error.
+func waitGone(t *testing.T, within time.Duration, what string, get func(context.Context) (string, error)) {
+	t.Helper()
+	waitT(t, within, what+" gone", func(ctx context.Context) error {
+		left, err := get(ctx)
+		if apierrors.IsNotFound(err) {
 			return nil
-		})
+		}
+		if err != nil {
+			return err
+		}
+		return fmt.Errorf("still there%s", left)
 	})
 }
 
@@ -325,15 +347,12 @@ func revoke(t *testing.T, ns string, a *access) {
 	if err := accesses.Delete(ctx, a.name, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitT(t, 2*time.Minute, "bucketaccess "+a.name+" gone", func(ctx context.Context) error {
+	waitGone(t, 2*time.Minute, "bucketaccess "+a.name, func(ctx context.Context) (string, error) {
 		ba, err := accesses.Get(ctx, a.name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			return nil
-		}
 		if err != nil {
-			return err
+			return "", err
 		}
-		return fmt.Errorf("still there, finalizers %v", ba.GetFinalizers())
+		return fmt.Sprintf(", finalizers %v", ba.GetFinalizers()), nil
 	})
 	waitKeyRejected(t, a)
 	deleteSecret(t, ns, a.secret)
@@ -382,14 +401,8 @@ func deleteClaim(t *testing.T, ns, name string) {
 	if err := claims.Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitT(t, 2*time.Minute, "claim "+name+" gone", func(ctx context.Context) error {
+	waitGone(t, 2*time.Minute, "claim "+name, func(ctx context.Context) (string, error) {
 		_, err := claims.Get(ctx, name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		return errors.New("still there")
+		return "", err
 	})
 }

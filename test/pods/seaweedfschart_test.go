@@ -2,7 +2,6 @@ package pods
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -269,16 +268,7 @@ func TestSeaweedFSChart(t *testing.T) {
 	t.Run("revoke and delete on the chart's SeaweedFS", func(t *testing.T) {
 		revoke(t, ns, before)
 		deleteClaim(t, ns, "data")
-		waitT(t, 2*time.Minute, "bucket "+bucket+" deleted", func(ctx context.Context) error {
-			_, err := sw.admin().HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)})
-			if err == nil {
-				return errors.New("the bucket still exists")
-			}
-			if s3check.HTTPStatus(err) != http.StatusNotFound {
-				return err
-			}
-			return nil
-		})
+		sw.waitBucketDeleted(t, bucket)
 	})
 	// Nothing stays: the install guide's walk makes a namespace seaweedfs
 	// of its own.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -251,11 +250,9 @@ func cleanUpWalk(t *testing.T) {
 	if err := accesses.Delete(ctx, a.name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 		t.Fatal(err)
 	}
-	waitT(t, 2*time.Minute, "bucketaccess demo-bucket gone", func(ctx context.Context) error {
-		if _, err := accesses.Get(ctx, a.name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
-			return fmt.Errorf("still there (%v)", err)
-		}
-		return nil
+	waitGone(t, 2*time.Minute, "bucketaccess demo-bucket", func(ctx context.Context) (string, error) {
+		_, err := accesses.Get(ctx, a.name, metav1.GetOptions{})
+		return "", err
 	})
 	deleteSecret(t, "my-app", a.secret)
 	deleteClaim(t, "my-app", "demo-bucket")
@@ -272,14 +269,8 @@ func deleteNamespace(t *testing.T, ns string) {
 	if err := c.Delete(ctx, ns, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 		t.Fatal(err)
 	}
-	waitT(t, 3*time.Minute, "namespace "+ns+" gone", func(ctx context.Context) error {
+	waitGone(t, 3*time.Minute, "namespace "+ns, func(ctx context.Context) (string, error) {
 		_, err := c.Get(ctx, ns, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		return errors.New("still there")
+		return "", err
 	})
 }
