@@ -69,7 +69,20 @@ func Ownership(rec *store.Bucket, ownerID string) s3admin.Ownership {
 	if rec.Status.Owner != "" {
 		ownerID = rec.Status.Owner
 	}
-	return s3admin.Ownership{Owner: ownerID, Marker: rec.Status.Marker}
+	return s3admin.Ownership{Owner: ownerID, Marker: rec.Status.Marker, Interrupted: adoptable(rec)}
+}
+
+// adoptable reports whether a bucket without the record's marks may still be
+// the record's: the record says an attempt to create it was under way and
+// the record has not been ready since, so the driver may have stopped
+// between creating and marking. SeaweedFS then decides (StepCreateBucket
+// adopts only a bucket the driver's own identity created; see
+// plan.Claimed). A bucket that loses its marks after the record was ready
+// was changed or re-created by somebody else; without a recorded attempt it
+// was always somebody else's. Neither is touched.
+func adoptable(rec *store.Bucket) bool {
+	return rec.Status.CreateAttempted && rec.Status.Phase != store.PhaseReady && rec.Status.Phase != store.PhaseFailed &&
+		rec.Status.Reason != store.ReasonBucketLostMarker
 }
 
 func status(phase store.Phase, reason, message string, createAttempted bool) *store.Status {
@@ -86,15 +99,7 @@ func PlanBucket(rec *store.Bucket, obs BucketObserved) Plan {
 	// For a new record an owner tag alone proves nothing (anyone allowed to
 	// tag a bucket can write it).
 	owned := obs.Bucket.Exists && obs.Bucket.Owned && (rec.Status.Marker != "" || rec.Status.Phase == store.PhaseReady)
-	// A bucket without the record's marks may still be the record's if the
-	// record says an attempt to create it was under way and the record has
-	// not been ready since: the driver crashed between creating and marking.
-	// SeaweedFS then decides (StepCreateBucket adopts only a bucket the
-	// driver's own identity created). A bucket that loses its marks after the
-	// record was ready was changed or re-created by somebody else; without a
-	// recorded attempt it was always somebody else's. Neither is touched.
-	adoptable := attempted && rec.Status.Phase != store.PhaseReady && rec.Status.Phase != store.PhaseFailed &&
-		rec.Status.Reason != store.ReasonBucketLostMarker
+	adoptable := adoptable(rec)
 	ours := owned || (obs.Bucket.Exists && adoptable)
 
 	if rec.Deleting {
@@ -131,10 +136,16 @@ func PlanBucket(rec *store.Bucket, obs BucketObserved) Plan {
 	case rec.Status.Phase == store.PhaseFailed:
 		// Terminal: the name belongs to somebody else.
 		return Plan{Status: status(store.PhaseFailed, rec.Status.Reason, rec.Status.Message, attempted)}
-	case obs.Bucket.Exists && adoptable:
-		// The attempt is recorded again (the record gets its marker if it
-		// has none yet) before SeaweedFS is asked.
+	case obs.Bucket.Exists && adoptable && rec.Status.Marker == "":
+		// The attempt is recorded again, which gives the record its marker,
+		// before SeaweedFS is asked.
 		return Plan{Steps: []Step{StepMarkCreateAttempted, StepCreateBucket}, Status: ready}
+	case obs.Bucket.Exists && adoptable:
+		// Everything the attempt needs is recorded already: recording it
+		// again would count one more creation (and so one more policy write
+		// for each access) on every restart of a driver killed before it
+		// marks the bucket, and the bucket exists, so no creation is lost.
+		return Plan{Steps: []Step{StepCreateBucket}, Status: ready}
 	case obs.Bucket.Exists && attempted:
 		return Plan{Status: status(store.PhaseBlocked, store.ReasonBucketLostMarker,
 			"the bucket lost this driver's ownership marks (changed or re-created outside the driver); it is left untouched", true)}

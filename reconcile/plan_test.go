@@ -102,8 +102,14 @@ func TestPlanBucket(t *testing.T) {
 			want: Plan{Status: &store.Status{Phase: store.PhaseReady, CreateAttempted: true, Creations: 2}},
 		},
 		{
-			name: "an unmarked bucket after a recorded create attempt is adopted only through SeaweedFS's answer",
+			name: "an unmarked bucket after a recorded create attempt is adopted only through SeaweedFS's answer, without counting another creation",
 			rec:  bucketRec(attempted),
+			obs:  BucketObserved{Bucket: foreign},
+			want: Plan{Steps: []Step{StepCreateBucket}, Status: readyOnce},
+		},
+		{
+			name: "an unmarked bucket after a create attempt recorded without a marker records the attempt again for one",
+			rec:  bucketRec(func(b *store.Bucket) { b.Status.CreateAttempted = true }),
 			obs:  BucketObserved{Bucket: foreign},
 			want: Plan{Steps: []Step{StepMarkCreateAttempted, StepCreateBucket}, Status: readyOnce},
 		},

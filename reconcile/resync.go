@@ -151,10 +151,13 @@ func (c *Controller) collectBucket(ctx context.Context, mb s3admin.MarkedBucket)
 	if !errors.Is(err, store.ErrNotFound) {
 		return
 	}
-	err = c.r.Admin.DeleteBucket(ctx, bucket, s3admin.Ownership{Owner: mb.Owner, Marker: mb.Marker}, false)
+	// Unrecorded: without a record, only the creator SeaweedFS recorded can
+	// prove the bucket the driver's (see plan.Claimed); where it cannot be
+	// read (no filer), no such bucket is collected.
+	err = c.r.Admin.DeleteBucket(ctx, bucket, s3admin.Ownership{Owner: mb.Owner, Marker: mb.Marker, Unrecorded: true}, false)
 	switch {
 	case errors.Is(err, s3admin.ErrNotOwned):
-		c.log.Info("bucket carrying this installation's owner tag was not created by this driver; left in place", "bucket", bucket)
+		c.log.Info("bucket carrying this installation's owner tag is not proven created by this driver; left in place", "bucket", bucket, "reason", err.Error())
 	case errors.Is(err, s3admin.ErrNotEmpty):
 		c.log.Info("owned bucket without record is not empty; left in place", "bucket", bucket)
 	case err != nil:

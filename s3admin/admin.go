@@ -54,16 +54,30 @@ func (m Mode) Valid() bool {
 // A tag alone proves nothing: any identity allowed PutBucketTagging on a
 // bucket can write any tag. What no other identity can forge is SeaweedFS's
 // record of who created the bucket, which a create request reveals: SeaweedFS
-// answers BucketAlreadyOwnedByYou only to the bucket's creator and
+// answers BucketAlreadyOwnedByYou to the bucket's creator and
 // BucketAlreadyExists to everybody else. So the driver adopts or deletes a
 // bucket only after that answer, and the marker, which only the record knows,
-// keeps records (and installations sharing the admin identity) apart.
+// keeps records (and installations sharing the admin identity) apart. The
+// answer is also what SeaweedFS gives everybody for a bucket that records no
+// creator, so it is believed only with the recorded creator, or what the
+// driver saw itself where that cannot be read (see plan.Claimed).
 type Ownership struct {
 	// Owner is the installation's owner id.
 	Owner string
 	// Marker is the record's marker; empty for records from before markers
 	// existed, whose buckets carry the owner tag alone.
 	Marker string
+	// Unrecorded: no record asks for the bucket; the marks were read from
+	// the bucket itself (garbage collection). Only the recorded creator can
+	// prove such a bucket the driver's.
+	Unrecorded bool
+	// Interrupted: the record's create was interrupted before the record
+	// saw its bucket marked, so a read of the bucket without the marks is
+	// believed at once. Waiting for a lagging cache to show marks that were
+	// most likely never written would cost every restart of a crash-looping
+	// driver the whole wait, and a bucket read as unmarked by mistake is
+	// only claimed and marked again.
+	Interrupted bool
 }
 
 // BucketState is what ObserveBucket saw. Owned and Empty are meaningful only

@@ -61,6 +61,30 @@ var bucketCases = []contractCase{
 			MustIs(t, "CreateBucket", e.Admin.CreateBucket(Context(t), b, e.Own), s3admin.ErrNotOwned)
 		})
 	}},
+	{"CreateBucket of a bucket an upload made without recording a creator returns ErrNotOwned and leaves it unmarked", func(t *testing.T, e *Env) {
+		b := e.Bucket("ownerless")
+		e.Backdoor.AddOwnerlessBucket(t, b, nil)
+		NoWrites(t, e, "CreateBucket of an ownerless bucket", func() {
+			MustIs(t, "CreateBucket", e.Admin.CreateBucket(Context(t), b, e.Own), s3admin.ErrNotOwned)
+		})
+		if marked := ListMarked(t, e); len(marked) != 0 {
+			t.Fatalf("the ownerless bucket was marked: %v", marked)
+		}
+		if st := ObserveBucket(t, e, b); !st.Exists || st.Empty {
+			t.Fatalf("the ownerless bucket lost its upload: %+v", st)
+		}
+	}},
+	{"Collecting a bucket without record (Ownership.Unrecorded) that an upload made without a creator returns ErrNotOwned, even carrying the installation's marks", func(t *testing.T, e *Env) {
+		b := e.Bucket("ownerless-marked")
+		orphan := s3admin.Ownership{Owner: e.Owner, Marker: "orphan-" + e.ID, Unrecorded: true}
+		e.Backdoor.AddOwnerlessBucket(t, b, map[string]string{names.OwnerTagKey: orphan.Owner, names.MarkerTagKey: orphan.Marker})
+		NoWrites(t, e, "collecting an ownerless bucket", func() {
+			MustIs(t, "DeleteBucket", e.Admin.DeleteBucket(Context(t), b, orphan, false), s3admin.ErrNotOwned)
+		})
+		if st := ObserveBucket(t, e, b); !st.Exists || st.Empty {
+			t.Fatalf("the ownerless bucket changed: %+v", st)
+		}
+	}},
 	{"CreateBucket of a bucket marked for another owner or record returns ErrNotOwned", func(t *testing.T, e *Env) {
 		for i, tags := range []map[string]string{
 			{names.OwnerTagKey: "another-driver"},

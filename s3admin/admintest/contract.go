@@ -22,6 +22,11 @@ type Backdoor interface {
 	// AddTenantBucket creates a bucket as another identity, a tenant allowed
 	// to create and tag buckets, with the given tags (nil: none).
 	AddTenantBucket(t *testing.T, name string, tags map[string]string)
+	// AddOwnerlessBucket makes a bucket the way an identity allowed only
+	// s3:PutObject can: an upload (the directory marker OwnerlessUpload)
+	// into the missing bucket, which SeaweedFS makes without recording a
+	// creator. That identity then tags it with tags (nil: none).
+	AddOwnerlessBucket(t *testing.T, name string, tags map[string]string)
 	// TenantPutObject writes an object as that tenant.
 	TenantPutObject(t *testing.T, bucket, key string)
 	PutObject(t *testing.T, bucket, key string)
@@ -39,6 +44,10 @@ type Backdoor interface {
 	RemoveUser(t *testing.T, name string)
 	WriteCount() int64
 }
+
+// OwnerlessUpload is the directory marker whose upload makes an ownerless
+// bucket (see Backdoor.AddOwnerlessBucket).
+const OwnerlessUpload = "upload/"
 
 // Env is one contract case's view: an Admin with its own owner id and user
 // prefix, so cases sharing one server never see each other's objects.

@@ -16,6 +16,10 @@ type BucketBackend interface {
 	// CreateBucket asks the store to create the bucket; the answer also says
 	// who created an existing one.
 	CreateBucket(ctx context.Context, name string) (plan.CreateAnswer, error)
+	// Creator returns the identity SeaweedFS recorded as the bucket's
+	// creator ("" for none, or for a missing bucket); known is false where
+	// the backend cannot read it (the S3 API never shows it).
+	Creator(ctx context.Context, name string) (creator string, known bool, err error)
 	// Tags returns the bucket's tags (nil for none); exists is false for a
 	// missing bucket.
 	Tags(ctx context.Context, name string) (tags map[string]string, exists bool, err error)

@@ -53,7 +53,21 @@ var SeaweedSettling = Settling{
 // own bucket look foreign. (A missing bucket is reliable: deleting and
 // creating a bucket update the cache before they answer.)
 func (e *Buckets) marks(ctx context.Context, name string, own s3admin.Ownership) (obs plan.BucketObserved, tags map[string]string, err error) {
-	_, waitErr := Settle(ctx, "GetBucketTagging", e.Settle.Tags, func() (bool, error) {
+	return e.marksAt(ctx, name, own, e.Settle.Tags)
+}
+
+// firstMarks is the read a call starts from: marks, except for a record
+// whose create was interrupted before marking (Ownership.Interrupted), which
+// believes its first read.
+func (e *Buckets) firstMarks(ctx context.Context, name string, own s3admin.Ownership) (plan.BucketObserved, map[string]string, error) {
+	if own.Interrupted {
+		return e.marksAt(ctx, name, own, Pace{Tries: 1})
+	}
+	return e.marks(ctx, name, own)
+}
+
+func (e *Buckets) marksAt(ctx context.Context, name string, own s3admin.Ownership, pace Pace) (obs plan.BucketObserved, tags map[string]string, err error) {
+	_, waitErr := Settle(ctx, "GetBucketTagging", pace, func() (bool, error) {
 		obs, tags, err = e.readMarks(ctx, name)
 		return err != nil || !obs.Exists || obs.Marks.Owns(own), nil
 	})
@@ -86,11 +100,11 @@ func (e *Buckets) CreateBucket(ctx context.Context, name string, own s3admin.Own
 		return err
 	}
 	defer unlock()
-	obs, tags, err := e.marks(ctx, name, own)
+	obs, tags, err := e.firstMarks(ctx, name, own)
 	if err != nil {
 		return err
 	}
-	return e.run(ctx, "CreateBucket", name, own, plan.CreateBucket(obs, own), tags)
+	return e.run(ctx, "CreateBucket", name, own, obs, plan.CreateBucket(obs, own), tags)
 }
 
 // DeleteBucket implements Admin.
@@ -107,11 +121,11 @@ func (e *Buckets) DeleteBucket(ctx context.Context, name string, own s3admin.Own
 	if err != nil {
 		return err
 	}
-	return e.run(ctx, "DeleteBucket", name, own, plan.DeleteBucket(obs, own, purge), tags)
+	return e.run(ctx, "DeleteBucket", name, own, obs, plan.DeleteBucket(obs, own, purge), tags)
 }
 
-// run carries out a plan for the bucket; tags are those observed.
-func (e *Buckets) run(ctx context.Context, op, name string, own s3admin.Ownership, todo plan.BucketPlan, tags map[string]string) error {
+// run carries out a plan for the bucket; obs and tags are what was observed.
+func (e *Buckets) run(ctx context.Context, op, name string, own s3admin.Ownership, obs plan.BucketObserved, todo plan.BucketPlan, tags map[string]string) error {
 	if todo.Refuse != nil {
 		return s3admin.NewError(op, todo.Refuse, "bucket %q %s", name, todo.Reason)
 	}
@@ -119,7 +133,7 @@ func (e *Buckets) run(ctx context.Context, op, name string, own s3admin.Ownershi
 		var err error
 		switch step {
 		case plan.StepClaim:
-			err = e.claim(ctx, name)
+			err = e.claim(ctx, name, own, obs)
 		case plan.StepMark:
 			err = e.mark(ctx, name, own, tags)
 		case plan.StepRequireEmpty:
@@ -154,18 +168,30 @@ func (e *Buckets) run(ctx context.Context, op, name string, own s3admin.Ownershi
 }
 
 // claim runs stepClaim: it asks SeaweedFS to create the bucket, which is
-// also how the driver learns who created an existing one (see createAnswer).
-// Both "created now" and "created by us before" are nil; a bucket created by
-// anybody else is ErrNotOwned. (Should a bucket about to be deleted have gone
-// in the meantime, this creates an empty one of ours, which the delete
-// removes again.)
-func (e *Buckets) claim(ctx context.Context, name string) error {
+// also how the driver learns who created an existing one (see
+// plan.Claimed). Both "created now" and "created by us before" are nil; a
+// bucket created by anybody else, or by nobody SeaweedFS recorded, is
+// ErrNotOwned. (Should a bucket about to be deleted have gone in the
+// meantime, this creates an empty one of ours, which the delete removes
+// again.)
+func (e *Buckets) claim(ctx context.Context, name string, own s3admin.Ownership, obs plan.BucketObserved) error {
 	answer, err := e.Be.CreateBucket(ctx, name)
 	if err != nil {
 		return err
 	}
-	if kind := plan.Claimed(answer); kind != nil {
-		return s3admin.NewError("CreateBucket", kind, "bucket %q was created by another SeaweedFS identity", name)
+	c := plan.Claim{Answer: answer, Absent: !obs.Exists, Marked: obs.Exists && obs.Marks.Owns(own), Unrecorded: own.Unrecorded}
+	if c.NeedsCreator() {
+		if c.Creator, c.CreatorKnown, err = e.Be.Creator(ctx, name); err != nil {
+			return err
+		}
+	}
+	if c.NeedsEmptiness() {
+		if c.Empty, err = e.empty(ctx, name); err != nil {
+			return err
+		}
+	}
+	if kind, reason := plan.Claimed(c); kind != nil {
+		return s3admin.NewError("CreateBucket", kind, "bucket %q %s", name, reason)
 	}
 	return nil
 }
@@ -191,7 +217,7 @@ func (e *Buckets) ObserveBucket(ctx context.Context, name string, own s3admin.Ow
 	if err := s3admin.ValidateBucketName(name); err != nil {
 		return s3admin.BucketState{}, err
 	}
-	obs, _, err := e.marks(ctx, name, own)
+	obs, _, err := e.firstMarks(ctx, name, own)
 	if err != nil || !obs.Exists {
 		return s3admin.BucketState{}, err
 	}

@@ -24,6 +24,12 @@ func (b fakeBackdoor) AddBucket(t *testing.T, name string, tags map[string]strin
 func (b fakeBackdoor) AddTenantBucket(t *testing.T, name string, tags map[string]string) {
 	b.f.AddBucketBy("tenant", name, tags)
 }
+func (b fakeBackdoor) AddOwnerlessBucket(t *testing.T, name string, tags map[string]string) {
+	b.f.AddOwnerlessBucket(name, admintest.OwnerlessUpload)
+	if tags != nil {
+		admintest.MustNil(t, "SetBucketTags", b.f.SetBucketTags(name, tags))
+	}
+}
 func (b fakeBackdoor) TenantPutObject(t *testing.T, bucket, key string) {
 	admintest.MustNil(t, "PutObject", b.f.PutObject(bucket, key))
 }
@@ -53,5 +59,16 @@ func (b fakeBackdoor) DeactivateKey(t *testing.T, user, keyID string) {
 func (b fakeBackdoor) RemoveUser(t *testing.T, name string) { b.f.RemoveUser(name) }
 func (b fakeBackdoor) WriteCount() int64                    { return b.f.Writes() }
 
-// TestFakeContract runs the Admin contract on the fake.
-func TestFakeContract(t *testing.T) { admintest.Run(t, newFakeEnv) }
+// TestFakeContract runs the Admin contract on the fake, as a SeaweedFS
+// whose filer shows who created each bucket and as one reached through its
+// S3 API alone.
+func TestFakeContract(t *testing.T) {
+	t.Run("creators readable", func(t *testing.T) { admintest.Run(t, newFakeEnv) })
+	t.Run("creators hidden", func(t *testing.T) {
+		admintest.Run(t, func(t *testing.T, id string) *admintest.Env {
+			e := newFakeEnv(t, id)
+			e.Admin.(*Fake).HideCreators()
+			return e
+		})
+	})
+}

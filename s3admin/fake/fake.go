@@ -41,11 +41,17 @@ type Fake struct {
 	// keyLag and keyLagLeft: see SetKeyLag.
 	keyLag     int
 	keyLagLeft map[string]int
+	// creatorsHidden: see HideCreators.
+	creatorsHidden bool
 }
 
+// driverIdentity is the SeaweedFS identity the Fake's Admin methods act as.
+const driverIdentity = "driver"
+
 type fakeBucket struct {
-	// creator is the identity that created the bucket; "" for the driver's
-	// own (see createAnswer).
+	// creator is the identity SeaweedFS recorded as the bucket's creator:
+	// driverIdentity for the driver's own, "" for none (a bucket made by an
+	// upload into a missing bucket; see plan.Claimed).
 	creator string
 	// fenced: DeleteBucket denied every write (see engine.Buckets.Fence).
 	fenced  bool
@@ -132,10 +138,30 @@ func (f *Fake) SetAnonymousAllowed(allowed bool) {
 // AddBucket creates a bucket behind the client's back, as the driver's own
 // identity (an operator holding its key, or an interrupted create), with the
 // given tags (nil: none). It replaces an existing one.
-func (f *Fake) AddBucket(name string, tags map[string]string) { f.AddBucketBy("", name, tags) }
+func (f *Fake) AddBucket(name string, tags map[string]string) {
+	f.AddBucketBy(driverIdentity, name, tags)
+}
 
-// AddBucketBy is AddBucket as another identity, creator ("" is the
-// driver's own).
+// AddOwnerlessBucket makes a bucket the way an identity allowed only
+// s3:PutObject makes one in SeaweedFS: an upload of key into the missing
+// bucket creates it without recording a creator.
+func (f *Fake) AddOwnerlessBucket(name, key string) {
+	f.AddBucketBy("", name, nil)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.buckets[name].objects[key] = true
+}
+
+// HideCreators makes the Fake a SeaweedFS reached through its S3 API alone,
+// which never shows who created a bucket.
+func (f *Fake) HideCreators() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.creatorsHidden = true
+}
+
+// AddBucketBy is AddBucket as another identity, creator ("": a bucket that
+// records no creator; see AddOwnerlessBucket).
 func (f *Fake) AddBucketBy(creator, name string, tags map[string]string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

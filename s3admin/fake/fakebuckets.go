@@ -14,7 +14,7 @@ import (
 )
 
 // fakeBuckets is the Fake's bucketBackend: SeaweedFS's bucket requests on
-// the Fake's in-memory buckets, as the driver's identity (creator ""). Each
+// the Fake's in-memory buckets, as the driver's identity (driverIdentity). Each
 // request runs the hook under its SeaweedFS operation name and counts as a
 // write exactly where the SeaweedFS client counts one.
 type fakeBuckets struct{ f *Fake }
@@ -88,13 +88,31 @@ func (fb fakeBuckets) CreateBucket(ctx context.Context, name string) (plan.Creat
 	}
 	switch {
 	case b == nil:
-		f.buckets[name] = &fakeBucket{tags: map[string]string{}, objects: map[string]bool{}}
+		f.buckets[name] = &fakeBucket{creator: driverIdentity, tags: map[string]string{}, objects: map[string]bool{}}
 		return plan.AnswerCreated, nil
-	case b.creator == "":
+	case b.creator == driverIdentity || b.creator == "":
+		// As SeaweedFS: a bucket without a recorded creator is "yours" to
+		// every identity.
 		return plan.AnswerOwnedByYou, nil
 	default:
 		return plan.AnswerExistsForAnother, nil
 	}
+}
+
+func (fb fakeBuckets) Creator(ctx context.Context, name string) (string, bool, error) {
+	f := fb.f
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.creatorsHidden {
+		return "", false, nil
+	}
+	if err := f.op("LookupBucketEntry", false); err != nil {
+		return "", false, err
+	}
+	if b := f.buckets[name]; b != nil {
+		return b.creator, true, nil
+	}
+	return "", true, nil
 }
 
 func (fb fakeBuckets) Tags(ctx context.Context, name string) (map[string]string, bool, error) {

@@ -62,6 +62,35 @@ func (f *Client) BucketTagsPaged(ctx context.Context, timeout time.Duration, pag
 	}
 }
 
+// creatorAttribute is the bucket entry's extended attribute in which the S3
+// gateway records the identity that created the bucket
+// (s3_constants.AmzIdentityId). A bucket made by an upload into a missing
+// bucket has none.
+const creatorAttribute = "s3-identity-id"
+
+// BucketCreator returns the identity SeaweedFS recorded as the creator of
+// bucket ("" for none, and for a missing bucket). It reads the bucket's
+// entry from the filer, where the S3 gateway reads it too when it answers a
+// create request: the S3 API itself never shows it.
+func (f *Client) BucketCreator(ctx context.Context, timeout time.Duration, bucket string) (string, error) {
+	dir, err := f.bucketsDir(ctx, timeout)
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	creator := ""
+	// A listing from the name on, not a lookup: a lookup of a missing entry
+	// answers with an error that carries no status code (see ReadFile).
+	req := &filerpb.ListEntriesRequest{Directory: dir, Prefix: bucket, Limit: 1}
+	err = f.list(ctx, req, func(e *filerpb.Entry) {
+		if e.GetName() == bucket && e.GetIsDirectory() {
+			creator = string(e.GetExtended()[creatorAttribute])
+		}
+	})
+	return creator, err
+}
+
 // bucketsDir is the filer's buckets directory
 // (GetFilerConfigurationResponse.dir_buckets).
 func (f *Client) bucketsDir(ctx context.Context, timeout time.Duration) (string, error) {

@@ -138,13 +138,79 @@ const (
 	AnswerExistsForAnother
 )
 
+// Claim is what stepClaim learned about a bucket: SeaweedFS's answer to the
+// create request and what decides whether that answer can be believed.
+type Claim struct {
+	Answer CreateAnswer
+	// CreatorKnown: the backend read who SeaweedFS recorded as the bucket's
+	// creator (the bucket entry's s3-identity-id attribute, through the
+	// filer); false where only the S3 API is reachable, which never shows it.
+	CreatorKnown bool
+	// Creator is that identity; "" for a bucket that records none.
+	Creator string
+	// Absent: the bucket was read as missing right before the request.
+	Absent bool
+	// Marked: the bucket carries the record's marks.
+	Marked bool
+	// Unrecorded: no record asks for the bucket (garbage collection).
+	Unrecorded bool
+	// Empty: the bucket holds nothing; read only where it decides (an
+	// unmarked bucket whose creator cannot be read).
+	Empty bool
+}
+
+// NeedsCreator reports whether the claim's verdict depends on the bucket's
+// recorded creator: only BucketAlreadyOwnedByYou is ambiguous.
+func (c Claim) NeedsCreator() bool { return c.Answer == AnswerOwnedByYou }
+
+// NeedsEmptiness reports whether the verdict depends on the bucket's
+// content (see Claimed).
+func (c Claim) NeedsEmptiness() bool {
+	return c.Answer == AnswerOwnedByYou && !c.CreatorKnown && !c.Absent && !c.Marked && !c.Unrecorded
+}
+
 // Claimed is the outcome of stepClaim: nil when the bucket is the driver's
-// identity's (created now or before), ErrNotOwned otherwise.
-func Claimed(a CreateAnswer) error {
-	if a == AnswerExistsForAnother {
-		return s3admin.ErrNotOwned
+// identity's (created now or before), ErrNotOwned with the reason otherwise.
+//
+// SeaweedFS answers BucketAlreadyOwnedByYou to every identity for a bucket
+// that records no creator, and an identity allowed only s3:PutObject makes
+// such a bucket: a directory-marker PUT ("<name>/dir/") or a browser-form
+// POST into a missing bucket creates it without an owner. So that answer
+// proves the driver's creation only together with the creator SeaweedFS
+// recorded; where the creator cannot be read (the S3 API alone), only what
+// the driver saw itself counts:
+//   - a bucket read as missing right before the request was made by somebody
+//     else in between: the driver's request did not create it;
+//   - garbage collection, which has no record to go by, never believes it;
+//   - a bucket carrying the record's marks (a marker the record chose before
+//     any bucket could carry it) is the record's;
+//   - an unmarked one is a create of the driver's interrupted before marking
+//     only if it is empty, as such a create leaves it: the ownerless buckets
+//     other identities can make hold the object whose upload made them.
+//     (Left open on this path: one emptied again by its maker, created in the
+//     instant between the driver's read and its interrupted request.)
+func Claimed(c Claim) (kind error, reason string) {
+	switch {
+	case c.Answer == AnswerCreated:
+		return nil, ""
+	case c.Answer == AnswerExistsForAnother:
+		return s3admin.ErrNotOwned, "was created by another SeaweedFS identity"
+	case c.CreatorKnown && c.Creator == "":
+		return s3admin.ErrNotOwned, "records no creator (made by an upload into a missing bucket), so SeaweedFS's answer proves nothing"
+	case c.CreatorKnown:
+		// SeaweedFS compared the recorded creator with the driver's identity.
+		return nil, ""
+	case c.Absent:
+		return s3admin.ErrNotOwned, "appeared between the driver's read and its create request without recording a creator"
+	case c.Unrecorded:
+		return s3admin.ErrNotOwned, "has no record, and its creator cannot be read without the filer"
+	case c.Marked:
+		return nil, ""
+	case !c.Empty:
+		return s3admin.ErrNotOwned, "holds data without the driver's marks, and its creator cannot be read without the filer"
+	default:
+		return nil, ""
 	}
-	return nil
 }
 
 // MarkedTags is the tag set stepMark writes: own's marks, and every other

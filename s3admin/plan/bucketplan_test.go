@@ -98,21 +98,53 @@ func TestDeletePlansClaimFirstAndEndWithTheDelete(t *testing.T) {
 }
 
 func TestClaimed(t *testing.T) {
+	ownedByYou := Claim{Answer: AnswerOwnedByYou}
+	with := func(c Claim, f func(*Claim)) Claim { f(&c); return c }
 	tests := []struct {
-		name   string
-		answer CreateAnswer
-		want   error
+		name  string
+		claim Claim
+		want  error
 	}{
-		{"a bucket the request created is the driver's", AnswerCreated, nil},
-		{"a bucket SeaweedFS says the driver's identity created is the driver's", AnswerOwnedByYou, nil},
-		{"a bucket another identity created is not the driver's", AnswerExistsForAnother, s3admin.ErrNotOwned},
+		{"a bucket the request created is the driver's", Claim{Answer: AnswerCreated, Absent: true}, nil},
+		{"a bucket another identity created is not the driver's", Claim{Answer: AnswerExistsForAnother, Marked: true}, s3admin.ErrNotOwned},
+		{"a bucket recording the driver's identity as its creator is the driver's, marked or not",
+			with(ownedByYou, func(c *Claim) { c.CreatorKnown, c.Creator = true, "admin" }), nil},
+		{"a bucket recording no creator is not the driver's, even carrying the record's marks",
+			with(ownedByYou, func(c *Claim) { c.CreatorKnown, c.Marked, c.Empty = true, true, true }), s3admin.ErrNotOwned},
+		{"a bucket recording no creator is not collected", with(ownedByYou, func(c *Claim) { c.CreatorKnown, c.Unrecorded = true, true }), s3admin.ErrNotOwned},
+		{"creator unknown: a bucket that appeared between the read and the request is not the driver's",
+			with(ownedByYou, func(c *Claim) { c.Absent, c.Empty = true, true }), s3admin.ErrNotOwned},
+		{"creator unknown: a bucket without record is never collected",
+			with(ownedByYou, func(c *Claim) { c.Unrecorded, c.Marked, c.Empty = true, true, true }), s3admin.ErrNotOwned},
+		{"creator unknown: a bucket carrying the record's marks is the record's", with(ownedByYou, func(c *Claim) { c.Marked = true }), nil},
+		{"creator unknown: an unmarked bucket holding data is not the driver's", ownedByYou, s3admin.ErrNotOwned},
+		{"creator unknown: an unmarked empty bucket is an interrupted create's", with(ownedByYou, func(c *Claim) { c.Empty = true }), nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if diff := cmp.Diff(tt.want, Claimed(tt.answer), planOpts); diff != "" {
+			got, reason := Claimed(tt.claim)
+			if diff := cmp.Diff(tt.want, got, planOpts); diff != "" {
 				t.Errorf("claimed (-want +got):\n%s", diff)
 			}
+			if (got != nil) != (reason != "") {
+				t.Errorf("reason %q for %v", reason, got)
+			}
 		})
+	}
+}
+
+func TestClaimNeeds(t *testing.T) {
+	if (Claim{Answer: AnswerCreated}).NeedsCreator() || (Claim{Answer: AnswerExistsForAnother}).NeedsCreator() {
+		t.Error("a decisive answer needs no creator")
+	}
+	if !(Claim{Answer: AnswerOwnedByYou}).NeedsEmptiness() {
+		t.Error("an unmarked bucket of unknown creator needs its content")
+	}
+	for _, c := range []Claim{{Answer: AnswerOwnedByYou, CreatorKnown: true}, {Answer: AnswerOwnedByYou, Marked: true},
+		{Answer: AnswerOwnedByYou, Absent: true}, {Answer: AnswerOwnedByYou, Unrecorded: true}} {
+		if c.NeedsEmptiness() {
+			t.Errorf("%+v needs no content", c)
+		}
 	}
 }
 

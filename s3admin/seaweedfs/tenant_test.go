@@ -41,3 +41,13 @@ func (b *seaweedBackdoor) TenantPutObject(t *testing.T, bucket, key string) {
 	t.Helper()
 	admintest.MustNil(t, "tenant PutObject", s3check.Put(admintest.Context(t), theTenant(t).S3, bucket, key, "tenant data"))
 }
+
+func (b *seaweedBackdoor) AddOwnerlessBucket(t *testing.T, name string, tags map[string]string) {
+	t.Helper()
+	ctx := admintest.Context(t)
+	tn := theTenant(t)
+	admintest.MustNil(t, "tenant directory-marker PUT", tn.MarkerPut(ctx, name, admintest.OwnerlessUpload))
+	if len(tags) > 0 {
+		admintest.MustNil(t, "tenant PutBucketTagging", tn.Tag(ctx, name, tags))
+	}
+}

@@ -161,7 +161,10 @@ func TestDriftRepairAndGarbageCollection(t *testing.T) {
 		}
 	})
 
-	t.Run("An owned empty bucket without a record is deleted; an owned bucket holding data is kept", func(t *testing.T) {
+	// Without a record, only the creator SeaweedFS recorded proves a bucket
+	// the driver's, and only the filer shows it: on the IAM query API path
+	// such buckets are left in place (see plan.Claimed).
+	t.Run("An owned empty bucket without a record is deleted where its creator can be read (and kept otherwise); an owned bucket holding data is kept", func(t *testing.T) {
 		empty, full := "orphan-"+randomHex(12), "orphan-"+randomHex(12)
 		for _, b := range []string{empty, full} {
 			e.foreignBucket(t, b)
@@ -174,12 +177,20 @@ func TestDriftRepairAndGarbageCollection(t *testing.T) {
 			}
 		}
 		e.emptyBucket(t, empty)
-		stack.Eventually(t, repairWithin, func() error {
-			if e.bucketExists(t, empty) {
-				return errors.New("the empty owned bucket without a record still exists")
+		if e.path == stack.FilerGRPC {
+			stack.Eventually(t, repairWithin, func() error {
+				if e.bucketExists(t, empty) {
+					return errors.New("the empty owned bucket without a record still exists")
+				}
+				return nil
+			})
+		} else {
+			// Long enough for two resync passes to have looked at it.
+			time.Sleep(2*resyncPeriod + time.Second)
+			if !e.bucketExists(t, empty) {
+				t.Error("an empty bucket without record was collected although its creator cannot be read on this path")
 			}
-			return nil
-		})
+		}
 		time.Sleep(resyncPeriod)
 		if body, err := e.objectBody(t, full, "foreign.txt"); err != nil || body != "not the driver's" {
 			t.Errorf("the owned bucket holding data lost it: %q, %v", body, err)

@@ -23,6 +23,10 @@ import (
 type Tenant struct {
 	Name string
 	S3   *s3.Client
+	// Endpoint, Region and the key sign what the S3 client cannot send (a
+	// browser-form POST; see FormPost).
+	Endpoint, Region     string
+	AccessKey, SecretKey string
 }
 
 // NewTenant creates the identity through the IAM API with the admin client
@@ -69,7 +73,8 @@ func NewTenant(ctx context.Context, admin *iam.Client, endpoint, region, name, b
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		_, err := client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(probe)})
 		if c := ErrorCode(err); c != "InvalidAccessKeyId" && c != "SignatureDoesNotMatch" && HTTPStatus(err) != 403 {
-			return &Tenant{Name: name, S3: client}, nil
+			return &Tenant{Name: name, S3: client, Endpoint: endpoint, Region: region,
+				AccessKey: aws.ToString(key.AccessKey.AccessKeyId), SecretKey: aws.ToString(key.AccessKey.SecretAccessKey)}, nil
 		}
 		if time.Now().After(deadline) {
 			return nil, fmt.Errorf("SeaweedFS did not accept tenant %s's key: %w", name, err)
@@ -96,6 +101,11 @@ func (tn *Tenant) CreateBucket(ctx context.Context, name string, tags map[string
 	if len(tags) == 0 {
 		return nil
 	}
+	return tn.Tag(ctx, name, tags)
+}
+
+// Tag replaces the bucket's tags as the tenant.
+func (tn *Tenant) Tag(ctx context.Context, name string, tags map[string]string) error {
 	var set []s3types.Tag
 	for k, v := range tags {
 		set = append(set, s3types.Tag{Key: aws.String(k), Value: aws.String(v)})
