@@ -2,7 +2,10 @@ package fake
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -108,6 +111,23 @@ func TestBucketEngine(t *testing.T) {
 		admintest.MustIs(t, "DeleteBucket", e.DeleteBucket(ctx, "b-1", own, false), s3admin.ErrNotEmpty)
 		if st, err := e.ObserveBucket(ctx, "b-1", own); err != nil || st != (s3admin.BucketState{Exists: true, Owned: true}) {
 			t.Fatalf("state %+v, %v", st, err)
+		}
+	})
+	t.Run("a record whose create was interrupted believes its first read of the unmarked bucket; others wait for a lagging cache", func(t *testing.T) {
+		for _, tt := range []struct {
+			interrupted bool
+			reads       int
+		}{{true, 1}, {false, 10}} {
+			f, e, ops := engineOn(t, same)
+			e.Settle.Tags = engine.Pace{Tries: 10, First: time.Millisecond}
+			f.AddBucket("b-1", nil)
+			o := own
+			o.Interrupted = tt.interrupted
+			admintest.MustNil(t, "CreateBucket", e.CreateBucket(ctx, "b-1", o))
+			first := slices.Index(*ops, "CreateBucket")
+			if reads := strings.Count(strings.Join((*ops)[:first], " "), "GetBucketTagging"); reads != tt.reads {
+				t.Errorf("interrupted %v: %d reads before the claim, want %d (operations %v)", tt.interrupted, reads, tt.reads, *ops)
+			}
 		}
 	})
 	t.Run("CreateBucket writes the marks next to the bucket's other tags and reads them back", func(t *testing.T) {

@@ -17,62 +17,102 @@ import (
 // COSI_RESILIENCE_SEEDS=<n> runs n seeds.
 func TestRandomKills(t *testing.T) {
 	e := mustEnv(t)
-	for i, seed := range seeds(t) {
+	for i, seed := range seeds(t, 0) {
 		t.Run(fmt.Sprintf("seed %d", seed), func(t *testing.T) {
-			fmt.Fprintf(os.Stderr, "resilience: random kills, seed %d (replay: COSI_RESILIENCE_SEED=%d)\n", seed, seed)
-			r := e.newReplica(t, fmt.Sprintf("random%d", i), "resilience-0", replicaOptions{})
-			var mu sync.Mutex
-			var unexpected []exit
-			r.setNext(func(x exit) (string, bool) {
-				if !x.expected() {
-					mu.Lock()
-					unexpected = append(unexpected, x)
-					mu.Unlock()
-				}
-				return "", true
-			})
-			r.start(t, "")
-			w := e.newWorkload(seed, r.provisioner)
-			moments := rand.New(rand.NewPCG(seed, 0x6b696c6c))
-			stop, stopped := make(chan struct{}), make(chan struct{})
-			kills := 0
-			go func() {
-				defer close(stopped)
-				for {
-					d := 300*time.Millisecond + time.Duration(moments.Int64N(int64(2700*time.Millisecond)))
-					select {
-					case <-stop:
-						return
-					case <-time.After(d):
-						if r.kill() {
-							kills++
-						}
-					}
-				}
-			}()
-			began := time.Now()
-			w.round(t, roundBuckets, nil)
-			close(stop)
-			<-stopped
-			t.Logf("seed %d: %d kills in %.0fs; %s", seed, kills, time.Since(began).Seconds(), e.describe())
-			e.requireConverged(t, fmt.Sprintf("random kills (seed %d)", seed), r)
-			mu.Lock()
-			for _, x := range unexpected {
-				t.Errorf("driver process %s ended on its own: %v (log %s)", x.proc, x.err, x.log)
-			}
-			mu.Unlock()
-			if t.Failed() {
-				t.Errorf("replay with COSI_RESILIENCE_SEED=%d", seed)
-				r.dumpLogTail(os.Stderr, 2)
-			}
-			r.stop()
+			e.killLoop(t, fmt.Sprintf("random%d", i), seed, killPattern{
+				name: "random kills", gapMin: 300 * time.Millisecond, gapMax: 3 * time.Second, buckets: roundBuckets,
+			}, replicaOptions{})
 		})
 	}
 }
 
+// crashLoopSeed is the seed TestCrashLoop runs unless COSI_RESILIENCE_SEED
+// says otherwise: on it, a driver that re-read an interrupted create's
+// unmarked bucket for a second on every start (waiting for marks it had
+// never written) was killed first every time, and that bucket never
+// converged on the filer path.
+const crashLoopSeed = 22
+
+// TestCrashLoop kills the driver every 0.3 to 1.5 s, as a crash-looping pod
+// is, through a round of 25 buckets with 3 accesses each, once per way of
+// writing users. Every start must make progress: a record whose create was
+// interrupted converges although no process lives longer than 1.5 s.
+func TestCrashLoop(t *testing.T) {
+	e := mustEnv(t)
+	pattern := killPattern{name: "crash loop", gapMin: 300 * time.Millisecond, gapMax: 1500 * time.Millisecond, buckets: 25}
+	for _, seed := range seeds(t, crashLoopSeed) {
+		t.Run(fmt.Sprintf("IAM query API, seed %d", seed), func(t *testing.T) {
+			e.killLoop(t, fmt.Sprintf("loop%d", seed), seed, pattern, replicaOptions{})
+		})
+		t.Run(fmt.Sprintf("filer IAM gRPC, seed %d", seed), func(t *testing.T) {
+			e.killLoop(t, fmt.Sprintf("loop-filer%d", seed), seed, pattern, replicaOptions{filer: true})
+		})
+	}
+}
+
+// killPattern is how often a kill loop kills: a random gap between gapMin
+// and gapMax after each kill, through a round of buckets bucket steps.
+type killPattern struct {
+	name           string
+	gapMin, gapMax time.Duration
+	buckets        int
+}
+
+// killLoop runs a workload round on a new replica while SIGKILLing it at
+// the pattern's random moments, then requires the state to converge.
+func (e *environment) killLoop(t *testing.T, pass string, seed uint64, p killPattern, opts replicaOptions) {
+	fmt.Fprintf(os.Stderr, "resilience: %s, seed %d (replay: COSI_RESILIENCE_SEED=%d)\n", p.name, seed, seed)
+	r := e.newReplica(t, pass, "resilience-0", opts)
+	var mu sync.Mutex
+	var unexpected []exit
+	r.setNext(func(x exit) (string, bool) {
+		if !x.expected() {
+			mu.Lock()
+			unexpected = append(unexpected, x)
+			mu.Unlock()
+		}
+		return "", true
+	})
+	r.start(t, "")
+	w := e.newWorkload(seed, r.provisioner)
+	moments := rand.New(rand.NewPCG(seed, 0x6b696c6c))
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	kills := 0
+	go func() {
+		defer close(stopped)
+		for {
+			d := p.gapMin + time.Duration(moments.Int64N(int64(p.gapMax-p.gapMin)))
+			select {
+			case <-stop:
+				return
+			case <-time.After(d):
+				if r.kill() {
+					kills++
+				}
+			}
+		}
+	}()
+	began := time.Now()
+	w.round(t, p.buckets, nil)
+	close(stop)
+	<-stopped
+	t.Logf("seed %d: %d kills in %.0fs; %s", seed, kills, time.Since(began).Seconds(), e.describe())
+	e.requireConverged(t, fmt.Sprintf("%s (seed %d)", p.name, seed), r)
+	mu.Lock()
+	for _, x := range unexpected {
+		t.Errorf("driver process %s ended on its own: %v (log %s)", x.proc, x.err, x.log)
+	}
+	mu.Unlock()
+	if t.Failed() {
+		t.Errorf("replay with COSI_RESILIENCE_SEED=%d", seed)
+		r.dumpLogTail(os.Stderr, 2)
+	}
+	r.stop()
+}
+
 // seeds are COSI_RESILIENCE_SEED alone, or COSI_RESILIENCE_SEEDS (default
-// 1) seeds from a random start.
-func seeds(t *testing.T) []uint64 {
+// 1) seeds from fixed on (0: from a random start).
+func seeds(t *testing.T, fixed uint64) []uint64 {
 	t.Helper()
 	if v := os.Getenv("COSI_RESILIENCE_SEED"); v != "" {
 		s, err := strconv.ParseUint(v, 10, 64)
@@ -89,7 +129,10 @@ func seeds(t *testing.T) []uint64 {
 		}
 	}
 	// Small numbers are easy to copy from a log.
-	first := rand.Uint64N(1 << 40)
+	first := fixed
+	if first == 0 {
+		first = rand.Uint64N(1 << 40)
+	}
 	out := make([]uint64, n)
 	for i := range out {
 		out[i] = first + uint64(i)
