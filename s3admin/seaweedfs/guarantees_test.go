@@ -214,6 +214,49 @@ func TestDeleteFence(t *testing.T) {
 		}
 	})
 
+	t.Run("a tenant's form upload passes the fence, and one made while DeleteBucket reads behind its fence is kept and readable", func(t *testing.T) {
+		// SeaweedFS's POST Object handler never reads the bucket policy: the
+		// fence cannot stop a form upload, the check behind it must see it.
+		cred, err := tenant.Options().Credentials.Retrieve(ctx)
+		admintest.MustNil(t, "tenant credentials", err)
+		b := e.Bucket("form")
+		admintest.CreateBucket(t, e, b)
+		admintest.MustNil(t, "fence", bd.admin.fence(ctx, b))
+		admintest.MustNil(t, "tenant form upload in a fenced bucket", formUpload(ctx, cred.AccessKeyID, cred.SecretAccessKey, b, "passed", "x"))
+		admintest.MustNil(t, "DeleteObject", s3check.Delete(ctx, bd.raw.s3, b, "passed"))
+
+		b = e.Bucket("form-late")
+		admintest.CreateBucket(t, e, b)
+		var putErr, formErr error
+		uploaded := false
+		bd.BeforeRequest(func(op string) {
+			// GetBucketPolicy is read only behind the fence: the listing of
+			// uploads was refused, and DeleteBucket asks whether its fence
+			// is why.
+			if op != "GetBucketPolicy" || uploaded {
+				return
+			}
+			uploaded = true
+			putErr = s3check.Put(ctx, tenant, b, "put", "x")
+			formErr = formUpload(ctx, cred.AccessKeyID, cred.SecretAccessKey, b, "late", "late data")
+		})
+		err = e.Admin.DeleteBucket(ctx, b, e.Own, false)
+		bd.BeforeRequest(nil)
+		if !uploaded {
+			t.Fatal("DeleteBucket never read the bucket policy behind its fence")
+		}
+		s3check.RequireDenied(t, "tenant PutObject behind the fence", putErr)
+		admintest.MustNil(t, "tenant form upload behind the fence", formErr)
+		admintest.MustIs(t, "DeleteBucket with a form upload behind the fence", err, s3admin.ErrNotEmpty)
+		if body, err := s3check.Get(ctx, tenant, b, "late"); err != nil || body != "late data" {
+			t.Fatalf("the form upload after DeleteBucket: %q, %v", body, err)
+		}
+		admintest.MustIs(t, "DeleteBucket again", e.Admin.DeleteBucket(ctx, b, e.Own, false), s3admin.ErrNotEmpty)
+		if body, err := s3check.Get(ctx, tenant, b, "late"); err != nil || body != "late data" {
+			t.Fatalf("the form upload after DeleteBucket again: %q, %v", body, err)
+		}
+	})
+
 	t.Run("a purge delete retried after an earlier attempt fenced the bucket deletes it with its objects", func(t *testing.T) {
 		// The earlier attempt ended (the driver crashed) between the fence
 		// and the delete: the fence also denies listing the unfinished
