@@ -257,6 +257,21 @@ func TestDeleteFence(t *testing.T) {
 		}
 	})
 
+	t.Run("a form upload after DeleteBucket makes the bucket again, holding the object, without the record's marks", func(t *testing.T) {
+		// What the README says of an upload that starts after the delete:
+		// kept, not lost, but in a bucket the driver does not own.
+		b := e.Bucket("form-after")
+		admintest.CreateBucket(t, e, b)
+		admintest.MustNil(t, "DeleteBucket", e.Admin.DeleteBucket(ctx, b, e.Own, false))
+		admintest.MustNil(t, "form upload after the delete", formUpload(ctx, seaweed.AccessKey, seaweed.SecretKey, b, "after", "after data"))
+		if body, err := s3check.Get(ctx, bd.raw.s3, b, "after"); err != nil || body != "after data" {
+			t.Fatalf("the form upload after the delete: %q, %v", body, err)
+		}
+		if st := admintest.ObserveBucket(t, e, b); !st.Exists || st.Empty || st.Owned {
+			t.Fatalf("bucket %+v, want it back, holding the upload, not the record's", st)
+		}
+	})
+
 	t.Run("a purge delete retried after an earlier attempt fenced the bucket deletes it with its objects", func(t *testing.T) {
 		// The earlier attempt ended (the driver crashed) between the fence
 		// and the delete: the fence also denies listing the unfinished
