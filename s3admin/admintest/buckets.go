@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -169,6 +170,7 @@ var bucketCases = []contractCase{
 			t.Fatalf("bucket changed: %+v", st)
 		}
 	}},
+	{"DeleteBucket keeps a form upload made behind its fence before any of its requests but the delete itself, and returns ErrNotEmpty", testDeleteKeepsFormUploads},
 	{"DeleteBucket with purge deletes a non-empty owned bucket", func(t *testing.T, e *Env) {
 		b := e.Bucket("purge")
 		CreateBucket(t, e, b)
@@ -244,4 +246,71 @@ var bucketCases = []contractCase{
 			t.Fatal("the check of user writes deleted a user")
 		}
 	}},
+}
+
+// testDeleteKeepsFormUploads: the delete fence does not stop browser-form
+// uploads, so DeleteBucket's check behind the fence must see them. A form
+// upload is made before each request DeleteBucket sends once its fence is
+// proven (the probe write, PutObject, is refused), one bucket for each, up
+// to the DeleteBucket request itself: one made then is deleted with the
+// bucket, which nothing the driver can do prevents (see
+// plan.DeleteBucket).
+func testDeleteKeepsFormUploads(t *testing.T, e *Env) {
+	var mu sync.Mutex
+	var ops []string
+	e.Backdoor.BeforeRequest(func(op string) {
+		mu.Lock()
+		defer mu.Unlock()
+		ops = append(ops, op)
+	})
+	b := e.Bucket("form")
+	CreateBucket(t, e, b)
+	MustNil(t, "DeleteBucket of the empty bucket", e.Admin.DeleteBucket(Context(t), b, e.Own, false))
+	e.Backdoor.BeforeRequest(nil)
+	probe, del := slices.Index(ops, "PutObject"), len(ops)-1
+	for i, op := range ops {
+		if op == "PutObject" {
+			probe = i // the last probe is the refused one
+		}
+	}
+	if probe < 0 || ops[del] != "DeleteBucket" || del-probe < 2 {
+		t.Fatalf("requests of DeleteBucket %v: no fence probe, reads, then the delete", ops)
+	}
+	// Each point is a request name and how many of that name went before it
+	// since the last probe.
+	behind := ops[probe+1 : del]
+	for i, op := range behind {
+		nth := 0
+		for _, o := range behind[:i] {
+			if o == op {
+				nth++
+			}
+		}
+		t.Run(fmt.Sprintf("before %s #%d", op, nth), func(t *testing.T) {
+			b := e.Bucket(fmt.Sprintf("form%d", i))
+			CreateBucket(t, e, b)
+			key := "form-" + op
+			var once sync.Once
+			seen := -1 // requests of op's name since the last probe; -1: no probe yet
+			e.Backdoor.BeforeRequest(func(o string) {
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case o == "PutObject":
+					seen = 0
+				case o == op && seen >= 0:
+					if seen == nth {
+						once.Do(func() { e.Backdoor.FormUpload(t, b, key) })
+					}
+					seen++
+				}
+			})
+			err := e.Admin.DeleteBucket(Context(t), b, e.Own, false)
+			e.Backdoor.BeforeRequest(nil)
+			MustIs(t, "DeleteBucket with a form upload behind the fence", err, s3admin.ErrNotEmpty)
+			if st := ObserveBucket(t, e, b); !st.Exists || st.Empty || !st.Owned {
+				t.Fatalf("bucket %+v after DeleteBucket, want it owned, holding the upload", st)
+			}
+		})
+	}
 }

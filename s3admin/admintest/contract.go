@@ -30,6 +30,15 @@ type Backdoor interface {
 	// TenantPutObject writes an object as that tenant.
 	TenantPutObject(t *testing.T, bucket, key string)
 	PutObject(t *testing.T, bucket, key string)
+	// FormUpload writes an object as the Admin's own identity through a
+	// browser form (POST Object with a POST policy), which SeaweedFS accepts
+	// in a bucket whose policy denies every write.
+	FormUpload(t *testing.T, bucket, key string)
+	// BeforeRequest installs fn, called with the operation's name (e.g.
+	// "ListObjectsV2") before every bucket request the Admin sends, so that
+	// a case can change the store between two requests of one Admin call.
+	// nil removes it.
+	BeforeRequest(fn func(op string))
 	RemoveBucket(t *testing.T, name string)
 	// SetTags replaces a bucket's tags as the Admin's own identity (nil:
 	// removes them all).

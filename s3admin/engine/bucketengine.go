@@ -239,12 +239,15 @@ func (e *Buckets) ObserveBucket(ctx context.Context, name string, own s3admin.Ow
 // SeaweedFS answers GetBucketVersioning from a bucket cache that may lag
 // behind, and a bucket whose versioning was suspended still holds its
 // versions.
+//
+// The keys are listed last, so that in DeleteBucket's check behind the
+// fence this listing is the request right before the delete: it is the
+// last look at what the fence cannot stop. SeaweedFS's POST Object handler
+// (browser-form uploads) never consults the bucket policy, and it writes a
+// plain key, which this listing shows (see plan.DeleteBucket).
 func (e *Buckets) empty(ctx context.Context, name string) (bool, error) {
 	var c plan.ContentObserved
 	var err error
-	if c.Objects, err = e.Be.HasObjects(ctx, name); err != nil || c.Objects {
-		return false, err
-	}
 	if c.Versions, err = e.Be.HasVersions(ctx, name); err != nil || c.Versions {
 		return false, err
 	}
@@ -263,6 +266,13 @@ func (e *Buckets) empty(ctx context.Context, name string) (bool, error) {
 	if denied {
 		return false, uerr
 	}
+	if !empty {
+		return false, nil
+	}
+	if c.Objects, err = e.Be.HasObjects(ctx, name); err != nil {
+		return false, err
+	}
+	empty, _ = plan.ContentVerdict(c)
 	return empty, nil
 }
 

@@ -48,6 +48,10 @@ const fenceProbeKey = "cosi-seaweedfs-fence-probe"
 // lifted; a bucket that turns out not to be empty stays readable and can be
 // emptied.
 //
+// Browser-form uploads (POST Object) pass the fence: SeaweedFS's handler for
+// them never reads the bucket policy. The emptiness check behind the fence
+// is what keeps them (see plan.DeleteBucket).
+//
 // SeaweedFS applies a new bucket policy asynchronously, so the fence is
 // proven with a write of the admin's own that must be refused before it is
 // trusted.

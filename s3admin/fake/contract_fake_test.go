@@ -36,6 +36,10 @@ func (b fakeBackdoor) TenantPutObject(t *testing.T, bucket, key string) {
 func (b fakeBackdoor) PutObject(t *testing.T, bucket, key string) {
 	admintest.MustNil(t, "PutObject", b.f.PutObject(bucket, key))
 }
+func (b fakeBackdoor) FormUpload(t *testing.T, bucket, key string) {
+	admintest.MustNil(t, "FormUpload", b.f.FormUpload(bucket, key))
+}
+func (b fakeBackdoor) BeforeRequest(fn func(op string))       { b.f.SetBeforeRequest(fn) }
 func (b fakeBackdoor) RemoveBucket(t *testing.T, name string) { b.f.RemoveBucket(name) }
 func (b fakeBackdoor) SetTags(t *testing.T, bucket string, tags map[string]string) {
 	admintest.MustNil(t, "SetBucketTags", b.f.SetBucketTags(bucket, tags))

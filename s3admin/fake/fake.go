@@ -34,8 +34,10 @@ type Fake struct {
 	orphanPolicies map[string]map[string]string
 	writes         int64
 	hook           func(op string) error
-	anonymous      bool
-	anonymousObj   s3admin.AnonymousAccess
+	// beforeRequest: see SetBeforeRequest.
+	beforeRequest func(op string)
+	anonymous     bool
+	anonymousObj  s3admin.AnonymousAccess
 	// userWritesDisabled: see SetUserWritesDisabled.
 	userWritesDisabled bool
 	// keyLag and keyLagLeft: see SetKeyLag.
@@ -127,6 +129,16 @@ func (f *Fake) SetHook(fn func(op string) error) {
 	f.hook = fn
 }
 
+// SetBeforeRequest installs fn, called before every bucket request of the
+// Admin with its name, without any of the Fake's locks held: fn may change
+// the store (PutObject, FormUpload) between two requests of one Admin call,
+// as another client of SeaweedFS may. nil removes it.
+func (f *Fake) SetBeforeRequest(fn func(op string)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.beforeRequest = fn
+}
+
 // SetAnonymousAllowed makes CheckAnonymousDenied fail, as a store without
 // identities would.
 func (f *Fake) SetAnonymousAllowed(allowed bool) {
@@ -189,6 +201,22 @@ func (f *Fake) PutObject(bucket, key string) error {
 	}
 	if b.fenced {
 		return fmt.Errorf("PutObject: %w: bucket %q is being deleted", s3admin.ErrAccessDenied, bucket)
+	}
+	b.objects[key] = true
+	return nil
+}
+
+// FormUpload stores an object behind the client's back through a browser
+// form (POST Object), which SeaweedFS accepts in a fenced bucket too: its
+// handler for form uploads never reads the bucket policy.
+func (f *Fake) FormUpload(bucket, key string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b := f.buckets[bucket]
+	if b == nil {
+		// SeaweedFS makes the missing bucket's directory again, with no
+		// creator recorded; the Fake does not model such a bucket.
+		return fmt.Errorf("FormUpload: %w: bucket %q", s3admin.ErrNotFound, bucket)
 	}
 	b.objects[key] = true
 	return nil

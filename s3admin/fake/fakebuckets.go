@@ -78,9 +78,22 @@ func (f *Fake) bucketLocked(op, name string, write bool) (*fakeBucket, error) {
 	return b, nil
 }
 
-func (fb fakeBuckets) CreateBucket(ctx context.Context, name string) (plan.CreateAnswer, error) {
+// begin runs the before-request seam (see SetBeforeRequest) for op, then
+// takes f.mu for the request, which the caller releases.
+func (fb fakeBuckets) begin(op string) *Fake {
 	f := fb.f
 	f.mu.Lock()
+	before := f.beforeRequest
+	f.mu.Unlock()
+	if before != nil {
+		before(op)
+	}
+	f.mu.Lock()
+	return f
+}
+
+func (fb fakeBuckets) CreateBucket(ctx context.Context, name string) (plan.CreateAnswer, error) {
+	f := fb.begin("CreateBucket")
 	defer f.mu.Unlock()
 	b := f.buckets[name]
 	if err := f.op("CreateBucket", b == nil); err != nil {
@@ -100,8 +113,7 @@ func (fb fakeBuckets) CreateBucket(ctx context.Context, name string) (plan.Creat
 }
 
 func (fb fakeBuckets) Creator(ctx context.Context, name string) (string, bool, error) {
-	f := fb.f
-	f.mu.Lock()
+	f := fb.begin("LookupBucketEntry")
 	defer f.mu.Unlock()
 	if f.creatorsHidden {
 		return "", false, nil
@@ -116,8 +128,7 @@ func (fb fakeBuckets) Creator(ctx context.Context, name string) (string, bool, e
 }
 
 func (fb fakeBuckets) Tags(ctx context.Context, name string) (map[string]string, bool, error) {
-	f := fb.f
-	f.mu.Lock()
+	f := fb.begin("GetBucketTagging")
 	defer f.mu.Unlock()
 	if err := f.op("GetBucketTagging", false); err != nil {
 		return nil, false, err
@@ -130,8 +141,7 @@ func (fb fakeBuckets) Tags(ctx context.Context, name string) (map[string]string,
 }
 
 func (fb fakeBuckets) PutTags(ctx context.Context, name string, tags map[string]string) error {
-	f := fb.f
-	f.mu.Lock()
+	f := fb.begin("PutBucketTagging")
 	defer f.mu.Unlock()
 	b, err := f.bucketLocked("PutBucketTagging", name, true)
 	if err == nil {
@@ -141,8 +151,7 @@ func (fb fakeBuckets) PutTags(ctx context.Context, name string, tags map[string]
 }
 
 func (fb fakeBuckets) ListBuckets(ctx context.Context) ([]string, error) {
-	f := fb.f
-	f.mu.Lock()
+	f := fb.begin("ListBuckets")
 	defer f.mu.Unlock()
 	if err := f.op("ListBuckets", false); err != nil {
 		return nil, err
@@ -151,8 +160,7 @@ func (fb fakeBuckets) ListBuckets(ctx context.Context) ([]string, error) {
 }
 
 func (fb fakeBuckets) HasObjects(ctx context.Context, name string) (bool, error) {
-	f := fb.f
-	f.mu.Lock()
+	f := fb.begin("ListObjectsV2")
 	defer f.mu.Unlock()
 	b, err := f.bucketLocked("ListObjectsV2", name, false)
 	return err == nil && len(b.objects) > 0, err
@@ -161,8 +169,7 @@ func (fb fakeBuckets) HasObjects(ctx context.Context, name string) (bool, error)
 // HasVersions: the Fake's buckets are unversioned, so each object is its
 // one version, as ListObjectVersions shows it in SeaweedFS.
 func (fb fakeBuckets) HasVersions(ctx context.Context, name string) (bool, error) {
-	f := fb.f
-	f.mu.Lock()
+	f := fb.begin("ListObjectVersions")
 	defer f.mu.Unlock()
 	b, err := f.bucketLocked("ListObjectVersions", name, false)
 	return err == nil && len(b.objects) > 0, err
@@ -171,8 +178,7 @@ func (fb fakeBuckets) HasVersions(ctx context.Context, name string) (bool, error
 // Uploads: the Fake holds no unfinished uploads; the fence denies listing
 // them, as SeaweedFS counts it as part of s3:PutObject.
 func (fb fakeBuckets) Uploads(ctx context.Context, name string, limit int) ([]engine.Upload, error) {
-	f := fb.f
-	f.mu.Lock()
+	f := fb.begin("ListMultipartUploads")
 	defer f.mu.Unlock()
 	b, err := f.bucketLocked("ListMultipartUploads", name, false)
 	if err == nil && b.fenced {
@@ -182,8 +188,7 @@ func (fb fakeBuckets) Uploads(ctx context.Context, name string, limit int) ([]en
 }
 
 func (fb fakeBuckets) AbortUpload(ctx context.Context, name string, u engine.Upload) error {
-	f := fb.f
-	f.mu.Lock()
+	f := fb.begin("AbortMultipartUpload")
 	defer f.mu.Unlock()
 	if _, err := f.bucketLocked("AbortMultipartUpload", name, true); err != nil {
 		return err
@@ -193,8 +198,7 @@ func (fb fakeBuckets) AbortUpload(ctx context.Context, name string, u engine.Upl
 
 // PutFence: the fence denies policy changes, its own renewal included.
 func (fb fakeBuckets) PutFence(ctx context.Context, name string) error {
-	f := fb.f
-	f.mu.Lock()
+	f := fb.begin("PutBucketPolicy")
 	defer f.mu.Unlock()
 	b, err := f.bucketLocked("PutBucketPolicy", name, true)
 	switch {
@@ -208,8 +212,7 @@ func (fb fakeBuckets) PutFence(ctx context.Context, name string) error {
 }
 
 func (fb fakeBuckets) Fenced(ctx context.Context, name string) (bool, error) {
-	f := fb.f
-	f.mu.Lock()
+	f := fb.begin("GetBucketPolicy")
 	defer f.mu.Unlock()
 	if err := f.op("GetBucketPolicy", false); err != nil {
 		return false, err
@@ -219,8 +222,7 @@ func (fb fakeBuckets) Fenced(ctx context.Context, name string) (bool, error) {
 }
 
 func (fb fakeBuckets) ProbeWrite(ctx context.Context, name, key string) error {
-	f := fb.f
-	f.mu.Lock()
+	f := fb.begin("PutObject")
 	defer f.mu.Unlock()
 	b, err := f.bucketLocked("PutObject", name, false)
 	switch {
@@ -234,8 +236,7 @@ func (fb fakeBuckets) ProbeWrite(ctx context.Context, name, key string) error {
 }
 
 func (fb fakeBuckets) DeleteObject(ctx context.Context, name, key string) error {
-	f := fb.f
-	f.mu.Lock()
+	f := fb.begin("DeleteObject")
 	defer f.mu.Unlock()
 	b, err := f.bucketLocked("DeleteObject", name, true)
 	if err == nil {
@@ -246,8 +247,7 @@ func (fb fakeBuckets) DeleteObject(ctx context.Context, name, key string) error 
 
 // Versions lists every object (see hasVersions) in one page.
 func (fb fakeBuckets) Versions(ctx context.Context, name string, cursor *engine.VersionCursor) ([]engine.ObjectVersion, *engine.VersionCursor, error) {
-	f := fb.f
-	f.mu.Lock()
+	f := fb.begin("ListObjectVersions")
 	defer f.mu.Unlock()
 	b, err := f.bucketLocked("ListObjectVersions", name, false)
 	if err != nil {
@@ -261,8 +261,7 @@ func (fb fakeBuckets) Versions(ctx context.Context, name string, cursor *engine.
 }
 
 func (fb fakeBuckets) DeleteVersions(ctx context.Context, name string, vs []engine.ObjectVersion) error {
-	f := fb.f
-	f.mu.Lock()
+	f := fb.begin("DeleteObjects")
 	defer f.mu.Unlock()
 	b, err := f.bucketLocked("DeleteObjects", name, true)
 	for _, v := range vs {
@@ -276,8 +275,7 @@ func (fb fakeBuckets) DeleteVersions(ctx context.Context, name string, vs []engi
 // FolderLevel: the Fake keeps no folder entries of its own; folders are the
 // key prefixes up to a "/".
 func (fb fakeBuckets) FolderLevel(ctx context.Context, name, prefix string) (keys, folders []string, err error) {
-	f := fb.f
-	f.mu.Lock()
+	f := fb.begin("ListObjectsV2")
 	defer f.mu.Unlock()
 	b, err := f.bucketLocked("ListObjectsV2", name, false)
 	if err != nil {
@@ -302,8 +300,7 @@ func (fb fakeBuckets) FolderLevel(ctx context.Context, name, prefix string) (key
 // DeleteBucket deletes the bucket with whatever it holds, as SeaweedFS does
 // by default, and takes away every user's permissions on it.
 func (fb fakeBuckets) DeleteBucket(ctx context.Context, name string) error {
-	f := fb.f
-	f.mu.Lock()
+	f := fb.begin("DeleteBucket")
 	defer f.mu.Unlock()
 	if _, err := f.bucketLocked("DeleteBucket", name, true); err != nil {
 		return err

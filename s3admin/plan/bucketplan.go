@@ -94,8 +94,35 @@ func CreateBucket(obs BucketObserved, own s3admin.Ownership) BucketPlan {
 // SeaweedFS deletes a non-empty bucket with all its data unless the server
 // runs with -s3.allowDeleteBucketNotEmpty=false, so without purge the
 // emptiness is checked here. The check and the delete are two requests; the
-// bucket is fenced against every writer in between (see engine.Buckets.Fence),
-// and checked again behind the fence, so nothing written meanwhile is lost.
+// bucket is fenced against writes in between (see engine.Buckets.Fence), and
+// checked again behind the fence, so what was written before the fence is
+// seen.
+//
+// The fence does not stop browser-form uploads: SeaweedFS's POST Object
+// handler checks the form's signature and the identity's own actions, never
+// the bucket policy, and nothing else the driver can set on a bucket
+// through S3 or IAM (policy, ACL, object lock, tags) makes it refuse one.
+// (A read-only location in the filer's configuration would; but the driver
+// reaches the filer only on the filer path, and that file is the
+// operator's.) Nor can the driver make SeaweedFS's DeleteBucket refuse a
+// bucket that holds data: it removes the bucket's directory with whatever
+// it holds, then the bucket's collection (the volumes holding its data).
+// So the check behind the fence lists the keys last, right before the
+// delete (a form upload writes a plain key): a form upload stored before
+// that listing answers is kept, the delete ends with ErrNotEmpty and is
+// retried, refused again for as long as the object is there.
+//
+// What remains is a form upload in flight while the delete runs: one that
+// SeaweedFS completes after the last listing has answered, having written
+// its data before the DeleteBucket handler removed the collection, is lost
+// (SeaweedFS writes an upload's data, then its entry): an entry that lands
+// before the removal goes with the directory; one that lands after it
+// makes the directory again, but its data went with the collection. For a
+// small upload that is the one round trip between the listing and the
+// removal. An upload that starts after the delete is kept, in a bucket made
+// again without marks. A server run with
+// -s3.allowDeleteBucketNotEmpty=false checks the directory itself inside
+// the delete request, which leaves only its own listing and removal.
 func DeleteBucket(obs BucketObserved, own s3admin.Ownership, purge bool) BucketPlan {
 	switch {
 	case !obs.Exists:
@@ -114,8 +141,8 @@ func DeleteBucket(obs BucketObserved, own s3admin.Ownership, purge bool) BucketP
 		// The marks can be copied; the claim proves the creator before
 		// anything changes. Not fenced while it visibly holds data: a bucket
 		// that stays blocked on its data should not also become read-only.
-		// Checked again behind the fence: what was written before it is all
-		// there is.
+		// Checked again behind the fence: what was written before it, and any
+		// form upload up to the last listing (see above), is all there is.
 		return BucketPlan{Steps: []BucketStep{
 			StepClaim, StepRequireEmpty, StepFence, StepRequireEmpty, StepDelete, StepRemoveFolders, StepDelete,
 		}}
@@ -234,11 +261,12 @@ func MarksOf(name string, tags map[string]string) s3admin.MarkedBucket {
 }
 
 // ContentObserved is what the emptiness listings of a bucket showed, each
-// read only while the earlier ones found nothing.
+// read only while the earlier ones found nothing: the versions, the uploads,
+// then the keys (see engine.Buckets.empty for why the keys go last).
 type ContentObserved struct {
-	Objects  bool // ListObjectsV2 found a key
 	Versions bool // ListObjectVersions found a version or delete marker
 	Uploads  bool // ListMultipartUploads found an unfinished upload
+	Objects  bool // ListObjectsV2 found a key
 	// UploadsDenied: listing the uploads was refused, and Fenced says
 	// whether the bucket carries the driver's fence.
 	UploadsDenied bool

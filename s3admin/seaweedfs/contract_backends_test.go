@@ -3,6 +3,7 @@ package seaweedfs
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
@@ -43,11 +45,15 @@ func newRawClients() rawClients {
 type seaweedBackdoor struct {
 	raw   rawClients
 	admin *SeaweedFS
+	// before is the BeforeRequest function, run by the admin's requests
+	// (see requestSeam).
+	before *atomic.Pointer[func(op string)]
 }
 
 // newSeaweedAdminOn is an Admin for prefix managing users through the filer's
-// IAM gRPC service at filerAddr, or the IAM query API if it is empty.
-func newSeaweedAdminOn(t testing.TB, prefix, filerAddr string) *SeaweedFS {
+// IAM gRPC service at filerAddr, or the IAM query API if it is empty; apiOptions
+// are added to its requests' middleware.
+func newSeaweedAdminOn(t testing.TB, prefix, filerAddr string, apiOptions ...func(*middleware.Stack) error) *SeaweedFS {
 	t.Helper()
 	a, err := NewSeaweedFS(Config{
 		Endpoint:         seaweed.Endpoint,
@@ -57,6 +63,7 @@ func newSeaweedAdminOn(t testing.TB, prefix, filerAddr string) *SeaweedFS {
 		UserPrefix:       prefix,
 		CallTimeout:      30 * time.Second,
 		FilerGRPCAddress: filerAddr,
+		APIOptions:       apiOptions,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -75,8 +82,9 @@ func newSeaweedFilerEnv(t *testing.T, id string) *admintest.Env {
 func newSeaweedEnvOn(t *testing.T, id, filerAddr string) *admintest.Env {
 	owner := "owner-" + id
 	prefix := "cosi-" + id + "-"
-	admin := newSeaweedAdminOn(t, prefix, filerAddr)
-	bd := &seaweedBackdoor{raw: newRawClients(), admin: admin}
+	before := new(atomic.Pointer[func(op string)])
+	admin := newSeaweedAdminOn(t, prefix, filerAddr, requestSeam(before))
+	bd := &seaweedBackdoor{raw: newRawClients(), admin: admin, before: before}
 	e := &admintest.Env{Admin: admin, Backdoor: bd, Owner: owner, Prefix: prefix, ID: id,
 		Own: s3admin.Ownership{Owner: owner, Marker: "marker-" + id}}
 	// Every IAM write in SeaweedFS costs O(number of users): leave no users
@@ -218,3 +226,29 @@ func (b *seaweedBackdoor) RemoveUser(t *testing.T, name string) {
 }
 
 func (b *seaweedBackdoor) WriteCount() int64 { return b.admin.Writes() }
+
+func (b *seaweedBackdoor) FormUpload(t *testing.T, bucket, key string) {
+	t.Helper()
+	admintest.MustNil(t, "admin form upload", formUpload(admintest.Context(t), seaweed.AccessKey, seaweed.SecretKey, bucket, key, "form data"))
+}
+
+func (b *seaweedBackdoor) BeforeRequest(fn func(op string)) {
+	if fn == nil {
+		b.before.Store(nil)
+		return
+	}
+	b.before.Store(&fn)
+}
+
+// requestSeam runs the function fn holds, if any, with the operation's name
+// before each request, ahead of its signing and sending.
+func requestSeam(fn *atomic.Pointer[func(op string)]) func(*middleware.Stack) error {
+	return func(st *middleware.Stack) error {
+		return st.Initialize.Add(middleware.InitializeMiddlewareFunc("beforeRequest", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			if f := fn.Load(); f != nil {
+				(*f)(middleware.GetOperationName(ctx))
+			}
+			return next.HandleInitialize(ctx, in)
+		}), middleware.Before)
+	}
+}

@@ -214,6 +214,64 @@ func TestDeleteFence(t *testing.T) {
 		}
 	})
 
+	t.Run("a tenant's form upload passes the fence, and one made while DeleteBucket reads behind its fence is kept and readable", func(t *testing.T) {
+		// SeaweedFS's POST Object handler never reads the bucket policy: the
+		// fence cannot stop a form upload, the check behind it must see it.
+		cred, err := tenant.Options().Credentials.Retrieve(ctx)
+		admintest.MustNil(t, "tenant credentials", err)
+		b := e.Bucket("form")
+		admintest.CreateBucket(t, e, b)
+		admintest.MustNil(t, "fence", bd.admin.fence(ctx, b))
+		admintest.MustNil(t, "tenant form upload in a fenced bucket", formUpload(ctx, cred.AccessKeyID, cred.SecretAccessKey, b, "passed", "x"))
+		admintest.MustNil(t, "DeleteObject", s3check.Delete(ctx, bd.raw.s3, b, "passed"))
+
+		b = e.Bucket("form-late")
+		admintest.CreateBucket(t, e, b)
+		var putErr, formErr error
+		uploaded := false
+		bd.BeforeRequest(func(op string) {
+			// GetBucketPolicy is read only behind the fence: the listing of
+			// uploads was refused, and DeleteBucket asks whether its fence
+			// is why.
+			if op != "GetBucketPolicy" || uploaded {
+				return
+			}
+			uploaded = true
+			putErr = s3check.Put(ctx, tenant, b, "put", "x")
+			formErr = formUpload(ctx, cred.AccessKeyID, cred.SecretAccessKey, b, "late", "late data")
+		})
+		err = e.Admin.DeleteBucket(ctx, b, e.Own, false)
+		bd.BeforeRequest(nil)
+		if !uploaded {
+			t.Fatal("DeleteBucket never read the bucket policy behind its fence")
+		}
+		s3check.RequireDenied(t, "tenant PutObject behind the fence", putErr)
+		admintest.MustNil(t, "tenant form upload behind the fence", formErr)
+		admintest.MustIs(t, "DeleteBucket with a form upload behind the fence", err, s3admin.ErrNotEmpty)
+		if body, err := s3check.Get(ctx, tenant, b, "late"); err != nil || body != "late data" {
+			t.Fatalf("the form upload after DeleteBucket: %q, %v", body, err)
+		}
+		admintest.MustIs(t, "DeleteBucket again", e.Admin.DeleteBucket(ctx, b, e.Own, false), s3admin.ErrNotEmpty)
+		if body, err := s3check.Get(ctx, tenant, b, "late"); err != nil || body != "late data" {
+			t.Fatalf("the form upload after DeleteBucket again: %q, %v", body, err)
+		}
+	})
+
+	t.Run("a form upload after DeleteBucket makes the bucket again, holding the object, without the record's marks", func(t *testing.T) {
+		// What the README says of an upload that starts after the delete:
+		// kept, not lost, but in a bucket the driver does not own.
+		b := e.Bucket("form-after")
+		admintest.CreateBucket(t, e, b)
+		admintest.MustNil(t, "DeleteBucket", e.Admin.DeleteBucket(ctx, b, e.Own, false))
+		admintest.MustNil(t, "form upload after the delete", formUpload(ctx, seaweed.AccessKey, seaweed.SecretKey, b, "after", "after data"))
+		if body, err := s3check.Get(ctx, bd.raw.s3, b, "after"); err != nil || body != "after data" {
+			t.Fatalf("the form upload after the delete: %q, %v", body, err)
+		}
+		if st := admintest.ObserveBucket(t, e, b); !st.Exists || st.Empty || st.Owned {
+			t.Fatalf("bucket %+v, want it back, holding the upload, not the record's", st)
+		}
+	})
+
 	t.Run("a purge delete retried after an earlier attempt fenced the bucket deletes it with its objects", func(t *testing.T) {
 		// The earlier attempt ended (the driver crashed) between the fence
 		// and the delete: the fence also denies listing the unfinished
