@@ -19,7 +19,7 @@ func TestRandomKills(t *testing.T) {
 	e := mustEnv(t)
 	for i, seed := range seeds(t, 0) {
 		t.Run(fmt.Sprintf("seed %d", seed), func(t *testing.T) {
-			e.killLoop(t, fmt.Sprintf("random%d", i), seed, killPattern{
+			e.killLoop(t, fmt.Sprintf("random%d", i), seed, 0, killPattern{
 				name: "random kills", gapMin: 300 * time.Millisecond, gapMax: 3 * time.Second, buckets: roundBuckets,
 			}, replicaOptions{})
 		})
@@ -42,10 +42,10 @@ func TestCrashLoop(t *testing.T) {
 	pattern := killPattern{name: "crash loop", gapMin: 300 * time.Millisecond, gapMax: 1500 * time.Millisecond, buckets: 25}
 	for _, seed := range seeds(t, crashLoopSeed) {
 		t.Run(fmt.Sprintf("IAM query API, seed %d", seed), func(t *testing.T) {
-			e.killLoop(t, fmt.Sprintf("loop%d", seed), seed, pattern, replicaOptions{})
+			e.killLoop(t, fmt.Sprintf("loop%d", seed), seed, 0, pattern, replicaOptions{})
 		})
 		t.Run(fmt.Sprintf("filer IAM gRPC, seed %d", seed), func(t *testing.T) {
-			e.killLoop(t, fmt.Sprintf("loop-filer%d", seed), seed, pattern, replicaOptions{filer: true})
+			e.killLoop(t, fmt.Sprintf("loop-filer%d", seed), seed, 1, pattern, replicaOptions{filer: true})
 		})
 	}
 }
@@ -58,9 +58,10 @@ type killPattern struct {
 	buckets        int
 }
 
-// killLoop runs a workload round on a new replica while SIGKILLing it at
-// the pattern's random moments, then requires the state to converge.
-func (e *environment) killLoop(t *testing.T, pass string, seed uint64, p killPattern, opts replicaOptions) {
+// killLoop runs a workload round (names from stream of seed) on a new
+// replica while SIGKILLing it at the pattern's random moments, then
+// requires the state to converge.
+func (e *environment) killLoop(t *testing.T, pass string, seed, stream uint64, p killPattern, opts replicaOptions) {
 	fmt.Fprintf(os.Stderr, "resilience: %s, seed %d (replay: COSI_RESILIENCE_SEED=%d)\n", p.name, seed, seed)
 	r := e.newReplica(t, pass, "resilience-0", opts)
 	var mu sync.Mutex
@@ -74,7 +75,7 @@ func (e *environment) killLoop(t *testing.T, pass string, seed uint64, p killPat
 		return "", true
 	})
 	r.start(t, "")
-	w := e.newWorkload(seed, r.provisioner)
+	w := e.newWorkloadOn(seed, stream, r.provisioner)
 	moments := rand.New(rand.NewPCG(seed, 0x6b696c6c))
 	stop, stopped := make(chan struct{}), make(chan struct{})
 	kills := 0

@@ -121,7 +121,13 @@ type workload struct {
 }
 
 func (e *environment) newWorkload(seed uint64, pick func() cosi.ProvisionerClient) *workload {
-	return &workload{e: e, m: e.model, rng: rand.New(rand.NewPCG(seed, 0x5eed)), pick: pick}
+	return e.newWorkloadOn(seed, 0, pick)
+}
+
+// newWorkloadOn is newWorkload drawing from stream of seed's generator:
+// passes that replay one seed on one SeaweedFS need names of their own.
+func (e *environment) newWorkloadOn(seed, stream uint64, pick func() cosi.ProvisionerClient) *workload {
+	return &workload{e: e, m: e.model, rng: rand.New(rand.NewPCG(seed, 0x5eed+stream)), pick: pick}
 }
 
 func (w *workload) stepsDone() int {
