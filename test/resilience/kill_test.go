@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/crashpoint"
 )
 
 // TestRandomKills SIGKILLs the driver at random moments of a workload round.
@@ -40,6 +42,11 @@ const crashLoopSeed = 22
 func TestCrashLoop(t *testing.T) {
 	e := mustEnv(t)
 	pattern := killPattern{name: "crash loop", gapMin: 300 * time.Millisecond, gapMax: 1500 * time.Millisecond, buckets: 25}
+	for _, filer := range []bool{false, true} {
+		t.Run(fmt.Sprintf("a create interrupted after SeaweedFS made the bucket converges while every process lives %s (filer %v)", shortLife, filer), func(t *testing.T) {
+			e.interruptedCreateUnderShortLives(t, fmt.Sprintf("short-lives-filer-%v", filer), replicaOptions{filer: filer})
+		})
+	}
 	for _, seed := range seeds(t, crashLoopSeed) {
 		t.Run(fmt.Sprintf("IAM query API, seed %d", seed), func(t *testing.T) {
 			e.killLoop(t, fmt.Sprintf("loop%d", seed), seed, 0, pattern, replicaOptions{})
@@ -48,6 +55,77 @@ func TestCrashLoop(t *testing.T) {
 			e.killLoop(t, fmt.Sprintf("loop-filer%d", seed), seed, 1, pattern, replicaOptions{filer: true})
 		})
 	}
+}
+
+// shortLife is how long each process lives in
+// interruptedCreateUnderShortLives: several times what a start and one
+// reconcile of the interrupted record take here (0.2–0.4 s to the first
+// reconcile, then a few requests), and less than a start plus the second a
+// driver that waited for a lagging cache on every read of the unmarked
+// bucket spent before it even asked SeaweedFS to create it.
+const shortLife = 1200 * time.Millisecond
+
+// interruptedCreateUnderShortLives crashes the driver right after SeaweedFS
+// created a bucket (before the driver marked it), then kills every next
+// process shortLife after it was started. The create must be answered, and
+// the state converge, although no process lives longer.
+func (e *environment) interruptedCreateUnderShortLives(t *testing.T, pass string, opts replicaOptions) {
+	r := e.newReplica(t, pass, "resilience-0", opts)
+	arm := crashpoint.After(crashpoint.Backend("CreateBucket")) + ":1"
+	var mu sync.Mutex
+	var unexpected []exit
+	crashed := false
+	r.setNext(func(x exit) (string, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case x.crash == arm:
+			crashed = true
+		case !x.expected():
+			unexpected = append(unexpected, x)
+		}
+		return "", true
+	})
+	r.start(t, arm)
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	kills := 0
+	go func() {
+		defer close(stopped)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(shortLife):
+				mu.Lock()
+				after := crashed
+				mu.Unlock()
+				// The supervisor starts the next process at once, so each
+				// lives about shortLife.
+				if after && r.kill() {
+					kills++
+				}
+			}
+		}
+	}()
+	w := e.newWorkloadOn(uint64(time.Now().UnixNano()), 2, r.provisioner)
+	began := time.Now()
+	w.create(t, "bucket-"+w.uid(), nil, 1)
+	close(stop)
+	<-stopped
+	mu.Lock()
+	if !crashed {
+		t.Errorf("the driver never crashed at %s", arm)
+	}
+	for _, x := range unexpected {
+		t.Errorf("driver process %s ended on its own: %v (log %s)", x.proc, x.err, x.log)
+	}
+	mu.Unlock()
+	t.Logf("answered after %.1fs and %d kills; %s", time.Since(began).Seconds(), kills, e.describe())
+	e.requireConverged(t, pass, r)
+	if t.Failed() {
+		r.dumpLogTail(os.Stderr, 2)
+	}
+	r.stop()
 }
 
 // killPattern is how often a kill loop kills: a random gap between gapMin
