@@ -10,6 +10,9 @@
 //     reached);
 //   - TestRandomKills: SIGKILL at random moments, seeded
 //     (COSI_RESILIENCE_SEED replays a seed, COSI_RESILIENCE_SEEDS runs more);
+//   - TestCrashLoop: a crash-looping pod, on both user paths: a create
+//     crashed after SeaweedFS made the bucket converges while every process
+//     lives 1.2 s, and a round goes through kills every 0.3–1.5 s;
 //   - TestOutages: SeaweedFS and the kube-apiserver stopped mid-workload;
 //   - TestLeaderHandover: two replicas, the leader killed.
 //
