@@ -9,8 +9,8 @@ import (
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
 )
 
-// anonymousSample is how many of the driver's buckets each check reads and
-// lists anonymously besides the probe bucket.
+// anonymousSample is how many of the driver's buckets each check reads,
+// lists and writes anonymously besides the probe bucket.
 const anonymousSample = 3
 
 // Err is nil unless the check found the driver's buckets open to unsigned
