@@ -43,7 +43,7 @@ func Check(ctx context.Context, cfg Config, out io.Writer) error {
 				return "not used (users through the IAM query API)", nil
 			}
 			sec, err := checkFiler(ctx, cfg, admin)
-			if sec != filergrpc.RequiresTLS {
+			if err == nil && sec != filergrpc.RequiresTLS {
 				return fmt.Sprintf("%s at %s, used as --allow-insecure-filer allows: anyone reaching its gRPC port can change every identity", sec, cfg.FilerGRPCAddress), err
 			}
 			return fmt.Sprintf("%s at %s", sec, cfg.FilerGRPCAddress), err
