@@ -72,4 +72,10 @@ func (c *Controller) checkAnonymous(ctx context.Context, buckets []*store.Bucket
 	case prev.Checked && prev.Access.Any():
 		c.log.Info("anonymous requests are refused again in the driver's buckets")
 	}
+	if len(got.Left) > 0 {
+		// Every resync too, until the delete works: an object in a tenant's
+		// bucket that the tenant did not write.
+		c.log.Error(nil, "objects the anonymous check wrote could not be deleted; each check tries again: allow the admin identity to delete them, or delete them",
+			"objects", got.Left)
+	}
 }

@@ -14,6 +14,12 @@ type AnonymousAccess struct {
 	Read  bool // GetObject
 	List  bool // ListObjectsV2
 	Write bool // PutObject of a key reserved to the driver, deleted at once
+
+	// Left names, as bucket/key, the objects unsigned writes of the check
+	// made that could not be deleted (a bucket policy denying deletes, say).
+	// Each check tries again to delete them first, and names those still
+	// left.
+	Left []string
 }
 
 // Any reports whether anonymous requests may do anything at all.

@@ -2,11 +2,13 @@ package seaweedfs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -35,6 +37,64 @@ func (c *SeaweedFS) probeAnonymous(ctx context.Context, bucket string) (s3admin.
 	return got, err
 }
 
+// probeObject is an object an unsigned write of the check made.
+type probeObject struct{ bucket, key, version string }
+
+// probeLeftovers holds the objects of the check's unsigned writes that could
+// not be deleted, to be deleted by the next checks.
+type probeLeftovers struct {
+	mu   sync.Mutex
+	objs []probeObject
+}
+
+// deleteProbeObject deletes o with the admin credentials; an object or
+// bucket already gone is deleted.
+func (c *SeaweedFS) deleteProbeObject(ctx context.Context, o probeObject) error {
+	in := &s3.DeleteObjectInput{Bucket: aws.String(o.bucket), Key: aws.String(o.key)}
+	if o.version != "" {
+		in.VersionId = aws.String(o.version)
+	}
+	err := c.Write(ctx, "DeleteObject", func(ctx context.Context) error {
+		_, err := c.s3.DeleteObject(ctx, in)
+		return err
+	})
+	if errors.Is(err, s3admin.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// retryLeftovers deletes the objects earlier checks could not; those it
+// cannot delete either stay left.
+func (c *SeaweedFS) retryLeftovers(ctx context.Context) {
+	c.leftovers.mu.Lock()
+	objs := c.leftovers.objs
+	c.leftovers.objs = nil
+	c.leftovers.mu.Unlock()
+	for _, o := range objs {
+		if c.deleteProbeObject(ctx, o) != nil {
+			c.leaveBehind(o)
+		}
+	}
+}
+
+func (c *SeaweedFS) leaveBehind(o probeObject) {
+	c.leftovers.mu.Lock()
+	defer c.leftovers.mu.Unlock()
+	c.leftovers.objs = append(c.leftovers.objs, o)
+}
+
+// leftoverNames names the objects left, as bucket/key.
+func (c *SeaweedFS) leftoverNames() []string {
+	c.leftovers.mu.Lock()
+	defer c.leftovers.mu.Unlock()
+	var names []string
+	for _, o := range c.leftovers.objs {
+		names = append(names, o.bucket+"/"+o.key)
+	}
+	return names
+}
+
 // anonymousWriteProbePrefix begins the key of every unsigned write the
 // anonymous check makes: a name reserved to the driver (README, "What is
 // guaranteed"), which tells anyone who sees such an object what it is.
@@ -57,24 +117,18 @@ const anonymousWriteProbePrefix = "cosi-seaweedfs-anonymous-write-probe-"
 //     over the probe's object and keep both.
 //
 // The object exists for the few milliseconds between the two calls, and
-// only where anonymous writes are allowed, which the check then reports. A
-// delete that fails is returned with the bucket and the key, for the log.
+// only where anonymous writes are allowed, which the check then reports. One
+// whose delete fails is kept, deleted by the next checks and named in
+// their results (AnonymousAccess.Left) until it is gone.
 func (c *SeaweedFS) probeAnonymousWrite(ctx context.Context, bucket, base string) (bool, error) {
 	key := anonymousWriteProbePrefix + randomSuffix()
 	allowed, resp, err := c.unsigned(ctx, http.MethodPut, base+"/"+key, http.Header{"If-None-Match": {"*"}})
 	if err != nil || !allowed || resp.StatusCode/100 != 2 {
 		return allowed, err
 	}
-	in := &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}
-	if v := resp.Header.Get("x-amz-version-id"); v != "" {
-		in.VersionId = aws.String(v)
-	}
-	err = c.Write(ctx, "DeleteObject", func(ctx context.Context) error {
-		_, err := c.s3.DeleteObject(ctx, in)
-		return err
-	})
-	if err != nil {
-		return true, fmt.Errorf("unsigned requests may write to bucket %s; the object %s the check wrote there could not be deleted: %w", bucket, key, err)
+	o := probeObject{bucket: bucket, key: key, version: resp.Header.Get("x-amz-version-id")}
+	if err := c.deleteProbeObject(ctx, o); err != nil {
+		c.leaveBehind(o)
 	}
 	return true, nil
 }
@@ -119,6 +173,7 @@ func (c *SeaweedFS) CheckAnonymousAccess(ctx context.Context, probe s3admin.Owne
 	if err := c.CreateBucket(ctx, name, probe); err != nil {
 		return s3admin.AnonymousAccess{}, fmt.Errorf("probe bucket %s: %w", name, err)
 	}
+	c.retryLeftovers(ctx)
 	got, err := c.probeAnonymous(ctx, name)
 	if err != nil {
 		return got, err
@@ -133,6 +188,7 @@ func (c *SeaweedFS) CheckAnonymousAccess(ctx context.Context, probe s3admin.Owne
 		}
 		got.Read, got.List, got.Write = got.Read || a.Read, got.List || a.List, got.Write || a.Write
 	}
+	got.Left = c.leftoverNames()
 	return got, nil
 }
 

@@ -3,6 +3,7 @@ package seaweedfs
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -183,12 +184,48 @@ func TestAnonymousWriteToTheDriversBuckets(t *testing.T) {
 	if v, err := s3check.Get(ctx, s3c, plain, "tenant-data"); err != nil || v != "tenant" {
 		t.Errorf("the tenant's object after a conditional unsigned PUT: %q, %v", v, err)
 	}
-	if allowed, code := conditional(); !allowed || code != http.StatusPreconditionFailed {
-		t.Errorf("unsigned conditional PUT of an existing key with anonymous writes allowed: allowed %t, status %d; want allowed, 412", allowed, code)
-	}
-	if v, err := s3check.Get(ctx, s3c, plain, "tenant-data"); err != nil || v != "tenant" {
-		t.Errorf("the tenant's object after a conditional unsigned PUT: %q, %v", v, err)
-	}
+	t.Run("a probe object whose delete failed is named and deleted by the next check", func(t *testing.T) {
+		// A bucket policy denying deletes to everybody, the admin included
+		// (an explicit Deny overrides every grant), makes the delete fail.
+		deny, _ := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": []map[string]any{{
+			"Effect": "Deny", "Principal": "*", "Action": []string{"s3:DeleteObject", "s3:DeleteObjectVersion"},
+			"Resource": []string{"arn:aws:s3:::" + plain + "/*"},
+		}}})
+		_, err := s3c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(plain), Policy: aws.String(string(deny))})
+		admintest.MustNil(t, "PutBucketPolicy", err)
+		var got s3admin.AnonymousAccess
+		// SeaweedFS applies a bucket policy asynchronously.
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+			got, err = c.CheckAnonymousAccess(ctx, probe, []string{plain})
+			admintest.MustNil(t, "CheckAnonymousAccess", err)
+			if len(got.Left) > 0 || time.Now().After(deadline) {
+				break
+			}
+		}
+		if !got.Write || len(got.Left) != 1 || !strings.HasPrefix(got.Left[0], plain+"/cosi-seaweedfs-anonymous-write-probe-") {
+			t.Fatalf("CheckAnonymousAccess with deletes denied: %s, left %q; want write and the object left named", got, got.Left)
+		}
+		again, err := c.CheckAnonymousAccess(ctx, probe, nil)
+		if err != nil || len(again.Left) != 1 || again.Left[0] != got.Left[0] {
+			t.Fatalf("the next check: left %q, %v; want the same object named while deletes are denied", again.Left, err)
+		}
+		_, err = s3c.DeleteBucketPolicy(ctx, &s3.DeleteBucketPolicyInput{Bucket: aws.String(plain)})
+		admintest.MustNil(t, "DeleteBucketPolicy", err)
+		// The next check, whatever its sample, deletes what was left.
+		stack.Eventually(t, 10*time.Second, func() error {
+			if got, err := c.CheckAnonymousAccess(ctx, probe, nil); err != nil || len(got.Left) > 0 {
+				return fmt.Errorf("left %q, %v", got.Left, err)
+			}
+			out, err := s3c.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(plain)})
+			if err != nil {
+				return err
+			}
+			if n := len(out.Versions) + len(out.DeleteMarkers); n != 1 {
+				return fmt.Errorf("%s holds %d versions and delete markers, want the tenant's object alone", plain, n)
+			}
+			return nil
+		})
+	})
 	if only, err := c.CheckAnonymousAccess(ctx, probe, nil); err != nil || only.Any() {
 		t.Fatalf("the probe bucket alone: %s, %v; want nothing (the grant is scoped to bucket-*)", only, err)
 	}
