@@ -9,8 +9,8 @@ import (
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
 )
 
-// anonymousSample is how many of the driver's buckets each check reads and
-// lists anonymously besides the probe bucket.
+// anonymousSample is how many of the driver's buckets each check reads,
+// lists and writes anonymously besides the probe bucket.
 const anonymousSample = 3
 
 // Err is nil unless the check found the driver's buckets open to unsigned
@@ -71,5 +71,11 @@ func (c *Controller) checkAnonymous(ctx context.Context, buckets []*store.Bucket
 			"allowed", got.String())
 	case prev.Checked && prev.Access.Any():
 		c.log.Info("anonymous requests are refused again in the driver's buckets")
+	}
+	if len(got.Left) > 0 {
+		// Every resync too, until the delete works: an object in a tenant's
+		// bucket that the tenant did not write.
+		c.log.Error(nil, "objects the anonymous check wrote could not be deleted; each check tries again: allow the admin identity to delete them, or delete them",
+			"objects", got.Left)
 	}
 }

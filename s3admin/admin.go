@@ -215,8 +215,10 @@ type Admin interface {
 	CheckAnonymousDenied(ctx context.Context) error
 	// CheckAnonymousAccess reports what unsigned requests may do in the
 	// installation's probe bucket (names.ProbeBucket of probe.Owner, created
-	// and marked with names.ProbeMarker if missing): read, list and write; and
-	// what they may read or list in the sample of the driver's buckets.
+	// and marked with names.ProbeMarker if missing) and in the sample of the
+	// driver's buckets: read, list and write. A write that succeeds leaves
+	// nothing behind: its object, under a key reserved to the driver, is
+	// deleted at once (an error names it if that fails).
 	CheckAnonymousAccess(ctx context.Context, probe Ownership, sample []string) (AnonymousAccess, error)
 }
 

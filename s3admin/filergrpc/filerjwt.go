@@ -109,8 +109,10 @@ func (j *JWT) GetRequestMetadata(context.Context, ...string) (map[string]string,
 }
 
 // RequireTransportSecurity implements credentials.PerRPCCredentials. False:
-// a filer secured by its signing key alone serves gRPC in plaintext, and the
-// token is what secures it. Over plaintext a token can be read off the
-// network and replayed until it expires (see FilerJWTLifetime); where the
-// network is not trusted, use mutual TLS as well.
+// a filer with a signing key but no mutual TLS serves gRPC in plaintext, and
+// its IAM service still wants the token. Such a filer is not secured by it
+// (its filer service on the same port checks no token, see
+// FilerRequiresToken), and over plaintext a token can be read off the
+// network and replayed until it expires (see FilerJWTLifetime): mutual TLS
+// is what secures the filer, the token a second lock on its IAM service.
 func (j *JWT) RequireTransportSecurity() bool { return false }

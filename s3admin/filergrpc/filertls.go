@@ -65,8 +65,11 @@ const (
 	// FilerRequiresTLS: the filer refuses a plaintext connection (mutual
 	// TLS in security.toml [grpc.filer]).
 	RequiresTLS
-	// FilerRequiresToken: the service answers in plaintext but refuses a
-	// call without a token signed with jwt.filer_signing.key.
+	// FilerRequiresToken: the IAM service answers in plaintext but refuses
+	// a call without a token signed with jwt.filer_signing.key. That is no
+	// security for the filer: its filer service (filer_pb.SeaweedFiler) on
+	// the same port checks no token, and writes the identity files under
+	// /etc/iam for anyone who reaches the port. Only mutual TLS guards both.
 	RequiresToken
 )
 
@@ -77,7 +80,7 @@ func (s Security) String() string {
 	case RequiresTLS:
 		return "secured by TLS"
 	case RequiresToken:
-		return "secured by token"
+		return "open, with a token on its IAM service only"
 	}
 	return "unknown"
 }

@@ -191,10 +191,10 @@ func TestFilerJWT(t *testing.T) {
 		return s3admin.Access{User: prefix + user, Bucket: bucket, Mode: s3admin.ModeReadWrite, AccessKeyID: ak, SecretAccessKey: secret, BucketOwner: own}
 	}
 
-	t.Run("the start-up probe says the filer is secured by token, and an unsecured one is open", func(t *testing.T) {
+	t.Run("the start-up probe says the filer wants a token on its IAM service only, and an unsecured one is open", func(t *testing.T) {
 		sec, err := filergrpc.ProbeSecurity(ctx, sw.FilerGRPCAddress(), 10*time.Second)
-		if err != nil || sec != filergrpc.RequiresToken || sec.String() != "secured by token" {
-			t.Errorf("token-secured filer: %v, %v; want secured by token", sec, err)
+		if err != nil || sec != filergrpc.RequiresToken || sec.String() != "open, with a token on its IAM service only" {
+			t.Errorf("token-secured filer: %v, %v; want a token on its IAM service only", sec, err)
 		}
 		sec, err = filergrpc.ProbeSecurity(ctx, seaweed.FilerGRPCAddress(), 10*time.Second)
 		if err != nil || sec != filergrpc.Open || sec.String() != "open" {

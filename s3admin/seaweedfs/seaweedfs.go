@@ -107,6 +107,10 @@ type SeaweedFS struct {
 	// ic).
 	ic *iamapi.Client
 	fc *fileriam.Client
+
+	// leftovers are the objects of the anonymous check's unsigned writes
+	// whose delete failed (see probeAnonymousWrite).
+	leftovers probeLeftovers
 }
 
 var _ s3admin.Admin = (*SeaweedFS)(nil)

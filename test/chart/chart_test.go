@@ -85,7 +85,10 @@ func TestSchemaRefusesBadValues(t *testing.T) {
 		{"seaweedfs.filer.jwt.keyFile=x", []string{"/seaweedfs/filer/jwt", "'keyFile'"}},
 		{"seaweedfs.filer.jwt.existingSecret=Filer_JWT", []string{"/seaweedfs/filer/jwt/existingSecret", "pattern"}},
 		{"seaweedfs.filer.jwt.key=a/b", []string{"/seaweedfs/filer/jwt/key", "pattern"}},
-		{"seaweedfs.filer.grpcAddress=filer:18888", []string{"seaweedfs.filer.tls.existingSecret", "seaweedfs.filer.jwt.existingSecret", "seaweedfs.filer.allowInsecure"}},
+		{"seaweedfs.filer.grpcAddress=filer:18888", []string{"seaweedfs.filer.tls.existingSecret", "seaweedfs.filer.allowInsecure"}},
+		// A token alone leaves the filer's own gRPC service open.
+		{"seaweedfs:\n  filer:\n    grpcAddress: filer:18888\n    jwt:\n      existingSecret: filer-jwt\n",
+			[]string{"seaweedfs.filer.tls.existingSecret", "seaweedfs.filer.allowInsecure", "filer gRPC service"}},
 	} {
 		t.Run(tc.set, func(t *testing.T) {
 			args := []string{"template", "r", dir, "--kube-version", KubeVersion}
@@ -213,11 +216,14 @@ func TestFilerMutualTLSValues(t *testing.T) {
 
 // With the filer's address and a Secret holding the filer's signing key, the
 // driver gets the flag naming the mounted key, and only that key of the
-// Secret is mounted, read-only; with a client certificate too, both; the
-// token never brings --allow-insecure-filer.
+// Secret is mounted, read-only; with a client certificate too, both. A
+// token alone is used only with allowInsecure (it guards the filer's IAM
+// service, not its filer service), and the token never brings
+// --allow-insecure-filer by itself.
 func TestFilerJWTValues(t *testing.T) {
 	ctx := testCtx(t, time.Minute)
-	objs, err := Render(ctx, "rel", "ns1", "seaweedfs.filer.grpcAddress=seaweedfs-filer:18888", "seaweedfs.filer.jwt.existingSecret=filer-jwt")
+	objs, err := Render(ctx, "rel", "ns1", "seaweedfs.filer.grpcAddress=seaweedfs-filer:18888", "seaweedfs.filer.jwt.existingSecret=filer-jwt",
+		"seaweedfs.filer.allowInsecure=true")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,15 +232,14 @@ func TestFilerJWTValues(t *testing.T) {
 		"--filer-grpc-address=seaweedfs-filer:18888", "--filer-jwt-signing-key-file=/etc/cosi-seaweedfs/filer-jwt/signing-key",
 		`"mountPath":"/etc/cosi-seaweedfs/filer-jwt","name":"filer-jwt","readOnly":true`,
 		`"items":[{"key":"signing-key","path":"signing-key"}],"secretName":"filer-jwt"`,
+		"--allow-insecure-filer",
 	} {
 		if !strings.Contains(d, want) {
 			t.Errorf("the Deployment does not contain %s:\n%s", want, d)
 		}
 	}
-	for _, unwanted := range []string{"--allow-insecure-filer", "filer-tls"} {
-		if strings.Contains(d, unwanted) {
-			t.Errorf("the Deployment with a token only contains %s", unwanted)
-		}
+	if strings.Contains(d, "filer-tls") {
+		t.Error("the Deployment with a token only mounts a certificate")
 	}
 	objs, err = Render(ctx, "rel", "ns1", "seaweedfs.filer.grpcAddress=seaweedfs-filer:18888",
 		"seaweedfs.filer.jwt.existingSecret=filer-jwt", "seaweedfs.filer.jwt.key=jwt.key", "seaweedfs.filer.tls.existingSecret=driver-filer-tls")
@@ -249,6 +254,9 @@ func TestFilerJWTValues(t *testing.T) {
 		if !strings.Contains(d, want) {
 			t.Errorf("the Deployment with token and TLS does not contain %s", want)
 		}
+	}
+	if strings.Contains(d, "--allow-insecure-filer") {
+		t.Error("the Deployment with token and TLS allows an insecure filer")
 	}
 	objs, err = Render(ctx, "rel", "ns1", "seaweedfs.filer.jwt.existingSecret=filer-jwt")
 	if err != nil {

@@ -37,7 +37,10 @@ func TestHelmTestPodChecksWhatTheDriverUses(t *testing.T) {
 		"IAM query API": {"image.repository=example.org/cosi", "image.tag=v9"},
 		"filer mutual TLS": {"seaweedfs.filer.grpcAddress=seaweedfs-filer:18888",
 			"seaweedfs.filer.tls.existingSecret=driver-filer-tls", "seaweedfs.filer.tls.serverName=seaweedfs-filer"},
-		"filer token":    {"seaweedfs.filer.grpcAddress=seaweedfs-filer:18888", "seaweedfs.filer.jwt.existingSecret=filer-jwt"},
+		"filer mutual TLS and token": {"seaweedfs.filer.grpcAddress=seaweedfs-filer:18888",
+			"seaweedfs.filer.tls.existingSecret=driver-filer-tls", "seaweedfs.filer.jwt.existingSecret=filer-jwt"},
+		"filer token, insecure": {"seaweedfs.filer.grpcAddress=seaweedfs-filer:18888", "seaweedfs.filer.jwt.existingSecret=filer-jwt",
+			"seaweedfs.filer.allowInsecure=true"},
 		"insecure filer": {"seaweedfs.filer.grpcAddress=seaweedfs-filer:18888", "seaweedfs.filer.allowInsecure=true"},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -15,15 +15,17 @@ import (
 )
 
 // TestAnonymousAccessIsReported: SeaweedFS's "anonymous" identity, given
-// object reads on the bucket names COSI uses, makes the driver's buckets
-// world-readable although an unsigned ListBuckets is still refused. The
-// driver notices it on its resync and says so until it is fixed.
+// object reads and writes on the bucket names COSI uses, makes the driver's
+// buckets world-readable and world-writable although an unsigned ListBuckets
+// is still refused. The driver notices both on its resync (the write in its
+// own buckets, not only in its probe bucket, which the grant misses) and
+// says so until it is fixed.
 func TestAnonymousAccessIsReported(t *testing.T) {
 	e := mustEnv(t)
 	e.mustCreateBucket(t, bucketName(), nil)
 	const anonymous = "anonymous"
 	doc, _ := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": []map[string]any{{
-		"Effect": "Allow", "Action": []string{"s3:GetObject"}, "Resource": []string{"arn:aws:s3:::bucket-*/*"},
+		"Effect": "Allow", "Action": []string{"s3:GetObject", "s3:PutObject"}, "Resource": []string{"arn:aws:s3:::bucket-*/*"},
 	}}})
 	if _, err := e.iam.CreateUser(ctx(t), &iam.CreateUserInput{UserName: aws.String(anonymous)}); err != nil {
 		t.Fatalf("admin CreateUser(anonymous): %v", err)
@@ -41,11 +43,11 @@ func TestAnonymousAccessIsReported(t *testing.T) {
 		t.Fatalf("admin PutUserPolicy(anonymous): %v", err)
 	}
 
-	t.Run("Anonymous reads of the driver's buckets are reported in the log on the next resync", func(t *testing.T) {
+	t.Run("Anonymous reads and writes of the driver's buckets are reported in the log on the next resync", func(t *testing.T) {
 		stack.Eventually(t, repairWithin, func() error {
 			log := logSince(t, e.driver, offset)
-			if !strings.Contains(log, "anonymous requests may access the driver's buckets") || !strings.Contains(log, `"allowed":"read"`) {
-				return errors.New("the driver has not reported anonymous reads")
+			if !strings.Contains(log, "anonymous requests may access the driver's buckets") || !strings.Contains(log, `"allowed":"read,write"`) {
+				return errors.New("the driver has not reported anonymous reads and writes")
 			}
 			return nil
 		})
@@ -58,8 +60,10 @@ func TestAnonymousAccessIsReported(t *testing.T) {
 			}
 			return nil
 		})
-		if v := scrape(t, e.driver)[series("cosi_seaweedfs_anonymous_access", "operation", "read")]; v != 1 {
-			t.Errorf("anonymous_access{operation=read} = %v, want 1", v)
+		for _, op := range []string{"read", "write"} {
+			if v := scrape(t, e.driver)[series("cosi_seaweedfs_anonymous_access", "operation", op)]; v != 1 {
+				t.Errorf("anonymous_access{operation=%s} = %v, want 1", op, v)
+			}
 		}
 	})
 
@@ -78,8 +82,10 @@ func TestAnonymousAccessIsReported(t *testing.T) {
 			}
 			return nil
 		})
-		if v := scrape(t, e.driver)[series("cosi_seaweedfs_anonymous_access", "operation", "read")]; v != 0 {
-			t.Errorf("anonymous_access{operation=read} = %v, want 0", v)
+		for _, op := range []string{"read", "write"} {
+			if v := scrape(t, e.driver)[series("cosi_seaweedfs_anonymous_access", "operation", op)]; v != 0 {
+				t.Errorf("anonymous_access{operation=%s} = %v, want 0", op, v)
+			}
 		}
 	})
 }

@@ -74,19 +74,26 @@ func (e *environment) interruptedCreateUnderShortLives(t *testing.T, pass string
 	arm := crashpoint.After(crashpoint.Backend("CreateBucket")) + ":1"
 	var mu sync.Mutex
 	var unexpected []exit
-	crashed := false
+	armed, crashed := false, false
 	r.setNext(func(x exit) (string, bool) {
 		mu.Lock()
 		defer mu.Unlock()
 		switch {
 		case x.crash == arm:
 			crashed = true
+		case x.testKill && !armed:
+			// The first process made the installation's probe bucket; the
+			// next one's first create is the workload's.
+			armed = true
+			return arm, true
 		case !x.expected():
 			unexpected = append(unexpected, x)
 		}
 		return "", true
 	})
-	r.start(t, arm)
+	r.start(t, "")
+	r.kill()
+	r.awaitReady(t)
 	stop, stopped := make(chan struct{}), make(chan struct{})
 	kills := 0
 	go func() {

@@ -114,8 +114,13 @@ test checks exactly what the driver uses.
 {{- if .jwt.existingSecret }}
 - --filer-jwt-signing-key-file=/etc/cosi-seaweedfs/filer-jwt/{{ .jwt.key }}
 {{- end }}
-{{- if not (or .tls.existingSecret .jwt.existingSecret .allowInsecure) }}
-{{- fail "seaweedfs.filer.grpcAddress needs seaweedfs.filer.tls.existingSecret (the driver's client certificate for the filer's mutual TLS), seaweedfs.filer.jwt.existingSecret (a Secret holding the filer's jwt.filer_signing.key) or seaweedfs.filer.allowInsecure=true" }}
+{{- /* Without mutual TLS the filer's own gRPC service (filer_pb) takes
+     plaintext writes of the identity files from anyone, token or not. */}}
+{{- if not (or .tls.existingSecret .allowInsecure) }}
+{{- if .jwt.existingSecret }}
+{{- fail "seaweedfs.filer.jwt.existingSecret alone does not secure the filer: its token guards the filer's IAM gRPC service only, while its filer gRPC service on the same port takes plaintext writes of identity files from anyone; set seaweedfs.filer.tls.existingSecret (mutual TLS) or accept the risk with seaweedfs.filer.allowInsecure=true" }}
+{{- end }}
+{{- fail "seaweedfs.filer.grpcAddress needs seaweedfs.filer.tls.existingSecret (the driver's client certificate for the filer's mutual TLS) or seaweedfs.filer.allowInsecure=true" }}
 {{- end }}
 {{- if .allowInsecure }}
 - --allow-insecure-filer

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/filergrpc"
 )
 
 // CheckCommand is the first argument that runs Check instead of the driver.
@@ -40,7 +42,11 @@ func Check(ctx context.Context, cfg Config, out io.Writer) error {
 			if cfg.FilerGRPCAddress == "" {
 				return "not used (users through the IAM query API)", nil
 			}
-			return "secured as configured at " + cfg.FilerGRPCAddress, checkFiler(ctx, cfg, admin)
+			sec, err := checkFiler(ctx, cfg, admin)
+			if err == nil && sec != filergrpc.RequiresTLS {
+				return fmt.Sprintf("%s at %s, used as --allow-insecure-filer allows: anyone reaching its gRPC port can change every identity", sec, cfg.FilerGRPCAddress), err
+			}
+			return fmt.Sprintf("%s at %s", sec, cfg.FilerGRPCAddress), err
 		}},
 		{"users with the admin identity", func(ctx context.Context) (string, error) {
 			_, err := admin.ObserveUser(ctx, cfg.UserPrefix+readinessProbeUser)

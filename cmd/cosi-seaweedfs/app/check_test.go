@@ -60,7 +60,7 @@ func TestCheckAgainstSeaweedFS(t *testing.T) {
 		want []string
 	}{
 		{"IAM query API", nil, []string{"ok   anonymous access: refused", "ok   S3 with the admin identity", "ok   filer security: not used", "ok   users with the admin identity: answered by the IAM query API", "ok   user writes with the admin identity: accepted by the IAM query API"}},
-		{"filer IAM gRPC", filer, []string{"ok   filer security: secured as configured", "ok   users with the admin identity: answered by the filer IAM gRPC service", "ok   user writes with the admin identity: through the filer's IAM gRPC service"}},
+		{"filer IAM gRPC", filer, []string{"ok   filer security: secured by TLS at ", "ok   users with the admin identity: answered by the filer IAM gRPC service", "ok   user writes with the admin identity: through the filer's IAM gRPC service"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, err := run(t, sw.SecretKey, tc.args...)

@@ -51,8 +51,10 @@ type Config struct {
 	// call carries a token signed with it. Read again while the driver runs,
 	// so that a rotated Secret takes effect.
 	FilerJWTKeyFile string
-	// AllowInsecureFiler lets the driver use a filer that answers its IAM
-	// service in plaintext without any token.
+	// AllowInsecureFiler lets the driver use a filer without mutual TLS:
+	// one that answers its IAM service in plaintext without any token, or
+	// one that requires a token there but, like every filer without mutual
+	// TLS, takes plaintext writes to its filer service from anyone.
 	AllowInsecureFiler bool
 
 	BackendTimeout time.Duration
@@ -120,7 +122,7 @@ func ParseFlags(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&c.FilerCAFile, "filer-tls-ca-file", env("SEAWEEDFS_FILER_TLS_CA_FILE", ""), "CA certificate (PEM) that signed the filer's certificate")
 	fs.StringVar(&c.FilerServerName, "filer-tls-server-name", env("SEAWEEDFS_FILER_TLS_SERVER_NAME", ""), "name the filer's certificate must carry (default: the host of --filer-grpc-address)")
 	fs.StringVar(&c.FilerJWTKeyFile, "filer-jwt-signing-key-file", env("SEAWEEDFS_FILER_JWT_SIGNING_KEY_FILE", ""), "file holding the filer's security.toml [jwt.filer_signing] key: every filer call carries a short-lived token signed with it (over plaintext or with --filer-tls-*); read again every 10s")
-	fs.BoolVar(&c.AllowInsecureFiler, "allow-insecure-filer", false, "use a filer whose IAM gRPC service answers in plaintext without any token (anyone reaching its port can change every identity)")
+	fs.BoolVar(&c.AllowInsecureFiler, "allow-insecure-filer", false, "use a filer without mutual TLS, with or without a token signing key: anyone reaching its gRPC port can change every identity (the filer service there takes plaintext writes; a token guards only the IAM service)")
 	fs.DurationVar(&c.BackendTimeout, "backend-timeout", 10*time.Second, "bound on every single SeaweedFS call")
 	fs.DurationVar(&c.WaitTimeout, "wait-timeout", 20*time.Second, "how long a gRPC call waits for convergence before answering UNAVAILABLE")
 	fs.DurationVar(&c.KeyAcceptWait, "key-accept-wait", time.Second, "how long a reconcile that wrote an access waits for SeaweedFS's S3 gateway to accept the new key before it hands the access to polling")
@@ -220,11 +222,13 @@ func (c Config) validate() error {
 		errs = append(errs, errors.New("--filer-tls-*, --filer-jwt-signing-key-file and --allow-insecure-filer need --filer-grpc-address"))
 	case tlsFiles != 0 && tlsFiles != 3:
 		errs = append(errs, errors.New("--filer-tls-cert-file, --filer-tls-key-file and --filer-tls-ca-file go together"))
-	case c.FilerGRPCAddress != "" && tlsFiles == 0 && c.FilerJWTKeyFile == "" && !c.AllowInsecureFiler:
-		// The filer's IAM service changes every identity for whoever
-		// reaches it: never used unsecured by accident.
-		errs = append(errs, errors.New("--filer-grpc-address needs mutual TLS (--filer-tls-cert-file, --filer-tls-key-file, --filer-tls-ca-file), "+
-			"a token signing key (--filer-jwt-signing-key-file) or --allow-insecure-filer"))
+	case c.FilerGRPCAddress != "" && tlsFiles == 0 && !c.AllowInsecureFiler:
+		// A filer this client reaches in plaintext serves its filer gRPC
+		// service in plaintext to everyone, and that service writes the
+		// identity files under /etc/iam without asking for a token: never
+		// used unsecured by accident, a token signing key or not.
+		errs = append(errs, errors.New("--filer-grpc-address needs mutual TLS (--filer-tls-cert-file, --filer-tls-key-file, --filer-tls-ca-file) "+
+			"or --allow-insecure-filer: a token signing key (--filer-jwt-signing-key-file) alone guards only the filer's IAM service, not its filer service, which takes plaintext writes of identity files"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("invalid configuration: %w", err)

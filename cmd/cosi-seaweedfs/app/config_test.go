@@ -95,8 +95,10 @@ func TestParseFlags(t *testing.T) {
 	}
 }
 
-// How the filer's IAM gRPC service may be secured: mutual TLS, a token
-// signing key, both, or explicitly neither; and the filer flags need the
+// How the filer's IAM gRPC service may be secured: mutual TLS, with or
+// without a token signing key; a token signing key alone or neither only
+// when explicitly allowed (a filer reached in plaintext takes writes to its
+// filer service from anyone, token or not); and the filer flags need the
 // filer's address.
 func TestParseFlagsFilerSecurity(t *testing.T) {
 	env := map[string]string{"POD_NAMESPACE": "cosi", "SEAWEEDFS_S3_ENDPOINT": "http://127.0.0.1:8333",
@@ -111,13 +113,15 @@ func TestParseFlagsFilerSecurity(t *testing.T) {
 		words []string // empty: accepted
 	}{
 		{name: "mutual TLS", args: append([]string{addr}, tls...)},
-		{name: "a token signing key", args: []string{addr, jwt}},
-		{name: "the token signing key from the environment", args: []string{addr},
+		{name: "a token signing key alone is refused: it leaves the filer service open", args: []string{addr, jwt},
+			words: []string{"--filer-tls-cert-file", "--allow-insecure-filer", "guards only the filer's IAM service"}},
+		{name: "a token signing key alone, explicitly allowed", args: []string{addr, jwt, "--allow-insecure-filer"}},
+		{name: "the token signing key from the environment, explicitly allowed", args: []string{addr, "--allow-insecure-filer"},
 			env: map[string]string{"SEAWEEDFS_FILER_JWT_SIGNING_KEY_FILE": "/etc/cosi-seaweedfs/filer-jwt/key"}},
 		{name: "mutual TLS and a token signing key", args: append([]string{addr, jwt}, tls...)},
 		{name: "neither, explicitly allowed", args: []string{addr, "--allow-insecure-filer"}},
-		{name: "neither is refused, naming every way to secure it", args: []string{addr},
-			words: []string{"--filer-grpc-address", "--filer-tls-cert-file", "--filer-jwt-signing-key-file", "--allow-insecure-filer"}},
+		{name: "neither is refused, naming mutual TLS and the opt-in", args: []string{addr},
+			words: []string{"--filer-grpc-address", "--filer-tls-cert-file", "--allow-insecure-filer"}},
 		{name: "a token signing key without the filer's address is refused", args: []string{jwt},
 			words: []string{"--filer-jwt-signing-key-file", "need --filer-grpc-address"}},
 		{name: "half the TLS files are refused, even with a token signing key", args: []string{addr, jwt, tls[0]},

@@ -199,36 +199,45 @@ func preflight(ctx context.Context, cfg Config, client kubernetes.Interface, adm
 	if _, err := admin.ListMarkedBuckets(ctx); err != nil {
 		return fmt.Errorf("cannot use SeaweedFS at %s with the admin credentials: %w", cfg.S3Endpoint, err)
 	}
-	return checkFiler(ctx, cfg, admin)
+	_, err := checkFiler(ctx, cfg, admin)
+	return err
 }
 
 // checkFiler checks the filer's IAM gRPC service, when configured: that it
-// requires TLS or a token (unless allowed not to) and answers this client.
-func checkFiler(ctx context.Context, cfg Config, admin *seaweedfs.SeaweedFS) error {
+// requires mutual TLS (unless allowed not to) and answers this client. It
+// returns how the filer is secured.
+func checkFiler(ctx context.Context, cfg Config, admin *seaweedfs.SeaweedFS) (filergrpc.Security, error) {
 	if cfg.FilerGRPCAddress == "" {
-		return nil
+		return filergrpc.SecurityUnknown, nil
 	}
 	// Whoever reaches an unsecured filer's gRPC port can change every
 	// identity, this driver's users included: such a filer is used only
 	// when explicitly allowed, whatever this client's own settings.
 	sec, err := filergrpc.ProbeSecurity(ctx, cfg.FilerGRPCAddress, cfg.BackendTimeout)
 	if err != nil {
-		return fmt.Errorf("cannot tell whether the filer at %s requires TLS or a token: %w", cfg.FilerGRPCAddress, err)
+		return sec, fmt.Errorf("cannot tell whether the filer at %s requires TLS or a token: %w", cfg.FilerGRPCAddress, err)
 	}
 	switch {
 	case sec == filergrpc.Open && !cfg.AllowInsecureFiler:
-		return fmt.Errorf("refusing to start: the filer at %s answers its IAM gRPC service in plaintext without any token, so anyone reaching its port can change every identity; "+
-			"secure its gRPC with mutual TLS (security.toml [grpc] ca, [grpc.filer] cert and key; --filer-tls-*) or a token signing key "+
-			"(security.toml [jwt.filer_signing] key; --filer-jwt-signing-key-file), or start with --allow-insecure-filer", cfg.FilerGRPCAddress)
+		return sec, fmt.Errorf("refusing to start: the filer at %s answers its IAM gRPC service in plaintext without any token, so anyone reaching its port can change every identity; "+
+			"secure its gRPC with mutual TLS (security.toml [grpc] ca, [grpc.filer] cert and key; --filer-tls-*), or start with --allow-insecure-filer", cfg.FilerGRPCAddress)
+	case sec == filergrpc.RequiresToken && !cfg.AllowInsecureFiler:
+		// The token guards the IAM service only: SeaweedFS's filer service
+		// on the same port (CreateEntry, UpdateEntry, DeleteEntry, ...)
+		// checks no token, and one plaintext write of a file under
+		// /etc/iam/identities makes an Admin identity.
+		return sec, fmt.Errorf("refusing to start: the filer at %s requires a token on its IAM gRPC service only: its filer gRPC service on the same port takes writes in plaintext without any token, "+
+			"so anyone reaching its port can write an identity file under /etc/iam and change every identity; "+
+			"secure its gRPC with mutual TLS (security.toml [grpc] ca, [grpc.filer] cert and key; --filer-tls-*), or accept the risk with --allow-insecure-filer", cfg.FilerGRPCAddress)
 	case sec == filergrpc.RequiresToken && cfg.FilerJWTKeyFile == "":
 		// Said here rather than left to the refusal below, which cannot
 		// tell a missing token from a wrong certificate.
-		return fmt.Errorf("the filer at %s is %s: start with --filer-jwt-signing-key-file naming a file that holds its security.toml [jwt.filer_signing] key", cfg.FilerGRPCAddress, sec)
+		return sec, fmt.Errorf("the filer at %s is %s: start with --filer-jwt-signing-key-file naming a file that holds its security.toml [jwt.filer_signing] key", cfg.FilerGRPCAddress, sec)
 	}
 	if err := admin.CheckFiler(ctx); err != nil {
-		return fmt.Errorf("cannot use the filer's IAM gRPC service at %s (%s): %w", cfg.FilerGRPCAddress, sec, err)
+		return sec, fmt.Errorf("cannot use the filer's IAM gRPC service at %s (%s): %w", cfg.FilerGRPCAddress, sec, err)
 	}
-	return nil
+	return sec, nil
 }
 
 // newAdmin is the SeaweedFS client of cfg, its calls counted in m (nil: not
