@@ -37,7 +37,11 @@ func toStatus(err error) error {
 		// Edited through the API server into something the driver cannot
 		// trust: retrying cannot help, and nothing is decided from it. The
 		// message names the record and the field, never a value.
-		return status.Errorf(codes.FailedPrecondition, "%s; repair the record, or delete it and the object it was made for (see the README, Corrupted records)", corrupt)
+		fix := "repair the record (a bucket record that cannot be read is never deleted: its purge setting and marks are unknown)"
+		if corrupt.Kind == store.KindAccess {
+			fix = "repair the record, or revoke the access (delete its BucketAccess, or the record): its SeaweedFS user is removed"
+		}
+		return status.Errorf(codes.FailedPrecondition, "%s; %s; see the README, Corrupted records", corrupt, fix)
 	case errors.As(err, &formatErr):
 		// Written by a newer driver: this one changes nothing (see
 		// store.Format). The record name and both formats are no secret.
