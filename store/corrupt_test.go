@@ -177,7 +177,7 @@ func TestACorruptRecordIsMarkedAndReadsPendingOnceRepaired(t *testing.T) {
 	// A status that cannot be read is not overwritten: it may hold the
 	// bucket's marks.
 	cm.Data[keyStatus] = "{"
-	if cm, err = cms.Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
+	if _, err := cms.Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = s.GetBucket(ctx, b.RecordName)
