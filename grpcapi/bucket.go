@@ -33,7 +33,7 @@ func (s *Server) DriverCreateBucket(ctx context.Context, req *cosi.DriverCreateB
 	}
 	rec, created, err := s.store.CreateBucket(ctx, spec)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, s.fail(err)
 	}
 	if !created {
 		switch {
@@ -60,12 +60,12 @@ func (s *Server) DriverCreateBucket(ctx context.Context, req *cosi.DriverCreateB
 	case errors.Is(err, errWaitTimeout):
 		return nil, pending("bucket "+spec.BucketID, bucketDetail(last))
 	case err != nil:
-		return nil, toStatus(err)
+		return nil, s.fail(err)
 	case last.Status.Phase == store.PhaseFailed:
 		// Nothing was created for this record (the name belongs to someone
 		// else), so the record goes: a failed call leaves nothing behind.
 		if err := s.store.DeleteBucketIncarnation(ctx, rec.RecordName, rec.UID); err != nil {
-			return nil, toStatus(err)
+			return nil, s.fail(err)
 		}
 		return nil, status.Errorf(codes.AlreadyExists, "bucket %q already exists in SeaweedFS and was not created by this driver", spec.BucketID)
 	}
@@ -99,13 +99,13 @@ func (s *Server) DriverDeleteBucket(ctx context.Context, req *cosi.DriverDeleteB
 		return &cosi.DriverDeleteBucketResponse{}, nil
 	}
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, s.fail(err)
 	}
 	if rec.Spec.BucketID != id {
 		return &cosi.DriverDeleteBucketResponse{}, nil
 	}
 	if err := s.store.DeleteBucket(ctx, name); err != nil {
-		return nil, toStatus(err)
+		return nil, s.fail(err)
 	}
 	s.nudge(store.KindBucket, name)
 
@@ -126,7 +126,7 @@ func (s *Server) DriverDeleteBucket(ctx context.Context, req *cosi.DriverDeleteB
 	case errors.Is(err, errWaitTimeout):
 		return nil, pending("the deletion of bucket "+id, bucketDetail(last))
 	case err != nil:
-		return nil, toStatus(err)
+		return nil, s.fail(err)
 	case last != nil && last.Status.Reason == store.ReasonBucketNotEmpty:
 		return nil, status.Errorf(codes.FailedPrecondition,
 			"bucket %q is not empty: empty it, or set parameter %q to \"true\" in its BucketClass; its accesses are revoked and the deletion stays pending", id, ParamPurge)

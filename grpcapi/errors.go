@@ -2,6 +2,8 @@ package grpcapi
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"net"
 
@@ -29,7 +31,17 @@ func toStatus(err error) error {
 	}
 	var netErr net.Error
 	var formatErr *store.FormatError
+	var corrupt *store.CorruptError
 	switch {
+	case errors.As(err, &corrupt):
+		// Edited through the API server into something the driver cannot
+		// trust: retrying cannot help, and nothing is decided from it. The
+		// message names the record and the field, never a value.
+		fix := "repair the record (a bucket record that cannot be read is never deleted: its purge setting and marks are unknown)"
+		if corrupt.Kind == store.KindAccess {
+			fix = "repair the record, or revoke the access (delete its BucketAccess, or the record): its SeaweedFS user is removed"
+		}
+		return status.Errorf(codes.FailedPrecondition, "%s; %s; see the README, Corrupted records", corrupt, fix)
 	case errors.As(err, &formatErr):
 		// Written by a newer driver: this one changes nothing (see
 		// store.Format). The record name and both formats are no secret.
@@ -49,8 +61,39 @@ func toStatus(err error) error {
 		// missing RBAC rule, which the message and the log name.
 		return status.Error(codes.Unavailable, "the Kubernetes API refused the driver's request; while an API server starts this passes, otherwise check the driver's RBAC")
 	default:
-		return status.Error(codes.Internal, "internal error; see the driver log")
+		return status.Error(codes.Internal, "internal error")
 	}
+}
+
+// LogRequestFailed is the message of the log line behind every answer that
+// sends its caller to the driver log. The answer quotes it with the line's
+// errorID, so that the line is found among the others.
+const LogRequestFailed = "request failed"
+
+// fail is the handlers' toStatus: an answer that needs the driver log to be
+// understood (INTERNAL, whose cause is not sent; a corrupt record) comes with
+// a log line holding the error, which the answer points to.
+func (s *Server) fail(err error) error {
+	st := toStatus(err)
+	var corrupt *store.CorruptError
+	if status.Code(st) != codes.Internal && !errors.As(err, &corrupt) {
+		return st
+	}
+	id := errorID()
+	kv := []any{"errorID", id}
+	if corrupt != nil {
+		kv = append(kv, "record", corrupt.Record, "field", corrupt.Field, "problem", corrupt.Problem)
+	}
+	s.log.Error(err, LogRequestFailed, kv...)
+	return status.Errorf(status.Code(st), "%s; see the driver log: line %q with errorID %s", status.Convert(st).Message(), LogRequestFailed, id)
+}
+
+// errorID ties an answer to its log line: random, so that it identifies one
+// answer among every replica's.
+func errorID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b) // crypto/rand never fails (Go 1.24)
+	return hex.EncodeToString(b)
 }
 
 // pending is the answer when the reconciler has not converged within the

@@ -35,6 +35,9 @@ func TestToStatus(t *testing.T) {
 		// A record written by a newer driver: nothing is changed, and
 		// retrying cannot help until a driver that reads it runs.
 		{"newer record format", fmt.Errorf("get bucket record: %w", &store.FormatError{Record: "bucket-x", Found: "2"}), codes.FailedPrecondition},
+		// A record edited into something the driver cannot trust: retrying
+		// cannot help until somebody repairs it.
+		{"corrupt record", fmt.Errorf("get access record: %w", &store.CorruptError{Kind: store.KindAccess, Record: "access-x", Field: "spec", Problem: store.ProblemNotJSON}), codes.FailedPrecondition},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if got := status.Code(toStatus(c.err)); got != c.want {

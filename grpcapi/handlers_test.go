@@ -2,16 +2,20 @@ package grpcapi
 
 import (
 	"context"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/funcr"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/tools/cache"
 	cosi "sigs.k8s.io/container-object-storage-interface-spec"
 
@@ -54,6 +58,18 @@ type handlerEnv struct {
 	// reconcileOff stops the nudges from reconciling: the intent is recorded
 	// and nothing applies it.
 	reconcileOff bool
+	// client is the fake API server holding the records.
+	client *fake.Clientset
+	// logs are the server's log lines, as JSON.
+	logMu sync.Mutex
+	logs  []string
+}
+
+// logLines returns the server's log lines so far.
+func (env *handlerEnv) logLines() []string {
+	env.logMu.Lock()
+	defer env.logMu.Unlock()
+	return slices.Clone(env.logs)
 }
 
 func newHandlerEnv(t *testing.T) (context.Context, *handlerEnv) {
@@ -62,7 +78,12 @@ func newHandlerEnv(t *testing.T) (context.Context, *handlerEnv) {
 	t.Cleanup(cancel)
 	client := storetest.FinalizingClientset()
 	st := store.New(client, testNamespace)
-	env := &handlerEnv{admin: s3fake.New("cosi-")}
+	env := &handlerEnv{admin: s3fake.New("cosi-"), client: client}
+	log := funcr.NewJSON(func(line string) {
+		env.logMu.Lock()
+		defer env.logMu.Unlock()
+		env.logs = append(env.logs, line)
+	}, funcr.Options{})
 	r := &reconcile.Reconciler{Store: st, Admin: env.admin, Cfg: reconcile.Config{UserPrefix: "cosi-", OwnerID: "owner",
 		BlockedInterval: time.Second, UnfinishedInterval: time.Millisecond}}
 	nudge := func(kind, name string) {
@@ -80,7 +101,7 @@ func newHandlerEnv(t *testing.T) (context.Context, *handlerEnv) {
 	}
 	env.srv = NewServer(Config{DriverName: "cosi.seaweedfs.io", Endpoint: "http://seaweedfs:8333", Region: "us-east-1",
 		UserPrefix: "cosi-", WaitTimeout: 300 * time.Millisecond, PollInterval: 5 * time.Millisecond},
-		st, configMaps(client), secrets(client), nudge, logr.Discard())
+		st, configMaps(client), secrets(client), nudge, log)
 	return ctx, env
 }
 

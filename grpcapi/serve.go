@@ -115,6 +115,10 @@ func boundCalls(d time.Duration) grpc.UnaryServerInterceptor {
 	}
 }
 
+// logHandlerPanicked is the message of a panic's log line, which the
+// answer points to.
+const logHandlerPanicked = "handler panicked"
+
 // recoverPanics turns a panic in a handler into INTERNAL instead of a crash:
 // the sidecar retries forever, and one bad request must not take the driver
 // down for every other bucket. The request itself is not logged.
@@ -122,8 +126,9 @@ func recoverPanics(log logr.Logger) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (resp any, err error) {
 		defer func() {
 			if r := recover(); r != nil {
-				log.Error(fmt.Errorf("panic: %v", r), "handler panicked", "method", info.FullMethod, "stack", string(debug.Stack()))
-				err = status.Error(codes.Internal, "internal error; see the driver log")
+				id := errorID()
+				log.Error(fmt.Errorf("panic: %v", r), logHandlerPanicked, "method", info.FullMethod, "errorID", id, "stack", string(debug.Stack()))
+				err = status.Errorf(codes.Internal, "internal error; see the driver log: line %q with errorID %s", logHandlerPanicked, id)
 			}
 		}()
 		return h(ctx, req)

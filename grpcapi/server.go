@@ -58,6 +58,10 @@ func NewServer(cfg Config, st *store.Store, buckets, accesses cache.Store, nudge
 // errWaitTimeout: the record did not reach the wanted state in time.
 var errWaitTimeout = errors.New("wait timed out")
 
+// errPartialCredential: a grant was about to answer without its key or
+// secret.
+var errPartialCredential = errors.New("the recorded credential is incomplete")
+
 // waitFor polls check until it reports done, returns an error, or the
 // handler's wait ends (errWaitTimeout). check reads the informer cache.
 func (s *Server) waitFor(ctx context.Context, check func() (bool, error)) error {
@@ -94,18 +98,16 @@ func (s *Server) cachedBucket(name string) *store.Bucket {
 	return b
 }
 
-func (s *Server) cachedAccess(name string) *store.Access {
+// cachedAccess is the cached access record: nil and no error when the cache
+// holds none, an error when it holds one that cannot be read.
+func (s *Server) cachedAccess(name string) (*store.Access, error) {
 	obj, ok, err := s.accesses.GetByKey(s.store.Namespace() + "/" + name)
 	if err != nil || !ok {
-		return nil
+		return nil, nil
 	}
 	sec, ok := obj.(*corev1.Secret)
 	if !ok {
-		return nil
+		return nil, nil
 	}
-	a, err := store.AccessFromSecret(sec)
-	if err != nil {
-		return nil
-	}
-	return a
+	return store.AccessFromSecret(sec)
 }

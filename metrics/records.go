@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"errors"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -73,6 +74,8 @@ func (c *recordsCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		if b, err := store.BucketFromConfigMap(cm); err == nil {
 			buckets = append(buckets, stateOf(&cm.ObjectMeta, b.Status))
+		} else if corrupt(err) {
+			buckets = append(buckets, corruptState(&cm.ObjectMeta))
 		}
 	}
 	for _, obj := range c.accesses.List() {
@@ -82,10 +85,24 @@ func (c *recordsCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		if a, err := store.AccessFromSecret(sec); err == nil {
 			accesses = append(accesses, stateOf(&sec.ObjectMeta, a.Status))
+		} else if corrupt(err) {
+			accesses = append(accesses, corruptState(&sec.ObjectMeta))
 		}
 	}
 	emit(store.KindBucket, buckets)
 	emit(store.KindAccess, accesses)
+}
+
+func corrupt(err error) bool {
+	var ce *store.CorruptError
+	return errors.As(err, &ce)
+}
+
+// corruptState counts a record that cannot be read as Failed (its status
+// says so once the reconciler has looked at it), for as long as it exists:
+// when it became corrupt is not known.
+func corruptState(meta *metav1.ObjectMeta) recordState {
+	return recordState{string(store.PhaseFailed), meta.CreationTimestamp.Time}
 }
 
 type recordState struct {

@@ -108,6 +108,17 @@ func AccessID(name string) string { return hashOf(name, accessIDLen) }
 // AccessRecord is the record name for an AccessID.
 func AccessRecord(accessID string) string { return accessRecordPrefix + accessID }
 
+// AccessIDOfRecord is AccessRecord's inverse: the access id an access record
+// name carries; ok is false for any other name. It is how the user of a
+// record that cannot be read is still known (see User).
+func AccessIDOfRecord(record string) (id string, ok bool) {
+	id, ok = strings.CutPrefix(record, accessRecordPrefix)
+	if !ok || len(id) != accessIDLen || strings.Trim(id, "0123456789abcdef") != "" {
+		return "", false
+	}
+	return id, true
+}
+
 // User names the SeaweedFS user of an access: the user prefix, then the
 // access id. AccessIDOf is its inverse.
 func User(prefix, accessID string) string { return prefix + accessID }

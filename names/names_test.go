@@ -68,3 +68,15 @@ func TestBucketID(t *testing.T) {
 		t.Fatalf("mapped name %q does not keep the readable part", BucketID("MyBucket"))
 	}
 }
+
+func TestAccessIDOfRecord(t *testing.T) {
+	id := AccessID("ba-one")
+	if got, ok := AccessIDOfRecord(AccessRecord(id)); !ok || got != id {
+		t.Errorf("AccessIDOfRecord(AccessRecord(%q)) = %q, %t", id, got, ok)
+	}
+	for _, name := range []string{"access-" + id[:31], "access-" + strings.ToUpper(id), "bucket-" + id, id, "access-" + id + "0"} {
+		if got, ok := AccessIDOfRecord(name); ok {
+			t.Errorf("AccessIDOfRecord(%q) = %q, true; want false", name, got)
+		}
+	}
+}

@@ -80,9 +80,12 @@ var _ reconcile.Notifier = (*Recorder)(nil)
 
 // notice is one Notice for the objects behind a request name.
 type notice struct {
-	kind string // store.KindBucket or store.KindAccess
-	name string // the COSI request name: Bucket name or ba-<BucketAccess UID>
-	n    reconcile.Notice
+	kind string // store.KindBucket or store.KindAccess, or either after recordKindPrefix
+	name string // the COSI request name: Bucket name or ba-<BucketAccess UID>; the record's name after recordKindPrefix
+	// namespace and uid are the record's (after recordKindPrefix).
+	namespace string
+	uid       types.UID
+	n         reconcile.Notice
 }
 
 // target is one object an Event goes on, and the object it relates to.
@@ -133,6 +136,16 @@ func (r *Recorder) NotifyAccess(rec *store.Access, n reconcile.Notice) {
 	r.enqueue(notice{kind: store.KindAccess, name: rec.Spec.Name, n: n})
 }
 
+// NotifyRecord implements reconcile.RecordNotifier: the Event goes on the
+// record itself (the ConfigMap or Secret in the driver's namespace), for a
+// record that cannot be read and so names no COSI object.
+func (r *Recorder) NotifyRecord(kind, namespace, record string, uid types.UID, n reconcile.Notice) {
+	r.enqueue(notice{kind: recordKindPrefix + kind, namespace: namespace, name: record, uid: uid, n: n})
+}
+
+// recordKindPrefix marks a notice about a record itself (see NotifyRecord).
+const recordKindPrefix = "record/"
+
 func (r *Recorder) enqueue(n notice) {
 	select {
 	case r.queue <- n:
@@ -142,7 +155,16 @@ func (r *Recorder) enqueue(n notice) {
 }
 
 func (r *Recorder) record(ctx context.Context, n notice) {
-	targets, err := r.targets(ctx, n.kind, n.name)
+	var targets []target
+	var err error
+	switch n.kind {
+	case recordKindPrefix + store.KindBucket:
+		targets = []target{{regarding: &corev1.ObjectReference{APIVersion: "v1", Kind: "ConfigMap", Namespace: n.namespace, Name: n.name, UID: n.uid}}}
+	case recordKindPrefix + store.KindAccess:
+		targets = []target{{regarding: &corev1.ObjectReference{APIVersion: "v1", Kind: "Secret", Namespace: n.namespace, Name: n.name, UID: n.uid}}}
+	default:
+		targets, err = r.targets(ctx, n.kind, n.name)
+	}
 	if err != nil {
 		r.log.V(1).Info("cannot find the objects of an event", "reason", n.n.Reason, "name", n.name, "error", err.Error())
 		return

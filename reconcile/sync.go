@@ -61,10 +61,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, key Key) (Result, error) {
 
 func (r *Reconciler) reconcileBucket(ctx context.Context, name string) (Result, error) {
 	rec, err := r.Store.GetBucket(ctx, name)
-	if errors.Is(err, store.ErrNotFound) {
+	var corrupt *store.CorruptError
+	switch {
+	case errors.Is(err, store.ErrNotFound):
 		return Result{}, nil // released: nothing left to do
-	}
-	if err != nil {
+	case errors.As(err, &corrupt):
+		return r.corrupt(ctx, corrupt)
+	case err != nil:
 		return Result{}, unreadable(err)
 	}
 	observedAt := time.Now().UTC()
@@ -73,7 +76,7 @@ func (r *Reconciler) reconcileBucket(ctx context.Context, name string) (Result, 
 		return Result{}, r.recordBucketError(ctx, rec, fmt.Errorf("observe bucket: %w", err))
 	}
 	if rec.Deleting {
-		accesses, err := r.Store.ListAccesses(ctx, rec.RecordName)
+		accesses, err := r.Store.ListAccessRefs(ctx, rec.RecordName)
 		if err != nil {
 			return Result{}, err
 		}
@@ -157,7 +160,7 @@ func (r *Reconciler) applyBucketStep(ctx context.Context, rec *store.Bucket, ste
 	case StepRevokeAccesses:
 		// Revoking is marking each access record deleted; their own reconciles
 		// remove the users, and this bucket waits until the records are gone.
-		accesses, err := r.Store.ListAccesses(ctx, rec.RecordName)
+		accesses, err := r.Store.ListAccessRefs(ctx, rec.RecordName)
 		if err != nil {
 			return err
 		}
@@ -180,10 +183,13 @@ func (r *Reconciler) applyBucketStep(ctx context.Context, rec *store.Bucket, ste
 
 func (r *Reconciler) reconcileAccess(ctx context.Context, name string) (Result, error) {
 	rec, err := r.Store.GetAccess(ctx, name)
-	if errors.Is(err, store.ErrNotFound) {
+	var corrupt *store.CorruptError
+	switch {
+	case errors.Is(err, store.ErrNotFound):
 		return Result{}, nil
-	}
-	if err != nil {
+	case errors.As(err, &corrupt):
+		return r.corrupt(ctx, corrupt)
+	case err != nil:
 		return Result{}, unreadable(err)
 	}
 	prefix, ok := UserPrefixOf(rec)
@@ -199,6 +205,11 @@ func (r *Reconciler) reconcileAccess(ctx context.Context, name string) (Result, 
 		b, err := r.Store.GetBucket(ctx, names.BucketRecord(rec.Spec.BucketID))
 		switch {
 		case errors.Is(err, store.ErrNotFound):
+		case errors.As(err, &corrupt):
+			// There and unreadable is not absent: the access is neither
+			// written nor revoked until its bucket record reads again (the
+			// bucket record's own reconcile reports it).
+			return Result{}, Terminal(fmt.Errorf("the bucket record of access record %s: %w", name, err))
 		case err != nil:
 			return Result{}, err
 		default:

@@ -65,31 +65,32 @@ func (s *Store) GetAccess(ctx context.Context, recordName string) (*Access, erro
 	if err != nil {
 		return nil, fmt.Errorf("get access record %s: %w", recordName, err)
 	}
-	if sec.Labels[LabelKind] != KindAccess {
-		// A Secret of that name that we did not write is not a record.
-		return nil, fmt.Errorf("secret %s is not an access record: %w", recordName, ErrNotFound)
-	}
+	// A Secret at a record's name is the record, whatever its labels say:
+	// one that lost a label is corrupt, not absent (absence revokes).
 	return AccessFromSecret(sec)
 }
 
-// ListAccesses reads access records; bucketRecord, when not empty, keeps only
-// the accesses of that bucket.
-func (s *Store) ListAccesses(ctx context.Context, bucketRecord string) ([]*Access, error) {
-	set := recordLabels(KindAccess)
-	if bucketRecord != "" {
-		set[LabelBucketRecord] = bucketRecord
-	}
-	list, err := s.client.CoreV1().Secrets(s.namespace).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(set).String()})
+// AccessRef names an access record without reading it.
+type AccessRef struct {
+	RecordName string
+	Deleting   bool
+}
+
+// ListAccessRefs names the access records of a bucket record. They are not
+// read: a corrupt access must still be revoked with its bucket. They are
+// selected by the bucket label alone, so that an access that lost another
+// label is still found.
+func (s *Store) ListAccessRefs(ctx context.Context, bucketRecord string) ([]AccessRef, error) {
+	sel := labels.SelectorFromSet(labels.Set{LabelBucketRecord: bucketRecord}).String()
+	list, err := s.client.CoreV1().Secrets(s.namespace).List(ctx, metav1.ListOptions{LabelSelector: sel})
 	if err != nil {
 		return nil, fmt.Errorf("list access records: %w", err)
 	}
-	out := make([]*Access, 0, len(list.Items))
-	for i := range list.Items {
-		a, err := AccessFromSecret(&list.Items[i])
-		if err != nil {
-			return nil, err
+	out := make([]AccessRef, 0, len(list.Items))
+	for _, sec := range list.Items {
+		if _, ok := names.AccessIDOfRecord(sec.Name); ok {
+			out = append(out, AccessRef{RecordName: sec.Name, Deleting: sec.DeletionTimestamp != nil})
 		}
-		out = append(out, a)
 	}
 	return out, nil
 }
@@ -110,6 +111,31 @@ func (s *Store) SetAccessStatus(ctx context.Context, recordName string, st Statu
 	return s.updateSecret(ctx, recordName, crashpoint.StoreSetAccessStatus, func(sec *corev1.Secret) (bool, error) {
 		old, _ := decodeStatus(string(sec.Data[keyStatus]))
 		st = withTransition(old, st)
+		if old == st {
+			return false, nil
+		}
+		enc, err := json.Marshal(st)
+		if err != nil {
+			return false, err
+		}
+		sec.Data[keyStatus] = enc
+		return true, nil
+	})
+}
+
+// MarkAccessCorrupt records on a corrupt access record that it is Failed
+// for ce (see corruptStatus). A corrupt status is not overwritten: a status
+// that cannot be read is left for whoever repairs the record.
+func (s *Store) MarkAccessCorrupt(ctx context.Context, ce *CorruptError) error {
+	if ce.Field == keyStatus {
+		return nil
+	}
+	return s.updateSecret(ctx, ce.Record, crashpoint.StoreSetAccessStatus, func(sec *corev1.Secret) (bool, error) {
+		old, err := decodeStatus(string(sec.Data[keyStatus]))
+		if err != nil {
+			return false, nil
+		}
+		st := withTransition(old, corruptStatus(old, ce))
 		if old == st {
 			return false, nil
 		}

@@ -56,6 +56,9 @@ func (s *Store) GetBucket(ctx context.Context, recordName string) (*Bucket, erro
 	if err != nil {
 		return nil, fmt.Errorf("get bucket record %s: %w", recordName, err)
 	}
+	// A ConfigMap at a record's name is the record, whatever its labels
+	// say: one that lost a label is corrupt, not absent (absence revokes
+	// every access of the bucket).
 	return BucketFromConfigMap(cm)
 }
 
@@ -129,6 +132,30 @@ func (s *Store) updateBucketStatus(ctx context.Context, recordName, point string
 		if written != nil {
 			written(st)
 		}
+		if old == st {
+			return false, nil
+		}
+		enc, err := json.Marshal(st)
+		if err != nil {
+			return false, err
+		}
+		cm.Data[keyStatus] = string(enc)
+		return true, nil
+	})
+}
+
+// MarkBucketCorrupt is MarkAccessCorrupt for bucket records. The marks and
+// counts the status holds are kept: the bucket is still the record's.
+func (s *Store) MarkBucketCorrupt(ctx context.Context, ce *CorruptError) error {
+	if ce.Field == keyStatus {
+		return nil
+	}
+	return s.updateConfigMap(ctx, ce.Record, crashpoint.StoreSetBucketStatus, func(cm *corev1.ConfigMap) (bool, error) {
+		old, err := decodeStatus(cm.Data[keyStatus])
+		if err != nil {
+			return false, nil
+		}
+		st := withTransition(old, corruptStatus(old, ce))
 		if old == st {
 			return false, nil
 		}

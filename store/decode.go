@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"maps"
 	"slices"
 
@@ -11,11 +10,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// BucketFromConfigMap decodes a bucket record (also used on informer objects).
+// BucketFromConfigMap decodes a bucket record (also used on informer
+// objects). A record that lost a label, a spec field or its status's syntax
+// is a *CorruptError, never ErrNotFound: an object at a record's name is the
+// record.
 func BucketFromConfigMap(cm *corev1.ConfigMap) (*Bucket, error) {
-	if cm.Labels[LabelKind] != KindBucket {
-		return nil, fmt.Errorf("configmap %s is not a bucket record: %w", cm.Name, ErrNotFound)
-	}
 	if err := checkFormat(&cm.ObjectMeta); err != nil {
 		return nil, err
 	}
@@ -24,22 +23,17 @@ func BucketFromConfigMap(cm *corev1.ConfigMap) (*Bucket, error) {
 		UID:        cm.UID,
 		Deleting:   cm.DeletionTimestamp != nil,
 	}
-	if err := json.Unmarshal([]byte(cm.Data[keySpec]), &b.Spec); err != nil {
-		return nil, fmt.Errorf("decode bucket record %s: %w", cm.Name, err)
+	if ce := bucketCorruption(cm, &b.Spec, &b.Status); ce != nil {
+		return nil, ce
 	}
-	st, err := decodeStatus(cm.Data[keyStatus])
-	if err != nil {
-		return nil, fmt.Errorf("decode bucket record %s status: %w", cm.Name, err)
-	}
-	b.Status = st
 	return b, nil
 }
 
 // AccessFromSecret decodes an access record (also used on informer objects).
+// Like BucketFromConfigMap it answers a *CorruptError for a record it cannot
+// trust, and in particular for one without both credentials: nothing may
+// ever hand out an empty or partial credential.
 func AccessFromSecret(sec *corev1.Secret) (*Access, error) {
-	if sec.Labels[LabelKind] != KindAccess {
-		return nil, fmt.Errorf("secret %s is not an access record: %w", sec.Name, ErrNotFound)
-	}
 	if err := checkFormat(&sec.ObjectMeta); err != nil {
 		return nil, err
 	}
@@ -50,14 +44,9 @@ func AccessFromSecret(sec *corev1.Secret) (*Access, error) {
 		AccessKeyID:     string(sec.Data[keyAccessKeyID]),
 		SecretAccessKey: string(sec.Data[keySecretAccessKey]),
 	}
-	if err := json.Unmarshal(sec.Data[keySpec], &a.Spec); err != nil {
-		return nil, fmt.Errorf("decode access record %s: %w", sec.Name, err)
+	if ce := accessCorruption(sec, &a.Spec, &a.Status); ce != nil {
+		return nil, ce
 	}
-	st, err := decodeStatus(string(sec.Data[keyStatus]))
-	if err != nil {
-		return nil, fmt.Errorf("decode access record %s status: %w", sec.Name, err)
-	}
-	a.Status = st
 	return a, nil
 }
 
