@@ -164,8 +164,16 @@ func (s *scaleRun) measure(ctx context.Context, size int) {
 		s.rows = append(s.rows, r)
 		return r
 	}
+	if s.cfg.resyncOnly {
+		// The same passes as below, without the samples before them: the
+		// state they meet is the fill's.
+		resync := row(resyncOp)
+		s.measureFilerResync(ctx, size, resync)
+		s.measureIAMResync(ctx, size, resync)
+		return
+	}
 	r := sizeRows{grant: row(grantOp), writes: row("  of which backend writes"), repeat: row("repeat grant (converged)"),
-		revoke: row("revoke"), create: row("bucket create"), resync: row("resync listing pass"),
+		revoke: row("revoke"), create: row("bucket create"), resync: row(resyncOp),
 		burst: row("200 new grants at once (each until usable)")}
 	// The filer path first, each sample once SeaweedFS is quiet; then the
 	// IAM query API path, whose writes leave SeaweedFS a backlog of
@@ -269,22 +277,26 @@ func (s *scaleRun) measureFiler(ctx context.Context, size int, r sizeRows) {
 		return err
 	})
 
-	// One resync listing pass; the raw floors are one gRPC GetConfiguration
-	// (every identity), and that with ListPolicies (every managed policy).
+	s.measureFilerResync(ctx, size, r.resync)
+	s.burst(ctx, size, r.burst)
+}
+
+// measureFilerResync times one resync listing pass on the filer path; the
+// raw floors are one gRPC GetConfiguration (every identity), and that with
+// ListPolicies (every managed policy).
+func (s *scaleRun) measureFilerResync(ctx context.Context, size int, r *scaleRow) {
 	s.quiet(ctx)
-	r.resync.filerDrv, r.resync.filerDrvNote = s.resyncPass(ctx, s.filerAdmin, size)
+	r.filerDrv, r.filerDrvNote = s.resyncPass(ctx, s.filerAdmin, size)
 	t := time.Now()
 	_, err := s.filer.GetConfiguration(ctx)
 	s.must(err, "GetConfiguration")
-	r.resync.filerG = []time.Duration{time.Since(t)}
+	r.filerG = []time.Duration{time.Since(t)}
 	t = time.Now()
 	_, err = s.filer.GetConfiguration(ctx)
 	s.must(err, "GetConfiguration")
 	_, err = s.filer.ListPolicies(ctx)
 	s.must(err, "ListPolicies")
-	r.resync.filerLP = []time.Duration{time.Since(t)}
-
-	s.burst(ctx, size, r.burst)
+	r.filerLP = []time.Duration{time.Since(t)}
 }
 
 // measureIAM samples the IAM query API path: the driver's client on it and
@@ -341,8 +353,12 @@ func (s *scaleRun) measureIAM(ctx context.Context, size int, r sizeRows) {
 		return err
 	})
 
-	// One resync listing pass; the raw floor is one IAM ListUsers pass
-	// (names only).
+	s.measureIAMResync(ctx, size, r.resync)
+}
+
+// measureIAMResync times one resync listing pass on the IAM query API path;
+// the raw floor is one IAM ListUsers pass (names only).
+func (s *scaleRun) measureIAMResync(ctx context.Context, size int, r *scaleRow) {
 	rctx, cancel := context.WithTimeout(ctx, s.cfg.resyncBound)
 	t := time.Now()
 	users, err := s.admin.ListOwnedUsers(rctx)
@@ -352,12 +368,12 @@ func (s *scaleRun) measureIAM(ctx context.Context, size int, r sizeRows) {
 	cancel()
 	switch {
 	case err == nil:
-		r.resync.driver = []time.Duration{time.Since(t)}
+		r.driver = []time.Duration{time.Since(t)}
 		if len(users) < size {
 			s.b.Fatalf("resync listed %d owned users, want at least %d", len(users), size)
 		}
 	case rctx.Err() != nil:
-		r.resync.driverNote = "> " + s.cfg.resyncBound.String() + " (bound)"
+		r.driverNote = "> " + s.cfg.resyncBound.String() + " (bound)"
 	default:
 		s.must(err, "resync")
 	}
@@ -367,7 +383,7 @@ func (s *scaleRun) measureIAM(ctx context.Context, size int, r sizeRows) {
 		_, err := p.NextPage(ctx)
 		s.must(err, "ListUsers")
 	}
-	r.resync.iam = []time.Duration{time.Since(t)}
+	r.iam = []time.Duration{time.Since(t)}
 }
 
 // resyncPass times one resync listing pass of admin (ListOwnedUsers and
