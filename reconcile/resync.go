@@ -99,6 +99,8 @@ func (c *Controller) resyncOnce(ctx context.Context) (Snapshot, error) {
 	}
 	if observeErr != nil && wctx.Err() != nil && ctx.Err() == nil {
 		// Out of its time, not failed: the next pass goes on from here.
+		c.log.V(1).Info("resync observed part of its window of users; the next pass goes on after the last one",
+			"observed", len(listing.Users), "window", c.resyncUsers())
 		observeErr = nil
 	}
 	// The next window starts after the last user this one reached.

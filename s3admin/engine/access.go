@@ -52,6 +52,12 @@ const (
 	scopeGrant
 	// ScopeExists: whether the user exists (a read-back after a deletion).
 	ScopeExists
+	// ScopeListed: what ScopeAll reads of a user a listing has just named,
+	// where the path can tell a user deleted since from the reads of its
+	// grants without reading the user first (the IAM query API answers
+	// NoSuchEntity to ListUserPolicies); elsewhere what ScopeAll reads of
+	// a user that exists.
+	ScopeListed
 )
 
 // maxEnsureRounds bounds observe-and-fix rounds. One round fixes everything
@@ -194,7 +200,7 @@ func ObserveWindow(ctx context.Context, be UserBackend, names []string, w s3admi
 	var err error
 	for _, n := range w.Pick(names) {
 		var obs plan.Observation
-		obs, err = be.Observe(ctx, n, ScopeAll)
+		obs, err = be.Observe(ctx, n, ScopeListed)
 		if err != nil {
 			if ctx.Err() == nil {
 				l.Last = n

@@ -32,6 +32,17 @@ type Client struct {
 // half-way reads as missing.
 func (c *Client) observeUser(ctx context.Context, name string, scope engine.Scope) (plan.Observation, error) {
 	obs := plan.Observation{Inline: map[string]string{}}
+	if scope == engine.ScopeListed {
+		// Every IAM call makes SeaweedFS read its whole configuration: a
+		// listing's users are not read once more. ListUserPolicies answers
+		// NoSuchEntity for one deleted since.
+		obs.Exists = true
+		err := c.observeUserDetails(ctx, name, &obs)
+		if errors.Is(err, s3admin.ErrNotFound) {
+			return plan.Observation{}, nil
+		}
+		return obs, err
+	}
 	err := c.Call(ctx, "GetUser", func(ctx context.Context) error {
 		_, err := c.IAM.GetUser(ctx, &iam.GetUserInput{UserName: aws.String(name)})
 		return err

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/reconcile"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/admintest"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/engine"
@@ -286,7 +287,7 @@ func (s *scaleRun) measureFiler(ctx context.Context, size int, r sizeRows) {
 // ListPolicies (every managed policy).
 func (s *scaleRun) measureFilerResync(ctx context.Context, size int, r *scaleRow) {
 	s.quiet(ctx)
-	r.filerDrv, r.filerDrvNote = s.resyncPass(ctx, s.filerAdmin, size)
+	r.filerDrv, r.filerDrvNote, _ = s.resyncPass(ctx, s.filerAdmin, size)
 	t := time.Now()
 	_, err := s.filer.GetConfiguration(ctx)
 	s.must(err, "GetConfiguration")
@@ -359,40 +360,37 @@ func (s *scaleRun) measureIAM(ctx context.Context, size int, r sizeRows) {
 // measureIAMResync times one resync listing pass on the IAM query API path;
 // the raw floor is one IAM ListUsers pass (names only).
 func (s *scaleRun) measureIAMResync(ctx context.Context, size int, r *scaleRow) {
-	rctx, cancel := context.WithTimeout(ctx, s.cfg.resyncBound)
+	var observed int
+	r.driver, r.driverNote, observed = s.resyncPass(ctx, s.admin, size)
 	t := time.Now()
-	users, err := s.admin.ListOwnedUsers(rctx)
-	if err == nil {
-		_, err = s.admin.ListMarkedBuckets(rctx)
-	}
-	cancel()
-	switch {
-	case err == nil:
-		r.driver = []time.Duration{time.Since(t)}
-		if len(users) < size {
-			s.b.Fatalf("resync listed %d owned users, want at least %d", len(users), size)
-		}
-	case rctx.Err() != nil:
-		r.driverNote = "> " + s.cfg.resyncBound.String() + " (bound)"
-	default:
-		s.must(err, "resync")
-	}
-	t = time.Now()
 	p := iam.NewListUsersPaginator(s.rawIAM, &iam.ListUsersInput{})
 	for p.HasMorePages() {
 		_, err := p.NextPage(ctx)
 		s.must(err, "ListUsers")
 	}
 	r.iam = []time.Duration{time.Since(t)}
+	if observed > 0 {
+		s.note("at %d users, a resync pass on the IAM query API path observed %d users (window %d, observations cut at %s): every user within %d passes",
+			size, observed, reconcile.DefaultResyncUsers, s.cfg.resyncBound/2, (size+observed-1)/observed)
+	}
 }
 
-// resyncPass times one resync listing pass of admin (ListOwnedUsers and
-// ListMarkedBuckets) within the resync bound.
-func (s *scaleRun) resyncPass(ctx context.Context, admin *seaweedfs.SeaweedFS, size int) ([]time.Duration, string) {
+// resyncPass times one resync listing pass of admin as the reconciler
+// makes it with its default window: ListOwnedUsersWindow, whose
+// observations may take half the bound (a window cut short there goes on
+// at the next pass), and ListMarkedBuckets, within the resync bound. It
+// returns the time and a note, and how many users were observed.
+func (s *scaleRun) resyncPass(ctx context.Context, admin *seaweedfs.SeaweedFS, size int) ([]time.Duration, string, int) {
 	for attempt := 1; ; attempt++ {
 		rctx, cancel := context.WithTimeout(ctx, s.cfg.resyncBound)
 		t := time.Now()
-		users, err := admin.ListOwnedUsers(rctx)
+		wctx, wcancel := context.WithTimeout(rctx, s.cfg.resyncBound/2)
+		users, err := admin.ListOwnedUsersWindow(wctx, s3admin.UserWindow{Limit: reconcile.DefaultResyncUsers})
+		cut := err != nil && users.Names != nil && wctx.Err() != nil && rctx.Err() == nil
+		wcancel()
+		if cut {
+			err = nil
+		}
 		if err == nil {
 			_, err = admin.ListMarkedBuckets(rctx)
 		}
@@ -400,12 +398,13 @@ func (s *scaleRun) resyncPass(ctx context.Context, admin *seaweedfs.SeaweedFS, s
 		cancel()
 		switch {
 		case err == nil:
-			if len(users) < size {
-				s.b.Fatalf("resync listed %d owned users, want at least %d", len(users), size)
+			if len(users.Names) < size || (!cut && len(users.Users) < min(size, reconcile.DefaultResyncUsers)) {
+				s.b.Fatalf("resync listed %d owned users and observed %d, want at least %d and %d",
+					len(users.Names), len(users.Users), size, min(size, reconcile.DefaultResyncUsers))
 			}
-			return []time.Duration{took}, ""
+			return []time.Duration{took}, "", len(users.Users)
 		case bound:
-			return nil, "> " + s.cfg.resyncBound.String() + " (bound)"
+			return nil, "> " + s.cfg.resyncBound.String() + " (bound)", 0
 		case attempt == 1:
 			// The driver's resync tries again on its next period; the
 			// benchmark tries once more at once and says so. SeaweedFS's
@@ -415,7 +414,7 @@ func (s *scaleRun) resyncPass(ctx context.Context, admin *seaweedfs.SeaweedFS, s
 			s.note("at %d users, a resync listing pass failed and was repeated: %v", size, err)
 		default:
 			s.must(err, "resync")
-			return nil, ""
+			return nil, "", 0
 		}
 	}
 }
