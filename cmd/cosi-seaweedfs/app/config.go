@@ -69,7 +69,7 @@ type Config struct {
 	// query API path (see reconcile.ControllerConfig.ResyncUsers).
 	ResyncUsers int
 	GracePeriod time.Duration
-	Workers         int
+	Workers     int
 	// KubeQPS and KubeBurst limit the driver's requests to the Kubernetes
 	// API (client-side).
 	KubeQPS     float32
