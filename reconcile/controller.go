@@ -52,7 +52,7 @@ type ControllerConfig struct {
 	// users without a record it deletes at most; zero means
 	// DefaultResyncUsers. Every user is observed within ceil(users /
 	// ResyncUsers) passes, as long as that many observations fit into half
-	// a pass.
+	// of what remains of a pass after the records and buckets.
 	ResyncUsers int
 	// BucketAccesses, when set, lets the resync revoke accesses whose
 	// BucketAccess was deleted without a DriverRevokeBucketAccess call.

@@ -51,7 +51,6 @@ func (c *Controller) resync(ctx context.Context) {
 // names runs every pass: a user missing from SeaweedFS is repaired, and a
 // user without a record collected, within one period.
 func (c *Controller) resyncOnce(ctx context.Context) (Snapshot, error) {
-	start := time.Now()
 	// Records first: a record read before the BucketAccess listing proves its
 	// BucketAccess existed before it (see PlanRevocations).
 	var buckets []*store.Bucket
@@ -89,9 +88,14 @@ func (c *Controller) resyncOnce(ctx context.Context) (Snapshot, error) {
 			earlier = append(earlier, p)
 		}
 	}
-	// The window's observations may take at most half the pass: the rest is
-	// for collecting what the names show.
-	wctx, cancel := context.WithDeadline(ctx, start.Add(c.resyncBound()/2))
+	// The listing and its window's observations may take at most half of
+	// what remains of the pass: the rest is for collecting what the names
+	// show.
+	remaining := c.resyncBound()
+	if d, ok := ctx.Deadline(); ok {
+		remaining = time.Until(d)
+	}
+	wctx, cancel := context.WithTimeout(ctx, remaining/2)
 	listing, observeErr := c.r.Admin.ListOwnedUsersWindow(wctx, s3admin.UserWindow{After: c.userCursor, Limit: c.resyncUsers()}, earlier...)
 	cancel()
 	if listing.Names == nil && observeErr != nil {
