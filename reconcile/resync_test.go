@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -225,5 +226,58 @@ func TestResyncVisitsEveryUserWithinItsWindowCount(t *testing.T) {
 		if k := (Key{Kind: store.KindAccess, Name: a.RecordName}); !seen[k] {
 			t.Errorf("access %s with an unissued key was not queued within %d passes", a.Spec.Name, passes)
 		}
+	}
+}
+
+// A SeaweedFS too slow to read the whole window within half of the pass
+// cuts the window short, not the pass: users without a record are still
+// collected, the pass succeeds, and the next pass goes on after the last
+// user read.
+func TestResyncWindowCutShortStillCollectsAndGoesOn(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	const users, window = 20, 5
+	e := newResyncEnv(ctx, t, users, ControllerConfig{ResyncUsers: window})
+	orphan := "cosi-" + names.AccessID("ba-without-record")
+	if err := e.admin.AddUser(orphan); err != nil {
+		t.Fatal(err)
+	}
+	e.admin.SetHook(func(op string) error {
+		if op == "GetUser" {
+			// A second pass has half a second to read users: not all 5.
+			time.Sleep(150 * time.Millisecond)
+		}
+		return nil
+	})
+	passCtx, passCancel := context.WithTimeout(ctx, time.Second)
+	_, err := e.c.resyncOnce(passCtx)
+	passCancel()
+	if err != nil {
+		t.Fatalf("a pass whose window was cut short failed: %v", err)
+	}
+	cursor := e.c.userCursor
+	if cursor == "" {
+		t.Fatal("the cut window left no place to go on from")
+	}
+	var listed []string
+	for _, a := range e.records {
+		listed = append(listed, a.Spec.User)
+	}
+	listed = append(listed, orphan)
+	slices.Sort(listed)
+	if i := slices.Index(listed, cursor); i < 0 || i >= len(listed)-1 {
+		t.Fatalf("the cut window stopped at %q, want a user before the last of %v", cursor, listed)
+	}
+	e.admin.SetHook(nil)
+	if st, err := e.admin.ObserveUser(ctx, orphan); err != nil || st.Exists {
+		t.Errorf("the user without a record is still there after the cut pass (%+v, %v)", st, err)
+	}
+	if _, err := e.c.resyncOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	listed = slices.DeleteFunc(listed, func(n string) bool { return n == orphan })
+	next := s3admin.UserWindow{After: cursor, Limit: window}
+	if want := next.Pick(listed)[window-1]; e.c.userCursor != want {
+		t.Fatalf("the next pass ended at %q, want %q: the window of %d after %q", e.c.userCursor, want, window, cursor)
 	}
 }

@@ -199,6 +199,9 @@ func ObserveWindow(ctx context.Context, be UserBackend, names []string, w s3admi
 	gone := map[string]bool{}
 	var err error
 	for _, n := range w.Pick(names) {
+		if err = ctx.Err(); err != nil {
+			break
+		}
 		var obs plan.Observation
 		obs, err = be.Observe(ctx, n, ScopeListed)
 		if err != nil {
