@@ -47,6 +47,13 @@ type ControllerConfig struct {
 	ResyncPeriod time.Duration
 	// CallTimeout bounds one Reconcile (and one resync pass).
 	CallTimeout time.Duration
+	// ResyncUsers is how many users one resync pass observes where each
+	// user costs calls of its own (the IAM query API path), and how many
+	// users without a record it deletes at most; zero means
+	// DefaultResyncUsers. Every user is observed within ceil(users /
+	// ResyncUsers) passes, as long as that many observations fit into half
+	// of what remains of a pass after the records and buckets.
+	ResyncUsers int
 	// BucketAccesses, when set, lets the resync revoke accesses whose
 	// BucketAccess was deleted without a DriverRevokeBucketAccess call.
 	BucketAccesses BucketAccesses
@@ -72,6 +79,10 @@ type Controller struct {
 	running atomic.Bool
 	// anonymous is the last anonymous-access check (see Anonymous).
 	anonymous atomic.Pointer[AnonymousCheck]
+	// userCursor is the last user the previous resync pass's window reached:
+	// the next window starts after it. Only the resync goroutine uses it; a
+	// new leader starts from the first user.
+	userCursor string
 }
 
 // NewController wires a Reconciler to the informers.

@@ -238,10 +238,15 @@ func accessStatus(rec *store.Access, phase store.Phase, reason, message string) 
 }
 
 // Snapshot is one listing of SeaweedFS: the buckets carrying an owner tag,
-// with their marks, and the users carrying the prefix.
+// with their marks, and the users carrying the prefix, observed or only
+// named.
 type Snapshot struct {
 	Buckets []s3admin.MarkedBucket
-	Users   []s3admin.UserState
+	// Users are the users observed.
+	Users []s3admin.UserState
+	// Unobserved are the names of the users listed but not observed (outside
+	// this pass's window): known to exist, their state unknown.
+	Unobserved []string
 }
 
 // ResyncPlan is the outcome of comparing all records with a Snapshot.
@@ -328,13 +333,20 @@ func PlanResync(buckets []*store.Bucket, accesses []*store.Access, snap Snapshot
 	for _, u := range snap.Users {
 		users[u.Name] = u
 	}
+	unobserved := map[string]bool{}
+	for _, n := range snap.Unobserved {
+		unobserved[n] = true
+	}
 	wanted := map[string]bool{}
 	for _, a := range accesses {
 		wanted[a.Spec.User] = true
 		// Written for an earlier creation of its bucket: SeaweedFS may no
 		// longer enforce what it still stores (see store.Status.Creations).
 		stale := recorded[a.Spec.BucketID] && a.Status.BucketCreations != creations[a.Spec.BucketID]
-		drifted := a.Status.Phase == store.PhaseReady && (!Converged(a, users[a.Spec.User]) || stale)
+		// A user only named is judged by a later pass's window; a user not
+		// even named is missing.
+		diverged := !unobserved[a.Spec.User] && !Converged(a, users[a.Spec.User])
+		drifted := a.Status.Phase == store.PhaseReady && (diverged || stale)
 		// An access without a bucket record is looked at: its reconcile reads
 		// the bucket record from the API server and revokes it if it is gone.
 		if a.Deleting || drifted || a.Status.Phase != store.PhaseReady || !recorded[a.Spec.BucketID] {
@@ -344,6 +356,11 @@ func PlanResync(buckets []*store.Bucket, accesses []*store.Access, snap Snapshot
 	for _, u := range snap.Users {
 		if names.IsDriverUser(u.Name, userPrefix) && !wanted[u.Name] {
 			p.OrphanUsers = append(p.OrphanUsers, u.Name)
+		}
+	}
+	for _, n := range snap.Unobserved {
+		if names.IsDriverUser(n, userPrefix) && !wanted[n] {
+			p.OrphanUsers = append(p.OrphanUsers, n)
 		}
 	}
 	slices.SortFunc(p.Requeue, func(a, b Key) int { return strings.Compare(a.String(), b.String()) })

@@ -429,6 +429,21 @@ func TestPlanResync(t *testing.T) {
 			want: ResyncPlan{OrphanUsers: []string{"cosi-22222222222222222222222222222222"}, OrphanBuckets: marked("z")},
 		},
 		{
+			name:     "a user outside this pass's window is neither judged nor missing",
+			buckets:  []*store.Bucket{readyB("bucket-a", "a")},
+			accesses: []*store.Access{readyA("access-1", "cosi-1", "a", "K1"), readyA("access-2", "cosi-2", "a", "K2")},
+			snap:     Snapshot{Buckets: marked("a"), Unobserved: []string{"cosi-1"}},
+			want:     ResyncPlan{Requeue: []Key{{Kind: store.KindAccess, Name: "access-2"}}},
+		},
+		{
+			name:    "an owned user without a record is an orphan whether observed or only named",
+			buckets: []*store.Bucket{readyB("bucket-a", "a")},
+			snap: Snapshot{Buckets: marked("a"),
+				Users:      []s3admin.UserState{user("cosi-22222222222222222222222222222222", "a", "K2")},
+				Unobserved: []string{"cosi-11111111111111111111111111111111", "cosi-admin"}},
+			want: ResyncPlan{OrphanUsers: []string{"cosi-11111111111111111111111111111111", "cosi-22222222222222222222222222222222"}},
+		},
+		{
 			name:    "a ready bucket carrying another record's marker has drifted",
 			buckets: []*store.Bucket{readyB("bucket-a", "a")},
 			snap:    Snapshot{Buckets: []s3admin.MarkedBucket{{Name: "a", Owner: "owner", Marker: "m-other"}}},

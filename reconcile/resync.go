@@ -14,22 +14,42 @@ import (
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
 )
 
+// DefaultResyncUsers is ControllerConfig.ResyncUsers when unset.
+const DefaultResyncUsers = 100
+
+// resyncUsers is how many users one pass observes (and at most collects).
+func (c *Controller) resyncUsers() int {
+	if c.cfg.ResyncUsers > 0 {
+		return c.cfg.ResyncUsers
+	}
+	return DefaultResyncUsers
+}
+
+// resyncBound bounds one pass: the period, not one reconcile's timeout, so
+// that large installations finish.
+func (c *Controller) resyncBound() time.Duration { return max(c.cfg.CallTimeout, c.cfg.ResyncPeriod) }
+
 // resync lists SeaweedFS once and compares it with every record: drifted or
 // unfinished records are requeued and owned objects without a record are
 // collected.
 func (c *Controller) resync(ctx context.Context) {
-	// A pass lists every user (a few reads each): bound it by the period,
-	// not by one reconcile's timeout, so that large installations finish.
-	ctx, cancel := context.WithTimeout(ctx, max(c.cfg.CallTimeout, c.cfg.ResyncPeriod))
+	ctx, cancel := context.WithTimeout(ctx, c.resyncBound())
 	defer cancel()
 	start := time.Now()
 	snap, err := c.resyncOnce(ctx)
-	c.cfg.Metrics.ObserveResync(err, time.Since(start), len(snap.Buckets), len(snap.Users))
+	c.cfg.Metrics.ObserveResync(err, time.Since(start), len(snap.Buckets), len(snap.Users)+len(snap.Unobserved))
 	if err != nil {
 		c.log.Error(err, "resync failed")
 	}
 }
 
+// resyncOnce is one pass. Its cost in SeaweedFS calls does not grow with
+// the number of users on either path: the IAM query API path lists the
+// users' names in one call and observes a window of them (several calls
+// each, every one of which makes SeaweedFS read its whole configuration),
+// the next window on the next pass (see userCursor). What needs only the
+// names runs every pass: a user missing from SeaweedFS is repaired, and a
+// user without a record collected, within one period.
 func (c *Controller) resyncOnce(ctx context.Context) (Snapshot, error) {
 	// Records first: a record read before the BucketAccess listing proves its
 	// BucketAccess existed before it (see PlanRevocations).
@@ -50,6 +70,10 @@ func (c *Controller) resyncOnce(ctx context.Context) (Snapshot, error) {
 	// working even while SeaweedFS cannot be listed, or takes the whole
 	// period to list.
 	c.collectDeletedBucketAccesses(ctx, buckets, accesses)
+	// The anonymous check needs only the records: it goes before the
+	// listings, which neither a failure nor a slow SeaweedFS can then keep
+	// it from.
+	c.checkAnonymous(ctx, buckets)
 
 	var snap Snapshot
 	var err error
@@ -64,20 +88,59 @@ func (c *Controller) resyncOnce(ctx context.Context) (Snapshot, error) {
 			earlier = append(earlier, p)
 		}
 	}
-	if snap.Users, err = c.r.Admin.ListOwnedUsers(ctx, earlier...); err != nil {
-		return snap, fmt.Errorf("list owned users: %w", err)
+	// The listing and its window's observations may take at most half of
+	// what remains of the pass: the rest is for collecting what the names
+	// show.
+	remaining := c.resyncBound()
+	if d, ok := ctx.Deadline(); ok {
+		remaining = time.Until(d)
 	}
+	wctx, cancel := context.WithTimeout(ctx, remaining/2)
+	listing, observeErr := c.r.Admin.ListOwnedUsersWindow(wctx, s3admin.UserWindow{After: c.userCursor, Limit: c.resyncUsers()}, earlier...)
+	cancel()
+	if listing.Names == nil && observeErr != nil {
+		return snap, fmt.Errorf("list owned users: %w", observeErr)
+	}
+	if observeErr != nil && wctx.Err() != nil && ctx.Err() == nil {
+		// Out of its time, not failed: the next pass goes on from here.
+		c.log.V(1).Info("resync observed part of its window of users; the next pass goes on after the last one",
+			"observed", len(listing.Users), "window", c.resyncUsers())
+		observeErr = nil
+	}
+	// The next window starts after the last user this one reached.
+	after := c.userCursor
+	if listing.Last != "" {
+		c.userCursor = listing.Last
+	}
+	snap.Users = listing.Users
+	observed := map[string]bool{}
+	for _, u := range listing.Users {
+		observed[u.Name] = true
+	}
+	for _, n := range listing.Names {
+		if !observed[n] {
+			snap.Unobserved = append(snap.Unobserved, n)
+		}
+	}
+
 	plan := PlanResync(buckets, accesses, snap, c.r.Cfg.UserPrefix, c.r.Cfg.OwnerID)
 	for _, k := range plan.Requeue {
 		c.queue.Add(k)
 	}
-	for _, u := range plan.OrphanUsers {
+	// At most a window's worth of users is deleted per pass (each deletion
+	// costs an observation and several writes), taken from where this
+	// pass's window began, so that users whose deletion keeps failing do
+	// not hold back the others.
+	collect := s3admin.UserWindow{After: after, Limit: c.resyncUsers()}
+	for _, u := range collect.Pick(plan.OrphanUsers) {
 		c.collectUser(ctx, u)
 	}
 	for _, b := range plan.OrphanBuckets {
 		c.collectBucket(ctx, b)
 	}
-	c.checkAnonymous(ctx, buckets)
+	if observeErr != nil {
+		return snap, fmt.Errorf("observe owned users: %w", observeErr)
+	}
 	return snap, nil
 }
 

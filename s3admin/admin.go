@@ -23,6 +23,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
@@ -203,6 +204,14 @@ type Admin interface {
 	// each user (several reads per user), so it is for periodic
 	// resynchronisation, not for every reconcile.
 	ListOwnedUsers(ctx context.Context, extraPrefixes ...string) ([]UserState, error)
+	// ListOwnedUsersWindow lists the names of the same users and observes
+	// those w picks. A path that reads every user in a few calls whatever
+	// their number (the filer's IAM gRPC service) observes them all; one
+	// that reads each user with calls of its own (the IAM query API) only
+	// the window's, so that a resync pass costs a bounded number of calls.
+	// On an error while observing, the listing holds the names and what was
+	// observed before the error (see UserListing.Last).
+	ListOwnedUsersWindow(ctx context.Context, w UserWindow, extraPrefixes ...string) (UserListing, error)
 
 	// CheckUserWrites verifies that the store accepts the user writes this
 	// path makes, without changing anything: SeaweedFS serves its IAM API
@@ -220,6 +229,45 @@ type Admin interface {
 	// nothing behind: its object, under a key reserved to the driver, is
 	// deleted at once (an error names it if that fails).
 	CheckAnonymousAccess(ctx context.Context, probe Ownership, sample []string) (AnonymousAccess, error)
+}
+
+// UserWindow picks the users a listing observes: at most Limit of them, the
+// first whose names sort after After, continuing from the first name once
+// the last is passed. Limit 0 picks every user. Passing each listing's Last
+// as the next After visits every user of N within ceil(N/Limit) listings
+// (more when users are added meanwhile).
+type UserWindow struct {
+	After string
+	Limit int
+}
+
+// Pick returns the names w picks from sorted, in the order they are
+// visited.
+func (w UserWindow) Pick(sorted []string) []string {
+	i, found := slices.BinarySearch(sorted, w.After)
+	if found {
+		i++
+	}
+	picked := append(slices.Clone(sorted[i:]), sorted[:i]...)
+	if w.Limit > 0 && w.Limit < len(picked) {
+		picked = picked[:w.Limit]
+	}
+	return picked
+}
+
+// UserListing is one listing of the owned users.
+type UserListing struct {
+	// Names are every owned user listed, sorted; a user found deleted when
+	// observed is left out.
+	Names []string
+	// Users is the state of the users observed, sorted by name.
+	Users []UserState
+	// Last is the last user the window reached, in the window's order: the
+	// After of the next window. A user whose observation failed counts as
+	// reached (one that cannot be read must not hold the others back)
+	// unless the listing's context ended first. Empty when the path
+	// observed every user at once.
+	Last string
 }
 
 // PolicyName is the name of the one inline policy this client writes.

@@ -386,6 +386,45 @@ var userCases = []contractCase{
 			}
 		}
 	}},
+	{"ListOwnedUsersWindow names every owned user and observes at least its window, the next window after Last", func(t *testing.T, e *Env) {
+		b := e.Bucket("b")
+		CreateBucket(t, e, b)
+		want := map[string]s3admin.UserState{}
+		var all []string
+		for _, n := range []string{"w1", "w2", "w3"} {
+			a := e.Access(t, e.User(n), b, s3admin.ModeReadWrite)
+			Ensure(t, e, a)
+			want[a.User] = s3admin.UserState{Name: a.User, Exists: true, Owned: true, AccessKeyIDs: []string{a.AccessKeyID},
+				Bucket: b, Mode: a.Mode, PolicyExact: true}
+			all = append(all, a.User)
+		}
+		slices.Sort(all)
+		e.Backdoor.AddUser(t, e.ForeignUser("w4"))
+		observed := map[string]bool{}
+		w := s3admin.UserWindow{Limit: 2}
+		for pass := range 2 {
+			l, err := e.Admin.ListOwnedUsersWindow(Context(t), w)
+			MustNil(t, "ListOwnedUsersWindow", err)
+			if !slices.Equal(l.Names, all) {
+				t.Fatalf("pass %d names %v, want %v", pass+1, l.Names, all)
+			}
+			for _, n := range w.Pick(all) {
+				if !slices.ContainsFunc(l.Users, func(u s3admin.UserState) bool { return u.Name == n }) {
+					t.Errorf("pass %d (window after %q): %s not observed in %+v", pass+1, w.After, n, l.Users)
+				}
+			}
+			for _, u := range l.Users {
+				if !SameUser(u, want[u.Name]) {
+					t.Errorf("pass %d observed\n %+v\nwant %+v", pass+1, u, want[u.Name])
+				}
+				observed[u.Name] = true
+			}
+			w.After = l.Last
+		}
+		if len(observed) != len(all) {
+			t.Fatalf("two windows of 2 observed %v of %v", observed, all)
+		}
+	}},
 	{"ObserveUser reports a foreign user as not owned", func(t *testing.T, e *Env) {
 		name := e.ForeignUser("seen")
 		key := e.Backdoor.AddUser(t, name)

@@ -23,8 +23,10 @@ type UserBackend interface {
 	// Observe reads what scope asks of one user; a missing user (or one
 	// deleted half-way) reads as not existing.
 	Observe(ctx context.Context, name string, scope Scope) (plan.Observation, error)
-	// List observes every existing user carrying one of prefixes.
-	List(ctx context.Context, prefixes []string) (map[string]plan.Observation, error)
+	// List lists every existing user carrying one of prefixes and observes
+	// those w picks, or every one where the path reads them all in a few
+	// calls whatever their number (see s3admin.Admin.ListOwnedUsersWindow).
+	List(ctx context.Context, prefixes []string, w s3admin.UserWindow) (Listing, error)
 	// Apply makes one change. A step that creates what exists already
 	// returns ErrAlreadyExists; one that removes what is gone may return
 	// ErrNotFound.
@@ -50,6 +52,12 @@ const (
 	scopeGrant
 	// ScopeExists: whether the user exists (a read-back after a deletion).
 	ScopeExists
+	// ScopeListed: what ScopeAll reads of a user a listing has just named,
+	// where the path can tell a user deleted since from the reads of its
+	// grants without reading the user first (the IAM query API answers
+	// NoSuchEntity to ListUserPolicies); elsewhere what ScopeAll reads of
+	// a user that exists.
+	ScopeListed
 )
 
 // maxEnsureRounds bounds observe-and-fix rounds. One round fixes everything
@@ -174,19 +182,65 @@ func DeleteUser(ctx context.Context, be UserBackend, name string) error {
 	return nil
 }
 
+// Listing is one listing of a path's users: every name, the observations
+// of those a window picked (see s3admin.UserListing).
+type Listing struct {
+	Names    []string
+	Observed map[string]plan.Observation
+	Last     string
+}
+
+// ObserveWindow observes, one by one, the users w picks from names
+// (sorted): the listing of a path whose reads are per user. A user deleted
+// since it was named is left out of the names. On an error it returns
+// what it observed before.
+func ObserveWindow(ctx context.Context, be UserBackend, names []string, w s3admin.UserWindow) (Listing, error) {
+	l := Listing{Observed: map[string]plan.Observation{}}
+	gone := map[string]bool{}
+	var err error
+	for _, n := range w.Pick(names) {
+		if err = ctx.Err(); err != nil {
+			break
+		}
+		var obs plan.Observation
+		obs, err = be.Observe(ctx, n, ScopeListed)
+		if err != nil {
+			if ctx.Err() == nil {
+				l.Last = n
+			}
+			break
+		}
+		l.Last = n
+		if !obs.Exists {
+			gone[n] = true
+			continue
+		}
+		l.Observed[n] = obs
+	}
+	l.Names = slices.DeleteFunc(slices.Clone(names), func(n string) bool { return gone[n] })
+	return l, err
+}
+
 // ListUsers returns the state of every user carrying prefix or one of
 // extra, sorted by name.
 func ListUsers(ctx context.Context, be UserBackend, prefix string, extra []string) ([]s3admin.UserState, error) {
-	observed, err := be.List(ctx, append([]string{prefix}, extra...))
+	l, err := ListUsersWindow(ctx, be, prefix, extra, s3admin.UserWindow{})
 	if err != nil {
 		return nil, err
 	}
-	states := make([]s3admin.UserState, 0, len(observed))
-	for name, obs := range observed {
+	return l.Users, nil
+}
+
+// ListUsersWindow lists every user carrying prefix or one of extra and
+// observes those w picks (see s3admin.Admin.ListOwnedUsersWindow).
+func ListUsersWindow(ctx context.Context, be UserBackend, prefix string, extra []string, w s3admin.UserWindow) (s3admin.UserListing, error) {
+	l, err := be.List(ctx, append([]string{prefix}, extra...), w)
+	states := make([]s3admin.UserState, 0, len(l.Observed))
+	for name, obs := range l.Observed {
 		states = append(states, obs.State(name, prefix))
 	}
 	slices.SortFunc(states, func(a, b s3admin.UserState) int { return strings.Compare(a.Name, b.Name) })
-	return states, nil
+	return s3admin.UserListing{Names: l.Names, Users: states, Last: l.Last}, err
 }
 
 // observeUserState is ObserveUser on any backend.

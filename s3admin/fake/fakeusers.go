@@ -86,25 +86,24 @@ func (f *Fake) observeUserLocked(name string, scope engine.Scope) (plan.Observat
 	}, nil
 }
 
-func (b fakeUsers) List(ctx context.Context, prefixes []string) (map[string]plan.Observation, error) {
+// List names the users in one read, then observes the window's one by
+// one, as the IAM query API does.
+func (b fakeUsers) List(ctx context.Context, prefixes []string, w s3admin.UserWindow) (engine.Listing, error) {
 	f := b.f
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	if err := f.op("ListUsers", false); err != nil {
-		return nil, err
+		f.mu.Unlock()
+		return engine.Listing{}, err
 	}
-	out := map[string]plan.Observation{}
+	var names []string
 	for n := range f.users {
-		if !s3admin.HasAnyPrefix(n, prefixes) {
-			continue
+		if s3admin.HasAnyPrefix(n, prefixes) {
+			names = append(names, n)
 		}
-		obs, err := f.observeUserLocked(n, engine.ScopeAll)
-		if err != nil {
-			return nil, err
-		}
-		out[n] = obs
 	}
-	return out, nil
+	f.mu.Unlock()
+	slices.Sort(names)
+	return engine.ObserveWindow(ctx, b, names, w)
 }
 
 // fakeOps names each step as the IAM query API call that makes it, for
@@ -210,4 +209,9 @@ func (f *Fake) DeleteUser(ctx context.Context, name, prefix string) error {
 // ListOwnedUsers implements Admin.
 func (f *Fake) ListOwnedUsers(ctx context.Context, extraPrefixes ...string) ([]s3admin.UserState, error) {
 	return engine.ListUsers(ctx, fakeUsers{f}, f.prefix, extraPrefixes)
+}
+
+// ListOwnedUsersWindow implements Admin.
+func (f *Fake) ListOwnedUsersWindow(ctx context.Context, w s3admin.UserWindow, extraPrefixes ...string) (s3admin.UserListing, error) {
+	return engine.ListUsersWindow(ctx, fakeUsers{f}, f.prefix, extraPrefixes, w)
 }

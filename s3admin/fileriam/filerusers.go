@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
@@ -198,8 +200,17 @@ func (b users) ProbeKey(ctx context.Context, a s3admin.Access) (bool, error) {
 }
 
 // List observes every user carrying one of prefixes in three reads: the
-// whole configuration, every managed policy, the inline policies.
-func (b users) List(ctx context.Context, prefixes []string) (map[string]plan.Observation, error) {
+// whole configuration, every managed policy, the inline policies. The
+// window is not needed: all users cost what one does.
+func (b users) List(ctx context.Context, prefixes []string, _ s3admin.UserWindow) (engine.Listing, error) {
+	observed, err := b.list(ctx, prefixes)
+	if err != nil {
+		return engine.Listing{}, err
+	}
+	return engine.Listing{Names: slices.Sorted(maps.Keys(observed)), Observed: observed}, nil
+}
+
+func (b users) list(ctx context.Context, prefixes []string) (map[string]plan.Observation, error) {
 	c := b.c
 	cfg, err := calls.Read(ctx, c, "IAMGetConfiguration", func(ctx context.Context) (filergrpc.Configuration, error) {
 		return c.Filer.GetConfiguration(ctx)

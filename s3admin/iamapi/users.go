@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -31,6 +32,17 @@ type Client struct {
 // half-way reads as missing.
 func (c *Client) observeUser(ctx context.Context, name string, scope engine.Scope) (plan.Observation, error) {
 	obs := plan.Observation{Inline: map[string]string{}}
+	if scope == engine.ScopeListed {
+		// Every IAM call makes SeaweedFS read its whole configuration: a
+		// listing's users are not read once more. ListUserPolicies answers
+		// NoSuchEntity for one deleted since.
+		obs.Exists = true
+		err := c.observeUserDetails(ctx, name, &obs)
+		if errors.Is(err, s3admin.ErrNotFound) {
+			return plan.Observation{}, nil
+		}
+		return obs, err
+	}
 	err := c.Call(ctx, "GetUser", func(ctx context.Context) error {
 		_, err := c.IAM.GetUser(ctx, &iam.GetUserInput{UserName: aws.String(name)})
 		return err
@@ -234,23 +246,24 @@ func (b users) ProbeKey(ctx context.Context, a s3admin.Access) (bool, error) {
 	return b.c.ProbeKey(ctx, a)
 }
 
-// List reads the user names, then observes each user: several reads per
-// user (the IAM query API has no call that returns users with their keys
-// and policies).
-func (b users) List(ctx context.Context, prefixes []string) (map[string]plan.Observation, error) {
+// List reads the user names, then observes the users w picks one by one:
+// several reads per user (the IAM query API has no call that returns users
+// with their keys and policies, and SeaweedFS reads its whole configuration
+// for each call).
+func (b users) List(ctx context.Context, prefixes []string, w s3admin.UserWindow) (engine.Listing, error) {
 	c := b.c
-	out := map[string]plan.Observation{}
+	var names []string
 	var marker *string
 	for {
 		page, err := calls.Read(ctx, c, "ListUsers", func(ctx context.Context) (*iam.ListUsersOutput, error) {
 			return c.IAM.ListUsers(ctx, &iam.ListUsersInput{Marker: marker})
 		})
 		if err != nil {
-			return nil, err
+			return engine.Listing{}, err
 		}
 		for _, u := range page.Users {
 			if n := aws.ToString(u.UserName); s3admin.HasAnyPrefix(n, prefixes) {
-				out[n] = plan.Observation{}
+				names = append(names, n)
 			}
 		}
 		if !page.IsTruncated || page.Marker == nil {
@@ -258,19 +271,8 @@ func (b users) List(ctx context.Context, prefixes []string) (map[string]plan.Obs
 		}
 		marker = page.Marker
 	}
-	for n := range out {
-		obs, err := c.observeUser(ctx, n, engine.ScopeAll)
-		if err != nil {
-			return nil, err
-		}
-		if !obs.Exists {
-			// Deleted since it was listed.
-			delete(out, n)
-			continue
-		}
-		out[n] = obs
-	}
-	return out, nil
+	slices.Sort(names)
+	return engine.ObserveWindow(ctx, b, slices.Compact(names), w)
 }
 
 func (b users) Apply(ctx context.Context, s plan.Step) error {

@@ -70,3 +70,8 @@ func (c *SeaweedFS) CheckUserWrites(ctx context.Context) error {
 func (c *SeaweedFS) ListOwnedUsers(ctx context.Context, extraPrefixes ...string) ([]s3admin.UserState, error) {
 	return engine.ListUsers(ctx, c.userBackend(), c.cfg.UserPrefix, extraPrefixes)
 }
+
+// ListOwnedUsersWindow implements Admin.
+func (c *SeaweedFS) ListOwnedUsersWindow(ctx context.Context, w s3admin.UserWindow, extraPrefixes ...string) (s3admin.UserListing, error) {
+	return engine.ListUsersWindow(ctx, c.userBackend(), c.cfg.UserPrefix, extraPrefixes, w)
+}

@@ -43,6 +43,7 @@ import (
 //	COSI_BENCH_RESYNC   bound of one resync listing pass; default 60s
 //	COSI_BENCH_BUDGET   do not start a larger size after this long; default 10m
 //	COSI_BENCH_QUIET    bound of each wait for SeaweedFS to go quiet; default 10m
+//	COSI_BENCH_ONLY     "resync": measure the resync listing rows alone
 //
 // The fill does not go through the IAM query API, which rewrites every
 // identity on each change: each filled user is one CreateUser call of the
@@ -127,6 +128,8 @@ type scaleSettings struct {
 	opTime, resyncBound, budget time.Duration
 	// quietBound bounds each wait for SeaweedFS to go quiet (see quiet).
 	quietBound time.Duration
+	// resyncOnly: the resync listing rows alone (COSI_BENCH_ONLY=resync).
+	resyncOnly bool
 }
 
 func loadScaleSettings(b *testing.B) scaleSettings {
@@ -148,6 +151,13 @@ func loadScaleSettings(b *testing.B) scaleSettings {
 			b.Fatalf("COSI_BENCH_SAMPLES: %q", v)
 		}
 		c.samples = n
+	}
+	switch v := os.Getenv("COSI_BENCH_ONLY"); v {
+	case "":
+	case "resync":
+		c.resyncOnly = true
+	default:
+		b.Fatalf("COSI_BENCH_ONLY: %q, want resync", v)
 	}
 	for env, d := range map[string]*time.Duration{"COSI_BENCH_OP_TIME": &c.opTime, "COSI_BENCH_RESYNC": &c.resyncBound, "COSI_BENCH_BUDGET": &c.budget, "COSI_BENCH_QUIET": &c.quietBound} {
 		if v := os.Getenv(env); v != "" {

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/reconcile"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/admintest"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/engine"
@@ -164,8 +165,16 @@ func (s *scaleRun) measure(ctx context.Context, size int) {
 		s.rows = append(s.rows, r)
 		return r
 	}
+	if s.cfg.resyncOnly {
+		// The same passes as below, without the samples before them: the
+		// state they meet is the fill's.
+		resync := row(resyncOp)
+		s.measureFilerResync(ctx, size, resync)
+		s.measureIAMResync(ctx, size, resync)
+		return
+	}
 	r := sizeRows{grant: row(grantOp), writes: row("  of which backend writes"), repeat: row("repeat grant (converged)"),
-		revoke: row("revoke"), create: row("bucket create"), resync: row("resync listing pass"),
+		revoke: row("revoke"), create: row("bucket create"), resync: row(resyncOp),
 		burst: row("200 new grants at once (each until usable)")}
 	// The filer path first, each sample once SeaweedFS is quiet; then the
 	// IAM query API path, whose writes leave SeaweedFS a backlog of
@@ -269,22 +278,26 @@ func (s *scaleRun) measureFiler(ctx context.Context, size int, r sizeRows) {
 		return err
 	})
 
-	// One resync listing pass; the raw floors are one gRPC GetConfiguration
-	// (every identity), and that with ListPolicies (every managed policy).
+	s.measureFilerResync(ctx, size, r.resync)
+	s.burst(ctx, size, r.burst)
+}
+
+// measureFilerResync times one resync listing pass on the filer path; the
+// raw floors are one gRPC GetConfiguration (every identity), and that with
+// ListPolicies (every managed policy).
+func (s *scaleRun) measureFilerResync(ctx context.Context, size int, r *scaleRow) {
 	s.quiet(ctx)
-	r.resync.filerDrv, r.resync.filerDrvNote = s.resyncPass(ctx, s.filerAdmin, size)
+	r.filerDrv, r.filerDrvNote, _ = s.resyncPass(ctx, s.filerAdmin, size)
 	t := time.Now()
 	_, err := s.filer.GetConfiguration(ctx)
 	s.must(err, "GetConfiguration")
-	r.resync.filerG = []time.Duration{time.Since(t)}
+	r.filerG = []time.Duration{time.Since(t)}
 	t = time.Now()
 	_, err = s.filer.GetConfiguration(ctx)
 	s.must(err, "GetConfiguration")
 	_, err = s.filer.ListPolicies(ctx)
 	s.must(err, "ListPolicies")
-	r.resync.filerLP = []time.Duration{time.Since(t)}
-
-	s.burst(ctx, size, r.burst)
+	r.filerLP = []time.Duration{time.Since(t)}
 }
 
 // measureIAM samples the IAM query API path: the driver's client on it and
@@ -341,42 +354,43 @@ func (s *scaleRun) measureIAM(ctx context.Context, size int, r sizeRows) {
 		return err
 	})
 
-	// One resync listing pass; the raw floor is one IAM ListUsers pass
-	// (names only).
-	rctx, cancel := context.WithTimeout(ctx, s.cfg.resyncBound)
+	s.measureIAMResync(ctx, size, r.resync)
+}
+
+// measureIAMResync times one resync listing pass on the IAM query API path;
+// the raw floor is one IAM ListUsers pass (names only).
+func (s *scaleRun) measureIAMResync(ctx context.Context, size int, r *scaleRow) {
+	var observed int
+	r.driver, r.driverNote, observed = s.resyncPass(ctx, s.admin, size)
 	t := time.Now()
-	users, err := s.admin.ListOwnedUsers(rctx)
-	if err == nil {
-		_, err = s.admin.ListMarkedBuckets(rctx)
-	}
-	cancel()
-	switch {
-	case err == nil:
-		r.resync.driver = []time.Duration{time.Since(t)}
-		if len(users) < size {
-			s.b.Fatalf("resync listed %d owned users, want at least %d", len(users), size)
-		}
-	case rctx.Err() != nil:
-		r.resync.driverNote = "> " + s.cfg.resyncBound.String() + " (bound)"
-	default:
-		s.must(err, "resync")
-	}
-	t = time.Now()
 	p := iam.NewListUsersPaginator(s.rawIAM, &iam.ListUsersInput{})
 	for p.HasMorePages() {
 		_, err := p.NextPage(ctx)
 		s.must(err, "ListUsers")
 	}
-	r.resync.iam = []time.Duration{time.Since(t)}
+	r.iam = []time.Duration{time.Since(t)}
+	if observed > 0 {
+		s.note("at %d users, a resync pass on the IAM query API path observed %d users (window %d, observations cut at %s): every user within %d passes",
+			size, observed, reconcile.DefaultResyncUsers, s.cfg.resyncBound/2, (size+observed-1)/observed)
+	}
 }
 
-// resyncPass times one resync listing pass of admin (ListOwnedUsers and
-// ListMarkedBuckets) within the resync bound.
-func (s *scaleRun) resyncPass(ctx context.Context, admin *seaweedfs.SeaweedFS, size int) ([]time.Duration, string) {
+// resyncPass times one resync listing pass of admin as the reconciler
+// makes it with its default window: ListOwnedUsersWindow, whose
+// observations may take half the bound (a window cut short there goes on
+// at the next pass), and ListMarkedBuckets, within the resync bound. It
+// returns the time and a note, and how many users were observed.
+func (s *scaleRun) resyncPass(ctx context.Context, admin *seaweedfs.SeaweedFS, size int) ([]time.Duration, string, int) {
 	for attempt := 1; ; attempt++ {
 		rctx, cancel := context.WithTimeout(ctx, s.cfg.resyncBound)
 		t := time.Now()
-		users, err := admin.ListOwnedUsers(rctx)
+		wctx, wcancel := context.WithTimeout(rctx, s.cfg.resyncBound/2)
+		users, err := admin.ListOwnedUsersWindow(wctx, s3admin.UserWindow{Limit: reconcile.DefaultResyncUsers})
+		cut := err != nil && users.Names != nil && wctx.Err() != nil && rctx.Err() == nil
+		wcancel()
+		if cut {
+			err = nil
+		}
 		if err == nil {
 			_, err = admin.ListMarkedBuckets(rctx)
 		}
@@ -384,12 +398,13 @@ func (s *scaleRun) resyncPass(ctx context.Context, admin *seaweedfs.SeaweedFS, s
 		cancel()
 		switch {
 		case err == nil:
-			if len(users) < size {
-				s.b.Fatalf("resync listed %d owned users, want at least %d", len(users), size)
+			if len(users.Names) < size || (!cut && len(users.Users) < min(size, reconcile.DefaultResyncUsers)) {
+				s.b.Fatalf("resync listed %d owned users and observed %d, want at least %d and %d",
+					len(users.Names), len(users.Users), size, min(size, reconcile.DefaultResyncUsers))
 			}
-			return []time.Duration{took}, ""
+			return []time.Duration{took}, "", len(users.Users)
 		case bound:
-			return nil, "> " + s.cfg.resyncBound.String() + " (bound)"
+			return nil, "> " + s.cfg.resyncBound.String() + " (bound)", 0
 		case attempt == 1:
 			// The driver's resync tries again on its next period; the
 			// benchmark tries once more at once and says so. SeaweedFS's
@@ -399,7 +414,7 @@ func (s *scaleRun) resyncPass(ctx context.Context, admin *seaweedfs.SeaweedFS, s
 			s.note("at %d users, a resync listing pass failed and was repeated: %v", size, err)
 		default:
 			s.must(err, "resync")
-			return nil, ""
+			return nil, "", 0
 		}
 	}
 }

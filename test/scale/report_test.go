@@ -37,7 +37,10 @@ func (s *scaleRun) print(w io.Writer, took time.Duration) {
 	fmt.Fprintf(w, "- whole run %s\n\n", took.Round(time.Second))
 }
 
-const grantOp = "new grant (until usable)"
+const (
+	grantOp  = "new grant (until usable)"
+	resyncOp = "resync listing pass"
+)
 
 func median(d []time.Duration) time.Duration {
 	s := slices.Clone(d)

@@ -15,6 +15,8 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/funcr"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/reconcile"
 )
 
 // Config is the driver's whole configuration, validated by ParseFlags.
@@ -65,8 +67,11 @@ type Config struct {
 	KeyAcceptWait   time.Duration
 	KeyPollInterval time.Duration
 	ResyncPeriod    time.Duration
-	GracePeriod     time.Duration
-	Workers         int
+	// ResyncUsers is how many users a resync pass reads in full on the IAM
+	// query API path (see reconcile.ControllerConfig.ResyncUsers).
+	ResyncUsers int
+	GracePeriod time.Duration
+	Workers     int
 	// KubeQPS and KubeBurst limit the driver's requests to the Kubernetes
 	// API (client-side).
 	KubeQPS     float32
@@ -128,6 +133,7 @@ func ParseFlags(args []string, getenv func(string) string) (Config, error) {
 	fs.DurationVar(&c.KeyAcceptWait, "key-accept-wait", time.Second, "how long a reconcile that wrote an access waits for SeaweedFS's S3 gateway to accept the new key before it hands the access to polling")
 	fs.DurationVar(&c.KeyPollInterval, "key-poll-interval", 200*time.Millisecond, "how often a key SeaweedFS's S3 gateway does not accept yet is asked about again (one signed request each time)")
 	fs.DurationVar(&c.ResyncPeriod, "resync-period", time.Minute, "how often SeaweedFS is listed to repair drift and collect garbage")
+	fs.IntVar(&c.ResyncUsers, "resync-users", reconcile.DefaultResyncUsers, "how many users a resync pass reads in full on the IAM query API path (about six IAM calls each; the filer path reads every user in three calls): every user is read within ceil(users / this) passes; users missing from SeaweedFS or without a record are found every pass")
 	fs.DurationVar(&c.GracePeriod, "grace-period", 10*time.Second, "how long running gRPC calls may finish on shutdown")
 	fs.IntVar(&c.Workers, "workers", 4, "concurrent reconciles")
 	var qps float64
@@ -204,6 +210,9 @@ func (c Config) validate() error {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive", name))
 		}
+	}
+	if c.ResyncUsers < 1 {
+		errs = append(errs, errors.New("--resync-users must be at least 1"))
 	}
 	if c.Workers < 1 {
 		errs = append(errs, errors.New("--workers must be at least 1"))

@@ -98,6 +98,7 @@ func Run(ctx context.Context, cfg Config, log logr.Logger) error {
 	ctrlCfg := reconcile.ControllerConfig{
 		Workers:      cfg.Workers,
 		ResyncPeriod: cfg.ResyncPeriod,
+		ResyncUsers:  cfg.ResyncUsers,
 		CallTimeout:  cfg.BackendTimeout * 6, // one reconcile makes a handful of backend calls
 		Metrics:      m,
 		OnAnonymousCheck: func(a reconcile.AnonymousCheck) {
