@@ -190,7 +190,7 @@ func (e *Buckets) claim(ctx context.Context, name string, own s3admin.Ownership,
 			return err
 		}
 	}
-	if kind, reason := plan.Claimed(c); kind != nil {
+	if reason, kind := plan.Claimed(c); kind != nil {
 		return s3admin.NewError("CreateBucket", kind, "bucket %q %s", name, reason)
 	}
 	return nil

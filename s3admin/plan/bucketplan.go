@@ -197,7 +197,7 @@ func (c Claim) NeedsEmptiness() bool {
 }
 
 // Claimed is the outcome of stepClaim: nil when the bucket is the driver's
-// identity's (created now or before), ErrNotOwned with the reason otherwise.
+// identity's (created now or before), ErrNotOwned and the reason otherwise.
 //
 // SeaweedFS answers BucketAlreadyOwnedByYou to every identity for a bucket
 // that records no creator, and an identity allowed only s3:PutObject makes
@@ -216,27 +216,27 @@ func (c Claim) NeedsEmptiness() bool {
 //     other identities can make hold the object whose upload made them.
 //     (Left open on this path: one emptied again by its maker, created in the
 //     instant between the driver's read and its interrupted request.)
-func Claimed(c Claim) (kind error, reason string) {
+func Claimed(c Claim) (reason string, kind error) {
 	switch {
 	case c.Answer == AnswerCreated:
-		return nil, ""
+		return "", nil
 	case c.Answer == AnswerExistsForAnother:
-		return s3admin.ErrNotOwned, "was created by another SeaweedFS identity"
+		return "was created by another SeaweedFS identity", s3admin.ErrNotOwned
 	case c.CreatorKnown && c.Creator == "":
-		return s3admin.ErrNotOwned, "records no creator (made by an upload into a missing bucket), so SeaweedFS's answer proves nothing"
+		return "records no creator (made by an upload into a missing bucket), so SeaweedFS's answer proves nothing", s3admin.ErrNotOwned
 	case c.CreatorKnown:
 		// SeaweedFS compared the recorded creator with the driver's identity.
-		return nil, ""
+		return "", nil
 	case c.Absent:
-		return s3admin.ErrNotOwned, "appeared between the driver's read and its create request without recording a creator"
+		return "appeared between the driver's read and its create request without recording a creator", s3admin.ErrNotOwned
 	case c.Unrecorded:
-		return s3admin.ErrNotOwned, "has no record, and its creator cannot be read without the filer"
+		return "has no record, and its creator cannot be read without the filer", s3admin.ErrNotOwned
 	case c.Marked:
-		return nil, ""
+		return "", nil
 	case !c.Empty:
-		return s3admin.ErrNotOwned, "holds data without the driver's marks, and its creator cannot be read without the filer"
+		return "holds data without the driver's marks, and its creator cannot be read without the filer", s3admin.ErrNotOwned
 	default:
-		return nil, ""
+		return "", nil
 	}
 }
 

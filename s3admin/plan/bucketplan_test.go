@@ -122,7 +122,7 @@ func TestClaimed(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, reason := Claimed(tt.claim)
+			reason, got := Claimed(tt.claim)
 			if diff := cmp.Diff(tt.want, got, planOpts); diff != "" {
 				t.Errorf("claimed (-want +got):\n%s", diff)
 			}
