@@ -131,20 +131,11 @@ func (s *Store) MarkAccessCorrupt(ctx context.Context, ce *CorruptError) error {
 		return nil
 	}
 	return s.updateSecret(ctx, ce.Record, crashpoint.StoreSetAccessStatus, func(sec *corev1.Secret) (bool, error) {
-		old, err := decodeStatus(string(sec.Data[keyStatus]))
-		if err != nil {
-			return false, nil
+		enc, changed, err := corruptStatusOf(string(sec.Data[keyStatus]), ce)
+		if changed {
+			sec.Data[keyStatus] = enc
 		}
-		st := withTransition(old, corruptStatus(old, ce))
-		if old == st {
-			return false, nil
-		}
-		enc, err := json.Marshal(st)
-		if err != nil {
-			return false, err
-		}
-		sec.Data[keyStatus] = enc
-		return true, nil
+		return changed, err
 	})
 }
 

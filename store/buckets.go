@@ -151,20 +151,11 @@ func (s *Store) MarkBucketCorrupt(ctx context.Context, ce *CorruptError) error {
 		return nil
 	}
 	return s.updateConfigMap(ctx, ce.Record, crashpoint.StoreSetBucketStatus, func(cm *corev1.ConfigMap) (bool, error) {
-		old, err := decodeStatus(cm.Data[keyStatus])
-		if err != nil {
-			return false, nil
+		enc, changed, err := corruptStatusOf(cm.Data[keyStatus], ce)
+		if changed {
+			cm.Data[keyStatus] = string(enc)
 		}
-		st := withTransition(old, corruptStatus(old, ce))
-		if old == st {
-			return false, nil
-		}
-		enc, err := json.Marshal(st)
-		if err != nil {
-			return false, err
-		}
-		cm.Data[keyStatus] = string(enc)
-		return true, nil
+		return changed, err
 	})
 }
 

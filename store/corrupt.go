@@ -172,6 +172,22 @@ func decodeStatusField(data []byte, st *Status) (field, problem string) {
 	return "", ""
 }
 
+// corruptStatusOf is the encoded status to record on a corrupt record whose
+// status reads raw, and whether it differs. A status that cannot be read is
+// left as it is, for whoever repairs the record.
+func corruptStatusOf(raw string, ce *CorruptError) (enc []byte, changed bool, err error) {
+	old, err := decodeStatus(raw)
+	if err != nil {
+		return nil, false, nil
+	}
+	st := withTransition(old, corruptStatus(old, ce))
+	if old == st {
+		return nil, false, nil
+	}
+	enc, err = json.Marshal(st)
+	return enc, err == nil, err
+}
+
 // corruptStatus is the status recorded on a corrupt record: Failed, the
 // reason, and a message naming the field; whatever else the status held is
 // kept (a bucket's marks and counts must survive the record's repair).
