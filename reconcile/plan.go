@@ -35,6 +35,10 @@ const (
 	// StepConfirmKey asks SeaweedFS once whether it accepts a written
 	// access's key (see store.ReasonKeyPending).
 	StepConfirmKey Step = "ConfirmKey"
+	// StepConfirmRevoked asks SeaweedFS once whether it still accepts the
+	// key of an access whose user is deleted (see
+	// store.ReasonRevocationPending).
+	StepConfirmRevoked Step = "ConfirmRevoked"
 	// StepRevokeSelf marks the access record itself for deletion.
 	StepRevokeSelf Step = "RevokeSelf"
 	// StepRelease removes the record's finalizer: the record may now go.
@@ -188,10 +192,15 @@ func Converged(rec *store.Access, u s3admin.UserState) bool {
 // Access compares an access record with what SeaweedFS holds.
 func Access(rec *store.Access, obs AccessObserved) Plan {
 	if rec.Deleting {
+		// The record, which holds the key, goes only once SeaweedFS refuses
+		// the key: its S3 gateways take a deleted user in asynchronously, and
+		// a revocation answered while the workload's key still works is no
+		// revocation. A user already gone (a restart after the delete) is
+		// confirmed all the same.
 		if obs.User.Exists {
-			return Plan{Steps: []Step{StepDeleteUser, StepRelease}}
+			return Plan{Steps: []Step{StepDeleteUser, StepConfirmRevoked, StepRelease}}
 		}
-		return Plan{Steps: []Step{StepRelease}}
+		return Plan{Steps: []Step{StepConfirmRevoked, StepRelease}}
 	}
 	switch {
 	case obs.Bucket == nil:

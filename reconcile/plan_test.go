@@ -322,15 +322,15 @@ func TestPlanAccess(t *testing.T) {
 			want: Plan{Steps: []Step{StepRevokeSelf}, Wait: true},
 		},
 		{
-			name: "revoking an existing user deletes it and releases the record",
+			name: "revoking an existing user deletes it and releases the record once SeaweedFS refuses the key",
 			rec:  accessRec(func(a *store.Access) { a.Deleting = true }),
 			obs:  AccessObserved{User: converged},
-			want: Plan{Steps: []Step{StepDeleteUser, StepRelease}},
+			want: Plan{Steps: []Step{StepDeleteUser, StepConfirmRevoked, StepRelease}},
 		},
 		{
-			name: "revoking a user that is already gone only releases the record",
+			name: "revoking a user that is already gone releases the record once SeaweedFS refuses the key",
 			rec:  accessRec(func(a *store.Access) { a.Deleting = true }),
-			want: Plan{Steps: []Step{StepRelease}},
+			want: Plan{Steps: []Step{StepConfirmRevoked, StepRelease}},
 		},
 	}
 	for _, tt := range tests {

@@ -234,6 +234,9 @@ func (r *Reconciler) reconcileAccess(ctx context.Context, name string) (Result, 
 		if errors.Is(err, s3admin.ErrKeyPending) {
 			return r.keyPending(ctx, rec, obs.Bucket, err)
 		}
+		if errors.Is(err, s3admin.ErrRevocationPending) {
+			return r.revocationPending(ctx, rec, err)
+		}
 		if err != nil {
 			return Result{}, r.recordAccessError(ctx, rec, fmt.Errorf("%s: %w", step, err))
 		}
@@ -283,6 +286,23 @@ func (r *Reconciler) keyPending(ctx context.Context, rec *store.Access, bucket *
 	return Result{RequeueAfter: r.Cfg.KeyPollInterval}, nil
 }
 
+// revocationPending records that the access's user is deleted and its key
+// still accepted, and polls, as keyPending does for a new key: a gateway's
+// reload is no failure. One still accepted after KeyPendingPatience is
+// reported and retried with backoff like any other failure; the record,
+// which holds the key, stays until the key is refused.
+func (r *Reconciler) revocationPending(ctx context.Context, rec *store.Access, err error) (Result, error) {
+	st := accessStatus(rec, store.PhasePending, store.ReasonRevocationPending, "waiting for SeaweedFS to refuse the revoked access key")
+	if err := r.Store.SetAccessStatus(ctx, rec.RecordName, *st); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return Result{}, err
+	}
+	if rec.Status.Reason == store.ReasonRevocationPending && time.Since(rec.Status.LastTransition) >= r.Cfg.KeyPendingPatience {
+		r.accessFailed(rec, err)
+		return Result{}, err
+	}
+	return Result{RequeueAfter: r.Cfg.KeyPollInterval}, nil
+}
+
 // accessOf is the s3admin access a record asks for.
 func accessOf(rec *store.Access, prefix string, bucket *store.Bucket, ownerID string) s3admin.Access {
 	return s3admin.Access{
@@ -320,6 +340,19 @@ func (r *Reconciler) applyAccessStep(ctx context.Context, rec *store.Access, pre
 		return err
 	case StepDeleteUser:
 		return r.Admin.DeleteUser(ctx, rec.Spec.User, prefix)
+	case StepConfirmRevoked:
+		a := s3admin.Access{User: rec.Spec.User, Bucket: rec.Spec.BucketID, Mode: s3admin.Mode(rec.Spec.Mode),
+			AccessKeyID: rec.AccessKeyID, SecretAccessKey: rec.SecretAccessKey, UserPrefix: prefix}
+		accepted, err := r.Admin.KeyAccepted(ctx, a)
+		if errors.Is(err, s3admin.ErrNotFound) {
+			// The bucket is gone (NoSuchBucket), which SeaweedFS says only
+			// after it authenticated the request: the key still works.
+			accepted, err = true, nil
+		}
+		if err == nil && accepted {
+			err = s3admin.NewError("KeyAccepted", s3admin.ErrRevocationPending, "user %q", rec.Spec.User)
+		}
+		return err
 	case StepRevokeSelf:
 		return r.Store.DeleteAccess(ctx, rec.RecordName)
 	case StepRelease:

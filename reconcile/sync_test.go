@@ -416,3 +416,54 @@ func TestReconcileLeavesARecordOfANewerFormatAlone(t *testing.T) {
 		t.Fatalf("SeaweedFS: %+v, %v; want no bucket made for a record this driver cannot read", obs, err)
 	}
 }
+
+// A revoked access whose key SeaweedFS still accepts once its user is
+// deleted keeps its record (which holds the key) as RevocationPending and
+// is polled: no error, nothing written again, and the record released only
+// once the key is refused.
+func TestReconcileReleasesARevokedAccessOnlyOnceItsKeyIsRefused(t *testing.T) {
+	ctx, r, admin := newTestReconciler(t)
+	r.Cfg.KeyPollInterval, r.Cfg.KeyPendingPatience = 5*time.Millisecond, time.Minute
+	a, key := recordAccess(ctx, t, r)
+	if _, err := r.Reconcile(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	const lag = 3
+	admin.SetRevokeLag(lag)
+	if err := r.Store.DeleteAccess(ctx, a.RecordName); err != nil {
+		t.Fatal(err)
+	}
+	var writes int64
+	polls := 0
+	for ; polls <= 2*lag; polls++ {
+		res, err := r.Reconcile(ctx, key)
+		if err != nil {
+			t.Fatalf("pass %d: %v", polls+1, err)
+		}
+		if polls == 0 {
+			writes = admin.Writes() // the user's deletion
+		}
+		if res.RequeueAfter == 0 {
+			break
+		}
+		if res.RequeueAfter != r.Cfg.KeyPollInterval {
+			t.Fatalf("pass %d: requeue after %s, want %s", polls+1, res.RequeueAfter, r.Cfg.KeyPollInterval)
+		}
+		got, err := r.Store.GetAccess(ctx, a.RecordName)
+		if err != nil {
+			t.Fatalf("pass %d: the record went while its key was still accepted: %v", polls+1, err)
+		}
+		if got.Status.Reason != store.ReasonRevocationPending {
+			t.Fatalf("pass %d: status %+v, want RevocationPending", polls+1, got.Status)
+		}
+	}
+	if polls != lag {
+		t.Fatalf("released after %d polls, want %d", polls, lag)
+	}
+	if w := admin.Writes() - writes; w != 0 {
+		t.Fatalf("polling wrote %d times to SeaweedFS, want none", w)
+	}
+	if _, err := r.Store.GetAccess(ctx, a.RecordName); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("record after the key was refused: %v, want it released", err)
+	}
+}

@@ -48,6 +48,11 @@ var (
 	// with the number of identities). Writing again cannot help and only
 	// queues another reload: ask KeyAccepted until it does.
 	ErrKeyPending = errors.New("access key not yet accepted")
+	// ErrRevocationPending: the user of a revoked access is deleted, but the
+	// store's S3 authentication still accepts its key (its gateways reload
+	// identities asynchronously, as for ErrKeyPending). Deleting again
+	// cannot help: ask KeyAccepted until it refuses the key.
+	ErrRevocationPending = errors.New("revoked access key still accepted")
 )
 
 // MaxUnissuedKeyRemovals bounds how many access keys one EnsureAccess call

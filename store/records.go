@@ -65,6 +65,10 @@ const (
 	// written for the bucket creation in BucketCreations and waits for the
 	// S3 gateway to accept its key; nothing needs writing again.
 	ReasonKeyPending = "KeyPending"
+	// ReasonRevocationPending (access records being deleted): the user is
+	// deleted and the S3 gateway still accepts its key; the record stays
+	// until the gateway refuses it.
+	ReasonRevocationPending = "RevocationPending"
 )
 
 // Status is what the reconciler last observed; only the reconciler writes it.

@@ -45,6 +45,9 @@ type Fake struct {
 	keyLagLeft map[string]int
 	// creatorsHidden: see HideCreators.
 	creatorsHidden bool
+	// revokeLag and revokeLagLeft: see SetRevokeLag.
+	revokeLag     int
+	revokeLagLeft map[string]int
 }
 
 // driverIdentity is the SeaweedFS identity the Fake's Admin methods act as.
@@ -105,6 +108,7 @@ func New(prefix string) *Fake {
 		users:          map[string]*fakeUser{},
 		orphanPolicies: map[string]map[string]string{},
 		keyLagLeft:     map[string]int{},
+		revokeLagLeft:  map[string]int{},
 	}
 }
 
@@ -303,6 +307,13 @@ func (f *Fake) removeUserLocked(name string) {
 	if u := f.users[name]; u != nil {
 		if len(u.inline) > 0 {
 			f.orphanPolicies[name] = u.inline
+		}
+		if f.revokeLag > 0 {
+			for _, k := range u.keys {
+				if k.Active {
+					f.revokeLagLeft[k.Id] = f.revokeLag
+				}
+			}
 		}
 		delete(f.users, name)
 	}

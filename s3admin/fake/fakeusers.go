@@ -24,7 +24,8 @@ type fakeUsers struct{ f *Fake }
 func (fakeUsers) Form() plan.Form { return plan.InlineGrant }
 
 // ProbeKey: the Fake accepts an active key of the access's user, once the
-// probes SetKeyLag asked to refuse it are spent.
+// probes SetKeyLag asked to refuse it are spent, and the key of a deleted
+// user until the probes SetRevokeLag asked to accept it are.
 func (b fakeUsers) ProbeKey(ctx context.Context, a s3admin.Access) (bool, error) {
 	f := b.f
 	f.mu.Lock()
@@ -33,6 +34,10 @@ func (b fakeUsers) ProbeKey(ctx context.Context, a s3admin.Access) (bool, error)
 		return false, err
 	}
 	u := f.users[a.User]
+	if u == nil && f.revokeLagLeft[a.AccessKeyID] > 0 {
+		f.revokeLagLeft[a.AccessKeyID]--
+		return true, nil
+	}
 	if u == nil || !slices.ContainsFunc(u.keys, func(k plan.KeyInfo) bool { return k.Id == a.AccessKeyID && k.Active }) {
 		return false, nil
 	}
@@ -41,6 +46,15 @@ func (b fakeUsers) ProbeKey(ctx context.Context, a s3admin.Access) (bool, error)
 		return false, nil
 	}
 	return true, nil
+}
+
+// SetRevokeLag makes the keys of every user deleted from now on accepted by
+// their next n probes, as SeaweedFS accepts a deleted user's key until its
+// gateway has reloaded.
+func (f *Fake) SetRevokeLag(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.revokeLag = n
 }
 
 // SetKeyLag makes every key created from now on refused by its next n

@@ -43,6 +43,13 @@ func TestRevokeBucketAccess(t *testing.T) {
 		extraAccess.secret = aws.ToString(extra.AccessKey.SecretAccessKey)
 
 		requireOK(t, e.revoke(t, bucket, a.account), "DriverRevokeBucketAccess")
+		// At once, not eventually: Revoke answers only after SeaweedFS
+		// refuses the key (its gateway takes the deleted user in
+		// asynchronously).
+		_, err = s3check.List(ctx(t), a.s3(), bucket)
+		if code := s3check.ErrorCode(err); code != "InvalidAccessKeyId" {
+			t.Errorf("the first request with the revoked key after Revoke answered: %v (code %q), want InvalidAccessKeyId", err, code)
+		}
 		if e.userExists(t, a.account) {
 			t.Errorf("user %s still exists", a.account)
 		}
