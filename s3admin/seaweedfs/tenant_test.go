@@ -47,6 +47,7 @@ func (b *seaweedBackdoor) AddOwnerlessBucket(t *testing.T, name string, tags map
 	ctx := admintest.Context(t)
 	tn := theTenant(t)
 	admintest.MustNil(t, "tenant directory-marker PUT", tn.MarkerPut(ctx, name, admintest.OwnerlessUpload))
+	admintest.MustNil(t, "the ownerless bucket seen", tn.AwaitBucket(ctx, name))
 	if len(tags) > 0 {
 		admintest.MustNil(t, "tenant PutBucketTagging", tn.Tag(ctx, name, tags))
 	}

@@ -211,6 +211,9 @@ func (e *environment) ownerlessBucket(t *testing.T, bucket string, way ownerless
 	if err := way.upload(t, e, bucket); err != nil {
 		t.Fatalf("make an ownerless bucket by %s: %v", way.name, err)
 	}
+	if err := e.tenant(t).AwaitBucket(ctx(t), bucket); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
 		e.emptyBucket(t, bucket)
 		_, _ = e.s3.DeleteBucket(ctx(t), &s3.DeleteBucketInput{Bucket: aws.String(bucket)})

@@ -108,3 +108,19 @@ func hmacSHA256(key []byte, data string) []byte {
 	m.Write([]byte(data))
 	return m.Sum(nil)
 }
+
+// AwaitBucket waits until the tenant's S3 requests see bucket. A bucket made
+// by an upload into a missing bucket is written through the filer, and the
+// gateway's bucket cache (which remembers missing buckets too) learns of it
+// asynchronously: until then bucket requests answer NoSuchBucket.
+func (tn *Tenant) AwaitBucket(ctx context.Context, bucket string) error {
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		_, err := tn.S3.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String(bucket)})
+		if ErrorCode(err) != "NoSuchBucket" {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("bucket %s made by an upload is still unknown to the gateway: %w", bucket, err)
+		}
+	}
+}
