@@ -183,7 +183,7 @@ func (e *environment) killLoop(t *testing.T, pass string, seed, stream uint64, p
 	close(stop)
 	<-stopped
 	t.Logf("seed %d: %d kills in %.0fs; %s", seed, kills, time.Since(began).Seconds(), e.describe())
-	e.requireConverged(t, fmt.Sprintf("%s (%s, seed %d)", p.name, pass, seed), r)
+	e.requireConverged(t, fmt.Sprintf("%s (seed %d)", p.name, seed), r)
 	mu.Lock()
 	for _, x := range unexpected {
 		t.Errorf("driver process %s ended on its own: %v (log %s)", x.proc, x.err, x.log)
