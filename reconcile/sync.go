@@ -156,7 +156,7 @@ func (r *Reconciler) applyBucketStep(ctx context.Context, rec *store.Bucket, ste
 		rec.Status = st
 		return nil
 	case StepCreateBucket:
-		return r.Admin.CreateBucket(ctx, id, Ownership(rec, r.Cfg.OwnerID))
+		return r.Admin.CreateBucket(ctx, id, Ownership(rec, r.Cfg.OwnerID), s3admin.CreateOptions{})
 	case StepRevokeAccesses:
 		// Revoking is marking each access record deleted; their own reconciles
 		// remove the users, and this bucket waits until the records are gone.

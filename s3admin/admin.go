@@ -79,6 +79,10 @@ type Ownership struct {
 	// driver the whole wait, and a bucket read as unmarked by mistake is
 	// only claimed and marked again.
 	Interrupted bool
+	// Imported: the bucket is not the driver's; the installation allows
+	// accesses on it (--import-buckets). Accesses are granted on it while it
+	// exists; it is never created, marked, changed or deleted.
+	Imported bool
 }
 
 // BucketState is what ObserveBucket saw. Owned and Empty are meaningful only
@@ -164,7 +168,10 @@ type Admin interface {
 	// recording that it is about to create the bucket. A bucket another
 	// identity created, or tagged for another owner or record, returns
 	// ErrNotOwned and is not changed. Idempotent.
-	CreateBucket(ctx context.Context, name string, own Ownership) error
+	//
+	// opts are sent with every create request; they take effect only when
+	// the request creates the bucket.
+	CreateBucket(ctx context.Context, name string, own Ownership, opts CreateOptions) error
 	// ObserveBucket reports whether the bucket exists, carries own's tags, and
 	// is empty.
 	ObserveBucket(ctx context.Context, name string, own Ownership) (BucketState, error)
@@ -229,6 +236,8 @@ type Admin interface {
 	// nothing behind: its object, under a key reserved to the driver, is
 	// deleted at once (an error names it if that fails).
 	CheckAnonymousAccess(ctx context.Context, probe Ownership, sample []string) (AnonymousAccess, error)
+
+	BucketFeatureAdmin
 }
 
 // UserWindow picks the users a listing observes: at most Limit of them, the

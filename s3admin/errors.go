@@ -53,6 +53,10 @@ var (
 	// identities asynchronously, as for ErrKeyPending). Deleting again
 	// cannot help: ask KeyAccepted until it refuses the key.
 	ErrRevocationPending = errors.New("revoked access key still accepted")
+	// ErrUnsupported: the store, or this client's way of reaching it,
+	// cannot do what was asked (a quota without the filer). Retrying cannot
+	// help.
+	ErrUnsupported = errors.New("not supported by this client")
 )
 
 // MaxUnissuedKeyRemovals bounds how many access keys one EnsureAccess call

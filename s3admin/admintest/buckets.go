@@ -49,7 +49,7 @@ var bucketCases = []contractCase{
 		b := e.Bucket("tenant")
 		e.Backdoor.AddTenantBucket(t, b, nil)
 		NoWrites(t, e, "CreateBucket of a tenant's bucket", func() {
-			MustIs(t, "CreateBucket", e.Admin.CreateBucket(Context(t), b, e.Own), s3admin.ErrNotOwned)
+			MustIs(t, "CreateBucket", e.Admin.CreateBucket(Context(t), b, e.Own, s3admin.CreateOptions{}), s3admin.ErrNotOwned)
 		})
 		if marked := ListMarked(t, e); len(marked) != 0 {
 			t.Fatalf("the tenant's bucket was marked: %v", marked)
@@ -59,14 +59,14 @@ var bucketCases = []contractCase{
 		b := e.Bucket("forged")
 		e.Backdoor.AddTenantBucket(t, b, e.Marks())
 		NoWrites(t, e, "CreateBucket of a forged bucket", func() {
-			MustIs(t, "CreateBucket", e.Admin.CreateBucket(Context(t), b, e.Own), s3admin.ErrNotOwned)
+			MustIs(t, "CreateBucket", e.Admin.CreateBucket(Context(t), b, e.Own, s3admin.CreateOptions{}), s3admin.ErrNotOwned)
 		})
 	}},
 	{"CreateBucket of a bucket an upload made without recording a creator returns ErrNotOwned and leaves it unmarked", func(t *testing.T, e *Env) {
 		b := e.Bucket("ownerless")
 		e.Backdoor.AddOwnerlessBucket(t, b, nil)
 		NoWrites(t, e, "CreateBucket of an ownerless bucket", func() {
-			MustIs(t, "CreateBucket", e.Admin.CreateBucket(Context(t), b, e.Own), s3admin.ErrNotOwned)
+			MustIs(t, "CreateBucket", e.Admin.CreateBucket(Context(t), b, e.Own, s3admin.CreateOptions{}), s3admin.ErrNotOwned)
 		})
 		if marked := ListMarked(t, e); len(marked) != 0 {
 			t.Fatalf("the ownerless bucket was marked: %v", marked)
@@ -94,14 +94,14 @@ var bucketCases = []contractCase{
 			b := e.Bucket(fmt.Sprintf("other%d", i))
 			e.Backdoor.AddBucket(t, b, tags)
 			NoWrites(t, e, "CreateBucket", func() {
-				MustIs(t, "CreateBucket", e.Admin.CreateBucket(Context(t), b, e.Own), s3admin.ErrNotOwned)
+				MustIs(t, "CreateBucket", e.Admin.CreateBucket(Context(t), b, e.Own, s3admin.CreateOptions{}), s3admin.ErrNotOwned)
 			})
 		}
 	}},
 	{"CreateBucket with an invalid name returns ErrInvalid", func(t *testing.T, e *Env) {
 		for _, n := range []string{"", "ab", "Upper", "a_b", strings.Repeat("a", 64), "a..b", "-ab"} {
 			NoWrites(t, e, "CreateBucket "+n, func() {
-				MustIs(t, "CreateBucket "+n, e.Admin.CreateBucket(Context(t), n, e.Own), s3admin.ErrInvalid)
+				MustIs(t, "CreateBucket "+n, e.Admin.CreateBucket(Context(t), n, e.Own, s3admin.CreateOptions{}), s3admin.ErrInvalid)
 			})
 		}
 	}},
@@ -207,7 +207,7 @@ var bucketCases = []contractCase{
 			t.Fatalf("marked %v, want %v", got, want)
 		}
 		NoWrites(t, e, "CreateBucket and DeleteBucket of the listed tenant's bucket", func() {
-			MustIs(t, "CreateBucket", e.Admin.CreateBucket(Context(t), b, e.Own), s3admin.ErrNotOwned)
+			MustIs(t, "CreateBucket", e.Admin.CreateBucket(Context(t), b, e.Own, s3admin.CreateOptions{}), s3admin.ErrNotOwned)
 			MustIs(t, "DeleteBucket", e.Admin.DeleteBucket(Context(t), b, e.Own, true), s3admin.ErrNotOwned)
 		})
 		if st := ObserveBucket(t, e, b); !st.Exists || st.Empty {

@@ -164,7 +164,7 @@ func ListMarked(t *testing.T, e *Env) []s3admin.MarkedBucket {
 // an error.
 func CreateBucket(t *testing.T, e *Env, name string) {
 	t.Helper()
-	MustNil(t, "CreateBucket "+name, e.Admin.CreateBucket(Context(t), name, e.Own))
+	MustNil(t, "CreateBucket "+name, e.Admin.CreateBucket(Context(t), name, e.Own, s3admin.CreateOptions{}))
 }
 
 // Ensure is EnsureAccess failing the test on an error; it returns whether

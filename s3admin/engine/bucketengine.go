@@ -88,7 +88,7 @@ func (e *Buckets) readMarks(ctx context.Context, name string) (plan.BucketObserv
 }
 
 // CreateBucket implements Admin.
-func (e *Buckets) CreateBucket(ctx context.Context, name string, own s3admin.Ownership) error {
+func (e *Buckets) CreateBucket(ctx context.Context, name string, own s3admin.Ownership, opts s3admin.CreateOptions) error {
 	if err := s3admin.ValidateBucketName(name); err != nil {
 		return err
 	}

@@ -70,7 +70,7 @@ func (b *reloadingUsers) ProbeKey(ctx context.Context, a s3admin.Access) (bool, 
 func TestEnsureAccessProbesTheKeyAsSoonAsItIsWritten(t *testing.T) {
 	ctx := admintest.Context(t)
 	f := New("")
-	admintest.MustNil(t, "CreateBucket", f.CreateBucket(ctx, "bucket-1", admintest.Own))
+	admintest.MustNil(t, "CreateBucket", f.CreateBucket(ctx, "bucket-1", admintest.Own, s3admin.CreateOptions{}))
 	id, secret, err := s3admin.GenerateCredentials()
 	admintest.MustNil(t, "GenerateCredentials", err)
 	a := s3admin.Access{User: f.prefix + "u", Bucket: "bucket-1", Mode: s3admin.ModeReadWrite, AccessKeyID: id, SecretAccessKey: secret, BucketOwner: admintest.Own}

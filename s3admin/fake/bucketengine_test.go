@@ -124,7 +124,7 @@ func TestBucketEngine(t *testing.T) {
 			f.AddBucket("b-1", nil)
 			o := own
 			o.Interrupted = tt.interrupted
-			admintest.MustNil(t, "CreateBucket", e.CreateBucket(ctx, "b-1", o))
+			admintest.MustNil(t, "CreateBucket", e.CreateBucket(ctx, "b-1", o, s3admin.CreateOptions{}))
 			first := slices.Index(*ops, "CreateBucket")
 			if reads := strings.Count(strings.Join((*ops)[:first], " "), "GetBucketTagging"); reads != tt.reads {
 				t.Errorf("interrupted %v: %d reads before the claim, want %d (operations %v)", tt.interrupted, reads, tt.reads, *ops)
@@ -134,7 +134,7 @@ func TestBucketEngine(t *testing.T) {
 	t.Run("CreateBucket writes the marks next to the bucket's other tags and reads them back", func(t *testing.T) {
 		f, e, ops := engineOn(t, same)
 		f.AddBucket("b-1", map[string]string{"team": "x"})
-		admintest.MustNil(t, "CreateBucket", e.CreateBucket(ctx, "b-1", own))
+		admintest.MustNil(t, "CreateBucket", e.CreateBucket(ctx, "b-1", own, s3admin.CreateOptions{}))
 		want := []string{"GetBucketTagging", "CreateBucket", "LookupBucketEntry", "PutBucketTagging", "GetBucketTagging"}
 		if diff := cmp.Diff(want, *ops); diff != "" {
 			t.Errorf("operations (-want +got):\n%s", diff)

@@ -14,7 +14,7 @@ import (
 func TestFakeInjection(t *testing.T) {
 	ctx := context.Background()
 	f := New("")
-	admintest.MustNil(t, "CreateBucket", f.CreateBucket(ctx, "bucket-1", admintest.Own))
+	admintest.MustNil(t, "CreateBucket", f.CreateBucket(ctx, "bucket-1", admintest.Own, s3admin.CreateOptions{}))
 	id, secret, _ := s3admin.GenerateCredentials()
 	a := s3admin.Access{User: "cosi-u", Bucket: "bucket-1", Mode: s3admin.ModeReadWrite, AccessKeyID: id, SecretAccessKey: secret, BucketOwner: admintest.Own}
 
@@ -51,7 +51,7 @@ func TestFakeInjection(t *testing.T) {
 func TestFakeConcurrentEnsureAccess(t *testing.T) {
 	ctx := context.Background()
 	f := New("")
-	admintest.MustNil(t, "CreateBucket", f.CreateBucket(ctx, "bucket-1", admintest.Own))
+	admintest.MustNil(t, "CreateBucket", f.CreateBucket(ctx, "bucket-1", admintest.Own, s3admin.CreateOptions{}))
 	const n = 50
 	accesses := make([]s3admin.Access, n)
 	for i := range accesses {

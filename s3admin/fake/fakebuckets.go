@@ -30,8 +30,23 @@ func (f *Fake) bucketEngine() *engine.Buckets {
 }
 
 // CreateBucket implements Admin.
-func (f *Fake) CreateBucket(ctx context.Context, name string, own s3admin.Ownership) error {
-	return f.bucketEngine().CreateBucket(ctx, name, own)
+func (f *Fake) CreateBucket(ctx context.Context, name string, own s3admin.Ownership, opts s3admin.CreateOptions) error {
+	return f.bucketEngine().CreateBucket(ctx, name, own, opts)
+}
+
+// ObserveBucketFeatures implements Admin.
+func (f *Fake) ObserveBucketFeatures(ctx context.Context, name string, want s3admin.BucketFeatures) (s3admin.BucketFeatureState, error) {
+	return f.bucketEngine().ObserveBucketFeatures(ctx, name, want)
+}
+
+// EnsureBucketFeatures implements Admin.
+func (f *Fake) EnsureBucketFeatures(ctx context.Context, name string, own s3admin.Ownership, want s3admin.BucketFeatures) (bool, error) {
+	return f.bucketEngine().EnsureBucketFeatures(ctx, name, own, want)
+}
+
+// RemoveBucketPlacement implements Admin.
+func (f *Fake) RemoveBucketPlacement(ctx context.Context, name string) error {
+	return f.bucketEngine().RemoveBucketPlacement(ctx, name)
 }
 
 // ObserveBucket implements Admin.
@@ -356,7 +371,7 @@ func (f *Fake) SetAnonymousAccess(a s3admin.AnonymousAccess) {
 // CheckAnonymousAccess implements Admin.
 func (f *Fake) CheckAnonymousAccess(ctx context.Context, probe s3admin.Ownership, sample []string) (s3admin.AnonymousAccess, error) {
 	probe.Marker = names.ProbeMarker
-	if err := f.CreateBucket(ctx, names.ProbeBucket(probe.Owner), probe); err != nil {
+	if err := f.CreateBucket(ctx, names.ProbeBucket(probe.Owner), probe, s3admin.CreateOptions{}); err != nil {
 		return s3admin.AnonymousAccess{}, err
 	}
 	f.mu.Lock()

@@ -170,7 +170,7 @@ func (c *SeaweedFS) unsigned(ctx context.Context, method, u string, header http.
 func (c *SeaweedFS) CheckAnonymousAccess(ctx context.Context, probe s3admin.Ownership, sample []string) (s3admin.AnonymousAccess, error) {
 	name := names.ProbeBucket(probe.Owner)
 	probe.Marker = names.ProbeMarker
-	if err := c.CreateBucket(ctx, name, probe); err != nil {
+	if err := c.CreateBucket(ctx, name, probe, s3admin.CreateOptions{}); err != nil {
 		return s3admin.AnonymousAccess{}, fmt.Errorf("probe bucket %s: %w", name, err)
 	}
 	c.retryLeftovers(ctx)

@@ -34,7 +34,7 @@ func TestAnonymousAccess(t *testing.T) {
 	c, err := NewSeaweedFS(Config{Endpoint: sw.Endpoint, Region: sw.Region, AccessKeyID: sw.AccessKey, SecretAccessKey: sw.SecretKey})
 	admintest.MustNil(t, "NewSeaweedFS", err)
 	probe := s3admin.Ownership{Owner: "owner-anon"}
-	admintest.MustNil(t, "CreateBucket", c.CreateBucket(ctx, "bucket-sample", admintest.Own))
+	admintest.MustNil(t, "CreateBucket", c.CreateBucket(ctx, "bucket-sample", admintest.Own, s3admin.CreateOptions{}))
 
 	got, err := c.CheckAnonymousAccess(ctx, probe, []string{"bucket-sample"})
 	admintest.MustNil(t, "CheckAnonymousAccess", err)
@@ -113,7 +113,7 @@ func TestAnonymousWriteToTheDriversBuckets(t *testing.T) {
 	probe := s3admin.Ownership{Owner: "owner-anon-write"}
 	plain, versioned := "bucket-plain", "bucket-versioned"
 	for _, b := range []string{plain, versioned} {
-		admintest.MustNil(t, "CreateBucket "+b, c.CreateBucket(ctx, b, admintest.Own))
+		admintest.MustNil(t, "CreateBucket "+b, c.CreateBucket(ctx, b, admintest.Own, s3admin.CreateOptions{}))
 	}
 	s3c := stack.NewS3Client(sw.Endpoint, sw.Region, sw.AccessKey, sw.SecretKey)
 	_, err = s3c.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(versioned),

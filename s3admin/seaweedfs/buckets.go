@@ -30,8 +30,23 @@ func (c *SeaweedFS) bucketEngine() *engine.Buckets {
 }
 
 // CreateBucket implements Admin.
-func (c *SeaweedFS) CreateBucket(ctx context.Context, name string, own s3admin.Ownership) error {
-	return c.bucketEngine().CreateBucket(ctx, name, own)
+func (c *SeaweedFS) CreateBucket(ctx context.Context, name string, own s3admin.Ownership, opts s3admin.CreateOptions) error {
+	return c.bucketEngine().CreateBucket(ctx, name, own, opts)
+}
+
+// ObserveBucketFeatures implements Admin.
+func (c *SeaweedFS) ObserveBucketFeatures(ctx context.Context, name string, f s3admin.BucketFeatures) (s3admin.BucketFeatureState, error) {
+	return c.bucketEngine().ObserveBucketFeatures(ctx, name, f)
+}
+
+// EnsureBucketFeatures implements Admin.
+func (c *SeaweedFS) EnsureBucketFeatures(ctx context.Context, name string, own s3admin.Ownership, f s3admin.BucketFeatures) (bool, error) {
+	return c.bucketEngine().EnsureBucketFeatures(ctx, name, own, f)
+}
+
+// RemoveBucketPlacement implements Admin.
+func (c *SeaweedFS) RemoveBucketPlacement(ctx context.Context, name string) error {
+	return c.bucketEngine().RemoveBucketPlacement(ctx, name)
 }
 
 // ObserveBucket implements Admin.

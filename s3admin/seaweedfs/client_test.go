@@ -155,7 +155,7 @@ func TestMisconfiguredServers(t *testing.T) {
 			SecretAccessKey: readOnly.SecretKey})
 		admintest.MustNil(t, "NewSeaweedFS", err)
 		admintest.MustNil(t, "CheckAnonymousDenied", c.CheckAnonymousDenied(ctx))
-		admintest.MustNil(t, "CreateBucket", c.CreateBucket(ctx, "ro-bucket", admintest.Own))
+		admintest.MustNil(t, "CreateBucket", c.CreateBucket(ctx, "ro-bucket", admintest.Own, s3admin.CreateOptions{}))
 		a := s3admin.Access{User: "cosi-ro", Bucket: "ro-bucket", Mode: s3admin.ModeReadOnly, BucketOwner: admintest.Own}
 		a.AccessKeyID, a.SecretAccessKey, _ = s3admin.GenerateCredentials()
 		_, err = c.EnsureAccess(ctx, a)
@@ -198,7 +198,7 @@ func TestMisconfiguredServers(t *testing.T) {
 	t.Run("purge empties a bucket itself when the server refuses non-empty deletes", func(t *testing.T) {
 		c := newClient(t)
 		const b = "purge-me"
-		admintest.MustNil(t, "CreateBucket", c.CreateBucket(ctx, b, admintest.Own))
+		admintest.MustNil(t, "CreateBucket", c.CreateBucket(ctx, b, admintest.Own, s3admin.CreateOptions{}))
 		put(t, b, "a")
 		put(t, b, "dir/b")
 		put(t, b, "dir/sub/c")
@@ -220,7 +220,7 @@ func TestMisconfiguredServers(t *testing.T) {
 	t.Run("DeleteBucket of a bucket its user emptied removes the leftover folders", func(t *testing.T) {
 		c := newClient(t)
 		const b = "emptied"
-		admintest.MustNil(t, "CreateBucket", c.CreateBucket(ctx, b, admintest.Own))
+		admintest.MustNil(t, "CreateBucket", c.CreateBucket(ctx, b, admintest.Own, s3admin.CreateOptions{}))
 		put(t, b, "dir/sub/c")
 		admintest.MustNil(t, "DeleteObject", s3check.Delete(ctx, raw, b, "dir/sub/c"))
 		admintest.MustNil(t, "DeleteBucket", c.DeleteBucket(ctx, b, admintest.Own, false))
@@ -237,7 +237,7 @@ func TestMisconfiguredServers(t *testing.T) {
 		// versioned bucket with all its data.
 		c := newClient(t)
 		const b = "versioned"
-		admintest.MustNil(t, "CreateBucket", c.CreateBucket(ctx, b, admintest.Own))
+		admintest.MustNil(t, "CreateBucket", c.CreateBucket(ctx, b, admintest.Own, s3admin.CreateOptions{}))
 		_, err := raw.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(b),
 			VersioningConfiguration: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatusEnabled}})
 		admintest.MustNil(t, "PutBucketVersioning", err)
@@ -267,7 +267,7 @@ func TestMisconfiguredServers(t *testing.T) {
 		}
 
 		const u = "uploads-only"
-		admintest.MustNil(t, "CreateBucket", c.CreateBucket(ctx, u, admintest.Own))
+		admintest.MustNil(t, "CreateBucket", c.CreateBucket(ctx, u, admintest.Own, s3admin.CreateOptions{}))
 		_, err = raw.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(u), Key: aws.String("upload")})
 		admintest.MustNil(t, "CreateMultipartUpload", err)
 		admintest.MustIs(t, "DeleteBucket of a bucket with an unfinished upload", c.DeleteBucket(ctx, u, admintest.Own, false), s3admin.ErrNotEmpty)

@@ -184,7 +184,7 @@ func TestFilerJWT(t *testing.T) {
 	keyed := filerAdminOf(t, sw, prefix, keyFile, nil)
 	own := s3admin.Ownership{Owner: "owner-" + id, Marker: "marker-" + id}
 	bucket := id + "-b"
-	admintest.MustNil(t, "CreateBucket through the S3 gateway of the token-secured filer", keyed.CreateBucket(ctx, bucket, own))
+	admintest.MustNil(t, "CreateBucket through the S3 gateway of the token-secured filer", keyed.CreateBucket(ctx, bucket, own, s3admin.CreateOptions{}))
 	access := func(user string) s3admin.Access {
 		ak, secret, err := s3admin.GenerateCredentials()
 		admintest.MustNil(t, "GenerateCredentials", err)
@@ -271,7 +271,7 @@ func TestFilerJWTWithMutualTLS(t *testing.T) {
 	both := filerAdminOf(t, sw, prefix, keyFile, tlsCfg())
 	own := s3admin.Ownership{Owner: "owner-" + id, Marker: "marker-" + id}
 	bucket := id + "-b"
-	admintest.MustNil(t, "CreateBucket", both.CreateBucket(ctx, bucket, own))
+	admintest.MustNil(t, "CreateBucket", both.CreateBucket(ctx, bucket, own, s3admin.CreateOptions{}))
 	ak, secret, err := s3admin.GenerateCredentials()
 	admintest.MustNil(t, "GenerateCredentials", err)
 	a := s3admin.Access{User: prefix + "u", Bucket: bucket, Mode: s3admin.ModeReadOnly, AccessKeyID: ak, SecretAccessKey: secret, BucketOwner: own}

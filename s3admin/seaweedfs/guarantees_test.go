@@ -90,7 +90,7 @@ func testForeignObjectsAreNeverModified(t *testing.T, e *admintest.Env) {
 	ownB := e.Bucket("mine")
 	admintest.CreateBucket(t, e, ownB)
 	for _, bk := range []string{fb, otherOwned} {
-		admintest.MustIs(t, "CreateBucket "+bk, e.Admin.CreateBucket(ctx, bk, e.Own), s3admin.ErrNotOwned)
+		admintest.MustIs(t, "CreateBucket "+bk, e.Admin.CreateBucket(ctx, bk, e.Own, s3admin.CreateOptions{}), s3admin.ErrNotOwned)
 		admintest.MustIs(t, "DeleteBucket "+bk, e.Admin.DeleteBucket(ctx, bk, e.Own, false), s3admin.ErrNotOwned)
 		admintest.MustIs(t, "DeleteBucket purge "+bk, e.Admin.DeleteBucket(ctx, bk, e.Own, true), s3admin.ErrNotOwned)
 		_, err := e.Admin.ObserveBucket(ctx, bk, e.Own)

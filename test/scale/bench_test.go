@@ -92,9 +92,9 @@ func BenchmarkScale(b *testing.B) {
 		rawIAM: sw.IAMClient(), rawS3: sw.S3Client()}
 
 	for i := range scaleFillBuckets {
-		s.must(admin.CreateBucket(ctx, fillBucket(i), admintest.Own), "create fill bucket")
+		s.must(admin.CreateBucket(ctx, fillBucket(i), admintest.Own, s3admin.CreateOptions{}), "create fill bucket")
 	}
-	s.must(admin.CreateBucket(ctx, scaleBucket, admintest.Own), "create bench bucket")
+	s.must(admin.CreateBucket(ctx, scaleBucket, admintest.Own, s3admin.CreateOptions{}), "create bench bucket")
 	s.template(ctx)
 
 	filled := 0

@@ -269,7 +269,7 @@ func (s *scaleRun) measureFiler(ctx context.Context, size int, r sizeRows) {
 	// Bucket creation is an S3 request on either path.
 	r.create.driver = s.sample(ctx, func(int) error {
 		s.seq++
-		return s.admin.CreateBucket(ctx, fmt.Sprintf("scale-drv-%05d", s.seq), admintest.Own)
+		return s.admin.CreateBucket(ctx, fmt.Sprintf("scale-drv-%05d", s.seq), admintest.Own, s3admin.CreateOptions{})
 	})
 	r.create.filerDrvNote = "(S3, as the other column)"
 	r.create.iam = s.sample(ctx, func(int) error {

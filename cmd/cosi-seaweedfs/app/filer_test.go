@@ -65,7 +65,7 @@ func TestFilerMutualTLS(t *testing.T) {
 			t.Fatalf("checkFiler: %v", err)
 		}
 		own := s3admin.Ownership{Owner: "owner", Marker: "marker"}
-		if err := admin.CreateBucket(ctx, "tls-bucket", own); err != nil {
+		if err := admin.CreateBucket(ctx, "tls-bucket", own, s3admin.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		id, secret, err := s3admin.GenerateCredentials()
