@@ -50,13 +50,26 @@ func (s *Server) DriverGrantBucketAccess(ctx context.Context, req *cosi.DriverGr
 
 	bucketID := req.GetBucketId()
 	bucket, err := s.store.GetBucket(ctx, names.BucketRecord(bucketID))
+	if errors.Is(err, store.ErrNotFound) {
+		// Not a bucket this driver created: a Bucket with
+		// existingBucketID, which only the installation's import list
+		// lets accesses be granted on.
+		bucket, err = s.importBucket(ctx, bucketID)
+		if err != nil {
+			return nil, err
+		}
+	}
 	switch {
-	case errors.Is(err, store.ErrNotFound), err == nil && (bucket.Spec.BucketID != bucketID || bucket.Deleting || bucket.Status.Phase == store.PhaseFailed):
-		// Not a bucket this driver created (for example a Bucket with
-		// existingBucketID), or one being deleted: never grant on it.
-		return nil, status.Errorf(codes.NotFound, "bucket %q is not managed by this driver or is being deleted", bucketID)
 	case err != nil:
 		return nil, s.fail(err)
+	case bucket.Spec.BucketID != bucketID || bucket.Deleting || bucket.Status.Phase == store.PhaseFailed:
+		// Another bucket's record, or one being deleted: never grant on it.
+		return nil, status.Errorf(codes.NotFound, "bucket %q is not managed by this driver or is being deleted", bucketID)
+	case bucket.Spec.Imported && !s.importAllowed(bucketID):
+		// Imported while the list allowed it; no longer allowed, it gets
+		// no new accesses (those granted stay until revoked).
+		return nil, status.Errorf(codes.PermissionDenied,
+			"bucket %q was not created by this driver and matches no name or glob of %s", bucketID, SettingImportBuckets)
 	case bucket.Status.Phase != store.PhaseReady:
 		return nil, pending("bucket "+bucketID, bucket.Status.Message)
 	}

@@ -21,7 +21,7 @@ func (s *Server) DriverCreateBucket(ctx context.Context, req *cosi.DriverCreateB
 	if err := checkName("name", req.GetName()); err != nil {
 		return nil, err
 	}
-	purge, err := bucketParams(req.GetParameters())
+	class, err := bucketParams(req.GetParameters(), s.cfg.Filer)
 	if err != nil {
 		return nil, err
 	}
@@ -29,7 +29,7 @@ func (s *Server) DriverCreateBucket(ctx context.Context, req *cosi.DriverCreateB
 		Name:       req.GetName(),
 		BucketID:   names.BucketID(req.GetName()),
 		Parameters: req.GetParameters(),
-		Purge:      purge,
+		Purge:      class.Purge,
 	}
 	rec, created, err := s.store.CreateBucket(ctx, spec)
 	if err != nil {

@@ -32,6 +32,13 @@ type Config struct {
 	WaitTimeout time.Duration
 	// PollInterval is how often a waiting handler looks at its record.
 	PollInterval time.Duration
+	// Filer: the driver reaches the SeaweedFS filer, so BucketClasses may
+	// ask for quotas and placement.
+	Filer bool
+	// ImportBuckets are the names or path.Match globs of the buckets the
+	// driver did not create that accesses may be granted on (a Bucket with
+	// existingBucketID); empty allows none.
+	ImportBuckets []string
 }
 
 // Server implements the COSI Identity and Provisioner services.

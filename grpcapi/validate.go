@@ -9,16 +9,13 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/bucketclass"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 )
 
-// Parameters accepted from a BucketClass (DriverCreateBucket).
-const (
-	// ParamPurge: "true" lets DriverDeleteBucket delete a bucket that still
-	// holds objects (and the objects with it). Default "false": a non-empty
-	// bucket is refused with FAILED_PRECONDITION.
-	ParamPurge = "purge"
-)
+// ParamPurge is the BucketClass parameter that lets a non-empty bucket be
+// deleted (see bucketclass for every BucketClass parameter).
+const ParamPurge = bucketclass.Purge
 
 // Parameters accepted from a BucketAccessClass (DriverGrantBucketAccess).
 const (
@@ -61,21 +58,23 @@ func checkKeys(params map[string]string, allowed ...string) error {
 	return nil
 }
 
-// bucketParams validates BucketClass parameters.
-func bucketParams(params map[string]string) (purge bool, err error) {
-	if err := checkKeys(params, ParamPurge); err != nil {
-		return false, err
+// bucketParams validates BucketClass parameters. filer says whether the
+// driver reaches the SeaweedFS filer, which alone sets quotas and
+// placement: a class asking for them on an installation without one is
+// refused rather than given a bucket without its limit.
+func bucketParams(params map[string]string, filer bool) (bucketclass.Class, error) {
+	c, err := bucketclass.Parse(params)
+	if err != nil {
+		return bucketclass.Class{}, invalid("%s", err.Error())
 	}
-	// Exactly the two documented spellings: strconv.ParseBool would also take
-	// "1", "t" or "TRUE", and a value that deletes data must not be guessed.
-	switch v, ok := params[ParamPurge]; {
-	case !ok, v == "false":
-		return false, nil
-	case v == "true":
-		return true, nil
-	default:
-		return false, invalid("parameter %q must be true or false, not %q", ParamPurge, v)
+	if c.Features.NeedsFiler() && !filer {
+		for _, p := range []string{bucketclass.MaxSize, bucketclass.Replication, bucketclass.DiskType, bucketclass.TTL} {
+			if _, ok := params[p]; ok {
+				return bucketclass.Class{}, invalid("parameter %q needs the driver to reach the SeaweedFS filer (--filer-grpc-address; chart: seaweedfs.filer.grpcAddress): SeaweedFS sets quotas and placement nowhere else", p)
+			}
+		}
 	}
+	return c, nil
 }
 
 // accessParams validates BucketAccessClass parameters.

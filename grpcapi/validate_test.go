@@ -14,6 +14,7 @@ func TestParameters(t *testing.T) {
 	tests := []struct {
 		name     string
 		bucket   bool
+		noFiler  bool
 		params   map[string]string
 		wantCode codes.Code
 		wantMode s3admin.Mode
@@ -26,6 +27,12 @@ func TestParameters(t *testing.T) {
 		{name: "purge t is not a documented spelling", bucket: true, params: map[string]string{"purge": "t"}, wantCode: codes.InvalidArgument},
 		{name: "purge TRUE is not a documented spelling", bucket: true, params: map[string]string{"purge": "TRUE"}, wantCode: codes.InvalidArgument},
 		{name: "unknown bucket parameter", bucket: true, params: map[string]string{"quota": "1Gi"}, wantCode: codes.InvalidArgument},
+		{name: "maxSize with a filer", bucket: true, params: map[string]string{"maxSize": "10Gi"}, wantCode: codes.OK},
+		{name: "maxSize without a filer", bucket: true, noFiler: true, params: map[string]string{"maxSize": "10Gi"}, wantCode: codes.InvalidArgument},
+		{name: "replication without a filer", bucket: true, noFiler: true, params: map[string]string{"replication": "001"}, wantCode: codes.InvalidArgument},
+		{name: "versioning without a filer", bucket: true, noFiler: true, params: map[string]string{"versioning": "true"}, wantCode: codes.OK},
+		{name: "objectLock without a filer", bucket: true, noFiler: true, params: map[string]string{"objectLock": "true"}, wantCode: codes.OK},
+		{name: "maxSize not a quantity", bucket: true, params: map[string]string{"maxSize": "lots"}, wantCode: codes.InvalidArgument},
 		{name: "mode defaults to read-write", wantCode: codes.OK, wantMode: s3admin.ModeReadWrite},
 		{name: "mode read-only", params: map[string]string{"mode": "read-only"}, wantCode: codes.OK, wantMode: s3admin.ModeReadOnly},
 		{name: "mode write-only", params: map[string]string{"mode": "write-only"}, wantCode: codes.OK, wantMode: s3admin.ModeWriteOnly},
@@ -37,7 +44,7 @@ func TestParameters(t *testing.T) {
 			var err error
 			var mode s3admin.Mode
 			if tt.bucket {
-				_, err = bucketParams(tt.params)
+				_, err = bucketParams(tt.params, !tt.noFiler)
 			} else {
 				mode, err = accessParams(tt.params)
 			}

@@ -38,6 +38,8 @@ type Metrics struct {
 	readyCheck        *prometheus.GaugeVec
 	anonymousAccess   *prometheus.GaugeVec
 	unissuedKeys      prometheus.Counter
+	bucketUsed        *prometheus.GaugeVec
+	bucketQuota       *prometheus.GaugeVec
 
 	workqueue *workqueueProvider
 }
@@ -104,6 +106,14 @@ func New() *Metrics {
 			Namespace: Namespace, Name: "unissued_keys_removed_total",
 			Help: "Access keys removed from the driver's users that the driver did not issue (self-minted or added by hand).",
 		}),
+		bucketUsed: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: Namespace, Name: "bucket_used_bytes",
+			Help: "Bytes SeaweedFS counts against the quota of a bucket whose BucketClass sets maxSize (its volumes' bytes, until a vacuum reclaims deleted ones), as last observed.",
+		}, []string{"bucket"}),
+		bucketQuota: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: Namespace, Name: "bucket_quota_bytes",
+			Help: "The SeaweedFS quota of a bucket whose BucketClass sets maxSize.",
+		}, []string{"bucket"}),
 	}
 	m.workqueue = newWorkqueueProvider()
 	m.Registry.MustRegister(
@@ -113,6 +123,7 @@ func New() *Metrics {
 		m.reconcileTotal, m.reconcileDuration, m.resyncTotal, m.resyncDuration,
 		m.garbageCollected, m.driftRepaired, m.backendObjects, m.leader,
 		m.backendCalls, m.backendDuration, m.readyCheck, m.anonymousAccess, m.unissuedKeys,
+		m.bucketUsed, m.bucketQuota,
 	)
 	m.Registry.MustRegister(m.workqueue.collectors()...)
 	// Series that exist from the start read 0 instead of being absent, so
@@ -222,4 +233,26 @@ func (m *Metrics) UnissuedKeysRemoved(n int) {
 // DriftRepairedCounter is the drift counter of one kind, for tests.
 func (m *Metrics) DriftRepairedCounter(kind string) prometheus.Counter {
 	return m.driftRepaired.WithLabelValues(kind)
+}
+
+// SetBucketUsage records a bucket's quota and what SeaweedFS counts
+// against it; used < 0 (unknown) keeps the last figure.
+func (m *Metrics) SetBucketUsage(bucket string, used, quota int64) {
+	if m == nil {
+		return
+	}
+	if used >= 0 {
+		m.bucketUsed.WithLabelValues(bucket).Set(float64(used))
+	}
+	m.bucketQuota.WithLabelValues(bucket).Set(float64(quota))
+}
+
+// ForgetBucket drops the series of a bucket that is gone, or whose
+// quota this replica no longer watches.
+func (m *Metrics) ForgetBucket(bucket string) {
+	if m == nil {
+		return
+	}
+	m.bucketUsed.DeleteLabelValues(bucket)
+	m.bucketQuota.DeleteLabelValues(bucket)
 }

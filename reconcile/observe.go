@@ -90,7 +90,7 @@ func (o *Observer) notifyAccess(rec *store.Access, n Notice) {
 }
 
 // backendSteps are the steps that change SeaweedFS.
-var backendSteps = []Step{StepCreateBucket, StepDeleteBucket, StepEnsureAccess, StepRewriteAccess, StepDeleteUser}
+var backendSteps = []Step{StepCreateBucket, StepEnsureFeatures, StepDeleteBucket, StepRemovePlacement, StepEnsureAccess, StepRewriteAccess, StepDeleteUser}
 
 func changesBackend(steps []Step) bool {
 	return slices.ContainsFunc(steps, func(s Step) bool { return slices.Contains(backendSteps, s) })
@@ -102,10 +102,19 @@ func changesBackend(steps []Step) bool {
 // repair.
 func (r *Reconciler) bucketReconciled(ctx context.Context, rec *store.Bucket, prior store.Status, plan Plan) {
 	logr.FromContextOrDiscard(ctx).V(1).Info("reconciled", "steps", plan.Steps, "phase", phaseOf(plan.Status), "deleting", rec.Deleting)
+	switch st := plan.Status; {
+	case slices.Contains(plan.Steps, StepRelease):
+		r.Observer.metrics().ForgetBucket(rec.Spec.BucketID)
+	case st != nil && st.QuotaBytes > 0:
+		r.Observer.metrics().SetBucketUsage(rec.Spec.BucketID, st.UsedBytes, st.QuotaBytes)
+	}
 	if !rec.Deleting && prior.Phase == store.PhaseReady && changesBackend(plan.Steps) {
 		r.Observer.metrics().DriftRepaired(store.KindBucket)
-		r.Observer.notifyBucket(rec, Notice{Type: EventNormal, Reason: ReasonDriftRepaired, Action: "Repair",
-			Message: "the bucket was missing from SeaweedFS and was created again; the permissions of its accesses are written again"})
+		msg := "the bucket was missing from SeaweedFS and was created again; the permissions of its accesses are written again"
+		if !slices.Contains(plan.Steps, StepCreateBucket) {
+			msg = "the bucket's quota, placement or versioning had changed in SeaweedFS and was set back to what its BucketClass asks for"
+		}
+		r.Observer.notifyBucket(rec, Notice{Type: EventNormal, Reason: ReasonDriftRepaired, Action: "Repair", Message: msg})
 	}
 	if st := plan.Status; st != nil && (st.Phase == store.PhaseBlocked || st.Phase == store.PhaseFailed) {
 		action := "Create"

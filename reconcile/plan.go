@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/bucketclass"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
@@ -22,6 +23,12 @@ const (
 	// StepCreateBucket creates the bucket, or adopts the one an interrupted
 	// attempt created, and marks it (see s3admin.Admin.CreateBucket).
 	StepCreateBucket Step = "CreateBucket"
+	// StepEnsureFeatures converges the bucket's quota, placement and
+	// versioning to its class (see s3admin.BucketFeatureAdmin).
+	StepEnsureFeatures Step = "EnsureFeatures"
+	// StepRemovePlacement removes the placement rule of a deleted bucket
+	// from the filer configuration, where it would outlive the bucket.
+	StepRemovePlacement Step = "RemovePlacement"
 	// StepRevokeAccesses marks every access record of the bucket for deletion.
 	StepRevokeAccesses Step = "RevokeAccesses"
 	StepDeleteBucket   Step = "DeleteBucket"
@@ -64,12 +71,33 @@ type BucketObserved struct {
 	// Accesses is the number of access records that still name the bucket
 	// (read from the API server, not a cache).
 	Accesses int
+	// Features is what SeaweedFS holds for the features the record's class
+	// asks for, read for a bucket that exists and carries the record's
+	// marks; FeaturesUnsupported: this driver cannot read or set them (a
+	// quota or placement without the filer).
+	Features            s3admin.BucketFeatureState
+	FeaturesUnsupported bool
+}
+
+// FeaturesOf is what the record's class asks of its bucket. The
+// parameters were validated when the record was made; a record whose
+// parameters no longer parse (edited by hand) asks for nothing, and its
+// reconcile reports it (see Reconciler.reconcileBucket).
+func FeaturesOf(rec *store.Bucket) s3admin.BucketFeatures {
+	c, err := bucketclass.Parse(rec.Spec.Parameters)
+	if err != nil {
+		return s3admin.BucketFeatures{}
+	}
+	return c.Features
 }
 
 // Ownership is what marks a record's bucket as the record's: the owner id
 // and marker recorded with it, and for a record from before markers, the
 // installation's owner id alone.
 func Ownership(rec *store.Bucket, ownerID string) s3admin.Ownership {
+	if rec.Spec.Imported {
+		return s3admin.Ownership{Imported: true}
+	}
 	if rec.Status.Owner != "" {
 		ownerID = rec.Status.Owner
 	}
@@ -95,6 +123,10 @@ func status(phase store.Phase, reason, message string, createAttempted bool) *st
 
 // PlanBucket compares a bucket record with what SeaweedFS holds.
 func PlanBucket(rec *store.Bucket, obs BucketObserved) Plan {
+	if rec.Spec.Imported {
+		return planImported(rec, obs)
+	}
+	features := FeaturesOf(rec)
 	attempted := rec.Status.CreateAttempted
 	// The marks prove a bucket is the record's only when the record has a
 	// marker of its own, which nobody can have put on a bucket before the
@@ -111,21 +143,33 @@ func PlanBucket(rec *store.Bucket, obs BucketObserved) Plan {
 		case obs.Accesses > 0:
 			// Revoke first so nothing can write while we check emptiness.
 			return Plan{Steps: []Step{StepRevokeAccesses}, Wait: true}
-		case !obs.Bucket.Exists || !ours:
-			// Gone already, or never ours: nothing in SeaweedFS to remove.
+		case !obs.Bucket.Exists:
+			// Gone already (a crash after the delete, or removed outside
+			// the driver): only the placement rule a bucket of the record's
+			// may have had is left. A record that never attempted a create
+			// never wrote one.
+			return Plan{Steps: withPlacementRemoved(features, attempted, StepRelease)}
+		case !ours:
+			// Never ours: nothing in SeaweedFS to remove, and the rule
+			// for the name is whoever holds it now's.
 			return Plan{Steps: []Step{StepRelease}}
 		case !obs.Bucket.Empty && !rec.Spec.Purge:
 			// SeaweedFS would delete the data with the bucket; refuse unless the
 			// BucketClass asked for purge. Rechecked every resync.
-			return Plan{Status: status(store.PhaseBlocked, store.ReasonBucketNotEmpty,
-				"bucket is not empty and its BucketClass does not set purge", attempted)}
+			msg := "bucket is not empty and its BucketClass does not set purge"
+			if features.ObjectLock {
+				// Purge is refused for object-lock classes (bucketclass):
+				// only the end of each retention, and a delete, empty it.
+				msg = "bucket is not empty; it has object lock, so its versions can be deleted only once their retention ends"
+			}
+			return Plan{Status: status(store.PhaseBlocked, store.ReasonBucketNotEmpty, msg, attempted)}
 		case !owned:
 			// Ours by record but never marked: adopt it (only if SeaweedFS
 			// says the driver created it) so that the delete, which checks the
 			// marks, accepts it.
-			return Plan{Steps: []Step{StepCreateBucket, StepDeleteBucket, StepRelease}}
+			return Plan{Steps: withPlacementRemoved(features, true, StepCreateBucket, StepDeleteBucket, StepRelease)}
 		default:
-			return Plan{Steps: []Step{StepDeleteBucket, StepRelease}}
+			return Plan{Steps: withPlacementRemoved(features, true, StepDeleteBucket, StepRelease)}
 		}
 	}
 
@@ -134,7 +178,30 @@ func PlanBucket(rec *store.Bucket, obs BucketObserved) Plan {
 	// creations were counted read 0 and move to 1, so that their accesses
 	// are written once more: one of them may have lapsed already.
 	ready.Creations = max(rec.Status.Creations, 1)
+	if features.QuotaBytes > 0 {
+		ready.QuotaBytes, ready.UsedBytes = features.QuotaBytes, rec.Status.UsedBytes
+		if owned && !obs.FeaturesUnsupported && obs.Features.UsedBytes >= 0 {
+			ready.UsedBytes = obs.Features.UsedBytes
+		}
+	}
+	// Every creation is followed by the features: the bucket's own
+	// observation, made before it existed, says nothing of them.
+	create := []Step{StepCreateBucket}
+	if !features.Zero() {
+		create = append(create, StepEnsureFeatures)
+	}
 	switch {
+	case owned && obs.FeaturesUnsupported:
+		// The class asks for a quota or placement and this driver no
+		// longer reaches the filer: the bucket stays usable, and says why
+		// its limits are not kept.
+		ready.Reason, ready.Message = store.ReasonFeaturesUnsupported,
+			"the BucketClass asks for a quota or placement, which needs the driver to reach the SeaweedFS filer (--filer-grpc-address); they are not kept"
+		return Plan{Status: ready}
+	case owned && !obs.Features.Holds(features):
+		// Set, or changed behind the driver's back: set (back) what the
+		// class asks for.
+		return Plan{Steps: []Step{StepEnsureFeatures}, Status: ready}
 	case owned:
 		return Plan{Status: ready}
 	case rec.Status.Phase == store.PhaseFailed:
@@ -143,7 +210,7 @@ func PlanBucket(rec *store.Bucket, obs BucketObserved) Plan {
 	case obs.Bucket.Exists && adoptable && rec.Status.Marker == "":
 		// The attempt is recorded again, which gives the record its marker,
 		// before SeaweedFS is asked.
-		return Plan{Steps: []Step{StepMarkCreateAttempted, StepCreateBucket}, Status: ready}
+		return Plan{Steps: append([]Step{StepMarkCreateAttempted}, create...), Status: ready}
 	case obs.Bucket.Exists && adoptable:
 		// Everything the attempt needs is recorded already: recording it
 		// again would count one more creation (and so one more policy write
@@ -160,8 +227,45 @@ func PlanBucket(rec *store.Bucket, obs BucketObserved) Plan {
 		// also takes the record out of Ready, see adoptable, counts the
 		// creation and records the marks), then create. CreateBucket marks
 		// the bucket as the record's in the same call.
-		return Plan{Steps: []Step{StepMarkCreateAttempted, StepCreateBucket}, Status: ready}
+		return Plan{Steps: append([]Step{StepMarkCreateAttempted}, create...), Status: ready}
 	}
+}
+
+// withPlacementRemoved puts StepRemovePlacement before the last of steps
+// (the release) when the record's class has a placement rule that the
+// record may have written: the rule is in the filer configuration, not in
+// the bucket, and outlives it.
+func withPlacementRemoved(f s3admin.BucketFeatures, written bool, steps ...Step) []Step {
+	if !f.HasPlacement() || !written {
+		return steps
+	}
+	last := len(steps) - 1
+	return append(append(steps[:last:last], StepRemovePlacement), steps[last])
+}
+
+// planImported is PlanBucket for a bucket the driver did not create
+// (store.BucketSpec.Imported): it is only looked at. Deleting the record
+// revokes its accesses and nothing else; the bucket, its data, tags,
+// quota and rules stay as its owner made them.
+func planImported(rec *store.Bucket, obs BucketObserved) Plan {
+	switch {
+	case rec.Deleting && obs.Accesses > 0:
+		return Plan{Steps: []Step{StepRevokeAccesses}, Wait: true}
+	case rec.Deleting:
+		return Plan{Steps: []Step{StepRelease}}
+	case !obs.Bucket.Exists:
+		// Its accesses wait (Ready is what they are written on); rechecked
+		// every resync, as the owner may create it again.
+		return Plan{Status: status(store.PhaseBlocked, store.ReasonImportedBucketMissing,
+			"the imported bucket does not exist in SeaweedFS", false)}
+	}
+	// One creation, always: the driver cannot see whether the bucket was
+	// deleted and created again behind its back (see
+	// store.Status.Creations), so its accesses are written once and then
+	// compared by what SeaweedFS stores.
+	ready := status(store.PhaseReady, "", "", false)
+	ready.Creations = 1
+	return Plan{Status: ready}
 }
 
 // notOwned is the terminal status of a record whose bucket name belongs to
@@ -326,7 +430,12 @@ func PlanResync(buckets []*store.Bucket, accesses []*store.Access, snap Snapshot
 		creations[b.Spec.BucketID] = b.Status.Creations
 		m, ok := marked[b.Spec.BucketID]
 		drifted := b.Status.Phase == store.PhaseReady && (!ok || !m.Owns(Ownership(b, ownerID)))
-		if b.Deleting || drifted || (b.Status.Phase != store.PhaseReady && b.Status.Phase != store.PhaseFailed) {
+		// A bucket's features live outside this listing (its filer entry,
+		// the filer configuration, its versioning), and its usage grows
+		// without any event: a bucket with features is looked at on every
+		// pass, which repairs them and refreshes its usage.
+		watched := b.Status.Phase == store.PhaseReady && !FeaturesOf(b).Zero()
+		if b.Deleting || drifted || watched || (b.Status.Phase != store.PhaseReady && b.Status.Phase != store.PhaseFailed) {
 			p.Requeue = append(p.Requeue, Key{Kind: store.KindBucket, Name: b.RecordName})
 		}
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/go-logr/logr"
 
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/bucketclass"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
@@ -70,10 +71,26 @@ func (r *Reconciler) reconcileBucket(ctx context.Context, name string) (Result, 
 	case err != nil:
 		return Result{}, unreadable(err)
 	}
+	if _, err := bucketclass.Parse(rec.Spec.Parameters); err != nil {
+		// Validated when recorded: only an edit by hand gets here, and
+		// the record cannot say what it asks for until it is repaired.
+		return Result{}, Terminal(fmt.Errorf("bucket record %s: parameters: %w", name, err))
+	}
 	observedAt := time.Now().UTC()
 	var obs BucketObserved
 	if obs.Bucket, err = r.Admin.ObserveBucket(ctx, rec.Spec.BucketID, Ownership(rec, r.Cfg.OwnerID)); err != nil {
 		return Result{}, r.recordBucketError(ctx, rec, fmt.Errorf("observe bucket: %w", err))
+	}
+	if f := FeaturesOf(rec); !f.Zero() && !rec.Deleting && !rec.Spec.Imported && obs.Bucket.Exists && obs.Bucket.Owned {
+		obs.Features, err = r.Admin.ObserveBucketFeatures(ctx, rec.Spec.BucketID, f)
+		switch {
+		case errors.Is(err, s3admin.ErrUnsupported):
+			obs.FeaturesUnsupported = true
+		case err != nil:
+			// A bucket deleted since it was observed (ErrNotFound) is
+			// created again by the retry's plan.
+			return Result{}, r.recordBucketError(ctx, rec, fmt.Errorf("observe bucket features: %w", err))
+		}
 	}
 	if rec.Deleting {
 		accesses, err := r.Store.ListAccessRefs(ctx, rec.RecordName)
@@ -95,6 +112,13 @@ steps:
 			// (With purge, new data interrupted the purge: the error below
 			// retries it.)
 			plan = PlanBucket(rec, BucketObserved{Bucket: s3admin.BucketState{Exists: true, Owned: true}})
+			break steps
+		case errors.Is(err, s3admin.ErrUnsupported) && step == StepEnsureFeatures:
+			// The class asks for a quota or placement and this driver
+			// does not reach the filer (its configuration changed since
+			// the record was made): the bucket exists and is marked, and
+			// its status says what is not kept. Retrying cannot help.
+			plan = PlanBucket(rec, BucketObserved{Bucket: s3admin.BucketState{Exists: true, Owned: true}, FeaturesUnsupported: true})
 			break steps
 		case errors.Is(err, s3admin.ErrNotOwned) && rec.Deleting:
 			// SeaweedFS says somebody else created the bucket now bearing
@@ -156,7 +180,15 @@ func (r *Reconciler) applyBucketStep(ctx context.Context, rec *store.Bucket, ste
 		rec.Status = st
 		return nil
 	case StepCreateBucket:
-		return r.Admin.CreateBucket(ctx, id, Ownership(rec, r.Cfg.OwnerID), s3admin.CreateOptions{})
+		return r.Admin.CreateBucket(ctx, id, Ownership(rec, r.Cfg.OwnerID), s3admin.CreateOptions{ObjectLock: FeaturesOf(rec).ObjectLock})
+	case StepEnsureFeatures:
+		_, err := r.Admin.EnsureBucketFeatures(ctx, id, Ownership(rec, r.Cfg.OwnerID), FeaturesOf(rec))
+		return err
+	case StepRemovePlacement:
+		// ErrNotOwned (a bucket of the name exists again, somebody
+		// else's) is handled by the caller like a foreign bucket: the
+		// record is released and the rule left to whoever holds the name.
+		return r.Admin.RemoveBucketPlacement(ctx, id)
 	case StepRevokeAccesses:
 		// Revoking is marking each access record deleted; their own reconciles
 		// remove the users, and this bucket waits until the records are gone.

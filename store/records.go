@@ -61,6 +61,13 @@ const (
 	ReasonBucketNotEmpty   = "BucketNotEmpty"
 	ReasonBucketGone       = "BucketGone"
 	ReasonBackendError     = "BackendError"
+	// ReasonImportedBucketMissing (PhaseBlocked): the imported bucket does
+	// not exist in SeaweedFS.
+	ReasonImportedBucketMissing = "ImportedBucketMissing"
+	// ReasonFeaturesUnsupported (PhaseBlocked): the bucket's class asks for
+	// a quota or placement, which this driver cannot set without the
+	// filer (its configuration changed since the bucket was created).
+	ReasonFeaturesUnsupported = "FeaturesUnsupported"
 	// ReasonKeyPending (PhasePending, access records): the access is
 	// written for the bucket creation in BucketCreations and waits for the
 	// S3 gateway to accept its key; nothing needs writing again.
@@ -106,6 +113,11 @@ type Status struct {
 	// carry it. Records from before markers existed have neither.
 	Owner  string `json:"owner,omitempty"`
 	Marker string `json:"marker,omitempty"`
+	// QuotaBytes and UsedBytes (bucket records whose class sets maxSize)
+	// are the quota in force and what SeaweedFS counts against it, as last
+	// observed, so that operators can see how full a bucket is.
+	QuotaBytes int64 `json:"quotaBytes,omitempty"`
+	UsedBytes  int64 `json:"usedBytes,omitempty"`
 }
 
 // BucketSpec is the desired state of one bucket, recorded by DriverCreateBucket.
@@ -120,6 +132,11 @@ type BucketSpec struct {
 	Parameters map[string]string `json:"parameters,omitempty"`
 	// Purge: deleting the bucket also deletes its objects.
 	Purge bool `json:"purge,omitempty"`
+	// Imported: the bucket is not the driver's. It existed before, and the
+	// installation allows accesses on it (--import-buckets); the record is
+	// made by the first grant on it. The driver never creates, marks,
+	// changes or deletes it: deleting the record only revokes its accesses.
+	Imported bool `json:"imported,omitempty"`
 }
 
 // Bucket is a bucket record.
