@@ -92,4 +92,3 @@ func (s *Server) importBucket(ctx context.Context, bucketID string) (*store.Buck
 	}
 	return last, nil
 }
-

@@ -68,7 +68,7 @@ func TestPlanBucketFeatures(t *testing.T) {
 			rec:  ready(quota),
 			obs:  BucketObserved{Bucket: owned, FeaturesUnsupported: true},
 			want: Plan{Status: &store.Status{Phase: store.PhaseReady, CreateAttempted: true, Creations: 1, QuotaBytes: 1 << 20, UsedBytes: 10,
-				Reason: store.ReasonFeaturesUnsupported,
+				Reason:  store.ReasonFeaturesUnsupported,
 				Message: "the BucketClass asks for a quota or placement, which needs the driver to reach the SeaweedFS filer (--filer-grpc-address); they are not kept"}},
 		},
 		{
