@@ -3,6 +3,7 @@ package grpcapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path"
 
 	"google.golang.org/grpc/codes"
@@ -32,7 +33,7 @@ func (s *Server) importAllowed(bucketID string) bool {
 func ValidImportPatterns(patterns []string) error {
 	for _, p := range patterns {
 		if _, err := path.Match(p, ""); err != nil {
-			return status.Errorf(codes.InvalidArgument, "%s: %q is not a valid glob: %v", SettingImportBuckets, p, err)
+			return fmt.Errorf("%s: %q is not a valid glob: %w", SettingImportBuckets, p, err)
 		}
 	}
 	return nil
@@ -87,6 +88,9 @@ func (s *Server) importBucket(ctx context.Context, bucketID string) (*store.Buck
 			if err := s.store.DeleteBucketIncarnation(ctx, rec.RecordName, rec.UID); err != nil {
 				return nil, s.fail(err)
 			}
+			// Its finalizer goes once the reconciler has seen the
+			// deletion (nothing in SeaweedFS to undo).
+			s.nudge(store.KindBucket, rec.RecordName)
 		}
 		return nil, status.Errorf(codes.NotFound, "bucket %q does not exist in SeaweedFS", bucketID)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/funcr"
 
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/grpcapi"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/reconcile"
 )
 
@@ -58,6 +59,9 @@ type Config struct {
 	// one that requires a token there but, like every filer without mutual
 	// TLS, takes plaintext writes to its filer service from anyone.
 	AllowInsecureFiler bool
+	// ImportBuckets are the names and globs of the buckets the driver did
+	// not create that accesses may be granted on; empty allows none.
+	ImportBuckets []string
 
 	BackendTimeout time.Duration
 	WaitTimeout    time.Duration
@@ -128,6 +132,8 @@ func ParseFlags(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&c.FilerServerName, "filer-tls-server-name", env("SEAWEEDFS_FILER_TLS_SERVER_NAME", ""), "name the filer's certificate must carry (default: the host of --filer-grpc-address)")
 	fs.StringVar(&c.FilerJWTKeyFile, "filer-jwt-signing-key-file", env("SEAWEEDFS_FILER_JWT_SIGNING_KEY_FILE", ""), "file holding the filer's security.toml [jwt.filer_signing] key: every filer call carries a short-lived token signed with it (over plaintext or with --filer-tls-*); read again every 10s")
 	fs.BoolVar(&c.AllowInsecureFiler, "allow-insecure-filer", false, "use a filer without mutual TLS, with or without a token signing key: anyone reaching its gRPC port can change every identity (the filer service there takes plaintext writes; a token guards only the IAM service)")
+	var importBuckets string
+	fs.StringVar(&importBuckets, "import-buckets", env("IMPORT_BUCKETS", ""), "comma-separated names or globs (path.Match: * ? [a-z]) of existing buckets this driver did not create that accesses may be granted on (a Bucket with existingBucketID); such buckets are never deleted, purged, fenced, tagged or given a quota; empty: none")
 	fs.DurationVar(&c.BackendTimeout, "backend-timeout", 10*time.Second, "bound on every single SeaweedFS call")
 	fs.DurationVar(&c.WaitTimeout, "wait-timeout", 20*time.Second, "how long a gRPC call waits for convergence before answering UNAVAILABLE")
 	fs.DurationVar(&c.KeyAcceptWait, "key-accept-wait", time.Second, "how long a reconcile that wrote an access waits for SeaweedFS's S3 gateway to accept the new key before it hands the access to polling")
@@ -151,6 +157,11 @@ func ParseFlags(args []string, getenv func(string) string) (Config, error) {
 		return c, fmt.Errorf("%w (flags: %s)", err, flagNames(fs))
 	}
 	c.KubeQPS = float32(qps)
+	for _, p := range strings.Split(importBuckets, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			c.ImportBuckets = append(c.ImportBuckets, p)
+		}
+	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
@@ -210,6 +221,9 @@ func (c Config) validate() error {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive", name))
 		}
+	}
+	if err := grpcapi.ValidImportPatterns(c.ImportBuckets); err != nil {
+		errs = append(errs, err)
 	}
 	if c.ResyncUsers < 1 {
 		errs = append(errs, errors.New("--resync-users must be at least 1"))

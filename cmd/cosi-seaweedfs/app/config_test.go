@@ -155,3 +155,25 @@ func TestParseFlagsFilerSecurity(t *testing.T) {
 		})
 	}
 }
+
+// TestParseFlagsImportBuckets: the import list is names and globs,
+// comma-separated, checked at start-up.
+func TestParseFlagsImportBuckets(t *testing.T) {
+	env := map[string]string{"POD_NAMESPACE": "cosi", "SEAWEEDFS_S3_ENDPOINT": "http://127.0.0.1:8333",
+		"SEAWEEDFS_ACCESS_KEY_ID": "ADMINKEY", "SEAWEEDFS_SECRET_ACCESS_KEY": "admin-secret-value"}
+	getenv := func(k string) string { return env[k] }
+	c, err := ParseFlags([]string{"--import-buckets= legacy-data , team-a-*,"}, getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"legacy-data", "team-a-*"}; !slices.Equal(c.ImportBuckets, want) {
+		t.Fatalf("ImportBuckets = %q, want %q", c.ImportBuckets, want)
+	}
+	if c, err := ParseFlags(nil, getenv); err != nil || c.ImportBuckets != nil {
+		t.Fatalf("default: %q, %v; want none", c.ImportBuckets, err)
+	}
+	_, err = ParseFlags([]string{"--import-buckets=team-[a"}, getenv)
+	if err == nil || !strings.Contains(err.Error(), "--import-buckets") || !strings.Contains(err.Error(), "team-[a") {
+		t.Fatalf("a bad glob: %v, want a refusal naming --import-buckets and the glob", err)
+	}
+}

@@ -128,6 +128,9 @@ func Run(ctx context.Context, cfg Config, log logr.Logger) error {
 		UserPrefix:   cfg.UserPrefix,
 		WaitTimeout:  cfg.WaitTimeout,
 		PollInterval: 50 * time.Millisecond,
+		// Quotas and placement are set through the filer only.
+		Filer:         cfg.FilerGRPCAddress != "",
+		ImportBuckets: cfg.ImportBuckets,
 	}, st, inf.Buckets.GetStore(), inf.Accesses.GetStore(),
 		func(kind, name string) { ctrl.Enqueue(reconcile.Key{Kind: kind, Name: name}) },
 		log.WithName("grpc"))

@@ -1,0 +1,82 @@
+package grpcapi
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+	cosi "sigs.k8s.io/container-object-storage-interface-spec"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
+)
+
+// TestImportedBuckets: a grant on a bucket the driver did not create is
+// allowed only by the import list, and leaves nothing behind when refused.
+func TestImportedBuckets(t *testing.T) {
+	grantOn := func(ctx context.Context, env *handlerEnv, bucketID string) error {
+		_, err := env.srv.DriverGrantBucketAccess(ctx, &cosi.DriverGrantBucketAccessRequest{BucketId: bucketID, Name: "ba-imp",
+			AuthenticationType: cosi.AuthenticationType_Key})
+		return err
+	}
+	noRecords := func(ctx context.Context, t *testing.T, env *handlerEnv) {
+		t.Helper()
+		if _, err := env.srv.store.GetBucket(ctx, names.BucketRecord("legacy-data")); err == nil {
+			t.Fatal("a refused grant left a bucket record")
+		}
+		if accesses, err := env.srv.store.ListAccessRefs(ctx, names.BucketRecord("legacy-data")); err != nil || len(accesses) != 0 {
+			t.Fatalf("a refused grant left access records: %v, %v", accesses, err)
+		}
+	}
+	for _, tt := range []struct {
+		name    string
+		imports []string
+		exists  bool
+		want    codes.Code
+		words   []string
+	}{
+		{name: "without an import list, a bucket the driver did not create is NOT_FOUND, naming the setting",
+			exists: true, want: codes.NotFound, words: []string{"--import-buckets", "importBuckets"}},
+		{name: "a bucket no glob matches is PERMISSION_DENIED, naming the setting",
+			imports: []string{"team-*", "other"}, exists: true, want: codes.PermissionDenied, words: []string{"--import-buckets", "importBuckets"}},
+		{name: "an allowed bucket that does not exist is NOT_FOUND and leaves no record",
+			imports: []string{"legacy-*"}, want: codes.NotFound, words: []string{"does not exist"}},
+		{name: "an allowed bucket that exists is imported and granted on",
+			imports: []string{"team-*", "legacy-*"}, exists: true, want: codes.OK},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, env := newHandlerEnv(t)
+			env.srv.cfg.ImportBuckets = tt.imports
+			if tt.exists {
+				env.admin.AddBucketBy("tenant", "legacy-data", map[string]string{"team": "data"})
+			}
+			err := grantOn(ctx, env, "legacy-data")
+			wantCode(t, err, tt.want)
+			for _, w := range tt.words {
+				if !containsWord(err, w) {
+					t.Fatalf("error %v does not name %q", err, w)
+				}
+			}
+			if tt.want != codes.OK {
+				noRecords(ctx, t, env)
+				return
+			}
+			rec, err := env.srv.store.GetBucket(ctx, names.BucketRecord("legacy-data"))
+			if err != nil || !rec.Spec.Imported || rec.Status.Phase != store.PhaseReady {
+				t.Fatalf("record %+v, %v; want an imported, ready record", rec, err)
+			}
+			// Deleting the Bucket revokes the access and keeps the bucket.
+			if _, err := env.srv.DriverDeleteBucket(ctx, &cosi.DriverDeleteBucketRequest{BucketId: "legacy-data"}); err != nil {
+				t.Fatalf("DriverDeleteBucket: %v", err)
+			}
+			if st, err := env.admin.ObserveBucket(ctx, "legacy-data", s3admin.Ownership{}); err != nil || !st.Exists {
+				t.Fatalf("deleting an imported bucket's record deleted the bucket: %+v, %v", st, err)
+			}
+			noRecords(ctx, t, env)
+		})
+	}
+}
+
+func containsWord(err error, w string) bool { return err != nil && strings.Contains(err.Error(), w) }
