@@ -197,3 +197,45 @@ func TestPublicEndpointResolvesFromOtherNamespaces(t *testing.T) {
 		}
 	}
 }
+
+// importBuckets becomes --import-buckets, comma-joined, only when set; a
+// value that would split or break the flag is refused by the schema.
+func TestImportBucketsValues(t *testing.T) {
+	ctx := testCtx(t, time.Minute)
+	objs, err := Render(ctx, "rel", "ns1", "importBuckets={legacy-data,team-a-*}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d appsv1.Deployment
+	convert(t, find(t, objs, "Deployment"), &d)
+	if args := strings.Join(d.Spec.Template.Spec.Containers[0].Args, " "); !strings.Contains(args, "--import-buckets=legacy-data,team-a-*") {
+		t.Errorf("driver args %s, want --import-buckets=legacy-data,team-a-*", args)
+	}
+	objs, err = Render(ctx, "rel", "ns1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	convert(t, find(t, objs, "Deployment"), &d)
+	if args := strings.Join(d.Spec.Template.Spec.Containers[0].Args, " "); strings.Contains(args, "--import-buckets") {
+		t.Errorf("the default imports buckets: %s", args)
+	}
+	for _, bad := range []string{"importBuckets={a b}", `importBuckets={a\,b}`} {
+		if _, err := Render(ctx, "rel", "ns1", bad); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+}
+
+// The default BucketClass carries the parameters given, a quota among them.
+func TestBucketClassWithAQuota(t *testing.T) {
+	ctx := testCtx(t, time.Minute)
+	objs, err := Render(ctx, "rel", "ns1", "bucketClass.create=true", "bucketClass.parameters.maxSize=10Gi", "bucketClass.parameters.diskType=ssd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	class := find(t, objs, "BucketClass")
+	params, _, _ := unstructured.NestedStringMap(class.Object, "parameters")
+	if diff := cmp.Diff(map[string]string{"maxSize": "10Gi", "diskType": "ssd"}, params); diff != "" {
+		t.Errorf("BucketClass parameters (-want +got):\n%s", diff)
+	}
+}
