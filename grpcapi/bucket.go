@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/status"
 	cosi "sigs.k8s.io/container-object-storage-interface-spec"
 
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/bucketclass"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/store"
 )
@@ -127,6 +128,9 @@ func (s *Server) DriverDeleteBucket(ctx context.Context, req *cosi.DriverDeleteB
 		return nil, pending("the deletion of bucket "+id, bucketDetail(last))
 	case err != nil:
 		return nil, s.fail(err)
+	case last != nil && last.Status.Reason == store.ReasonBucketNotEmpty && rec.Spec.Parameters[bucketclass.ObjectLock] == "true":
+		return nil, status.Errorf(codes.FailedPrecondition,
+			"bucket %q is not empty and has object lock: its versions can be deleted only once their retention ends; its accesses are revoked and the deletion stays pending", id)
 	case last != nil && last.Status.Reason == store.ReasonBucketNotEmpty:
 		return nil, status.Errorf(codes.FailedPrecondition,
 			"bucket %q is not empty: empty it, or set parameter %q to \"true\" in its BucketClass; its accesses are revoked and the deletion stays pending", id, ParamPurge)

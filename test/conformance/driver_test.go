@@ -30,6 +30,8 @@ func (e *environment) newDriver(dir string, saCfg *rest.Config, extra []string, 
 			"--wait-timeout=" + waitTimeout.String(),
 			"--leader-elect=true",
 			"--grace-period=5s",
+			// None by default; TestImportedBuckets sets it (restartSetting).
+			"--import-buckets=",
 		}, e.pathArgs...), extra...),
 	}
 	for _, o := range opts {
