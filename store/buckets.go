@@ -28,7 +28,7 @@ func (s *Store) CreateBucket(ctx context.Context, spec BucketSpec) (b *Bucket, c
 			Name:        names.BucketRecord(spec.BucketID),
 			Namespace:   s.namespace,
 			Labels:      recordLabels(KindBucket),
-			Annotations: formatAnnotations(),
+			Annotations: formatAnnotations(formatOf(spec.Imported)),
 			Finalizers:  []string{Finalizer},
 		},
 		Data: map[string]string{keySpec: string(specJSON)},

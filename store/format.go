@@ -20,8 +20,23 @@ import (
 // record back would drop that field.
 const AnnotationFormat = "cosi-seaweedfs.io/format"
 
-// Format is the newest record format this driver reads, and the one it writes.
-const Format = 1
+// Format is the newest record format this driver reads.
+//
+// Format 2 is the format of the records of imported buckets
+// (BucketSpec.Imported), and only of those: a driver of format 1 would read
+// one as a bucket of its own to create when it is missing. Every other
+// record is still written in format 1, which drivers of format 1 read
+// exactly as this one does, so that a rollback keeps every record but
+// those.
+const Format = 2
+
+// formatOf is the format a new record is written in.
+func formatOf(imported bool) int {
+	if imported {
+		return 2
+	}
+	return 1
+}
 
 // FormatError is the answer for a record written in a format this driver does
 // not understand (by a newer driver, or edited by hand). Nothing about the
@@ -35,9 +50,9 @@ func (e *FormatError) Error() string {
 	return fmt.Sprintf("record %s is in format %q; this driver understands formats 1 to %d", e.Record, e.Found, Format)
 }
 
-// formatAnnotations are the annotations every record is created with.
-func formatAnnotations() map[string]string {
-	return map[string]string{AnnotationFormat: strconv.Itoa(Format)}
+// formatAnnotations are the annotations a record of format is created with.
+func formatAnnotations(format int) map[string]string {
+	return map[string]string{AnnotationFormat: strconv.Itoa(format)}
 }
 
 // checkFormat refuses a record whose format is not one this driver reads.

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 
@@ -51,7 +52,7 @@ func TestANewerFormatIsNeitherReadNorWritten(t *testing.T) {
 		t.Fatalf("a record without a format: %v, want it read as format 1", err)
 	}
 
-	for _, found := range []string{"2", "1.5", "0", "v1"} {
+	for _, found := range []string{strconv.Itoa(Format + 1), "1.5", "0", "v1"} {
 		cm, err = cms.Get(ctx, b.RecordName, metav1.GetOptions{})
 		if err != nil {
 			t.Fatal(err)
@@ -97,5 +98,34 @@ func TestANewerFormatIsNeitherReadNorWritten(t *testing.T) {
 		if after.ResourceVersion != cm.ResourceVersion || afterSec.ResourceVersion != sec.ResourceVersion {
 			t.Errorf("format %q: a record of a format this driver does not read was written", found)
 		}
+	}
+}
+
+// TestImportedRecordsAreFormat2: only the records of imported buckets are
+// written in format 2; every other record stays format 1, which a driver
+// of format 1 reads the same.
+func TestImportedRecordsAreFormat2(t *testing.T) {
+	ctx := context.Background()
+	client := fake.NewClientset()
+	s := New(client, "ns")
+	own, _, err := s.CreateBucket(ctx, BucketSpec{Name: "b", BucketID: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	imp, _, err := s.CreateBucket(ctx, BucketSpec{Name: "legacy", BucketID: "legacy", Imported: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rec, want := range map[string]string{own.RecordName: "1", imp.RecordName: "2"} {
+		cm, err := client.CoreV1().ConfigMaps("ns").Get(ctx, rec, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cm.Annotations[AnnotationFormat]; got != want {
+			t.Errorf("record %s is format %q, want %q", rec, got, want)
+		}
+	}
+	if got, err := s.GetBucket(ctx, imp.RecordName); err != nil || !got.Spec.Imported {
+		t.Fatalf("the imported record reads %+v, %v", got, err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -105,7 +106,7 @@ func TestUpgradeAndRollback(t *testing.T) {
 
 	t.Run("a record of a newer format is left untouched", func(t *testing.T) {
 		rec := recordOfKey(t, kept.info.Spec.S3.AccessKeyID)
-		setFormat(t, rec, "2")
+		setFormat(t, rec, strconv.Itoa(store.Format+1))
 		before, err := env.node.Client.CoreV1().Secrets(releaseNamespace).Get(ctx, rec, metav1.GetOptions{})
 		if err != nil {
 			t.Fatal(err)
@@ -121,7 +122,7 @@ func TestUpgradeAndRollback(t *testing.T) {
 			t.Fatal(err)
 		}
 		if after.ResourceVersion != before.ResourceVersion {
-			t.Errorf("the record of format 2 was written")
+			t.Errorf("the record of a newer format was written")
 		}
 		if err := s3check.Put(ctx, kept.s3(), kept.info.Spec.BucketName, "newer-format", "x"); err != nil {
 			t.Errorf("the key of a record this driver cannot read was revoked: %v", err)
