@@ -38,6 +38,10 @@ func (s *Server) DriverCreateBucket(ctx context.Context, req *cosi.DriverCreateB
 	}
 	if !created {
 		switch {
+		case rec.Spec.Imported:
+			// Recorded by a grant on a bucket the driver did not create:
+			// it is not the driver's to hand out as a new bucket.
+			return nil, status.Errorf(codes.AlreadyExists, "bucket %q already exists in SeaweedFS and was not created by this driver (it is imported: %s)", spec.BucketID, SettingImportBuckets)
 		case rec.Spec.Name != spec.Name || !store.SameParameters(rec.Spec.Parameters, spec.Parameters):
 			return nil, status.Errorf(codes.AlreadyExists, "bucket %q already exists with different parameters", spec.BucketID)
 		case rec.Deleting:

@@ -67,6 +67,10 @@ func TestImportedBuckets(t *testing.T) {
 			if err != nil || !rec.Spec.Imported || rec.Status.Phase != store.PhaseReady {
 				t.Fatalf("record %+v, %v; want an imported, ready record", rec, err)
 			}
+			// A create of the same name never hands the imported bucket
+			// out as a new one.
+			_, err = env.srv.DriverCreateBucket(ctx, &cosi.DriverCreateBucketRequest{Name: "legacy-data"})
+			wantCode(t, err, codes.AlreadyExists)
 			// Deleting the Bucket revokes the access and keeps the bucket.
 			if _, err := env.srv.DriverDeleteBucket(ctx, &cosi.DriverDeleteBucketRequest{BucketId: "legacy-data"}); err != nil {
 				t.Fatalf("DriverDeleteBucket: %v", err)

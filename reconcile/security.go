@@ -45,7 +45,9 @@ func (c *Controller) Anonymous() AnonymousCheck {
 func (c *Controller) checkAnonymous(ctx context.Context, buckets []*store.Bucket) {
 	var ready []string
 	for _, b := range buckets {
-		if b.Status.Phase == store.PhaseReady && !b.Deleting {
+		// An imported bucket is whoever made it's: its openness is theirs
+		// to decide, and the write probe would put an object into it.
+		if b.Status.Phase == store.PhaseReady && !b.Deleting && !b.Spec.Imported {
 			ready = append(ready, b.Spec.BucketID)
 		}
 	}
