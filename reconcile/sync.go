@@ -335,17 +335,21 @@ func (r *Reconciler) revocationPending(ctx context.Context, rec *store.Access, e
 	return Result{RequeueAfter: r.Cfg.KeyPollInterval}, nil
 }
 
-// accessOf is the s3admin access a record asks for.
+// accessOf is the s3admin access a record asks for; bucket nil (a
+// revocation, which needs no bucket record) leaves its BucketOwner unset.
 func accessOf(rec *store.Access, prefix string, bucket *store.Bucket, ownerID string) s3admin.Access {
-	return s3admin.Access{
+	a := s3admin.Access{
 		User:            rec.Spec.User,
 		Bucket:          rec.Spec.BucketID,
 		Mode:            s3admin.Mode(rec.Spec.Mode),
 		AccessKeyID:     rec.AccessKeyID,
 		SecretAccessKey: rec.SecretAccessKey,
-		BucketOwner:     Ownership(bucket, ownerID),
 		UserPrefix:      prefix,
 	}
+	if bucket != nil {
+		a.BucketOwner = Ownership(bucket, ownerID)
+	}
+	return a
 }
 
 // applyAccessStep runs one step; prefix is the one the record's user was
@@ -373,9 +377,7 @@ func (r *Reconciler) applyAccessStep(ctx context.Context, rec *store.Access, pre
 	case StepDeleteUser:
 		return r.Admin.DeleteUser(ctx, rec.Spec.User, prefix)
 	case StepConfirmRevoked:
-		a := s3admin.Access{User: rec.Spec.User, Bucket: rec.Spec.BucketID, Mode: s3admin.Mode(rec.Spec.Mode),
-			AccessKeyID: rec.AccessKeyID, SecretAccessKey: rec.SecretAccessKey, UserPrefix: prefix}
-		accepted, err := r.Admin.KeyAccepted(ctx, a)
+		accepted, err := r.Admin.KeyAccepted(ctx, accessOf(rec, prefix, nil, r.Cfg.OwnerID))
 		if errors.Is(err, s3admin.ErrNotFound) {
 			// The bucket is gone (NoSuchBucket), which SeaweedFS says only
 			// after it authenticated the request: the key still works.

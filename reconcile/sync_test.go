@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"testing"
 	"time"
 
@@ -403,7 +404,7 @@ func TestReconcileLeavesARecordOfANewerFormatAlone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cm.Annotations[store.AnnotationFormat] = "2"
+	cm.Annotations[store.AnnotationFormat] = strconv.Itoa(store.Format + 1)
 	if _, err := client.CoreV1().ConfigMaps("cosi").Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
