@@ -192,6 +192,12 @@ func (m *Metrics) SetLeader(leading bool) {
 	v := 0.0
 	if leading {
 		v = 1
+	} else {
+		// Only the leader reads usage: a replica that stops leading drops
+		// its figures rather than export them unrefreshed beside the new
+		// leader's.
+		m.bucketUsed.Reset()
+		m.bucketQuota.Reset()
 	}
 	m.leader.Set(v)
 }

@@ -27,3 +27,14 @@ cosi_seaweedfs_bucket_used_bytes{bucket="b1"} 512
 		t.Fatal(err)
 	}
 }
+
+// A replica that stops leading drops every bucket's figures.
+func TestBucketUsageGoesWithLeadership(t *testing.T) {
+	m := New()
+	m.SetLeader(true)
+	m.SetBucketUsage("b1", 512, 1024)
+	m.SetLeader(false)
+	if n := testutil.CollectAndCount(m.bucketUsed) + testutil.CollectAndCount(m.bucketQuota); n != 0 {
+		t.Fatalf("%d bucket series after leadership ended, want 0", n)
+	}
+}
