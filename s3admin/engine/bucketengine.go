@@ -140,7 +140,9 @@ func (e *Buckets) DeleteBucket(ctx context.Context, name string, own s3admin.Own
 		}
 		obs.ObjectLock = lock
 	}
-	return e.run(ctx, "DeleteBucket", name, own, s3admin.CreateOptions{}, obs, plan.DeleteBucket(obs, own, purge), tags)
+	// The claim asks with the bucket's object-lock setting where it is
+	// known, which spares asking twice (see claim).
+	return e.run(ctx, "DeleteBucket", name, own, s3admin.CreateOptions{ObjectLock: obs.ObjectLock}, obs, plan.DeleteBucket(obs, own, purge), tags)
 }
 
 // run carries out a plan for the bucket; obs and tags are what was observed.
@@ -201,6 +203,21 @@ func (e *Buckets) claim(ctx context.Context, name string, own s3admin.Ownership,
 	answer, err := e.Be.CreateBucket(ctx, name, opts)
 	if err != nil {
 		return err
+	}
+	if answer == plan.AnswerExistsForAnother {
+		// SeaweedFS also answers BucketAlreadyExists to the bucket's creator
+		// when the request's object-lock setting differs from the bucket's:
+		// asked again with the bucket's own setting, it tells who created
+		// it. (The setting only ever takes effect on a creation.)
+		lock, lerr := e.Be.ObjectLock(ctx, name)
+		if lerr != nil && !errors.Is(lerr, s3admin.ErrNotFound) {
+			return lerr
+		}
+		if again, ok := plan.ClaimAgain(answer, opts, lock, lerr == nil); ok {
+			if answer, err = e.Be.CreateBucket(ctx, name, again); err != nil {
+				return err
+			}
+		}
 	}
 	c := plan.Claim{Answer: answer, Absent: !obs.Exists, Marked: obs.Exists && obs.Marks.Owns(own), Unrecorded: own.Unrecorded}
 	if c.NeedsCreator() {

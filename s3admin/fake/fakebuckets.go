@@ -124,6 +124,10 @@ func (fb fakeBuckets) CreateBucket(ctx context.Context, name string, opts s3admi
 		}
 		f.buckets[name] = b
 		return plan.AnswerCreated, nil
+	case opts.ObjectLock != b.objectLock:
+		// As SeaweedFS: a request whose object-lock setting differs from
+		// the existing bucket's conflicts with it, whoever asks.
+		return plan.AnswerExistsForAnother, nil
 	case b.creator == driverIdentity || b.creator == "":
 		// As SeaweedFS: a bucket without a recorded creator is "yours" to
 		// every identity.

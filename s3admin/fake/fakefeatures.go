@@ -3,6 +3,7 @@ package fake
 import (
 	"context"
 	"fmt"
+	"maps"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/plan"
@@ -237,4 +238,15 @@ func (f *Fake) DeleteObjectVersion(bucket, key string) error {
 	}
 	delete(b.objects, key)
 	return nil
+}
+
+// BucketTags reads the bucket's tags behind the client's back.
+func (f *Fake) BucketTags(bucket string) (map[string]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b := f.buckets[bucket]
+	if b == nil {
+		return nil, fmt.Errorf("BucketTags: %w: bucket %q", s3admin.ErrNotFound, bucket)
+	}
+	return maps.Clone(b.tags), nil
 }

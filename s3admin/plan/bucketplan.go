@@ -205,6 +205,22 @@ type Claim struct {
 	Empty bool
 }
 
+// ClaimAgain decides whether a claim answered first must be asked again,
+// and with which options: SeaweedFS answers BucketAlreadyExists to the
+// bucket's own creator too when the request's object-lock setting differs
+// from the existing bucket's (objectLock, read only when known). Asked
+// again with the bucket's own setting, it answers who created it. Any
+// other answer, or a bucket whose setting is the one asked already, is
+// final.
+func ClaimAgain(first CreateAnswer, sent s3admin.CreateOptions, objectLock, known bool) (s3admin.CreateOptions, bool) {
+	if first != AnswerExistsForAnother || !known || objectLock == sent.ObjectLock {
+		return s3admin.CreateOptions{}, false
+	}
+	again := sent
+	again.ObjectLock = objectLock
+	return again, true
+}
+
 // NeedsCreator reports whether the claim's verdict depends on the bucket's
 // recorded creator: only BucketAlreadyOwnedByYou is ambiguous.
 func (c Claim) NeedsCreator() bool { return c.Answer == AnswerOwnedByYou }

@@ -204,3 +204,31 @@ func TestContentVerdict(t *testing.T) {
 		})
 	}
 }
+
+func TestClaimAgain(t *testing.T) {
+	lock := s3admin.CreateOptions{ObjectLock: true}
+	tests := []struct {
+		name       string
+		first      CreateAnswer
+		sent       s3admin.CreateOptions
+		lock       bool
+		known      bool
+		want       s3admin.CreateOptions
+		wantAsking bool
+	}{
+		{"created: final", AnswerCreated, lock, false, true, s3admin.CreateOptions{}, false},
+		{"owned by you: final", AnswerOwnedByYou, s3admin.CreateOptions{}, true, true, s3admin.CreateOptions{}, false},
+		{"exists for another with the same setting: final", AnswerExistsForAnother, lock, true, true, s3admin.CreateOptions{}, false},
+		{"exists for another, setting unknown (bucket gone): final", AnswerExistsForAnother, lock, false, false, s3admin.CreateOptions{}, false},
+		{"asked with object lock, bucket without: asked again without", AnswerExistsForAnother, lock, false, true, s3admin.CreateOptions{}, true},
+		{"asked without object lock, bucket with: asked again with", AnswerExistsForAnother, s3admin.CreateOptions{}, true, true, lock, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, asking := ClaimAgain(tt.first, tt.sent, tt.lock, tt.known)
+			if diff := cmp.Diff(tt.want, got); diff != "" || asking != tt.wantAsking {
+				t.Errorf("ClaimAgain asking %v, want %v (-want +got):\n%s", asking, tt.wantAsking, diff)
+			}
+		})
+	}
+}
