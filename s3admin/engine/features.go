@@ -176,6 +176,10 @@ func (e *Buckets) RemoveBucketPlacement(ctx context.Context, name string) error 
 		// Without the filer no rule could have been written by this client.
 		return nil
 	}
+	// Left open: a bucket of the name created by somebody else between the
+	// read above and the removal loses the rule (the bucket lock keeps only
+	// the driver's own creates apart). Such a bucket was never the record's,
+	// and the rule was the record's to remove.
 	err = e.Be.RemovePlacement(ctx, name)
 	if errors.Is(err, s3admin.ErrNotFound) {
 		return nil
