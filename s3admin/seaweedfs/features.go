@@ -35,20 +35,20 @@ func (b s3Buckets) Quota(ctx context.Context, name string) (int64, error) {
 	if b.c.filer == nil {
 		return 0, noFiler("Quota")
 	}
-	e, err := calls.Read(ctx, b.c, "LookupBucketEntry", func(ctx context.Context) (int64, error) {
+	return calls.Read(ctx, b.c, "LookupBucketEntry", func(ctx context.Context) (int64, error) {
 		e, err := b.c.filer.BucketEntry(ctx, name)
 		return e.GetQuota(), err
 	})
-	return e, err
 }
 
 // SetQuota is a read-modify-write of the bucket's entry, as weed shell's
 // s3.bucket.quota does it: everything else of the entry (its tags, its
-// creator, its attributes) is written back as read. A change of the entry
-// by somebody else between the two requests (a PutBucketTagging) would be
-// lost; the bucket's lock keeps the driver's own writes apart, and its tags
-// are the driver's own writes, except on a bucket that is not its own,
-// which never gets here.
+// creator, its bucket configuration) is written back as read. The bucket's
+// lock keeps the driver's own changes of the bucket apart; a change by
+// somebody else landing between the two requests (a tag or versioning
+// change by a user allowed them) is lost. The window is two requests, and
+// the driver's own marks and versioning are read back and written again by
+// the next reconcile.
 func (b s3Buckets) SetQuota(ctx context.Context, name string, quota int64) error {
 	if b.c.filer == nil {
 		return noFiler("SetQuota")
