@@ -1,6 +1,7 @@
 package admintest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/plan"
 )
 
 // Backdoor changes the store behind the Admin's back, as an operator or
@@ -52,6 +54,42 @@ type Backdoor interface {
 	// DeleteUser does (SeaweedFS keeps its inline policies).
 	RemoveUser(t *testing.T, name string)
 	WriteCount() int64
+
+	FeatureBackdoor
+}
+
+// FeatureBackdoor reaches a bucket's features behind the Admin's back.
+type FeatureBackdoor interface {
+	// Filer reports whether the Admin reaches the filer, which alone holds
+	// quotas and placement rules (without it they are ErrUnsupported).
+	Filer() bool
+	// EnforcesQuota reports whether the store refuses writes to a bucket
+	// over its quota (SeaweedFS does; the Fake does not model it).
+	EnforcesQuota() bool
+	// SetQuota writes the quota field of the bucket's entry, as weed shell's
+	// s3.bucket.quota does; Quota reads it.
+	SetQuota(t *testing.T, bucket string, quota int64)
+	Quota(t *testing.T, bucket string) int64
+	// SetRule replaces the location rule of the bucket's directory, as weed
+	// shell's fs.configure (and, for readOnly, SeaweedFS's quota
+	// enforcement) does; Rule reads it (ok false: no rule).
+	SetRule(t *testing.T, bucket string, p plan.Placement, readOnly bool)
+	Rule(t *testing.T, bucket string) (p plan.Placement, readOnly, ok bool)
+	// SetVersioning sets the bucket's versioning status as its holder may.
+	SetVersioning(t *testing.T, bucket, status string)
+	// Tags reads the bucket's tags.
+	Tags(t *testing.T, bucket string) map[string]string
+	// PutLockedObject writes a version of key as the admin identity under a
+	// COMPLIANCE retention a day ahead; DeleteObjectVersion deletes key's
+	// latest version by its id, as the admin identity, and returns the
+	// store's answer, classified.
+	PutLockedObject(t *testing.T, bucket, key string)
+	DeleteObjectVersion(t *testing.T, bucket, key string) error
+	// TryPut writes size bytes to key as the admin identity and returns the
+	// store's answer, classified (one attempt, no retry).
+	TryPut(ctx context.Context, bucket, key string, size int) error
+	// DeleteObject deletes key as the admin identity.
+	DeleteObject(t *testing.T, bucket, key string)
 }
 
 // OwnerlessUpload is the directory marker whose upload makes an ownerless
@@ -207,7 +245,7 @@ type contractCase struct {
 // a new one for each case; id tells the cases' objects apart.
 func Run(t *testing.T, setup func(t *testing.T, id string) *Env) {
 	run := fmt.Sprintf("%04x", time.Now().UnixNano()&0xffff)
-	for i, c := range slices.Concat(bucketCases, userCases) {
+	for i, c := range slices.Concat(bucketCases, featureCases, userCases) {
 		t.Run(c.name, func(t *testing.T) {
 			c.run(t, setup(t, fmt.Sprintf("ct%s-%02d", run, i)))
 		})

@@ -260,6 +260,19 @@ func ObserveUser(ctx context.Context, be UserBackend, name, prefix string) (s3ad
 // would change who can read someone else's data; granting on a missing
 // bucket would pre-authorize whoever creates that name next.
 func CheckGrantBucket(ctx context.Context, buckets *Buckets, a s3admin.Access) error {
+	if a.BucketOwner.Imported {
+		// An imported bucket is somebody else's, which the installation
+		// allows accesses on while it exists: it carries no marks of ours,
+		// so one read suffices (a missing bucket reads reliably; see marks).
+		obs, _, err := buckets.readMarks(ctx, a.Bucket)
+		switch {
+		case err != nil:
+			return err
+		case !obs.Exists:
+			return s3admin.NewError("EnsureAccess", s3admin.ErrNotFound, "imported bucket %q does not exist", a.Bucket)
+		}
+		return nil
+	}
 	obs, _, err := buckets.marks(ctx, a.Bucket, a.BucketOwner)
 	switch {
 	case err != nil:

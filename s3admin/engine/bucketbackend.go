@@ -1,7 +1,9 @@
 package engine
 
-import "context"
 import (
+	"context"
+
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/plan"
 )
 
@@ -13,9 +15,10 @@ import (
 // classified (*Error): a missing bucket is ErrNotFound, a refusal
 // ErrAccessDenied.
 type BucketBackend interface {
-	// CreateBucket asks the store to create the bucket; the answer also says
+	// CreateBucket asks the store to create the bucket, with opts (which
+	// take effect only when the request creates it); the answer also says
 	// who created an existing one.
-	CreateBucket(ctx context.Context, name string) (plan.CreateAnswer, error)
+	CreateBucket(ctx context.Context, name string, opts s3admin.CreateOptions) (plan.CreateAnswer, error)
 	// Creator returns the identity SeaweedFS recorded as the bucket's
 	// creator ("" for none, or for a missing bucket); known is false where
 	// the backend cannot read it (the S3 API never shows it).
@@ -62,6 +65,43 @@ type BucketBackend interface {
 	// -s3.allowDeleteBucketNotEmpty=false refuses a non-empty one
 	// (ErrNotEmpty); by default SeaweedFS deletes it with its data.
 	DeleteBucket(ctx context.Context, name string) error
+
+	FeatureBackend
+}
+
+// FeatureBackend is what the engine needs to observe and converge a
+// bucket's features (see s3admin.BucketFeatureAdmin). Quotas and placement
+// rules live in the filer only (the quota field of the bucket's entry, and
+// the location rules of /etc/seaweedfs/filer.conf): a backend without the
+// filer reports Filer false, and the engine never calls those methods then.
+type FeatureBackend interface {
+	// Filer reports whether quotas and placement rules can be read and
+	// written.
+	Filer() bool
+	// Quota returns the quota field of the bucket's entry; a missing bucket
+	// is ErrNotFound.
+	Quota(ctx context.Context, name string) (int64, error)
+	// SetQuota writes the quota field of the bucket's entry, keeping the
+	// rest of the entry as it is.
+	SetQuota(ctx context.Context, name string, quota int64) error
+	// Placement returns the managed fields of the location rule for exactly
+	// the bucket's directory (zero: no rule).
+	Placement(ctx context.Context, name string) (plan.Placement, error)
+	// SetPlacement merges want into the bucket's rule (plan.MergePlacement),
+	// creating it if missing and keeping every field it does not manage and
+	// every other rule; changed reports whether it wrote.
+	SetPlacement(ctx context.Context, name string, want plan.Placement) (changed bool, err error)
+	// RemovePlacement removes the rule for exactly the bucket's directory;
+	// no rule is success, without a write.
+	RemovePlacement(ctx context.Context, name string) error
+	// Versioning returns the bucket's versioning status ("" never set).
+	Versioning(ctx context.Context, name string) (string, error)
+	// EnableVersioning sets the bucket's versioning Enabled.
+	EnableVersioning(ctx context.Context, name string) error
+	// ObjectLock reports whether the bucket was created with object lock.
+	ObjectLock(ctx context.Context, name string) (bool, error)
+	// UsedBytes returns what the store counts against the bucket's quota.
+	UsedBytes(ctx context.Context, name string) (int64, error)
 }
 
 // Upload is an unfinished multipart upload.

@@ -92,6 +92,11 @@ func (e *Buckets) CreateBucket(ctx context.Context, name string, own s3admin.Own
 	if err := s3admin.ValidateBucketName(name); err != nil {
 		return err
 	}
+	if own.Imported {
+		// Defense in depth (the planner refuses it too): an imported bucket
+		// is never created or marked by the driver.
+		return s3admin.NewError("CreateBucket", s3admin.ErrNotOwned, "bucket %q is imported, not the driver's", name)
+	}
 	if own.Owner == "" {
 		return s3admin.NewError("CreateBucket", s3admin.ErrInvalid, "an owner id is required to mark bucket %q", name)
 	}
@@ -104,13 +109,17 @@ func (e *Buckets) CreateBucket(ctx context.Context, name string, own s3admin.Own
 	if err != nil {
 		return err
 	}
-	return e.run(ctx, "CreateBucket", name, own, obs, plan.CreateBucket(obs, own), tags)
+	return e.run(ctx, "CreateBucket", name, own, opts, obs, plan.CreateBucket(obs, own), tags)
 }
 
 // DeleteBucket implements Admin.
 func (e *Buckets) DeleteBucket(ctx context.Context, name string, own s3admin.Ownership, purge bool) error {
 	if err := s3admin.ValidateBucketName(name); err != nil {
 		return err
+	}
+	if own.Imported {
+		// Defense in depth (the planner refuses it too).
+		return s3admin.NewError("DeleteBucket", s3admin.ErrNotOwned, "bucket %q is imported, not the driver's", name)
 	}
 	unlock, err := e.Locks.Lock(ctx, name)
 	if err != nil {
@@ -121,11 +130,23 @@ func (e *Buckets) DeleteBucket(ctx context.Context, name string, own s3admin.Own
 	if err != nil {
 		return err
 	}
-	return e.run(ctx, "DeleteBucket", name, own, obs, plan.DeleteBucket(obs, own, purge), tags)
+	if purge && obs.Exists && obs.Marks.Owns(own) {
+		// Whether the bucket has object lock decides whether it may be
+		// purged at all (see plan.DeleteBucket). A bucket gone meanwhile
+		// reads as without it; the plan's delete finds it gone.
+		lock, err := e.Be.ObjectLock(ctx, name)
+		if err != nil && !errors.Is(err, s3admin.ErrNotFound) {
+			return err
+		}
+		obs.ObjectLock = lock
+	}
+	// The claim asks with the bucket's object-lock setting where it is
+	// known, which spares asking twice (see claim).
+	return e.run(ctx, "DeleteBucket", name, own, s3admin.CreateOptions{ObjectLock: obs.ObjectLock}, obs, plan.DeleteBucket(obs, own, purge), tags)
 }
 
 // run carries out a plan for the bucket; obs and tags are what was observed.
-func (e *Buckets) run(ctx context.Context, op, name string, own s3admin.Ownership, obs plan.BucketObserved, todo plan.BucketPlan, tags map[string]string) error {
+func (e *Buckets) run(ctx context.Context, op, name string, own s3admin.Ownership, opts s3admin.CreateOptions, obs plan.BucketObserved, todo plan.BucketPlan, tags map[string]string) error {
 	if todo.Refuse != nil {
 		return s3admin.NewError(op, todo.Refuse, "bucket %q %s", name, todo.Reason)
 	}
@@ -133,7 +154,7 @@ func (e *Buckets) run(ctx context.Context, op, name string, own s3admin.Ownershi
 		var err error
 		switch step {
 		case plan.StepClaim:
-			err = e.claim(ctx, name, own, obs)
+			err = e.claim(ctx, name, own, opts, obs)
 		case plan.StepMark:
 			err = e.mark(ctx, name, own, tags)
 		case plan.StepRequireEmpty:
@@ -174,10 +195,29 @@ func (e *Buckets) run(ctx context.Context, op, name string, own s3admin.Ownershi
 // ErrNotOwned. (Should a bucket about to be deleted have gone in the
 // meantime, this creates an empty one of ours, which the delete removes
 // again.)
-func (e *Buckets) claim(ctx context.Context, name string, own s3admin.Ownership, obs plan.BucketObserved) error {
-	answer, err := e.Be.CreateBucket(ctx, name)
+//
+// opts go with every claim, a delete's included: they take effect only when
+// the request creates the bucket, and a bucket the claim creates should be
+// what CreateBucket was asked for.
+func (e *Buckets) claim(ctx context.Context, name string, own s3admin.Ownership, opts s3admin.CreateOptions, obs plan.BucketObserved) error {
+	answer, err := e.Be.CreateBucket(ctx, name, opts)
 	if err != nil {
 		return err
+	}
+	if answer == plan.AnswerExistsForAnother {
+		// SeaweedFS also answers BucketAlreadyExists to the bucket's creator
+		// when the request's object-lock setting differs from the bucket's:
+		// asked again with the bucket's own setting, it tells who created
+		// it. (The setting only ever takes effect on a creation.)
+		lock, lerr := e.Be.ObjectLock(ctx, name)
+		if lerr != nil && !errors.Is(lerr, s3admin.ErrNotFound) {
+			return lerr
+		}
+		if again, ok := plan.ClaimAgain(answer, opts, lock, lerr == nil); ok {
+			if answer, err = e.Be.CreateBucket(ctx, name, again); err != nil {
+				return err
+			}
+		}
 	}
 	c := plan.Claim{Answer: answer, Absent: !obs.Exists, Marked: obs.Exists && obs.Marks.Owns(own), Unrecorded: own.Unrecorded}
 	if c.NeedsCreator() {

@@ -1,10 +1,12 @@
 package fake
 
 import (
+	"context"
 	"testing"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/admintest"
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/plan"
 )
 
 // fakeBackdoor reaches into the fake as the contract's Backdoor.
@@ -75,4 +77,41 @@ func TestFakeContract(t *testing.T) {
 			return e
 		})
 	})
+}
+
+func (b fakeBackdoor) Filer() bool         { return fakeBuckets{b.f}.Filer() }
+func (b fakeBackdoor) EnforcesQuota() bool { return false }
+func (b fakeBackdoor) SetQuota(t *testing.T, bucket string, quota int64) {
+	admintest.MustNil(t, "SetQuota", b.f.SetQuota(bucket, quota))
+}
+func (b fakeBackdoor) Quota(t *testing.T, bucket string) int64 {
+	q, err := b.f.QuotaOf(bucket)
+	admintest.MustNil(t, "QuotaOf", err)
+	return q
+}
+func (b fakeBackdoor) SetRule(t *testing.T, bucket string, p plan.Placement, readOnly bool) {
+	b.f.SetRule(bucket, p, readOnly)
+}
+func (b fakeBackdoor) Rule(t *testing.T, bucket string) (plan.Placement, bool, bool) {
+	return b.f.Rule(bucket)
+}
+func (b fakeBackdoor) SetVersioning(t *testing.T, bucket, status string) {
+	admintest.MustNil(t, "SetVersioning", b.f.SetVersioning(bucket, status))
+}
+func (b fakeBackdoor) Tags(t *testing.T, bucket string) map[string]string {
+	tags, err := b.f.BucketTags(bucket)
+	admintest.MustNil(t, "BucketTags", err)
+	return tags
+}
+func (b fakeBackdoor) PutLockedObject(t *testing.T, bucket, key string) {
+	admintest.MustNil(t, "PutLockedObject", b.f.PutLockedObject(bucket, key))
+}
+func (b fakeBackdoor) DeleteObjectVersion(t *testing.T, bucket, key string) error {
+	return b.f.DeleteObjectVersion(bucket, key)
+}
+func (b fakeBackdoor) TryPut(ctx context.Context, bucket, key string, size int) error {
+	return b.f.PutObjectSized(bucket, key, int64(size))
+}
+func (b fakeBackdoor) DeleteObject(t *testing.T, bucket, key string) {
+	admintest.MustNil(t, "DeleteObjectVersion", b.f.DeleteObjectVersion(bucket, key))
 }

@@ -45,6 +45,10 @@ type Fake struct {
 	keyLagLeft map[string]int
 	// creatorsHidden: see HideCreators.
 	creatorsHidden bool
+	// rules are the location rules of the filer configuration, by the
+	// name of the bucket whose directory they are for. They outlive their
+	// bucket, as in SeaweedFS.
+	rules map[string]fakeRule
 	// revokeLag and revokeLagLeft: see SetRevokeLag.
 	revokeLag     int
 	revokeLagLeft map[string]int
@@ -62,6 +66,25 @@ type fakeBucket struct {
 	fenced  bool
 	tags    map[string]string
 	objects map[string]bool
+	// sizes are the sizes of objects written with PutObjectSized (others
+	// count as empty); locked are the keys under a retention no request
+	// can delete before it ends.
+	sizes  map[string]int64
+	locked map[string]bool
+	// quota is the quota field of the bucket's entry in the filer.
+	quota int64
+	// versioning is "", "Enabled" or "Suspended"; objectLock: created
+	// with object lock.
+	versioning string
+	objectLock bool
+}
+
+// fakeRule is a location rule of the filer configuration: the fields the
+// driver manages, and the read-only flag SeaweedFS's quota enforcement
+// flips, which stands for every field the driver must keep.
+type fakeRule struct {
+	plan.Placement
+	ReadOnly bool
 }
 
 type fakeUser struct {
@@ -109,6 +132,7 @@ func New(prefix string) *Fake {
 		orphanPolicies: map[string]map[string]string{},
 		keyLagLeft:     map[string]int{},
 		revokeLagLeft:  map[string]int{},
+		rules:          map[string]fakeRule{},
 	}
 }
 
@@ -169,7 +193,8 @@ func (f *Fake) AddOwnerlessBucket(name, key string) {
 }
 
 // HideCreators makes the Fake a SeaweedFS reached through its S3 API alone,
-// which never shows who created a bucket.
+// which never shows who created a bucket, nor holds quotas or placement
+// rules (those are the filer's).
 func (f *Fake) HideCreators() {
 	f.mu.Lock()
 	defer f.mu.Unlock()

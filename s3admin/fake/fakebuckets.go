@@ -107,7 +107,7 @@ func (fb fakeBuckets) begin(op string) *Fake {
 	return f
 }
 
-func (fb fakeBuckets) CreateBucket(ctx context.Context, name string) (plan.CreateAnswer, error) {
+func (fb fakeBuckets) CreateBucket(ctx context.Context, name string, opts s3admin.CreateOptions) (plan.CreateAnswer, error) {
 	f := fb.begin("CreateBucket")
 	defer f.mu.Unlock()
 	b := f.buckets[name]
@@ -116,8 +116,18 @@ func (fb fakeBuckets) CreateBucket(ctx context.Context, name string) (plan.Creat
 	}
 	switch {
 	case b == nil:
-		f.buckets[name] = &fakeBucket{creator: driverIdentity, tags: map[string]string{}, objects: map[string]bool{}}
+		b := &fakeBucket{creator: driverIdentity, tags: map[string]string{}, objects: map[string]bool{}}
+		if opts.ObjectLock {
+			// As SeaweedFS: object lock only on creation, and it implies
+			// versioning.
+			b.objectLock, b.versioning = true, s3admin.VersioningEnabled
+		}
+		f.buckets[name] = b
 		return plan.AnswerCreated, nil
+	case opts.ObjectLock != b.objectLock:
+		// As SeaweedFS: a request whose object-lock setting differs from
+		// the existing bucket's conflicts with it, whoever asks.
+		return plan.AnswerExistsForAnother, nil
 	case b.creator == driverIdentity || b.creator == "":
 		// As SeaweedFS: a bucket without a recorded creator is "yours" to
 		// every identity.
@@ -279,12 +289,23 @@ func (fb fakeBuckets) DeleteVersions(ctx context.Context, name string, vs []engi
 	f := fb.begin("DeleteObjects")
 	defer f.mu.Unlock()
 	b, err := f.bucketLocked("DeleteObjects", name, true)
-	for _, v := range vs {
-		if err == nil {
-			delete(b.objects, v.Key)
-		}
+	if err != nil {
+		return err
 	}
-	return err
+	refused := 0
+	for _, v := range vs {
+		if b.locked[v.Key] {
+			// As SeaweedFS: a version under retention is not deleted, and
+			// the others of the request are.
+			refused++
+			continue
+		}
+		delete(b.objects, v.Key)
+	}
+	if refused > 0 {
+		return s3admin.NewError("DeleteObjects", s3admin.ErrTransient, "%d objects of bucket %q not deleted: AccessDenied", refused, name)
+	}
+	return nil
 }
 
 // FolderLevel: the Fake keeps no folder entries of its own; folders are the

@@ -27,6 +27,8 @@ type Client struct {
 	conn  *grpc.ClientConn
 	iam   iampb.SeaweedIdentityAccessManagementClient
 	filer filerpb.SeaweedFilerClient
+	// dirs caches the filer's buckets directory (see bucketsDirCached).
+	dirs dirCache
 }
 
 // Dial prepares a connection to addr; it makes no request. tlsCfg nil

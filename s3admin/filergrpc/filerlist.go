@@ -7,7 +7,6 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/filergrpc/filerpb"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/filergrpc/s3pb"
 )
@@ -92,18 +91,12 @@ func (f *Client) BucketCreator(ctx context.Context, timeout time.Duration, bucke
 }
 
 // bucketsDir is the filer's buckets directory
-// (GetFilerConfigurationResponse.dir_buckets).
+// (GetFilerConfigurationResponse.dir_buckets), asked once per client and
+// bounded by timeout.
 func (f *Client) bucketsDir(ctx context.Context, timeout time.Duration) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	resp, err := f.filer.GetFilerConfiguration(ctx, &filerpb.GetFilerConfigurationRequest{})
-	if err != nil {
-		return "", s3admin.Classify(filerpb.SeaweedFiler_GetFilerConfiguration_FullMethodName, err)
-	}
-	if dir := resp.GetDirBuckets(); dir != "" {
-		return dir, nil
-	}
-	return defaultBucketsDir, nil
+	return f.bucketsDirCached(ctx)
 }
 
 // eachEntry lists up to limit entries of dir after start (all from the

@@ -15,6 +15,9 @@ type BucketObserved struct {
 	Exists bool
 	// Marks are the owner and marker tags; "" where the bucket has none.
 	Marks s3admin.MarkedBucket
+	// ObjectLock: the bucket was created with object lock. Read only where
+	// it decides (a delete with purge of the record's bucket).
+	ObjectLock bool
 }
 
 // BucketStep is one backend action of a plan. Every step is idempotent: a
@@ -71,6 +74,10 @@ func adoptable(marks s3admin.MarkedBucket, own s3admin.Ownership) bool {
 // bucket's tags showed.
 func CreateBucket(obs BucketObserved, own s3admin.Ownership) BucketPlan {
 	switch {
+	case own.Imported:
+		// An imported bucket is somebody else's that accesses may be granted
+		// on: never created or marked by the driver.
+		return BucketPlan{Refuse: s3admin.ErrNotOwned, Reason: "is imported, not the driver's"}
 	case obs.Exists && !adoptable(obs.Marks, own):
 		// Somebody else's marks: another installation's bucket, or another
 		// record's of ours. Never changed, whoever created it.
@@ -125,12 +132,16 @@ func CreateBucket(obs BucketObserved, own s3admin.Ownership) BucketPlan {
 // the delete request, which leaves only its own listing and removal.
 func DeleteBucket(obs BucketObserved, own s3admin.Ownership, purge bool) BucketPlan {
 	switch {
+	case own.Imported:
+		// Checked before anything else, a missing bucket included: deleting
+		// an imported bucket is never the driver's to do.
+		return BucketPlan{Refuse: s3admin.ErrNotOwned, Reason: "is imported, not the driver's"}
 	case !obs.Exists:
 		// Gone already: deleting is done.
 		return BucketPlan{}
 	case !obs.Marks.Owns(own):
 		return BucketPlan{Refuse: s3admin.ErrNotOwned, Reason: "does not carry this record's marks"}
-	case purge:
+	case purge && !obs.ObjectLock:
 		// Unfinished uploads go before the fence, which denies listing and
 		// aborting them too. Then the contents go only if the server refuses
 		// to delete a non-empty bucket itself.
@@ -138,6 +149,14 @@ func DeleteBucket(obs BucketObserved, own s3admin.Ownership, purge bool) BucketP
 			StepClaim, StepAbortUploads, StepFence, StepDelete, StepPurge, StepDelete, StepRemoveFolders, StepDelete,
 		}}
 	default:
+		// An object-lock bucket is not purged even when purge is asked:
+		// SeaweedFS refuses to delete a version under retention (a
+		// COMPLIANCE lock even to the admin), so a purge would delete every
+		// other version and then stop, leaving a half-emptied, fenced bucket
+		// that no retry can finish before the retention ends. Such a bucket
+		// is deleted only once it is empty; until then ErrNotEmpty, and it
+		// stays writable.
+		//
 		// The marks can be copied; the claim proves the creator before
 		// anything changes. Not fenced while it visibly holds data: a bucket
 		// that stays blocked on its data should not also become read-only.
@@ -184,6 +203,22 @@ type Claim struct {
 	// Empty: the bucket holds nothing; read only where it decides (an
 	// unmarked bucket whose creator cannot be read).
 	Empty bool
+}
+
+// ClaimAgain decides whether a claim answered first must be asked again,
+// and with which options: SeaweedFS answers BucketAlreadyExists to the
+// bucket's own creator too when the request's object-lock setting differs
+// from the existing bucket's (objectLock, read only when known). Asked
+// again with the bucket's own setting, it answers who created it. Any
+// other answer, or a bucket whose setting is the one asked already, is
+// final.
+func ClaimAgain(first CreateAnswer, sent s3admin.CreateOptions, objectLock, known bool) (s3admin.CreateOptions, bool) {
+	if first != AnswerExistsForAnother || !known || objectLock == sent.ObjectLock {
+		return s3admin.CreateOptions{}, false
+	}
+	again := sent
+	again.ObjectLock = objectLock
+	return again, true
 }
 
 // NeedsCreator reports whether the claim's verdict depends on the bucket's

@@ -42,6 +42,8 @@ func TestPlanCreateBucket(t *testing.T) {
 		{"a bucket carrying only another record's marker is refused", marked("", "other"), planOwn, notOwned},
 		{"a record from before markers claims its owner-tagged bucket without marking it again", marked("o", ""), planOld, BucketPlan{Steps: []BucketStep{StepClaim}}},
 		{"a record from before markers refuses a bucket that carries a marker", marked("o", "m"), planOld, notOwned},
+		{"an imported bucket is never created, even when missing", BucketObserved{}, s3admin.Ownership{Owner: "o", Imported: true},
+			BucketPlan{Refuse: s3admin.ErrNotOwned, Reason: "is imported, not the driver's"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -76,6 +78,9 @@ func TestPlanDeleteBucket(t *testing.T) {
 		{"an owned bucket is claimed, checked empty, fenced, checked again behind the fence, then deleted", ownMarked, planOwn, false, checked},
 		{"an owned bucket to purge is claimed, its uploads aborted before the fence, fenced, then deleted and emptied as needed", ownMarked, planOwn, true, purged},
 		{"a record from before markers deletes its owner-tagged bucket", marked("o", ""), planOld, false, checked},
+		{"an owned object-lock bucket is not purged: deleted only once empty", BucketObserved{Exists: true, ObjectLock: true, Marks: ownMarked.Marks}, planOwn, true, checked},
+		{"an imported bucket is never deleted", ownMarked, s3admin.Ownership{Owner: "o", Marker: "m", Imported: true}, true,
+			BucketPlan{Refuse: s3admin.ErrNotOwned, Reason: "is imported, not the driver's"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -195,6 +200,34 @@ func TestContentVerdict(t *testing.T) {
 			got.Empty, got.Denied = ContentVerdict(tt.c)
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("contentVerdict (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestClaimAgain(t *testing.T) {
+	lock := s3admin.CreateOptions{ObjectLock: true}
+	tests := []struct {
+		name       string
+		first      CreateAnswer
+		sent       s3admin.CreateOptions
+		lock       bool
+		known      bool
+		want       s3admin.CreateOptions
+		wantAsking bool
+	}{
+		{"created: final", AnswerCreated, lock, false, true, s3admin.CreateOptions{}, false},
+		{"owned by you: final", AnswerOwnedByYou, s3admin.CreateOptions{}, true, true, s3admin.CreateOptions{}, false},
+		{"exists for another with the same setting: final", AnswerExistsForAnother, lock, true, true, s3admin.CreateOptions{}, false},
+		{"exists for another, setting unknown (bucket gone): final", AnswerExistsForAnother, lock, false, false, s3admin.CreateOptions{}, false},
+		{"asked with object lock, bucket without: asked again without", AnswerExistsForAnother, lock, false, true, s3admin.CreateOptions{}, true},
+		{"asked without object lock, bucket with: asked again with", AnswerExistsForAnother, s3admin.CreateOptions{}, true, true, lock, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, asking := ClaimAgain(tt.first, tt.sent, tt.lock, tt.known)
+			if diff := cmp.Diff(tt.want, got); diff != "" || asking != tt.wantAsking {
+				t.Errorf("ClaimAgain asking %v, want %v (-want +got):\n%s", asking, tt.wantAsking, diff)
 			}
 		})
 	}

@@ -73,10 +73,18 @@ func (c *SeaweedFS) fence(ctx context.Context, name string) error {
 // retries with its own backoff. Only a create that made the bucket counts as
 // a write (and passes its "after" crash point): the other answers change
 // nothing.
-func (b s3Buckets) CreateBucket(ctx context.Context, name string) (plan.CreateAnswer, error) {
+//
+// Object lock goes with the request when asked (x-amz-bucket-object-lock-
+// enabled): SeaweedFS, like S3, turns it on only in the request that
+// creates the bucket, and ignores it on an existing one.
+func (b s3Buckets) CreateBucket(ctx context.Context, name string, opts s3admin.CreateOptions) (plan.CreateAnswer, error) {
+	in := &s3.CreateBucketInput{Bucket: aws.String(name)}
+	if opts.ObjectLock {
+		in.ObjectLockEnabledForBucket = aws.Bool(true)
+	}
 	err := calls.Mutation("CreateBucket", func() error {
 		return b.c.Call(ctx, "CreateBucket", func(ctx context.Context) error {
-			_, err := b.c.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)},
+			_, err := b.c.s3.CreateBucket(ctx, in,
 				func(o *s3.Options) { o.RetryMaxAttempts = 1 })
 			return err
 		})

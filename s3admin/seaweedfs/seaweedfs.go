@@ -107,6 +107,9 @@ type SeaweedFS struct {
 	// ic).
 	ic *iamapi.Client
 	fc *fileriam.Client
+	// filerConf serializes this client's read-modify-writes of the filer
+	// configuration file (see placement.go).
+	filerConf *engine.CtxRWMutex
 
 	// leftovers are the objects of the anonymous check's unsigned writes
 	// whose delete failed (see probeAnonymousWrite).
@@ -192,8 +195,9 @@ func NewSeaweedFS(cfg Config) (*SeaweedFS, error) {
 			Retryer:      retryer(),
 			APIOptions:   slices.Clip(cfg.APIOptions),
 		}),
-		http:  httpClient,
-		Calls: &calls.Calls{Timeout: cfg.CallTimeout, IAMWrite: engine.NewCtxRWMutex()},
+		http:      httpClient,
+		filerConf: engine.NewCtxRWMutex(),
+		Calls:     &calls.Calls{Timeout: cfg.CallTimeout, IAMWrite: engine.NewCtxRWMutex()},
 	}
 	c.ic = &iamapi.Client{Calls: c.Calls, IAM: c.iam, S3: c.s3}
 	if fl != nil {
