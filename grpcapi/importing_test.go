@@ -16,11 +16,6 @@ import (
 // TestImportedBuckets: a grant on a bucket the driver did not create is
 // allowed only by the import list, and leaves nothing behind when refused.
 func TestImportedBuckets(t *testing.T) {
-	grantOn := func(ctx context.Context, env *handlerEnv, bucketID string) error {
-		_, err := env.srv.DriverGrantBucketAccess(ctx, &cosi.DriverGrantBucketAccessRequest{BucketId: bucketID, Name: "ba-imp",
-			AuthenticationType: cosi.AuthenticationType_Key})
-		return err
-	}
 	noRecords := func(ctx context.Context, t *testing.T, env *handlerEnv) {
 		t.Helper()
 		if _, err := env.srv.store.GetBucket(ctx, names.BucketRecord("legacy-data")); err == nil {
@@ -52,7 +47,8 @@ func TestImportedBuckets(t *testing.T) {
 			if tt.exists {
 				env.admin.AddBucketBy("tenant", "legacy-data", map[string]string{"team": "data"})
 			}
-			err := grantOn(ctx, env, "legacy-data")
+			resp, err := env.srv.DriverGrantBucketAccess(ctx, &cosi.DriverGrantBucketAccessRequest{BucketId: "legacy-data", Name: "ba-imp",
+				AuthenticationType: cosi.AuthenticationType_Key})
 			wantCode(t, err, tt.want)
 			for _, w := range tt.words {
 				if !containsWord(err, w) {
@@ -71,7 +67,12 @@ func TestImportedBuckets(t *testing.T) {
 			// out as a new one.
 			_, err = env.srv.DriverCreateBucket(ctx, &cosi.DriverCreateBucketRequest{Name: "legacy-data"})
 			wantCode(t, err, codes.AlreadyExists)
-			// Deleting the Bucket revokes the access and keeps the bucket.
+			// Revoking removes the driver's user; deleting the Bucket
+			// keeps the bucket. (That the deletion revokes what is left is
+			// shown with the real reconciler in test/conformance.)
+			if _, err := env.srv.DriverRevokeBucketAccess(ctx, &cosi.DriverRevokeBucketAccessRequest{BucketId: "legacy-data", AccountId: resp.GetAccountId()}); err != nil {
+				t.Fatalf("DriverRevokeBucketAccess: %v", err)
+			}
 			if _, err := env.srv.DriverDeleteBucket(ctx, &cosi.DriverDeleteBucketRequest{BucketId: "legacy-data"}); err != nil {
 				t.Fatalf("DriverDeleteBucket: %v", err)
 			}
