@@ -82,7 +82,7 @@ func TestImportedBucketFromPods(t *testing.T) {
 	}
 
 	start := time.Now()
-	importBucket(t, imported)
+	importBucket(t, imported, ns, "legacy")
 	createStaticClaim(t, ns, "legacy", imported)
 	if id := waitClaimReady(t, ns, "legacy"); id != imported {
 		t.Fatalf("the claim's Bucket has bucketID %q, want %q", id, imported)
@@ -104,7 +104,7 @@ func TestImportedBucketFromPods(t *testing.T) {
 	workloadBody := "written from a pod with the credentials of " + a.info.Metadata.Name
 
 	t.Run("a BucketAccess on a bucket no glob matches is never granted", func(t *testing.T) {
-		importBucket(t, other)
+		importBucket(t, other, ns, "other")
 		createStaticClaim(t, ns, "other", other)
 		waitClaimReady(t, ns, "other")
 		// Without the finalizer the sidecar v0.1.0 needs for a grant's
@@ -274,13 +274,16 @@ func removeBucket(t *testing.T, sw *seaweed, bucket string) {
 }
 
 // importBucket creates the cluster-scoped Bucket an admin writes to import
-// bucket and waits until the sidecar marks it ready (v0.1.0 and v0.2.2 do
-// so without calling the driver). It is named after the SeaweedFS bucket:
+// bucket for the claim ns/claim and waits until the sidecar marks it ready
+// (v0.1.0 and v0.2.2 do so without calling the driver). The COSI CRDs
+// (v0.1.0 and v0.2.2 alike) require spec.bucketClaim: a Bucket made by hand
+// names the claim it is meant for, which the controller completes with the
+// claim's UID when it binds. It is named after the SeaweedFS bucket:
 // the sidecar writes the Bucket's name, not its bucketID, into the
 // credentials Secret's BucketInfo. Its deletion policy is Delete so that
 // the sidecar calls DriverDeleteBucket when it goes, which for an imported
 // bucket only revokes its accesses.
-func importBucket(t *testing.T, bucket string) {
+func importBucket(t *testing.T, bucket, ns, claim string) {
 	t.Helper()
 	b := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": framework.APIVersion,
@@ -292,6 +295,7 @@ func importBucket(t *testing.T, bucket string) {
 			"deletionPolicy":   framework.DeletionPolicyDelete,
 			"existingBucketID": bucket,
 			"protocols":        []any{"S3"},
+			"bucketClaim":      map[string]any{"name": claim, "namespace": ns},
 		},
 	}}
 	// The sidecar v0.1.0 adds this finalizer with an update and then writes

@@ -23,7 +23,8 @@ func fakeDynamic(objs ...runtime.Object) *fake.FakeDynamicClient {
 	}, objs...)
 }
 
-// existingBucket is a Bucket as an admin writes it to import a bucket.
+// existingBucket is a Bucket as an admin writes it to import a bucket: the
+// COSI CRDs require spec.bucketClaim, the claim it is meant for.
 func existingBucket(name string) *unstructured.Unstructured {
 	b := newObject("Bucket", "", name)
 	b.Object["spec"] = map[string]any{
@@ -31,6 +32,8 @@ func existingBucket(name string) *unstructured.Unstructured {
 		"bucketClassName":  "cosi-seaweedfs",
 		"deletionPolicy":   DeletionPolicyRetain,
 		"existingBucketID": name,
+		"protocols":        []any{"S3"},
+		"bucketClaim":      map[string]any{"name": "data", "namespace": "app"},
 	}
 	return b
 }
