@@ -82,7 +82,9 @@ func nodeReleaseArgs(verb, name, ns, chart, tag string) []string {
 func TestChartOnANode(t *testing.T) {
 	ctx := context.Background()
 	t.Run("helm install --wait", func(t *testing.T) {
-		helm(t, 6*time.Minute, releaseArgs("install", env.chartDir, imageTag)...)
+		// Imports allowed for TestImportedBucketFromPods from the start: a
+		// later helm upgrade would cost a rollout.
+		helm(t, 6*time.Minute, append(releaseArgs("install", env.chartDir, imageTag), importValues()...)...)
 		logPods(t, releaseNamespace)
 		logPods(t, "cosi-controller")
 		logPods(t, "kube-system")
@@ -280,9 +282,9 @@ func waitGranted(t *testing.T, ns string, a *access) {
 }
 
 // runWorkload runs the s3workload image in a pod that mounts the access's
-// credentials Secret, waits until it ends and returns its output. The pod
-// must succeed.
-func runWorkload(t *testing.T, ns, name string, a *access, expect string) string {
+// credentials Secret, with the flags extra besides, waits until it ends and
+// returns its output. The pod must succeed.
+func runWorkload(t *testing.T, ns, name string, a *access, expect string, extra ...string) string {
 	t.Helper()
 	ctx := context.Background()
 	pod := &corev1.Pod{
@@ -297,7 +299,7 @@ func runWorkload(t *testing.T, ns, name string, a *access, expect string) string
 			Containers: []corev1.Container{{
 				Name:  "workload",
 				Image: workloadImage,
-				Args:  []string{"--bucketinfo=/cosi/BucketInfo", "--endpoint=" + a.seaweed.publicEndpoint, "--expect=" + expect},
+				Args:  append([]string{"--bucketinfo=/cosi/BucketInfo", "--endpoint=" + a.seaweed.publicEndpoint, "--expect=" + expect}, extra...),
 				SecurityContext: &corev1.SecurityContext{
 					AllowPrivilegeEscalation: ptr.To(false),
 					ReadOnlyRootFilesystem:   ptr.To(true),

@@ -22,6 +22,9 @@ import (
 // The sidecar v0.1.0 tries that itself, but through an update of the main
 // resource, which the API server ignores for status; without this step no
 // BucketAccess could ever be granted. Later controllers do the same.
+//
+// A claim naming an existing Bucket (spec.existingBucketName, static
+// provisioning) is bound as the controller v0.2.2 binds it (see bindExisting).
 type Controller struct {
 	Dynamic dynamic.Interface
 	// PresetSidecarFinalizer creates each Bucket with the finalizer the
@@ -81,6 +84,11 @@ func (c *Controller) syncClaim(ctx context.Context, claim *unstructured.Unstruct
 		}
 		// The sidecar reacts to the Bucket's deletion: it deletes the
 		// backend bucket (policy Delete) and then removes the claim finalizer.
+		// A claim bound to an existing Bucket is no exception: the
+		// controller v0.2.2 deletes whatever Bucket status.bucketName names
+		// (handleDeletion in controller/pkg/bucketclaim/bucketclaim.go), so
+		// an admin's Bucket goes with the claim bound to it; its deletion
+		// policy decides what the sidecar asks of the driver.
 		buckets := c.Dynamic.Resource(BucketGVR)
 		bucket, err := buckets.Get(ctx, bucketName, metav1.GetOptions{})
 		switch {
@@ -101,12 +109,17 @@ func (c *Controller) syncClaim(ctx context.Context, claim *unstructured.Unstruct
 		c.logf("deleted Bucket %s of deleted BucketClaim %s/%s", bucketName, claim.GetNamespace(), claim.GetName())
 		return nil
 	}
-	if Str(claim, "spec", "existingBucketName") != "" {
-		// Static provisioning binds an existing Bucket; no test uses it.
-		return nil
-	}
-
-	if bucketName == "" {
+	if existing := Str(claim, "spec", "existingBucketName"); existing != "" {
+		// The controller v0.2.2 binds a claim once: a ready claim is done.
+		if !Bool(claim, "status", "bucketReady") {
+			bound, err := c.bindExisting(ctx, claim, existing)
+			if err != nil {
+				return err
+			}
+			claim = bound
+		}
+		bucketName = existing
+	} else if bucketName == "" {
 		className := Str(claim, "spec", "bucketClassName")
 		class, err := c.Dynamic.Resource(BucketClassGVR).Get(ctx, className, metav1.GetOptions{})
 		if err != nil {
@@ -184,6 +197,53 @@ func (c *Controller) syncClaim(ctx context.Context, claim *unstructured.Unstruct
 	}
 	c.logf("BucketClaim %s/%s is ready (Bucket %s)", claim.GetNamespace(), claim.GetName(), bucketName)
 	return nil
+}
+
+// bindExisting binds claim to the existing Bucket it names, as the
+// controller v0.2.2 does (provisionBucketClaimOperation in
+// controller/pkg/bucketclaim/bucketclaim.go of
+// kubernetes-sigs/container-object-storage-interface, tag v0.2.2): it gets
+// that Bucket, sets its spec.bucketClaim to the claim and its spec.protocols
+// to the claim's, updates it, and then records status.bucketName with
+// bucketReady=true on the claim. The Bucket's readiness is not waited for:
+// v0.2.2 marks the claim ready at once, and the sidecar marks a Bucket with
+// spec.existingBucketID ready without calling the driver. A missing Bucket is
+// an error, retried on the next pass as v0.2.2 requeues it. It returns the
+// claim as updated.
+func (c *Controller) bindExisting(ctx context.Context, claim *unstructured.Unstructured, bucketName string) (*unstructured.Unstructured, error) {
+	buckets := c.Dynamic.Resource(BucketGVR)
+	bucket, err := buckets.Get(ctx, bucketName, metav1.GetOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("existing bucket %s of claim %s/%s: %w", bucketName, claim.GetNamespace(), claim.GetName(), err)
+	}
+	protocols, _, _ := unstructured.NestedStringSlice(claim.Object, "spec", "protocols")
+	bucket = bucket.DeepCopy()
+	if err := unstructured.SetNestedField(bucket.Object, map[string]any{
+		"name":      claim.GetName(),
+		"namespace": claim.GetNamespace(),
+		"uid":       string(claim.GetUID()),
+	}, "spec", "bucketClaim"); err != nil {
+		return nil, fmt.Errorf("set bucket claim reference: %w", err)
+	}
+	if err := unstructured.SetNestedSlice(bucket.Object, toAnySlice(protocols), "spec", "protocols"); err != nil {
+		return nil, fmt.Errorf("set bucket protocols: %w", err)
+	}
+	if _, err := buckets.Update(ctx, bucket, metav1.UpdateOptions{}); err != nil {
+		return nil, fmt.Errorf("bind existing bucket %s to claim %s/%s: %w", bucketName, claim.GetNamespace(), claim.GetName(), err)
+	}
+	claim = claim.DeepCopy()
+	if err := unstructured.SetNestedField(claim.Object, bucketName, "status", "bucketName"); err != nil {
+		return nil, fmt.Errorf("set claim status: %w", err)
+	}
+	if err := unstructured.SetNestedField(claim.Object, true, "status", "bucketReady"); err != nil {
+		return nil, fmt.Errorf("set claim status: %w", err)
+	}
+	updated, err := c.Dynamic.Resource(BucketClaimGVR).Namespace(claim.GetNamespace()).UpdateStatus(ctx, claim, metav1.UpdateOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("update status of claim %s/%s: %w", claim.GetNamespace(), claim.GetName(), err)
+	}
+	c.logf("bound BucketClaim %s/%s to existing Bucket %s", claim.GetNamespace(), claim.GetName(), bucketName)
+	return updated, nil
 }
 
 func toAnySlice(s []string) []any {

@@ -24,6 +24,8 @@ type config struct {
 	endpoint   string
 	expect     string
 	key        string
+	existing   string
+	keep       bool
 }
 
 func main() {
@@ -32,6 +34,8 @@ func main() {
 	flag.StringVar(&cfg.endpoint, "endpoint", "", "S3 endpoint to use when the Secret holds the sidecar v0.1.0 placeholder")
 	flag.StringVar(&cfg.expect, "expect", "readwrite", "readwrite: write, read back and delete an object; readonly: the write is refused")
 	flag.StringVar(&cfg.key, "key", "workload/object.txt", "object key to write")
+	flag.StringVar(&cfg.existing, "existing", "", "readwrite: the key of an object already in the bucket, read and printed first (test data, never a secret)")
+	flag.BoolVar(&cfg.keep, "keep", false, "readwrite: leave the written object in the bucket instead of deleting it")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -59,6 +63,13 @@ func run(ctx context.Context, cfg config) error {
 	body := "written from a pod with the credentials of " + info.Metadata.Name
 	switch cfg.expect {
 	case "readwrite":
+		if cfg.existing != "" {
+			got, err := s3check.Get(ctx, client, bucket, cfg.existing)
+			if err != nil {
+				return fmt.Errorf("GetObject of the existing %s/%s: %w", bucket, cfg.existing, err)
+			}
+			fmt.Printf("read existing %s/%s: %q\n", bucket, cfg.existing, got)
+		}
 		if err := s3check.Put(ctx, client, bucket, cfg.key, body); err != nil {
 			return fmt.Errorf("PutObject %s/%s at %s: %w", bucket, cfg.key, endpoint, err)
 		}
@@ -68,6 +79,10 @@ func run(ctx context.Context, cfg config) error {
 		}
 		if got != body {
 			return fmt.Errorf("GetObject %s/%s = %q, want %q", bucket, cfg.key, got, body)
+		}
+		if cfg.keep {
+			fmt.Printf("round trip ok: wrote, read back and kept %d bytes at %s/%s through %s\n", len(body), bucket, cfg.key, endpoint)
+			break
 		}
 		if err := s3check.Delete(ctx, client, bucket, cfg.key); err != nil {
 			return fmt.Errorf("DeleteObject %s/%s: %w", bucket, cfg.key, err)
