@@ -120,7 +120,7 @@ func TestBucketClassFeatures(t *testing.T) {
 			}
 		})
 	} else {
-		t.Run("A quota and a placement rule are in the filer, the quota is set back after drift, and the rule is gone after the bucket", func(t *testing.T) {
+		t.Run("A quota and a placement rule are in the filer, the bucket takes writes, and the rule is gone after the bucket", func(t *testing.T) {
 			params := map[string]string{bucketclass.MaxSize: "1Mi", bucketclass.Replication: "000", bucketclass.DiskType: "hdd", bucketclass.TTL: "7d"}
 			name := bucketName()
 			resp, err := e.createBucket(t, name, params)
