@@ -79,7 +79,7 @@ func TestFakeContract(t *testing.T) {
 	})
 }
 
-func (b fakeBackdoor) Filer() bool         { return fakeBuckets{b.f}.Filer() }
+func (b fakeBackdoor) Filer() bool         { return fakeBuckets(b).Filer() }
 func (b fakeBackdoor) EnforcesQuota() bool { return false }
 func (b fakeBackdoor) SetQuota(t *testing.T, bucket string, quota int64) {
 	admintest.MustNil(t, "SetQuota", b.f.SetQuota(bucket, quota))
