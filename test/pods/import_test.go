@@ -177,54 +177,30 @@ func TestImportedBucketFromPods(t *testing.T) {
 }
 
 // newTenant creates another SeaweedFS identity, not an admin, allowed every
-// S3 action on the buckets tenantPattern matches, and waits until SeaweedFS
-// knows its key. It is deleted when the test ends. (s3check.NewTenant's S3
-// client cannot reach the node's Service addresses.)
+// S3 action on the buckets tenantPattern matches, once SeaweedFS knows its
+// key; it is deleted when the test ends.
 func newTenant(t *testing.T, sw *seaweed) *s3.Client {
 	t.Helper()
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	ic := sw.iam()
-	doc, err := json.Marshal(map[string]any{
-		"Version": "2012-10-17",
-		"Statement": []map[string]any{{
-			"Effect":   "Allow",
-			"Action":   []string{"s3:*"},
-			"Resource": []string{"arn:aws:s3:::" + tenantPattern, "arn:aws:s3:::" + tenantPattern + "/*"},
-		}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ic.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(tenantName)}); err != nil {
-		t.Fatalf("create tenant %s: %v", tenantName, err)
-	}
 	t.Cleanup(func() {
+		// Its key first: SeaweedFS refuses to delete a user holding one.
+		if keys, err := ic.ListAccessKeys(context.Background(), &iam.ListAccessKeysInput{UserName: aws.String(tenantName)}); err == nil {
+			for _, k := range keys.AccessKeyMetadata {
+				_, _ = ic.DeleteAccessKey(context.Background(), &iam.DeleteAccessKeyInput{UserName: aws.String(tenantName), AccessKeyId: k.AccessKeyId})
+			}
+		}
 		if _, err := ic.DeleteUser(context.Background(), &iam.DeleteUserInput{UserName: aws.String(tenantName)}); err != nil {
 			t.Logf("delete tenant %s: %v", tenantName, err)
 		}
 	})
-	if _, err := ic.PutUserPolicy(ctx, &iam.PutUserPolicyInput{
-		UserName: aws.String(tenantName), PolicyName: aws.String("tenant"), PolicyDocument: aws.String(string(doc)),
-	}); err != nil {
-		t.Fatalf("put tenant policy: %v", err)
-	}
-	key, err := ic.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(tenantName)})
+	tn, err := s3check.NewTenant(ctx, ic, "http://"+sw.s3IP+":8333", "us-east-1", tenantName, tenantPattern,
+		s3check.WithHTTPClient(nodeHTTPClient()))
 	if err != nil {
-		t.Fatalf("create tenant key: %v", err)
+		t.Fatal(err)
 	}
-	c := sw.s3(aws.ToString(key.AccessKey.AccessKeyId), aws.ToString(key.AccessKey.SecretAccessKey))
-	// SeaweedFS loads identities asynchronously after an IAM write: the key
-	// is known once a bucket of the tenant's pattern that does not exist
-	// is answered 404 rather than refused.
-	probe := strings.TrimSuffix(tenantPattern, "*") + "probe-" + randomHex(4)
-	waitT(t, 30*time.Second, "SeaweedFS knows the tenant's key", func(ctx context.Context) error {
-		_, err := c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(probe)})
-		if s3check.HTTPStatus(err) == 404 {
-			return nil
-		}
-		return fmt.Errorf("HeadBucket(%s) as the tenant: %w", probe, err)
-	})
-	return c
+	return tn.S3
 }
 
 // iam is an IAM client of SeaweedFS with the admin identity.

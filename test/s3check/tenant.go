@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -29,10 +30,20 @@ type Tenant struct {
 	AccessKey, SecretKey string
 }
 
+// TenantOption changes how NewTenant's S3 client reaches SeaweedFS.
+type TenantOption func(*s3.Options)
+
+// WithHTTPClient sends the tenant's requests through c: a test whose
+// SeaweedFS lives in a network namespace reaches it only through its own
+// transport.
+func WithHTTPClient(c *http.Client) TenantOption {
+	return func(o *s3.Options) { o.HTTPClient = c }
+}
+
 // NewTenant creates the identity through the IAM API with the admin client
 // and returns an S3 client signing with its key, once SeaweedFS accepts it.
 // bucketPattern is an S3 ARN bucket pattern such as "bucket-*".
-func NewTenant(ctx context.Context, admin *iam.Client, endpoint, region, name, bucketPattern string) (*Tenant, error) {
+func NewTenant(ctx context.Context, admin *iam.Client, endpoint, region, name, bucketPattern string, opts ...TenantOption) (*Tenant, error) {
 	doc, err := json.Marshal(map[string]any{
 		"Version": "2012-10-17",
 		"Statement": []map[string]any{{
@@ -65,14 +76,19 @@ func NewTenant(ctx context.Context, admin *iam.Client, endpoint, region, name, b
 		RetryMaxAttempts:           1,
 		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
 		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
+	}, func(o *s3.Options) {
+		for _, opt := range opts {
+			opt(o)
+		}
 	})
 	// SeaweedFS reloads identities asynchronously after an IAM write: wait
-	// until the gateway knows the key (any answer but an unknown key).
-	// The probe bucket matches the pattern, so a known key is answered 404.
+	// until the gateway knows the key. The probe bucket matches the
+	// pattern and does not exist, so a known key is answered 404; anything
+	// else (an unknown key, a connection error) is not yet.
 	probe := strings.TrimSuffix(bucketPattern, "*") + "probe-" + randomHex(6)
-	for deadline := time.Now().Add(10 * time.Second); ; {
+	for deadline := time.Now().Add(30 * time.Second); ; {
 		_, err := client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(probe)})
-		if c := ErrorCode(err); c != "InvalidAccessKeyId" && c != "SignatureDoesNotMatch" && HTTPStatus(err) != 403 {
+		if HTTPStatus(err) == http.StatusNotFound {
 			return &Tenant{Name: name, S3: client, Endpoint: endpoint, Region: region,
 				AccessKey: aws.ToString(key.AccessKey.AccessKeyId), SecretKey: aws.ToString(key.AccessKey.SecretAccessKey)}, nil
 		}
