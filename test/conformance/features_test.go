@@ -22,8 +22,9 @@ import (
 )
 
 // restartSetting restarts the driver with flag set to value, and with the
-// flag's original value again when the test ends.
-func (e *environment) restartSetting(t *testing.T, flag, value string) {
+// flag's original value again when the test ends; it returns that value.
+// The flag must be among the driver's arguments (see newDriver).
+func (e *environment) restartSetting(t *testing.T, flag, value string) string {
 	t.Helper()
 	set := func(v string) string {
 		t.Helper()
@@ -40,6 +41,7 @@ func (e *environment) restartSetting(t *testing.T, flag, value string) {
 	}
 	old := set(value)
 	t.Cleanup(func() { set(old) })
+	return old
 }
 
 // filerFile reads a file through the filer's HTTP port (the test's own

@@ -1,39 +1,24 @@
 package conformance
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/s3check"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/test/stack"
 )
 
 // restartWith restarts the driver with flag set to value, and restores the
-// original setting (with another restart) when the test ends.
+// original setting (with another restart) when the test ends. The driver
+// must run with the flag set (see restartSetting for one that may be
+// empty).
 func (e *environment) restartWith(t *testing.T, flag, value string) {
 	t.Helper()
-	set := func(v string) string {
-		t.Helper()
-		if err := e.driver.Stop(); err != nil {
-			t.Fatalf("stop the driver: %v", err)
-		}
-		old := e.driver.SetArg(flag, v)
-		c, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-		defer cancel()
-		if err := e.driver.Start(c); err != nil {
-			t.Fatalf("start the driver with %s=%s: %v", flag, v, err)
-		}
-		return old
-	}
-	old := set(value)
-	if old == "" {
+	if old := e.restartSetting(t, flag, value); old == "" {
 		t.Fatalf("the driver runs without %s", flag)
 	}
-	t.Cleanup(func() { set(old) })
 }
 
 // TestUserPrefixChange: changing --user-prefix on an installation with
