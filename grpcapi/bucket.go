@@ -50,16 +50,8 @@ func (s *Server) DriverCreateBucket(ctx context.Context, req *cosi.DriverCreateB
 	}
 	s.nudge(store.KindBucket, rec.RecordName)
 
-	var last *store.Bucket
-	err = s.waitFor(ctx, func() (bool, error) {
-		last = s.cachedBucket(rec.RecordName)
-		if last == nil || last.UID != rec.UID {
-			// Not in the cache yet, or the cache still holds an earlier
-			// record of the same name whose status says nothing of this one.
-			last = nil
-			return false, nil
-		}
-		return last.Status.Phase == store.PhaseReady || last.Status.Phase == store.PhaseFailed, nil
+	last, err := s.awaitBucket(ctx, rec, func(b *store.Bucket) bool {
+		return b.Status.Phase == store.PhaseReady || b.Status.Phase == store.PhaseFailed
 	})
 	switch {
 	case errors.Is(err, errWaitTimeout):
@@ -148,4 +140,20 @@ func bucketDetail(b *store.Bucket) string {
 		return ""
 	}
 	return b.Status.Message
+}
+
+// awaitBucket waits for the cached record of rec's incarnation to be done;
+// last is the last such record seen (nil: none yet).
+func (s *Server) awaitBucket(ctx context.Context, rec *store.Bucket, done func(*store.Bucket) bool) (last *store.Bucket, err error) {
+	err = s.waitFor(ctx, func() (bool, error) {
+		last = s.cachedBucket(rec.RecordName)
+		if last == nil || last.UID != rec.UID {
+			// Not in the cache yet, or the cache still holds an earlier
+			// record of the same name whose status says nothing of this one.
+			last = nil
+			return false, nil
+		}
+		return done(last), nil
+	})
+	return last, err
 }

@@ -65,14 +65,8 @@ func (s *Server) importBucket(ctx context.Context, bucketID string) (*store.Buck
 		return rec, nil
 	}
 	s.nudge(store.KindBucket, rec.RecordName)
-	var last *store.Bucket
-	err = s.waitFor(ctx, func() (bool, error) {
-		last = s.cachedBucket(rec.RecordName)
-		if last == nil || last.UID != rec.UID {
-			last = nil
-			return false, nil
-		}
-		return last.Status.Phase == store.PhaseReady || last.Status.Reason == store.ReasonImportedBucketMissing, nil
+	last, err := s.awaitBucket(ctx, rec, func(b *store.Bucket) bool {
+		return b.Status.Phase == store.PhaseReady || b.Status.Reason == store.ReasonImportedBucketMissing
 	})
 	switch {
 	case errors.Is(err, errWaitTimeout):
