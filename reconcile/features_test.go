@@ -84,27 +84,45 @@ func TestReconcileBucketFeatures(t *testing.T) {
 	}
 }
 
-// A driver that no longer reaches the filer keeps a bucket whose class has
-// a quota usable, and its status says the quota is not kept.
+// Without the filer a bucket whose class has a quota is never answered as
+// created; one handed out before the driver lost the filer stays usable,
+// and its status says the quota is not kept.
 func TestReconcileFeaturesWithoutTheFiler(t *testing.T) {
-	ctx, r, admin := newTestReconciler(t)
-	admin.HideCreators()
-	rec, _, err := r.Store.CreateBucket(ctx, store.BucketSpec{Name: "bucket-q", BucketID: "bucket-q",
-		Parameters: map[string]string{bucketclass.MaxSize: "1Mi"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range 2 {
-		if _, err := r.Reconcile(ctx, Key{Kind: store.KindBucket, Name: rec.RecordName}); err != nil {
-			t.Fatalf("reconcile: %v", err)
-		}
-		got, err := r.Store.GetBucket(ctx, rec.RecordName)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got.Status.Phase != store.PhaseReady || got.Status.Reason != store.ReasonFeaturesUnsupported {
-			t.Fatalf("status %+v, want Ready saying the features are unsupported", got.Status)
-		}
+	for _, tt := range []struct {
+		name      string
+		readyOnce bool
+		want      store.Phase
+	}{
+		{name: "a new bucket is blocked", want: store.PhaseBlocked},
+		{name: "a bucket handed out already stays ready", readyOnce: true, want: store.PhaseReady},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, r, admin := newTestReconciler(t)
+			rec, _, err := r.Store.CreateBucket(ctx, store.BucketSpec{Name: "bucket-q", BucketID: "bucket-q",
+				Parameters: map[string]string{bucketclass.MaxSize: "1Mi"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			key := Key{Kind: store.KindBucket, Name: rec.RecordName}
+			if tt.readyOnce {
+				if _, err := r.Reconcile(ctx, key); err != nil {
+					t.Fatal(err)
+				}
+			}
+			admin.HideCreators()
+			for range 2 {
+				if _, err := r.Reconcile(ctx, key); err != nil {
+					t.Fatalf("reconcile: %v", err)
+				}
+				got, err := r.Store.GetBucket(ctx, rec.RecordName)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got.Status.Phase != tt.want || got.Status.Reason != store.ReasonFeaturesUnsupported {
+					t.Fatalf("status %+v, want %s saying the features are unsupported", got.Status, tt.want)
+				}
+			}
+		})
 	}
 }
 

@@ -31,6 +31,9 @@ const (
 	ReasonBackendRefused = "SeaweedFSRefused"
 	// ReasonBackendUnavailable: SeaweedFS could not be reached or failed.
 	ReasonBackendUnavailable = "SeaweedFSUnavailable"
+	// ReasonPlacementRuleLeft: a deleted bucket's location rule could not
+	// be removed from the filer configuration.
+	ReasonPlacementRuleLeft = "PlacementRuleLeft"
 )
 
 // Notice is one Event for the Kubernetes objects behind a record. Message is

@@ -145,10 +145,11 @@ func PlanBucket(rec *store.Bucket, obs BucketObserved) Plan {
 			return Plan{Steps: []Step{StepRevokeAccesses}, Wait: true}
 		case !obs.Bucket.Exists:
 			// Gone already (a crash after the delete, or removed outside
-			// the driver): only the placement rule a bucket of the record's
-			// may have had is left. A record that never attempted a create
-			// never wrote one.
-			return Plan{Steps: withPlacementRemoved(features, attempted, StepRelease)}
+			// the driver): only the rule a bucket of the record's may have
+			// had is left. A record that never attempted a create never had
+			// one, nor did one that failed because the name was somebody
+			// else's (their bucket's rule is theirs, gone or not).
+			return Plan{Steps: withPlacementRemoved(features, attempted && rec.Status.Phase != store.PhaseFailed, StepRelease)}
 		case !ours:
 			// Never ours: nothing in SeaweedFS to remove, and the rule
 			// for the name is whoever holds it now's.
@@ -190,14 +191,24 @@ func PlanBucket(rec *store.Bucket, obs BucketObserved) Plan {
 	if !features.Zero() {
 		create = append(create, StepEnsureFeatures)
 	}
+	if owned && features.ObjectLock && !obs.FeaturesUnsupported && !obs.Features.ObjectLock {
+		// Object lock is set only by the request that creates a bucket:
+		// one adopted after an interrupted create keeps what that request
+		// carried. Nothing can add it; the status says so.
+		ready.Reason, ready.Message = store.ReasonObjectLockMissing,
+			"the BucketClass asks for object lock, and the bucket was created without it (SeaweedFS sets it only at creation)"
+	}
 	switch {
-	case owned && obs.FeaturesUnsupported:
-		// The class asks for a quota or placement and this driver no
-		// longer reaches the filer: the bucket stays usable, and says why
-		// its limits are not kept.
-		ready.Reason, ready.Message = store.ReasonFeaturesUnsupported,
-			"the BucketClass asks for a quota or placement, which needs the driver to reach the SeaweedFS filer (--filer-grpc-address); they are not kept"
+	case owned && obs.FeaturesUnsupported && rec.Status.Phase == store.PhaseReady:
+		// The class asks for a quota or placement that this driver can no
+		// longer read or set: the bucket, handed out already, stays
+		// usable, and says why its limits are not kept.
+		ready.Reason, ready.Message = store.ReasonFeaturesUnsupported, featuresUnsupported+"; they are not kept"
 		return Plan{Status: ready}
+	case owned && obs.FeaturesUnsupported:
+		// Never handed out: a bucket without the limits its class promises
+		// is not answered as created. Rechecked every resync.
+		return Plan{Status: status(store.PhaseBlocked, store.ReasonFeaturesUnsupported, featuresUnsupported, true)}
 	case owned && !obs.Features.Holds(features):
 		// Set, or changed behind the driver's back: set (back) what the
 		// class asks for.
@@ -216,7 +227,8 @@ func PlanBucket(rec *store.Bucket, obs BucketObserved) Plan {
 		// again would count one more creation (and so one more policy write
 		// for each access) on every restart of a driver killed before it
 		// marks the bucket, and the bucket exists, so no creation is lost.
-		return Plan{Steps: []Step{StepCreateBucket}, Status: ready}
+		// The features follow, as after every creation.
+		return Plan{Steps: create, Status: ready}
 	case obs.Bucket.Exists && attempted:
 		return Plan{Status: status(store.PhaseBlocked, store.ReasonBucketLostMarker,
 			"the bucket lost this driver's ownership marks (changed or re-created outside the driver); it is left untouched", true)}
@@ -232,11 +244,14 @@ func PlanBucket(rec *store.Bucket, obs BucketObserved) Plan {
 }
 
 // withPlacementRemoved puts StepRemovePlacement before the last of steps
-// (the release) when the record's class has a placement rule that the
-// record may have written: the rule is in the filer configuration, not in
-// the bucket, and outlives it.
+// (the release) when the bucket may have had a rule: the rule is in the
+// filer configuration, not in the bucket, and outlives it. A class with
+// placement wrote one; a class with a quota has one too once SeaweedFS's
+// quota enforcement turned the bucket read-only, which SeaweedFS never
+// clears for a bucket without a quota, so the next bucket of the name
+// would be read-only for good.
 func withPlacementRemoved(f s3admin.BucketFeatures, written bool, steps ...Step) []Step {
-	if !f.HasPlacement() || !written {
+	if !f.NeedsFiler() || !written {
 		return steps
 	}
 	last := len(steps) - 1
@@ -267,6 +282,10 @@ func planImported(rec *store.Bucket, obs BucketObserved) Plan {
 	ready.Creations = 1
 	return Plan{Status: ready}
 }
+
+// featuresUnsupported says, in one constant sentence, why a class's quota
+// or placement cannot be kept; the driver log says which.
+const featuresUnsupported = "the BucketClass asks for a quota or placement, which the driver cannot set: it does not reach the SeaweedFS filer (--filer-grpc-address) or cannot read its configuration (/etc/seaweedfs/filer.conf); see the driver log"
 
 // notOwned is the terminal status of a record whose bucket name belongs to
 // somebody else.

@@ -68,8 +68,32 @@ func TestPlanBucketFeatures(t *testing.T) {
 			rec:  ready(quota),
 			obs:  BucketObserved{Bucket: owned, FeaturesUnsupported: true},
 			want: Plan{Status: &store.Status{Phase: store.PhaseReady, CreateAttempted: true, Creations: 1, QuotaBytes: 1 << 20, UsedBytes: 10,
-				Reason:  store.ReasonFeaturesUnsupported,
-				Message: "the BucketClass asks for a quota or placement, which needs the driver to reach the SeaweedFS filer (--filer-grpc-address); they are not kept"}},
+				Reason: store.ReasonFeaturesUnsupported, Message: featuresUnsupported + "; they are not kept"}},
+		},
+		{
+			name: "a bucket never handed out whose quota cannot be set is blocked, not answered as created",
+			rec: bucketRec(func(b *store.Bucket) {
+				quota(b)
+				b.Status = store.Status{CreateAttempted: true, Creations: 1, Marker: "m1"}
+			}),
+			obs:  BucketObserved{Bucket: owned, FeaturesUnsupported: true},
+			want: Plan{Status: &store.Status{Phase: store.PhaseBlocked, Reason: store.ReasonFeaturesUnsupported, CreateAttempted: true, Message: featuresUnsupported}},
+		},
+		{
+			name: "an interrupted create adopted after a restart gets its features before it is ready",
+			rec: bucketRec(func(b *store.Bucket) {
+				quota(b)
+				b.Status = store.Status{CreateAttempted: true, Creations: 1, Marker: "m1"}
+			}),
+			obs:  BucketObserved{Bucket: foreign},
+			want: Plan{Steps: []Step{StepCreateBucket, StepEnsureFeatures}, Status: readyQuota(0)},
+		},
+		{
+			name: "a bucket that lacks the object lock its class asks for is ready, saying so",
+			rec:  ready(locked),
+			obs:  BucketObserved{Bucket: owned, Features: s3admin.BucketFeatureState{Versioning: s3admin.VersioningEnabled}},
+			want: Plan{Status: &store.Status{Phase: store.PhaseReady, CreateAttempted: true, Creations: 1, Reason: store.ReasonObjectLockMissing,
+				Message: "the BucketClass asks for object lock, and the bucket was created without it (SeaweedFS sets it only at creation)"}},
 		},
 		{
 			name: "a class without features never asks for them",
@@ -87,6 +111,21 @@ func TestPlanBucketFeatures(t *testing.T) {
 			name: "a placement rule is removed when its bucket is gone already",
 			rec:  ready(placement, deleting),
 			want: Plan{Steps: []Step{StepRemovePlacement, StepRelease}},
+		},
+		{
+			name: "deleting a bucket with a quota removes the read-only rule SeaweedFS's enforcement may have left",
+			rec:  ready(quota, deleting),
+			obs:  BucketObserved{Bucket: owned},
+			want: Plan{Steps: []Step{StepDeleteBucket, StepRemovePlacement, StepRelease}},
+		},
+		{
+			name: "a record that failed on somebody else's name never removes the rule of that name",
+			rec: bucketRec(func(b *store.Bucket) {
+				placement(b)
+				deleting(b)
+				b.Status = store.Status{Phase: store.PhaseFailed, Reason: store.ReasonBucketNotOwned, CreateAttempted: true, Creations: 1, Marker: "m1"}
+			}),
+			want: Plan{Steps: []Step{StepRelease}},
 		},
 		{
 			name: "a record that never attempted a create wrote no rule to remove",

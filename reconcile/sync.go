@@ -85,6 +85,9 @@ func (r *Reconciler) reconcileBucket(ctx context.Context, name string) (Result, 
 		obs.Features, err = r.Admin.ObserveBucketFeatures(ctx, rec.Spec.BucketID, f)
 		switch {
 		case errors.Is(err, s3admin.ErrUnsupported):
+			// The status says it in a constant sentence; the log says
+			// which (no filer, or a filer configuration it cannot read).
+			logr.FromContextOrDiscard(ctx).Info("bucket features cannot be read", "bucketID", rec.Spec.BucketID, "error", err.Error())
 			obs.FeaturesUnsupported = true
 		case err != nil:
 			// A bucket deleted since it was observed (ErrNotFound) is
@@ -115,11 +118,30 @@ steps:
 			break steps
 		case errors.Is(err, s3admin.ErrUnsupported) && step == StepEnsureFeatures:
 			// The class asks for a quota or placement and this driver
-			// does not reach the filer (its configuration changed since
-			// the record was made): the bucket exists and is marked, and
-			// its status says what is not kept. Retrying cannot help.
+			// cannot set them (no filer, or a filer configuration it
+			// cannot read): the bucket exists and is marked, and its status
+			// says what is not kept (see PlanBucket); every resync looks
+			// again, so fixing the cause needs no retry storm now.
+			logr.FromContextOrDiscard(ctx).Info("bucket features cannot be set", "bucketID", rec.Spec.BucketID, "error", err.Error())
 			plan = PlanBucket(rec, BucketObserved{Bucket: s3admin.BucketState{Exists: true, Owned: true}, FeaturesUnsupported: true})
 			break steps
+		case errors.Is(err, s3admin.ErrUnsupported) && step == StepRemovePlacement:
+			// The bucket is gone; its rule cannot be removed by this
+			// driver (no filer, or a filer configuration it cannot read
+			// or rewrite). Holding the record would hold the deletion
+			// forever for a rule an operator can remove: it is released,
+			// and the rule left is named in the log and an Event.
+			logr.FromContextOrDiscard(ctx).Info("placement rule of a deleted bucket left in the filer configuration",
+				"bucketID", rec.Spec.BucketID, "locationPrefix", "/buckets/"+rec.Spec.BucketID+"/", "error", err.Error())
+			r.Observer.notifyBucket(rec, Notice{Type: EventWarning, Reason: ReasonPlacementRuleLeft, Action: "Delete",
+				Message: "the bucket is deleted; its location rule in the filer configuration could not be removed (see the driver log): remove it with weed shell fs.configure -locationPrefix=/buckets/<name>/ -delete -apply"})
+			continue
+		case errors.Is(err, s3admin.ErrNotOwned) && step == StepEnsureFeatures && !rec.Deleting:
+			// The marks went between the observation and the write (a
+			// tenant re-tagged or re-created the bucket): not a name that
+			// was never ours, so not terminal. The retry observes again,
+			// and a bucket that lost its marks is blocked as such.
+			return Result{}, r.recordBucketError(ctx, rec, fmt.Errorf("%s: %w", step, err))
 		case errors.Is(err, s3admin.ErrNotOwned) && rec.Deleting:
 			// SeaweedFS says somebody else created the bucket now bearing
 			// this name (ours is gone, or never was): nothing of the record's
@@ -188,7 +210,7 @@ func (r *Reconciler) applyBucketStep(ctx context.Context, rec *store.Bucket, ste
 		// ErrNotOwned (a bucket of the name exists again, somebody
 		// else's) is handled by the caller like a foreign bucket: the
 		// record is released and the rule left to whoever holds the name.
-		return r.Admin.RemoveBucketPlacement(ctx, id)
+		return r.Admin.RemoveBucketPlacement(ctx, id, Ownership(rec, r.Cfg.OwnerID))
 	case StepRevokeAccesses:
 		// Revoking is marking each access record deleted; their own reconciles
 		// remove the users, and this bucket waits until the records are gone.

@@ -97,9 +97,11 @@ type BucketFeatureAdmin interface {
 	// RemoveBucketPlacement removes the location rule of exactly
 	// /buckets/<name>/ once the bucket is gone: a rule outlives its bucket
 	// in the filer configuration and would apply to the next bucket of the
-	// name. A bucket that exists keeps its rule (ErrNotOwned): whoever
-	// holds the name now may rely on it. No rule is success.
-	RemoveBucketPlacement(ctx context.Context, name string) error
+	// name. A bucket that exists keeps its rule: one carrying own's marks is
+	// the record's own, still shown by a lagging cache (ErrTransient: ask
+	// again); any other is whoever holds the name now's, who may rely on
+	// the rule (ErrNotOwned). No rule is success.
+	RemoveBucketPlacement(ctx context.Context, name string, own Ownership) error
 }
 
 // CreateOptions are what only a bucket's creation can set.

@@ -64,10 +64,16 @@ const (
 	// ReasonImportedBucketMissing (PhaseBlocked): the imported bucket does
 	// not exist in SeaweedFS.
 	ReasonImportedBucketMissing = "ImportedBucketMissing"
-	// ReasonFeaturesUnsupported (PhaseBlocked): the bucket's class asks for
-	// a quota or placement, which this driver cannot set without the
-	// filer (its configuration changed since the bucket was created).
+	// ReasonFeaturesUnsupported: the bucket's class asks for a quota or
+	// placement, which this driver cannot set (it does not reach the
+	// filer, or cannot read the filer configuration). PhaseBlocked for a
+	// bucket never handed out; PhaseReady for one that was, which stays
+	// usable without its limits.
 	ReasonFeaturesUnsupported = "FeaturesUnsupported"
+	// ReasonObjectLockMissing (PhaseReady): the class asks for object lock
+	// and the bucket was created without it (an adopted interrupted
+	// create); nothing can add it.
+	ReasonObjectLockMissing = "ObjectLockMissing"
 	// ReasonKeyPending (PhasePending, access records): the access is
 	// written for the bucket creation in BucketCreations and waits for the
 	// S3 gateway to accept its key; nothing needs writing again.

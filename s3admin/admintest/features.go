@@ -144,14 +144,14 @@ var featureCases = []contractCase{
 		}, deleted)
 		t.Logf("quota timeline: refused after %s, accepted again %s after delete", refusedAfter.Round(time.Second), acceptedAfter.Round(time.Second))
 	}},
-	{"Placement rules are visible in the filer configuration, keep SeaweedFS's read-only flag, are set back after drift, and are gone after RemoveBucketPlacement once the bucket is deleted; RemoveBucketPlacement of an existing bucket returns ErrNotOwned and keeps the rule", func(t *testing.T, e *Env) {
+	{"Placement rules are visible in the filer configuration, keep SeaweedFS's read-only flag, are set back after drift, and are gone after RemoveBucketPlacement once the bucket is deleted; RemoveBucketPlacement of an existing bucket keeps the rule (ErrNotOwned for another's, ErrTransient for the record's own not gone yet)", func(t *testing.T, e *Env) {
 		b := e.Bucket("placed")
 		CreateBucket(t, e, b)
 		// One volume server: replication 000 (001 makes every write fail).
 		f := s3admin.BucketFeatures{Replication: "000", DiskType: "hdd", TTL: "7d"}
 		want := plan.PlacementOf(f)
 		if refusesWithoutFiler(t, e, b, f) {
-			MustNil(t, "RemoveBucketPlacement of a missing bucket without the filer", e.Admin.RemoveBucketPlacement(Context(t), e.Bucket("gone")))
+			MustNil(t, "RemoveBucketPlacement of a missing bucket without the filer", e.Admin.RemoveBucketPlacement(Context(t), e.Bucket("gone"), e.Own))
 			return
 		}
 		if !EnsureFeatures(t, e, b, f) {
@@ -182,18 +182,21 @@ var featureCases = []contractCase{
 		e.Backdoor.SetRule(t, b, want, false)
 
 		NoWrites(t, e, "RemoveBucketPlacement of an existing bucket", func() {
-			MustIs(t, "RemoveBucketPlacement", e.Admin.RemoveBucketPlacement(Context(t), b), s3admin.ErrNotOwned)
+			// Another record's view: somebody else's bucket.
+			MustIs(t, "RemoveBucketPlacement", e.Admin.RemoveBucketPlacement(Context(t), b, e.OtherRecord()), s3admin.ErrNotOwned)
+			// The record's own bucket, not gone yet: ask again.
+			MustIs(t, "RemoveBucketPlacement", e.Admin.RemoveBucketPlacement(Context(t), b, e.Own), s3admin.ErrTransient)
 		})
 		if _, _, ok := e.Backdoor.Rule(t, b); !ok {
 			t.Fatal("the rule of an existing bucket was removed")
 		}
 		e.Backdoor.RemoveBucket(t, b)
-		MustNil(t, "RemoveBucketPlacement", e.Admin.RemoveBucketPlacement(Context(t), b))
+		MustNil(t, "RemoveBucketPlacement", e.Admin.RemoveBucketPlacement(Context(t), b, e.Own))
 		if p, _, ok := e.Backdoor.Rule(t, b); ok {
 			t.Fatalf("rule %+v left after RemoveBucketPlacement", p)
 		}
 		NoWrites(t, e, "RemoveBucketPlacement without a rule", func() {
-			MustNil(t, "RemoveBucketPlacement", e.Admin.RemoveBucketPlacement(Context(t), b))
+			MustNil(t, "RemoveBucketPlacement", e.Admin.RemoveBucketPlacement(Context(t), b, e.Own))
 		})
 	}},
 	{"An object-lock bucket refuses deleting a locked version, and DeleteBucket with purge returns ErrNotEmpty without deleting or fencing anything", func(t *testing.T, e *Env) {

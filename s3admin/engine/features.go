@@ -153,7 +153,7 @@ func (e *Buckets) EnsureBucketFeatures(ctx context.Context, name string, own s3a
 }
 
 // RemoveBucketPlacement implements Admin.
-func (e *Buckets) RemoveBucketPlacement(ctx context.Context, name string) error {
+func (e *Buckets) RemoveBucketPlacement(ctx context.Context, name string, own s3admin.Ownership) error {
 	const op = "RemoveBucketPlacement"
 	if err := s3admin.ValidateBucketName(name); err != nil {
 		return err
@@ -167,10 +167,15 @@ func (e *Buckets) RemoveBucketPlacement(ctx context.Context, name string) error 
 	switch {
 	case err != nil:
 		return err
+	case obs.Exists && own.Owner != "" && obs.Marks.Owns(own):
+		// The record's own bucket, deleted a moment ago, read from a
+		// gateway whose cache has not caught up: the rule goes once the
+		// bucket reads as gone. Releasing the record now would leave the
+		// rule for good.
+		return s3admin.NewError(op, s3admin.ErrTransient, "bucket %q still reads as existing: its placement rule is removed once it is gone", name)
 	case obs.Exists:
-		// Whoever holds the name now, the record's bucket made again or
-		// anybody else's, may rely on the rule: it goes only with the
-		// bucket.
+		// Whoever holds the name now may rely on the rule: it goes only
+		// with the bucket.
 		return s3admin.NewError(op, s3admin.ErrNotOwned, "bucket %q exists: its placement rule stays", name)
 	case !e.Be.Filer():
 		// Without the filer no rule could have been written by this client.

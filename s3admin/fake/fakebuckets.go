@@ -45,8 +45,8 @@ func (f *Fake) EnsureBucketFeatures(ctx context.Context, name string, own s3admi
 }
 
 // RemoveBucketPlacement implements Admin.
-func (f *Fake) RemoveBucketPlacement(ctx context.Context, name string) error {
-	return f.bucketEngine().RemoveBucketPlacement(ctx, name)
+func (f *Fake) RemoveBucketPlacement(ctx context.Context, name string, own s3admin.Ownership) error {
+	return f.bucketEngine().RemoveBucketPlacement(ctx, name, own)
 }
 
 // ObserveBucket implements Admin.

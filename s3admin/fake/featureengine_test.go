@@ -59,7 +59,7 @@ func TestFeatureEngine(t *testing.T) {
 		f.AddBucket("b-1", marks)
 		_, err := e.EnsureBucketFeatures(ctx, "b-1", own, s3admin.BucketFeatures{QuotaBytes: 1})
 		admintest.MustIs(t, "EnsureBucketFeatures", err, s3admin.ErrUnsupported)
-		admintest.MustNil(t, "RemoveBucketPlacement", e.RemoveBucketPlacement(ctx, "b-2"))
+		admintest.MustNil(t, "RemoveBucketPlacement", e.RemoveBucketPlacement(ctx, "b-2", own))
 		if want := []string{"GetBucketTagging"}; !cmp.Equal(want, *ops) {
 			t.Errorf("operations %v, want %v", *ops, want)
 		}

@@ -45,8 +45,8 @@ func (c *SeaweedFS) EnsureBucketFeatures(ctx context.Context, name string, own s
 }
 
 // RemoveBucketPlacement implements Admin.
-func (c *SeaweedFS) RemoveBucketPlacement(ctx context.Context, name string) error {
-	return c.bucketEngine().RemoveBucketPlacement(ctx, name)
+func (c *SeaweedFS) RemoveBucketPlacement(ctx context.Context, name string, own s3admin.Ownership) error {
+	return c.bucketEngine().RemoveBucketPlacement(ctx, name, own)
 }
 
 // ObserveBucket implements Admin.
