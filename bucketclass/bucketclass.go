@@ -70,8 +70,11 @@ var (
 	// character set its tags use, and it keeps the value a plain word in
 	// filer.conf.
 	diskTypeRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
-	// weed/storage/needle/volume_ttl.go: a count and one unit letter.
-	ttlRE = regexp.MustCompile(`^[1-9][0-9]{0,4}[mhdwMy]$`)
+	// weed/storage/needle/volume_ttl.go: a count and one unit letter. The
+	// count is stored in one byte: SeaweedFS rewrites a larger one into
+	// another unit, rounding it (1000d is kept as 142w), or drops it, so
+	// only counts up to 255 mean what they say.
+	ttlRE = regexp.MustCompile(`^([1-9][0-9]?|1[0-9]{2}|2[0-4][0-9]|25[0-5])[mhdwMy]$`)
 )
 
 // maxQuota keeps a quota where SeaweedFS's int64 byte count and its
@@ -126,7 +129,7 @@ func Parse(params map[string]string) (Class, error) {
 	}
 	if v, ok := params[TTL]; ok {
 		if !ttlRE.MatchString(v) {
-			return Class{}, refuse(TTL, "parameter %q must be a SeaweedFS TTL: a count up to 99999 and one of m, h, d, w, M, y (e.g. 7d), not %q", TTL, v)
+			return Class{}, refuse(TTL, "parameter %q must be a SeaweedFS TTL: a count from 1 to 255 and one of m, h, d, w, M, y (e.g. 7d), not %q", TTL, v)
 		}
 		c.Features.TTL = v
 	}

@@ -70,6 +70,8 @@ func (s *Server) DriverGrantBucketAccess(ctx context.Context, req *cosi.DriverGr
 		// no new accesses (those granted stay until revoked).
 		return nil, status.Errorf(codes.PermissionDenied,
 			"bucket %q was not created by this driver and matches no name or glob of %s", bucketID, SettingImportBuckets)
+	case bucket.Spec.Imported && bucket.Status.Reason == store.ReasonImportedBucketMissing:
+		return nil, s.importedBucketMissing(ctx, bucket)
 	case bucket.Status.Phase != store.PhaseReady:
 		return nil, pending("bucket "+bucketID, bucket.Status.Message)
 	}

@@ -74,19 +74,28 @@ func (s *Server) importBucket(ctx context.Context, bucketID string) (*store.Buck
 	case err != nil:
 		return nil, s.fail(err)
 	case last.Status.Reason == store.ReasonImportedBucketMissing:
-		if created {
-			// Nothing was granted on it (grants wait for Ready), so the
-			// record goes: a failed call leaves nothing behind. Should
-			// another grant have recorded an access meanwhile, deleting
-			// the record revokes it, as it must for a missing bucket.
-			if err := s.store.DeleteBucketIncarnation(ctx, rec.RecordName, rec.UID); err != nil {
-				return nil, s.fail(err)
-			}
-			// Its finalizer goes once the reconciler has seen the
-			// deletion (nothing in SeaweedFS to undo).
-			s.nudge(store.KindBucket, rec.RecordName)
-		}
-		return nil, status.Errorf(codes.NotFound, "bucket %q does not exist in SeaweedFS", bucketID)
+		return nil, s.importedBucketMissing(ctx, last)
 	}
 	return last, nil
+}
+
+// importedBucketMissing answers a grant on an imported bucket that does not
+// exist in SeaweedFS. A record without accesses goes (an import that
+// timed out before it saw the bucket missing, or this one): a failed call
+// leaves nothing behind, and no later grant finds it. One with accesses
+// stays: they wait for their bucket, whose owner may create it again.
+func (s *Server) importedBucketMissing(ctx context.Context, rec *store.Bucket) error {
+	accesses, err := s.store.ListAccessRefs(ctx, rec.RecordName)
+	if err != nil {
+		return s.fail(err)
+	}
+	if len(accesses) == 0 {
+		if err := s.store.DeleteBucketIncarnation(ctx, rec.RecordName, rec.UID); err != nil {
+			return s.fail(err)
+		}
+		// Its finalizer goes once the reconciler has seen the deletion
+		// (nothing in SeaweedFS to undo).
+		s.nudge(store.KindBucket, rec.RecordName)
+	}
+	return status.Errorf(codes.NotFound, "bucket %q does not exist in SeaweedFS", rec.Spec.BucketID)
 }

@@ -85,3 +85,23 @@ func TestImportedBuckets(t *testing.T) {
 }
 
 func containsWord(err error, w string) bool { return err != nil && strings.Contains(err.Error(), w) }
+
+// An import that timed out before the reconciler found the bucket missing
+// leaves a record; the next grant answers NOT_FOUND and removes it.
+func TestAnImportLeftBlockedIsRemovedByTheNextGrant(t *testing.T) {
+	ctx, env := newHandlerEnv(t)
+	env.srv.cfg.ImportBuckets = []string{"legacy-*"}
+	rec, _, err := env.srv.store.CreateBucket(ctx, store.BucketSpec{Name: "legacy-data", BucketID: "legacy-data", Imported: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.srv.store.SetBucketStatus(ctx, rec.RecordName, store.Status{Phase: store.PhaseBlocked, Reason: store.ReasonImportedBucketMissing}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = env.srv.DriverGrantBucketAccess(ctx, &cosi.DriverGrantBucketAccessRequest{BucketId: "legacy-data", Name: "ba-imp",
+		AuthenticationType: cosi.AuthenticationType_Key})
+	wantCode(t, err, codes.NotFound)
+	if _, err := env.srv.store.GetBucket(ctx, rec.RecordName); err == nil {
+		t.Fatal("the record of the missing imported bucket is still there")
+	}
+}
