@@ -8,6 +8,7 @@ COPY go.mod go.sum ./
 RUN go mod download
 # Every package the binary imports; test/image checks this list
 # against `go list -deps ./cmd/cosi-seaweedfs`.
+COPY bucketclass/ bucketclass/
 COPY cmd/ cmd/
 COPY crashpoint/ crashpoint/
 COPY grpcapi/ grpcapi/
