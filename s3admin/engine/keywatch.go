@@ -24,6 +24,9 @@ import (
 // after 10 ms, the interval doubling up to 100 ms: a fixed coarse interval
 // would add half of itself to every grant, a fixed fine one would flood a
 // gateway that is slow to take keys in. One probe is in flight at a time.
+//
+// On a backend that says so (KeyConfirmer), an accepted key is asked about
+// once more, a moment later, before it counts (see fileriam's users).
 type keyWatch struct {
 	nudge chan struct{}
 	known chan struct{}
@@ -37,18 +40,40 @@ type keyWatch struct {
 // (tries and within do not apply: the caller's wait bounds it).
 var keyProbePace = Pace{First: 10 * time.Millisecond, max: 100 * time.Millisecond}
 
+// KeyConfirmer is a UserBackend whose store can accept a new key and then,
+// for a moment, refuse it again: an accepted key is asked about once more,
+// KeyConfirmDelay later, before it counts.
+type KeyConfirmer interface {
+	KeyConfirmDelay() time.Duration
+}
+
 // watchKey starts probing the access's key; stop ends it.
 func watchKey(ctx context.Context, be UserBackend, a s3admin.Access) *keyWatch {
 	ctx, cancel := context.WithCancel(ctx)
 	w := &keyWatch{nudge: make(chan struct{}, 1), known: make(chan struct{}), stop: cancel}
 	go func() {
 		wait := keyProbePace.First
+		var confirm time.Duration
+		if kc, ok := be.(KeyConfirmer); ok {
+			confirm = kc.KeyConfirmDelay()
+		}
+		confirming := false
 		for {
 			ok, err := be.ProbeKey(ctx, a)
-			if err == nil && ok {
+			if err == nil && ok && (confirming || confirm == 0) {
 				close(w.known)
 				return
 			}
+			if err == nil && ok {
+				confirming = true
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(confirm):
+				}
+				continue
+			}
+			confirming = false
 			w.mu.Lock()
 			w.lastErr = err
 			w.mu.Unlock()

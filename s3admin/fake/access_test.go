@@ -84,3 +84,49 @@ func TestEnsureAccessProbesTheKeyAsSoonAsItIsWritten(t *testing.T) {
 		t.Fatalf("converged ensureAccess: changed=%v err=%v", changed, err)
 	}
 }
+
+// flappingUsers is the Fake's user backend whose gateway accepts a new key,
+// then refuses it once (a reload that read the store before the identity
+// landed ends), then accepts it for good; it asks for a confirmation.
+type flappingUsers struct {
+	fakeUsers
+	mu      sync.Mutex
+	answers []bool
+}
+
+func (*flappingUsers) KeyConfirmDelay() time.Duration { return time.Millisecond }
+
+func (b *flappingUsers) ProbeKey(ctx context.Context, a s3admin.Access) (bool, error) {
+	ok, err := b.fakeUsers.ProbeKey(ctx, a)
+	if err != nil || !ok {
+		return ok, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.answers) == 0 {
+		return true, nil
+	}
+	next := b.answers[0]
+	b.answers = b.answers[1:]
+	return next, nil
+}
+
+// A key accepted and then refused again does not count: on a backend that
+// asks for it, only a key accepted twice in a row does.
+func TestEnsureAccessWaitsOutAKeyRefusedAfterItsFirstAcceptance(t *testing.T) {
+	ctx := admintest.Context(t)
+	f := New("")
+	admintest.MustNil(t, "CreateBucket", f.CreateBucket(ctx, "bucket-1", admintest.Own, s3admin.CreateOptions{}))
+	id, secret, err := s3admin.GenerateCredentials()
+	admintest.MustNil(t, "GenerateCredentials", err)
+	a := s3admin.Access{User: f.prefix + "u", Bucket: "bucket-1", Mode: s3admin.ModeReadWrite, AccessKeyID: id, SecretAccessKey: secret, BucketOwner: admintest.Own}
+	be := &flappingUsers{fakeUsers: fakeUsers{f}, answers: []bool{true, false, true, true}}
+	if _, err := engine.EnsureAccess(ctx, be, a, f.prefix, 5*time.Second); err != nil {
+		t.Fatalf("ensureAccess: %v", err)
+	}
+	be.mu.Lock()
+	defer be.mu.Unlock()
+	if len(be.answers) != 0 {
+		t.Fatalf("ensureAccess returned with %d answers of the gateway unasked: it took a key refused again for accepted", len(be.answers))
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/names"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
@@ -194,6 +195,18 @@ func (users) Form() plan.Form { return plan.ManagedGrant }
 func (b users) Observe(ctx context.Context, name string, scope engine.Scope) (plan.Observation, error) {
 	return b.c.ObserveUser(ctx, name, scope)
 }
+
+// KeyConfirmDelay: the filer pushes a new identity to the S3 gateway
+// directly (weed/s3api/s3api_server_grpc.go PutIdentity) and the gateway
+// also reloads every identity after each IAM change it sees. The reload the
+// grant's policy write started can read the store before the identity
+// landed and end after the push: the key is accepted, then refused until
+// the identity write's own reload (seen under load: a grant answered and
+// the workload's first request refused as an unknown key). A key accepted
+// twice this far apart has outlived such a reload.
+func (users) KeyConfirmDelay() time.Duration { return 100 * time.Millisecond }
+
+var _ engine.KeyConfirmer = users{}
 
 func (b users) ProbeKey(ctx context.Context, a s3admin.Access) (bool, error) {
 	return b.c.ProbeKey(ctx, a)
