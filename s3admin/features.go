@@ -68,15 +68,27 @@ const VersioningEnabled = "Enabled"
 // compared: it can only be set when the bucket is created, so a bucket
 // without it is reported, not repaired.
 func (s BucketFeatureState) Holds(f BucketFeatures) bool {
-	switch {
-	case f.QuotaBytes > 0 && s.QuotaBytes != f.QuotaBytes,
-		f.Replication != "" && s.Replication != f.Replication,
-		f.DiskType != "" && s.DiskType != f.DiskType,
-		f.TTL != "" && s.TTL != f.TTL,
-		(f.Versioning || f.ObjectLock) && s.Versioning != VersioningEnabled:
-		return false
-	}
-	return true
+	return s.HoldsQuota(f) && s.HoldsPlacement(f) && s.HoldsVersioning(f)
+}
+
+// HoldsQuota: f asks for no quota, or s has exactly f's (a quota set but
+// disabled, negative, is not).
+func (s BucketFeatureState) HoldsQuota(f BucketFeatures) bool {
+	return f.QuotaBytes <= 0 || s.QuotaBytes == f.QuotaBytes
+}
+
+// HoldsPlacement: every placement field f sets is s's; a field f leaves ""
+// is not managed, whatever s has.
+func (s BucketFeatureState) HoldsPlacement(f BucketFeatures) bool {
+	return (f.Replication == "" || s.Replication == f.Replication) &&
+		(f.DiskType == "" || s.DiskType == f.DiskType) &&
+		(f.TTL == "" || s.TTL == f.TTL)
+}
+
+// HoldsVersioning: f asks for no versioning (object lock implies it), or s
+// has it enabled.
+func (s BucketFeatureState) HoldsVersioning(f BucketFeatures) bool {
+	return !f.Versioning && !f.ObjectLock || s.Versioning == VersioningEnabled
 }
 
 // BucketFeatureAdmin is the part of Admin that converges a bucket's

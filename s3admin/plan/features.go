@@ -66,16 +66,13 @@ func (w FeatureWrites) None() bool { return !w.Quota && !w.Placement && !w.Versi
 // which is.
 func PlanFeatures(s s3admin.BucketFeatureState, f s3admin.BucketFeatures) FeatureWrites {
 	var w FeatureWrites
-	if f.QuotaBytes > 0 && s.QuotaBytes != f.QuotaBytes {
+	if !s.HoldsQuota(f) {
 		w.Quota, w.QuotaBytes = true, f.QuotaBytes
 	}
-	if f.HasPlacement() {
-		cur := Placement{Replication: s.Replication, DiskType: s.DiskType, TTL: s.TTL}
-		if _, changed := MergePlacement(cur, PlacementOf(f)); changed {
-			w.Placement, w.Rule = true, PlacementOf(f)
-		}
+	if !s.HoldsPlacement(f) {
+		w.Placement, w.Rule = true, PlacementOf(f)
 	}
-	if (f.Versioning || f.ObjectLock) && s.Versioning != s3admin.VersioningEnabled {
+	if !s.HoldsVersioning(f) {
 		w.Versioning = true
 	}
 	return w
