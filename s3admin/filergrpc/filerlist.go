@@ -2,11 +2,13 @@ package filergrpc
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/filergrpc/filerpb"
 	"github.com/cosi-seaweedfs/cosi-seaweedfs/s3admin/filergrpc/s3pb"
 )
@@ -72,22 +74,16 @@ const creatorAttribute = "s3-identity-id"
 // entry from the filer, where the S3 gateway reads it too when it answers a
 // create request: the S3 API itself never shows it.
 func (f *Client) BucketCreator(ctx context.Context, timeout time.Duration, bucket string) (string, error) {
-	dir, err := f.bucketsDir(ctx, timeout)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	e, err := f.BucketEntry(ctx, bucket)
+	if errors.Is(err, s3admin.ErrNotFound) {
+		return "", nil
+	}
 	if err != nil {
 		return "", err
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	creator := ""
-	// A listing from the name on, not a lookup: a lookup of a missing entry
-	// answers with an error that carries no status code (see ReadFile).
-	req := &filerpb.ListEntriesRequest{Directory: dir, Prefix: bucket, Limit: 1}
-	err = f.list(ctx, req, func(e *filerpb.Entry) {
-		if e.GetName() == bucket && e.GetIsDirectory() {
-			creator = string(e.GetExtended()[creatorAttribute])
-		}
-	})
-	return creator, err
+	return string(e.GetExtended()[creatorAttribute]), nil
 }
 
 // bucketsDir is the filer's buckets directory
