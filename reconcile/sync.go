@@ -71,7 +71,8 @@ func (r *Reconciler) reconcileBucket(ctx context.Context, name string) (Result, 
 	case err != nil:
 		return Result{}, unreadable(err)
 	}
-	if _, err := bucketclass.Parse(rec.Spec.Parameters); err != nil {
+	class, err := bucketclass.Parse(rec.Spec.Parameters)
+	if err != nil {
 		// Validated when recorded: only an edit by hand gets here, and
 		// the record cannot say what it asks for until it is repaired.
 		return Result{}, Terminal(fmt.Errorf("bucket record %s: parameters: %w", name, err))
@@ -81,7 +82,7 @@ func (r *Reconciler) reconcileBucket(ctx context.Context, name string) (Result, 
 	if obs.Bucket, err = r.Admin.ObserveBucket(ctx, rec.Spec.BucketID, Ownership(rec, r.Cfg.OwnerID)); err != nil {
 		return Result{}, r.recordBucketError(ctx, rec, fmt.Errorf("observe bucket: %w", err))
 	}
-	if f := FeaturesOf(rec); !f.Zero() && !rec.Deleting && !rec.Spec.Imported && obs.Bucket.Exists && obs.Bucket.Owned {
+	if f := class.Features; !f.Zero() && !rec.Deleting && !rec.Spec.Imported && obs.Bucket.Exists && obs.Bucket.Owned {
 		obs.Features, err = r.Admin.ObserveBucketFeatures(ctx, rec.Spec.BucketID, f)
 		switch {
 		case errors.Is(err, s3admin.ErrUnsupported):
@@ -327,17 +328,7 @@ func (r *Reconciler) keyPending(ctx context.Context, rec *store.Access, bucket *
 		st = accessStatus(rec, store.PhaseReady, "", "")
 	}
 	st.BucketCreations = bucket.Status.Creations
-	if err := r.Store.SetAccessStatus(ctx, rec.RecordName, *st); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return Result{}, err
-	}
-	switch {
-	case st.Phase == store.PhaseReady:
-		return Result{}, nil
-	case rec.Status.Reason == store.ReasonKeyPending && time.Since(rec.Status.LastTransition) >= r.Cfg.KeyPendingPatience:
-		r.accessFailed(rec, err)
-		return Result{}, err
-	}
-	return Result{RequeueAfter: r.Cfg.KeyPollInterval}, nil
+	return r.poll(ctx, rec, st, err)
 }
 
 // revocationPending records that the access's user is deleted and its key
@@ -346,11 +337,21 @@ func (r *Reconciler) keyPending(ctx context.Context, rec *store.Access, bucket *
 // reported and retried with backoff like any other failure; the record,
 // which holds the key, stays until the key is refused.
 func (r *Reconciler) revocationPending(ctx context.Context, rec *store.Access, err error) (Result, error) {
-	st := accessStatus(rec, store.PhasePending, store.ReasonRevocationPending, "waiting for SeaweedFS to refuse the revoked access key")
+	return r.poll(ctx, rec, accessStatus(rec, store.PhasePending, store.ReasonRevocationPending, "waiting for SeaweedFS to refuse the revoked access key"), err)
+}
+
+// poll records st and asks SeaweedFS again after KeyPollInterval. A Ready
+// st needs no asking. A record that has been at st's reason for
+// KeyPendingPatience already (counted from the status's transition to it)
+// is reported with err and retried with backoff instead.
+func (r *Reconciler) poll(ctx context.Context, rec *store.Access, st *store.Status, err error) (Result, error) {
 	if err := r.Store.SetAccessStatus(ctx, rec.RecordName, *st); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return Result{}, err
 	}
-	if rec.Status.Reason == store.ReasonRevocationPending && time.Since(rec.Status.LastTransition) >= r.Cfg.KeyPendingPatience {
+	switch {
+	case st.Phase == store.PhaseReady:
+		return Result{}, nil
+	case rec.Status.Reason == st.Reason && time.Since(rec.Status.LastTransition) >= r.Cfg.KeyPendingPatience:
 		r.accessFailed(rec, err)
 		return Result{}, err
 	}
