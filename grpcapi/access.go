@@ -68,8 +68,7 @@ func (s *Server) DriverGrantBucketAccess(ctx context.Context, req *cosi.DriverGr
 	case bucket.Spec.Imported && !s.importAllowed(bucketID):
 		// Imported while the list allowed it; no longer allowed, it gets
 		// no new accesses (those granted stay until revoked).
-		return nil, status.Errorf(codes.PermissionDenied,
-			"bucket %q was not created by this driver and matches no name or glob of %s", bucketID, SettingImportBuckets)
+		return nil, notImportable(bucketID)
 	case bucket.Spec.Imported && bucket.Status.Reason == store.ReasonImportedBucketMissing:
 		return nil, s.importedBucketMissing(ctx, bucket)
 	case bucket.Status.Phase != store.PhaseReady:

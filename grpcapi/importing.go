@@ -29,6 +29,13 @@ func (s *Server) importAllowed(bucketID string) bool {
 	return false
 }
 
+// notImportable refuses a grant on a bucket the driver did not create that
+// the import list does not allow.
+func notImportable(bucketID string) error {
+	return status.Errorf(codes.PermissionDenied,
+		"bucket %q was not created by this driver and matches no name or glob of %s", bucketID, SettingImportBuckets)
+}
+
 // ValidImportPatterns checks the names and globs of --import-buckets.
 func ValidImportPatterns(patterns []string) error {
 	for _, p := range patterns {
@@ -49,8 +56,7 @@ func (s *Server) importBucket(ctx context.Context, bucketID string) (*store.Buck
 		return nil, status.Errorf(codes.NotFound,
 			"bucket %q was not created by this driver; accesses on buckets that exist already must be allowed by %s", bucketID, SettingImportBuckets)
 	case !s.importAllowed(bucketID):
-		return nil, status.Errorf(codes.PermissionDenied,
-			"bucket %q was not created by this driver and matches no name or glob of %s", bucketID, SettingImportBuckets)
+		return nil, notImportable(bucketID)
 	}
 	if err := s3admin.ValidateBucketName(bucketID); err != nil {
 		return nil, invalid("bucket_id %q of an imported bucket is not a valid S3 bucket name", bucketID)
