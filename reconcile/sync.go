@@ -128,8 +128,8 @@ steps:
 			break steps
 		case errors.Is(err, s3admin.ErrUnsupported) && step == StepRemovePlacement:
 			// The bucket is gone; its rule cannot be removed by this
-			// driver (no filer, or a filer configuration it cannot read
-			// or rewrite). Holding the record would hold the deletion
+			// driver (a filer configuration it cannot read or rewrite;
+			// without the filer it sees no rule at all). Holding the record would hold the deletion
 			// forever for a rule an operator can remove: it is released,
 			// and the rule left is named in the log and an Event.
 			logr.FromContextOrDiscard(ctx).Info("placement rule of a deleted bucket left in the filer configuration",
